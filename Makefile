@@ -1,0 +1,151 @@
+# roost - build rules. One target per port: make PORT=linux (default).
+#
+#   make            build/roostd
+#   make unit       unit tests (tiny pools), run
+#   make integration  real binary over loopback (pytest)
+#   make asan       unit + integration again under ASan+UBSan
+#   make misra      cppcheck --addon=misra over src/ and port/
+#   make fuzz-smoke libFuzzer targets, briefly
+#   make check      everything CI runs (see .ci/run)
+#
+# Variables: BUILD (output dir), SAN=1 (sanitizers), CC.
+
+PORT   ?= linux
+BUILD  ?= build
+CC     ?= cc
+PYTHON ?= /usr/bin/python3
+
+WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror \
+           -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wundef
+OPT     ?= -O2 -g
+VENDOR_DIR := build/vendor
+INCS    := -I. -Isrc -Iport -I$(VENDOR_DIR)/include
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ifeq ($(SAN),1)
+OPT     := -O1 -g
+EXTRA_CFLAGS += $(SANFLAGS)
+EXTRA_LDFLAGS += $(SANFLAGS)
+endif
+CFLAGS  := $(WARN) $(OPT) $(INCS) $(EXTRA_CFLAGS)
+PORT_CFLAGS := -D_GNU_SOURCE
+LDFLAGS := $(EXTRA_LDFLAGS)
+LDLIBS  := -lm
+
+SRC      := $(sort $(wildcard src/*/*.c src/fam/*/*.c))
+PORT_SRC := $(sort $(wildcard port/$(PORT)/*.c))
+MAIN_SRC := port/$(PORT)/main.c
+LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
+
+OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+MAIN_OBJ := $(BUILD)/obj/$(MAIN_SRC:.c=.o)
+
+.PHONY: all clean unit integration asan misra fuzz fuzz-smoke check check-os-headers \
+        bench vendor deps soak
+# Objects are not intermediates: keep them between runs.
+.SECONDARY:
+
+all: $(BUILD)/roostd
+
+include vendor/vendor.mk
+
+$(BUILD)/roostd: $(OBJ) $(MAIN_OBJ) $(VENDOR_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/port/%.o: port/%.c config.h | vendor-headers
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PORT_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/src/%.o: src/%.c config.h | vendor-headers
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# ---- unit tests: every module rebuilt with tiny pools ---------------------
+UNIT_CFG    := -DROOST_CONFIG_OVERRIDE='"tests/unit/tiny_config.h"'
+UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
+UNIT_OBJ    := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(LIB_SRC) tests/unit/t.c)
+
+$(BUILD)/unit/obj/port/%.o: port/%.c config.h tests/unit/tiny_config.h | vendor-headers
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(UNIT_CFG) $(PORT_CFLAGS) -MMD -MP -c -o $@ $<
+$(BUILD)/unit/obj/%.o: %.c config.h tests/unit/tiny_config.h | vendor-headers
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(UNIT_CFG) -MMD -MP -c -o $@ $<
+$(BUILD)/unit/test_%: $(BUILD)/unit/obj/tests/unit/test_%.o $(UNIT_OBJ) $(VENDOR_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+unit: $(UNIT_BIN)
+	@$(PYTHON) tools/run_unit.py $(UNIT_BIN)
+
+# ---- integration: the real binary over loopback ---------------------------
+SHIM := $(BUILD)/shim/countmalloc.so
+$(SHIM): tests/shim/countmalloc.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fPIC -shared -o $@ $< -ldl
+
+integration: $(BUILD)/roostd $(SHIM)
+	ROOSTD=$(abspath $(BUILD)/roostd) ROOST_SHIM=$(abspath $(SHIM)) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+asan:
+	$(MAKE) BUILD=build/asan SAN=1 all unit
+	ROOSTD=$(abspath build/asan/roostd) ROOST_SANITIZED=1 \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+# ---- static checks ---------------------------------------------------------
+check-os-headers:
+	@tools/check_os_headers.sh
+
+misra: vendor-headers
+	@tools/misra.sh
+
+# ---- fuzzing (clang + libFuzzer) -------------------------------------------
+# Each target lists the sources it links; every target also builds as
+# <target>-replay, which runs single files (a crash reproducer) without libFuzzer.
+FUZZ_CC      ?= clang
+FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(filter-out fuzz/replay.c,$(wildcard fuzz/*.c)))
+FUZZ_BASE    := -std=c11 -g -O1 -I. -Isrc -Iport -I$(VENDOR_DIR)/include $(UNIT_CFG) $(PORT_CFLAGS) \
+                -fno-sanitize-recover=all
+FUZZ_CORE    := src/core/strv.c src/core/status.c src/core/assert.c port/$(PORT)/port.c
+FUZZ_SRC_http := src/http/parse.c $(FUZZ_CORE)
+FUZZ_SRC_json := src/json/read.c src/json/write.c vendor/jsmn.c $(FUZZ_CORE)
+
+define FUZZ_RULES
+$(BUILD)/fuzz/$(1): fuzz/$(1).c $(FUZZ_SRC_$(1)) | vendor-headers
+	@mkdir -p $$(dir $$@)
+	$(FUZZ_CC) $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $$@ $$^
+$(BUILD)/fuzz/$(1)-replay: fuzz/$(1).c fuzz/replay.c $(FUZZ_SRC_$(1)) | vendor-headers
+	@mkdir -p $$(dir $$@)
+	$(FUZZ_CC) $(FUZZ_BASE) -fsanitize=address,undefined -o $$@ $$^
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULES,$(t))))
+
+fuzz: $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t) $(BUILD)/fuzz/$(t)-replay)
+
+FUZZ_SECONDS ?= 30
+fuzz-smoke: fuzz
+	@tools/fuzz.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# ---- everything CI runs ----------------------------------------------------
+check: all
+	$(MAKE) check-os-headers
+	$(MAKE) unit
+	$(MAKE) integration
+	$(MAKE) asan
+	$(MAKE) misra
+	$(MAKE) fuzz-smoke
+
+# Long campaigns, not part of check.
+soak:
+	$(MAKE) fuzz-smoke FUZZ_SECONDS=1800
+
+bench: $(BUILD)/roostd
+	bench/health.sh $(BUILD)/roostd
+
+deps:
+	tools/deps.sh
+
+clean:
+	rm -rf build
+
+-include $(OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

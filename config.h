@@ -1,0 +1,193 @@
+/*
+ * config.h - the one options header of roost.
+ *
+ * Every statically sized pool, buffer and arena is set here. A port or a test
+ * build overrides a value by defining it first (-DCFG_MAX_CONNS=4, or a file
+ * named by -DROOST_CONFIG_OVERRIDE="file.h" that is included before the
+ * defaults). Core code tests only CFG_* values, never platform macros.
+ *
+ * The unit tests build with tiny values (tests/unit/tiny_config.h) so every
+ * exhaustion path runs on every test run.
+ */
+#ifndef ROOST_CONFIG_H
+#define ROOST_CONFIG_H
+
+#ifdef ROOST_CONFIG_OVERRIDE
+#include ROOST_CONFIG_OVERRIDE
+#endif
+
+#define ROOST_VERSION "0.1.0"
+
+/* ---- network ------------------------------------------------------------ */
+
+/* Connections in the fixed pool (all listeners together). */
+#ifndef CFG_MAX_CONNS
+#define CFG_MAX_CONNS 1100
+#endif
+/* Listeners: one per family. */
+#ifndef CFG_MAX_LISTENERS
+#define CFG_MAX_LISTENERS 5
+#endif
+/* Per-connection receive buffer: request line + headers must fit (431 above
+ * CFG_HTTP_MAX_HEAD_BYTES), small bodies are kept here too. */
+#ifndef CFG_RX_BYTES
+#define CFG_RX_BYTES 17408
+#endif
+/* Per-connection transmit buffer: one whole response head + body, or the
+ * streaming window of an SSE/WebSocket subscriber. */
+#ifndef CFG_TX_BYTES
+#define CFG_TX_BYTES 16384
+#endif
+/* Request bodies that do not fit in rx borrow one of these slots; when none
+ * is free the request is answered 503 + Retry-After. */
+#ifndef CFG_BODY_SLOTS
+#define CFG_BODY_SLOTS 4
+#endif
+#ifndef CFG_BODY_SLOT_BYTES
+#define CFG_BODY_SLOT_BYTES (1024u * 1024u)
+#endif
+/* Bytes read / written per connection per loop turn (fairness budget). */
+#ifndef CFG_READ_BUDGET_BYTES
+#define CFG_READ_BUDGET_BYTES 65536
+#endif
+#ifndef CFG_WRITE_BUDGET_BYTES
+#define CFG_WRITE_BUDGET_BYTES 65536
+#endif
+/* Timeouts (milliseconds). */
+#ifndef CFG_IDLE_TIMEOUT_MS
+#define CFG_IDLE_TIMEOUT_MS 60000      /* keep-alive connection with no request */
+#endif
+#ifndef CFG_HEADER_TIMEOUT_MS
+#define CFG_HEADER_TIMEOUT_MS 10000    /* request head not complete -> 408 */
+#endif
+#ifndef CFG_BODY_TIMEOUT_MS
+#define CFG_BODY_TIMEOUT_MS 30000      /* body stalls this long -> 408 */
+#endif
+#ifndef CFG_SEND_TIMEOUT_MS
+#define CFG_SEND_TIMEOUT_MS 30000      /* peer reads nothing this long -> close */
+#endif
+#ifndef CFG_SHUTDOWN_GRACE_MS
+#define CFG_SHUTDOWN_GRACE_MS 5000     /* finish responses after SIGTERM */
+#endif
+#ifndef CFG_LISTEN_BACKLOG
+#define CFG_LISTEN_BACKLOG 511
+#endif
+/* Accepts per listener per loop turn. */
+#ifndef CFG_ACCEPT_BUDGET
+#define CFG_ACCEPT_BUDGET 64
+#endif
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+#ifndef CFG_HTTP_MAX_HEAD_BYTES
+#define CFG_HTTP_MAX_HEAD_BYTES 16384  /* request line + headers; above: 431 */
+#endif
+#ifndef CFG_HTTP_MAX_TARGET_BYTES
+#define CFG_HTTP_MAX_TARGET_BYTES 8192 /* request target; above: 414 */
+#endif
+#ifndef CFG_HTTP_MAX_HEADERS
+#define CFG_HTTP_MAX_HEADERS 64        /* header fields; above: 431 */
+#endif
+#ifndef CFG_HTTP_MAX_PARAMS
+#define CFG_HTTP_MAX_PARAMS 4          /* path parameters per route */
+#endif
+#ifndef CFG_HTTP_PARAM_BYTES
+#define CFG_HTTP_PARAM_BYTES 512       /* decoded bytes of all params of one request */
+#endif
+
+/* ---- JSON --------------------------------------------------------------- */
+
+#ifndef CFG_JSON_MAX_TOKENS
+#define CFG_JSON_MAX_TOKENS 4096       /* tokens in one parsed document */
+#endif
+#ifndef CFG_JSON_MAX_DEPTH
+#define CFG_JSON_MAX_DEPTH 32
+#endif
+
+/* ---- core --------------------------------------------------------------- */
+
+#ifndef CFG_MAX_TIMERS
+#define CFG_MAX_TIMERS 64
+#endif
+#ifndef CFG_INIT_ARENA_BYTES
+#define CFG_INIT_ARENA_BYTES (64u * 1024u)
+#endif
+#ifndef CFG_LOG_LINE_BYTES
+#define CFG_LOG_LINE_BYTES 512
+#endif
+
+/* ---- store -------------------------------------------------------------- */
+
+/* sqlite3 runs entirely in this heap (SQLITE_CONFIG_HEAP, memsys5). */
+#ifndef CFG_SQLITE_HEAP_BYTES
+#define CFG_SQLITE_HEAP_BYTES (8u * 1024u * 1024u)
+#endif
+#ifndef CFG_SQLITE_MIN_ALLOC
+#define CFG_SQLITE_MIN_ALLOC 64        /* memsys5 minimum allocation, power of 2 */
+#endif
+#ifndef CFG_SQLITE_PAGE_CACHE_PAGES
+#define CFG_SQLITE_PAGE_CACHE_PAGES 256
+#endif
+#ifndef CFG_SQLITE_LOOKASIDE_SLOT
+#define CFG_SQLITE_LOOKASIDE_SLOT 128
+#endif
+#ifndef CFG_SQLITE_LOOKASIDE_COUNT
+#define CFG_SQLITE_LOOKASIDE_COUNT 64
+#endif
+#ifndef CFG_STORE_MAX_STMTS
+#define CFG_STORE_MAX_STMTS 128        /* prepared statements made at init */
+#endif
+/* PRAGMA synchronous of the WAL database. 1 = NORMAL: a commit survives the
+ * process being killed (kill -9); power loss may drop the last commits,
+ * never consistency. 2 = FULL: one fsync per commit, survives power loss. */
+#ifndef CFG_SQLITE_SYNCHRONOUS
+#define CFG_SQLITE_SYNCHRONOUS 1
+#endif
+
+/* ---- runtime configuration ---------------------------------------------- */
+
+#ifndef CFG_CONF_VALUE_BYTES
+#define CFG_CONF_VALUE_BYTES 512       /* one config value (paths, lists) */
+#endif
+#ifndef CFG_CONF_FILE_BYTES
+#define CFG_CONF_FILE_BYTES 65536      /* roost.conf read whole at init */
+#endif
+#ifndef CFG_MAX_PROVIDERS
+#define CFG_MAX_PROVIDERS 8            /* llm.provider.<name>.* entries */
+#endif
+#ifndef CFG_MAX_CORS_ORIGINS
+#define CFG_MAX_CORS_ORIGINS 8         /* origins per listener */
+#endif
+#ifndef CFG_CONF_HOST_BYTES
+#define CFG_CONF_HOST_BYTES 64         /* <family>.host, NUL included */
+#endif
+#ifndef CFG_CONF_NAME_BYTES
+#define CFG_CONF_NAME_BYTES 32         /* an LLM provider name, NUL included */
+#endif
+
+/* ---- the whole static RAM plan ------------------------------------------ */
+
+/* `roostd --budget` prints the plan; the build fails when it exceeds this. */
+#ifndef CFG_RAM_BUDGET_BYTES
+#define CFG_RAM_BUDGET_BYTES (96u * 1024u * 1024u)
+#endif
+
+/* ---- bad combinations --------------------------------------------------- */
+
+#if CFG_RX_BYTES < CFG_HTTP_MAX_HEAD_BYTES + 1024
+#error "CFG_RX_BYTES must hold a maximal request head plus a little body"
+#endif
+#if CFG_HTTP_MAX_TARGET_BYTES >= CFG_HTTP_MAX_HEAD_BYTES
+#error "CFG_HTTP_MAX_TARGET_BYTES must be below CFG_HTTP_MAX_HEAD_BYTES"
+#endif
+#if CFG_TX_BYTES < 2048
+#error "CFG_TX_BYTES must hold at least an error response"
+#endif
+#if (CFG_SQLITE_MIN_ALLOC & (CFG_SQLITE_MIN_ALLOC - 1)) != 0
+#error "CFG_SQLITE_MIN_ALLOC must be a power of two"
+#endif
+#if CFG_MAX_CONNS > 65535
+#error "connection ids are 16-bit"
+#endif
+
+#endif /* ROOST_CONFIG_H */

@@ -1,0 +1,519 @@
+/*
+ * port/linux/port.c - the POSIX/Linux implementation of port/port.h.
+ *
+ * Implementation notes:
+ * - Every socket is non-blocking and close-on-exec. Writes use send() with
+ *   MSG_NOSIGNAL; SIGPIPE is ignored as well for anything else.
+ * - errno never leaves this file: each call maps it to an st_t.
+ * - port_poll keeps a static pollfd array sized for every connection plus the
+ *   listeners and one spare, so it needs no memory per call.
+ * - Signals only set a flag (sig_atomic_t); the loop reads it each turn.
+ */
+#include "port.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static st_t map_errno(int e)
+{
+    switch (e) {
+    case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+    case EINTR:
+        return ST_AGAIN;
+    case EPIPE:
+    case ECONNRESET:
+    case ENOTCONN:
+    case ECONNABORTED:
+    case ETIMEDOUT:
+        return ST_CLOSED;
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM:
+        return ST_NOMEM;
+    case EADDRINUSE:
+        return ST_ADDRINUSE;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        return ST_PERM;
+    case ENOENT:
+    case ENOTDIR:
+        return ST_NOTFOUND;
+    case EEXIST:
+        return ST_EXISTS;
+    case EINVAL:
+    case EADDRNOTAVAIL:
+    case EAFNOSUPPORT:
+        return ST_INVAL;
+    case ENOSPC:
+    case EDQUOT:
+    default:
+        return ST_IO;
+    }
+}
+
+static st_t set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL, 0);
+    if ((fl < 0) || (fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)) {
+        return map_errno(errno);
+    }
+    return ST_OK;
+}
+
+/* Resolve host to a sockaddr without the resolver: literals and "localhost". */
+static st_t parse_host(const char *host, uint16_t port, struct sockaddr_storage *ss,
+                       socklen_t *len)
+{
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    memset(ss, 0, sizeof *ss);
+    if ((strcmp(host, "localhost") == 0) || (inet_pton(AF_INET, host, &v4->sin_addr) == 1)) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        if (strcmp(host, "localhost") == 0) {
+            v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        }
+        *len = (socklen_t)sizeof *v4;
+        return ST_OK;
+    }
+    {
+        char tmp[64];
+        size_t n = strlen(host);
+        /* Accept "[::1]" as well as "::1". */
+        if ((n >= 2u) && (host[0] == '[') && (host[n - 1u] == ']') && (n - 2u < sizeof tmp)) {
+            memcpy(tmp, host + 1, n - 2u);
+            tmp[n - 2u] = '\0';
+            host = tmp;
+        }
+        if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+            v6->sin6_family = AF_INET6;
+            v6->sin6_port = htons(port);
+            *len = (socklen_t)sizeof *v6;
+            return ST_OK;
+        }
+    }
+    return ST_INVAL;
+}
+
+st_t port_listen(const char *host, uint16_t port, int backlog, port_sock *out)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = 0;
+    int one = 1;
+    int fd;
+    st_t st = parse_host(host, port, &ss, &len);
+    if (st != ST_OK) {
+        return st;
+    }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return map_errno(errno);
+    }
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ss.ss_family == AF_INET6) {
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    }
+    if ((bind(fd, (struct sockaddr *)&ss, len) < 0) || (listen(fd, backlog) < 0)) {
+        st = map_errno(errno);
+        (void)close(fd);
+        return st;
+    }
+    st = set_nonblock(fd);
+    if (st != ST_OK) {
+        (void)close(fd);
+        return st;
+    }
+    *out = fd;
+    return ST_OK;
+}
+
+st_t port_local_port(port_sock s, uint16_t *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = (socklen_t)sizeof ss;
+    if (getsockname(s, (struct sockaddr *)&ss, &len) < 0) {
+        return map_errno(errno);
+    }
+    if (ss.ss_family == AF_INET6) {
+        *port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    } else {
+        *port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    }
+    return ST_OK;
+}
+
+st_t port_accept(port_sock listener, port_sock *out)
+{
+    int one = 1;
+    int fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        /* A connection reset before accept is not the listener's problem. */
+        if ((e == ECONNABORTED) || (e == EPROTO)) {
+            return ST_AGAIN;
+        }
+        return map_errno(e);
+    }
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    *out = fd;
+    return ST_OK;
+}
+
+st_t port_recv(port_sock s, void *buf, size_t cap, size_t *n)
+{
+    ssize_t r = recv(s, buf, cap, 0);
+    if (r > 0) {
+        *n = (size_t)r;
+        return ST_OK;
+    }
+    *n = 0u;
+    if (r == 0) {
+        return ST_CLOSED;
+    }
+    return map_errno(errno);
+}
+
+st_t port_send(port_sock s, const void *buf, size_t len, size_t *n)
+{
+    ssize_t r = send(s, buf, len, MSG_NOSIGNAL);
+    if (r >= 0) {
+        *n = (size_t)r;
+        return ST_OK;
+    }
+    *n = 0u;
+    return map_errno(errno);
+}
+
+void port_shutdown_write(port_sock s)
+{
+    (void)shutdown(s, SHUT_WR);
+}
+
+void port_close(port_sock s)
+{
+    if (s >= 0) {
+        (void)close(s);
+    }
+}
+
+/* One pollfd per connection, listener, and a spare for later (timers fd...). */
+#define PORT_MAX_POLLFDS (CFG_MAX_CONNS + CFG_MAX_LISTENERS + 8)
+static struct pollfd g_pfds[PORT_MAX_POLLFDS];
+
+size_t port_poll(port_pollfd *fds, size_t n, int timeout_ms)
+{
+    size_t i;
+    size_t hits = 0u;
+    int r;
+    if (n > (size_t)PORT_MAX_POLLFDS) {
+        n = (size_t)PORT_MAX_POLLFDS;
+    }
+    for (i = 0u; i < n; i++) {
+        g_pfds[i].fd = fds[i].sock;
+        g_pfds[i].events = (short)(((fds[i].want & PORT_EV_IN) != 0u ? POLLIN : 0) |
+                                   ((fds[i].want & PORT_EV_OUT) != 0u ? POLLOUT : 0));
+        g_pfds[i].revents = 0;
+        fds[i].got = 0u;
+    }
+    r = poll(g_pfds, (nfds_t)n, timeout_ms);
+    if (r <= 0) {
+        return 0u;
+    }
+    for (i = 0u; i < n; i++) {
+        short re = g_pfds[i].revents;
+        uint32_t got = 0u;
+        if ((re & POLLIN) != 0) {
+            got |= PORT_EV_IN;
+        }
+        if ((re & POLLOUT) != 0) {
+            got |= PORT_EV_OUT;
+        }
+        if ((re & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
+            got |= PORT_EV_ERR;
+        }
+        fds[i].got = got;
+        if (got != 0u) {
+            hits++;
+        }
+    }
+    return hits;
+}
+
+uint64_t port_mono_us(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ((uint64_t)ts.tv_sec * 1000000u) + ((uint64_t)ts.tv_nsec / 1000u);
+}
+
+uint64_t port_wall_us(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    return ((uint64_t)ts.tv_sec * 1000000u) + ((uint64_t)ts.tv_nsec / 1000u);
+}
+
+st_t port_entropy(void *buf, size_t n)
+{
+    unsigned char *p = (unsigned char *)buf;
+    while (n > 0u) {
+        ssize_t r = getrandom(p, n, 0);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return ST_IO;
+        }
+        p += r;
+        n -= (size_t)r;
+    }
+    return ST_OK;
+}
+
+static volatile sig_atomic_t g_stop;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+st_t port_signals_init(void)
+{
+    struct sigaction sa;
+    struct rlimit rl;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    (void)sigemptyset(&sa.sa_mask);
+    if ((sigaction(SIGTERM, &sa, NULL) < 0) || (sigaction(SIGINT, &sa, NULL) < 0)) {
+        return ST_IO;
+    }
+    sa.sa_handler = SIG_IGN;
+    (void)sigaction(SIGPIPE, &sa, NULL);
+    /* Every pooled connection needs a descriptor: raise the soft limit to the
+     * hard limit so CFG_MAX_CONNS is reachable. */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return ST_OK;
+}
+
+bool port_stop_requested(void)
+{
+    return g_stop != 0;
+}
+
+st_t port_file_read(const char *path, char *buf, size_t cap, size_t *n)
+{
+    size_t got = 0u;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    st_t st = ST_OK;
+    if (fd < 0) {
+        return map_errno(errno);
+    }
+    for (;;) {
+        ssize_t r;
+        if (got == cap) {
+            char extra;
+            r = read(fd, &extra, 1u);
+            if (r > 0) {
+                st = ST_TOOBIG;
+            } else if (r < 0) {
+                st = map_errno(errno);
+            }
+            break;
+        }
+        r = read(fd, buf + got, cap - got);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            st = ST_IO;
+            break;
+        }
+        if (r == 0) {
+            break;
+        }
+        got += (size_t)r;
+    }
+    (void)close(fd);
+    *n = got;
+    return st;
+}
+
+static st_t write_all(int fd, const void *data, size_t n)
+{
+    const char *p = (const char *)data;
+    while (n > 0u) {
+        ssize_t r = write(fd, p, n);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return map_errno(errno);
+        }
+        p += r;
+        n -= (size_t)r;
+    }
+    return ST_OK;
+}
+
+st_t port_file_write_atomic(const char *path, const void *data, size_t n, unsigned mode)
+{
+    char tmp[CFG_CONF_VALUE_BYTES + 32];
+    char dir[CFG_CONF_VALUE_BYTES + 32];
+    const char *slash;
+    int fd;
+    int k;
+    st_t st;
+    k = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if ((k < 0) || ((size_t)k >= sizeof tmp)) {
+        return ST_TOOBIG;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    if (fd < 0) {
+        return map_errno(errno);
+    }
+    (void)fchmod(fd, (mode_t)mode);
+    st = write_all(fd, data, n);
+    if ((st == ST_OK) && (fsync(fd) < 0)) {
+        st = map_errno(errno);
+    }
+    if ((close(fd) < 0) && (st == ST_OK)) {
+        st = ST_IO;
+    }
+    if ((st == ST_OK) && (rename(tmp, path) < 0)) {
+        st = map_errno(errno);
+    }
+    if (st != ST_OK) {
+        (void)unlink(tmp);
+        return st;
+    }
+    slash = strrchr(path, '/');
+    if (slash == NULL) {
+        k = snprintf(dir, sizeof dir, ".");
+    } else if (slash == path) {
+        k = snprintf(dir, sizeof dir, "/");
+    } else {
+        k = snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    }
+    if ((k > 0) && ((size_t)k < sizeof dir)) {
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            (void)fsync(dfd);
+            (void)close(dfd);
+        }
+    }
+    return ST_OK;
+}
+
+st_t port_mkdir_p(const char *path, unsigned mode)
+{
+    char buf[CFG_CONF_VALUE_BYTES + 32];
+    size_t n = strlen(path);
+    size_t i;
+    if ((n == 0u) || (n >= sizeof buf)) {
+        return ST_INVAL;
+    }
+    memcpy(buf, path, n + 1u);
+    for (i = 1u; i <= n; i++) {
+        if ((buf[i] == '/') || (buf[i] == '\0')) {
+            char saved = buf[i];
+            buf[i] = '\0';
+            if ((mkdir(buf, (mode_t)mode) < 0) && (errno != EEXIST)) {
+                return map_errno(errno);
+            }
+            buf[i] = saved;
+        }
+    }
+    return port_is_dir(path) ? ST_OK : ST_EXISTS;
+}
+
+bool port_is_dir(const char *path)
+{
+    struct stat stt;
+    return (stat(path, &stt) == 0) && S_ISDIR(stt.st_mode);
+}
+
+static void write_fd_all(int fd, const char *s, size_t n)
+{
+    (void)write_all(fd, s, n);
+}
+
+void port_stdout(const char *s, size_t n)
+{
+    write_fd_all(1, s, n);
+}
+
+void port_stderr(const char *s, size_t n)
+{
+    write_fd_all(2, s, n);
+}
+
+st_t port_getcwd(char *buf, size_t cap)
+{
+    if (getcwd(buf, cap) == NULL) {
+        return (errno == ERANGE) ? ST_TOOBIG : map_errno(errno);
+    }
+    return ST_OK;
+}
+
+/* A numeric field ("Threads:", "VmRSS:") of /proc/self/status; 0 if absent.
+ * Read with open/read into a stack buffer: no stdio, no heap. */
+static uint64_t proc_status_field(const char *field)
+{
+    char buf[4096];
+    size_t n = 0u;
+    const char *p;
+    uint64_t v = 0u;
+    st_t st = port_file_read("/proc/self/status", buf, sizeof buf - 1u, &n);
+    if ((st != ST_OK) && (st != ST_TOOBIG)) {
+        return 0u;
+    }
+    buf[n] = '\0';
+    p = strstr(buf, field);
+    if (p == NULL) {
+        return 0u;
+    }
+    p += strlen(field);
+    while ((*p == ' ') || (*p == '\t')) {
+        p++;
+    }
+    while ((*p >= '0') && (*p <= '9')) {
+        v = (v * 10u) + (uint64_t)(*p - '0');
+        p++;
+    }
+    return v;
+}
+
+unsigned port_thread_count(void)
+{
+    return (unsigned)proc_status_field("Threads:");
+}
+
+uint64_t port_rss_kib(void)
+{
+    return proc_status_field("VmRSS:");
+}

@@ -1,0 +1,105 @@
+/*
+ * port.h - the contract between roost's portable core (src/) and an OS.
+ *
+ * Only files under port/ include OS headers. Everything src/ needs from the
+ * system goes through the functions below. They are event-shaped (port_poll
+ * fills an array, like Redis' aeApiPoll) and never return errno: every OS
+ * error is translated to an st_t here.
+ *
+ * Sockets are small integers (port_sock). PORT_SOCK_NONE is "no socket".
+ * All sockets handed to src/ are non-blocking.
+ *
+ * Ports: port/linux (POSIX, poll(2)); others implement the same header.
+ */
+#ifndef ROOST_PORT_H
+#define ROOST_PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "core/status.h"
+
+typedef int port_sock;
+#define PORT_SOCK_NONE (-1)
+
+/* ---- sockets ------------------------------------------------------------ */
+
+/* Bind and listen on host:port (IPv4/IPv6 literal or "localhost"), with
+ * SO_REUSEADDR, non-blocking. ST_ADDRINUSE, ST_INVAL (bad host), ST_IO. */
+st_t port_listen(const char *host, uint16_t port, int backlog, port_sock *out);
+/* The port actually bound (useful after binding port 0). */
+st_t port_local_port(port_sock s, uint16_t *port);
+/* Accept one connection, non-blocking, TCP_NODELAY set. ST_AGAIN when none
+ * is pending; ST_NOMEM when the process is out of descriptors. */
+st_t port_accept(port_sock listener, port_sock *out);
+/* Read up to cap bytes. *n > 0 on ST_OK; ST_AGAIN; ST_CLOSED on EOF or
+ * reset; ST_IO otherwise. */
+st_t port_recv(port_sock s, void *buf, size_t cap, size_t *n);
+/* Write up to len bytes (never raises SIGPIPE). *n >= 0 written on ST_OK;
+ * ST_AGAIN when nothing could be written; ST_CLOSED when the peer is gone. */
+st_t port_send(port_sock s, const void *buf, size_t len, size_t *n);
+/* Half-close the write side (used for a graceful close after an error). */
+void port_shutdown_write(port_sock s);
+void port_close(port_sock s);
+
+/* ---- poll --------------------------------------------------------------- */
+
+#define PORT_EV_IN 0x1u
+#define PORT_EV_OUT 0x2u
+#define PORT_EV_ERR 0x4u   /* error or hang-up: read to find out which */
+
+typedef struct {
+    port_sock sock;
+    uint32_t want;     /* PORT_EV_IN | PORT_EV_OUT */
+    uint32_t got;      /* filled by port_poll */
+} port_pollfd;
+
+/* Wait up to timeout_ms (-1 forever) for events on fds[0..n). Returns the
+ * number of entries with got != 0 (0 on timeout or signal). Never blocks
+ * longer than timeout_ms. */
+size_t port_poll(port_pollfd *fds, size_t n, int timeout_ms);
+
+/* ---- time and entropy --------------------------------------------------- */
+
+/* Monotonic clock, microseconds since an arbitrary origin. */
+uint64_t port_mono_us(void);
+/* Wall clock, microseconds since the Unix epoch (UTC). */
+uint64_t port_wall_us(void);
+/* Fill buf with n bytes from the system CSPRNG. ST_IO on failure. */
+st_t port_entropy(void *buf, size_t n);
+
+/* ---- signals ------------------------------------------------------------ */
+
+/* Install handlers for SIGTERM/SIGINT (set a flag), ignore SIGPIPE. */
+st_t port_signals_init(void);
+/* True once SIGTERM or SIGINT has arrived. */
+bool port_stop_requested(void);
+
+/* ---- files -------------------------------------------------------------- */
+
+/* Read a whole file into buf (at most cap bytes). ST_NOTFOUND, ST_TOOBIG
+ * (file larger than cap), ST_PERM, ST_IO. */
+st_t port_file_read(const char *path, char *buf, size_t cap, size_t *n);
+/* Atomically replace path with data: temp file in the same directory,
+ * fsync, rename, fsync directory. The file gets `mode` (e.g. 0600). */
+st_t port_file_write_atomic(const char *path, const void *data, size_t n, unsigned mode);
+/* Create a directory (and missing parents) with mode. ST_OK if it exists. */
+st_t port_mkdir_p(const char *path, unsigned mode);
+/* True if path exists and is a directory. */
+bool port_is_dir(const char *path);
+
+/* ---- process ------------------------------------------------------------ */
+
+/* The working directory, NUL-terminated. ST_TOOBIG if it does not fit. */
+st_t port_getcwd(char *buf, size_t cap);
+
+/* Write to stdout / stderr (whole buffer, retrying short writes). */
+void port_stdout(const char *s, size_t n);
+void port_stderr(const char *s, size_t n);
+/* Number of threads of this process (0 if unknown); used by self-checks. */
+unsigned port_thread_count(void);
+/* Current resident set size in KiB (0 if unknown), for /metrics. */
+uint64_t port_rss_kib(void);
+
+#endif

@@ -1,0 +1,182 @@
+/*
+ * app.c - init order, the ready line, shutdown.
+ *
+ * Init order: config -> pools -> log level -> signals -> data directory ->
+ * store (sqlite in its fixed heap, migrations, statements) -> services ->
+ * listeners -> seal the init arena -> ready line -> loop. Everything that
+ * allocates happens before the first poll(); after it nothing reaches the
+ * system heap (tests/integration/test_no_heap.py proves it).
+ */
+#include "app/app.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "app/cfg.h"
+#include "app/pools.h"
+#include "config.h"
+#include "core/log.h"
+#include "core/timer.h"
+#include "fam/agents/agents.h"
+#include "fam/docs/docs.h"
+#include "fam/fleet/fleet.h"
+#include "fam/obs/obs.h"
+#include "fam/rpg/rpg.h"
+#include "http/server.h"
+#include "net/conn.h"
+#include "port.h"
+#include "store/store.h"
+
+static roost_cfg g_cfg;
+static http_service g_svc[FAM_COUNT];
+static listener *g_lst[FAM_COUNT];
+static char g_out[8192];
+
+static void out_str(const char *s)
+{
+    port_stdout(s, strlen(s));
+}
+
+static void err_str(const char *s)
+{
+    port_stderr(s, strlen(s));
+}
+
+static int usage_error(const char *msg)
+{
+    char line[CFG_CONF_VALUE_BYTES + 256];
+    int k = snprintf(line, sizeof line, "roostd: %s\nTry 'roostd --help' for the flags.\n", msg);
+    port_stderr(line, ((k > 0) && ((size_t)k < sizeof line)) ? (size_t)k : 0u);
+    return 2;
+}
+
+static void (*const k_setup[FAM_COUNT])(http_service *) = {
+    fleet_setup, rpg_setup, obs_setup, docs_setup, agents_setup,
+};
+
+static st_t open_listeners(void)
+{
+    int f;
+    for (f = 0; f < (int)FAM_COUNT; f++) {
+        const cfg_listener *lc = &g_cfg.fam[f];
+        http_service *svc = &g_svc[f];
+        st_t st;
+        if (!lc->enabled) {
+            continue;
+        }
+        k_setup[f](svc);
+        svc->max_body = g_cfg.max_json_body_bytes;
+        svc->max_hook_body = g_cfg.max_hook_body_bytes;
+        st = http_service_set_origins(svc, lc->cors_origins);
+        if (st != ST_OK) {
+            LOG_E("app", "%s: cors_origins: %s", fam_name((fam_id)f), status_str(st));
+            return st;
+        }
+        if (lc->tls_cert[0] != '\0') {
+            LOG_E("app", "%s: tls_cert is set but this build has no TLS yet",
+                  fam_name((fam_id)f));
+            return ST_UNSUPPORTED;
+        }
+        st = net_listen(fam_name((fam_id)f), lc->host, lc->port, http_server_proto(), svc,
+                        &g_lst[f]);
+        if (st != ST_OK) {
+            LOG_E("app", "%s: cannot listen on %s:%u: %s", fam_name((fam_id)f), lc->host,
+                  (unsigned)lc->port,
+                  (st == ST_ADDRINUSE) ? "address already in use (another roostd?)"
+                                       : status_str(st));
+            return st;
+        }
+        LOG_I("app", "%s listening on %s:%u", fam_name((fam_id)f), lc->host,
+              (unsigned)g_lst[f]->port);
+    }
+    return ST_OK;
+}
+
+static void ready_line(void)
+{
+    size_t len;
+    int f;
+    int k = snprintf(g_out, sizeof g_out, "roostd %s ready:", ROOST_VERSION);
+    len = (k > 0) ? (size_t)k : 0u;
+    for (f = 0; f < (int)FAM_COUNT; f++) {
+        if ((g_lst[f] != NULL) && (len < sizeof g_out)) {
+            k = snprintf(g_out + len, sizeof g_out - len, " %s=%s:%u", fam_name((fam_id)f),
+                         g_cfg.fam[f].host, (unsigned)g_lst[f]->port);
+            len += (k > 0) ? (size_t)k : 0u;
+        }
+    }
+    if (len < (sizeof g_out - 1u)) {
+        g_out[len++] = '\n';
+    }
+    port_stdout(g_out, len);
+}
+
+static st_t open_store(void)
+{
+    char path[CFG_CONF_VALUE_BYTES + 16];
+    st_t st = port_mkdir_p(g_cfg.data_dir, 0700u);
+    int k;
+    if (st != ST_OK) {
+        LOG_E("app", "data directory %s: %s", g_cfg.data_dir, status_str(st));
+        return st;
+    }
+    k = snprintf(path, sizeof path, "%s/roost.db", g_cfg.data_dir);
+    if ((k < 0) || ((size_t)k >= sizeof path)) {
+        return ST_TOOBIG;
+    }
+    st = store_init(path);
+    if (st != ST_OK) {
+        LOG_E("app", "database %s: %s", path, status_str(st));
+    }
+    return st;
+}
+
+int app_main(int argc, char *const *argv, const char *const *envp)
+{
+    static char err[512];
+    static char cwd[CFG_CONF_VALUE_BYTES];
+    cfg_action act = CFG_ACT_RUN;
+    st_t st;
+
+    if (port_getcwd(cwd, sizeof cwd) != ST_OK) {
+        (void)snprintf(cwd, sizeof cwd, ".");
+    }
+    st = cfg_load(&g_cfg, argc, argv, envp, cwd, port_file_read, &act, err, sizeof err);
+    if (act == CFG_ACT_HELP) {
+        out_str(cfg_help_text());
+        return 0;
+    }
+    if (act == CFG_ACT_VERSION) {
+        out_str("roostd " ROOST_VERSION "\n");
+        return 0;
+    }
+    if (st != ST_OK) {
+        return usage_error(err);
+    }
+    pools_init();
+    if (act == CFG_ACT_BUDGET) {
+        size_t n = pools_budget(g_out, sizeof g_out);
+        port_stdout(g_out, n);
+        return 0;
+    }
+    log_set_level(g_cfg.log_level);
+    timer_init();
+    if (port_signals_init() != ST_OK) {
+        err_str("roostd: cannot install signal handlers\n");
+        return 1;
+    }
+    net_init(&pool_conns);
+    http_server_init(&pool_body_slots);
+    if (open_store() != ST_OK) {
+        return 1;
+    }
+    if (open_listeners() != ST_OK) {
+        store_close();
+        return 1;
+    }
+    arena_seal(&init_arena);
+    net_run(ready_line);
+    store_close();
+    LOG_I("app", "stopped cleanly");
+    return 0;
+}

@@ -1,0 +1,179 @@
+/*
+ * cfg.h - roost's runtime configuration (spec README section 2).
+ *
+ * Every setting is a key (`fleet.port`, `llm.max_depth`, ...). One key table
+ * in cfg.c drives parsing, the environment names, the --help listing and
+ * cfg_dump, so they cannot drift apart.
+ *
+ * Sources, lowest precedence first:
+ *   1. built-in defaults
+ *   2. the config file: `--config PATH`, else $ROOST_CONFIG (an empty value
+ *      counts as unset), else `roost.conf` in the working directory when it
+ *      exists. A file named explicitly must exist.
+ *   3. upstream environment names (PORT, CORS_ORIGINS, ... spec 2.2)
+ *   4. ROOST_<KEY> environment variables: the key upper-cased with `.` -> `_`
+ *      (ROOST_FLEET_PORT). Provider keys: ROOST_LLM_PROVIDER_<NAME>_<FIELD>,
+ *      the name lower-cased (a name with `-` cannot be set this way).
+ *   5. flags: `--KEY=VALUE` or `--KEY VALUE`.
+ * A key set by several sources takes the value of the highest one; within
+ * one source the last occurrence wins.
+ *
+ * File format: `key = value` lines. A line whose first non-blank character is
+ * `#` is a comment; `#` anywhere else is part of the value (URLs, origins).
+ * Blank lines are ignored, CR LF line ends and a UTF-8 BOM are accepted.
+ * Keys and values are trimmed of surrounding spaces and tabs; values are
+ * otherwise verbatim.
+ *
+ * Value types:
+ *   booleans   true|false|1|0|yes|no|on|off (any case)
+ *   ports      0..65535; 0 asks the OS for a free port (tests)
+ *   integers   decimal, each key has a range; out of range is an error except
+ *              rpg.terminal_capture_lines (clamped to 50..500) and
+ *              llm.request_budget_tokens (raised to at least 10000)
+ *   lists      comma-separated; items are trimmed, empty items are dropped,
+ *              stored re-joined as "a,b,c"
+ *   URLs       documents.public_url and provider base_url must start with
+ *              http:// or https://; trailing `/` are removed
+ * Unknown keys in any source, and ROOST_* variables that name no key, are
+ * errors that name the key and where it came from.
+ *
+ * Memory: no heap. The file is read into a static CFG_CONF_FILE_BYTES buffer
+ * (not reentrant; call from init only). roost_cfg is caller-owned (a few
+ * tens of KiB with the default sizes: make it static).
+ */
+#ifndef ROOST_CFG_H
+#define ROOST_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "core/strv.h"
+
+typedef enum { CFG_ACT_RUN, CFG_ACT_HELP, CFG_ACT_VERSION, CFG_ACT_BUDGET } cfg_action;
+typedef enum { FAM_FLEET, FAM_RPG, FAM_OBS, FAM_DOCS, FAM_AGENTS, FAM_COUNT } fam_id;
+typedef enum { AUTH_AUTO, AUTH_KEY, AUTH_OPEN } auth_mode;
+typedef enum { PROV_NONE, PROV_ANTHROPIC, PROV_OPENAI_COMPAT } cfg_prov_kind;
+
+typedef struct {
+    bool enabled;
+    char host[CFG_CONF_HOST_BYTES];            /* never empty */
+    uint16_t port;                             /* 0 = ephemeral */
+    auth_mode auth;
+    char cors_origins[CFG_CONF_VALUE_BYTES];   /* "a,b"; "*" means any; at
+                                                * most CFG_MAX_CORS_ORIGINS */
+    char tls_cert[CFG_CONF_VALUE_BYTES];       /* both set or both "" */
+    char tls_key[CFG_CONF_VALUE_BYTES];
+} cfg_listener;
+
+/* One LLM provider, complete after cfg_load: kind is never PROV_NONE,
+ * base_url and default_model are never empty, api_key_secret may be "". */
+typedef struct {
+    char name[CFG_CONF_NAME_BYTES];            /* [a-z0-9_-]+ */
+    cfg_prov_kind kind;
+    char base_url[CFG_CONF_VALUE_BYTES];       /* no trailing '/' */
+    char api_key_secret[CFG_CONF_VALUE_BYTES];
+    char default_model[CFG_CONF_VALUE_BYTES];
+    uint32_t timeout_ms;
+} cfg_provider;
+
+typedef struct {
+    char data_dir[CFG_CONF_VALUE_BYTES];
+    uint64_t max_json_body_bytes;
+    uint64_t max_hook_body_bytes;
+    log_level log_level;
+    cfg_listener fam[FAM_COUNT];
+    struct {
+        char web_dir[CFG_CONF_VALUE_BYTES];    /* used only if it exists */
+    } fleet;
+    struct {
+        char web_dir[CFG_CONF_VALUE_BYTES];
+        uint32_t poll_interval_ms;
+        uint32_t terminal_capture_lines;      /* 50..500 */
+        uint32_t ws_heartbeat_ms;
+        uint64_t ws_pause_bytes;              /* resume < pause <= max_buffer */
+        uint64_t ws_resume_bytes;
+        uint64_t ws_max_buffer_bytes;
+        uint32_t events_retention_days;
+    } rpg;
+    struct {
+        uint32_t stop_grace_ms;
+        char transcript_dirs[CFG_CONF_VALUE_BYTES]; /* list; `~` not expanded */
+    } obs;
+    struct {
+        char public_url[CFG_CONF_VALUE_BYTES];
+        bool public_url_derived;   /* true: built from documents.port, so a
+                                    * caller binding port 0 may rebuild it */
+        uint64_t max_upload_bytes;
+        uint32_t chunk_bytes;
+    } docs;
+    struct {
+        char dir[CFG_CONF_VALUE_BYTES];
+        char project_dir[CFG_CONF_VALUE_BYTES];
+    } agents;
+    struct {
+        char providers[CFG_CONF_VALUE_BYTES];      /* list, as configured */
+        char fallback_chain[CFG_CONF_VALUE_BYTES]; /* list of listed names */
+        uint64_t request_budget_tokens;            /* >= 10000 */
+        uint32_t budget_pause_timeout_ms;
+        uint32_t max_depth;
+        uint32_t history_max_messages;
+        char builder_provider[CFG_CONF_NAME_BYTES]; /* "" when no provider */
+        char builder_model[CFG_CONF_VALUE_BYTES];
+        cfg_provider prov[CFG_MAX_PROVIDERS];      /* in llm.providers order */
+        uint32_t n_prov;
+        uint8_t chain[CFG_MAX_PROVIDERS];          /* fallback_chain as
+                                                    * indexes into prov[] */
+        uint32_t n_chain;
+    } llm;
+} roost_cfg;
+
+/* Fill *c from defaults, the config file, the environment and argv.
+ *
+ * argv[0] is the program name and is skipped. envp is a NULL-terminated
+ * array of "NAME=value" strings (NULL = empty environment). cwd (not NULL)
+ * is the working directory, the default of agents.project_dir. read_file
+ * (not NULL) reads a whole file as port_file_read does (ST_NOTFOUND when
+ * missing); relative paths such as the default "roost.conf" are relative to
+ * the process's working directory.
+ *
+ * *act: CFG_ACT_HELP when -h/--help is present, else CFG_ACT_VERSION for
+ * -V/--version; both return ST_OK at once without reading any config or
+ * checking other arguments, and *c then holds only the built-in defaults
+ * (derived keys such as agents.dir are still empty). CFG_ACT_BUDGET
+ * (--budget) loads and checks the whole config like CFG_ACT_RUN.
+ *
+ * Returns ST_OK, or a negative status with a one-line message (no newline)
+ * in err (always NUL-terminated when errcap > 0), e.g.
+ *   roost.conf:12: unknown key 'fleet.prot' (did you mean 'fleet.port'?)
+ * Every error is a usage/config error (roostd exits 2). Statuses: ST_BAD
+ * (syntax, unknown key or flag), ST_INVAL (bad value, inconsistent keys),
+ * ST_RANGE, ST_TOOBIG (value too long, too many list items or providers,
+ * file above CFG_CONF_FILE_BYTES), ST_NOTFOUND (explicit file missing), or
+ * read_file's own error. On error *c is partly filled and must not be used. */
+st_t cfg_load(roost_cfg *c, int argc, char *const *argv, const char *const *envp,
+              const char *cwd,
+              st_t (*read_file)(const char *path, char *buf, size_t cap, size_t *n),
+              cfg_action *act, char *err, size_t errcap);
+
+/* The full --help text, NUL-terminated, lines of at most 80 columns. Built
+ * into a static buffer on the first call. Never NULL. */
+const char *cfg_help_text(void);
+
+/* "fleet", "rpg", "observability", "documents", "agents"; "?" otherwise. */
+const char *fam_name(fam_id f);
+
+/* Print the effective config as `key = value\n` lines (every key of the
+ * table, then each provider's fields) into buf. Only whole lines are
+ * written; buf is NUL-terminated when cap > 0. Returns the bytes written
+ * (without the NUL). Secrets are never part of roost_cfg, so nothing is
+ * masked. */
+size_t cfg_dump(const roost_cfg *c, char *buf, size_t cap);
+
+/* The provider called name, or NULL. */
+const cfg_provider *cfg_provider_find(const roost_cfg *c, strv name);
+
+#endif

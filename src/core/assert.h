@@ -1,0 +1,28 @@
+/*
+ * assert.h - defensive macros with distinct meanings (after SQLite).
+ *
+ *   ASSERT(x)  a bug if false. Checked in debug and test builds (aborts with
+ *              file:line); compiled out when NDEBUG is defined.
+ *   NEVER(x)   a can't-happen condition that release builds still handle:
+ *              `if (NEVER(p == NULL)) return ST_INTERNAL;`. In debug builds a
+ *              true value is a bug and aborts.
+ *   ALWAYS(x)  the mirror of NEVER.
+ */
+#ifndef ROOST_ASSERT_H
+#define ROOST_ASSERT_H
+
+#include <stdbool.h>
+
+void roost_assert_fail(const char *expr, const char *file, int line);
+
+#ifdef NDEBUG
+#define ASSERT(x) ((void)0)
+#define NEVER(x) (x)
+#define ALWAYS(x) (x)
+#else
+#define ASSERT(x) ((x) ? (void)0 : roost_assert_fail(#x, __FILE__, __LINE__))
+#define NEVER(x) ((x) ? (roost_assert_fail(#x, __FILE__, __LINE__), true) : false)
+#define ALWAYS(x) ((x) ? true : (roost_assert_fail(#x, __FILE__, __LINE__), false))
+#endif
+
+#endif

@@ -1,0 +1,79 @@
+#include "core/clock.h"
+
+#include <stdio.h>
+
+#include "port.h"
+
+uint64_t clock_mono_us(void)
+{
+    return port_mono_us();
+}
+
+uint64_t clock_mono_ms(void)
+{
+    return port_mono_us() / 1000u;
+}
+
+uint64_t clock_wall_us(void)
+{
+    return port_wall_us();
+}
+
+/* Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm). */
+void clock_to_civil(uint64_t wall_us, clock_civil *out)
+{
+    uint64_t secs = wall_us / 1000000u;
+    int64_t days = (int64_t)(secs / 86400u);
+    uint64_t rem = secs % 86400u;
+    int64_t z = days + 719468;
+    int64_t era = ((z >= 0) ? z : (z - 146096)) / 146097;
+    int64_t doe = z - (era * 146097);
+    int64_t yoe = (doe - (doe / 1460) + (doe / 36524) - (doe / 146096)) / 365;
+    int64_t y = yoe + (era * 400);
+    int64_t doy = doe - ((365 * yoe) + (yoe / 4) - (yoe / 100));
+    int64_t mp = ((5 * doy) + 2) / 153;
+    int64_t d = (doy - (((153 * mp) + 2) / 5)) + 1;
+    int64_t m = (mp < 10) ? (mp + 3) : (mp - 9);
+    out->year = (int)((m <= 2) ? (y + 1) : y);
+    out->month = (int)m;
+    out->day = (int)d;
+    out->hour = (int)(rem / 3600u);
+    out->min = (int)((rem % 3600u) / 60u);
+    out->sec = (int)(rem % 60u);
+    out->usec = (uint32_t)(wall_us % 1000000u);
+}
+
+size_t clock_format(uint64_t wall_us, clock_fmt fmt, char *buf, size_t cap)
+{
+    static const char *const wday[7] = { "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed" };
+    static const char *const mon[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    clock_civil c;
+    int n;
+    clock_to_civil(wall_us, &c);
+    switch (fmt) {
+    case CLOCK_FMT_Z6:
+        n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06luZ", c.year, c.month,
+                     c.day, c.hour, c.min, c.sec, (unsigned long)c.usec);
+        break;
+    case CLOCK_FMT_OFF6:
+        n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06lu+00:00", c.year,
+                     c.month, c.day, c.hour, c.min, c.sec, (unsigned long)c.usec);
+        break;
+    case CLOCK_FMT_Z3:
+        n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03luZ", c.year, c.month,
+                     c.day, c.hour, c.min, c.sec, (unsigned long)(c.usec / 1000u));
+        break;
+    case CLOCK_FMT_NAIVE6:
+        n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06lu", c.year, c.month,
+                     c.day, c.hour, c.min, c.sec, (unsigned long)c.usec);
+        break;
+    case CLOCK_FMT_HTTP:
+    default:
+        n = snprintf(buf, cap, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                     wday[(wall_us / 86400000000u) % 7u], c.day, mon[c.month - 1],
+                     c.year, c.hour, c.min, c.sec);
+        break;
+    }
+    return ((n < 0) || ((size_t)n >= cap)) ? 0u : (size_t)n;
+}

@@ -1,0 +1,105 @@
+#include "core/strv.h"
+
+#include <string.h>
+
+static char lower_ascii(char c)
+{
+    return ((c >= 'A') && (c <= 'Z')) ? (char)(c + ('a' - 'A')) : c;
+}
+
+strv strv_from_cstr(const char *s)
+{
+    strv v = { s, (s != NULL) ? strlen(s) : 0u };
+    return v;
+}
+
+bool strv_eq(strv a, strv b)
+{
+    return (a.n == b.n) && ((a.n == 0u) || (memcmp(a.p, b.p, a.n) == 0));
+}
+
+bool strv_eq_cstr(strv a, const char *s)
+{
+    return strv_eq(a, strv_from_cstr(s));
+}
+
+bool strv_ieq(strv a, strv b)
+{
+    size_t i;
+    if (a.n != b.n) {
+        return false;
+    }
+    for (i = 0u; i < a.n; i++) {
+        if (lower_ascii(a.p[i]) != lower_ascii(b.p[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool strv_ieq_cstr(strv a, const char *s)
+{
+    return strv_ieq(a, strv_from_cstr(s));
+}
+
+bool strv_starts_with_cstr(strv a, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    /* n == 0 first: a.p may be NULL, and memcmp must not see it. */
+    return (n == 0u) || ((a.n >= n) && (memcmp(a.p, prefix, n) == 0));
+}
+
+strv strv_trim(strv a)
+{
+    while ((a.n > 0u) && ((a.p[0] == ' ') || (a.p[0] == '\t'))) {
+        a.p++;
+        a.n--;
+    }
+    while ((a.n > 0u) && ((a.p[a.n - 1u] == ' ') || (a.p[a.n - 1u] == '\t'))) {
+        a.n--;
+    }
+    return a;
+}
+
+bool strv_to_u64(strv a, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0u;
+    size_t i;
+    if (a.n == 0u) {
+        return false;
+    }
+    for (i = 0u; i < a.n; i++) {
+        uint64_t d;
+        if ((a.p[i] < '0') || (a.p[i] > '9')) {
+            return false;
+        }
+        d = (uint64_t)(unsigned char)(a.p[i] - '0');
+        /* v * 10 + d <= max, without overflow; d > max first so that
+         * max - d cannot wrap (a digit above a small max). */
+        if ((d > max) || (v > ((max - d) / 10u))) {
+            return false;
+        }
+        v = (v * 10u) + d;
+    }
+    *out = v;
+    return true;
+}
+
+bool strv_list_has_token(strv list, const char *tok)
+{
+    size_t start = 0u;
+    size_t i;
+    if (list.n == 0u) {
+        return false;       /* holds no token; list.p may be NULL */
+    }
+    for (i = 0u; i <= list.n; i++) {
+        if ((i == list.n) || (list.p[i] == ',')) {
+            strv item = { list.p + start, i - start };
+            if (strv_ieq_cstr(strv_trim(item), tok)) {
+                return true;
+            }
+            start = i + 1u;
+        }
+    }
+    return false;
+}

@@ -1,0 +1,17 @@
+#include "fam/docs/docs.h"
+
+#include "fam/shared/fam.h"
+
+static void health(hctx *h)
+{
+    fam_json_send(h, 200, "{\"status\":\"healthy\",\"service\":\"document-sync-server\"}");
+}
+
+static const route k_routes[] = {
+    { RM_GET, "/health", health, ROUTE_OPEN },
+};
+
+void docs_setup(http_service *svc)
+{
+    fam_fastapi_setup(svc, "documents", k_routes, sizeof k_routes / sizeof k_routes[0], false);
+}

@@ -1,0 +1,15 @@
+/*
+ * fleet.h - the fleet family (boternity backend), listener default :3000.
+ * Foundation scope: GET /health, GET /metrics, the error envelope of
+ * spec/fleet.md §1.2 for every error, unknown /api/ routes as NOT_FOUND.
+ */
+#ifndef ROOST_FAM_FLEET_H
+#define ROOST_FAM_FLEET_H
+
+#include "http/server.h"
+
+void fleet_setup(http_service *svc);
+/* The fleet error envelope (also used for protocol errors). */
+void fleet_error(hctx *h, int status, const char *code, const char *msg);
+
+#endif

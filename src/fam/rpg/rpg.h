@@ -1,0 +1,15 @@
+/*
+ * rpg.h - the rpg family (claude-rpg server-v2), listener default :4011.
+ * Foundation scope: GET /health, the {success, error, ok, message} envelope
+ * for every error, unknown routes (and wrong methods, as upstream) as
+ * 404 "Route not found: <METHOD> <path>".
+ */
+#ifndef ROOST_FAM_RPG_H
+#define ROOST_FAM_RPG_H
+
+#include "http/server.h"
+
+void rpg_setup(http_service *svc);
+void rpg_error(hctx *h, int status, const char *code, const char *msg);
+
+#endif

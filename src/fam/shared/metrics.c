@@ -1,0 +1,124 @@
+#include "fam/shared/metrics.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/log.h"
+#include "core/pool.h"
+#include "core/timer.h"
+#include "http/server.h"
+#include "net/conn.h"
+#include "port.h"
+#include "store/store.h"
+
+typedef struct {
+    char *buf;
+    size_t cap;
+    size_t len;
+    bool full;
+} mbuf;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void mprintf(mbuf *m, const char *fmt, ...)
+{
+    va_list ap;
+    int k;
+    if (m->full) {
+        return;
+    }
+    va_start(ap, fmt);
+    k = vsnprintf(m->buf + m->len, m->cap - m->len, fmt, ap);
+    va_end(ap);
+    if ((k < 0) || ((size_t)k >= (m->cap - m->len))) {
+        m->full = true;
+        return;
+    }
+    m->len += (size_t)k;
+}
+
+static void counter(mbuf *m, const char *name, const char *help, unsigned long long v)
+{
+    mprintf(m, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, v);
+}
+
+static void gauge(mbuf *m, const char *name, const char *help, unsigned long long v)
+{
+    mprintf(m, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name, name, v);
+}
+
+static void pools(mbuf *m)
+{
+    size_t i;
+    mprintf(m, "# HELP roost_pool_capacity Slots in a fixed pool.\n# TYPE roost_pool_capacity gauge\n");
+    for (i = 0u; i < pool_registered(); i++) {
+        const pool_t *p = pool_nth(i);
+        mprintf(m, "roost_pool_capacity{pool=\"%s\"} %lu\n", p->name, (unsigned long)p->count);
+    }
+    mprintf(m, "# HELP roost_pool_used Slots in use.\n# TYPE roost_pool_used gauge\n");
+    for (i = 0u; i < pool_registered(); i++) {
+        const pool_t *p = pool_nth(i);
+        mprintf(m, "roost_pool_used{pool=\"%s\"} %lu\n", p->name, (unsigned long)p->used);
+    }
+    mprintf(m, "# HELP roost_pool_high_water Most slots ever in use.\n# TYPE roost_pool_high_water gauge\n");
+    for (i = 0u; i < pool_registered(); i++) {
+        const pool_t *p = pool_nth(i);
+        mprintf(m, "roost_pool_high_water{pool=\"%s\"} %lu\n", p->name, (unsigned long)p->high);
+    }
+    mprintf(m, "# HELP roost_pool_exhausted_total Requests for a slot that found the pool empty.\n"
+               "# TYPE roost_pool_exhausted_total counter\n");
+    for (i = 0u; i < pool_registered(); i++) {
+        const pool_t *p = pool_nth(i);
+        mprintf(m, "roost_pool_exhausted_total{pool=\"%s\"} %llu\n", p->name,
+                (unsigned long long)p->fails);
+    }
+}
+
+static void store(mbuf *m)
+{
+    store_stats_t s;
+    store_stats(&s);
+    gauge(m, "roost_sqlite_heap_bytes", "Size of the fixed sqlite heap.",
+          (unsigned long long)s.heap_bytes);
+    gauge(m, "roost_sqlite_heap_used_bytes", "sqlite heap in use.",
+          (unsigned long long)s.heap_used);
+    gauge(m, "roost_sqlite_heap_high_water_bytes", "Most sqlite heap ever in use.",
+          (unsigned long long)s.heap_high);
+    counter(m, "roost_sqlite_heap_failures_total", "sqlite allocations the heap refused.",
+            (unsigned long long)s.alloc_failures);
+    gauge(m, "roost_sqlite_pcache_high_water", "Most page-cache slots ever in use.",
+          (unsigned long long)s.pcache_high);
+}
+
+size_t metrics_render(char *buf, size_t cap)
+{
+    mbuf m = { buf, cap, 0u, false };
+    const net_stats_t *ns = net_stats();
+    const http_stats_t *hs = http_stats();
+    pools(&m);
+    counter(&m, "roost_loop_turns_total", "poll() loop turns.", ns->turns);
+    counter(&m, "roost_conns_accepted_total", "Connections accepted.", ns->accepted);
+    counter(&m, "roost_conns_closed_total", "Connections closed.", ns->closed);
+    counter(&m, "roost_conns_refused_total", "Connections refused with 503 (pool full).",
+            ns->refused);
+    counter(&m, "roost_conns_reclaimed_total",
+            "Idle keep-alive connections closed to make room.", ns->reclaimed);
+    counter(&m, "roost_conn_timeouts_total", "Connection deadlines that passed.", ns->timeouts);
+    counter(&m, "roost_bytes_received_total", "Bytes read from clients.", ns->bytes_in);
+    counter(&m, "roost_bytes_sent_total", "Bytes written to clients.", ns->bytes_out);
+    counter(&m, "roost_http_requests_total", "HTTP requests dispatched.", hs->requests);
+    counter(&m, "roost_http_client_errors_total", "4xx responses.", hs->errors_4xx);
+    counter(&m, "roost_http_server_errors_total", "5xx responses.", hs->errors_5xx);
+    counter(&m, "roost_http_body_slot_exhausted_total", "503 because no body slot was free.",
+            hs->body_slot_waits);
+    gauge(&m, "roost_timers_used", "Timers in use.", timer_used());
+    store(&m);
+    counter(&m, "roost_log_warnings_total", "Warning lines logged.", log_count(LOG_WARN));
+    counter(&m, "roost_log_errors_total", "Error lines logged.", log_count(LOG_ERROR));
+    gauge(&m, "roost_resident_kib", "Resident set size.", port_rss_kib());
+    gauge(&m, "roost_threads", "Threads in the process (always 1).", port_thread_count());
+    return m.full ? 0u : m.len;
+}

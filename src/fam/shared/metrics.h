@@ -1,0 +1,14 @@
+/*
+ * metrics.h - GET /metrics (fleet listener): Prometheus text exposition
+ * (version 0.0.4) of pools, arenas, the loop, HTTP and the store. Metric
+ * names are not part of the API contract.
+ */
+#ifndef ROOST_METRICS_H
+#define ROOST_METRICS_H
+
+#include <stddef.h>
+
+/* Render into buf; returns the length, or 0 if it does not fit. */
+size_t metrics_render(char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,515 @@
+/*
+ * conn.c - the connection pool and the single poll() loop.
+ *
+ * Implementation notes:
+ * - One turn: reap closed conns -> build the poll set -> port_poll ->
+ *   accept (bounded per listener) -> read/write each ready conn within its
+ *   byte budgets -> timers -> deadline sweep (every 50 ms) -> turn hook.
+ * - A conn with pending output is not read while its tx is full; a paused
+ *   conn is not read at all; so rx never needs to grow.
+ * - Pool full on accept: close the idle keep-alive conn that has waited
+ *   longest and reuse its slot; if none is idle, accept, send the
+ *   protocol's refusal (503 + Retry-After) best-effort and close.
+ * - Shutdown: listeners close, idle conns close, busy conns get until
+ *   CFG_SHUTDOWN_GRACE_MS to finish writing.
+ */
+#include "net/conn.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "core/assert.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/timer.h"
+
+#define LINGER_MS 2000u
+#define SWEEP_MS 50u
+#define POLL_CAP_MS 1000
+
+static pool_t *g_pool;
+static listener g_listeners[CFG_MAX_LISTENERS];
+static size_t g_nlisteners;
+static net_stats_t g_stats;
+static bool g_stop;
+static void (*g_turn_hook)(void);
+
+/* poll set, rebuilt every turn: listeners first, then conns. */
+static port_pollfd g_pfd[CFG_MAX_CONNS + CFG_MAX_LISTENERS];
+static conn *g_pconn[CFG_MAX_CONNS + CFG_MAX_LISTENERS];
+/* Conns in use, for iteration without scanning free slots. */
+static conn *g_live[CFG_MAX_CONNS];
+static size_t g_nlive;
+
+void net_init(pool_t *conns)
+{
+    g_pool = conns;
+    /* rx and tx are written before they are read: clear only the header. */
+    pool_set_zero_prefix(conns, offsetof(conn, rx));
+    g_nlisteners = 0u;
+    g_nlive = 0u;
+    g_stop = false;
+    memset(&g_stats, 0, sizeof g_stats);
+}
+
+void net_set_turn_hook(void (*fn)(void))
+{
+    g_turn_hook = fn;
+}
+
+const net_stats_t *net_stats(void)
+{
+    return &g_stats;
+}
+
+uint32_t net_conns_used(void)
+{
+    return g_pool->used;
+}
+
+uint32_t net_conns_high(void)
+{
+    return g_pool->high;
+}
+
+size_t net_listener_count(void)
+{
+    return g_nlisteners;
+}
+
+const listener *net_listener_at(size_t i)
+{
+    return (i < g_nlisteners) ? &g_listeners[i] : NULL;
+}
+
+void net_stop(void)
+{
+    g_stop = true;
+}
+
+uint32_t conn_id(const conn *c)
+{
+    return pool_index(g_pool, c);
+}
+
+st_t net_listen(const char *name, const char *host, uint16_t port,
+                const conn_proto *proto, void *ctx, listener **out)
+{
+    listener *l;
+    st_t st;
+    if (g_nlisteners >= (size_t)CFG_MAX_LISTENERS) {
+        return ST_NOMEM;
+    }
+    l = &g_listeners[g_nlisteners];
+    memset(l, 0, sizeof *l);
+    st = port_listen(host, port, CFG_LISTEN_BACKLOG, &l->sock);
+    if (st != ST_OK) {
+        return st;
+    }
+    (void)port_local_port(l->sock, &l->port);
+    l->index = (uint8_t)g_nlisteners;
+    l->proto = proto;
+    l->ctx = ctx;
+    (void)strncpy(l->name, name, sizeof l->name - 1u);
+    g_nlisteners++;
+    *out = l;
+    return ST_OK;
+}
+
+/* ---- conn API for protocols ---------------------------------------------- */
+
+void conn_fail(conn *c, st_t st)
+{
+    if (c->err == ST_OK) {
+        c->err = st;
+    }
+    c->closing = true;
+}
+
+void conn_close_after_flush(conn *c)
+{
+    c->close_after_flush = true;
+    c->idle = false;
+}
+
+void conn_rx_consume(conn *c, size_t n)
+{
+    ASSERT(n <= c->rx_len);
+    if (n >= c->rx_len) {
+        c->rx_len = 0u;
+    } else {
+        memmove(c->rx, c->rx + n, c->rx_len - n);
+        c->rx_len -= n;
+    }
+}
+
+char *conn_tx_buf(conn *c, size_t *room)
+{
+    if ((c->tx_off > 0u) && (c->tx_off == c->tx_len)) {
+        c->tx_off = 0u;
+        c->tx_len = 0u;
+    }
+    *room = sizeof c->tx - c->tx_len;
+    return c->tx + c->tx_len;
+}
+
+void conn_tx_ack(conn *c, size_t n)
+{
+    ASSERT(n <= (sizeof c->tx - c->tx_len));
+    c->tx_len += n;
+}
+
+size_t conn_tx_pending(const conn *c)
+{
+    return c->tx_len - c->tx_off;
+}
+
+void conn_set_deadline(conn *c, conn_deadline kind, uint64_t ms_from_now)
+{
+    c->dl_kind = kind;
+    c->dl_at_ms = (kind == CONN_DL_NONE) ? 0u : (clock_mono_ms() + ms_from_now);
+}
+
+void conn_pause_read(conn *c, bool paused)
+{
+    c->read_paused = paused;
+}
+
+void conn_set_idle(conn *c, bool idle)
+{
+    c->idle = idle;
+}
+
+/* ---- internals ------------------------------------------------------------ */
+
+static void conn_free(conn *c, size_t live_index)
+{
+    if (c->lst->proto->on_close != NULL) {
+        c->lst->proto->on_close(c);
+    }
+    port_close(c->sock);
+    g_live[live_index] = g_live[g_nlive - 1u];
+    g_nlive--;
+    g_stats.closed++;
+    pool_put(g_pool, c);
+}
+
+static void reap(void)
+{
+    size_t i = 0u;
+    while (i < g_nlive) {
+        if (g_live[i]->closing) {
+            conn_free(g_live[i], i);   /* moves the last entry into i */
+        } else {
+            i++;
+        }
+    }
+}
+
+static conn *reclaim_idle(void)
+{
+    conn *oldest = NULL;
+    size_t oldest_i = 0u;
+    size_t i;
+    for (i = 0u; i < g_nlive; i++) {
+        conn *c = g_live[i];
+        if (c->idle && !c->closing &&
+            ((oldest == NULL) || (c->last_io_ms < oldest->last_io_ms))) {
+            oldest = c;
+            oldest_i = i;
+        }
+    }
+    if (oldest == NULL) {
+        return NULL;
+    }
+    oldest->lst->reclaimed++;
+    g_stats.reclaimed++;
+    conn_free(oldest, oldest_i);
+    return (conn *)pool_get(g_pool);
+}
+
+static void refuse(listener *l, port_sock s)
+{
+    char buf[1024];
+    size_t n = 0u;
+    size_t sent = 0u;
+    if (l->proto->on_refuse != NULL) {
+        n = l->proto->on_refuse(l, buf, sizeof buf);
+    }
+    if (n > 0u) {
+        (void)port_send(s, buf, n, &sent);
+    }
+    port_shutdown_write(s);
+    port_close(s);
+    l->refused++;
+    g_stats.refused++;
+}
+
+static void accept_some(listener *l)
+{
+    unsigned k;
+    for (k = 0u; k < (unsigned)CFG_ACCEPT_BUDGET; k++) {
+        port_sock s = PORT_SOCK_NONE;
+        conn *c;
+        st_t st = port_accept(l->sock, &s);
+        if (st == ST_AGAIN) {
+            return;
+        }
+        if (st != ST_OK) {
+            LOG_W("net", "%s: accept failed: %s", l->name, status_str(st));
+            return;
+        }
+        c = (conn *)pool_get(g_pool);
+        if (c == NULL) {
+            c = reclaim_idle();
+        }
+        if (c == NULL) {
+            LOG_W("net", "%s: connection pool full (%u), refused", l->name,
+                  (unsigned)CFG_MAX_CONNS);
+            refuse(l, s);
+            continue;
+        }
+        c->sock = s;
+        c->lst = l;
+        c->err = ST_OK;
+        c->opened_ms = clock_mono_ms();
+        c->last_io_ms = c->opened_ms;
+        g_live[g_nlive++] = c;
+        l->accepted++;
+        g_stats.accepted++;
+        l->proto->on_open(c);
+    }
+}
+
+static void do_read(conn *c)
+{
+    size_t budget = CFG_READ_BUDGET_BYTES;
+    while ((budget > 0u) && !c->closing) {
+        size_t n = 0u;
+        size_t room = sizeof c->rx - c->rx_len;
+        st_t st;
+        if (c->lingering) {
+            char sink[512];
+            st = port_recv(c->sock, sink, sizeof sink, &n);
+            if (st == ST_OK) {
+                budget = (n < budget) ? (budget - n) : 0u;
+                continue;
+            }
+            if (st != ST_AGAIN) {
+                conn_fail(c, ST_CLOSED);
+            }
+            return;
+        }
+        if (room == 0u) {
+            break;
+        }
+        st = port_recv(c->sock, c->rx + c->rx_len, (room < budget) ? room : budget, &n);
+        if (st == ST_AGAIN) {
+            break;
+        }
+        if (st == ST_CLOSED) {
+            c->peer_closed = true;
+            break;
+        }
+        if (st != ST_OK) {
+            conn_fail(c, st);
+            return;
+        }
+        c->rx_len += n;
+        budget -= n;
+        g_stats.bytes_in += n;
+        c->last_io_ms = clock_mono_ms();
+    }
+    if (!c->lingering && !c->closing) {
+        c->lst->proto->on_readable(c);
+    }
+}
+
+static void start_linger(conn *c)
+{
+    port_shutdown_write(c->sock);
+    c->lingering = true;
+    c->rx_len = 0u;
+    conn_set_deadline(c, CONN_DL_LINGER, LINGER_MS);
+}
+
+static void do_write(conn *c)
+{
+    size_t budget = CFG_WRITE_BUDGET_BYTES;
+    while ((c->tx_off < c->tx_len) && (budget > 0u)) {
+        size_t left = c->tx_len - c->tx_off;
+        size_t n = 0u;
+        st_t st = port_send(c->sock, c->tx + c->tx_off, (left < budget) ? left : budget, &n);
+        if (st == ST_AGAIN) {
+            return;
+        }
+        if (st != ST_OK) {
+            conn_fail(c, st);
+            return;
+        }
+        c->tx_off += n;
+        budget -= n;
+        g_stats.bytes_out += n;
+        c->last_io_ms = clock_mono_ms();
+    }
+    if (c->tx_off == c->tx_len) {
+        c->tx_off = 0u;
+        c->tx_len = 0u;
+        if (c->close_after_flush) {
+            if (!c->lingering) {
+                start_linger(c);
+            }
+        } else if (c->lst->proto->on_drained != NULL) {
+            c->lst->proto->on_drained(c);
+        }
+    }
+}
+
+static void sweep_deadlines(uint64_t now)
+{
+    size_t i;
+    for (i = 0u; i < g_nlive; i++) {
+        conn *c = g_live[i];
+        if ((c->dl_kind != CONN_DL_NONE) && !c->closing && (now >= c->dl_at_ms)) {
+            conn_deadline kind = c->dl_kind;
+            c->dl_kind = CONN_DL_NONE;
+            g_stats.timeouts++;
+            if (kind == CONN_DL_LINGER) {
+                conn_fail(c, ST_TIMEOUT);
+            } else {
+                c->lst->proto->on_deadline(c, kind);
+            }
+        }
+    }
+}
+
+static size_t build_poll_set(bool accepting)
+{
+    size_t n = 0u;
+    size_t i;
+    if (accepting) {
+        for (i = 0u; i < g_nlisteners; i++) {
+            g_pfd[n].sock = g_listeners[i].sock;
+            g_pfd[n].want = PORT_EV_IN;
+            g_pconn[n] = NULL;
+            n++;
+        }
+    }
+    for (i = 0u; i < g_nlive; i++) {
+        conn *c = g_live[i];
+        uint32_t want = 0u;
+        if (c->closing) {
+            continue;
+        }
+        if (c->lingering || (!c->read_paused && !c->peer_closed && (c->rx_len < sizeof c->rx))) {
+            want |= PORT_EV_IN;
+        }
+        if (c->tx_off < c->tx_len) {
+            want |= PORT_EV_OUT;
+        }
+        g_pfd[n].sock = c->sock;
+        g_pfd[n].want = want;
+        g_pconn[n] = c;
+        n++;
+    }
+    return n;
+}
+
+static void one_turn(bool accepting, int timeout_ms)
+{
+    size_t n;
+    size_t i;
+    size_t first_conn = accepting ? g_nlisteners : 0u;
+    reap();
+    n = build_poll_set(accepting);
+    (void)port_poll(g_pfd, n, timeout_ms);
+    g_stats.turns++;
+    for (i = 0u; i < first_conn; i++) {
+        if ((g_pfd[i].got & PORT_EV_IN) != 0u) {
+            accept_some(&g_listeners[i]);
+        }
+    }
+    for (i = first_conn; i < n; i++) {
+        conn *c = g_pconn[i];
+        uint32_t got = g_pfd[i].got;
+        if ((got == 0u) || c->closing) {
+            continue;
+        }
+        if ((got & (PORT_EV_IN | PORT_EV_ERR)) != 0u) {
+            do_read(c);
+        }
+        if (!c->closing && ((got & (PORT_EV_OUT | PORT_EV_ERR)) != 0u)) {
+            do_write(c);
+        }
+        /* A response produced by on_readable goes out in the same turn when
+         * the socket has room: most requests finish in one turn. */
+        if (!c->closing && (c->tx_off < c->tx_len) && ((got & PORT_EV_OUT) == 0u)) {
+            do_write(c);
+        }
+        if (!c->closing && c->peer_closed && (c->tx_off == c->tx_len) && !c->lingering) {
+            c->lst->proto->on_readable(c);
+            if (!c->closing && (c->tx_off == c->tx_len)) {
+                conn_fail(c, ST_CLOSED);
+            }
+        }
+    }
+    timer_run();
+    if (g_turn_hook != NULL) {
+        g_turn_hook();
+    }
+}
+
+void net_turn(int timeout_ms)
+{
+    static uint64_t last_sweep;
+    uint64_t now;
+    int timeout = timer_next_ms(timeout_ms);
+    if ((g_nlive > 0u) && (timeout > (int)SWEEP_MS)) {
+        timeout = (int)SWEEP_MS;
+    }
+    one_turn(true, timeout);
+    now = clock_mono_ms();
+    if ((now - last_sweep) >= SWEEP_MS) {
+        last_sweep = now;
+        sweep_deadlines(now);
+    }
+}
+
+void net_run(void (*on_first_turn)(void))
+{
+    uint64_t grace_end;
+    size_t i;
+    if (on_first_turn != NULL) {
+        on_first_turn();
+    }
+    while (!g_stop && !port_stop_requested()) {
+        net_turn(POLL_CAP_MS);
+    }
+    LOG_I("net", "stopping: closing listeners, finishing %u connection(s)",
+          (unsigned)g_nlive);
+    for (i = 0u; i < g_nlisteners; i++) {
+        port_close(g_listeners[i].sock);
+    }
+    grace_end = clock_mono_ms() + CFG_SHUTDOWN_GRACE_MS;
+    for (;;) {
+        bool busy = false;
+        for (i = 0u; i < g_nlive; i++) {
+            conn *c = g_live[i];
+            if ((c->tx_off == c->tx_len) || c->lingering) {
+                c->closing = true;
+            } else {
+                c->close_after_flush = true;
+                busy = true;
+            }
+        }
+        reap();
+        if (!busy || (clock_mono_ms() >= grace_end)) {
+            break;
+        }
+        one_turn(false, (int)SWEEP_MS);
+    }
+    for (i = 0u; i < g_nlive; i++) {
+        g_live[i]->closing = true;
+    }
+    reap();
+}

@@ -1,0 +1,143 @@
+/*
+ * conn.h - connections from the fixed pool, their buffers, and the loop.
+ *
+ * net/ knows bytes, not HTTP. A listener carries a protocol (conn_proto: a
+ * table of callbacks) that http/ implements; the loop calls it when bytes
+ * arrive, when the tx buffer drains and when a deadline passes.
+ *
+ * Ownership and lifetime:
+ * - Every conn comes from the pool of CFG_MAX_CONNS; rx and tx buffers are
+ *   part of the slot (CFG_RX_BYTES, CFG_TX_BYTES). Nothing grows.
+ * - Errors stick: conn_fail keeps the first status and schedules the close.
+ *   The close happens at the top of the next loop turn (never inside a
+ *   callback), after proto->on_close has released what the protocol holds.
+ * - conn_close_after_flush: write what is in tx, half-close, discard input
+ *   for a short linger (so the peer reads the response instead of a reset),
+ *   then close.
+ * - Zero-copy output: conn_tx_buf gives the free room at the end of tx,
+ *   conn_tx_ack commits n bytes of it. Room 0 is backpressure.
+ */
+#ifndef ROOST_CONN_H
+#define ROOST_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "core/pool.h"
+#include "core/status.h"
+#include "port.h"
+
+struct conn;
+struct listener;
+
+typedef enum {
+    CONN_DL_NONE = 0,
+    CONN_DL_IDLE,       /* keep-alive, waiting for the next request */
+    CONN_DL_HEADER,     /* request head incomplete */
+    CONN_DL_BODY,       /* request body stalled */
+    CONN_DL_SEND,       /* peer not reading our output */
+    CONN_DL_LINGER,     /* half-closed, discarding input before close */
+    CONN_DL_PROTO       /* protocol-defined (streams, pings) */
+} conn_deadline;
+
+typedef struct {
+    /* A new connection was accepted on this listener. */
+    void (*on_open)(struct conn *c);
+    /* New bytes are in rx (or the peer half-closed: conn_peer_closed()). */
+    void (*on_readable)(struct conn *c);
+    /* tx became empty after pending output was written. */
+    void (*on_drained)(struct conn *c);
+    /* A deadline set with conn_set_deadline passed. */
+    void (*on_deadline)(struct conn *c, conn_deadline which);
+    /* The conn is about to be closed and freed: release protocol resources. */
+    void (*on_close)(struct conn *c);
+    /* The pool is full and nothing could be reclaimed: write a short refusal
+     * into buf (at most cap bytes) and return its length; it is sent
+     * best-effort on the raw socket, which is then closed. */
+    size_t (*on_refuse)(const struct listener *l, char *buf, size_t cap);
+} conn_proto;
+
+typedef struct listener {
+    port_sock sock;
+    uint8_t index;            /* position in the listener table */
+    uint16_t port;            /* bound port (after port 0 resolution) */
+    const conn_proto *proto;
+    void *ctx;                /* protocol's per-listener data (the service) */
+    char name[16];            /* family name for logs */
+    uint64_t accepted;
+    uint64_t refused;         /* 503 on a full pool */
+    uint64_t reclaimed;       /* idle keep-alive conns closed to make room */
+} listener;
+
+typedef struct conn {
+    port_sock sock;
+    listener *lst;
+    st_t err;                 /* sticky first error, ST_OK while healthy */
+    bool closing;             /* reap at the top of the next turn */
+    bool close_after_flush;
+    bool lingering;
+    bool peer_closed;         /* read side saw EOF */
+    bool read_paused;         /* protocol does not want more input now */
+    bool idle;                /* reclaimable: between keep-alive requests */
+    conn_deadline dl_kind;
+    uint64_t dl_at_ms;
+    uint64_t last_io_ms;
+    uint64_t opened_ms;
+    size_t rx_len;
+    size_t tx_off;            /* first unsent byte */
+    size_t tx_len;            /* end of pending output */
+    char rx[CFG_RX_BYTES];
+    char tx[CFG_TX_BYTES];
+} conn;
+
+/* ---- used by protocols ---- */
+void conn_fail(conn *c, st_t st);
+void conn_close_after_flush(conn *c);
+/* Drop the first n bytes of rx (a request was consumed). */
+void conn_rx_consume(conn *c, size_t n);
+char *conn_tx_buf(conn *c, size_t *room);
+void conn_tx_ack(conn *c, size_t n);
+size_t conn_tx_pending(const conn *c);
+void conn_set_deadline(conn *c, conn_deadline kind, uint64_t ms_from_now);
+void conn_pause_read(conn *c, bool paused);
+void conn_set_idle(conn *c, bool idle);
+uint32_t conn_id(const conn *c);
+
+/* ---- the loop ---- */
+typedef struct {
+    uint64_t turns;
+    uint64_t accepted;
+    uint64_t closed;
+    uint64_t refused;
+    uint64_t reclaimed;
+    uint64_t timeouts;
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+} net_stats_t;
+
+/* conns: the pool of CFG_MAX_CONNS conn objects (declared in app/pools.def). */
+void net_init(pool_t *conns);
+/* Open a listener; ST_ADDRINUSE etc. from the port; ST_NOMEM when
+ * CFG_MAX_LISTENERS are open. */
+st_t net_listen(const char *name, const char *host, uint16_t port,
+                const conn_proto *proto, void *ctx, listener **out);
+/* Run until the port reports a stop signal; then stop accepting, let
+ * in-flight responses finish for up to CFG_SHUTDOWN_GRACE_MS, close all.
+ * `on_first_turn` runs once just before the first poll (the ready line). */
+void net_run(void (*on_first_turn)(void));
+/* One turn of the loop (poll up to timeout_ms, I/O, timers, deadlines):
+ * what net_run repeats; unit tests drive the loop with it. */
+void net_turn(int timeout_ms);
+/* Ask the loop to stop (as a signal would). */
+void net_stop(void);
+const net_stats_t *net_stats(void);
+uint32_t net_conns_used(void);
+uint32_t net_conns_high(void);
+size_t net_listener_count(void);
+const listener *net_listener_at(size_t i);
+/* Register a hook called once per turn after I/O (bus delivery, out/ driving). */
+void net_set_turn_hook(void (*fn)(void));
+
+#endif

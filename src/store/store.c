@@ -1,0 +1,632 @@
+/*
+ * store.c - sqlite3 in its fixed heap.
+ *
+ * Implementation notes
+ * - sqlite3_config only works before sqlite3_initialize (or after
+ *   sqlite3_shutdown). We configure once per process, on the first
+ *   store_init, and never shut sqlite down: store_close/store_init then open
+ *   and close connections freely over the same configured heap. Order:
+ *   HEAP (installs memsys5 over g_heap), GETMALLOC + MALLOC (wrap memsys5 to
+ *   count failed allocations), PAGECACHE, LOOKASIDE, MEMSTATUS, LOG, then
+ *   sqlite3_initialize. If anything started sqlite earlier, sqlite3_config
+ *   answers SQLITE_MISUSE and store_init fails with ST_INTERNAL (sqlite
+ *   itself is built with SQLITE_ZERO_MALLOC, so that early start could not
+ *   have touched the system heap either).
+ * - The page cache gets its own static slots: a page plus its header does
+ *   not fit a power-of-two memsys5 block without wasting almost half of it.
+ *   cache_size is set to the slot count, so in steady state pages come from
+ *   the slots; a transaction that needs more pages overflows into the heap
+ *   (visible as pcache_overflow).
+ * - Statements are prepared with SQLITE_PREPARE_PERSISTENT (kept out of the
+ *   lookaside, which is for short-lived allocations).
+ * - Every sqlite result code goes through map_rc, which also logs.
+ */
+#include "store/store.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/assert.h"
+#include "core/log.h"
+#include "store/migrations.h"
+
+_Static_assert(STORE_STMT_COUNT <= CFG_STORE_MAX_STMTS,
+               "store/stmts.def has more statements than CFG_STORE_MAX_STMTS");
+_Static_assert(CFG_SQLITE_HEAP_BYTES <= (unsigned)INT_MAX, "sqlite heap size must fit an int");
+_Static_assert(CFG_SQLITE_HEAP_BYTES >= (256u * 1024u), "sqlite needs a heap of at least 256 KiB");
+_Static_assert((CFG_SQLITE_HEAP_BYTES % 8u) == 0u, "sqlite heap size is a multiple of 8");
+_Static_assert(CFG_SQLITE_MIN_ALLOC >= 8, "memsys5 atoms are at least 8 bytes");
+_Static_assert(CFG_SQLITE_PAGE_CACHE_PAGES <= 1048576, "page cache slot count out of range");
+_Static_assert((CFG_SQLITE_LOOKASIDE_SLOT <= 65536) && (CFG_SQLITE_LOOKASIDE_COUNT <= 65536),
+               "lookaside out of range");
+_Static_assert((CFG_SQLITE_SYNCHRONOUS >= 0) && (CFG_SQLITE_SYNCHRONOUS <= 3),
+               "CFG_SQLITE_SYNCHRONOUS is a PRAGMA synchronous level 0..3");
+_Static_assert((STORE_PCACHE_SLOT_BYTES % 8u) == 0u, "page cache slots are 8-byte multiples");
+
+#define MOD "store"
+
+/* uint64_t elements: memsys5 and the page cache want 8-byte alignment. */
+static uint64_t g_heap[CFG_SQLITE_HEAP_BYTES / 8u];
+#if CFG_SQLITE_PAGE_CACHE_PAGES > 0
+static uint64_t g_pcache[(CFG_SQLITE_PAGE_CACHE_PAGES * STORE_PCACHE_SLOT_BYTES) / 8u];
+#endif
+
+static bool g_configured;
+static sqlite3 *g_db;
+static sqlite3_stmt *g_stmts[STORE_STMT_COUNT];
+static sqlite3_mem_methods g_mem5;
+static uint64_t g_alloc_failures;
+static uint64_t g_nomem_errors;
+static uint64_t g_db_errors;
+
+/* ---- memory: memsys5 with a failure counter ------------------------------ */
+
+static void *mem_malloc(int n)
+{
+    void *p = g_mem5.xMalloc(n);
+
+    if (p == NULL) {
+        g_alloc_failures++;
+    }
+    return p;
+}
+
+static void *mem_realloc(void *old, int n)
+{
+    void *p = g_mem5.xRealloc(old, n);
+
+    if (p == NULL) {
+        g_alloc_failures++;
+    }
+    return p;
+}
+
+/* sqlite's own error log (SQLITE_CONFIG_LOG): formatted by sqlite on its
+ * stack. Statement failures are already logged by map_rc; keep the rest. */
+static void sqlite_log(void *arg, int code, const char *msg)
+{
+    int prim = code & 0xff;
+
+    (void)arg;
+    if ((prim == SQLITE_CORRUPT) || (prim == SQLITE_NOTICE) || (prim == SQLITE_WARNING) ||
+        (prim == SQLITE_CANTOPEN) || (prim == SQLITE_IOERR)) {
+        LOG_W(MOD, "sqlite (%d): %s", code, msg);
+    } else {
+        LOG_D(MOD, "sqlite (%d): %s", code, msg);
+    }
+}
+
+static st_t configure(void)
+{
+    int rc;
+    int hdr = 0;
+    sqlite3_mem_methods wrapped;
+
+    rc = sqlite3_config(SQLITE_CONFIG_HEAP, (void *)g_heap, (int)sizeof g_heap,
+                        (int)CFG_SQLITE_MIN_ALLOC);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_config(SQLITE_CONFIG_GETMALLOC, &g_mem5);
+    }
+    if (rc == SQLITE_OK) {
+        wrapped = g_mem5;
+        wrapped.xMalloc = mem_malloc;
+        wrapped.xRealloc = mem_realloc;
+        rc = sqlite3_config(SQLITE_CONFIG_MALLOC, &wrapped);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_config(SQLITE_CONFIG_PCACHE_HDRSZ, &hdr);
+    }
+    if ((rc == SQLITE_OK) && ((hdr < 0) || ((unsigned)hdr > STORE_PCACHE_HDR_BYTES))) {
+        LOG_E(MOD, "sqlite page header is %d bytes, STORE_PCACHE_HDR_BYTES is %u", hdr,
+              STORE_PCACHE_HDR_BYTES);
+        return ST_INTERNAL;
+    }
+#if CFG_SQLITE_PAGE_CACHE_PAGES > 0
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *)g_pcache, (int)STORE_PCACHE_SLOT_BYTES,
+                            (int)CFG_SQLITE_PAGE_CACHE_PAGES);
+    }
+#endif
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_config(SQLITE_CONFIG_LOOKASIDE, (int)CFG_SQLITE_LOOKASIDE_SLOT,
+                            (int)CFG_SQLITE_LOOKASIDE_COUNT);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 1);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_config(SQLITE_CONFIG_LOG, sqlite_log, (void *)NULL);
+    }
+    if (rc == SQLITE_MISUSE) {
+        LOG_E(MOD, "sqlite was started before its memory was configured");
+        return ST_INTERNAL;
+    }
+    if (rc != SQLITE_OK) {
+        LOG_E(MOD, "sqlite3_config: %s (%d)", sqlite3_errstr(rc), rc);
+        return ST_INTERNAL;
+    }
+    rc = sqlite3_initialize();
+    if (rc != SQLITE_OK) {
+        LOG_E(MOD, "sqlite3_initialize: %s (%d)", sqlite3_errstr(rc), rc);
+        return (rc == SQLITE_NOMEM) ? ST_NOMEM : ST_INTERNAL;
+    }
+    g_configured = true;
+    return ST_OK;
+}
+
+/* ---- result codes ---------------------------------------------------------- */
+
+/* Translate rc; log failures that are not ordinary answers. `what` names the
+ * operation, `sql` (may be NULL) the statement. */
+static st_t map_rc(int rc, const char *what, const char *sql)
+{
+    st_t st;
+    const char *msg = (g_db != NULL) ? sqlite3_errmsg(g_db) : sqlite3_errstr(rc);
+
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+        return ST_OK;
+    case SQLITE_NOMEM:
+        st = ST_NOMEM;
+        break;
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+        st = ST_IO;
+        break;
+    case SQLITE_CONSTRAINT:
+        return ST_EXISTS;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return ST_AGAIN;
+    case SQLITE_TOOBIG:
+        return ST_TOOBIG;
+    case SQLITE_RANGE:
+        st = ST_RANGE;
+        break;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+        st = ST_PERM;
+        break;
+    default:
+        st = ST_DB;
+        break;
+    }
+    if (st == ST_NOMEM) {
+        g_nomem_errors++;
+    } else {
+        g_db_errors++;
+    }
+    LOG_E(MOD, "%s: %s (%d)%s%.80s", what, msg, rc, (sql != NULL) ? " in: " : "",
+          (sql != NULL) ? sql : "");
+    return st;
+}
+
+/* ---- init-time helpers (may prepare on the fly) ------------------------------ */
+
+static st_t exec_sql(const char *sql)
+{
+    int rc = sqlite3_exec(g_db, sql, NULL, NULL, NULL);
+
+    return map_rc(rc, "exec", sql);
+}
+
+/* Run a one-row query and return column 0 as an integer (*val) or copy it as
+ * text into txt (when txt != NULL). */
+static st_t query_one(const char *sql, int64_t *val, char *txt, size_t cap)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(g_db, sql, -1, &s, NULL);
+    st_t st = map_rc(rc, "prepare", sql);
+
+    if (st == ST_OK) {
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            if (val != NULL) {
+                *val = sqlite3_column_int64(s, 0);
+            }
+            if ((txt != NULL) && (cap > 0u)) {
+                const unsigned char *t = sqlite3_column_text(s, 0);
+                (void)snprintf(txt, cap, "%s", (t != NULL) ? (const char *)t : "");
+            }
+        } else if (rc == SQLITE_DONE) {
+            st = ST_NOTFOUND;
+        } else {
+            st = map_rc(rc, "step", sql);
+        }
+    }
+    (void)sqlite3_finalize(s);
+    return st;
+}
+
+static st_t set_pragmas(void)
+{
+    char sql[64];
+    char mode[16];
+    st_t st;
+
+    (void)sqlite3_db_config(g_db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+    (void)sqlite3_db_config(g_db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+    st = query_one("PRAGMA journal_mode=WAL", NULL, mode, sizeof mode);
+    if ((st == ST_OK) && (strcmp(mode, "wal") != 0)) {
+        LOG_E(MOD, "journal_mode is '%s', not wal", mode);
+        st = ST_UNSUPPORTED;
+    }
+    if (st == ST_OK) {
+        (void)snprintf(sql, sizeof sql, "PRAGMA synchronous=%d", (int)CFG_SQLITE_SYNCHRONOUS);
+        st = exec_sql(sql);
+    }
+    if (st == ST_OK) {
+        st = exec_sql("PRAGMA foreign_keys=ON");
+    }
+#if CFG_SQLITE_PAGE_CACHE_PAGES > 0
+    if (st == ST_OK) {
+        (void)snprintf(sql, sizeof sql, "PRAGMA cache_size=%d", (int)CFG_SQLITE_PAGE_CACHE_PAGES);
+        st = exec_sql(sql);
+    }
+#endif
+    return st;
+}
+
+static st_t migrate(void)
+{
+    int64_t have = 0;
+    char sql[48];
+    st_t st = query_one("PRAGMA user_version", &have, NULL, 0u);
+    unsigned v;
+
+    if (st != ST_OK) {
+        return st;
+    }
+    if ((have < 0) || (have > (int64_t)store_migration_count())) {
+        LOG_E(MOD, "database schema version %lld is newer than this roost knows (%u)",
+              (long long)have, store_migration_count());
+        return ST_UNSUPPORTED;
+    }
+    for (v = (unsigned)have; (v < store_migration_count()) && (st == ST_OK); v++) {
+        st = exec_sql("BEGIN IMMEDIATE");
+        if (st == ST_OK) {
+            st = exec_sql(store_migration_sql(v));
+            if (st == ST_OK) {
+                (void)snprintf(sql, sizeof sql, "PRAGMA user_version=%u", v + 1u);
+                st = exec_sql(sql);
+            }
+            if (st == ST_OK) {
+                st = exec_sql("COMMIT");
+            }
+            if ((st != ST_OK) && (sqlite3_get_autocommit(g_db) == 0)) {
+                (void)sqlite3_exec(g_db, "ROLLBACK", NULL, NULL, NULL);
+            }
+        }
+        if (st == ST_OK) {
+            LOG_I(MOD, "schema migrated to version %u", v + 1u);
+        }
+    }
+    return st;
+}
+
+static st_t prepare_all(void)
+{
+    static const char *const k_sql[STORE_STMT_COUNT] = {
+#define STMT(name, sql) sql,
+#include "store/stmts.def"
+#undef STMT
+    };
+    st_t st = ST_OK;
+    size_t i;
+
+    for (i = 0; (i < (size_t)STORE_STMT_COUNT) && (st == ST_OK); i++) {
+        int rc = sqlite3_prepare_v3(g_db, k_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &g_stmts[i],
+                                    NULL);
+        st = map_rc(rc, "prepare", k_sql[i]);
+    }
+    return st;
+}
+
+static void close_db(void)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < (size_t)STORE_STMT_COUNT; i++) {
+        (void)sqlite3_finalize(g_stmts[i]);
+        g_stmts[i] = NULL;
+    }
+    rc = sqlite3_close(g_db);
+    if (rc != SQLITE_OK) {
+        LOG_E(MOD, "close: %s (%d)", sqlite3_errmsg(g_db), rc);
+    }
+    g_db = NULL;
+}
+
+/* ---- public ------------------------------------------------------------------------ */
+
+st_t store_init(const char *db_path)
+{
+    st_t st = ST_OK;
+
+    if ((db_path == NULL) || (db_path[0] == '\0') || (g_db != NULL)) {
+        return ST_INVAL;
+    }
+    if (!g_configured) {
+        st = configure();
+    }
+    if (st == ST_OK) {
+        int rc = sqlite3_open_v2(db_path, &g_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+        if ((rc == SQLITE_OK) && (g_db != NULL)) {
+            (void)sqlite3_extended_result_codes(g_db, 1);
+        }
+        st = map_rc(rc, "open", db_path);
+        if ((st == ST_OK) && (g_db == NULL)) {
+            st = ST_NOMEM;
+        }
+    }
+    if (st == ST_OK) {
+        st = set_pragmas();
+    }
+    if (st == ST_OK) {
+        st = migrate();
+    }
+    if (st == ST_OK) {
+        st = prepare_all();
+    }
+    if (st != ST_OK) {
+        if (g_db != NULL) {
+            close_db();
+        }
+        return st;
+    }
+    LOG_I(MOD, "opened %s (schema %u, heap %u KiB, page cache %u pages)", db_path,
+          store_migration_count(), (unsigned)(CFG_SQLITE_HEAP_BYTES / 1024u),
+          (unsigned)CFG_SQLITE_PAGE_CACHE_PAGES);
+    return ST_OK;
+}
+
+void store_close(void)
+{
+    size_t i;
+
+    if (g_db == NULL) {
+        return;
+    }
+    for (i = 0; i < (size_t)STORE_STMT_COUNT; i++) {
+        (void)sqlite3_finalize(g_stmts[i]);
+        g_stmts[i] = NULL;
+    }
+    if (sqlite3_get_autocommit(g_db) == 0) {
+        LOG_W(MOD, "closing with a transaction open: rolled back");
+        (void)sqlite3_exec(g_db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    (void)exec_sql("PRAGMA wal_checkpoint(TRUNCATE)");
+    close_db();
+}
+
+bool store_is_open(void)
+{
+    return g_db != NULL;
+}
+
+sqlite3_stmt *store_stmt(store_stmt_id id)
+{
+    sqlite3_stmt *s;
+
+    ASSERT(g_db != NULL);
+    ASSERT((unsigned)id < (unsigned)STORE_STMT_COUNT);
+    if (NEVER((unsigned)id >= (unsigned)STORE_STMT_COUNT)) {
+        return NULL;
+    }
+    s = g_stmts[id];
+    (void)sqlite3_reset(s);
+    (void)sqlite3_clear_bindings(s);
+    return s;
+}
+
+st_t store_step(sqlite3_stmt *stmt, bool *row)
+{
+    int rc;
+    st_t st;
+
+    ASSERT((stmt != NULL) && (row != NULL));
+    *row = false;
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *row = true;
+        return ST_OK;
+    }
+    st = (rc == SQLITE_DONE) ? ST_OK : map_rc(rc, "step", sqlite3_sql(stmt));
+    (void)sqlite3_reset(stmt);
+    return st;
+}
+
+void store_done(sqlite3_stmt *stmt)
+{
+    if (stmt != NULL) {
+        (void)sqlite3_reset(stmt);
+    }
+}
+
+st_t store_exec(sqlite3_stmt *stmt)
+{
+    bool row = true;
+    st_t st = ST_OK;
+
+    while ((st == ST_OK) && row) {
+        st = store_step(stmt, &row);
+    }
+    return st;
+}
+
+st_t store_bind_text(sqlite3_stmt *stmt, int idx, strv v)
+{
+    if (v.n > (size_t)INT_MAX) {
+        return ST_TOOBIG;
+    }
+    return map_rc(sqlite3_bind_text(stmt, idx, (v.p != NULL) ? v.p : "", (int)v.n, SQLITE_STATIC),
+                  "bind", sqlite3_sql(stmt));
+}
+
+st_t store_bind_int64(sqlite3_stmt *stmt, int idx, int64_t v)
+{
+    return map_rc(sqlite3_bind_int64(stmt, idx, (sqlite3_int64)v), "bind", sqlite3_sql(stmt));
+}
+
+st_t store_bind_null(sqlite3_stmt *stmt, int idx)
+{
+    return map_rc(sqlite3_bind_null(stmt, idx), "bind", sqlite3_sql(stmt));
+}
+
+strv store_col_text(sqlite3_stmt *stmt, int col)
+{
+    const unsigned char *t = sqlite3_column_text(stmt, col);
+    int n = sqlite3_column_bytes(stmt, col);
+    strv v = STRV_NULL;
+
+    if ((t != NULL) && (n >= 0)) {
+        v.p = (const char *)t;
+        v.n = (size_t)n;
+    }
+    return v;
+}
+
+int64_t store_col_int64(sqlite3_stmt *stmt, int col)
+{
+    return (int64_t)sqlite3_column_int64(stmt, col);
+}
+
+bool store_col_is_null(sqlite3_stmt *stmt, int col)
+{
+    return sqlite3_column_type(stmt, col) == SQLITE_NULL;
+}
+
+int64_t store_last_rowid(void)
+{
+    ASSERT(g_db != NULL);
+    return (int64_t)sqlite3_last_insert_rowid(g_db);
+}
+
+uint64_t store_changes(void)
+{
+    sqlite3_int64 n;
+
+    ASSERT(g_db != NULL);
+    n = sqlite3_changes64(g_db);
+    return (n > 0) ? (uint64_t)n : 0u;
+}
+
+st_t store_begin(void)
+{
+    return store_exec(store_stmt(STORE_BEGIN));
+}
+
+st_t store_commit(void)
+{
+    return store_exec(store_stmt(STORE_COMMIT));
+}
+
+st_t store_rollback(void)
+{
+    ASSERT(g_db != NULL);
+    if (sqlite3_get_autocommit(g_db) != 0) {
+        return ST_OK;   /* nothing open: sqlite already rolled back */
+    }
+    return store_exec(store_stmt(STORE_ROLLBACK));
+}
+
+st_t store_meta_get(const char *key, char *buf, size_t cap, size_t *n)
+{
+    sqlite3_stmt *s = store_stmt(STORE_META_GET);
+    bool row = false;
+    st_t st;
+
+    ASSERT((key != NULL) && (buf != NULL) && (cap > 0u));
+    buf[0] = '\0';
+    if (n != NULL) {
+        *n = 0u;
+    }
+    st = store_bind_text(s, 1, strv_from_cstr(key));
+    if (st == ST_OK) {
+        st = store_step(s, &row);
+    }
+    if ((st == ST_OK) && !row) {
+        st = ST_NOTFOUND;
+    }
+    if ((st == ST_OK) && row) {
+        strv v = store_col_text(s, 0);
+
+        if (v.n >= cap) {
+            st = ST_TOOBIG;
+        } else {
+            if (v.n > 0u) {
+                (void)memcpy(buf, v.p, v.n);
+            }
+            buf[v.n] = '\0';
+            if (n != NULL) {
+                *n = v.n;
+            }
+        }
+    }
+    store_done(s);
+    return st;
+}
+
+st_t store_meta_set(const char *key, const char *value)
+{
+    sqlite3_stmt *s = store_stmt(STORE_META_SET);
+    st_t st;
+
+    ASSERT((key != NULL) && (value != NULL));
+    st = store_bind_text(s, 1, strv_from_cstr(key));
+    if (st == ST_OK) {
+        st = store_bind_text(s, 2, strv_from_cstr(value));
+    }
+    if (st == ST_OK) {
+        st = store_exec(s);
+    }
+    store_done(s);
+    return st;
+}
+
+static void status_pair(int op, uint64_t *cur, uint64_t *high)
+{
+    sqlite3_int64 c = 0;
+    sqlite3_int64 h = 0;
+
+    (void)sqlite3_status64(op, &c, &h, 0);
+    if (cur != NULL) {
+        *cur = (c > 0) ? (uint64_t)c : 0u;
+    }
+    if (high != NULL) {
+        *high = (h > 0) ? (uint64_t)h : 0u;
+    }
+}
+
+void store_stats(store_stats_t *out)
+{
+    int c = 0;
+    int h = 0;
+
+    ASSERT(out != NULL);
+    (void)memset(out, 0, sizeof *out);
+    out->heap_bytes = (uint64_t)sizeof g_heap;
+    out->pcache_slots = (uint64_t)CFG_SQLITE_PAGE_CACHE_PAGES;
+    out->alloc_failures = g_alloc_failures;
+    out->nomem_errors = g_nomem_errors;
+    out->db_errors = g_db_errors;
+    status_pair(SQLITE_STATUS_MEMORY_USED, &out->heap_used, &out->heap_high);
+    status_pair(SQLITE_STATUS_MALLOC_COUNT, &out->heap_allocs, NULL);
+    status_pair(SQLITE_STATUS_MALLOC_SIZE, NULL, &out->largest_request);
+    status_pair(SQLITE_STATUS_PAGECACHE_USED, &out->pcache_used, &out->pcache_high);
+    status_pair(SQLITE_STATUS_PAGECACHE_OVERFLOW, &out->pcache_overflow,
+                &out->pcache_overflow_high);
+    if (g_db != NULL) {
+        (void)sqlite3_db_status(g_db, SQLITE_DBSTATUS_LOOKASIDE_USED, &c, &h, 0);
+        out->lookaside_used = (c > 0) ? (uint64_t)c : 0u;
+        out->lookaside_high = (h > 0) ? (uint64_t)h : 0u;
+        (void)sqlite3_db_status(g_db, SQLITE_DBSTATUS_LOOKASIDE_MISS_FULL, &c, &h, 0);
+        out->lookaside_miss_full = (h > 0) ? (uint64_t)h : 0u;
+    }
+}

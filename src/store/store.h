@@ -1,0 +1,154 @@
+/*
+ * store.h - the one sqlite3 database of roost, in its own fixed memory.
+ *
+ * sqlite runs entirely in static memory owned by this module: a heap of
+ * CFG_SQLITE_HEAP_BYTES (memsys5), a page cache of CFG_SQLITE_PAGE_CACHE_PAGES
+ * slots, and per-connection lookaside taken from that heap. The system heap
+ * is never used (sqlite is built with SQLITE_ZERO_MALLOC, vendor/sqlite3.mk).
+ *
+ * store_init opens (or creates) the database in WAL mode, applies the
+ * migrations compiled in (store/migrations.c) and prepares every statement
+ * of store/stmts.def. After that, a request runs only prepared statements:
+ *
+ *   sqlite3_stmt *s = store_stmt(STORE_META_GET);
+ *   st = store_bind_text(s, 1, key);
+ *   while (st == ST_OK && (st = store_step(s, &row)) == ST_OK && row) {
+ *       strv v = store_col_text(s, 0);  ...
+ *   }
+ *   store_done(s);
+ *
+ * Status codes: sqlite result codes are translated here and nowhere else.
+ *   ST_NOMEM   the sqlite heap is exhausted (SQLITE_NOMEM)
+ *   ST_IO      disk full, I/O error, cannot open the file (FULL, IOERR, CANTOPEN)
+ *   ST_EXISTS  a constraint failed: UNIQUE, PRIMARY KEY, FOREIGN KEY, NOT NULL, CHECK
+ *   ST_AGAIN   the database is locked by another process (BUSY, LOCKED)
+ *   ST_TOOBIG  a string or blob above sqlite's limits (TOOBIG)
+ *   ST_PERM    read-only file or not permitted (READONLY, PERM, AUTH)
+ *   ST_RANGE   a parameter index that the statement does not have (RANGE)
+ *   ST_DB      anything else (a bug or a corrupt file)
+ * Every NOMEM, IO, PERM, RANGE and DB failure is logged once, here, with sqlite's
+ * message; callers do not log it again. EXISTS and AGAIN are ordinary
+ * answers and are not logged.
+ *
+ * Durability: WAL with synchronous = CFG_SQLITE_SYNCHRONOUS (config.h).
+ * With the default NORMAL, a commit that returned ST_OK survives the process
+ * being killed (kill -9); an OS crash or power loss can lose the last
+ * commits, never the consistency of the file. FULL adds one fsync per commit
+ * and survives power loss too.
+ *
+ * Not thread-safe (one thread by design). All functions except store_init,
+ * store_stats and store_is_open require an open store (ASSERT).
+ */
+#ifndef ROOST_STORE_H
+#define ROOST_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "core/status.h"
+#include "core/strv.h"
+#include "sqlite3.h"
+
+/* Page size of the database (SQLITE_DEFAULT_PAGE_SIZE in vendor/sqlite3.mk). */
+#define STORE_PAGE_BYTES 4096u
+/* Room per page-cache slot for sqlite's page header (checked at init against
+ * SQLITE_CONFIG_PCACHE_HDRSZ). */
+#define STORE_PCACHE_HDR_BYTES 288u
+#define STORE_PCACHE_SLOT_BYTES (STORE_PAGE_BYTES + STORE_PCACHE_HDR_BYTES)
+/* Static RAM of this module, for `roostd --budget`. */
+#define STORE_HEAP_BYTES ((size_t)CFG_SQLITE_HEAP_BYTES)
+#define STORE_PCACHE_BYTES ((size_t)CFG_SQLITE_PAGE_CACHE_PAGES * STORE_PCACHE_SLOT_BYTES)
+
+typedef enum {
+#define STMT(name, sql) STORE_##name,
+#include "store/stmts.def"
+#undef STMT
+    STORE_STMT_COUNT
+} store_stmt_id;
+
+/* Configure sqlite's memory (first call in the process only), open db_path
+ * (created if missing; its directory must exist), set WAL, synchronous,
+ * foreign keys and cache size, apply migrations, prepare all statements.
+ * ST_INVAL: already open or db_path NULL/empty. ST_UNSUPPORTED: the database
+ * has a newer schema than this binary knows (logged). ST_INTERNAL: sqlite
+ * was started before its memory could be configured. Other codes as above.
+ * On failure nothing stays open; store_init may be called again. */
+st_t store_init(const char *db_path);
+/* Finalize the statements, checkpoint the WAL into the database (TRUNCATE)
+ * and close. No-op when not open. store_init may be called again after. */
+void store_close(void);
+bool store_is_open(void);
+
+/* The prepared statement id, reset and with its bindings cleared. Valid
+ * until the next store_stmt(id) or store_close. */
+sqlite3_stmt *store_stmt(store_stmt_id id);
+/* Run one step. *row is true when a row is available (read it with the
+ * store_col_* functions), false when the statement is done. On done and on
+ * any error the statement is reset; after reading only some rows, call
+ * store_done (an unreset SELECT keeps its read transaction open, which holds
+ * back WAL checkpoints). */
+st_t store_step(sqlite3_stmt *stmt, bool *row);
+/* Reset a statement: ends its read transaction. Safe on a reset statement. */
+void store_done(sqlite3_stmt *stmt);
+/* Run a statement to completion, ignoring rows (INSERT/UPDATE/DELETE). */
+st_t store_exec(sqlite3_stmt *stmt);
+
+/* Bind parameter idx (1-based). Text is bound without copying: v's bytes
+ * must stay valid until the statement is reset (store_step reaching done,
+ * store_done or the next store_stmt). An empty view binds '' (not NULL);
+ * STRV_NULL with p == NULL also binds ''. ST_RANGE: bad idx; ST_TOOBIG. */
+st_t store_bind_text(sqlite3_stmt *stmt, int idx, strv v);
+st_t store_bind_int64(sqlite3_stmt *stmt, int idx, int64_t v);
+st_t store_bind_null(sqlite3_stmt *stmt, int idx);
+
+/* Column col (0-based) of the current row. The text view points into
+ * sqlite's row buffer and is valid until the next step or reset; SQL NULL
+ * (and a conversion that ran out of memory) gives STRV_NULL. */
+strv store_col_text(sqlite3_stmt *stmt, int col);
+int64_t store_col_int64(sqlite3_stmt *stmt, int col);
+bool store_col_is_null(sqlite3_stmt *stmt, int col);
+
+/* Rowid of the last successful INSERT, and rows changed by the last
+ * INSERT/UPDATE/DELETE. */
+int64_t store_last_rowid(void);
+uint64_t store_changes(void);
+
+/* BEGIN IMMEDIATE / COMMIT. store_rollback is safe when sqlite already
+ * rolled back on its own (after NOMEM or IO errors) or no transaction is
+ * open. */
+st_t store_begin(void);
+st_t store_commit(void);
+st_t store_rollback(void);
+
+/* roost_meta: small key/value settings of roost itself.
+ * store_meta_get copies the value NUL-terminated into buf (cap bytes, > 0)
+ * and sets *n to its length (n may be NULL). ST_NOTFOUND: no such key.
+ * ST_TOOBIG: the value needs more than cap - 1 bytes (buf holds ""). */
+st_t store_meta_get(const char *key, char *buf, size_t cap, size_t *n);
+st_t store_meta_set(const char *key, const char *value);
+
+typedef struct {
+    uint64_t heap_bytes;           /* size of the static heap */
+    uint64_t heap_used;            /* bytes handed out now (block sizes) */
+    uint64_t heap_high;            /* high-water mark of heap_used */
+    uint64_t heap_allocs;          /* allocations outstanding now */
+    uint64_t largest_request;      /* largest single request seen, bytes */
+    uint64_t alloc_failures;       /* requests the heap could not satisfy */
+    uint64_t pcache_slots;         /* slots in the static page cache */
+    uint64_t pcache_used;          /* slots in use now */
+    uint64_t pcache_high;          /* high-water mark of pcache_used */
+    uint64_t pcache_overflow;      /* page bytes taken from the heap now */
+    uint64_t pcache_overflow_high; /* high-water mark of pcache_overflow */
+    uint64_t lookaside_used;       /* lookaside slots in use now (0 if closed) */
+    uint64_t lookaside_high;
+    uint64_t lookaside_miss_full;  /* allocations that found lookaside full */
+    uint64_t nomem_errors;         /* ST_NOMEM answers given */
+    uint64_t db_errors;            /* ST_IO, ST_PERM and ST_DB answers given */
+} store_stats_t;
+
+/* Fill *out; works whether the store is open or not. */
+void store_stats(store_stats_t *out);
+
+#endif

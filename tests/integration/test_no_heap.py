@@ -1,0 +1,261 @@
+"""No system heap after init (DESIGN.md hard property 1).
+
+roostd runs under LD_PRELOAD of tests/shim/countmalloc.so, which arms itself at
+the first poll() and counts every malloc/calloc/realloc/free/... after it.
+A mixed workload touches every path the foundation has; after SIGTERM the
+shim's report must say allocs_after_poll=0 frees_after_poll=0.
+
+A control test proves the shim can fail: a small C program that allocates
+after poll() must be reported.
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from roostlib import (FAMILIES, REPO, SANITIZED, SLOW, Raw, Server, get_req, raise_nofile,
+                      readable)
+
+SHIM_SRC = os.path.join(REPO, "tests", "shim", "countmalloc.c")
+
+
+@pytest.fixture(scope="module")
+def shim(tmp_path_factory):
+    """The shim built by the Makefile ($ROOST_SHIM), else built here."""
+    path = os.environ.get("ROOST_SHIM")
+    if path and os.path.isfile(path):
+        return path
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.fail("no C compiler to build the shim")
+    out = str(tmp_path_factory.mktemp("shim") / "countmalloc.so")
+    subprocess.run([cc, "-O2", "-g", "-fPIC", "-shared", "-o", out, SHIM_SRC, "-ldl"],
+                   check=True)
+    return out
+
+
+def read_report(path):
+    with open(path) as f:
+        text = f.read()
+    m = re.search(r"allocs_after_poll=(\d+) frees_after_poll=(\d+) "
+                  r"allocs_before_poll=(\d+) frees_before_poll=(\d+) armed=(\d)", text)
+    assert m, f"no summary line in the shim report (did the process exit normally?):\n{text}"
+    return {"allocs": int(m.group(1)), "frees": int(m.group(2)),
+            "before": int(m.group(3)), "armed": m.group(5) == "1", "text": text}
+
+
+# ---- control: the shim itself ----------------------------------------------------
+
+CONTROL_C = r"""
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+void *volatile sink;
+int main(int argc, char **argv) {
+    sink = malloc(16); free(sink);            /* init: allowed */
+    sink = strdup("init"); free(sink);
+    poll(NULL, 0, 0);                          /* arms the shim */
+    if (argc > 1 && strcmp(argv[1], "malloc") == 0) { sink = malloc(32); }
+    if (argc > 1 && strcmp(argv[1], "calloc") == 0) { sink = calloc(4, 8); }
+    if (argc > 1 && strcmp(argv[1], "realloc") == 0) { sink = realloc(NULL, 8); }
+    if (argc > 1 && strcmp(argv[1], "strdup") == 0) { sink = strdup("x"); }
+    if (argc > 1 && strcmp(argv[1], "posix_memalign") == 0) {
+        void *p; if (posix_memalign(&p, 64, 64) == 0) { sink = p; }
+    }
+    if (argc > 1 && strcmp(argv[1], "aligned_alloc") == 0) { sink = aligned_alloc(64, 64); }
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def control(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ctl")
+    src = d / "ctl.c"
+    src.write_text(CONTROL_C)
+    exe = str(d / "ctl")
+    # -fno-builtin: keep realloc(NULL, n) a realloc call.
+    subprocess.run([shutil.which("cc") or "gcc", "-O0", "-fno-builtin", "-o", exe, str(src)],
+                   check=True)
+    return exe
+
+
+def run_control(shim, control, tmp_path, arg):
+    rep = tmp_path / f"ctl-{arg or 'none'}.txt"
+    env = dict(os.environ, LD_PRELOAD=shim, ROOST_SHIM_REPORT=str(rep))
+    subprocess.run([control] + ([arg] if arg else []), env=env, check=True, timeout=30)
+    return read_report(rep)
+
+
+def test_shim_counts_nothing_before_poll(shim, control, tmp_path):
+    r = run_control(shim, control, tmp_path, None)
+    assert r["armed"]
+    assert r["allocs"] == 0 and r["frees"] == 0, r["text"]
+    assert r["before"] >= 2, f"allocations before poll() were not seen: {r['text']}"
+
+
+@pytest.mark.parametrize("fn", ["malloc", "calloc", "realloc", "strdup", "posix_memalign",
+                                "aligned_alloc"])
+def test_shim_catches_allocation_after_poll(shim, control, tmp_path, fn):
+    r = run_control(shim, control, tmp_path, fn)
+    assert r["allocs"] == 1, f"{fn} after poll() not counted exactly once:\n{r['text']}"
+    assert f"{fn}(" in r["text"], f"no backtrace entry for {fn}:\n{r['text']}"
+
+
+# ---- the server ---------------------------------------------------------------------
+
+def workload(srv):
+    """Every path the foundation has, several times over."""
+    p = srv.ports
+    # A slow client that will hit the header timeout (408) while the rest runs.
+    slow = Raw(p["rpg"], timeout=30 * SLOW)
+    slow.send(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+    t_slow = time.monotonic()
+
+    for rnd in range(3):
+        for fam in FAMILIES:
+            # fresh connections, keep-alive, HEAD, 404, 405, query strings
+            assert srv.request(fam, "GET", "/health").status == 200
+            with Raw(p[fam]) as c:
+                for _ in range(10):
+                    assert c.exchange(get_req("/health?x=1&y=%41")).status == 200
+                assert c.exchange(get_req("/health", method="HEAD"), head=True).status == 200
+                assert c.exchange(get_req("/api/nope/%2F/x")).status == 404
+                assert c.exchange(get_req("/nope")).status == 404
+                assert c.exchange(get_req("/health", method="DELETE",
+                                          extra="Content-Length: 0\r\n")).status in (404, 405)
+                # pipelining
+                c.send(get_req("/health") * 5 + get_req("/x"))
+                for _ in range(5):
+                    assert c.read_response().status == 200
+                assert c.read_response().status == 404
+                # chunked body, Content-Length body, 100-continue
+                c.send(b"GET /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       b"5\r\nhello\r\n3;e=1\r\nabc\r\n0\r\nT: 1\r\n\r\n")
+                assert c.read_response().status == 200
+                c.send(b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody")
+                assert c.read_response().status == 200
+                c.send(b"GET /health HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                       b"Content-Length: 3\r\n\r\n")
+                first = c.read_response()
+                c.send(b"abc")
+                if first.status == 100:
+                    assert c.read_response().status == 200
+                # CORS preflight and simple
+                c.send(b"OPTIONS /health HTTP/1.1\r\nHost: x\r\nOrigin: http://localhost:5173\r\n"
+                       b"Access-Control-Request-Method: POST\r\n"
+                       b"Access-Control-Request-Headers: content-type\r\n\r\n")
+                assert c.read_response().status in (200, 204)
+                c.send(get_req("/health", extra="Origin: http://localhost:3000\r\n"))
+                assert c.read_response().status == 200
+            # malformed input, each on its own connection
+            bad = [
+                b"\x00\x01garbage\r\n\r\n",
+                b"GET /health HTTP/1.1\r\n\r\n",
+                b"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n",
+                b"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                get_req("/" + "a" * 9000),
+                get_req("/health", extra="".join(f"X-{i}: {'v' * 1000}\r\n" for i in range(20))),
+                b"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n",
+                b"POST /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: foo\r\n\r\n",
+                get_req("/health", version="HTTP/2.0"),
+                b"POST /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            ]
+            for payload in bad:
+                with Raw(p[fam]) as c:
+                    c.send(payload)
+                    r = c.read_response()
+                    assert 400 <= r.status < 600, r
+            # a client that resets mid-request
+            s = socket.create_connection(("127.0.0.1", p[fam]))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            s.sendall(b"GET /hea")
+            s.close()
+        # a chunked body over the limit (413 mid-stream)
+        with Raw(p["fleet"]) as c:
+            c.send(b"POST /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+            chunk = b"10000\r\n" + b"a" * 0x10000 + b"\r\n"
+            for _ in range(20):
+                if readable(c.sock):
+                    break
+                try:
+                    c.send(chunk)
+                except OSError:
+                    break
+            assert c.read_response().status == 413
+
+    # Concurrency: several clients at once.
+    errors = []
+
+    def hammer(fam):
+        try:
+            with Raw(p[fam]) as c:
+                for _ in range(200):
+                    assert c.exchange(get_req("/health")).status == 200
+        except Exception as e:   # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=hammer, args=(f,)) for f in FAMILIES * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+    # Pool exhaustion: idle reclaim, then 503 with everything busy.
+    raise_nofile()
+    cap = 1100
+    idle = []
+    try:
+        for i in range(cap + 5):
+            c = Raw(p[FAMILIES[i % 5]], timeout=10 * SLOW)
+            assert c.exchange(get_req("/health")).status == 200
+            idle.append(c)
+    finally:
+        for c in idle:
+            c.close()
+    assert srv.request("fleet", "GET", "/health").status == 200
+    busy = []
+    try:
+        # One listener: accept order is connect order, so the probe comes last.
+        for i in range(cap + 3):
+            c = Raw(p["documents"], timeout=10 * SLOW)
+            c.send(b"GET /health HTTP/1.1\r\nHost: x\r\nX-W: ")
+            busy.append(c)
+        # (The exact answer is test_limits' business; here only the path counts.)
+        for fam in ("documents", "rpg"):
+            with Raw(p[fam]) as c:
+                assert c.exchange(get_req("/health")).status in (200, 503)
+    finally:
+        for c in busy:
+            c.close()
+
+    # The slow client gets its 408 (timer path).
+    r = slow.read_response(timeout=max(1.0, 15 * SLOW - (time.monotonic() - t_slow)))
+    assert r.status == 408, r
+    slow.close()
+    assert srv.request("agents", "GET", "/health").status == 200
+
+
+@pytest.mark.skipif(SANITIZED, reason="ASan replaces malloc; the shim measures the plain build")
+def test_no_heap_after_first_poll(roostd, shim, tmp_path):
+    report = tmp_path / "shim-report.txt"
+    srv = Server(tmp_path / "srv", preload=shim, env={"ROOST_SHIM_REPORT": str(report)})
+    srv.env["ROOST_SHIM_REPORT"] = str(report)    # clean_env drops ROOST_*; put it back
+    srv.start()
+    try:
+        workload(srv)
+    finally:
+        srv.stop()
+    r = read_report(report)
+    assert r["armed"], f"the shim never saw poll(): is roostd polling with poll()?\n{r['text']}"
+    assert r["allocs"] == 0 and r["frees"] == 0, (
+        f"heap used after the first poll(): {r['allocs']} allocation(s), {r['frees']} free(s)\n"
+        f"{r['text'][:12000]}")

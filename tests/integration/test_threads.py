@@ -1,0 +1,49 @@
+"""Exactly one thread, always (DESIGN.md hard property 2): /proc/<pid>/task is
+sampled while clients hammer every listener."""
+
+import threading
+import time
+
+from roostlib import FAMILIES, Raw, get_req
+
+
+def test_single_thread_under_load(server):
+    assert server.threads() == 1, "more than one thread right after start"
+    stop = threading.Event()
+    served = [0] * 10
+    errors = []
+
+    def client(k):
+        fam = FAMILIES[k % len(FAMILIES)]
+        try:
+            while not stop.is_set():
+                with Raw(server.ports[fam]) as c:
+                    for _ in range(50):
+                        r = c.exchange(get_req("/health"))
+                        assert r.status == 200, r
+                        served[k] += 1
+                # a malformed request and a 404 now and then
+                with Raw(server.ports[fam]) as c:
+                    c.exchange(b"\x01bad\r\n\r\n")
+                with Raw(server.ports[fam]) as c:
+                    c.exchange(get_req("/nope"))
+        except Exception as e:      # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(len(served))]
+    for t in threads:
+        t.start()
+    samples = []
+    try:
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            samples.append(server.threads())
+            time.sleep(0.005)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not errors, errors
+    assert sum(served) >= 1000, f"too little load to mean anything: {sum(served)} requests"
+    assert len(samples) >= 100, len(samples)
+    assert set(samples) == {1}, f"thread counts seen under load: {sorted(set(samples))}"

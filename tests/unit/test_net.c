@@ -1,0 +1,244 @@
+/*
+ * test_net.c - the real loop, connection pool and HTTP lifecycle, driven turn
+ * by turn in-process with tiny pools (4 connections, 2 body slots, short
+ * timeouts), so reclaim, 503 refusal, body-slot exhaustion and the 408
+ * deadline run on every test run.
+ */
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "t.h"
+
+#include "app/pools.h"
+#include "core/clock.h"
+#include "core/timer.h"
+#include "fam/shared/fam.h"
+#include "http/server.h"
+#include "net/conn.h"
+
+static void ok(hctx *h)
+{
+    char msg[64];
+    int k = snprintf(msg, sizeof msg, "{\"body\":%lu}", (unsigned long)h->body.n);
+    hctx_send(h, 200, "application/json", msg, (size_t)k);
+}
+
+static const route k_routes[] = {
+    { RM_GET | RM(HTTP_M_POST), "/ok", ok, 0u },
+};
+
+static http_service g_svc;
+static listener *g_l;
+
+static void pump(unsigned ms)
+{
+    uint64_t end = clock_mono_ms() + ms;
+    while (clock_mono_ms() < end) {
+        net_turn(5);
+    }
+}
+
+static int client(void)
+{
+    struct sockaddr_in a;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(g_l->port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
+        perror("connect");
+    }
+    pump(20);   /* let the loop accept it */
+    return s;
+}
+
+static void say(int s, const char *txt)
+{
+    T_CHECK(send(s, txt, strlen(txt), 0) == (ssize_t)strlen(txt));
+}
+
+/* Everything the server sent so far (after pumping). -1 if closed with nothing. */
+static ssize_t hear(int s, char *buf, size_t cap, unsigned ms)
+{
+    ssize_t got = 0;
+    pump(ms);
+    for (;;) {
+        ssize_t r = recv(s, buf + got, cap - 1u - (size_t)got, MSG_DONTWAIT);
+        if (r <= 0) {
+            if ((r == 0) && (got == 0)) {
+                got = -1;
+            }
+            break;
+        }
+        got += r;
+    }
+    buf[(got > 0) ? got : 0] = '\0';
+    return got;
+}
+
+static void test_basic(void)
+{
+    char buf[4096];
+    int s = client();
+    say(s, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n");
+    T_CHECK(hear(s, buf, sizeof buf, 30) > 0);
+    T_CHECK(strstr(buf, "HTTP/1.1 200 OK\r\n") == buf);
+    T_CHECK(strstr(buf, "{\"body\":0}") != NULL);
+    close(s);
+    pump(20);
+}
+
+static void test_reclaim_idle(void)
+{
+    char buf[4096];
+    int s[4];
+    int extra;
+    int i;
+    uint64_t reclaimed = net_stats()->reclaimed;
+    for (i = 0; i < 4; i++) {
+        s[i] = client();
+        say(s[i], "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n");
+        T_CHECK(hear(s[i], buf, sizeof buf, 20) > 0);
+    }
+    T_EQ_INT(net_conns_used(), 4);
+    extra = client();
+    say(extra, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n");
+    T_CHECK(hear(extra, buf, sizeof buf, 30) > 0);
+    T_CHECK(strstr(buf, "HTTP/1.1 200 OK\r\n") == buf);
+    T_EQ_INT(net_stats()->reclaimed, reclaimed + 1u);
+    /* the oldest idle one was closed */
+    T_EQ_INT(hear(s[0], buf, sizeof buf, 10), -1);
+    for (i = 0; i < 4; i++) {
+        close(s[i]);
+    }
+    close(extra);
+    pump(30);
+    T_EQ_INT(net_conns_used(), 0);
+}
+
+static void test_refuse_when_busy(void)
+{
+    char buf[4096];
+    int s[4];
+    int extra;
+    int i;
+    uint64_t refused = net_stats()->refused;
+    for (i = 0; i < 4; i++) {
+        s[i] = client();
+        say(s[i], "GET /ok HTTP/1.1\r\n");   /* head incomplete: busy */
+    }
+    pump(20);
+    extra = client();
+    T_CHECK(hear(extra, buf, sizeof buf, 20) > 0);
+    T_CHECK(strstr(buf, "HTTP/1.1 503 ") == buf);
+    T_CHECK(strstr(buf, "Retry-After: 1\r\n") != NULL);
+    T_EQ_INT(net_stats()->refused, refused + 1u);
+    close(extra);
+    for (i = 0; i < 4; i++) {
+        close(s[i]);
+    }
+    pump(30);
+    T_EQ_INT(net_conns_used(), 0);
+}
+
+static void test_body_slots_exhausted(void)
+{
+    char buf[4096];
+    int s[3];
+    int i;
+    /* 6000 bytes do not fit in a 2048-byte rx: each body needs a slot. */
+    for (i = 0; i < 3; i++) {
+        s[i] = client();
+        say(s[i], "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 6000\r\n\r\nabc");
+        pump(20);
+    }
+    T_EQ_INT(pool_body_slots.used, 2);
+    T_CHECK(hear(s[2], buf, sizeof buf, 20) > 0);
+    T_CHECK(strstr(buf, "HTTP/1.1 503 ") == buf);
+    /* the first completes once the rest of its body arrives */
+    {
+        char body[5997];
+        memset(body, 'x', sizeof body);
+        T_CHECK(send(s[0], body, sizeof body, 0) == (ssize_t)sizeof body);
+    }
+    T_CHECK(hear(s[0], buf, sizeof buf, 40) > 0);
+    T_CHECK(strstr(buf, "{\"body\":6000}") != NULL);
+    for (i = 0; i < 3; i++) {
+        close(s[i]);
+    }
+    pump(30);
+    T_EQ_INT(pool_body_slots.used, 0);
+    T_EQ_INT(net_conns_used(), 0);
+}
+
+static void test_header_timeout(void)
+{
+    char buf[4096];
+    int s = client();
+    say(s, "GET /ok HT");
+    T_CHECK(hear(s, buf, sizeof buf, 300) > 0);
+    T_CHECK(strstr(buf, "HTTP/1.1 408 ") == buf);
+    T_CHECK(strstr(buf, "Connection: close\r\n") != NULL);
+    close(s);
+    pump(20);
+}
+
+static void test_idle_timeout(void)
+{
+    char buf[4096];
+    int s = client();
+    say(s, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n");
+    T_CHECK(hear(s, buf, sizeof buf, 20) > 0);
+    /* idle longer than CFG_IDLE_TIMEOUT_MS: closed without a response */
+    T_EQ_INT(hear(s, buf, sizeof buf, 600), -1);
+    close(s);
+    pump(20);
+    T_EQ_INT(net_conns_used(), 0);
+}
+
+static void test_oversize_chunked(void)
+{
+    char buf[4096];
+    int s = client();
+    /* 9000 decoded bytes > the 8192-byte body slot */
+    say(s, "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2328\r\n");
+    {
+        char chunk[9000];
+        memset(chunk, 'y', sizeof chunk);
+        (void)send(s, chunk, sizeof chunk, 0);
+    }
+    T_CHECK(hear(s, buf, sizeof buf, 60) > 0);
+    T_CHECK(strstr(buf, "HTTP/1.1 413 ") == buf);
+    close(s);
+    pump(30);
+    T_EQ_INT(pool_body_slots.used, 0);
+}
+
+int main(void)
+{
+    pools_init();
+    timer_init();
+    net_init(&pool_conns);
+    http_server_init(&pool_body_slots);
+    fam_fastapi_setup(&g_svc, "test", k_routes, 1u, false);
+    g_svc.max_body = 1u << 20;
+    g_svc.max_hook_body = 1u << 20;
+    if (net_listen("test", "127.0.0.1", 0u, http_server_proto(), &g_svc, &g_l) != ST_OK) {
+        printf("net: cannot listen\n");
+        return 1;
+    }
+    T_RUN(test_basic);
+    T_RUN(test_reclaim_idle);
+    T_RUN(test_refuse_when_busy);
+    T_RUN(test_body_slots_exhausted);
+    T_RUN(test_header_timeout);
+    T_RUN(test_idle_timeout);
+    T_RUN(test_oversize_chunked);
+    return t_done("net");
+}

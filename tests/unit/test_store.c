@@ -1,0 +1,292 @@
+/* test_store.c - the store: init, migrations, WAL, meta, transactions,
+ * constraint and heap-exhaustion answers, stats. Runs in a temp directory. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "store/migrations.h"
+#include "store/store.h"
+#include "t.h"
+
+static char g_dir[64];
+static char g_path[128];
+
+static void path_in_dir(char *buf, size_t cap, const char *name)
+{
+    (void)snprintf(buf, cap, "%s/%s", g_dir, name);
+}
+
+/* A second, raw connection to the same file (sqlite is configured by then,
+ * so this one lives in the store's heap too). */
+static long long raw_query_int(const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    long long v = -1;
+
+    if (sqlite3_open_v2(g_path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+        v = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+static void raw_text(const char *sql, char *buf, size_t cap)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+
+    buf[0] = '\0';
+    if (sqlite3_open_v2(g_path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+        (void)snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+static int raw_exec(const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(g_path, &db, SQLITE_OPEN_READWRITE, NULL);
+
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    }
+    sqlite3_close(db);
+    return rc;
+}
+
+static void test_init_and_errors(void)
+{
+    char bad[160];
+
+    T_EQ_INT(store_init(NULL), ST_INVAL);
+    T_EQ_INT(store_init(""), ST_INVAL);
+    path_in_dir(bad, sizeof bad, "no/such/dir/roost.db");
+    T_EQ_INT(store_init(bad), ST_IO);
+    T_CHECK(!store_is_open());
+
+    T_EQ_INT(store_init(g_path), ST_OK);
+    T_CHECK(store_is_open());
+    T_CHECK(access(g_path, F_OK) == 0);
+    T_EQ_INT(store_init(g_path), ST_INVAL);   /* already open */
+}
+
+static void test_wal_and_schema(void)
+{
+    char mode[16];
+    char wal[160];
+
+    T_EQ_INT(store_meta_set("probe", "1"), ST_OK);
+    raw_text("PRAGMA journal_mode", mode, sizeof mode);
+    T_EQ_STR(mode, "wal");
+    path_in_dir(wal, sizeof wal, "roost.db-wal");
+    T_CHECK(access(wal, F_OK) == 0);
+    T_EQ_INT(raw_query_int("PRAGMA user_version"), store_migration_count());
+    T_EQ_INT(raw_query_int("SELECT count(*) FROM sqlite_schema WHERE name='api_keys'"), 1);
+}
+
+static void test_meta(void)
+{
+    char buf[32];
+    char small[4];
+    size_t n = 99;
+
+    T_EQ_INT(store_meta_get("missing", buf, sizeof buf, &n), ST_NOTFOUND);
+    T_EQ_INT(n, 0);
+    T_EQ_INT(store_meta_set("instance", "roost-1"), ST_OK);
+    T_EQ_INT(store_meta_get("instance", buf, sizeof buf, &n), ST_OK);
+    T_EQ_STR(buf, "roost-1");
+    T_EQ_INT(n, 7);
+    T_EQ_INT(store_meta_set("instance", "roost-2"), ST_OK);   /* upsert */
+    T_EQ_INT(store_meta_get("instance", buf, sizeof buf, NULL), ST_OK);
+    T_EQ_STR(buf, "roost-2");
+    T_EQ_INT(store_meta_set("empty", ""), ST_OK);
+    T_EQ_INT(store_meta_get("empty", buf, sizeof buf, &n), ST_OK);
+    T_EQ_INT(n, 0);
+    T_EQ_STR(buf, "");
+    T_EQ_INT(store_meta_get("instance", small, sizeof small, &n), ST_TOOBIG);
+    T_EQ_STR(small, "");
+}
+
+static void test_transactions(void)
+{
+    char buf[32];
+
+    T_EQ_INT(store_rollback(), ST_OK);   /* nothing open */
+    T_EQ_INT(store_begin(), ST_OK);
+    T_EQ_INT(store_meta_set("tx", "gone"), ST_OK);
+    T_EQ_INT(store_rollback(), ST_OK);
+    T_EQ_INT(store_meta_get("tx", buf, sizeof buf, NULL), ST_NOTFOUND);
+
+    T_EQ_INT(store_begin(), ST_OK);
+    T_EQ_INT(store_meta_set("tx", "kept"), ST_OK);
+    T_EQ_INT(store_commit(), ST_OK);
+    T_EQ_INT(store_meta_get("tx", buf, sizeof buf, NULL), ST_OK);
+    T_EQ_STR(buf, "kept");
+}
+
+static void test_statements(void)
+{
+    sqlite3_stmt *s;
+    bool row = false;
+    int rows = 0;
+
+    s = store_stmt(STORE_APIKEY_INSERT);
+    T_EQ_INT(store_bind_text(s, 1, STRV_LIT("ab12")), ST_OK);
+    T_EQ_INT(store_bind_text(s, 2, STRV_LIT("2025-01-01T00:00:00Z")), ST_OK);
+    T_EQ_INT(store_exec(s), ST_OK);
+    T_EQ_INT(store_changes(), 1);
+    T_CHECK(store_last_rowid() > 0);
+
+    /* UNIQUE(key_hash) */
+    s = store_stmt(STORE_APIKEY_INSERT);
+    T_EQ_INT(store_bind_text(s, 1, STRV_LIT("ab12")), ST_OK);
+    T_EQ_INT(store_bind_text(s, 2, STRV_LIT("2025-01-01T00:00:01Z")), ST_OK);
+    T_EQ_INT(store_exec(s), ST_EXISTS);
+    /* NOT NULL(created_at): a NULL bind is a constraint failure too */
+    s = store_stmt(STORE_APIKEY_INSERT);
+    T_EQ_INT(store_bind_text(s, 1, STRV_LIT("cd34")), ST_OK);
+    T_EQ_INT(store_bind_null(s, 2), ST_OK);
+    T_EQ_INT(store_exec(s), ST_EXISTS);
+    T_EQ_INT(store_bind_int64(s, 9, 1), ST_RANGE);   /* no ?9 */
+
+    s = store_stmt(STORE_APIKEY_COUNT);
+    T_EQ_INT(store_step(s, &row), ST_OK);
+    T_CHECK(row);
+    T_EQ_INT(store_col_int64(s, 0), 1);
+    store_done(s);
+
+    s = store_stmt(STORE_APIKEY_LIST);
+    while (store_step(s, &row) == ST_OK && row) {
+        strv h = store_col_text(s, 1);
+        T_EQ_MEM(h.p, h.n, "ab12");
+        T_CHECK(!store_col_is_null(s, 0));
+        rows++;
+    }
+    T_EQ_INT(rows, 1);
+}
+
+/* A value bigger than the whole sqlite heap: the insert must fail with
+ * ST_NOMEM and the store must keep working. */
+static char g_big[CFG_SQLITE_HEAP_BYTES + 1024u * 1024u];
+
+static void test_heap_exhaustion(void)
+{
+    store_stats_t before;
+    store_stats_t after;
+    char buf[32];
+
+    store_stats(&before);
+    memset(g_big, 'x', sizeof g_big - 1u);
+    g_big[sizeof g_big - 1u] = '\0';
+    T_EQ_INT(store_meta_set("big", g_big), ST_NOMEM);
+    store_stats(&after);
+    T_CHECK(after.alloc_failures > before.alloc_failures);
+    T_CHECK(after.nomem_errors > before.nomem_errors);
+
+    /* inside a transaction too: the caller rolls back, nothing is left */
+    T_EQ_INT(store_begin(), ST_OK);
+    T_EQ_INT(store_meta_set("small", "ok"), ST_OK);
+    T_EQ_INT(store_meta_set("big", g_big), ST_NOMEM);
+    T_EQ_INT(store_rollback(), ST_OK);
+    T_EQ_INT(store_meta_get("small", buf, sizeof buf, NULL), ST_NOTFOUND);
+
+    T_EQ_INT(store_meta_get("big", buf, sizeof buf, NULL), ST_NOTFOUND);
+    T_EQ_INT(store_meta_set("after", "fine"), ST_OK);
+    T_EQ_INT(store_meta_get("after", buf, sizeof buf, NULL), ST_OK);
+    T_EQ_STR(buf, "fine");
+}
+
+static void test_stats(void)
+{
+    store_stats_t st;
+
+    store_stats(&st);
+    T_EQ_INT(st.heap_bytes, CFG_SQLITE_HEAP_BYTES);
+    T_EQ_INT(st.pcache_slots, CFG_SQLITE_PAGE_CACHE_PAGES);
+    T_CHECK(st.heap_used > 0u);
+    T_CHECK(st.heap_high >= st.heap_used);
+    T_CHECK(st.heap_high <= st.heap_bytes);
+    T_CHECK(st.heap_allocs > 0u);
+    T_CHECK(st.pcache_high > 0u);
+    T_CHECK(st.pcache_used <= st.pcache_slots);
+    T_CHECK(st.largest_request > 0u);
+    T_CHECK(st.lookaside_high > 0u);
+}
+
+static void test_reopen(void)
+{
+    char buf[32];
+    char wal[160];
+
+    store_close();
+    T_CHECK(!store_is_open());
+    store_close();   /* no-op */
+    path_in_dir(wal, sizeof wal, "roost.db-wal");
+    T_CHECK(access(wal, F_OK) != 0);   /* checkpointed and removed on close */
+
+    T_EQ_INT(store_init(g_path), ST_OK);   /* migrations already applied */
+    T_EQ_INT(raw_query_int("PRAGMA user_version"), store_migration_count());
+    T_EQ_INT(store_meta_get("instance", buf, sizeof buf, NULL), ST_OK);
+    T_EQ_STR(buf, "roost-2");
+    store_close();
+    T_EQ_INT(store_init(g_path), ST_OK);
+    T_EQ_INT(store_meta_get("tx", buf, sizeof buf, NULL), ST_OK);
+    store_close();
+}
+
+static void test_newer_schema(void)
+{
+    char buf[32];
+
+    T_EQ_INT(raw_exec("PRAGMA user_version=999"), SQLITE_OK);
+    T_EQ_INT(store_init(g_path), ST_UNSUPPORTED);
+    T_CHECK(!store_is_open());
+    T_EQ_INT(raw_exec("PRAGMA user_version=1"), SQLITE_OK);
+    T_EQ_INT(store_init(g_path), ST_OK);
+    T_EQ_INT(store_meta_get("instance", buf, sizeof buf, NULL), ST_OK);
+    store_close();
+}
+
+static void cleanup(void)
+{
+    static const char *const names[] = { "roost.db", "roost.db-wal", "roost.db-shm" };
+    char p[160];
+    size_t i;
+
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        path_in_dir(p, sizeof p, names[i]);
+        (void)unlink(p);
+    }
+    (void)rmdir(g_dir);
+}
+
+int main(void)
+{
+    (void)snprintf(g_dir, sizeof g_dir, "/tmp/roost-store-XXXXXX");
+    if (mkdtemp(g_dir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    path_in_dir(g_path, sizeof g_path, "roost.db");
+
+    T_RUN(test_init_and_errors);
+    T_RUN(test_wal_and_schema);
+    T_RUN(test_meta);
+    T_RUN(test_transactions);
+    T_RUN(test_statements);
+    T_RUN(test_heap_exhaustion);
+    T_RUN(test_stats);
+    T_RUN(test_reopen);
+    T_RUN(test_newer_schema);
+    cleanup();
+    return t_done("store");
+}

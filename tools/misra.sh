@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# tools/misra.sh - cppcheck with the MISRA C:2012 addon over src/ and port/.
+#
+# The gate: every finding that is neither suppressed in
+# tools/misra-suppressions.txt (one line per deviated rule, each recorded with
+# its reason in MISRA.md) nor suppressed inline (`// cppcheck-suppress misra-c2012-X.Y`
+# with a reason on the same line) fails the build.
+#
+# Usage: tools/misra.sh          the gate (what `make misra` runs)
+#        tools/misra.sh --all    no suppressions file: every finding, for
+#                                deciding fix vs deviate (never fails)
+# Output: the findings, a histogram by rule, and one summary line. The full
+# report is kept in build/misra/report.txt.
+#
+# Without the MISRA rule texts (not redistributable) the addon prints rule
+# numbers only; MISRA.md gives the headline of each rule we deviate from.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+SUPP=tools/misra-suppressions.txt
+OUT=build/misra
+# The build dir keeps cppcheck's .dump/.ctu-info files out of the source tree
+# and makes re-runs incremental.
+mkdir -p "$OUT/cache-gate" "$OUT/cache-all"
+REPORT=$OUT/report.txt
+
+mode=gate
+case "${1:-}" in
+    --all) mode=all ;;
+    "") ;;
+    *) echo "usage: $0 [--all]" >&2; exit 2 ;;
+esac
+
+# cppcheck runs the addon with `python3` from PATH unless told otherwise; pin
+# Debian's interpreter so a user's pyenv/venv cannot change the result.
+ADDON_PY=/usr/bin/python3
+[ -x "$ADDON_PY" ] || ADDON_PY=$(command -v python3)
+
+args=(--addon=misra --addon-python="$ADDON_PY" --cppcheck-build-dir="$OUT/cache-$mode"
+      --enable=style,warning,portability --std=c11 --inline-suppr
+      -I. -Isrc -Iport -Ibuild/vendor/include
+      # The shipped configuration only: every CFG_* at its config.h default
+      # (ROOST_CONFIG_OVERRIDE is for unit builds). Exploring every #ifdef
+      # combination multiplies the time and checks builds nobody ships.
+      --max-configs=1 -UROOST_CONFIG_OVERRIDE
+      # Third-party headers are read for types, not judged.
+      --suppress='*:build/vendor/*' --suppress='*:vendor/*' --suppress=toomanyconfigs
+      --template='{file}:{line}:{column}: {severity}: {message} [{id}]'
+      -q)
+if [ "$mode" = gate ]; then
+    [ -f "$SUPP" ] || { echo "misra: $SUPP missing" >&2; exit 1; }
+    args+=(--suppressions-list="$SUPP" --error-exitcode=1)
+fi
+
+t0=$(date +%s)
+set +e
+cppcheck "${args[@]}" src port >"$OUT/stdout.txt" 2>"$REPORT"
+rc=$?
+set -e
+secs=$(( $(date +%s) - t0 ))
+
+# cppcheck prints findings on stderr; anything else there (tool errors) too.
+findings=$(grep -E '^[^ ].*:[0-9]+:[0-9]+: [a-z]+: .*\[[A-Za-z0-9_.-]+\]$' "$REPORT" || true)
+n=0
+[ -n "$findings" ] && n=$(printf '%s\n' "$findings" | wc -l)
+
+if [ "$n" -gt 0 ]; then
+    printf '%s\n' "$findings"
+    echo "---- findings by rule"
+    printf '%s\n' "$findings" | sed -E 's/.*\[([^]]+)\]$/\1/' | sort | uniq -c | sort -rn
+    echo "---- findings by file"
+    printf '%s\n' "$findings" | cut -d: -f1 | sort | uniq -c | sort -rn
+fi
+other=$(grep -vE '^[^ ].*:[0-9]+:[0-9]+: [a-z]+: .*\[[A-Za-z0-9_.-]+\]$|^ *\^ *$' "$REPORT" \
+        | grep -E 'error|Error|Traceback|Failed' || true)
+if [ -n "$other" ]; then
+    echo "---- cppcheck/addon errors"
+    printf '%s\n' "$other"
+fi
+
+# The suppressions file and MISRA.md's deviation table must name the same rules.
+# MISRA.md: a "## Deviations" section whose table rows start with `| X.Y |`.
+drift=0
+if [ "$mode" = gate ] && [ -f MISRA.md ]; then
+    supp_rules=$(sed -nE 's/^misra-c2012-([0-9]+\.[0-9]+).*/\1/p' "$SUPP" | sort -u)
+    doc_rules=$(awk '/^## /{ind = ($0 ~ /^## +Deviations/)} ind' MISRA.md \
+                | sed -nE 's/^\| *(Rule +)?([0-9]+\.[0-9]+) *\|.*/\2/p' | sort -u)
+    only_supp=$(comm -23 <(printf '%s\n' "$supp_rules") <(printf '%s\n' "$doc_rules") | sed '/^$/d')
+    only_doc=$(comm -13 <(printf '%s\n' "$supp_rules") <(printf '%s\n' "$doc_rules") | sed '/^$/d')
+    if [ -n "$only_supp" ]; then
+        echo "misra: suppressed but not recorded in MISRA.md's Deviations: $(echo $only_supp)"
+        drift=1
+    fi
+    if [ -n "$only_doc" ]; then
+        echo "misra: recorded in MISRA.md's Deviations but not in $SUPP: $(echo $only_doc)"
+        drift=1
+    fi
+elif [ "$mode" = gate ]; then
+    echo "misra: warning: MISRA.md not found; deviations are unrecorded"
+fi
+
+rules=0
+[ "$n" -gt 0 ] && rules=$(printf '%s\n' "$findings" | sed -E 's/.*\[([^]]+)\]$/\1/' | sort -u | wc -l)
+nfiles=$(find src port -type f \( -name '*.c' -o -name '*.h' \) | wc -l)
+echo "misra: $mode: $n finding(s) in $rules rule(s), $nfiles files, ${secs}s (cppcheck rc=$rc)"
+
+if [ "$mode" = all ]; then
+    exit 0
+fi
+if [ "$rc" -ne 0 ] || [ "$n" -gt 0 ] || [ "$drift" -ne 0 ] || [ -n "$other" ]; then
+    exit 1
+fi
