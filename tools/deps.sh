@@ -5,42 +5,59 @@
 # something is, so a warm run costs a few milliseconds. Runs as root (or through
 # sudo when it exists) on Debian 12 (bookworm); never prompts.
 #
-# Usage: tools/deps.sh            install what is missing
-#        tools/deps.sh --list     print the package list and exit
-#        tools/deps.sh --check    exit 1 (listing them) if anything is missing
+# Usage: tools/deps.sh [run|all] [--list|--check]
+#   run      what building and running roostd needs
+#   all      (default) that plus everything `make check` and `make bench` use
+#   --list   print the package list and exit
+#   --check  exit 1 (listing them) if any is missing; install nothing
 set -euo pipefail
 
-PKGS=(
-    # compilers and build tools
+# Build and run: compiler, make, and what vendor/fetch.sh needs to take the
+# pinned sources from Debian (apt-get source, archive formats, sqlite's tcl
+# build of its amalgamation); tmux is the rpg family's runtime dependency.
+RUN_PKGS=(
     build-essential     # cc, make, libc headers
-    clang               # libFuzzer targets (fuzz/)
-    libclang-rt-14-dev  # the libFuzzer and sanitizer runtimes clang links with
-    llvm                # llvm-symbolizer: readable ASan/UBSan stack traces
-    # vendored sources (vendor/): apt-get source, archive formats, sqlite amalgamation
-    dpkg-dev
+    dpkg-dev            # apt-get source
+    patch               # vendor patches (vendor/*.patches)
     xz-utils
     ca-certificates
     tcl                 # sqlite's amalgamation build (mksqlite3c.tcl)
-    # static checks
+    tmux                # rpg family
+)
+# Tests, static checks, fuzzing, benchmark.
+TEST_PKGS=(
+    clang               # libFuzzer targets (fuzz/)
+    libclang-rt-14-dev  # the libFuzzer and sanitizer runtimes clang links with
+    llvm                # llvm-symbolizer: readable ASan/UBSan stack traces
     cppcheck            # with its misra addon (tools/misra.sh)
-    # tests
     python3
     python3-pytest
     python3-websockets
     curl
-    tmux                # rpg family
     iproute2            # `ip link set lo up` inside a fresh network namespace
     util-linux          # unshare
     procps
-    # benchmark
-    wrk
+    wrk                 # bench/
 )
 
-case "${1:-}" in
-    --list) printf '%s\n' "${PKGS[@]}"; exit 0 ;;
-    --check|"") ;;
-    *) echo "usage: $0 [--list|--check]" >&2; exit 2 ;;
-esac
+set_name=all
+action=install
+for a in "$@"; do
+    case "$a" in
+        run|all) set_name=$a ;;
+        --list) action=list ;;
+        --check) action=check ;;
+        *) echo "usage: $0 [run|all] [--list|--check]" >&2; exit 2 ;;
+    esac
+done
+PKGS=("${RUN_PKGS[@]}")
+if [ "$set_name" = all ]; then
+    PKGS+=("${TEST_PKGS[@]}")
+fi
+if [ "$action" = list ]; then
+    printf '%s\n' "${PKGS[@]}"
+    exit 0
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -51,11 +68,11 @@ for p in "${PKGS[@]}"; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-    echo "deps: all ${#PKGS[@]} packages present"
+    echo "deps: all ${#PKGS[@]} packages ($set_name) present"
     exit 0
 fi
 
-if [ "${1:-}" = "--check" ]; then
+if [ "$action" = check ]; then
     echo "deps: missing: ${missing[*]}" >&2
     exit 1
 fi

@@ -71,8 +71,12 @@ if [ "$n" -gt 0 ]; then
     echo "---- findings by file"
     printf '%s\n' "$findings" | cut -d: -f1 | sort | uniq -c | sort -rn
 fi
-other=$(grep -vE '^[^ ].*:[0-9]+:[0-9]+: [a-z]+: .*\[[A-Za-z0-9_.-]+\]$|^ *\^ *$' "$REPORT" \
+other=$(cat "$OUT/stdout.txt" "$REPORT" \
+        | grep -vE '^[^ ].*:[0-9]+:[0-9]+: [a-z]+: .*\[[A-Za-z0-9_.-]+\]$|^ *\^ *$' \
         | grep -E 'error|Error|Traceback|Failed' || true)
+if [ "$rc" -ne 0 ] && [ "$n" -eq 0 ] && [ -z "$other" ]; then
+    other=$(tail -20 "$OUT/stdout.txt" "$REPORT")
+fi
 if [ -n "$other" ]; then
     echo "---- cppcheck/addon errors"
     printf '%s\n' "$other"

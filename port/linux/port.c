@@ -87,7 +87,7 @@ static st_t parse_host(const char *host, uint16_t port, struct sockaddr_storage 
 {
     struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-    memset(ss, 0, sizeof *ss);
+    (void)memset(ss, 0, sizeof *ss);
     if ((strcmp(host, "localhost") == 0) || (inet_pton(AF_INET, host, &v4->sin_addr) == 1)) {
         v4->sin_family = AF_INET;
         v4->sin_port = htons(port);
@@ -102,7 +102,7 @@ static st_t parse_host(const char *host, uint16_t port, struct sockaddr_storage 
         size_t n = strlen(host);
         /* Accept "[::1]" as well as "::1". */
         if ((n >= 2u) && (host[0] == '[') && (host[n - 1u] == ']') && (n - 2u < sizeof tmp)) {
-            memcpy(tmp, host + 1, n - 2u);
+            (void)memcpy(tmp, host + 1, n - 2u);
             tmp[n - 2u] = '\0';
             host = tmp;
         }
@@ -303,7 +303,7 @@ st_t port_signals_init(void)
 {
     struct sigaction sa;
     struct rlimit rl;
-    memset(&sa, 0, sizeof sa);
+    (void)memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
     (void)sigemptyset(&sa.sa_mask);
     if ((sigaction(SIGTERM, &sa, NULL) < 0) || (sigaction(SIGINT, &sa, NULL) < 0)) {
@@ -437,7 +437,7 @@ st_t port_mkdir_p(const char *path, unsigned mode)
     if ((n == 0u) || (n >= sizeof buf)) {
         return ST_INVAL;
     }
-    memcpy(buf, path, n + 1u);
+    (void)memcpy(buf, path, n + 1u);
     for (i = 1u; i <= n; i++) {
         if ((buf[i] == '/') || (buf[i] == '\0')) {
             char saved = buf[i];

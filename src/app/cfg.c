@@ -332,14 +332,14 @@ static uint64_t uint_load(const void *p, size_t size)
     uint64_t v = 0u;
     if (size == sizeof(uint16_t)) {
         uint16_t u;
-        memcpy(&u, p, sizeof u);
+        (void)memcpy(&u, p, sizeof u);
         v = u;
     } else if (size == sizeof(uint32_t)) {
         uint32_t u;
-        memcpy(&u, p, sizeof u);
+        (void)memcpy(&u, p, sizeof u);
         v = u;
     } else if (ALWAYS(size == sizeof(uint64_t))) {
-        memcpy(&v, p, sizeof v);
+        (void)memcpy(&v, p, sizeof v);
     } else {
         v = 0u;
     }
@@ -350,12 +350,12 @@ static void uint_store(void *p, size_t size, uint64_t v)
 {
     if (size == sizeof(uint16_t)) {
         uint16_t u = (uint16_t)v;
-        memcpy(p, &u, sizeof u);
+        (void)memcpy(p, &u, sizeof u);
     } else if (size == sizeof(uint32_t)) {
         uint32_t u = (uint32_t)v;
-        memcpy(p, &u, sizeof u);
+        (void)memcpy(p, &u, sizeof u);
     } else if (ALWAYS(size == sizeof(uint64_t))) {
-        memcpy(p, &v, sizeof v);
+        (void)memcpy(p, &v, sizeof v);
     } else {
         /* unreachable: the tables hold only these widths */
     }
@@ -477,7 +477,7 @@ static st_t set_str(cfg_ctx *x, const key_def *k, const char *label, char *dst, 
     } else if (memchr(v.p, '\0', v.n) != NULL) {
         st = bad_value(x, ST_INVAL, label, v, "contains a NUL byte");
     } else {
-        memcpy(dst, v.p, v.n);
+        (void)memcpy(dst, v.p, v.n);
         dst[v.n] = '\0';
     }
     return st;
@@ -507,7 +507,7 @@ static st_t set_list(cfg_ctx *x, const key_def *k, const char *label, char *dst,
             if (n > 0u) {
                 dst[n++] = ',';
             }
-            memcpy(dst + n, item.p, item.n);
+            (void)memcpy(dst + n, item.p, item.n);
             n += item.n;
             dst[n] = '\0';
         }
@@ -591,7 +591,7 @@ static st_t value_set(cfg_ctx *x, const key_def *k, const char *label, void *bas
             } else {
                 bool b = ((e & 1) != 0);
                 ASSERT(k->size == sizeof b);
-                memcpy(dst, &b, sizeof b);
+                (void)memcpy(dst, &b, sizeof b);
             }
             break;
         }
@@ -602,7 +602,7 @@ static st_t value_set(cfg_ctx *x, const key_def *k, const char *label, void *bas
             } else {
                 auth_mode m = (auth_mode)e;
                 ASSERT(k->size == sizeof m);
-                memcpy(dst, &m, sizeof m);
+                (void)memcpy(dst, &m, sizeof m);
             }
             break;
         case K_LEVEL:
@@ -612,7 +612,7 @@ static st_t value_set(cfg_ctx *x, const key_def *k, const char *label, void *bas
             } else {
                 log_level lv = (log_level)e;
                 ASSERT(k->size == sizeof lv);
-                memcpy(dst, &lv, sizeof lv);
+                (void)memcpy(dst, &lv, sizeof lv);
             }
             break;
         case K_KIND:
@@ -622,7 +622,7 @@ static st_t value_set(cfg_ctx *x, const key_def *k, const char *label, void *bas
             } else {
                 cfg_prov_kind kd = (cfg_prov_kind)e;
                 ASSERT(k->size == sizeof kd);
-                memcpy(dst, &kd, sizeof kd);
+                (void)memcpy(dst, &kd, sizeof kd);
             }
             break;
         default:
@@ -691,8 +691,8 @@ static st_t prov_set(cfg_ctx *x, strv rest, strv v)
         }
         p = &x->c->llm.prov[x->c->llm.n_prov];
         x->c->llm.n_prov++;
-        memset(p, 0, sizeof *p);
-        memcpy(p->name, name.p, name.n);
+        (void)memset(p, 0, sizeof *p);
+        (void)memcpy(p->name, name.p, name.n);
         p->name[name.n] = '\0';
         for (i = 0u; (i < N_PFIELDS) && (st == ST_OK); i++) {
             if (g_pfields[i].def != NULL) {
@@ -739,7 +739,7 @@ static st_t load_defaults(cfg_ctx *x)
 {
     size_t i;
     st_t st = ST_OK;
-    memset(x->c, 0, sizeof *x->c);
+    (void)memset(x->c, 0, sizeof *x->c);
     x->where[0] = '\0';
     for (i = 0u; (i < N_KEYS) && (st == ST_OK); i++) {
         if (g_keys[i].def != NULL) {
@@ -870,7 +870,7 @@ static st_t env_provider(cfg_ctx *x, strv name, strv v, bool *matched)
                     key[k++] = lower(name.p[pl + j]);
                 }
                 key[k++] = '.';
-                memcpy(key + k, g_pfields[i].name, fl);
+                (void)memcpy(key + k, g_pfields[i].name, fl);
                 k += fl;
                 st = key_apply(x, (strv){ key, k }, v);
             }
@@ -1017,7 +1017,7 @@ static st_t finish_paths(cfg_ctx *x, const char *cwd)
             st = fail(x, ST_TOOBIG, "agents.project_dir: working directory path too long "
                       "(at most %zu bytes)", sizeof c->agents.project_dir - 1u);
         } else {
-            memcpy(c->agents.project_dir, cwd, strlen(cwd) + 1u);
+            (void)memcpy(c->agents.project_dir, cwd, strlen(cwd) + 1u);
         }
     }
     if ((st == ST_OK) && !x->set[key_index_cstr("agents.dir")]) {
@@ -1029,8 +1029,8 @@ static st_t finish_paths(cfg_ctx *x, const char *cwd)
             st = fail(x, ST_TOOBIG, "agents.dir: %.*s%s is too long (at most %zu bytes)",
                       (int)pn, c->agents.project_dir, sub, sizeof c->agents.dir - 1u);
         } else {
-            memcpy(c->agents.dir, c->agents.project_dir, pn);
-            memcpy(c->agents.dir + pn, sub, sizeof sub);
+            (void)memcpy(c->agents.dir, c->agents.project_dir, pn);
+            (void)memcpy(c->agents.dir + pn, sub, sizeof sub);
         }
     }
     if ((st == ST_OK) && !x->set[key_index_cstr("documents.public_url")]) {
@@ -1049,13 +1049,13 @@ static st_t prov_complete(cfg_ctx *x, cfg_provider *p)
     st_t st = ST_OK;
     if (p->kind == PROV_ANTHROPIC) {
         if (p->base_url[0] == '\0') {
-            memcpy(p->base_url, ANTHROPIC_URL, sizeof ANTHROPIC_URL);
+            (void)memcpy(p->base_url, ANTHROPIC_URL, sizeof ANTHROPIC_URL);
         }
         if (p->api_key_secret[0] == '\0') {
-            memcpy(p->api_key_secret, ANTHROPIC_SECRET, sizeof ANTHROPIC_SECRET);
+            (void)memcpy(p->api_key_secret, ANTHROPIC_SECRET, sizeof ANTHROPIC_SECRET);
         }
         if (p->default_model[0] == '\0') {
-            memcpy(p->default_model, ANTHROPIC_MODEL, sizeof ANTHROPIC_MODEL);
+            (void)memcpy(p->default_model, ANTHROPIC_MODEL, sizeof ANTHROPIC_MODEL);
         }
     } else if (p->base_url[0] == '\0') {
         st = fail(x, ST_INVAL, PROV_PREFIX "%s.base_url is required for kind "
@@ -1089,9 +1089,9 @@ static st_t finish_llm(cfg_ctx *x)
             if (at != n) {
                 cfg_provider tmp;
                 ASSERT(at > n);
-                memcpy(&tmp, &c->llm.prov[n], sizeof tmp);
-                memcpy(&c->llm.prov[n], p, sizeof tmp);
-                memcpy(p, &tmp, sizeof tmp);
+                (void)memcpy(&tmp, &c->llm.prov[n], sizeof tmp);
+                (void)memcpy(&c->llm.prov[n], p, sizeof tmp);
+                (void)memcpy(p, &tmp, sizeof tmp);
             }
             st = prov_complete(x, &c->llm.prov[n]);
             n++;
@@ -1104,7 +1104,7 @@ static st_t finish_llm(cfg_ctx *x)
     c->llm.n_prov = n;
 
     if ((st == ST_OK) && !x->set[key_index_cstr("llm.fallback_chain")]) {
-        memcpy(c->llm.fallback_chain, c->llm.providers, sizeof c->llm.fallback_chain);
+        (void)memcpy(c->llm.fallback_chain, c->llm.providers, sizeof c->llm.fallback_chain);
     }
     rest = strv_from_cstr(c->llm.fallback_chain);
     c->llm.n_chain = 0u;
@@ -1125,7 +1125,7 @@ static st_t finish_llm(cfg_ctx *x)
         c->llm.builder_provider[0] = '\0';
         if (c->llm.n_chain > 0u) {
             const cfg_provider *p = &c->llm.prov[c->llm.chain[0]];
-            memcpy(c->llm.builder_provider, p->name, strlen(p->name) + 1u);
+            (void)memcpy(c->llm.builder_provider, p->name, strlen(p->name) + 1u);
         }
     }
     if ((st == ST_OK) && (c->llm.builder_provider[0] != '\0')) {
@@ -1134,13 +1134,13 @@ static st_t finish_llm(cfg_ctx *x)
             st = fail(x, ST_INVAL, "llm.builder_provider '%s' is not in llm.providers",
                       c->llm.builder_provider);
         } else if (!x->set[key_index_cstr("llm.builder_model")]) {
-            memcpy(c->llm.builder_model, p->default_model, sizeof c->llm.builder_model);
+            (void)memcpy(c->llm.builder_model, p->default_model, sizeof c->llm.builder_model);
         } else {
             /* set explicitly */
         }
     }
     for (i = n; i < CFG_MAX_PROVIDERS; i++) {
-        memset(&c->llm.prov[i], 0, sizeof c->llm.prov[i]);
+        (void)memset(&c->llm.prov[i], 0, sizeof c->llm.prov[i]);
     }
     return st;
 }
@@ -1162,7 +1162,7 @@ st_t cfg_load(roost_cfg *c, int argc, char *const *argv, const char *const *envp
     int i;
     st_t st;
 
-    memset(x, 0, sizeof *x);
+    (void)memset(x, 0, sizeof *x);
     x->c = c;
     x->err = err;
     x->errcap = errcap;
@@ -1301,7 +1301,7 @@ static void value_format(const key_def *k, const void *base, char *out, size_t c
         break;
     case K_BOOL: {
         bool b;
-        memcpy(&b, p, sizeof b);
+        (void)memcpy(&b, p, sizeof b);
         (void)snprintf(out, cap, "%s", b ? "true" : "false");
         break;
     }
@@ -1310,21 +1310,21 @@ static void value_format(const key_def *k, const void *base, char *out, size_t c
         break;
     case K_AUTH: {
         auth_mode m;
-        memcpy(&m, p, sizeof m);
+        (void)memcpy(&m, p, sizeof m);
         e = (int)m;
         (void)snprintf(out, cap, "%s", ((e >= 0) && (e < 3)) ? g_auth_names[e] : "?");
         break;
     }
     case K_LEVEL: {
         log_level lv;
-        memcpy(&lv, p, sizeof lv);
+        (void)memcpy(&lv, p, sizeof lv);
         e = (int)lv;
         (void)snprintf(out, cap, "%s", ((e >= 0) && (e < 4)) ? g_level_names[e] : "?");
         break;
     }
     case K_KIND: {
         cfg_prov_kind kd;
-        memcpy(&kd, p, sizeof kd);
+        (void)memcpy(&kd, p, sizeof kd);
         e = (int)kd;
         (void)snprintf(out, cap, "%s", ((e >= 0) && (e < 3)) ? g_kind_names[e] : "?");
         break;
@@ -1359,7 +1359,7 @@ size_t cfg_dump(const roost_cfg *c, char *buf, size_t cap)
                          g_pfields[f].name, (val[0] != '\0') ? " " : "", val);
         }
         if ((k > 0) && ((n + (size_t)k) < cap)) {
-            memcpy(buf + n, line, (size_t)k);
+            (void)memcpy(buf + n, line, (size_t)k);
             n += (size_t)k;
         } else {
             room = false;

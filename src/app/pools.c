@@ -4,7 +4,9 @@
 
 #include "config.h"
 #include "http/server.h"
+#include "json/read.h"
 #include "net/conn.h"
+#include "store/store.h"
 
 #define X(name, type, count)                          \
     static type g_##name##_store[count];              \

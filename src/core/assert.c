@@ -12,3 +12,9 @@ void roost_assert_fail(const char *expr, const char *file, int line)
     port_stderr(buf, ((k > 0) && ((size_t)k < sizeof buf)) ? (size_t)k : 0u);
     abort();
 }
+
+bool roost_assert_hit(const char *expr, const char *file, int line)
+{
+    roost_assert_fail(expr, file, line);
+    return true;
+}

@@ -14,6 +14,9 @@
 #include <stdbool.h>
 
 void roost_assert_fail(const char *expr, const char *file, int line);
+/* roost_assert_fail for NEVER/ALWAYS: typed bool so the macros stay boolean
+ * expressions; it does not return. */
+bool roost_assert_hit(const char *expr, const char *file, int line);
 
 #ifdef NDEBUG
 #define ASSERT(x) ((void)0)
@@ -21,8 +24,8 @@ void roost_assert_fail(const char *expr, const char *file, int line);
 #define ALWAYS(x) (x)
 #else
 #define ASSERT(x) ((x) ? (void)0 : roost_assert_fail(#x, __FILE__, __LINE__))
-#define NEVER(x) ((x) ? (roost_assert_fail(#x, __FILE__, __LINE__), true) : false)
-#define ALWAYS(x) ((x) ? true : (roost_assert_fail(#x, __FILE__, __LINE__), false))
+#define NEVER(x) ((x) ? roost_assert_hit(#x, __FILE__, __LINE__) : false)
+#define ALWAYS(x) ((x) ? true : !roost_assert_hit(#x, __FILE__, __LINE__))
 #endif
 
 #endif

@@ -23,23 +23,33 @@ uint64_t clock_wall_us(void)
 void clock_to_civil(uint64_t wall_us, clock_civil *out)
 {
     uint64_t secs = wall_us / 1000000u;
-    int64_t days = (int64_t)(secs / 86400u);
+    uint64_t days_u = secs / 86400u;
+    int64_t days = (int64_t)days_u;
     uint64_t rem = secs % 86400u;
+    uint64_t hh = rem / 3600u;
+    uint64_t mm = (rem % 3600u) / 60u;
+    uint64_t ss = rem % 60u;
     int64_t z = days + 719468;
-    int64_t era = ((z >= 0) ? z : (z - 146096)) / 146097;
+    int64_t era = z / 146097; /* z >= 0: the clock starts at the epoch */
     int64_t doe = z - (era * 146097);
     int64_t yoe = (doe - (doe / 1460) + (doe / 36524) - (doe / 146096)) / 365;
     int64_t y = yoe + (era * 400);
     int64_t doy = doe - ((365 * yoe) + (yoe / 4) - (yoe / 100));
     int64_t mp = ((5 * doy) + 2) / 153;
     int64_t d = (doy - (((153 * mp) + 2) / 5)) + 1;
-    int64_t m = (mp < 10) ? (mp + 3) : (mp - 9);
-    out->year = (int)((m <= 2) ? (y + 1) : y);
+    int64_t m = mp - 9;
+    if (mp < 10) {
+        m = mp + 3;
+    }
+    if (m <= 2) {
+        y++;
+    }
+    out->year = (int)y;
     out->month = (int)m;
     out->day = (int)d;
-    out->hour = (int)(rem / 3600u);
-    out->min = (int)((rem % 3600u) / 60u);
-    out->sec = (int)(rem % 60u);
+    out->hour = (int)hh;
+    out->min = (int)mm;
+    out->sec = (int)ss;
     out->usec = (uint32_t)(wall_us % 1000000u);
 }
 

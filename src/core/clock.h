@@ -14,7 +14,12 @@ uint64_t clock_mono_ms(void);
 uint64_t clock_wall_us(void);
 
 typedef struct {
-    int year, month, day, hour, min, sec;
+    int year;
+    int month;
+    int day;
+    int hour;
+    int min;
+    int sec;
     uint32_t usec;
 } clock_civil;
 

@@ -34,23 +34,24 @@ void log_msg(log_level lv, const char *module, const char *fmt, ...)
         return;
     }
     n = clock_format(clock_wall_us(), CLOCK_FMT_Z3, line, sizeof line);
-    k = snprintf(line + n, sizeof line - n, " %s %s: ", names[(unsigned)lv & 3u], module);
+    k = snprintf(line + n, sizeof(line) - n, " %s %s: ", names[(unsigned)lv & 3u], module);
     if (k > 0) {
-        n += ((size_t)k < (sizeof line - n)) ? (size_t)k : (sizeof line - n - 1u);
+        n += ((size_t)k < (sizeof(line) - n)) ? (size_t)k : (sizeof(line) - n - 1u);
     }
     va_start(ap, fmt);
-    k = vsnprintf(line + n, sizeof line - n, fmt, ap);
+    k = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
     va_end(ap);
     if (k > 0) {
-        if ((size_t)k >= (sizeof line - n)) {
-            n = sizeof line - 5u;
-            line[n++] = '.';
-            line[n++] = '.';
-            line[n++] = '.';
+        if ((size_t)k >= (sizeof(line) - n)) {
+            n = sizeof(line) - 5u;
+            line[n] = '.';
+            line[n + 1u] = '.';
+            line[n + 2u] = '.';
+            n += 3u;
         } else {
             n += (size_t)k;
         }
     }
-    line[n++] = '\n';
-    port_stderr(line, n);
+    line[n] = '\n';
+    port_stderr(line, n + 1u);
 }

@@ -38,7 +38,7 @@ void *pool_get(pool_t *p)
     }
     p->free_top--;
     obj = p->base + ((size_t)p->free_stack[p->free_top] * p->obj_size);
-    memset(obj, 0, p->zero_bytes);
+    (void)memset(obj, 0, p->zero_bytes);
     p->used++;
     if (p->used > p->high) {
         p->high = p->used;
@@ -61,8 +61,8 @@ void pool_put(pool_t *p, void *obj)
 
 uint32_t pool_index(const pool_t *p, const void *obj)
 {
-    size_t off = (size_t)((const unsigned char *)obj - p->base);
-    return (uint32_t)(off / p->obj_size);
+    ptrdiff_t off = (const unsigned char *)obj - p->base;
+    return (uint32_t)((size_t)off / p->obj_size);
 }
 
 void *pool_at(const pool_t *p, uint32_t index)
@@ -78,7 +78,8 @@ static size_t g_nregistry;
 void pool_register(pool_t *p)
 {
     if (ALWAYS(g_nregistry < POOL_REGISTRY_MAX)) {
-        g_registry[g_nregistry++] = p;
+        g_registry[g_nregistry] = p;
+        g_nregistry++;
     }
 }
 

@@ -22,7 +22,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 
-#define TIMER_GEN_SPAN ((uint32_t)(INT32_MAX / (int32_t)CFG_MAX_TIMERS))
+#define TIMER_GEN_SPAN ((uint32_t)INT32_MAX / (uint32_t)CFG_MAX_TIMERS)
 
 typedef struct {
     bool live;
@@ -78,7 +78,8 @@ void timer_cancel(timer_id id)
 {
     if (id >= 0) {
         timer_slot *t = &g_timers[id % (int32_t)CFG_MAX_TIMERS];
-        if (t->live && (t->gen == (uint32_t)(id / (int32_t)CFG_MAX_TIMERS))) {
+        int32_t gen = id / (int32_t)CFG_MAX_TIMERS;
+        if (t->live && (t->gen == (uint32_t)gen)) {
             t->live = false;
             g_used--;
         }

@@ -10,10 +10,12 @@ void uuid_format(const uint8_t bytes[16], char out[UUID_STR_BYTES])
     unsigned o = 0u;
     for (i = 0u; i < 16u; i++) {
         if ((i == 4u) || (i == 6u) || (i == 8u) || (i == 10u)) {
-            out[o++] = '-';
+            out[o] = '-';
+            o++;
         }
-        out[o++] = hex[bytes[i] >> 4];
-        out[o++] = hex[bytes[i] & 0x0fu];
+        out[o] = hex[bytes[i] >> 4];
+        out[o + 1u] = hex[bytes[i] & 0x0fu];
+        o += 2u;
     }
     out[o] = '\0';
 }

@@ -45,7 +45,7 @@ static void put(resp_t *r, const char *s, size_t n)
         r->overflow = true;
         return;
     }
-    memcpy(r->buf + r->len, s, n);
+    (void)memcpy(r->buf + r->len, s, n);
     r->len += n;
 }
 
@@ -157,7 +157,7 @@ void resp_body_append(resp_t *r, const char *s, size_t n)
         r->overflow = true;
         return;
     }
-    memcpy(p, s, n);
+    (void)memcpy(p, s, n);
     r->body_len += n;
 }
 
@@ -183,10 +183,10 @@ st_t resp_end(resp_t *r, size_t *total)
         *total = 0u;
         return ST_FULL;
     }
-    memcpy(r->buf + r->len, cl, (size_t)k);
+    (void)memcpy(r->buf + r->len, cl, (size_t)k);
     r->len += (size_t)k;
     if (!r->head_only && (r->body_len > 0u)) {
-        memmove(r->buf + r->len, r->buf + body_at, r->body_len);
+        (void)memmove(r->buf + r->len, r->buf + body_at, r->body_len);
         r->len += r->body_len;
     }
     *total = r->len;

@@ -118,10 +118,10 @@ size_t router_allow_str(uint32_t methods, char *buf, size_t cap)
                 break;
             }
             if (sep > 0u) {
-                memcpy(buf + len, ", ", 2u);
+                (void)memcpy(buf + len, ", ", 2u);
                 len += 2u;
             }
-            memcpy(buf + len, names[i].name, k);
+            (void)memcpy(buf + len, names[i].name, k);
             len += k;
             buf[len] = '\0';
         }

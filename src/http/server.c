@@ -144,7 +144,7 @@ strv hctx_param(const hctx *h, size_t i)
 
 static void hctx_init(hctx *h, conn *c, const http_req *req)
 {
-    memset(h, 0, sizeof *h);
+    (void)memset(h, 0, sizeof *h);
     h->c = c;
     h->svc = svc_of(c);
     h->req = req;
@@ -280,9 +280,9 @@ static bool spill(conn *c, hstate *s, size_t body_bytes)
         fail_status(c, &s->req, 413);
         return false;
     }
-    memcpy(s->slot + s->slot_len, src, body_bytes);
+    (void)memcpy(s->slot + s->slot_len, src, body_bytes);
     s->slot_len += body_bytes;
-    memmove(src, src + body_bytes, tail);
+    (void)memmove(src, src + body_bytes, tail);
     c->rx_len = s->req.head_len + tail;
     s->in_rx = 0u;
     return true;
@@ -455,9 +455,13 @@ static void on_readable(conn *c)
 static void on_open(conn *c)
 {
     hstate *s = hs_of(c);
-    memset(s, 0, sizeof *s);
-    conn_set_idle(c, true);
-    conn_set_deadline(c, CONN_DL_IDLE, CFG_IDLE_TIMEOUT_MS);
+    (void)memset(s, 0, sizeof *s);
+    /* Not reclaimable yet: its first request may already be in the socket
+     * buffer. Only a connection that finished a request and waits for the
+     * next one counts as an idle keep-alive. One that sends nothing is
+     * closed (silently) after the header timeout. */
+    conn_set_idle(c, false);
+    conn_set_deadline(c, CONN_DL_IDLE, CFG_HEADER_TIMEOUT_MS);
 }
 
 static void on_drained(conn *c)
@@ -505,7 +509,7 @@ static size_t on_refuse(const listener *l, char *buf, size_t cap)
     static conn fake;
     hctx h;
     size_t n;
-    memset(&h, 0, sizeof h);
+    (void)memset(&h, 0, sizeof h);
     fake.lst = (listener *)(uintptr_t)l;
     fake.tx_len = 0u;
     fake.tx_off = 0u;
@@ -515,7 +519,7 @@ static size_t on_refuse(const listener *l, char *buf, size_t cap)
     h.start_us = clock_mono_us();
     h.svc->error(&h, 503, "SERVICE_UNAVAILABLE", "Service unavailable");
     n = (fake.tx_len < cap) ? fake.tx_len : 0u;
-    memcpy(buf, fake.tx, n);
+    (void)memcpy(buf, fake.tx, n);
     return n;
 }
 
@@ -526,7 +530,7 @@ static const conn_proto g_proto = {
 void http_server_init(pool_t *body_slots)
 {
     g_slots = body_slots;
-    memset(&g_stats, 0, sizeof g_stats);
+    (void)memset(&g_stats, 0, sizeof g_stats);
 }
 
 size_t http_server_static_bytes(void)
@@ -547,7 +551,7 @@ st_t http_service_set_origins(http_service *svc, const char *list)
     if (n >= sizeof svc->cors_storage) {
         return ST_TOOBIG;
     }
-    memcpy(svc->cors_storage, list, n + 1u);
+    (void)memcpy(svc->cors_storage, list, n + 1u);
     svc->ncors_origins = 0u;
     svc->cors_any = false;
     for (i = 0u; i <= n; i++) {

@@ -49,7 +49,7 @@ void net_init(pool_t *conns)
     g_nlisteners = 0u;
     g_nlive = 0u;
     g_stop = false;
-    memset(&g_stats, 0, sizeof g_stats);
+    (void)memset(&g_stats, 0, sizeof g_stats);
 }
 
 void net_set_turn_hook(void (*fn)(void))
@@ -101,7 +101,7 @@ st_t net_listen(const char *name, const char *host, uint16_t port,
         return ST_NOMEM;
     }
     l = &g_listeners[g_nlisteners];
-    memset(l, 0, sizeof *l);
+    (void)memset(l, 0, sizeof *l);
     st = port_listen(host, port, CFG_LISTEN_BACKLOG, &l->sock);
     if (st != ST_OK) {
         return st;
@@ -138,7 +138,7 @@ void conn_rx_consume(conn *c, size_t n)
     if (n >= c->rx_len) {
         c->rx_len = 0u;
     } else {
-        memmove(c->rx, c->rx + n, c->rx_len - n);
+        (void)memmove(c->rx, c->rx + n, c->rx_len - n);
         c->rx_len -= n;
     }
 }
