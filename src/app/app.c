@@ -72,6 +72,7 @@ static st_t open_listeners(void)
             LOG_E("app", "%s: cors_origins: %s", fam_name((fam_id)f), status_str(st));
             return st;
         }
+        /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
         if (lc->tls_cert[0] != '\0') {
             LOG_E("app", "%s: tls_cert is set but this build has no TLS yet",
                   fam_name((fam_id)f));
@@ -100,13 +101,14 @@ static void ready_line(void)
     len = (k > 0) ? (size_t)k : 0u;
     for (f = 0; f < (int)FAM_COUNT; f++) {
         if ((g_lst[f] != NULL) && (len < sizeof g_out)) {
-            k = snprintf(g_out + len, sizeof g_out - len, " %s=%s:%u", fam_name((fam_id)f),
+            k = snprintf(g_out + len, sizeof(g_out) - len, " %s=%s:%u", fam_name((fam_id)f),
                          g_cfg.fam[f].host, (unsigned)g_lst[f]->port);
             len += (k > 0) ? (size_t)k : 0u;
         }
     }
-    if (len < (sizeof g_out - 1u)) {
-        g_out[len++] = '\n';
+    if (len < (sizeof(g_out) - 1u)) {
+        g_out[len] = '\n';
+        len++;
     }
     port_stdout(g_out, len);
 }

@@ -29,6 +29,7 @@
 
 /* ---- the key table ------------------------------------------------------- */
 
+/* cppcheck-suppress misra-c2012-2.4 ; false positive: an untagged enum has no tag */
 enum { K_STR, K_LIST, K_URL, K_BOOL, K_UINT, K_AUTH, K_LEVEL, K_KIND };
 
 #define F_NONEMPTY 0x01u /* "" is not a valid value */
@@ -51,12 +52,13 @@ typedef struct {
 } key_def;
 
 #define OFF(m) offsetof(roost_cfg, m)
-#define SZ(m) sizeof(((roost_cfg *)0)->m)
+/* cppcheck-suppress misra-c2012-20.7 ; a member name cannot be parenthesised */
+#define SZ(m) sizeof(((roost_cfg *)NULL)->m)
 #define KEY(nm, kd, fl, m, lo, hi, items, dflt, mt, hd) \
     { (nm), (kd), (fl), (items), OFF(m), SZ(m), (lo), (hi), (dflt), (mt), (hd) }
 
-#define MAX_U32 4294967295ull
-#define MS_DAY 86400000ull
+#define MAX_U32 4294967295ULL
+#define MS_DAY 86400000ULL
 
 #define FAM_KEYS(i, fn, dport, dcors)                                                      \
     KEY(fn ".enabled", K_BOOL, F_FAMILY, fam[i].enabled, 0, 0, 0, "true", "BOOL", NULL), \
@@ -109,7 +111,7 @@ static const key_def g_keys[] = {
     KEY("documents.public_url", K_URL, F_NONEMPTY, docs.public_url, 0, 0, 0, NULL, "URL",
         "http://localhost:<documents.port>"),
     KEY("documents.max_upload_bytes", K_UINT, 0, docs.max_upload_bytes, 1,
-        1099511627776ull, 0, "67108864", "N", NULL),
+        1099511627776ULL, 0, "67108864", "N", NULL),
     KEY("documents.chunk_bytes", K_UINT, 0, docs.chunk_bytes, 1024, 16777216, 0, "65536", "N",
         NULL),
     KEY("agents.dir", K_STR, F_NONEMPTY, agents.dir, 0, 0, 0, NULL, "DIR",
@@ -133,7 +135,7 @@ static const key_def g_keys[] = {
         "that provider's default_model"),
 };
 
-#define N_KEYS (sizeof g_keys / sizeof g_keys[0])
+#define N_KEYS (sizeof(g_keys) / sizeof(g_keys[0]))
 
 _Static_assert(CFG_MAX_CORS_ORIGINS <= 255, "max_items is 8-bit");
 _Static_assert(CFG_MAX_PROVIDERS <= 255, "chain indexes are 8-bit");
@@ -145,7 +147,7 @@ _Static_assert(CFG_CONF_NAME_BYTES >= 16, "provider names need room");
 #define ANTHROPIC_MODEL "claude-sonnet-4-20250514"
 
 #define PKEY(nm, kd, m, lo, hi, dflt, mt, hd)                                          \
-    { (nm), (kd), 0, 0, offsetof(cfg_provider, m), sizeof(((cfg_provider *)0)->m), (lo), \
+    { (nm), (kd), 0, 0, offsetof(cfg_provider, m), sizeof(((cfg_provider *)NULL)->m), (lo), \
       (hi), (dflt), (mt), (hd) }
 
 /* Fields of llm.provider.<name>.<field>. Defaults that depend on the kind
@@ -160,7 +162,7 @@ static const key_def g_pfields[] = {
     PKEY("timeout_ms", K_UINT, timeout_ms, 1, 3600000, "30000", "MS", NULL),
 };
 
-#define N_PFIELDS (sizeof g_pfields / sizeof g_pfields[0])
+#define N_PFIELDS (sizeof(g_pfields) / sizeof(g_pfields[0]))
 
 
 typedef struct {
@@ -189,7 +191,7 @@ static const alias_def g_aliases[] = {
     { "AGENT_ORCHESTRATOR_PROJECT_DIR", "agents.project_dir" },
 };
 
-#define N_ALIASES (sizeof g_aliases / sizeof g_aliases[0])
+#define N_ALIASES (sizeof(g_aliases) / sizeof(g_aliases[0]))
 
 static const char *const g_fam_names[FAM_COUNT] = {
     "fleet", "rpg", "observability", "documents", "agents"
@@ -200,7 +202,7 @@ static const char *const g_kind_names[] = { "", "anthropic", "openai-compatible"
 
 /* ---- load context and errors -------------------------------------------- */
 
-#define SHOW_MAX 64 /* bytes of a key or value quoted in an error */
+#define SHOW_MAX 64u /* bytes of a key or value quoted in an error */
 
 typedef struct {
     roost_cfg *c;
@@ -212,9 +214,18 @@ typedef struct {
 
 static char g_file[CFG_CONF_FILE_BYTES];
 
+static bool is_empty(const char *s)
+{
+    return s[0] == '\0';
+}
+
 static int show_len(strv v)
 {
-    return (int)((v.n > SHOW_MAX) ? SHOW_MAX : v.n);
+    size_t n = v.n;
+    if (n > SHOW_MAX) {
+        n = SHOW_MAX;
+    }
+    return (int)n;
 }
 
 #if defined(__GNUC__)
@@ -222,15 +233,15 @@ __attribute__((format(printf, 3, 4)))
 #endif
 static st_t fail(cfg_ctx *x, st_t st, const char *fmt, ...)
 {
-    size_t n = 0u;
-    va_list ap;
     if ((x->err != NULL) && (x->errcap > 0u)) {
+        size_t n = 0u;
         x->err[0] = '\0';
-        if (x->where[0] != '\0') {
+        if (!is_empty(x->where)) {
             int k = snprintf(x->err, x->errcap, "%s: ", x->where);
             n = (k > 0) ? (size_t)k : 0u;
         }
         if (n < x->errcap) {
+            va_list ap;
             va_start(ap, fmt);
             (void)vsnprintf(x->err + n, x->errcap - n, fmt, ap);
             va_end(ap);
@@ -254,22 +265,48 @@ static void where_set(cfg_ctx *x, const char *fmt, ...)
 
 static char lower(char ch)
 {
-    return ((ch >= 'A') && (ch <= 'Z')) ? (char)(ch + ('a' - 'A')) : ch;
+    char r = ch;
+    if ((ch >= 'A') && (ch <= 'Z')) {
+        /* cppcheck-suppress misra-c2012-10.8 ; false positive: char plus an offset is char */
+        r = (char)(ch + ('a' - 'A'));
+    }
+    return r;
 }
 
 static char upper(char ch)
 {
-    return ((ch >= 'a') && (ch <= 'z')) ? (char)(ch - ('a' - 'A')) : ch;
+    char r = ch;
+    if ((ch >= 'a') && (ch <= 'z')) {
+        /* cppcheck-suppress misra-c2012-10.8 ; false positive: char minus an offset is char */
+        r = (char)(ch - ('a' - 'A'));
+    }
+    return r;
+}
+
+static bool trailing_space(char ch)
+{
+    return (ch == '\r') || (ch == ' ') || (ch == '\t');
+}
+
+/* Bytes of s[0..n) before the first c, or n. */
+static size_t span_to(const char *s, size_t n, char c)
+{
+    const char *hit = memchr(s, c, n);
+    size_t len = n;
+    if (hit != NULL) {
+        ptrdiff_t d = hit - s;
+        len = (size_t)d;
+    }
+    return len;
 }
 
 static strv trim_all(strv v)
 {
-    v = strv_trim(v);
-    while ((v.n > 0u) && ((v.p[v.n - 1u] == '\r') || (v.p[v.n - 1u] == ' ') ||
-                          (v.p[v.n - 1u] == '\t'))) {
-        v.n--;
+    strv t = strv_trim(v);
+    while ((t.n > 0u) && trailing_space(t.p[t.n - 1u])) {
+        t.n--;
     }
-    return v;
+    return t;
 }
 
 /* Next item of a comma-separated list, trimmed; empty items are skipped.
@@ -278,8 +315,7 @@ static bool list_next(strv *rest, strv *item)
 {
     bool found = false;
     while ((rest->n > 0u) && !found) {
-        const char *comma = memchr(rest->p, ',', rest->n);
-        size_t len = (comma != NULL) ? (size_t)(comma - rest->p) : rest->n;
+        size_t len = span_to(rest->p, rest->n, ',');
         *item = trim_all((strv){ rest->p, len });
         rest->p += len;
         rest->n -= len;
@@ -306,7 +342,7 @@ static bool list_has(const char *list, strv name)
 static bool name_ok(strv v)
 {
     size_t i;
-    bool ok = (v.n > 0u) && (v.n < CFG_CONF_NAME_BYTES);
+    bool ok = (v.n > 0u) && (v.n < (size_t)CFG_CONF_NAME_BYTES);
     for (i = 0u; ok && (i < v.n); i++) {
         char ch = v.p[i];
         ok = ((ch >= 'a') && (ch <= 'z')) || ((ch >= '0') && (ch <= '9')) || (ch == '_') ||
@@ -399,12 +435,20 @@ static void env_name_of(const char *key, char *buf, size_t cap)
 {
     size_t n = 0u;
     const char *pre = "ROOST_";
+    const char *k = key;
     while ((*pre != '\0') && ((n + 1u) < cap)) {
-        buf[n++] = *pre++;
+        buf[n] = *pre;
+        n++;
+        pre++;
     }
-    while ((*key != '\0') && ((n + 1u) < cap)) {
-        buf[n++] = (*key == '.') ? '_' : upper(*key);
-        key++;
+    while ((*k != '\0') && ((n + 1u) < cap)) {
+        char ch = upper(*k);
+        if (*k == '.') {
+            ch = '_';
+        }
+        buf[n] = ch;
+        n++;
+        k++;
     }
     buf[n] = '\0';
 }
@@ -505,7 +549,8 @@ static st_t set_list(cfg_ctx *x, const key_def *k, const char *label, char *dst,
             st = too_long(x, label, v.n, k->size);
         } else {
             if (n > 0u) {
-                dst[n++] = ',';
+                dst[n] = ',';
+                n++;
             }
             (void)memcpy(dst + n, item.p, item.n);
             n += item.n;
@@ -519,6 +564,7 @@ static st_t set_url(cfg_ctx *x, const key_def *k, const char *label, char *dst, 
 {
     st_t st = ST_OK;
     strv u = v;
+    /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
     while ((u.n > 0u) && (u.p[u.n - 1u] == '/')) {
         u.n--;
     }
@@ -564,7 +610,7 @@ static st_t value_set(cfg_ctx *x, const key_def *k, const char *label, void *bas
 {
     char *dst = (char *)base + k->off;
     st_t st = ST_OK;
-    int e;
+    int e; /* cppcheck-suppress variableScope ; one result for the enum-valued cases */
     if (((k->flags & F_NONEMPTY) != 0u) && (v.n == 0u)) {
         st = fail(x, ST_INVAL, "%s: must not be empty", label);
     } else {
@@ -585,7 +631,7 @@ static st_t value_set(cfg_ctx *x, const key_def *k, const char *label, void *bas
         case K_BOOL: {
             static const char *const bools[] = { "false", "true", "0", "1", "no", "yes",
                                                  "off", "on" };
-            e = enum_find(bools, sizeof bools / sizeof bools[0], v);
+            e = enum_find(bools, sizeof(bools) / sizeof(bools[0]), v);
             if (e < 0) {
                 st = bad_value(x, ST_INVAL, label, v, "expected true|false|1|0|yes|no|on|off");
             } else {
@@ -656,10 +702,11 @@ static st_t prov_set(cfg_ctx *x, strv rest, strv v)
     strv field;
     const key_def *f = NULL;
     cfg_provider *p;
-    char label[sizeof PROV_PREFIX + CFG_CONF_NAME_BYTES + 32];
+    ptrdiff_t name_len;
     st_t st = ST_OK;
 
     for (i = rest.n; (i > 0u) && (dot == NULL); i--) {
+        /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
         if (rest.p[i - 1u] == '.') {
             dot = rest.p + i - 1u;
         }
@@ -668,7 +715,8 @@ static st_t prov_set(cfg_ctx *x, strv rest, strv v)
         return fail(x, ST_BAD, "unknown key '" PROV_PREFIX "%.*s' (expected "
                     PROV_PREFIX "NAME.FIELD)", show_len(rest), rest.p);
     }
-    name = (strv){ rest.p, (size_t)(dot - rest.p) };
+    name_len = dot - rest.p;
+    name = (strv){ rest.p, (size_t)name_len };
     field = (strv){ dot + 1, rest.n - name.n - 1u };
     for (i = 0u; (i < N_PFIELDS) && (f == NULL); i++) {
         if (strv_eq_cstr(field, g_pfields[i].name)) {
@@ -685,7 +733,7 @@ static st_t prov_set(cfg_ctx *x, strv rest, strv v)
     }
     p = prov_find(x->c, name);
     if (p == NULL) {
-        if (x->c->llm.n_prov >= CFG_MAX_PROVIDERS) {
+        if (x->c->llm.n_prov >= (uint32_t)CFG_MAX_PROVIDERS) {
             return fail(x, ST_TOOBIG, "too many LLM providers (at most %u)",
                         (unsigned)CFG_MAX_PROVIDERS);
         }
@@ -702,6 +750,7 @@ static st_t prov_set(cfg_ctx *x, strv rest, strv v)
         }
     }
     if (st == ST_OK) {
+        char label[sizeof(PROV_PREFIX) + (size_t)CFG_CONF_NAME_BYTES + 32u];
         (void)snprintf(label, sizeof label, PROV_PREFIX "%s.%s", p->name, f->name);
         st = value_set(x, f, label, p, v);
     }
@@ -718,7 +767,7 @@ static st_t key_apply(cfg_ctx *x, strv key, strv v)
         st = value_set(x, &g_keys[i], g_keys[i].name, x->c, v);
         x->set[i] = true;
     } else if (strv_starts_with_cstr(key, PROV_PREFIX)) {
-        size_t pl = sizeof PROV_PREFIX - 1u;
+        size_t pl = sizeof(PROV_PREFIX) - 1u;
         st = prov_set(x, (strv){ key.p + pl, key.n - pl }, v);
     } else {
         char tmp[8];
@@ -753,6 +802,7 @@ static st_t load_defaults(cfg_ctx *x)
 static st_t load_file(cfg_ctx *x, const char *path, bool is_explicit,
                       st_t (*read_file)(const char *, char *, size_t, size_t *))
 {
+    static const char bom[3] = { '\xEF', '\xBB', '\xBF' };
     size_t n = 0u;
     size_t pos = 0u;
     unsigned line = 0u;
@@ -775,17 +825,17 @@ static st_t load_file(cfg_ctx *x, const char *path, bool is_explicit,
     if (NEVER(n > sizeof g_file)) {
         n = sizeof g_file;
     }
-    if ((n >= 3u) && (memcmp(g_file, "\xEF\xBB\xBF", 3u) == 0)) {
-        pos = 3u;
+    if ((n >= sizeof(bom)) && (memcmp(g_file, bom, sizeof(bom)) == 0)) {
+        pos = sizeof(bom);
     }
     while ((st == ST_OK) && (pos < n)) {
-        const char *nl = memchr(g_file + pos, '\n', n - pos);
-        size_t len = (nl != NULL) ? (size_t)(nl - (g_file + pos)) : (n - pos);
+        size_t len = span_to(g_file + pos, n - pos, '\n');
         strv l = trim_all((strv){ g_file + pos, len });
         const char *eq;
         line++;
         pos += len + 1u;
         where_set(x, "%s:%u", path, line);
+        /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
         if ((l.n == 0u) || (l.p[0] == '#')) {
             continue;
         }
@@ -795,8 +845,9 @@ static st_t load_file(cfg_ctx *x, const char *path, bool is_explicit,
         } else if (eq == NULL) {
             st = fail(x, ST_BAD, "expected 'key = value', got '%.*s'", show_len(l), l.p);
         } else {
-            strv key = trim_all((strv){ l.p, (size_t)(eq - l.p) });
-            strv val = trim_all((strv){ eq + 1, (size_t)((l.p + l.n) - (eq + 1)) });
+            size_t klen = span_to(l.p, l.n, '=');
+            strv key = trim_all((strv){ l.p, klen });
+            strv val = trim_all((strv){ eq + 1, l.n - klen - 1u });
             if (key.n == 0u) {
                 st = fail(x, ST_BAD, "missing key before '='");
             } else {
@@ -851,7 +902,7 @@ static st_t env_provider(cfg_ctx *x, strv name, strv v, bool *matched)
     for (i = 0u; (i < N_PFIELDS) && !*matched; i++) {
         char suf[32];
         size_t fl = strlen(g_pfields[i].name);
-        size_t pl = sizeof pre - 1u;
+        size_t pl = sizeof(pre) - 1u;
         suf[0] = '_';
         for (j = 0u; (j < fl) && ((j + 2u) < sizeof suf); j++) {
             suf[j + 1u] = upper(g_pfields[i].name[j]);
@@ -860,16 +911,18 @@ static st_t env_provider(cfg_ctx *x, strv name, strv v, bool *matched)
             (memcmp(name.p + name.n - fl - 1u, suf, fl + 1u) == 0)) {
             size_t nl = name.n - pl - fl - 1u;
             *matched = true;
-            if (nl >= CFG_CONF_NAME_BYTES) {
+            if (nl >= (size_t)CFG_CONF_NAME_BYTES) {
                 st = fail(x, ST_BAD, "provider name too long");
             } else {
                 size_t k = 0u;
-                memcpy(key, PROV_PREFIX, sizeof PROV_PREFIX - 1u);
-                k = sizeof PROV_PREFIX - 1u;
+                (void)memcpy(key, PROV_PREFIX, sizeof(PROV_PREFIX) - 1u);
+                k = sizeof(PROV_PREFIX) - 1u;
                 for (j = 0u; j < nl; j++) {
-                    key[k++] = lower(name.p[pl + j]);
+                    key[k] = lower(name.p[pl + j]);
+                    k++;
                 }
-                key[k++] = '.';
+                key[k] = '.';
+                k++;
                 (void)memcpy(key + k, g_pfields[i].name, fl);
                 k += fl;
                 st = key_apply(x, (strv){ key, k }, v);
@@ -894,7 +947,7 @@ static st_t load_roost_env(cfg_ctx *x, const char *const *envp)
         if ((strncmp(e, "ROOST_", 6u) != 0) || (eq == NULL)) {
             continue;
         }
-        name = (strv){ e, (size_t)(eq - e) };
+        name = (strv){ e, span_to(e, strlen(e), '=') };
         v = trim_all(strv_from_cstr(eq + 1));
         if (strv_eq_cstr(name, "ROOST_CONFIG")) {
             continue;
@@ -931,10 +984,11 @@ static bool arg_eq(const char *a, const char *s)
 /* Key flags (--KEY=VALUE, --KEY VALUE); the options were scanned before. */
 static st_t load_flags(cfg_ctx *x, int argc, char *const *argv)
 {
-    int i;
+    int i = 1;
     st_t st = ST_OK;
-    for (i = 1; (i < argc) && (st == ST_OK); i++) {
+    while ((i < argc) && (st == ST_OK)) {
         const char *a = argv[i];
+        i++;
         x->where[0] = '\0';
         if (arg_eq(a, "--budget") || (strncmp(a, "--config=", 9u) == 0)) {
             continue;
@@ -946,15 +1000,16 @@ static st_t load_flags(cfg_ctx *x, int argc, char *const *argv)
         if ((a[0] == '-') && (a[1] == '-') && (a[2] != '\0')) {
             const char *body = a + 2;
             const char *eq = strchr(body, '=');
-            strv key = (eq != NULL) ? (strv){ body, (size_t)(eq - body) } : strv_from_cstr(body);
+            strv key = strv_from_cstr(body);
+            key.n = span_to(key.p, key.n, '=');
             where_set(x, "flag --%.*s", show_len(key), key.p);
             if ((key_index(key) < 0) && !strv_starts_with_cstr(key, PROV_PREFIX)) {
                 st = key_apply(x, key, STRV_NULL); /* reports the unknown key */
             } else if (eq != NULL) {
                 st = key_apply(x, key, trim_all(strv_from_cstr(eq + 1)));
-            } else if ((i + 1) < argc) {
-                i++;
+            } else if (i < argc) {
                 st = key_apply(x, key, trim_all(strv_from_cstr(argv[i])));
+                i++;
             } else {
                 st = fail(x, ST_BAD, "needs a value (--%.*s=VALUE)", show_len(key), key.p);
             }
@@ -975,14 +1030,14 @@ static st_t finish_listeners(cfg_ctx *x)
     size_t i;
     size_t j;
     st_t st = ST_OK;
-    for (i = 0u; (i < FAM_COUNT) && (st == ST_OK); i++) {
+    for (i = 0u; (i < (size_t)FAM_COUNT) && (st == ST_OK); i++) {
         const cfg_listener *l = &c->fam[i];
-        if ((l->tls_cert[0] == '\0') != (l->tls_key[0] == '\0')) {
+        if (is_empty(l->tls_cert) != is_empty(l->tls_key)) {
             st = fail(x, ST_INVAL, "%s.%s is set but %s.%s is not (set both or neither)",
-                      g_fam_names[i], (l->tls_cert[0] != '\0') ? "tls_cert" : "tls_key",
-                      g_fam_names[i], (l->tls_cert[0] != '\0') ? "tls_key" : "tls_cert");
+                      g_fam_names[i], is_empty(l->tls_cert) ? "tls_key" : "tls_cert",
+                      g_fam_names[i], is_empty(l->tls_cert) ? "tls_cert" : "tls_key");
         }
-        for (j = i + 1u; (j < FAM_COUNT) && (st == ST_OK); j++) {
+        for (j = i + 1u; (j < (size_t)FAM_COUNT) && (st == ST_OK); j++) {
             const cfg_listener *m = &c->fam[j];
             if (l->enabled && m->enabled && (l->port != 0u) && (l->port == m->port) &&
                 (strcmp(l->host, m->host) == 0)) {
@@ -1008,7 +1063,6 @@ static st_t finish_paths(cfg_ctx *x, const char *cwd)
 {
     roost_cfg *c = x->c;
     st_t st = ST_OK;
-    int k;
     static const char sub[] = "/.agent-orchestrator/agents";
     if (!x->set[key_index_cstr("agents.project_dir")]) {
         if ((cwd == NULL) || (cwd[0] == '\0')) {
@@ -1022,6 +1076,7 @@ static st_t finish_paths(cfg_ctx *x, const char *cwd)
     }
     if ((st == ST_OK) && !x->set[key_index_cstr("agents.dir")]) {
         size_t pn = strlen(c->agents.project_dir);
+        /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
         while ((pn > 0u) && (c->agents.project_dir[pn - 1u] == '/')) {
             pn--;
         }
@@ -1034,8 +1089,8 @@ static st_t finish_paths(cfg_ctx *x, const char *cwd)
         }
     }
     if ((st == ST_OK) && !x->set[key_index_cstr("documents.public_url")]) {
-        k = snprintf(c->docs.public_url, sizeof c->docs.public_url, "http://localhost:%u",
-                     (unsigned)c->fam[FAM_DOCS].port);
+        int k = snprintf(c->docs.public_url, sizeof c->docs.public_url, "http://localhost:%u",
+                         (unsigned)c->fam[FAM_DOCS].port);
         if (NEVER((k <= 0) || ((size_t)k >= sizeof c->docs.public_url))) {
             st = ST_INTERNAL;
         }
@@ -1048,19 +1103,19 @@ static st_t prov_complete(cfg_ctx *x, cfg_provider *p)
 {
     st_t st = ST_OK;
     if (p->kind == PROV_ANTHROPIC) {
-        if (p->base_url[0] == '\0') {
+        if (is_empty(p->base_url)) {
             (void)memcpy(p->base_url, ANTHROPIC_URL, sizeof ANTHROPIC_URL);
         }
-        if (p->api_key_secret[0] == '\0') {
+        if (is_empty(p->api_key_secret)) {
             (void)memcpy(p->api_key_secret, ANTHROPIC_SECRET, sizeof ANTHROPIC_SECRET);
         }
-        if (p->default_model[0] == '\0') {
+        if (is_empty(p->default_model)) {
             (void)memcpy(p->default_model, ANTHROPIC_MODEL, sizeof ANTHROPIC_MODEL);
         }
-    } else if (p->base_url[0] == '\0') {
+    } else if (is_empty(p->base_url)) {
         st = fail(x, ST_INVAL, PROV_PREFIX "%s.base_url is required for kind "
                   "openai-compatible", p->name);
-    } else if (p->default_model[0] == '\0') {
+    } else if (is_empty(p->default_model)) {
         st = fail(x, ST_INVAL, PROV_PREFIX "%s.default_model is required for kind "
                   "openai-compatible", p->name);
     } else {
@@ -1085,7 +1140,8 @@ static st_t finish_llm(cfg_ctx *x)
             st = fail(x, ST_INVAL, "llm.providers lists '%.*s' but " PROV_PREFIX
                       "%.*s.kind is not set", show_len(item), item.p, show_len(item), item.p);
         } else {
-            size_t at = (size_t)(p - c->llm.prov);
+            ptrdiff_t slot = p - c->llm.prov;
+            size_t at = (size_t)slot;
             if (at != n) {
                 cfg_provider tmp;
                 ASSERT(at > n);
@@ -1113,10 +1169,11 @@ static st_t finish_llm(cfg_ctx *x)
         if (p == NULL) {
             st = fail(x, ST_INVAL, "llm.fallback_chain lists '%.*s', which is not in "
                       "llm.providers", show_len(item), item.p);
-        } else if (NEVER(c->llm.n_chain >= CFG_MAX_PROVIDERS)) {
+        } else if (NEVER(c->llm.n_chain >= (uint32_t)CFG_MAX_PROVIDERS)) {
             st = ST_INTERNAL;
         } else {
-            c->llm.chain[c->llm.n_chain] = (uint8_t)(p - c->llm.prov);
+            ptrdiff_t slot = p - c->llm.prov;
+            c->llm.chain[c->llm.n_chain] = (uint8_t)slot;
             c->llm.n_chain++;
         }
     }
@@ -1128,7 +1185,7 @@ static st_t finish_llm(cfg_ctx *x)
             (void)memcpy(c->llm.builder_provider, p->name, strlen(p->name) + 1u);
         }
     }
-    if ((st == ST_OK) && (c->llm.builder_provider[0] != '\0')) {
+    if ((st == ST_OK) && !is_empty(c->llm.builder_provider)) {
         const cfg_provider *p = prov_find(c, strv_from_cstr(c->llm.builder_provider));
         if (p == NULL) {
             st = fail(x, ST_INVAL, "llm.builder_provider '%s' is not in llm.providers",
@@ -1139,7 +1196,7 @@ static st_t finish_llm(cfg_ctx *x)
             /* set explicitly */
         }
     }
-    for (i = n; i < CFG_MAX_PROVIDERS; i++) {
+    for (i = n; i < (uint32_t)CFG_MAX_PROVIDERS; i++) {
         (void)memset(&c->llm.prov[i], 0, sizeof c->llm.prov[i]);
     }
     return st;
@@ -1172,8 +1229,10 @@ st_t cfg_load(roost_cfg *c, int argc, char *const *argv, const char *const *envp
     *act = CFG_ACT_RUN;
     st = load_defaults(x);
 
-    for (i = 1; (i < argc) && (st == ST_OK); i++) {
+    i = 1;
+    while ((i < argc) && (st == ST_OK)) {
         const char *a = argv[i];
+        i++;
         if (arg_eq(a, "-h") || arg_eq(a, "--help")) {
             help = true;
         } else if (arg_eq(a, "-V") || arg_eq(a, "--version")) {
@@ -1181,9 +1240,9 @@ st_t cfg_load(roost_cfg *c, int argc, char *const *argv, const char *const *envp
         } else if (arg_eq(a, "--budget")) {
             budget = true;
         } else if (arg_eq(a, "--config")) {
-            if ((i + 1) < argc) {
-                i++;
+            if (i < argc) {
                 conf = argv[i];
+                i++;
                 conf_explicit = true;
             } else {
                 st = fail(x, ST_BAD, "flag --config needs a PATH");
@@ -1192,7 +1251,7 @@ st_t cfg_load(roost_cfg *c, int argc, char *const *argv, const char *const *envp
             conf = a + 9;
             conf_explicit = true;
         } else if ((a[0] == '-') && (a[1] == '-') && (strchr(a, '=') == NULL) &&
-                   ((i + 1) < argc)) {
+                   (i < argc)) {
             i++; /* --KEY VALUE: skip the value */
         } else {
             /* checked by load_flags */
@@ -1400,7 +1459,7 @@ static void help_build(text_w *w)
              "  --budget           check the config, print the static RAM plan, exit\n"
              "  --KEY=VALUE        set any key below (--KEY VALUE works too)\n\n");
     w_printf(w, "Families (one listener each; all bound to 127.0.0.1 by default):\n");
-    for (i = 0u; i < FAM_COUNT; i++) {
+    for (i = 0u; i < (size_t)FAM_COUNT; i++) {
         static const char *const what[FAM_COUNT] = {
             "bots, souls, chat over SSE, /ws/events, builder, web UI",
             "tmux panes running Claude Code, personas, quests, XP",
@@ -1428,7 +1487,7 @@ static void help_build(text_w *w)
         const key_def *k = &g_keys[i];
         if ((k->flags & F_FAMILY) == 0u) {
             help_key_line(w, k->name, k->meta,
-                          (k->hdef != NULL) ? k->hdef : ((k->def[0] != '\0') ? k->def : "unset"));
+                          (k->hdef != NULL) ? k->hdef : (!is_empty(k->def) ? k->def : "unset"));
         }
     }
     w_printf(w, "LLM providers (NAME as listed in llm.providers):\n");

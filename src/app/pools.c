@@ -23,13 +23,14 @@ arena_t init_arena;
 /* The whole plan as one struct whose size is the sum of every pool and area:
  * the build fails when it exceeds CFG_RAM_BUDGET_BYTES. */
 struct roost_static_plan {
-#define X(name, type, count) unsigned char name[(size_t)(count) * (sizeof(type) + sizeof(uint32_t))];
-#define A(name, bytes) unsigned char name[(size_t)(bytes)];
+#define X(name, type, count) \
+    unsigned char plan_##name[(size_t)(count) * (sizeof(type) + sizeof(uint32_t))];
+#define A(name, bytes) unsigned char plan_##name[(bytes)];
 #include "app/pools.def"
 #undef X
 #undef A
 };
-_Static_assert(sizeof(struct roost_static_plan) <= (size_t)CFG_RAM_BUDGET_BYTES,
+_Static_assert(sizeof(struct roost_static_plan) <= CFG_RAM_BUDGET_BYTES,
                "the pools of config.h exceed CFG_RAM_BUDGET_BYTES");
 
 void pools_init(void)
@@ -76,8 +77,8 @@ size_t pools_budget(char *buf, size_t cap)
                (size_t)(count) * (sizeof(type) + sizeof(uint32_t)));                   \
     total += (size_t)(count) * (sizeof(type) + sizeof(uint32_t));
 #define A(name, bytes)                                   \
-    len = line(buf, cap, len, #name, 0u, 0u, (size_t)(bytes)); \
-    total += (size_t)(bytes);
+    len = line(buf, cap, len, #name, 0u, 0u, (bytes)); \
+    total += (bytes);
 #include "app/pools.def"
 #undef X
 #undef A
@@ -89,5 +90,5 @@ size_t pools_budget(char *buf, size_t cap)
                      (unsigned long)total, (double)total / (1024.0 * 1024.0));
         len = ((k > 0) && ((size_t)k < (cap - len))) ? (len + (size_t)k) : cap;
     }
-    return (len < cap) ? len : cap - 1u;
+    return (len < cap) ? len : (cap - 1u);
 }

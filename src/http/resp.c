@@ -92,7 +92,8 @@ static bool value_ok(strv v)
 {
     size_t i;
     for (i = 0u; i < v.n; i++) {
-        if ((v.p[i] == '\r') || (v.p[i] == '\n') || (v.p[i] == '\0')) {
+        char ch = v.p[i];
+        if ((ch == '\r') || (ch == '\n') || (ch == '\0')) {
             return false;
         }
     }

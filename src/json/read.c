@@ -117,7 +117,7 @@ static long hex4(const unsigned char *s, size_t avail)
         if (h < 0) {
             return -1;
         }
-        v = (v << 4) | (long)h;
+        v = (v * 16) + (long)h;
     }
     return v;
 }
@@ -165,12 +165,13 @@ static size_t str_step(const unsigned char **pp, const unsigned char *end,
                        unsigned char out[4])
 {
     const unsigned char *p = *pp;
+    ptrdiff_t span = end - p;
     size_t n = 1u;
 
     if (p >= end) {
         return 0u;
     }
-    if ((*p != (unsigned char)'\\') || (NEVER((size_t)(end - p) < 2u))) {
+    if ((*p != (unsigned char)'\\') || (NEVER((size_t)span < 2u))) {
         out[0] = *p;
         *pp = p + 1;
         return 1u;
@@ -182,14 +183,14 @@ static size_t str_step(const unsigned char **pp, const unsigned char *end,
     case 'r': out[0] = (unsigned char)'\r'; break;
     case 't': out[0] = (unsigned char)'\t'; break;
     case 'u': {
-        long u = hex4(p + 2, (size_t)(end - p) - 2u);
+        long u = hex4(p + 2, (size_t)span - 2u);
         unsigned long cp;
         if (NEVER(u < 0)) {
             *pp = end;
             return 0u;
         }
         cp = (unsigned long)u;
-        if (is_high_surrogate(u) && ((size_t)(end - p) >= 12u)) {
+        if (is_high_surrogate(u) && ((size_t)span >= 12u)) {
             long lo = hex4(p + 8, 4u);
             if (ALWAYS(is_low_surrogate(lo))) {
                 cp = 0x10000uL + (((unsigned long)u - 0xD800uL) << 10) +
@@ -388,6 +389,7 @@ static bool scan_literal(scanner *sc, const char *lit)
 {
     size_t n = strlen(lit);
 
+    /* cppcheck-suppress misra-c2012-21.14 ; false positive: n bytes, not a terminator */
     if (((sc->len - sc->pos) < n) || (memcmp(sc->s + sc->pos, lit, n) != 0)) {
         return scan_fail(sc, ST_BAD, sc->pos, "Expecting value");
     }
@@ -505,11 +507,11 @@ static bool validate(scanner *sc, size_t *root_start)
                 unsigned char top = stack[depth - 1u];
                 unsigned char c = (sc->pos < sc->len) ? sc->s[sc->pos] : (unsigned char)0;
                 bool is_obj = (top == (unsigned char)'{');
+                unsigned char close = is_obj ? (unsigned char)'}' : (unsigned char)']';
                 if ((sc->pos < sc->len) && (c == (unsigned char)',')) {
                     sc->pos++;
                     state = is_obj ? PS_KEY : PS_VALUE;
-                } else if ((sc->pos < sc->len) &&
-                           (c == (is_obj ? (unsigned char)'}' : (unsigned char)']'))) {
+                } else if ((sc->pos < sc->len) && (c == close)) {
                     sc->pos++;
                     depth--;
                 } else {
@@ -720,12 +722,13 @@ strv json_raw(const json_doc *d, int tok)
     strv v = STRV_NULL;
 
     if (t != NULL) {
+        int len = t->end - t->start;
         if (t->type == JSMN_STRING) {
             v.p = d->text + t->start - 1;
-            v.n = (size_t)(t->end - t->start) + 2u;
+            v.n = (size_t)len + 2u;
         } else {
             v.p = d->text + t->start;
-            v.n = (size_t)(t->end - t->start);
+            v.n = (size_t)len;
         }
     }
     return v;
@@ -755,7 +758,10 @@ static bool iter_next(const json_doc *d, int cont, jsmntype_t want, json_iter *i
         return false;
     }
     k = it->next;
-    v = (want == JSMN_OBJECT) ? (k + 1) : k;
+    v = k;
+    if (want == JSMN_OBJECT) {
+        v = k + 1;
+    }
     if (NEVER(v >= d->ntoks)) {
         it->left = 0;
         return false;
@@ -787,6 +793,7 @@ static bool str_eqn(const json_doc *d, int tok, const char *s, size_t n)
     const jsmntok_t *t = tok_at(d, tok);
     const unsigned char *p;
     const unsigned char *end;
+    ptrdiff_t span;
     size_t i = 0u;
     bool eq = true;
 
@@ -795,8 +802,9 @@ static bool str_eqn(const json_doc *d, int tok, const char *s, size_t n)
     }
     p = (const unsigned char *)d->text + t->start;
     end = (const unsigned char *)d->text + t->end;
-    if (memchr(p, '\\', (size_t)(end - p)) == NULL) {
-        return ((size_t)(end - p) == n) && ((n == 0u) || (memcmp(p, s, n) == 0));
+    span = end - p;
+    if (memchr(p, '\\', (size_t)span) == NULL) {
+        return ((size_t)span == n) && ((n == 0u) || (memcmp(p, s, n) == 0));
     }
     while (eq) {
         unsigned char b[4];
@@ -935,6 +943,7 @@ bool json_str_eq(const json_doc *d, int tok, const char *s)
 static const char *number_text(const json_doc *d, int tok, size_t *len, st_t *st)
 {
     const jsmntok_t *t = tok_at(d, tok);
+    int span;
 
     if (t == NULL) {
         *st = ST_NOTFOUND;
@@ -944,7 +953,8 @@ static const char *number_text(const json_doc *d, int tok, size_t *len, st_t *st
         *st = ST_BAD;
         return NULL;
     }
-    *len = (size_t)(t->end - t->start);
+    span = t->end - t->start;
+    *len = (size_t)span;
     *st = ST_OK;
     return d->text + t->start;
 }
@@ -964,7 +974,7 @@ static st_t integer_parts(const char *s, size_t len, bool *neg, uint64_t *mag)
         return ST_BAD;
     }
     for (; i < len; i++) {
-        uint64_t dig = (uint64_t)((unsigned char)s[i] - (unsigned char)'0');
+        uint64_t dig = (uint64_t)(unsigned char)s[i] - (uint64_t)(unsigned char)'0';
         if (m > (UINT64_MAX - dig) / 10u) {
             return ST_RANGE;
         }
@@ -993,7 +1003,12 @@ st_t json_get_i64(const json_doc *d, int tok, int64_t *out)
         if (mag > (uint64_t)INT64_MAX + 1u) {
             return ST_RANGE;
         }
-        *out = (mag == (uint64_t)INT64_MAX + 1u) ? INT64_MIN : -(int64_t)mag;
+        if (mag == ((uint64_t)INT64_MAX + 1u)) {
+            /* cppcheck-suppress misra-c2012-7.2 ; false positive: the tool's own INT64_MIN */
+            *out = INT64_MIN;
+        } else {
+            *out = -(int64_t)mag;
+        }
     } else {
         if (mag > (uint64_t)INT64_MAX) {
             return ST_RANGE;
@@ -1042,11 +1057,12 @@ st_t json_get_f64(const json_doc *d, int tok, double *out)
     }
     (void)memcpy(tmp, s, len);
     tmp[len] = '\0';
+    /* cppcheck-suppress [misra-c2012-22.8, misra-c2012-22.9] ; checked by endp/isinf */
     v = strtod(tmp, &endp);
-    if (NEVER(endp != tmp + len)) {
+    if (NEVER(endp != (tmp + len))) {
         return ST_BAD;
     }
-    if (isinf(v)) {
+    if (isinf(v) != 0) {
         return ST_RANGE;
     }
     *out = v;

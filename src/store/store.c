@@ -31,7 +31,7 @@
 #include "core/log.h"
 #include "store/migrations.h"
 
-_Static_assert(STORE_STMT_COUNT <= CFG_STORE_MAX_STMTS,
+_Static_assert((int)STORE_STMT_COUNT <= CFG_STORE_MAX_STMTS,
                "store/stmts.def has more statements than CFG_STORE_MAX_STMTS");
 _Static_assert(CFG_SQLITE_HEAP_BYTES <= (unsigned)INT_MAX, "sqlite heap size must fit an int");
 _Static_assert(CFG_SQLITE_HEAP_BYTES >= (256u * 1024u), "sqlite needs a heap of at least 256 KiB");
@@ -49,7 +49,7 @@ _Static_assert((STORE_PCACHE_SLOT_BYTES % 8u) == 0u, "page cache slots are 8-byt
 /* uint64_t elements: memsys5 and the page cache want 8-byte alignment. */
 static uint64_t g_heap[CFG_SQLITE_HEAP_BYTES / 8u];
 #if CFG_SQLITE_PAGE_CACHE_PAGES > 0
-static uint64_t g_pcache[(CFG_SQLITE_PAGE_CACHE_PAGES * STORE_PCACHE_SLOT_BYTES) / 8u];
+static uint64_t g_pcache[STORE_PCACHE_BYTES / 8u];
 #endif
 
 static bool g_configured;
@@ -124,7 +124,8 @@ static st_t configure(void)
     }
 #if CFG_SQLITE_PAGE_CACHE_PAGES > 0
     if (rc == SQLITE_OK) {
-        rc = sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *)g_pcache, (int)STORE_PCACHE_SLOT_BYTES,
+        rc = sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *)g_pcache,
+                            (int)STORE_PAGE_BYTES + (int)STORE_PCACHE_HDR_BYTES,
                             (int)CFG_SQLITE_PAGE_CACHE_PAGES);
     }
 #endif
@@ -381,7 +382,7 @@ st_t store_init(const char *db_path)
         return st;
     }
     LOG_I(MOD, "opened %s (schema %u, heap %u KiB, page cache %u pages)", db_path,
-          store_migration_count(), (unsigned)(CFG_SQLITE_HEAP_BYTES / 1024u),
+          store_migration_count(), CFG_SQLITE_HEAP_BYTES / 1024u,
           (unsigned)CFG_SQLITE_PAGE_CACHE_PAGES);
     return ST_OK;
 }

@@ -13,5 +13,5 @@ static const route k_routes[] = {
 
 void agents_setup(http_service *svc)
 {
-    fam_fastapi_setup(svc, "agents", k_routes, sizeof k_routes / sizeof k_routes[0], true);
+    fam_fastapi_setup(svc, "agents", k_routes, sizeof(k_routes) / sizeof(k_routes[0]), true);
 }

@@ -13,5 +13,5 @@ static const route k_routes[] = {
 
 void docs_setup(http_service *svc)
 {
-    fam_fastapi_setup(svc, "documents", k_routes, sizeof k_routes / sizeof k_routes[0], false);
+    fam_fastapi_setup(svc, "documents", k_routes, sizeof(k_routes) / sizeof(k_routes[0]), false);
 }

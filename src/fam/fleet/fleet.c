@@ -56,6 +56,7 @@ void fleet_error(hctx *h, int status, const char *code, const char *msg)
 {
     json_w w;
     char text[160];
+    const char *ms = msg;
     if ((status == 404) && (h->req != NULL) && (code[0] == 'N')) {
         /* unknown route: name it */
         int k = snprintf(text, sizeof text, "No route for %.*s %.*s",
@@ -63,7 +64,7 @@ void fleet_error(hctx *h, int status, const char *code, const char *msg)
                          (int)((h->req->path.n < 100u) ? h->req->path.n : 100u),
                          h->req->path.p);
         if (k > 0) {
-            msg = text;
+            ms = text;
         }
     }
     fam_json_begin(h, status, &w);
@@ -74,7 +75,7 @@ void fleet_error(hctx *h, int status, const char *code, const char *msg)
     json_w_arr_begin(&w);
     json_w_obj_begin(&w);
     json_w_kstr(&w, "code", code);
-    json_w_kstr(&w, "message", msg);
+    json_w_kstr(&w, "message", ms);
     json_w_obj_end(&w);
     json_w_arr_end(&w);
     json_w_obj_end(&w);
@@ -85,7 +86,7 @@ void fleet_setup(http_service *svc)
 {
     svc->family = "fleet";
     svc->routes = k_routes;
-    svc->nroutes = sizeof k_routes / sizeof k_routes[0];
+    svc->nroutes = sizeof(k_routes) / sizeof(k_routes[0]);
     svc->error = fleet_error;
     svc->fallback = NULL;
     svc->bad_method_is_not_found = false;

@@ -13,5 +13,6 @@ static const route k_routes[] = {
 
 void obs_setup(http_service *svc)
 {
-    fam_fastapi_setup(svc, "observability", k_routes, sizeof k_routes / sizeof k_routes[0], false);
+    fam_fastapi_setup(svc, "observability", k_routes, sizeof(k_routes) / sizeof(k_routes[0]),
+                      false);
 }

@@ -31,31 +31,35 @@ void rpg_error(hctx *h, int status, const char *code, const char *msg)
 {
     json_w w;
     char text[200];
-    if ((h->req != NULL) && ((status == 404) || (status == 405)) && (code[0] == 'N' || code[0] == 'M')) {
+    int st = status;
+    const char *cd = code;
+    const char *ms = msg;
+    if ((h->req != NULL) && ((status == 404) || (status == 405)) &&
+        ((code[0] == 'N') || (code[0] == 'M'))) {
         int k = snprintf(text, sizeof text, "Route not found: %.*s %.*s",
                          (int)h->req->method_str.n, h->req->method_str.p,
                          (int)((h->req->path.n < 150u) ? h->req->path.n : 150u),
                          h->req->path.p);
         if (k > 0) {
-            msg = text;
+            ms = text;
         }
-        code = "NOT_FOUND";
-        status = 404;
+        cd = "NOT_FOUND";
+        st = 404;
     } else if (status == 500) {
-        msg = "Internal server error";
+        ms = "Internal server error";
     } else {
         /* as given */
     }
-    fam_json_begin(h, status, &w);
+    fam_json_begin(h, st, &w);
     json_w_obj_begin(&w);
     json_w_kbool(&w, "success", false);
     json_w_key(&w, "error");
     json_w_obj_begin(&w);
-    json_w_kstr(&w, "code", code);
-    json_w_kstr(&w, "message", msg);
+    json_w_kstr(&w, "code", cd);
+    json_w_kstr(&w, "message", ms);
     json_w_obj_end(&w);
     json_w_kbool(&w, "ok", false);
-    json_w_kstr(&w, "message", msg);
+    json_w_kstr(&w, "message", ms);
     json_w_obj_end(&w);
     fam_json_end(h, &w);
 }
@@ -64,7 +68,7 @@ void rpg_setup(http_service *svc)
 {
     svc->family = "rpg";
     svc->routes = k_routes;
-    svc->nroutes = sizeof k_routes / sizeof k_routes[0];
+    svc->nroutes = sizeof(k_routes) / sizeof(k_routes[0]);
     svc->error = rpg_error;
     svc->fallback = NULL;
     svc->bad_method_is_not_found = true;
