@@ -38,56 +38,12 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "core/utf8.h"
 
 static jsmntok_t g_pool[CFG_JSON_MAX_TOKENS];
 static bool g_pool_busy;
 
 /* ---- UTF-8 and escapes -------------------------------------------------- */
-
-/* Length (2..4) of the well-formed UTF-8 sequence at s[0] (a byte >= 0x80),
- * or 0 when it is ill-formed or truncated. */
-static size_t utf8_seq_len(const unsigned char *s, size_t avail)
-{
-    unsigned char c = s[0];
-    unsigned char lo = 0x80u;
-    unsigned char hi = 0xBFu;
-    size_t need;
-    size_t i;
-
-    if ((c >= 0xC2u) && (c <= 0xDFu)) {
-        need = 2u;
-    } else if (c == 0xE0u) {
-        need = 3u;
-        lo = 0xA0u;
-    } else if (c == 0xEDu) {
-        need = 3u;
-        hi = 0x9Fu;
-    } else if ((c >= 0xE1u) && (c <= 0xEFu)) {
-        need = 3u;
-    } else if (c == 0xF0u) {
-        need = 4u;
-        lo = 0x90u;
-    } else if ((c >= 0xF1u) && (c <= 0xF3u)) {
-        need = 4u;
-    } else if (c == 0xF4u) {
-        need = 4u;
-        hi = 0x8Fu;
-    } else {
-        return 0u;
-    }
-    if (avail < need) {
-        return 0u;
-    }
-    if ((s[1] < lo) || (s[1] > hi)) {
-        return 0u;
-    }
-    for (i = 2u; i < need; i++) {
-        if ((s[i] & 0xC0u) != 0x80u) {
-            return 0u;
-        }
-    }
-    return need;
-}
 
 static int hex_val(unsigned char c)
 {
@@ -132,31 +88,6 @@ static bool is_low_surrogate(long u)
     return (u >= 0xDC00L) && (u <= 0xDFFFL);
 }
 
-static size_t utf8_encode(unsigned long cp, unsigned char out[4])
-{
-    size_t n;
-
-    if (cp < 0x80uL) {
-        out[0] = (unsigned char)cp;
-        n = 1u;
-    } else if (cp < 0x800uL) {
-        out[0] = (unsigned char)(0xC0uL | (cp >> 6));
-        out[1] = (unsigned char)(0x80uL | (cp & 0x3FuL));
-        n = 2u;
-    } else if (cp < 0x10000uL) {
-        out[0] = (unsigned char)(0xE0uL | (cp >> 12));
-        out[1] = (unsigned char)(0x80uL | ((cp >> 6) & 0x3FuL));
-        out[2] = (unsigned char)(0x80uL | (cp & 0x3FuL));
-        n = 3u;
-    } else {
-        out[0] = (unsigned char)(0xF0uL | (cp >> 18));
-        out[1] = (unsigned char)(0x80uL | ((cp >> 12) & 0x3FuL));
-        out[2] = (unsigned char)(0x80uL | ((cp >> 6) & 0x3FuL));
-        out[3] = (unsigned char)(0x80uL | (cp & 0x3FuL));
-        n = 4u;
-    }
-    return n;
-}
 
 /* One step of unescaping the raw contents of a validated string: writes the
  * next 1..4 bytes to out, advances *pp, returns the count (0 at the end).
@@ -330,7 +261,9 @@ static bool scan_string(scanner *sc)
         } else if (c < 0x80u) {
             p++;
         } else {
-            size_t k = utf8_seq_len(s + p, sc->len - p);
+            bool well_formed = false;
+            size_t k = utf8_scan(s + p, sc->len - p, &well_formed);
+            k = well_formed ? k : 0u;
             if (k == 0u) {
                 ok = scan_fail(sc, ST_UTF8, p, "Invalid UTF-8");
             }

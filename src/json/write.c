@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "core/utf8.h"
 
 static void w_fail(json_w *w, st_t st)
 {
@@ -155,50 +156,6 @@ void json_w_arr_end(json_w *w)
 }
 
 /* ---- strings ------------------------------------------------------------ */
-
-/* At s[0] (a byte >= 0x80): the length of the well-formed sequence (*ok), or
- * of the maximal ill-formed subpart (!*ok, at least 1). */
-static size_t utf8_scan(const unsigned char *s, size_t avail, bool *ok)
-{
-    unsigned char c = s[0];
-    unsigned char lo = 0x80u;
-    unsigned char hi = 0xBFu;
-    size_t need;
-    size_t i;
-
-    *ok = false;
-    if ((c >= 0xC2u) && (c <= 0xDFu)) {
-        need = 2u;
-    } else if (c == 0xE0u) {
-        need = 3u;
-        lo = 0xA0u;
-    } else if (c == 0xEDu) {
-        need = 3u;
-        hi = 0x9Fu;
-    } else if ((c >= 0xE1u) && (c <= 0xEFu)) {
-        need = 3u;
-    } else if (c == 0xF0u) {
-        need = 4u;
-        lo = 0x90u;
-    } else if ((c >= 0xF1u) && (c <= 0xF3u)) {
-        need = 4u;
-    } else if (c == 0xF4u) {
-        need = 4u;
-        hi = 0x8Fu;
-    } else {
-        return 1u;
-    }
-    if ((avail < 2u) || (s[1] < lo) || (s[1] > hi)) {
-        return 1u;
-    }
-    for (i = 2u; i < need; i++) {
-        if ((i >= avail) || ((s[i] & 0xC0u) != 0x80u)) {
-            return i;
-        }
-    }
-    *ok = true;
-    return need;
-}
 
 static void put_escaped(json_w *w, const char *s, size_t n)
 {
