@@ -54,9 +54,22 @@ static void (*const k_setup[FAM_COUNT])(http_service *) = {
     fleet_setup, rpg_setup, obs_setup, docs_setup, agents_setup,
 };
 
+/* A body limit above what one body slot holds cannot be honoured by this
+ * build: say so once, with the limit that applies. */
+static void warn_body_limit(const char *key, uint64_t limit)
+{
+    if (limit > (uint64_t)CFG_BODY_SLOT_BYTES) {
+        LOG_W("app", "%s=%llu is above this build's body slot (%lu bytes, "
+              "CFG_BODY_SLOT_BYTES): larger bodies are answered 413",
+              key, (unsigned long long)limit, (unsigned long)CFG_BODY_SLOT_BYTES);
+    }
+}
+
 static st_t open_listeners(void)
 {
     int f;
+    warn_body_limit("max_json_body_bytes", g_cfg.max_json_body_bytes);
+    warn_body_limit("max_hook_body_bytes", g_cfg.max_hook_body_bytes);
     for (f = 0; f < (int)FAM_COUNT; f++) {
         const cfg_listener *lc = &g_cfg.fam[f];
         http_service *svc = &g_svc[f];
