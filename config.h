@@ -46,6 +46,15 @@
 #ifndef CFG_BODY_SLOT_BYTES
 #define CFG_BODY_SLOT_BYTES (1024u * 1024u)
 #endif
+/* Responses that can be larger than tx (soul contents, lists) render into one
+ * of these slots, taken before the handler runs (503 when none is free), and
+ * stream into tx as it drains. */
+#ifndef CFG_OUT_SLOTS
+#define CFG_OUT_SLOTS 4
+#endif
+#ifndef CFG_OUT_SLOT_BYTES
+#define CFG_OUT_SLOT_BYTES 2097152u
+#endif
 /* Bytes read / written per connection per loop turn (fairness budget). */
 #ifndef CFG_READ_BUDGET_BYTES
 #define CFG_READ_BUDGET_BYTES 65536

@@ -181,7 +181,7 @@ int app_main(int argc, char *const *argv, const char *const *envp)
         return 1;
     }
     net_init(&pool_conns);
-    http_server_init(&pool_body_slots);
+    http_server_init(&pool_body_slots, &pool_out_slots);
     if (open_store() != ST_OK) {
         return 1;
     }

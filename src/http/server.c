@@ -44,10 +44,14 @@ typedef struct {
     bool chunk_done;
     bool head_started;       /* first byte of a head arrived (header deadline) */
     size_t head_seen;        /* rx bytes the head parser has already looked at */
+    char *out;               /* out slot still streaming into tx, or NULL */
+    size_t out_len;
+    size_t out_off;
 } hstate;
 
 static hstate g_hs[CFG_MAX_CONNS];
 static pool_t *g_slots;
+static pool_t *g_out_slots;
 static http_stats_t g_stats;
 
 const http_stats_t *http_stats(void)
@@ -67,10 +71,38 @@ static const http_service *svc_of(const conn *c)
 
 /* ---- responses ------------------------------------------------------------ */
 
-void hctx_begin(hctx *h, int status)
+/* Copy the next part of a streaming out slot into tx; release the slot when
+ * all of it is in tx. */
+static void out_pump(conn *c, hstate *s)
 {
     size_t room = 0u;
-    char *p = conn_tx_buf(h->c, &room);
+    char *p = conn_tx_buf(c, &room);
+    size_t left = s->out_len - s->out_off;
+    size_t n = (left < room) ? left : room;
+    (void)memcpy(p, s->out + s->out_off, n);
+    conn_tx_ack(c, n);
+    s->out_off += n;
+    if (s->out_off == s->out_len) {
+        pool_put(g_out_slots, s->out);
+        s->out = NULL;
+    }
+}
+
+static void out_release(hstate *s)
+{
+    if (s->out != NULL) {
+        pool_put(g_out_slots, s->out);
+        s->out = NULL;
+    }
+}
+
+void hctx_begin(hctx *h, int status)
+{
+    size_t room = CFG_OUT_SLOT_BYTES;
+    char *p = h->out_buf;
+    if (p == NULL) {
+        p = conn_tx_buf(h->c, &room);
+    }
     bool head = (h->req != NULL) && (h->req->method == HTTP_M_HEAD);
     resp_begin(&h->resp, p, room, status, h->keep_alive, head);
     cors_add_headers(h);
@@ -106,8 +138,8 @@ void hctx_end(hctx *h)
         static const char msg[] = "HTTP/1.1 500 Internal Server Error\r\n"
                                   "Content-Length: 0\r\nConnection: close\r\n\r\n";
         int status = h->resp.status;
-        LOG_E("http", "%s: response %d does not fit in tx (%u bytes)", h->svc->family,
-              status, (unsigned)CFG_TX_BYTES);
+        LOG_E("http", "%s: response %d does not fit (%lu bytes)", h->svc->family,
+              status, (unsigned long)((h->out_buf != NULL) ? CFG_OUT_SLOT_BYTES : CFG_TX_BYTES));
         h->keep_alive = false;
         if (status != 500) {
             /* Retry once as the family's 500, which is small. */
@@ -117,6 +149,7 @@ void hctx_end(hctx *h)
         {
             size_t room = 0u;
             char *p = conn_tx_buf(h->c, &room);
+            h->out_buf = NULL;
             if (room >= (sizeof(msg) - 1u)) {
                 (void)memcpy(p, msg, sizeof(msg) - 1u);
                 conn_tx_ack(h->c, sizeof(msg) - 1u);
@@ -124,7 +157,16 @@ void hctx_end(hctx *h)
         }
         return;
     }
-    conn_tx_ack(h->c, total);
+    if (h->out_buf != NULL) {
+        hstate *s = hs_of(h->c);
+        s->out = h->out_buf;
+        s->out_len = total;
+        s->out_off = 0u;
+        h->out_buf = NULL;
+        out_pump(h->c, s);
+    } else {
+        conn_tx_ack(h->c, total);
+    }
 }
 
 void hctx_send(hctx *h, int status, const char *content_type, const char *body, size_t n)
@@ -232,7 +274,25 @@ static void dispatch(conn *c, hstate *s)
     if (cors_preflight(&h)) {
         /* answered */
     } else if (s->rr == ROUTE_FOUND) {
-        s->match.rt->fn(&h);
+        if ((s->match.rt->flags & ROUTE_BIG_OUT) != 0u) {
+            /* Taken before the handler runs: a full pool must never turn a
+             * request that already changed something into a 503. */
+            h.out_buf = (char *)pool_get(g_out_slots);
+            if (h.out_buf == NULL) {
+                g_stats.out_slot_waits++;
+                LOG_W("http", "%s: all %u out slots busy, 503", svc->family,
+                      (unsigned)CFG_OUT_SLOTS);
+                svc->error(&h, 503, "SERVICE_UNAVAILABLE", "Service unavailable");
+            }
+        }
+        if (!h.responded) {
+            s->match.rt->fn(&h);
+        }
+        if (h.out_buf != NULL) {
+            /* the handler did not end its response: give the slot back */
+            pool_put(g_out_slots, h.out_buf);
+            h.out_buf = NULL;
+        }
     } else if (s->rr == ROUTE_BAD_PARAM) {
         svc->error(&h, 400, "VALIDATION_ERROR", "Malformed percent-encoding in path");
     } else if ((s->rr == ROUTE_BAD_METHOD) && !svc->bad_method_is_not_found) {
@@ -424,7 +484,7 @@ static void on_readable(conn *c)
 {
     hstate *s = hs_of(c);
     while (!c->closing && !c->close_after_flush) {
-        if (conn_tx_pending(c) > 0u) {
+        if ((conn_tx_pending(c) > 0u) || (s->out != NULL)) {
             /* One response in flight; the rest waits in rx. A 100 Continue
              * is the exception: the body may be read behind it. */
             if (s->phase != HS_BODY) {
@@ -473,6 +533,14 @@ static void on_open(conn *c)
 static void on_drained(conn *c)
 {
     hstate *s = hs_of(c);
+    if (s->out != NULL) {
+        out_pump(c, s);
+        conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
+        return;
+    }
+    if (c->close_after_flush) {
+        return;     /* the loop lingers and closes */
+    }
     conn_pause_read(c, false);
     if ((s->phase == HS_HEAD) && (c->rx_len == 0u)) {
         conn_set_idle(c, true);
@@ -509,6 +577,7 @@ static void on_close(conn *c)
 {
     hstate *s = hs_of(c);
     release_slot(s);
+    out_release(s);
 }
 
 static size_t on_refuse(const listener *l, char *buf, size_t cap)
@@ -536,9 +605,10 @@ static const conn_proto g_proto = {
     on_open, on_readable, on_drained, on_deadline, on_close, on_refuse,
 };
 
-void http_server_init(pool_t *body_slots)
+void http_server_init(pool_t *body_slots, pool_t *out_slots)
 {
     g_slots = body_slots;
+    g_out_slots = out_slots;
     (void)memset(&g_stats, 0, sizeof g_stats);
 }
 

@@ -66,6 +66,7 @@ typedef struct hctx {
     bool keep_alive;
     bool responded;
     uint32_t allow;                     /* for 405: methods of the path */
+    char *out_buf;                      /* an out slot (ROUTE_BIG_OUT), or NULL: tx */
 } hctx;
 
 /* One request body that does not fit in a connection's rx buffer. */
@@ -73,11 +74,17 @@ typedef struct {
     char bytes[CFG_BODY_SLOT_BYTES];
 } http_body_slot;
 
+/* One response larger than tx (routes flagged ROUTE_BIG_OUT). */
+typedef struct {
+    char bytes[CFG_OUT_SLOT_BYTES];
+} http_out_slot;
+
 /* Bytes of per-connection HTTP state (static, for --budget). */
 size_t http_server_static_bytes(void);
 
-/* body_slots: pool of CFG_BODY_SLOTS buffers of CFG_BODY_SLOT_BYTES. */
-void http_server_init(pool_t *body_slots);
+/* body_slots: pool of CFG_BODY_SLOTS buffers of CFG_BODY_SLOT_BYTES;
+ * out_slots: pool of CFG_OUT_SLOTS buffers of CFG_OUT_SLOT_BYTES. */
+void http_server_init(pool_t *body_slots, pool_t *out_slots);
 /* The conn_proto to pass to net_listen with the service as ctx. */
 const conn_proto *http_server_proto(void);
 /* Parse a comma-separated origins list ("*" or origins) into the service. */
@@ -102,6 +109,7 @@ typedef struct {
     uint64_t errors_5xx;
     uint64_t body_slot_waits;   /* 503 because no body slot was free */
     uint64_t continues;         /* 100 Continue sent */
+    uint64_t out_slot_waits;    /* 503 because no out slot was free */
 } http_stats_t;
 const http_stats_t *http_stats(void);
 

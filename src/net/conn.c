@@ -361,14 +361,13 @@ static void do_write(conn *c)
     if (c->tx_off == c->tx_len) {
         c->tx_off = 0u;
         c->tx_len = 0u;
-        if (c->close_after_flush) {
-            if (!c->lingering) {
-                start_linger(c);
-            }
-        } else if (c->lst->proto->on_drained != NULL) {
+        /* The protocol may have more to send (a response streaming from a
+         * slot), even on a connection that closes after it. */
+        if ((c->lst->proto->on_drained != NULL) && !c->lingering) {
             c->lst->proto->on_drained(c);
-        } else {
-            /* the protocol does not ask to hear about it */
+        }
+        if (c->close_after_flush && !c->lingering && (c->tx_len == 0u)) {
+            start_linger(c);
         }
     }
 }

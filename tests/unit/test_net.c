@@ -28,11 +28,29 @@ static void ok(hctx *h)
     hctx_send(h, 200, "application/json", msg, (size_t)k);
 }
 
+/* 6000 bytes of body: three times the tiny tx buffer. */
+static void big(hctx *h)
+{
+    size_t room = 0u;
+    char *p;
+    size_t i;
+    hctx_begin(h, 200);
+    hctx_header(h, "Content-Type", "text/plain");
+    p = hctx_body(h, &room);
+    for (i = 0u; (i < 6000u) && (i < room); i++) {
+        p[i] = (char)('a' + (char)(i % 26u));
+    }
+    hctx_body_commit(h, 6000u);
+    hctx_end(h);
+}
+
 static const route k_routes[] = {
     { RM_GET | RM(HTTP_M_POST), "/ok", ok, 0u },
+    { RM_GET, "/big", big, ROUTE_BIG_OUT },
 };
 
 static http_service g_svc;
+static const size_t n_big = 6000u;
 static listener *g_l;
 
 static void pump(unsigned ms)
@@ -202,6 +220,58 @@ static void test_idle_timeout(void)
     T_EQ_INT(net_conns_used(), 0);
 }
 
+static bool body_is_alphabet(const char *resp, size_t n)
+{
+    const char *b = strstr(resp, "\r\n\r\n");
+    size_t i;
+    if ((b == NULL) || ((size_t)((resp + n) - (b + 4)) != n_big)) {
+        return false;
+    }
+    b += 4;
+    for (i = 0u; i < n_big; i++) {
+        if (b[i] != (char)('a' + (char)(i % 26u))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void test_big_response_streams_from_out_slot(void)
+{
+    static char buf[16384];
+    int s = client();
+    ssize_t n;
+    /* pipelined: the second request waits until the first is fully out */
+    say(s, "GET /big HTTP/1.1\r\nHost: t\r\n\r\nGET /ok HTTP/1.1\r\nHost: t\r\n\r\n");
+    n = hear(s, buf, sizeof buf, 60);
+    T_CHECK(n > 6000);
+    T_CHECK(strstr(buf, "Content-Length: 6000\r\n") != NULL);
+    {
+        const char *second = strstr(buf, "{\"body\":0}");
+        T_CHECK(second != NULL);
+        if (second != NULL) {
+            const char *next = strstr(buf + 1, "HTTP/1.1 200");
+            T_CHECK((next != NULL) && body_is_alphabet(buf, (size_t)(next - buf)));
+        }
+    }
+    T_EQ_INT(pool_out_slots.used, 0);
+    close(s);
+    pump(20);
+}
+
+static void test_big_response_with_connection_close(void)
+{
+    static char buf[16384];
+    int s = client();
+    ssize_t n;
+    say(s, "GET /big HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    n = hear(s, buf, sizeof buf, 60);
+    T_CHECK((n > 0) && body_is_alphabet(buf, (size_t)n));
+    T_EQ_INT(pool_out_slots.used, 0);
+    close(s);
+    pump(20);
+}
+
 static void test_oversize_chunked(void)
 {
     char buf[4096];
@@ -225,8 +295,8 @@ int main(void)
     pools_init();
     timer_init();
     net_init(&pool_conns);
-    http_server_init(&pool_body_slots);
-    fam_fastapi_setup(&g_svc, "test", k_routes, 1u, false);
+    http_server_init(&pool_body_slots, &pool_out_slots);
+    fam_fastapi_setup(&g_svc, "test", k_routes, sizeof k_routes / sizeof k_routes[0], false);
     g_svc.max_body = 1u << 20;
     g_svc.max_hook_body = 1u << 20;
     if (net_listen("test", "127.0.0.1", 0u, http_server_proto(), &g_svc, &g_l) != ST_OK) {
@@ -240,5 +310,7 @@ int main(void)
     T_RUN(test_header_timeout);
     T_RUN(test_idle_timeout);
     T_RUN(test_oversize_chunked);
+    T_RUN(test_big_response_streams_from_out_slot);
+    T_RUN(test_big_response_with_connection_close);
     return t_done("net");
 }

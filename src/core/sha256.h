@@ -1,0 +1,28 @@
+/*
+ * sha256.h - SHA-256 (FIPS 180-4), incremental, no allocation.
+ * Used for API key hashes and soul content hashes.
+ */
+#ifndef ROOST_SHA256_H
+#define ROOST_SHA256_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHA256_BYTES 32u
+#define SHA256_HEX_BYTES 65u   /* 64 hex digits + NUL */
+
+typedef struct {
+    uint32_t h[8];
+    uint64_t total;            /* bytes hashed so far */
+    uint8_t block[64];
+    size_t used;               /* bytes in block */
+} sha256_ctx;
+
+void sha256_init(sha256_ctx *c);
+void sha256_update(sha256_ctx *c, const void *data, size_t n);
+void sha256_final(sha256_ctx *c, uint8_t out[SHA256_BYTES]);
+/* One-shot: lowercase hex digest of data, NUL-terminated. */
+void sha256_hex(const void *data, size_t n, char out[SHA256_HEX_BYTES]);
+void sha256_to_hex(const uint8_t digest[SHA256_BYTES], char out[SHA256_HEX_BYTES]);
+
+#endif
