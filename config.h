@@ -50,7 +50,7 @@
  * of these slots, taken before the handler runs (503 when none is free), and
  * stream into tx as it drains. */
 #ifndef CFG_OUT_SLOTS
-#define CFG_OUT_SLOTS 4
+#define CFG_OUT_SLOTS 8
 #endif
 #ifndef CFG_OUT_SLOT_BYTES
 #define CFG_OUT_SLOT_BYTES 2097152u

@@ -88,6 +88,15 @@ st_t port_file_write_atomic(const char *path, const void *data, size_t n, unsign
 st_t port_mkdir_p(const char *path, unsigned mode);
 /* True if path exists and is a directory. */
 bool port_is_dir(const char *path);
+/* Call fn(name, is_dir, ctx) for each entry of directory path (not "." or
+ * ".."), in no particular order; fn returns false to stop early. Names of
+ * symlinks are reported with is_dir false. No allocation. ST_NOTFOUND if
+ * path does not exist. */
+st_t port_dir_list(const char *path, bool (*fn)(const char *name, bool is_dir, void *ctx),
+                   void *ctx);
+/* Remove path and, if it is a directory, everything below it (symlinks are
+ * removed, never followed). ST_OK if path does not exist. */
+st_t port_remove_tree(const char *path);
 
 /* ---- process ------------------------------------------------------------ */
 

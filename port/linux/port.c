@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -462,6 +463,128 @@ bool port_is_dir(const char *path)
 {
     struct stat stt;
     return (stat(path, &stt) == 0) && S_ISDIR(stt.st_mode);
+}
+
+/* linux_dirent64 as getdents64 fills it; read into a stack buffer so listing
+ * a directory never allocates (opendir would). */
+typedef struct {
+    uint64_t ino;
+    int64_t off;
+    unsigned short reclen;
+    unsigned char type;
+    char name[];
+} port_dirent;
+
+#define PORT_DT_DIR 4u
+
+static st_t list_fd(int fd, bool (*fn)(const char *name, bool is_dir, void *ctx), void *ctx)
+{
+    _Alignas(8) char buf[4096];
+    for (;;) {
+        long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+        long off = 0;
+        if (n < 0) {
+            return map_errno(errno);
+        }
+        if (n == 0) {
+            return ST_OK;
+        }
+        while (off < n) {
+            const port_dirent *d = (const port_dirent *)(const void *)(buf + off);
+            off += (long)d->reclen;
+            if ((strcmp(d->name, ".") == 0) || (strcmp(d->name, "..") == 0)) {
+                continue;
+            }
+            {
+                bool is_dir = (d->type == PORT_DT_DIR);
+                if (d->type == 0u) {
+                    /* DT_UNKNOWN: the filesystem does not say; ask */
+                    struct stat stt;
+                    is_dir = (fstatat(fd, d->name, &stt, AT_SYMLINK_NOFOLLOW) == 0) &&
+                             S_ISDIR(stt.st_mode);
+                }
+                if (!fn(d->name, is_dir, ctx)) {
+                    return ST_OK;
+                }
+            }
+        }
+    }
+}
+
+st_t port_dir_list(const char *path, bool (*fn)(const char *name, bool is_dir, void *ctx),
+                   void *ctx)
+{
+    st_t st;
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        return map_errno(errno);
+    }
+    st = list_fd(fd, fn, ctx);
+    (void)close(fd);
+    return st;
+}
+
+/* Depth-first removal without recursion: each pass removes what it can in
+ * the deepest directory it finds, until the top is empty. Bounded by
+ * PORT_TREE_MAX_PASSES so a directory that keeps growing cannot hold the
+ * loop forever. */
+#define PORT_TREE_MAX_PASSES 4096
+typedef struct {
+    char path[CFG_CONF_VALUE_BYTES + 256];
+    bool descended;
+} tree_walk;
+
+static bool tree_entry(const char *name, bool is_dir, void *ctx)
+{
+    tree_walk *w = (tree_walk *)ctx;
+    size_t n = strlen(w->path);
+    if ((n + 1u + strlen(name) + 1u) > sizeof w->path) {
+        return true;   /* too deep to name: left for the caller to see */
+    }
+    w->path[n] = '/';
+    (void)strcpy(w->path + n + 1u, name);
+    if (is_dir) {
+        w->descended = true;
+        return false;   /* continue the walk from inside this directory */
+    }
+    (void)unlink(w->path);
+    w->path[n] = '\0';
+    return true;
+}
+
+st_t port_remove_tree(const char *path)
+{
+    tree_walk w;
+    int passes;
+    struct stat stt;
+    if (lstat(path, &stt) != 0) {
+        return (errno == ENOENT) ? ST_OK : map_errno(errno);
+    }
+    if (!S_ISDIR(stt.st_mode)) {
+        return (unlink(path) == 0) ? ST_OK : map_errno(errno);
+    }
+    if (strlen(path) >= sizeof w.path) {
+        return ST_TOOBIG;
+    }
+    for (passes = 0; passes < PORT_TREE_MAX_PASSES; passes++) {
+        (void)strcpy(w.path, path);
+        for (;;) {
+            st_t st;
+            w.descended = false;
+            st = port_dir_list(w.path, tree_entry, &w);
+            if ((st != ST_OK) || !w.descended) {
+                break;
+            }
+        }
+        /* w.path is the deepest directory reached, now emptied of files */
+        if (rmdir(w.path) != 0) {
+            return map_errno(errno);
+        }
+        if (strcmp(w.path, path) == 0) {
+            return ST_OK;
+        }
+    }
+    return ST_IO;
 }
 
 static void write_fd_all(int fd, const char *s, size_t n)

@@ -19,7 +19,9 @@
 #include "core/timer.h"
 #include "fam/agents/agents.h"
 #include "fam/docs/docs.h"
+#include "fam/fleet/api.h"
 #include "fam/fleet/fleet.h"
+#include "fam/shared/auth.h"
 #include "fam/obs/obs.h"
 #include "fam/rpg/rpg.h"
 #include "http/server.h"
@@ -79,6 +81,9 @@ static st_t open_listeners(void)
         }
         k_setup[f](svc);
         svc->max_body = g_cfg.max_json_body_bytes;
+        /* README §3: auto = open on loopback, the key elsewhere. */
+        svc->auth_required = (lc->auth == AUTH_KEY) ||
+                             ((lc->auth == AUTH_AUTO) && !auth_host_is_loopback(lc->host));
         svc->max_hook_body = g_cfg.max_hook_body_bytes;
         st = http_service_set_origins(svc, lc->cors_origins);
         if (st != ST_OK) {
@@ -142,6 +147,12 @@ static st_t open_store(void)
     st = store_init(path);
     if (st != ST_OK) {
         LOG_E("app", "database %s: %s", path, status_str(st));
+        return st;
+    }
+    fleet_set_data_dir(g_cfg.data_dir);
+    st = auth_init(g_cfg.data_dir);
+    if (st != ST_OK) {
+        LOG_E("app", "API key: %s", status_str(st));
     }
     return st;
 }

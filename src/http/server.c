@@ -271,8 +271,13 @@ static void dispatch(conn *c, hstate *s)
     }
     g_stats.requests++;
     conn_set_idle(c, false);
+    h.routed = (s->rr == ROUTE_FOUND);
     if (cors_preflight(&h)) {
         /* answered */
+    } else if ((svc->authorize != NULL) &&
+               !(h.routed && ((s->match.rt->flags & ROUTE_OPEN) != 0u)) &&
+               !svc->authorize(&h)) {
+        /* answered 401 */
     } else if (s->rr == ROUTE_FOUND) {
         if ((s->match.rt->flags & ROUTE_BIG_OUT) != 0u) {
             /* Taken before the handler runs: a full pool must never turn a

@@ -43,6 +43,13 @@ typedef struct http_service {
     void (*error)(struct hctx *h, int status, const char *code, const char *msg);
     /* Requests that match no route: SPA files etc. NULL: 404 via error(). */
     void (*fallback)(struct hctx *h);
+    /* Called before the handler (and before a body is read) for every
+     * request except CORS preflights and ROUTE_OPEN routes; false means it
+     * answered (401). NULL: no authentication. */
+    bool (*authorize)(struct hctx *h);
+    /* The listener requires the key for its governed surfaces (README §3:
+     * `<family>.auth`, with auto = open on loopback). */
+    bool auth_required;
     /* rpg answers a wrong method on a known path as an unknown route. */
     bool bad_method_is_not_found;
     cors_style cors;
@@ -67,6 +74,7 @@ typedef struct hctx {
     bool responded;
     uint32_t allow;                     /* for 405: methods of the path */
     char *out_buf;                      /* an out slot (ROUTE_BIG_OUT), or NULL: tx */
+    bool routed;                        /* a route matched (path and method) */
 } hctx;
 
 /* One request body that does not fit in a connection's rx buffer. */

@@ -234,6 +234,16 @@ class Server:
     def threads(self):
         return len(os.listdir(f"/proc/{self.pid}/task"))
 
+    def api_key(self):
+        """The fleet API key roostd wrote on its first start (README §3)."""
+        with open(os.path.join(self.data_dir, "api_key")) as f:
+            return f.read().strip()
+
+    def key_headers(self, headers=None):
+        h = dict(headers or {})
+        h["X-API-Key"] = self.api_key()
+        return h
+
     # -- clients --------------------------------------------------------------
     def request(self, fam, method, path, headers=None, body=None, timeout=IO_TIMEOUT):
         return request(self.ports[fam], method, path, headers=headers, body=body,

@@ -51,8 +51,14 @@ def test_fleet_simple_response(server):
 
 
 def test_fleet_error_response_carries_cors(server):
-    r = server.request("fleet", "GET", "/api/nope", headers={"Origin": UNLISTED})
+    r = server.request("fleet", "GET", "/api/nope", headers=server.key_headers({"Origin": UNLISTED}))
     assert_error_shape("fleet", r, 404)
+    assert r.header("Access-Control-Allow-Origin") == "*", r
+
+
+def test_fleet_401_carries_cors(server):
+    r = server.request("fleet", "GET", "/api/v1/bots", headers={"Origin": UNLISTED})
+    assert_error_shape("fleet", r, 401)
     assert r.header("Access-Control-Allow-Origin") == "*", r
 
 

@@ -79,8 +79,19 @@ def test_head_health(server, fam):
 
 @pytest.mark.parametrize("path", ["/api/nope", "/api/", "/nope", "/health/x", "/healthz"])
 def test_fleet_unknown_route(server, path):
-    r = server.request("fleet", "GET", path)
+    r = server.request("fleet", "GET", path, headers=server.key_headers())
     assert_error_shape("fleet", r, 404, code="NOT_FOUND")
+
+
+@pytest.mark.parametrize("path", ["/api/nope", "/api/", "/api/v1/bots"])
+def test_fleet_api_needs_the_key_before_routing(server, path):
+    """Under /api/ the key is checked first: unknown routes are 401 too."""
+    r = server.request("fleet", "GET", path)
+    assert_error_shape("fleet", r, 401, code="UNAUTHORIZED")
+    assert r.json()["errors"][0]["message"].startswith("Missing API key."), r
+    r = server.request("fleet", "GET", path, headers={"X-API-Key": "roost_" + "0" * 64})
+    assert_error_shape("fleet", r, 401, code="UNAUTHORIZED")
+    assert r.json()["errors"][0]["message"].startswith("Invalid API key."), r
 
 
 @pytest.mark.parametrize("method,path", [("GET", "/api/nope"), ("POST", "/api/nope"),

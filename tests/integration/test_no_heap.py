@@ -126,7 +126,14 @@ def workload(srv):
                 for _ in range(10):
                     assert c.exchange(get_req("/health?x=1&y=%41")).status == 200
                 assert c.exchange(get_req("/health", method="HEAD"), head=True).status == 200
-                assert c.exchange(get_req("/api/nope/%2F/x")).status == 404
+                key = f"X-API-Key: {srv.api_key()}\r\n"
+                want = 404 if fam != "fleet" else 401
+                assert c.exchange(get_req("/api/nope/%2F/x")).status == want
+                assert c.exchange(get_req("/api/nope/%2F/x", extra=key)).status == 404
+                if fam == "fleet":   # auth: a wrong key, then the key (hash + compare)
+                    bad = "X-API-Key: roost_" + "0" * 64 + "\r\n"
+                    assert c.exchange(get_req("/api/v1/stats", extra=bad)).status == 401
+                    assert c.exchange(get_req("/api/v1/bots", extra=key)).status in (200, 501)
                 assert c.exchange(get_req("/nope")).status == 404
                 assert c.exchange(get_req("/health", method="DELETE",
                                           extra="Content-Length: 0\r\n")).status in (404, 405)

@@ -1,9 +1,10 @@
 #include "fam/fleet/fleet.h"
 
-#include <stdio.h>
+#include <string.h>
 
-#include "core/clock.h"
-#include "core/uuid.h"
+#include "fam/fleet/api.h"
+#include "fam/fleet/handlers.h"
+#include "fam/shared/auth.h"
 #include "fam/shared/fam.h"
 #include "fam/shared/metrics.h"
 
@@ -29,65 +30,85 @@ static void metrics(hctx *h)
     hctx_end(h);
 }
 
+#define BIG ROUTE_BIG_OUT
+#define V1 "/api/v1"
+
 static const route k_routes[] = {
     { RM_GET, "/health", health, ROUTE_OPEN },
     { RM_GET, "/metrics", metrics, 0u },
+    /* §5.1 bots */
+    { RM(HTTP_M_POST), V1 "/bots", bots_create, BIG },
+    { RM_GET, V1 "/bots", bots_list, BIG },
+    { RM_GET, V1 "/bots/{id}", bots_get, BIG },
+    { RM(HTTP_M_PUT), V1 "/bots/{id}", bots_update, BIG },
+    { RM(HTTP_M_DELETE), V1 "/bots/{id}", bots_delete, 0u },
+    { RM(HTTP_M_POST), V1 "/bots/{id}/clone", bots_clone, BIG },
+    /* §5.2 soul */
+    { RM_GET, V1 "/bots/{id}/soul", souls_get, BIG },
+    { RM(HTTP_M_PUT), V1 "/bots/{id}/soul", souls_put, BIG },
+    { RM_GET, V1 "/bots/{id}/soul/versions", souls_versions, BIG },
+    { RM_GET, V1 "/bots/{id}/soul/versions/{version}", souls_version, BIG },
+    { RM(HTTP_M_POST), V1 "/bots/{id}/soul/rollback", souls_rollback, BIG },
+    { RM_GET, V1 "/bots/{id}/soul/verify", souls_verify, 0u },
+    /* §5.3 identity and user files */
+    { RM_GET, V1 "/bots/{id}/identity", files_identity_get, BIG },
+    { RM(HTTP_M_PUT), V1 "/bots/{id}/identity", files_identity_put, BIG },
+    { RM_GET, V1 "/bots/{id}/user", files_user_get, BIG },
+    { RM(HTTP_M_PUT), V1 "/bots/{id}/user", files_user_put, BIG },
+    /* §5.4 sessions, §5.5 stats */
+    { RM_GET, V1 "/bots/{id}/sessions", sessions_list, BIG },
+    { RM_GET, V1 "/sessions/{sid}", sessions_get, 0u },
+    { RM_GET, V1 "/sessions/{sid}/messages", sessions_messages, BIG },
+    { RM(HTTP_M_DELETE), V1 "/sessions/{sid}", sessions_delete, 0u },
+    { RM(HTTP_M_POST), V1 "/sessions/{sid}/clear", sessions_clear, 0u },
+    { RM_GET, V1 "/stats", sessions_stats, 0u },
+    /* §5.6 skills */
+    { RM_GET, V1 "/skills", skills_list, BIG },
+    { RM_GET, V1 "/skills/{name}", skills_get, BIG },
+    { RM_GET, V1 "/bots/{id}/skills", skills_bot_list, BIG },
+    { RM(HTTP_M_POST), V1 "/bots/{id}/skills", skills_attach, 0u },
+    { RM(HTTP_M_PATCH), V1 "/bots/{id}/skills/{name}", skills_patch, 0u },
+    { RM(HTTP_M_DELETE), V1 "/bots/{id}/skills/{name}", skills_detach, 0u },
+    /* §5.7 secrets */
+    { RM_GET, V1 "/secrets", secrets_list, BIG },
+    { RM(HTTP_M_PUT), V1 "/secrets/{key}", secrets_put, 0u },
+    { RM(HTTP_M_DELETE), V1 "/secrets/{key}", secrets_delete, 0u },
 };
 
-/* Writes the envelope's "meta" member. */
-static void write_meta(hctx *h, json_w *w)
+/* /api/v1 always needs the key (as upstream, whatever fleet.auth says);
+ * /metrics and the WebSockets follow fleet.auth; SPA files are open. */
+static bool fleet_authorize(hctx *h)
 {
-    char id[UUID_STR_BYTES];
-    char ts[40];
-    uint64_t spent_ms = (clock_mono_us() - h->start_us) / 1000u;
-    if (uuid_v7(id) != ST_OK) {
-        id[0] = '\0';
+    bool api = (h->req != NULL) && strv_starts_with_cstr(h->req->path, "/api/");
+    auth_result r;
+    if (!api && (!h->svc->auth_required || !h->routed)) {
+        return true;
     }
-    (void)clock_format(clock_wall_us(), CLOCK_FMT_OFF6, ts, sizeof ts);
-    json_w_key(w, "meta");
-    json_w_obj_begin(w);
-    json_w_kstr(w, "request_id", id);
-    json_w_kstr(w, "timestamp", ts);
-    json_w_ku64(w, "response_time_ms", spent_ms);
-    json_w_obj_end(w);
+    r = auth_check(h, auth_query_allowed(h));
+    if (r == AUTH_OK) {
+        return true;
+    }
+    fleet_fail(h, 401, "UNAUTHORIZED",
+               (r == AUTH_MISSING)
+                   ? "Missing API key. Provide via 'Authorization: Bearer <key>' or "
+                     "'X-API-Key: <key>' header."
+                   : "Invalid API key. Provide a valid key via 'Authorization: Bearer "
+                     "<key>' or 'X-API-Key: <key>' header.");
+    return false;
 }
 
 void fleet_error(hctx *h, int status, const char *code, const char *msg)
 {
-    json_w w;
-    char text[160];
-    const char *ms = msg;
-    if ((status == 404) && (h->req != NULL) && (code[0] == 'N')) {
-        /* unknown route: name it */
-        int k = snprintf(text, sizeof text, "No route for %.*s %.*s",
-                         (int)h->req->method_str.n, h->req->method_str.p,
-                         (int)((h->req->path.n < 100u) ? h->req->path.n : 100u),
-                         h->req->path.p);
-        if (k > 0) {
-            ms = text;
-        }
-    }
-    fam_json_begin(h, status, &w);
-    json_w_obj_begin(&w);
-    json_w_knull(&w, "data");
-    write_meta(h, &w);
-    json_w_key(&w, "errors");
-    json_w_arr_begin(&w);
-    json_w_obj_begin(&w);
-    json_w_kstr(&w, "code", code);
-    json_w_kstr(&w, "message", ms);
-    json_w_obj_end(&w);
-    json_w_arr_end(&w);
-    json_w_obj_end(&w);
-    fam_json_end(h, &w);
+    fleet_fail(h, status, code, msg);
 }
 
 void fleet_setup(http_service *svc)
 {
     svc->family = "fleet";
     svc->routes = k_routes;
-    svc->nroutes = sizeof(k_routes) / sizeof(k_routes[0]);
+    svc->nroutes = sizeof k_routes / sizeof k_routes[0];
     svc->error = fleet_error;
+    svc->authorize = fleet_authorize;
     svc->fallback = NULL;
     svc->bad_method_is_not_found = false;
     svc->cors = CORS_STYLE_FLEET;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "core/clock.h"
+#include "fam/shared/auth.h"
 #include "fam/shared/fam.h"
 
 static void health(hctx *h)
@@ -64,8 +65,19 @@ void rpg_error(hctx *h, int status, const char *code, const char *msg)
     fam_json_end(h, &w);
 }
 
+/* Everything but /health and preflights follows rpg.auth (README §3). */
+static bool rpg_authorize(hctx *h)
+{
+    if (!h->svc->auth_required || (auth_check(h, auth_query_allowed(h)) == AUTH_OK)) {
+        return true;
+    }
+    rpg_error(h, 401, "UNAUTHORIZED", "Missing or invalid API key");
+    return false;
+}
+
 void rpg_setup(http_service *svc)
 {
+    svc->authorize = rpg_authorize;
     svc->family = "rpg";
     svc->routes = k_routes;
     svc->nroutes = sizeof(k_routes) / sizeof(k_routes[0]);

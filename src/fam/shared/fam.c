@@ -1,5 +1,7 @@
 #include "fam/shared/fam.h"
 
+#include "fam/shared/auth.h"
+
 #include <string.h>
 
 void fam_json_begin(hctx *h, int status, json_w *w)
@@ -72,9 +74,27 @@ void fam_fastapi_error(hctx *h, int status, const char *code, const char *msg)
     fam_json_end(h, &w);
 }
 
+/* FastAPI families: routes follow <family>.auth; an unknown path stays 404
+ * (no dependency runs when no route matched). */
+static bool fastapi_authorize(hctx *h)
+{
+    if (!h->svc->auth_required || !h->routed ||
+        (auth_check(h, auth_query_allowed(h)) == AUTH_OK)) {
+        return true;
+    }
+    hctx_begin(h, 401);
+    hctx_header(h, "Content-Type", "application/json");
+    hctx_header(h, "WWW-Authenticate", "Bearer");
+    resp_body_append(&h->resp, "{\"detail\":\"Not authenticated\"}",
+                     sizeof("{\"detail\":\"Not authenticated\"}") - 1u);
+    hctx_end(h);
+    return false;
+}
+
 void fam_fastapi_setup(http_service *svc, const char *family, const route *routes,
                        size_t nroutes, bool cors_credentials)
 {
+    svc->authorize = fastapi_authorize;
     svc->family = family;
     svc->routes = routes;
     svc->nroutes = nroutes;
