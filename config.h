@@ -55,6 +55,12 @@
 #ifndef CFG_OUT_SLOT_BYTES
 #define CFG_OUT_SLOT_BYTES 2097152u
 #endif
+/* Static files (SPA) streaming through tx at once: each holds one file
+ * descriptor until its response is written; when all are busy a file
+ * request is answered 503 + Retry-After. */
+#ifndef CFG_FILE_STREAMS
+#define CFG_FILE_STREAMS 64
+#endif
 /* Bytes read / written per connection per loop turn (fairness budget). */
 #ifndef CFG_READ_BUDGET_BYTES
 #define CFG_READ_BUDGET_BYTES 65536
@@ -107,7 +113,7 @@
 /* ---- JSON --------------------------------------------------------------- */
 
 #ifndef CFG_JSON_MAX_TOKENS
-#define CFG_JSON_MAX_TOKENS 4096       /* tokens in one parsed document */
+#define CFG_JSON_MAX_TOKENS 32768      /* values in one parsed document (20 B each) */
 #endif
 #ifndef CFG_JSON_MAX_DEPTH
 #define CFG_JSON_MAX_DEPTH 32
@@ -172,6 +178,18 @@
 #endif
 #ifndef CFG_CONF_NAME_BYTES
 #define CFG_CONF_NAME_BYTES 32         /* an LLM provider name, NUL included */
+#endif
+
+/* ---- fleet: skill library ---------------------------------------------- */
+
+/* Skills listed by GET /skills (and parents followed by GET /skills/{name});
+ * with more skill directories, the first ones by name are used (logged). */
+#ifndef CFG_FLEET_SKILLS_MAX
+#define CFG_FLEET_SKILLS_MAX 256
+#endif
+/* A SKILL.md larger than this is treated as invalid (two static buffers). */
+#ifndef CFG_FLEET_SKILL_MD_BYTES
+#define CFG_FLEET_SKILL_MD_BYTES (128u * 1024u)
 #endif
 
 /* ---- the whole static RAM plan ------------------------------------------ */

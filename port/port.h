@@ -98,6 +98,39 @@ st_t port_dir_list(const char *path, bool (*fn)(const char *name, bool is_dir, v
  * removed, never followed). ST_OK if path does not exist. */
 st_t port_remove_tree(const char *path);
 
+/* ---- files beneath a root (static files) ---------------------------------- */
+
+/* An open file or directory. PORT_FILE_NONE is "none". A port_file is a
+ * descriptor: whoever opened it closes it, exactly once. */
+typedef int port_file;
+#define PORT_FILE_NONE (-1)
+
+typedef struct {
+    uint64_t size;       /* bytes (0 for a directory) */
+    uint64_t mtime_ns;   /* last modification, nanoseconds since the epoch */
+    bool is_dir;
+} port_file_info;
+
+/* Open the directory path as a root for port_file_open_beneath (kept open
+ * for the life of the process, or until port_file_close). ST_NOTFOUND when
+ * it does not exist or is not a directory; ST_PERM; ST_NOMEM (descriptors). */
+st_t port_root_open(const char *path, port_file *out);
+/* Open relpath read-only beneath root: relative ("a/b.js", no leading '/'),
+ * NUL-terminated. Resolution never leaves root: "..", absolute symlinks,
+ * symlinks that resolve outside and /proc magic links are refused (ST_PERM);
+ * symlinks that stay inside are followed. (Where openat2(2) is missing every
+ * symlink is refused.) Only regular files and directories open: a FIFO,
+ * device or socket is ST_PERM, and opening never blocks. ST_NOTFOUND when a
+ * component is missing or not a directory; ST_NOMEM when out of descriptors.
+ * On ST_OK, *out and *info are set and the caller owns *out. */
+st_t port_file_open_beneath(port_file root, const char *relpath, port_file *out,
+                            port_file_info *info);
+/* Read up to cap bytes at byte offset off. On ST_OK, *n <= cap and *n == 0
+ * means end of file. ST_IO on failure. */
+st_t port_file_read_at(port_file f, uint64_t off, void *buf, size_t cap, size_t *n);
+/* Close f; PORT_FILE_NONE is ignored. */
+void port_file_close(port_file f);
+
 /* ---- process ------------------------------------------------------------ */
 
 /* The working directory, NUL-terminated. ST_TOOBIG if it does not fit. */

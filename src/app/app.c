@@ -21,6 +21,7 @@
 #include "fam/docs/docs.h"
 #include "fam/fleet/api.h"
 #include "fam/fleet/fleet.h"
+#include "fam/fleet/soul.h"
 #include "fam/shared/auth.h"
 #include "fam/obs/obs.h"
 #include "fam/rpg/rpg.h"
@@ -72,6 +73,9 @@ static st_t open_listeners(void)
     int f;
     warn_body_limit("max_json_body_bytes", g_cfg.max_json_body_bytes);
     warn_body_limit("max_hook_body_bytes", g_cfg.max_hook_body_bytes);
+    if (g_cfg.fam[FAM_FLEET].enabled) {
+        (void)fleet_set_web_dir(g_cfg.fleet.web_dir);   /* before fleet_setup */
+    }
     for (f = 0; f < (int)FAM_COUNT; f++) {
         const cfg_listener *lc = &g_cfg.fam[f];
         http_service *svc = &g_svc[f];
@@ -153,7 +157,11 @@ static st_t open_store(void)
     st = auth_init(g_cfg.data_dir);
     if (st != ST_OK) {
         LOG_E("app", "API key: %s", status_str(st));
+        return st;
     }
+    /* Roll SOUL.md forward where a crash fell between the version's commit
+     * and the file's rename (fam/fleet/soul.c explains). */
+    soul_recover();
     return st;
 }
 

@@ -16,6 +16,10 @@
  *   rx and reading pauses when rx is full; on_drained resumes.
  * - A failed request whose framing is lost (bad head, 413, bad chunk) is
  *   answered and the connection closes after the write (with a linger).
+ * - A file body (hctx_end_file) streams like an out slot, but from the
+ *   file: on_drained reads the next tx-sized chunk straight into tx. At
+ *   most CFG_FILE_STREAMS files are held open across turns; the count and
+ *   the descriptor are released on the last chunk or in on_close.
  */
 #include "http/server.h"
 
@@ -47,6 +51,14 @@ typedef struct {
     char *out;               /* out slot still streaming into tx, or NULL */
     size_t out_len;
     size_t out_off;
+    bool out_chunked;        /* out holds body data to frame as chunks */
+    hctx_producer prod;      /* refills out when it is empty, or NULL */
+    bool prod_done;
+    _Alignas(8) unsigned char prod_state[HCTX_PRODUCER_STATE_BYTES];
+    bool file_on;            /* a file body is streaming into tx */
+    port_file file;
+    uint64_t file_off;       /* next byte of the file to send */
+    uint64_t file_left;      /* bytes of the body still to send */
 } hstate;
 
 static hstate g_hs[CFG_MAX_CONNS];
@@ -71,20 +83,62 @@ static const http_service *svc_of(const conn *c)
 
 /* ---- responses ------------------------------------------------------------ */
 
-/* Copy the next part of a streaming out slot into tx; release the slot when
- * all of it is in tx. */
+/* Copy what an out slot holds into tx, as far as tx has room: the head and a
+ * fixed body verbatim, a producer's parts framed as chunks (refilling the
+ * slot from the producer whenever it runs dry). The slot is released once
+ * everything, the last chunk included, is in tx. */
 static void out_pump(conn *c, hstate *s)
 {
-    size_t room = 0u;
-    char *p = conn_tx_buf(c, &room);
-    size_t left = s->out_len - s->out_off;
-    size_t n = (left < room) ? left : room;
-    (void)memcpy(p, s->out + s->out_off, n);
-    conn_tx_ack(c, n);
-    s->out_off += n;
-    if (s->out_off == s->out_len) {
-        pool_put(g_out_slots, s->out);
-        s->out = NULL;
+    for (;;) {
+        size_t room = 0u;
+        char *p = conn_tx_buf(c, &room);
+        size_t left = s->out_len - s->out_off;
+        size_t n;
+        if (left == 0u) {
+            if ((s->prod != NULL) && !s->prod_done) {
+                s->out_len = s->prod(s->prod_state, s->out, CFG_OUT_SLOT_BYTES, &s->prod_done);
+                s->out_off = 0u;
+                s->out_chunked = true;
+                if (s->out_len == 0u) {
+                    s->prod_done = true;   /* an empty part ends the body */
+                }
+                continue;
+            }
+            if (s->out_chunked) {
+                if (room < 5u) {
+                    return;               /* the last chunk waits for room */
+                }
+                (void)memcpy(p, "0\r\n\r\n", 5u);
+                conn_tx_ack(c, 5u);
+            }
+            pool_put(g_out_slots, s->out);
+            s->out = NULL;
+            s->out_chunked = false;
+            s->prod = NULL;
+            return;
+        }
+        if (!s->out_chunked) {
+            n = (left < room) ? left : room;
+            (void)memcpy(p, s->out + s->out_off, n);
+            conn_tx_ack(c, n);
+            s->out_off += n;
+            if (n < left) {
+                return;
+            }
+        } else {
+            char hdr[24];
+            int k;
+            if (room < 32u) {
+                return;
+            }
+            n = (left < (room - 24u)) ? left : (room - 24u);
+            k = snprintf(hdr, sizeof hdr, "%lx\r\n", (unsigned long)n);
+            (void)memcpy(p, hdr, (size_t)k);
+            (void)memcpy(p + k, s->out + s->out_off, n);
+            (void)memcpy(p + (size_t)k + n, "\r\n", 2u);
+            conn_tx_ack(c, (size_t)k + n + 2u);
+            s->out_off += n;
+        }
     }
 }
 
@@ -93,6 +147,50 @@ static void out_release(hstate *s)
     if (s->out != NULL) {
         pool_put(g_out_slots, s->out);
         s->out = NULL;
+    }
+    s->out_chunked = false;
+    s->prod = NULL;
+}
+
+static void file_release(hstate *s)
+{
+    if (s->file_on) {
+        port_file_close(s->file);
+        s->file = PORT_FILE_NONE;
+        s->file_on = false;
+        g_stats.file_streams--;
+    }
+}
+
+/* Read the next part of a streaming file body into the free room of tx;
+ * release the file when its last byte is in tx. */
+static void file_pump(conn *c, hstate *s)
+{
+    size_t room = 0u;
+    char *p = conn_tx_buf(c, &room);
+    size_t want = (s->file_left < (uint64_t)room) ? (size_t)s->file_left : room;
+    size_t got = 0u;
+    st_t st;
+    if (want == 0u) {
+        return;     /* tx is full: the next drain brings room */
+    }
+    st = port_file_read_at(s->file, s->file_off, p, want, &got);
+    if ((st != ST_OK) || (got == 0u)) {
+        /* Content-Length is already on the wire: the response can only be
+         * cut, so the client sees it as incomplete. */
+        LOG_W("http", "%s: file body cut after %llu bytes: %s", svc_of(c)->family,
+              (unsigned long long)s->file_off,
+              (st != ST_OK) ? status_str(st) : "file shorter than announced");
+        g_stats.file_cuts++;
+        file_release(s);
+        conn_fail(c, (st != ST_OK) ? st : ST_IO);
+        return;
+    }
+    conn_tx_ack(c, got);
+    s->file_off += got;
+    s->file_left -= got;
+    if (s->file_left == 0u) {
+        file_release(s);
     }
 }
 
@@ -131,20 +229,23 @@ void hctx_body_commit(hctx *h, size_t n)
     resp_body_commit(&h->resp, n);
 }
 
-void hctx_end(hctx *h)
+/* Finish the response in h; false when it did not fit and was replaced by
+ * a 500. */
+static bool end_response(hctx *h)
 {
     size_t total = 0u;
     if (resp_end(&h->resp, &total) != ST_OK) {
         static const char msg[] = "HTTP/1.1 500 Internal Server Error\r\n"
                                   "Content-Length: 0\r\nConnection: close\r\n\r\n";
         int status = h->resp.status;
-        LOG_E("http", "%s: response %d does not fit (%lu bytes)", h->svc->family,
-              status, (unsigned long)((h->out_buf != NULL) ? CFG_OUT_SLOT_BYTES : CFG_TX_BYTES));
+        size_t cap = (h->out_buf != NULL) ? (size_t)CFG_OUT_SLOT_BYTES : (size_t)CFG_TX_BYTES;
+        LOG_E("http", "%s: response %d does not fit (%lu bytes)", h->svc->family, status,
+              (unsigned long)cap);
         h->keep_alive = false;
         if (status != 500) {
             /* Retry once as the family's 500, which is small. */
             h->svc->error(h, 500, "INTERNAL_ERROR", "Internal server error");
-            return;
+            return false;
         }
         {
             size_t room = 0u;
@@ -155,17 +256,47 @@ void hctx_end(hctx *h)
                 conn_tx_ack(h->c, sizeof(msg) - 1u);
             }
         }
-        return;
+        return false;
     }
     if (h->out_buf != NULL) {
         hstate *s = hs_of(h->c);
         s->out = h->out_buf;
         s->out_len = total;
         s->out_off = 0u;
+        s->out_chunked = false;
         h->out_buf = NULL;
         out_pump(h->c, s);
     } else {
         conn_tx_ack(h->c, total);
+    }
+    return true;
+}
+
+void hctx_end(hctx *h)
+{
+    (void)end_response(h);
+}
+
+void hctx_end_stream(hctx *h, hctx_producer fn, const void *state, size_t state_len)
+{
+    hstate *s = hs_of(h->c);
+    bool body = !h->resp.head_only;
+    ASSERT((h->out_buf != NULL) && (state_len <= HCTX_PRODUCER_STATE_BYTES));
+    if (NEVER((h->out_buf == NULL) || (state_len > HCTX_PRODUCER_STATE_BYTES))) {
+        h->resp.overflow = true;   /* answered as the family's 500 */
+        (void)end_response(h);
+        return;
+    }
+    resp_header_cstr(&h->resp, "Transfer-Encoding", "chunked");
+    h->resp.no_length = true;
+    h->resp.head_only = true;
+    /* The producer is armed before the head goes out: out_pump calls it
+     * once the head has left the slot. */
+    s->prod = body ? fn : NULL;
+    s->prod_done = !body;
+    (void)memcpy(s->prod_state, state, state_len);
+    if (!end_response(h)) {
+        s->prod = NULL;
     }
 }
 
@@ -179,6 +310,53 @@ void hctx_send(hctx *h, int status, const char *content_type, const char *body, 
         resp_body_append(&h->resp, body, n);
     }
     hctx_end(h);
+}
+
+void hctx_end_file(hctx *h, port_file f, uint64_t size)
+{
+    hstate *s = hs_of(h->c);
+    bool stream = !h->resp.head_only && (size > 0u);
+    ASSERT(h->out_buf == NULL);
+    ASSERT(!s->file_on && (s->out == NULL));
+    if (stream && (g_stats.file_streams >= (uint64_t)CFG_FILE_STREAMS)) {
+        /* Nothing of the begun response is in tx yet: the 503 replaces it. */
+        port_file_close(f);
+        g_stats.file_stream_waits++;
+        LOG_W("http", "%s: all %u file streams busy, 503", h->svc->family,
+              (unsigned)CFG_FILE_STREAMS);
+        h->svc->error(h, 503, "SERVICE_UNAVAILABLE", "Service unavailable");
+        return;
+    }
+    /* The body bypasses the writer: announce its length, then end the head
+     * the way a body-less response ends (resp_end adds no length then). */
+    if (!h->resp.no_length) {
+        resp_header_u64(&h->resp, "Content-Length", (unsigned long long)size);
+    }
+    h->resp.no_length = true;
+    h->resp.head_only = true;
+    if (!end_response(h) || !stream) {
+        port_file_close(f);
+        return;
+    }
+    s->file = f;
+    s->file_on = true;
+    s->file_off = 0u;
+    s->file_left = size;
+    g_stats.file_streams++;
+    file_pump(h->c, s);
+}
+
+void hctx_send_file(hctx *h, int status, const char *content_type, port_file f,
+                    uint64_t size, const char *etag)
+{
+    hctx_begin(h, status);
+    if (content_type != NULL) {
+        hctx_header(h, "Content-Type", content_type);
+    }
+    if (etag != NULL) {
+        hctx_header(h, "ETag", etag);
+    }
+    hctx_end_file(h, f, size);
 }
 
 strv hctx_param(const hctx *h, size_t i)
@@ -489,7 +667,7 @@ static void on_readable(conn *c)
 {
     hstate *s = hs_of(c);
     while (!c->closing && !c->close_after_flush) {
-        if ((conn_tx_pending(c) > 0u) || (s->out != NULL)) {
+        if ((conn_tx_pending(c) > 0u) || (s->out != NULL) || s->file_on) {
             /* One response in flight; the rest waits in rx. A 100 Continue
              * is the exception: the body may be read behind it. */
             if (s->phase != HS_BODY) {
@@ -527,6 +705,7 @@ static void on_open(conn *c)
 {
     hstate *s = hs_of(c);
     (void)memset(s, 0, sizeof *s);
+    s->file = PORT_FILE_NONE;
     /* Not reclaimable yet: its first request may already be in the socket
      * buffer. Only a connection that finished a request and waits for the
      * next one counts as an idle keep-alive. One that sends nothing is
@@ -540,6 +719,11 @@ static void on_drained(conn *c)
     hstate *s = hs_of(c);
     if (s->out != NULL) {
         out_pump(c, s);
+        conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
+        return;
+    }
+    if (s->file_on) {
+        file_pump(c, s);
         conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
         return;
     }
@@ -583,6 +767,7 @@ static void on_close(conn *c)
     hstate *s = hs_of(c);
     release_slot(s);
     out_release(s);
+    file_release(s);
 }
 
 static size_t on_refuse(const listener *l, char *buf, size_t cap)

@@ -109,7 +109,31 @@ void hctx_body_commit(hctx *h, size_t n);
 void hctx_end(hctx *h);
 /* A complete response in one call. */
 void hctx_send(hctx *h, int status, const char *content_type, const char *body, size_t n);
+/* Finish a response begun with hctx_begin (+ headers, no body) whose body
+ * is the first `size` bytes of file f, streamed: the head goes into tx with
+ * Content-Length: size, then tx is refilled from the file each time it
+ * drains; the file is never held in memory. Takes ownership of f in every
+ * case: it is closed after its last byte is in tx, when the connection
+ * closes (a client that leaves mid-file), or at once (HEAD, size 0, an
+ * error). A file that turns out shorter than size cuts the connection.
+ * When CFG_FILE_STREAMS streams are busy the begun response is replaced by
+ * the family's 503. Only for responses in tx (not ROUTE_BIG_OUT routes). */
+void hctx_end_file(hctx *h, port_file f, uint64_t size);
+/* The same in one call: status, Content-Type, ETag (each header skipped
+ * when NULL), then hctx_end_file. */
+void hctx_send_file(hctx *h, int status, const char *content_type, port_file f,
+                    uint64_t size, const char *etag);
 strv hctx_param(const hctx *h, size_t i);
+
+/* A body made piece by piece, for lists of any length: fn writes the next
+ * part into buf (cap bytes: an out slot), returns its length and sets *done
+ * with the last part. It runs again each time the previous part has gone
+ * into tx, with its own copy of the state handed to hctx_end_stream. */
+typedef size_t (*hctx_producer)(void *state, char *buf, size_t cap, bool *done);
+#define HCTX_PRODUCER_STATE_BYTES 512u
+/* After hctx_begin and the headers, on a ROUTE_BIG_OUT route: end the head
+ * with Transfer-Encoding: chunked and stream the body from fn. */
+void hctx_end_stream(hctx *h, hctx_producer fn, const void *state, size_t state_len);
 
 typedef struct {
     uint64_t requests;
@@ -118,6 +142,9 @@ typedef struct {
     uint64_t body_slot_waits;   /* 503 because no body slot was free */
     uint64_t continues;         /* 100 Continue sent */
     uint64_t out_slot_waits;    /* 503 because no out slot was free */
+    uint64_t file_streams;      /* file bodies streaming now (<= CFG_FILE_STREAMS) */
+    uint64_t file_stream_waits; /* 503 because CFG_FILE_STREAMS were busy */
+    uint64_t file_cuts;         /* file responses cut: read error or short file */
 } http_stats_t;
 const http_stats_t *http_stats(void);
 

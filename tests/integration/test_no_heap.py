@@ -110,8 +110,9 @@ def test_shim_catches_allocation_after_poll(shim, control, tmp_path, fn):
 
 # ---- the server ---------------------------------------------------------------------
 
-def workload(srv):
-    """Every path the foundation has, several times over."""
+def workload(srv, spa=False):
+    """Every path the foundation has, several times over. spa: the fleet
+    listener serves a web dir (unknown paths are its index.html)."""
     p = srv.ports
     # A slow client that will hit the header timeout (408) while the rest runs.
     slow = Raw(p["rpg"], timeout=30 * SLOW)
@@ -134,14 +135,15 @@ def workload(srv):
                     bad = "X-API-Key: roost_" + "0" * 64 + "\r\n"
                     assert c.exchange(get_req("/api/v1/stats", extra=bad)).status == 401
                     assert c.exchange(get_req("/api/v1/bots", extra=key)).status in (200, 501)
-                assert c.exchange(get_req("/nope")).status == 404
+                nope = 200 if (spa and fam == "fleet") else 404
+                assert c.exchange(get_req("/nope")).status == nope
                 assert c.exchange(get_req("/health", method="DELETE",
                                           extra="Content-Length: 0\r\n")).status in (404, 405)
                 # pipelining
                 c.send(get_req("/health") * 5 + get_req("/x"))
                 for _ in range(5):
                     assert c.read_response().status == 200
-                assert c.read_response().status == 404
+                assert c.read_response().status == nope
                 # chunked body, Content-Length body, 100-continue
                 c.send(b"GET /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                        b"5\r\nhello\r\n3;e=1\r\nabc\r\n0\r\nT: 1\r\n\r\n")
@@ -251,14 +253,105 @@ def workload(srv):
     assert srv.request("agents", "GET", "/health").status == 200
 
 
+def make_web_dir(root):
+    """A small SPA build: index, an asset, a 2 MiB file, a symlink out."""
+    web = root / "web"
+    (web / "assets").mkdir(parents=True)
+    (web / "index.html").write_bytes(b"<!doctype html><p>spa</p>\n")
+    (web / "assets" / "app.js").write_bytes(b"console.log(1);\n")
+    (web / "big.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+    (web / "cut.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+    (root / "secret.txt").write_bytes(b"secret\n")
+    (web / "out.txt").symlink_to(root / "secret.txt")
+    return web
+
+
+def spa_workload(srv, web):
+    """Static files (fleet.web_dir): files, HEAD, 304, fallback, refusals,
+    streamed downloads (whole, aborted, stalled until the 503, cut short)."""
+    p = srv.ports["fleet"]
+
+    def small_rcvbuf():
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(10 * SLOW)
+        s.connect(("127.0.0.1", p))
+        return s
+
+    def head_of(s):
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = s.recv(4096)
+            assert chunk, buf
+            buf += chunk
+        return int(buf.split(b" ", 2)[1])
+
+    for _ in range(3):
+        with Raw(p, timeout=20 * SLOW) as c:
+            assert c.exchange(get_req("/")).status == 200
+            r = c.exchange(get_req("/assets/app.js"))
+            assert r.status == 200
+            etag = r.header("ETag")
+            assert c.exchange(get_req("/assets/app.js",
+                                      extra=f"If-None-Match: {etag}\r\n")).status == 304
+            assert c.exchange(get_req("/bots/42")).status == 200
+            assert c.exchange(get_req("/big.bin", method="HEAD"), head=True).status == 200
+            assert len(c.exchange(get_req("/big.bin")).body) == 2 * 1024 * 1024
+            for bad in ("/../etc/passwd", "/%2e%2e/x", "/a%2fb", "/%00", "/out.txt", "/assets/",
+                        "/api/x", "/ws/x"):
+                assert c.exchange(get_req(bad)).status in (401, 404)
+        # a client that leaves mid-file, with RST
+        s = small_rcvbuf()
+        s.sendall(get_req("/big.bin"))
+        assert head_of(s) == 200
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        s.close()
+    # every stream busy: the 503, then all released
+    held = []
+    try:
+        for _ in range(1000):
+            s = small_rcvbuf()
+            s.sendall(get_req("/big.bin"))
+            st = head_of(s)
+            held.append(s)
+            if st == 503:
+                break
+        assert st == 503
+    finally:
+        for s in held:
+            s.close()
+    # a file that shrinks while it is sent: the response is cut
+    s = small_rcvbuf()
+    s.sendall(get_req("/cut.bin"))
+    assert head_of(s) == 200
+    os.truncate(web / "cut.bin", 100000)
+    try:
+        while s.recv(65536):
+            pass
+    except OSError:
+        pass
+    s.close()
+    deadline = time.monotonic() + 10 * SLOW
+    while True:
+        with Raw(p, timeout=20 * SLOW) as c:
+            r = c.exchange(get_req("/big.bin"))
+        if r.status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert r.status == 200 and len(r.body) == 2 * 1024 * 1024
+
+
 @pytest.mark.skipif(SANITIZED, reason="ASan replaces malloc; the shim measures the plain build")
 def test_no_heap_after_first_poll(roostd, shim, tmp_path):
     report = tmp_path / "shim-report.txt"
-    srv = Server(tmp_path / "srv", preload=shim, env={"ROOST_SHIM_REPORT": str(report)})
+    web = make_web_dir(tmp_path)
+    srv = Server(tmp_path / "srv", preload=shim, env={"ROOST_SHIM_REPORT": str(report)},
+                 args=[f"--fleet.web_dir={web}"])
     srv.env["ROOST_SHIM_REPORT"] = str(report)    # clean_env drops ROOST_*; put it back
     srv.start()
     try:
-        workload(srv)
+        workload(srv, spa=True)
+        spa_workload(srv, web)
     finally:
         srv.stop()
     r = read_report(report)

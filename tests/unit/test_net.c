@@ -44,7 +44,31 @@ static void big(hctx *h)
     hctx_end(h);
 }
 
+/* Five parts of 3000 bytes: 'A'x3000, 'B'x3000, ... */
+typedef struct {
+    int part;
+} parts_state;
+
+static size_t parts(void *state, char *buf, size_t cap, bool *done)
+{
+    parts_state *st = (parts_state *)state;
+    size_t n = (cap < 3000u) ? cap : 3000u;
+    (void)memset(buf, 'A' + st->part, n);
+    st->part++;
+    *done = (st->part == 5);
+    return n;
+}
+
+static void stream(hctx *h)
+{
+    parts_state st = { 0 };
+    hctx_begin(h, 200);
+    hctx_header(h, "Content-Type", "text/plain");
+    hctx_end_stream(h, parts, &st, sizeof st);
+}
+
 static const route k_routes[] = {
+    { RM_GET, "/stream", stream, ROUTE_BIG_OUT },
     { RM_GET | RM(HTTP_M_POST), "/ok", ok, 0u },
     { RM_GET, "/big", big, ROUTE_BIG_OUT },
 };
@@ -272,6 +296,61 @@ static void test_big_response_with_connection_close(void)
     pump(20);
 }
 
+/* Decode a chunked body at b (n bytes); false if malformed. */
+static bool dechunk(const char *b, size_t n, char *out, size_t cap, size_t *outn)
+{
+    size_t i = 0u;
+    *outn = 0u;
+    for (;;) {
+        unsigned long sz = 0u;
+        while ((i < n) && (b[i] != '\r')) {
+            char ch = b[i++];
+            sz = (sz * 16u) + (unsigned long)((ch <= '9') ? (ch - '0') : ((ch | 0x20) - 'a' + 10));
+        }
+        if ((i + 2u > n) || (b[i + 1u] != '\n')) {
+            return false;
+        }
+        i += 2u;
+        if (sz == 0u) {
+            return (i + 2u == n) && (b[i] == '\r');
+        }
+        if ((i + sz + 2u > n) || (*outn + sz > cap)) {
+            return false;
+        }
+        (void)memcpy(out + *outn, b + i, sz);
+        *outn += sz;
+        i += sz + 2u;
+    }
+}
+
+static void test_streamed_body_in_chunks(void)
+{
+    static char buf[32768];
+    static char body[16384];
+    size_t bn = 0u;
+    int s = client();
+    ssize_t n;
+    const char *b;
+    size_t i;
+    say(s, "GET /stream HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    n = hear(s, buf, sizeof buf, 80);
+    T_CHECK(n > 0);
+    T_CHECK(strstr(buf, "Transfer-Encoding: chunked\r\n") != NULL);
+    T_CHECK(strstr(buf, "Content-Length") == NULL);
+    b = strstr(buf, "\r\n\r\n");
+    T_CHECK((b != NULL) && dechunk(b + 4, (size_t)((buf + n) - (b + 4)), body, sizeof body, &bn));
+    T_EQ_INT(bn, 15000);
+    for (i = 0u; (i < bn) && (i < 15000u); i++) {
+        if (body[i] != (char)('A' + (int)(i / 3000u))) {
+            T_CHECK(false);
+            break;
+        }
+    }
+    T_EQ_INT(pool_out_slots.used, 0);
+    close(s);
+    pump(20);
+}
+
 static void test_oversize_chunked(void)
 {
     char buf[4096];
@@ -312,5 +391,6 @@ int main(void)
     T_RUN(test_oversize_chunked);
     T_RUN(test_big_response_streams_from_out_slot);
     T_RUN(test_big_response_with_connection_close);
+    T_RUN(test_streamed_body_in_chunks);
     return t_done("net");
 }

@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/assert.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "store/store.h"
 
 static char g_data_dir[CFG_CONF_VALUE_BYTES];
 
@@ -138,6 +140,14 @@ bool fleet_body(hctx *h, json_doc *d)
         return false;
     }
     st = json_parse(d, h->body.p, h->body.n, &err);
+    if ((st == ST_TOOBIG) && (strcmp(err.reason, "too many tokens") == 0)) {
+        /* Valid as far as it went, but more values than the token pool holds:
+         * a size limit, not a syntax error. */
+        (void)snprintf(msg, sizeof msg, "Request body has more than %u JSON values",
+                       (unsigned)CFG_JSON_MAX_TOKENS);
+        fleet_fail(h, 413, "PAYLOAD_TOO_LARGE", msg);
+        return false;
+    }
     if (st != ST_OK) {
         (void)snprintf(msg, sizeof msg, "Invalid JSON body: %s at byte %lu", err.reason,
                        (unsigned long)err.offset);
@@ -312,4 +322,155 @@ bool fleet_query_int(hctx *h, const char *name, int64_t lo, int64_t hi, int64_t 
     *out = neg ? -(int64_t)v : (int64_t)v;
     *present = true;
     return true;
+}
+
+/* ---- lists of any length ------------------------------------------------------ */
+
+#define LIST_HREF_BYTES 128u
+#define LIST_TAIL_RESERVE 1024u   /* room kept for "],"meta":...,"_links":...}" */
+
+typedef struct {
+    fleet_list_query query;
+    fleet_list_row row;
+    int64_t next;                 /* offset of the next row to send */
+    uint64_t start_us;
+    uint8_t phase;                /* 0 head, 1 items, 2 done */
+    bool any;                     /* an item was written (comma before the next) */
+    uint8_t nlinks;
+    char link_name[2][12];
+    char link_href[2][LIST_HREF_BYTES];
+    _Alignas(8) unsigned char ctx[FLEET_LIST_CTX_BYTES];
+} list_state;
+
+_Static_assert(sizeof(list_state) <= HCTX_PRODUCER_STATE_BYTES,
+               "list_state must fit the producer state");
+
+static size_t put_raw(char *buf, size_t cap, size_t len, const char *s)
+{
+    size_t n = strlen(s);
+    if ((len + n) <= cap) {
+        (void)memcpy(buf + len, s, n);
+        len += n;
+    }
+    return len;
+}
+
+/* The envelope's tail: meta and links, written with a throw-away writer. */
+static size_t list_tail(const list_state *st, char *buf, size_t cap)
+{
+    json_w w;
+    char id[UUID_STR_BYTES];
+    char ts[40];
+    size_t n = 0u;
+    size_t i;
+    if (uuid_v7(id) != ST_OK) {
+        id[0] = '\0';
+    }
+    (void)clock_format(clock_wall_us(), CLOCK_FMT_OFF6, ts, sizeof ts);
+    json_w_init(&w, buf, cap);
+    json_w_obj_begin(&w);
+    json_w_key(&w, "meta");
+    json_w_obj_begin(&w);
+    json_w_kstr(&w, "request_id", id);
+    json_w_kstr(&w, "timestamp", ts);
+    json_w_ku64(&w, "response_time_ms", (clock_mono_us() - st->start_us) / 1000u);
+    json_w_obj_end(&w);
+    if (st->nlinks > 0u) {
+        json_w_key(&w, "_links");
+        json_w_obj_begin(&w);
+        for (i = 0u; i < st->nlinks; i++) {
+            json_w_kstr(&w, st->link_name[i], st->link_href[i]);
+        }
+        json_w_obj_end(&w);
+    }
+    json_w_obj_end(&w);
+    if (json_w_finish(&w, &n) != ST_OK) {
+        return 0u;
+    }
+    /* the writer made {"meta":...}: drop its '{' so it continues the envelope */
+    buf[0] = ',';
+    return n;
+}
+
+static size_t list_produce(void *state, char *buf, size_t cap, bool *done)
+{
+    list_state *st = (list_state *)state;
+    size_t len = 0u;
+    struct sqlite3_stmt *q;
+    bool row = false;
+    *done = false;
+    if (st->phase == 0u) {
+        len = put_raw(buf, cap, len, "{\"data\":[");
+        st->phase = 1u;
+    }
+    if (st->phase == 1u) {
+        q = st->query(st->ctx, st->next);
+        if (q == NULL) {
+            st->phase = 2u;   /* logged by the query; the list ends here */
+        }
+        while (st->phase == 1u) {
+            json_w w;
+            size_t comma = st->any ? 1u : 0u;
+            size_t n = 0u;
+            if ((store_step(q, &row) != ST_OK) || !row) {
+                st->phase = 2u;
+                break;
+            }
+            if ((len + comma + LIST_TAIL_RESERVE) >= cap) {
+                break;
+            }
+            json_w_init(&w, buf + len + comma, cap - len - comma - LIST_TAIL_RESERVE);
+            st->row(q, &w);
+            if (json_w_finish(&w, &n) != ST_OK) {
+                if (len == 0u) {
+                    /* one item larger than a whole slot: cannot be sent */
+                    LOG_E("fleet", "list item %lld larger than an out slot: list cut",
+                          (long long)st->next);
+                    st->phase = 2u;
+                }
+                break;    /* it goes first in the next part */
+            }
+            if (comma > 0u) {
+                buf[len] = ',';
+            }
+            len += comma + n;
+            st->any = true;
+            st->next++;
+        }
+        if (q != NULL) {
+            store_done(q);
+        }
+    }
+    if (st->phase == 2u) {
+        size_t t;
+        len = put_raw(buf, cap, len, "]");
+        t = list_tail(st, buf + len, cap - len);
+        len += t;
+        *done = true;
+    }
+    return len;
+}
+
+void fleet_list_stream(hctx *h, fleet_list_query query, fleet_list_row row, const void *ctx,
+                       size_t ctx_len, const fleet_link *links, size_t nlinks)
+{
+    static list_state st;
+    size_t i;
+    if (NEVER(ctx_len > sizeof st.ctx)) {
+        fleet_internal(h, "list context larger than FLEET_LIST_CTX_BYTES", ST_INTERNAL);
+        return;
+    }
+    (void)memset(&st, 0, sizeof st);
+    st.query = query;
+    st.row = row;
+    st.start_us = h->start_us;
+    st.nlinks = (uint8_t)((nlinks < 2u) ? nlinks : 2u);
+    for (i = 0u; i < st.nlinks; i++) {
+        (void)snprintf(st.link_name[i], sizeof st.link_name[i], "%s", links[i].name);
+        (void)snprintf(st.link_href[i], sizeof st.link_href[i], "%s", links[i].href);
+    }
+    (void)memcpy(st.ctx, ctx, ctx_len);
+    hctx_begin(h, 200);
+    hctx_header(h, "Content-Type", "application/json");
+    hctx_end_stream(h, list_produce, &st, sizeof st);
 }

@@ -2,11 +2,17 @@
 
 #include <string.h>
 
+#include "core/log.h"
 #include "fam/fleet/api.h"
 #include "fam/fleet/handlers.h"
 #include "fam/shared/auth.h"
 #include "fam/shared/fam.h"
 #include "fam/shared/metrics.h"
+#include "fam/shared/spa.h"
+
+/* README §6.5: never shadowed by the SPA. */
+static const char *const k_api_prefixes[] = { "/api/", "/ws/", "/health", "/metrics" };
+static spa_site g_spa;
 
 static void health(hctx *h)
 {
@@ -102,14 +108,33 @@ void fleet_error(hctx *h, int status, const char *code, const char *msg)
     fleet_fail(h, status, code, msg);
 }
 
+static void fleet_spa(hctx *h)
+{
+    spa_serve(&g_spa, h);
+}
+
+bool fleet_set_web_dir(const char *dir)
+{
+    st_t st = spa_open(&g_spa, dir, k_api_prefixes,
+                       sizeof(k_api_prefixes) / sizeof(k_api_prefixes[0]));
+    if (st == ST_OK) {
+        LOG_I("fleet", "serving the web app from %s", dir);
+    } else if (st == ST_NOTFOUND) {
+        LOG_I("fleet", "no web app: %s does not exist", dir);
+    } else {
+        LOG_W("fleet", "web app directory %s: %s", dir, status_str(st));
+    }
+    return g_spa.on;
+}
+
 void fleet_setup(http_service *svc)
 {
     svc->family = "fleet";
     svc->routes = k_routes;
-    svc->nroutes = sizeof k_routes / sizeof k_routes[0];
+    svc->nroutes = sizeof(k_routes) / sizeof(k_routes[0]);
     svc->error = fleet_error;
     svc->authorize = fleet_authorize;
-    svc->fallback = NULL;
+    svc->fallback = g_spa.on ? fleet_spa : NULL;
     svc->bad_method_is_not_found = false;
     svc->cors = CORS_STYLE_FLEET;
     svc->cors_credentials = false;

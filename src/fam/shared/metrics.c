@@ -114,6 +114,13 @@ size_t metrics_render(char *buf, size_t cap)
     counter(&m, "roost_http_server_errors_total", "5xx responses.", hs->errors_5xx);
     counter(&m, "roost_http_body_slot_exhausted_total", "503 because no body slot was free.",
             hs->body_slot_waits);
+    counter(&m, "roost_http_out_slot_exhausted_total", "503 because no out slot was free.",
+            hs->out_slot_waits);
+    gauge(&m, "roost_http_file_streams", "File bodies streaming now.", hs->file_streams);
+    counter(&m, "roost_http_file_stream_exhausted_total",
+            "503 because all file streams were busy.", hs->file_stream_waits);
+    counter(&m, "roost_http_file_cuts_total", "File bodies cut short (file changed).",
+            hs->file_cuts);
     gauge(&m, "roost_timers_used", "Timers in use.", timer_used());
     store(&m);
     counter(&m, "roost_log_warnings_total", "Warning lines logged.", log_count(LOG_WARN));
