@@ -465,21 +465,20 @@ bool port_is_dir(const char *path)
     return (stat(path, &stt) == 0) && S_ISDIR(stt.st_mode);
 }
 
-/* linux_dirent64 as getdents64 fills it; read into a stack buffer so listing
- * a directory never allocates (opendir would). */
-typedef struct {
-    uint64_t ino;
-    int64_t off;
-    unsigned short reclen;
-    unsigned char type;
-    char name[];
-} port_dirent;
-
+/* getdents64 fills the buffer with linux_dirent64 records: u64 d_ino at 0,
+ * s64 d_off at 8, u16 d_reclen at 16, u8 d_type at 18, then the
+ * NUL-terminated name at 19. The fields are read with memcpy from the byte
+ * buffer (no struct with a flexible array member, no alignment needed), and
+ * the buffer is on the stack so listing a directory never allocates (opendir
+ * would). */
+#define PORT_DIRENT_RECLEN_OFF 16
+#define PORT_DIRENT_TYPE_OFF 18
+#define PORT_DIRENT_NAME_OFF 19
 #define PORT_DT_DIR 4u
 
 static st_t list_fd(int fd, bool (*fn)(const char *name, bool is_dir, void *ctx), void *ctx)
 {
-    _Alignas(8) char buf[4096];
+    char buf[4096];
     for (;;) {
         long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
         long off = 0;
@@ -490,20 +489,28 @@ static st_t list_fd(int fd, bool (*fn)(const char *name, bool is_dir, void *ctx)
             return ST_OK;
         }
         while (off < n) {
-            const port_dirent *d = (const port_dirent *)(const void *)(buf + off);
-            off += (long)d->reclen;
-            if ((strcmp(d->name, ".") == 0) || (strcmp(d->name, "..") == 0)) {
+            const char *rec = buf + off;
+            const char *name = rec + PORT_DIRENT_NAME_OFF;
+            unsigned char type = (unsigned char)rec[PORT_DIRENT_TYPE_OFF];
+            unsigned short reclen;
+            /* cppcheck-suppress misra-c2012-21.15 ; deviation (MISRA.md): u16 field from bytes */
+            (void)memcpy(&reclen, rec + PORT_DIRENT_RECLEN_OFF, sizeof reclen);
+            if (((long)reclen <= (long)PORT_DIRENT_NAME_OFF) || ((long)reclen > (n - off))) {
+                return ST_IO;   /* the kernel never writes this; do not loop on it */
+            }
+            off += (long)reclen;
+            if ((strcmp(name, ".") == 0) || (strcmp(name, "..") == 0)) {
                 continue;
             }
             {
-                bool is_dir = (d->type == PORT_DT_DIR);
-                if (d->type == 0u) {
+                bool is_dir = (type == PORT_DT_DIR);
+                if (type == 0u) {
                     /* DT_UNKNOWN: the filesystem does not say; ask */
                     struct stat stt;
-                    is_dir = (fstatat(fd, d->name, &stt, AT_SYMLINK_NOFOLLOW) == 0) &&
+                    is_dir = (fstatat(fd, name, &stt, AT_SYMLINK_NOFOLLOW) == 0) &&
                              S_ISDIR(stt.st_mode);
                 }
-                if (!fn(d->name, is_dir, ctx)) {
+                if (!fn(name, is_dir, ctx)) {
                     return ST_OK;
                 }
             }

@@ -61,10 +61,10 @@ static void (*const k_setup[FAM_COUNT])(http_service *) = {
  * build: say so once, with the limit that applies. */
 static void warn_body_limit(const char *key, uint64_t limit)
 {
-    if (limit > (uint64_t)CFG_BODY_SLOT_BYTES) {
-        LOG_W("app", "%s=%llu is above this build's body slot (%lu bytes, "
+    if (limit > CFG_BODY_SLOT_BYTES) {
+        LOG_W("app", "%s=%llu is above this build's body slot (%u bytes, "
               "CFG_BODY_SLOT_BYTES): larger bodies are answered 413",
-              key, (unsigned long long)limit, (unsigned long)CFG_BODY_SLOT_BYTES);
+              key, (unsigned long long)limit, (unsigned)CFG_BODY_SLOT_BYTES);
     }
 }
 

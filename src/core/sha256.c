@@ -73,16 +73,16 @@ void sha256_init(sha256_ctx *c)
 void sha256_update(sha256_ctx *c, const void *data, size_t n)
 {
     const uint8_t *p = (const uint8_t *)data;
+    size_t off = 0u;
     c->total += (uint64_t)n;
-    while (n > 0u) {
+    while (off < n) {
         size_t take = 64u - c->used;
-        if (take > n) {
-            take = n;
+        if (take > (n - off)) {
+            take = n - off;
         }
-        (void)memcpy(c->block + c->used, p, take);
+        (void)memcpy(c->block + c->used, p + off, take);
         c->used += take;
-        p += take;
-        n -= take;
+        off += take;
         if (c->used == 64u) {
             compress(c, c->block);
             c->used = 0u;
@@ -103,7 +103,8 @@ void sha256_final(sha256_ctx *c, uint8_t out[SHA256_BYTES])
     }
     (void)memset(c->block + c->used, 0, 56u - c->used);
     for (i = 0u; i < 8u; i++) {
-        c->block[56u + i] = (uint8_t)(bits >> (56u - (8u * i)));
+        unsigned shift = 56u - (8u * i);
+        c->block[56u + i] = (uint8_t)(bits >> shift);
     }
     compress(c, c->block);
     for (i = 0u; i < 8u; i++) {

@@ -54,7 +54,7 @@ typedef struct {
     bool out_chunked;        /* out holds body data to frame as chunks */
     hctx_producer prod;      /* refills out when it is empty, or NULL */
     bool prod_done;
-    _Alignas(8) unsigned char prod_state[HCTX_PRODUCER_STATE_BYTES];
+    uint64_t prod_state[(HCTX_PRODUCER_STATE_BYTES + 7u) / 8u];   /* 8-aligned bytes */
     bool file_on;            /* a file body is streaming into tx */
     port_file file;
     uint64_t file_off;       /* next byte of the file to send */
@@ -118,11 +118,14 @@ static void out_pump(conn *c, hstate *s)
             return;
         }
         if (!s->out_chunked) {
-            n = (left < room) ? left : room;
+            /* tx (CFG_TX_BYTES) is far smaller than an out slot: most parts
+             * take several passes, each ending when tx is full */
+            bool tx_full = (room < left);
+            n = tx_full ? room : left;
             (void)memcpy(p, s->out + s->out_off, n);
             conn_tx_ack(c, n);
             s->out_off += n;
-            if (n < left) {
+            if (tx_full) {
                 return;
             }
         } else {

@@ -72,9 +72,9 @@ void fleet_ok_begin(hctx *h, int status, json_w *w)
 
 void fleet_ok_end(hctx *h, json_w *w, const fleet_link *links, size_t nlinks)
 {
-    size_t i;
     write_meta(h, w);
     if (nlinks > 0u) {
+        size_t i;
         json_w_key(w, "_links");
         json_w_obj_begin(w);
         for (i = 0u; i < nlinks; i++) {
@@ -90,6 +90,7 @@ void fleet_fail(hctx *h, int status, const char *code, const char *msg)
 {
     json_w w;
     char text[160];
+    const char *detail = msg;
     if ((status == 404) && (h->req != NULL) && (strcmp(code, "NOT_FOUND") == 0)) {
         /* unknown route: name it */
         int k = snprintf(text, sizeof text, "No route for %.*s %.*s",
@@ -97,7 +98,7 @@ void fleet_fail(hctx *h, int status, const char *code, const char *msg)
                          (int)((h->req->path.n < 100u) ? h->req->path.n : 100u),
                          h->req->path.p);
         if (k > 0) {
-            msg = text;
+            detail = text;
         }
     }
     fam_json_begin(h, status, &w);
@@ -108,7 +109,7 @@ void fleet_fail(hctx *h, int status, const char *code, const char *msg)
     json_w_arr_begin(&w);
     json_w_obj_begin(&w);
     json_w_kstr(&w, "code", code);
-    json_w_kstr(&w, "message", msg);
+    json_w_kstr(&w, "message", detail);
     json_w_obj_end(&w);
     json_w_arr_end(&w);
     json_w_obj_end(&w);
@@ -162,15 +163,18 @@ bool fleet_body(hctx *h, json_doc *d)
     return true;
 }
 
+static bool is_ascii_ws(char ch)
+{
+    return (ch == ' ') || (ch == '\t') || (ch == '\n') || (ch == '\r');
+}
+
 static strv trim_ascii(strv v)
 {
-    while ((v.n > 0u) && ((v.p[0] == ' ') || (v.p[0] == '\t') || (v.p[0] == '\n') ||
-                          (v.p[0] == '\r'))) {
+    while ((v.n > 0u) && is_ascii_ws(v.p[0])) {
         v.p++;
         v.n--;
     }
-    while ((v.n > 0u) && ((v.p[v.n - 1u] == ' ') || (v.p[v.n - 1u] == '\t') ||
-                          (v.p[v.n - 1u] == '\n') || (v.p[v.n - 1u] == '\r'))) {
+    while ((v.n > 0u) && is_ascii_ws(v.p[v.n - 1u])) {
         v.n--;
     }
     return v;
@@ -292,7 +296,6 @@ bool fleet_query_int(hctx *h, const char *name, int64_t lo, int64_t hi, int64_t 
                      bool *present)
 {
     char buf[32];
-    char msg[128];
     uint64_t v = 0u;
     bool neg = false;
     strv s;
@@ -307,13 +310,14 @@ bool fleet_query_int(hctx *h, const char *name, int64_t lo, int64_t hi, int64_t 
         buf[0] = '\0';
     }
     s = strv_from_cstr(buf);
-    if ((s.n > 0u) && (s.p[0] == '-')) {
+    if ((s.n > 0u) && (buf[0] == '-')) {   /* s views buf */
         neg = true;
         s.p++;
         s.n--;
     }
     if (!strv_to_u64(s, (uint64_t)INT64_MAX, &v) ||
         ((neg ? -(int64_t)v : (int64_t)v) < lo) || ((neg ? -(int64_t)v : (int64_t)v) > hi)) {
+        char msg[128];
         (void)snprintf(msg, sizeof msg, "Invalid query parameter '%s': expected an integer "
                        "from %lld to %lld", name, (long long)lo, (long long)hi);
         fleet_fail(h, 400, "VALIDATION_ERROR", msg);
@@ -339,7 +343,7 @@ typedef struct {
     uint8_t nlinks;
     char link_name[2][12];
     char link_href[2][LIST_HREF_BYTES];
-    _Alignas(8) unsigned char ctx[FLEET_LIST_CTX_BYTES];
+    uint64_t ctx[(FLEET_LIST_CTX_BYTES + 7u) / 8u];   /* the caller's context, 8-aligned */
 } list_state;
 
 _Static_assert(sizeof(list_state) <= HCTX_PRODUCER_STATE_BYTES,
@@ -348,11 +352,12 @@ _Static_assert(sizeof(list_state) <= HCTX_PRODUCER_STATE_BYTES,
 static size_t put_raw(char *buf, size_t cap, size_t len, const char *s)
 {
     size_t n = strlen(s);
+    size_t end = len;
     if ((len + n) <= cap) {
         (void)memcpy(buf + len, s, n);
-        len += n;
+        end += n;
     }
-    return len;
+    return end;
 }
 
 /* The envelope's tail: meta and links, written with a throw-away writer. */
@@ -362,7 +367,6 @@ static size_t list_tail(const list_state *st, char *buf, size_t cap)
     char id[UUID_STR_BYTES];
     char ts[40];
     size_t n = 0u;
-    size_t i;
     if (uuid_v7(id) != ST_OK) {
         id[0] = '\0';
     }
@@ -376,6 +380,7 @@ static size_t list_tail(const list_state *st, char *buf, size_t cap)
     json_w_ku64(&w, "response_time_ms", (clock_mono_us() - st->start_us) / 1000u);
     json_w_obj_end(&w);
     if (st->nlinks > 0u) {
+        size_t i;
         json_w_key(&w, "_links");
         json_w_obj_begin(&w);
         for (i = 0u; i < st->nlinks; i++) {
@@ -396,7 +401,6 @@ static size_t list_produce(void *state, char *buf, size_t cap, bool *done)
 {
     list_state *st = (list_state *)state;
     size_t len = 0u;
-    struct sqlite3_stmt *q;
     bool row = false;
     *done = false;
     if (st->phase == 0u) {
@@ -404,38 +408,39 @@ static size_t list_produce(void *state, char *buf, size_t cap, bool *done)
         st->phase = 1u;
     }
     if (st->phase == 1u) {
-        q = st->query(st->ctx, st->next);
+        struct sqlite3_stmt *q = st->query(st->ctx, st->next);
+        bool part_full = false;   /* this part is full: the next row waits */
         if (q == NULL) {
             st->phase = 2u;   /* logged by the query; the list ends here */
         }
-        while (st->phase == 1u) {
+        while ((st->phase == 1u) && !part_full) {
             json_w w;
             size_t comma = st->any ? 1u : 0u;
             size_t n = 0u;
             if ((store_step(q, &row) != ST_OK) || !row) {
                 st->phase = 2u;
-                break;
-            }
-            if ((len + comma + LIST_TAIL_RESERVE) >= cap) {
-                break;
-            }
-            json_w_init(&w, buf + len + comma, cap - len - comma - LIST_TAIL_RESERVE);
-            st->row(q, &w);
-            if (json_w_finish(&w, &n) != ST_OK) {
-                if (len == 0u) {
-                    /* one item larger than a whole slot: cannot be sent */
-                    LOG_E("fleet", "list item %lld larger than an out slot: list cut",
-                          (long long)st->next);
-                    st->phase = 2u;
+            } else if ((len + comma + LIST_TAIL_RESERVE) >= cap) {
+                part_full = true;
+            } else {
+                json_w_init(&w, buf + len + comma, cap - len - comma - LIST_TAIL_RESERVE);
+                st->row(q, &w);
+                if (json_w_finish(&w, &n) != ST_OK) {
+                    if (len == 0u) {
+                        /* one item larger than a whole slot: cannot be sent */
+                        LOG_E("fleet", "list item %lld larger than an out slot: list cut",
+                              (long long)st->next);
+                        st->phase = 2u;
+                    }
+                    part_full = true;   /* it goes first in the next part */
+                } else {
+                    if (comma > 0u) {
+                        buf[len] = ',';
+                    }
+                    len += comma + n;
+                    st->any = true;
+                    st->next++;
                 }
-                break;    /* it goes first in the next part */
             }
-            if (comma > 0u) {
-                buf[len] = ',';
-            }
-            len += comma + n;
-            st->any = true;
-            st->next++;
         }
         if (q != NULL) {
             store_done(q);

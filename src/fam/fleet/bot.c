@@ -48,7 +48,7 @@ static st_t load_by(store_stmt_id id, strv key, fleet_bot *b)
 st_t bot_load(strv id_or_slug, fleet_bot *b)
 {
     st_t st;
-    if ((id_or_slug.n == 0u) || (id_or_slug.n > UUID_STR_BYTES + FLEET_SLUG_MAX)) {
+    if ((id_or_slug.n == 0u) || (id_or_slug.n > (UUID_STR_BYTES + FLEET_SLUG_MAX))) {
         return ST_NOTFOUND;
     }
     st = load_by(STORE_BOT_BY_SLUG, id_or_slug, b);
@@ -88,6 +88,7 @@ void bot_write_json(json_w *w, const fleet_bot *b)
     json_w_ki64(w, "version_count", b->version_count);
     json_w_kstr(w, "created_at", b->created_at);
     json_w_kstr(w, "updated_at", b->updated_at);
+    /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
     if (b->last_active_at[0] != '\0') {
         json_w_kstr(w, "last_active_at", b->last_active_at);
     } else {

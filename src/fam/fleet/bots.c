@@ -255,11 +255,11 @@ static sqlite3_stmt *list_query(const void *ctx, int64_t sent)
 {
     const list_ctx *lc = (const list_ctx *)ctx;
     sqlite3_stmt *q = store_stmt(STORE_BOT_LIST);
-    st_t st = (lc->status[0] != '\0') ? store_bind_text(q, 1, strv_from_cstr(lc->status))
-                                      : store_bind_null(q, 1);
+    strv status = strv_from_cstr(lc->status);
+    strv category = strv_from_cstr(lc->category);
+    st_t st = (status.n > 0u) ? store_bind_text(q, 1, status) : store_bind_null(q, 1);
     if (st == ST_OK) {
-        st = (lc->category[0] != '\0') ? store_bind_text(q, 2, strv_from_cstr(lc->category))
-                                       : store_bind_null(q, 2);
+        st = (category.n > 0u) ? store_bind_text(q, 2, category) : store_bind_null(q, 2);
     }
     if (st == ST_OK) {
         st = store_bind_text(q, 3, strv_from_cstr(lc->sort));

@@ -34,27 +34,26 @@ static st_t load_keys(void)
     sqlite3_stmt *q = store_stmt(STORE_APIKEY_LIST);
     bool row = false;
     st_t st;
+    bool more = true;
     g_nkeys = 0u;
-    for (;;) {
-        strv h;
+    while (more) {
         st = store_step(q, &row);
         if ((st != ST_OK) || !row) {
-            break;
-        }
-        if (g_nkeys >= (size_t)CFG_MAX_API_KEYS) {
+            more = false;
+        } else if (g_nkeys >= (size_t)CFG_MAX_API_KEYS) {
             LOG_W("auth", "more than %u API keys stored: the rest are ignored",
                   (unsigned)CFG_MAX_API_KEYS);
-            break;
+            more = false;
+        } else {
+            strv h = store_col_text(q, 1);
+            if (h.n == (SHA256_HEX_BYTES - 1u)) {
+                g_keys[g_nkeys].id = store_col_int64(q, 0);
+                (void)memcpy(g_keys[g_nkeys].hash, h.p, h.n);
+                g_keys[g_nkeys].hash[h.n] = '\0';
+                g_keys[g_nkeys].touched_us = 0u;
+                g_nkeys++;
+            }
         }
-        h = store_col_text(q, 1);
-        if (h.n != (SHA256_HEX_BYTES - 1u)) {
-            continue;
-        }
-        g_keys[g_nkeys].id = store_col_int64(q, 0);
-        (void)memcpy(g_keys[g_nkeys].hash, h.p, h.n);
-        g_keys[g_nkeys].hash[h.n] = '\0';
-        g_keys[g_nkeys].touched_us = 0u;
-        g_nkeys++;
     }
     store_done(q);
     return st;
@@ -80,8 +79,10 @@ static st_t generate_key(const char *data_dir)
     (void)memcpy(key, KEY_PREFIX, sizeof(KEY_PREFIX) - 1u);
     o = sizeof(KEY_PREFIX) - 1u;
     for (i = 0u; i < sizeof rnd; i++) {
-        key[o++] = hex[rnd[i] >> 4];
-        key[o++] = hex[rnd[i] & 0x0fu];
+        key[o] = hex[rnd[i] >> 4];
+        o++;
+        key[o] = hex[rnd[i] & 0x0fu];
+        o++;
     }
     key[o] = '\n';
     key[o + 1u] = '\0';
@@ -137,7 +138,7 @@ static int match_index(const char *hash)
     for (i = 0u; i < g_nkeys; i++) {
         unsigned diff = 0u;
         for (j = 0u; j < (SHA256_HEX_BYTES - 1u); j++) {
-            diff |= (unsigned)((unsigned char)g_keys[i].hash[j] ^ (unsigned char)hash[j]);
+            diff |= ((unsigned)(unsigned char)g_keys[i].hash[j] ^ (unsigned)(unsigned char)hash[j]);
         }
         if ((diff == 0u) && (found < 0)) {
             found = (int)i;
