@@ -493,6 +493,17 @@ strv store_col_text(sqlite3_stmt *stmt, int col)
     return v;
 }
 
+size_t store_col_copy(sqlite3_stmt *stmt, int col, char *dst, size_t cap)
+{
+    strv v = store_col_text(stmt, col);
+    size_t n = (v.n < cap) ? v.n : (cap - 1u);
+    if (n > 0u) {
+        (void)memcpy(dst, v.p, n);
+    }
+    dst[n] = '\0';
+    return n;
+}
+
 int64_t store_col_int64(sqlite3_stmt *stmt, int col)
 {
     return (int64_t)sqlite3_column_int64(stmt, col);

@@ -109,6 +109,9 @@ st_t store_bind_null(sqlite3_stmt *stmt, int idx);
 strv store_col_text(sqlite3_stmt *stmt, int col);
 int64_t store_col_int64(sqlite3_stmt *stmt, int col);
 bool store_col_is_null(sqlite3_stmt *stmt, int col);
+/* Column col as a NUL-terminated string in dst (cap >= 1 bytes), cut to
+ * cap - 1 bytes when longer; NULL gives "". Returns the bytes copied. */
+size_t store_col_copy(sqlite3_stmt *stmt, int col, char *dst, size_t cap);
 
 /* Rowid of the last successful INSERT, and rows changed by the last
  * INSERT/UPDATE/DELETE. */

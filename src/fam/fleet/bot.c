@@ -5,14 +5,21 @@
 
 #include "store/store.h"
 
-static void col_copy(sqlite3_stmt *q, int col, char *dst, size_t cap)
+void bot_from_row(sqlite3_stmt *q, fleet_bot *b)
 {
-    strv v = store_col_text(q, col);
-    size_t n = (v.n < cap) ? v.n : (cap - 1u);
-    if (n > 0u) {
-        (void)memcpy(dst, v.p, n);
-    }
-    dst[n] = '\0';
+    (void)store_col_copy(q, 0, b->id, sizeof b->id);
+    (void)store_col_copy(q, 1, b->slug, sizeof b->slug);
+    (void)store_col_copy(q, 2, b->name, sizeof b->name);
+    (void)store_col_copy(q, 3, b->description, sizeof b->description);
+    (void)store_col_copy(q, 4, b->status, sizeof b->status);
+    (void)store_col_copy(q, 5, b->category, sizeof b->category);
+    (void)store_col_copy(q, 6, b->tags, sizeof b->tags);
+    b->conversation_count = store_col_int64(q, 7);
+    b->total_tokens_used = store_col_int64(q, 8);
+    b->version_count = store_col_int64(q, 9);
+    (void)store_col_copy(q, 10, b->created_at, sizeof b->created_at);
+    (void)store_col_copy(q, 11, b->updated_at, sizeof b->updated_at);
+    (void)store_col_copy(q, 12, b->last_active_at, sizeof b->last_active_at);
 }
 
 static st_t load_by(store_stmt_id id, strv key, fleet_bot *b)
@@ -27,19 +34,7 @@ static st_t load_by(store_stmt_id id, strv key, fleet_bot *b)
         st = ST_NOTFOUND;
     }
     if (st == ST_OK) {
-        col_copy(q, 0, b->id, sizeof b->id);
-        col_copy(q, 1, b->slug, sizeof b->slug);
-        col_copy(q, 2, b->name, sizeof b->name);
-        col_copy(q, 3, b->description, sizeof b->description);
-        col_copy(q, 4, b->status, sizeof b->status);
-        col_copy(q, 5, b->category, sizeof b->category);
-        col_copy(q, 6, b->tags, sizeof b->tags);
-        b->conversation_count = store_col_int64(q, 7);
-        b->total_tokens_used = store_col_int64(q, 8);
-        b->version_count = store_col_int64(q, 9);
-        col_copy(q, 10, b->created_at, sizeof b->created_at);
-        col_copy(q, 11, b->updated_at, sizeof b->updated_at);
-        col_copy(q, 12, b->last_active_at, sizeof b->last_active_at);
+        bot_from_row(q, b);
     }
     store_done(q);
     return st;

@@ -26,6 +26,9 @@ typedef struct {
     char last_active_at[40];              /* "" = null */
 } fleet_bot;
 
+struct sqlite3_stmt;
+/* The current row of a statement selecting the columns of BOT_BY_ID. */
+void bot_from_row(struct sqlite3_stmt *q, fleet_bot *b);
 /* By slug first, then by id. ST_NOTFOUND when neither matches. */
 st_t bot_load(strv id_or_slug, fleet_bot *b);
 /* Resolve path parameter i; false: answered 404 BOT_NOT_FOUND (or 500). */

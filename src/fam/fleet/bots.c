@@ -213,34 +213,6 @@ static bool list_filter(hctx *h, const char *name, const char *const *allowed,
     return true;
 }
 
-static void col_copy(sqlite3_stmt *q, int col, char *dst, size_t cap)
-{
-    strv v = store_col_text(q, col);
-    size_t n = (v.n < cap) ? v.n : (cap - 1u);
-    if (n > 0u) {
-        (void)memcpy(dst, v.p, n);
-    }
-    dst[n] = '\0';
-}
-
-/* A BOT_LIST row (the columns of BOT_BY_ID) into b. */
-static void bot_from_row(sqlite3_stmt *q, fleet_bot *b)
-{
-    col_copy(q, 0, b->id, sizeof b->id);
-    col_copy(q, 1, b->slug, sizeof b->slug);
-    col_copy(q, 2, b->name, sizeof b->name);
-    col_copy(q, 3, b->description, sizeof b->description);
-    col_copy(q, 4, b->status, sizeof b->status);
-    col_copy(q, 5, b->category, sizeof b->category);
-    col_copy(q, 6, b->tags, sizeof b->tags);
-    b->conversation_count = store_col_int64(q, 7);
-    b->total_tokens_used = store_col_int64(q, 8);
-    b->version_count = store_col_int64(q, 9);
-    col_copy(q, 10, b->created_at, sizeof b->created_at);
-    col_copy(q, 11, b->updated_at, sizeof b->updated_at);
-    col_copy(q, 12, b->last_active_at, sizeof b->last_active_at);
-}
-
 /* The list streams (fleet_list_stream): with no limit it is every bot. */
 typedef struct {
     char status[12];        /* "" = any */

@@ -60,16 +60,6 @@
 static char g_buf[FLEET_CONTENT_MAX_BYTES + 1u];
 static bool g_recovered;
 
-static void copy_col(sqlite3_stmt *q, int col, char *dst, size_t cap)
-{
-    strv v = store_col_text(q, col);
-    size_t n = (v.n < cap) ? v.n : (cap - 1u);
-    if (n > 0u) {
-        (void)memcpy(dst, v.p, n);
-    }
-    dst[n] = '\0';
-}
-
 static void copy_cstr(char *dst, size_t cap, const char *src)
 {
     size_t n = strlen(src);
@@ -102,13 +92,13 @@ st_t soul_load(const char *bot_id, int64_t version, soul_row *r)
             }
             g_buf[c.n] = '\0';
             r->content = (strv){ g_buf, c.n };
-            copy_col(q, 0, r->id, sizeof r->id);
-            copy_col(q, 1, r->bot_id, sizeof r->bot_id);
+            (void)store_col_copy(q, 0, r->id, sizeof r->id);
+            (void)store_col_copy(q, 1, r->bot_id, sizeof r->bot_id);
             r->version = store_col_int64(q, 2);
-            copy_col(q, 4, r->hash, sizeof r->hash);
+            (void)store_col_copy(q, 4, r->hash, sizeof r->hash);
             r->has_message = !store_col_is_null(q, 5);
-            copy_col(q, 5, r->message, sizeof r->message);
-            copy_col(q, 6, r->created_at, sizeof r->created_at);
+            (void)store_col_copy(q, 5, r->message, sizeof r->message);
+            (void)store_col_copy(q, 6, r->created_at, sizeof r->created_at);
         }
     }
     store_done(q);
@@ -311,10 +301,10 @@ void soul_recover(void)
         char disk[SHA256_HEX_BYTES];
         bool present = false;
         int64_t version = store_col_int64(q, 2);
-        copy_col(q, 0, slug, sizeof slug);
-        copy_col(q, 1, bot_id, sizeof bot_id);
-        copy_col(q, 3, hash, sizeof hash);
-        copy_col(q, 4, prev, sizeof prev);
+        (void)store_col_copy(q, 0, slug, sizeof slug);
+        (void)store_col_copy(q, 1, bot_id, sizeof bot_id);
+        (void)store_col_copy(q, 3, hash, sizeof hash);
+        (void)store_col_copy(q, 4, prev, sizeof prev);
         botdir_sweep(slug);
         if ((soul_file_hash(slug, disk, &present) == ST_OK) && present &&
             (strcmp(disk, hash) != 0)) {
