@@ -141,6 +141,7 @@ soak:
 
 bench: $(BUILD)/roostd
 	bench/health.sh $(BUILD)/roostd
+	bench/fleet.sh $(BUILD)/roostd
 
 deps:
 	tools/deps.sh
