@@ -548,18 +548,18 @@ st_t store_rollback(void)
     return store_exec(store_stmt(STORE_ROLLBACK));
 }
 
-st_t store_meta_get(const char *key, char *buf, size_t cap, size_t *n)
+st_t store_get_text(store_stmt_id id, strv key, char *buf, size_t cap, size_t *n)
 {
-    sqlite3_stmt *s = store_stmt(STORE_META_GET);
+    sqlite3_stmt *s = store_stmt(id);
     bool row = false;
     st_t st;
 
-    ASSERT((key != NULL) && (buf != NULL) && (cap > 0u));
+    ASSERT((buf != NULL) && (cap > 0u));
     buf[0] = '\0';
     if (n != NULL) {
         *n = 0u;
     }
-    st = store_bind_text(s, 1, strv_from_cstr(key));
+    st = store_bind_text(s, 1, key);
     if (st == ST_OK) {
         st = store_step(s, &row);
     }
@@ -583,6 +583,12 @@ st_t store_meta_get(const char *key, char *buf, size_t cap, size_t *n)
     }
     store_done(s);
     return st;
+}
+
+st_t store_meta_get(const char *key, char *buf, size_t cap, size_t *n)
+{
+    ASSERT(key != NULL);
+    return store_get_text(STORE_META_GET, strv_from_cstr(key), buf, cap, n);
 }
 
 st_t store_meta_set(const char *key, const char *value)

@@ -130,6 +130,9 @@ st_t store_rollback(void);
  * and sets *n to its length (n may be NULL). ST_NOTFOUND: no such key.
  * ST_TOOBIG: the value needs more than cap - 1 bytes (buf holds ""). */
 st_t store_meta_get(const char *key, char *buf, size_t cap, size_t *n);
+/* The general form: statement id takes the key as ?1 and selects one text
+ * column; same copy rules and statuses as store_meta_get. */
+st_t store_get_text(store_stmt_id id, strv key, char *buf, size_t cap, size_t *n);
 st_t store_meta_set(const char *key, const char *value);
 
 typedef struct {

@@ -247,10 +247,7 @@ void secrets_delete(hctx *h)
 
 st_t secrets_lookup(const char *key, char *buf, size_t cap, size_t *n)
 {
-    sqlite3_stmt *q;
     strv k;
-    bool row = false;
-    st_t st;
     if ((buf == NULL) || (cap == 0u)) {
         return ST_INVAL;
     }
@@ -262,28 +259,6 @@ st_t secrets_lookup(const char *key, char *buf, size_t cap, size_t *n)
     if (!secrets_key_ok(k)) {
         return ST_NOTFOUND;
     }
-    q = store_stmt(STORE_SECRET_GET);
-    st = store_bind_text(q, 1, k);
-    if (st == ST_OK) {
-        st = store_step(q, &row);
-    }
-    if ((st == ST_OK) && !row) {
-        st = ST_NOTFOUND;
-    }
-    if (st == ST_OK) {
-        strv v = store_col_text(q, 0);
-        if (v.n >= cap) {
-            st = ST_TOOBIG;
-        } else {
-            if (v.n > 0u) {
-                (void)memcpy(buf, v.p, v.n);
-            }
-            buf[v.n] = '\0';
-            if (n != NULL) {
-                *n = v.n;
-            }
-        }
-    }
-    store_done(q);
-    return st;
+    /* ST_TOOBIG leaves buf "" (store_get_text) */
+    return store_get_text(STORE_SECRET_GET, k, buf, cap, n);
 }
