@@ -109,6 +109,9 @@
 #ifndef CFG_HTTP_PARAM_BYTES
 #define CFG_HTTP_PARAM_BYTES 512       /* decoded bytes of all params of one request */
 #endif
+#ifndef CFG_WS_MAX_MESSAGE
+#define CFG_WS_MAX_MESSAGE 65536       /* WebSocket client message (all fragments); above: close 1009 */
+#endif
 
 /* ---- JSON --------------------------------------------------------------- */
 
@@ -192,6 +195,29 @@
 #define CFG_FLEET_SKILL_MD_BYTES (128u * 1024u)
 #endif
 
+/* ---- observability ------------------------------------------------------ */
+
+/* Stops waiting for their SIGTERM grace period at once (spec
+ * observability.md §5); each holds a timer. With all busy, a further stop
+ * sends SIGINT only (logged). */
+#ifndef CFG_OBS_STOP_SLOTS
+#define CFG_OBS_STOP_SLOTS 16
+#endif
+
+/* ---- bus: the event ring ------------------------------------------------ */
+
+/* Events held at once (src/bus/ring.h): each slot is one published event's
+ * header (sequence, topics, priority, place of its bytes). */
+#ifndef CFG_BUS_SLOTS
+#define CFG_BUS_SLOTS 4096
+#endif
+/* Serialized JSON of the events held at once (circular byte area). A larger
+ * single event is refused (ST_TOOBIG); when slots or bytes run out, the
+ * oldest events are overwritten. */
+#ifndef CFG_BUS_BYTES
+#define CFG_BUS_BYTES 4194304u         /* 4 MiB */
+#endif
+
 /* ---- the whole static RAM plan ------------------------------------------ */
 
 /* `roostd --budget` prints the plan; the build fails when it exceeds this. */
@@ -209,6 +235,9 @@
 #endif
 #if CFG_TX_BYTES < 2048
 #error "CFG_TX_BYTES must hold at least an error response"
+#endif
+#if CFG_BUS_SLOTS < 2 || CFG_BUS_BYTES < 64
+#error "CFG_BUS_SLOTS must be at least 2 and CFG_BUS_BYTES at least 64"
 #endif
 #if (CFG_SQLITE_MIN_ALLOC & (CFG_SQLITE_MIN_ALLOC - 1)) != 0
 #error "CFG_SQLITE_MIN_ALLOC must be a power of two"

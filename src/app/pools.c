@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 
+#include "bus/ring.h"
 #include "config.h"
 #include "http/server.h"
 #include "json/read.h"

@@ -68,3 +68,72 @@ size_t utf8_encode(unsigned long cp, unsigned char out[4])
     }
     return n;
 }
+
+void utf8_stream_init(utf8_stream *s)
+{
+    s->need = 0u;
+    s->lo = 0x80u;
+    s->hi = 0xBFu;
+    s->bad = false;
+}
+
+/* The lead byte c (>= 0x80) opens a sequence: set need/lo/hi as utf8_scan
+ * does. Returns false for a byte that cannot start a sequence. */
+static bool stream_lead(utf8_stream *s, unsigned char c)
+{
+    bool ok = true;
+
+    s->lo = 0x80u;
+    s->hi = 0xBFu;
+    if ((c >= 0xC2u) && (c <= 0xDFu)) {
+        s->need = 1u;
+    } else if (c == 0xE0u) {
+        s->need = 2u;
+        s->lo = 0xA0u;
+    } else if (c == 0xEDu) {
+        s->need = 2u;
+        s->hi = 0x9Fu;
+    } else if ((c >= 0xE1u) && (c <= 0xEFu)) {
+        s->need = 2u;
+    } else if (c == 0xF0u) {
+        s->need = 3u;
+        s->lo = 0x90u;
+    } else if ((c >= 0xF1u) && (c <= 0xF3u)) {
+        s->need = 3u;
+    } else if (c == 0xF4u) {
+        s->need = 3u;
+        s->hi = 0x8Fu;
+    } else {
+        ok = false;
+    }
+    return ok;
+}
+
+bool utf8_stream_feed(utf8_stream *s, const unsigned char *p, size_t n)
+{
+    size_t i = 0u;
+
+    while ((i < n) && !s->bad) {
+        unsigned char c = p[i];
+        if (s->need > 0u) {
+            if ((c < s->lo) || (c > s->hi)) {
+                s->bad = true;
+            } else {
+                s->need--;
+                s->lo = 0x80u;
+                s->hi = 0xBFu;
+            }
+        } else if (c >= 0x80u) {
+            s->bad = !stream_lead(s, c);
+        } else {
+            /* ASCII */
+        }
+        i++;
+    }
+    return !s->bad;
+}
+
+bool utf8_stream_done(const utf8_stream *s)
+{
+    return !s->bad && (s->need == 0u);
+}

@@ -28,3 +28,5 @@
 #define CFG_OUT_SLOTS 2
 #define CFG_OUT_SLOT_BYTES 8192u
 #define CFG_FILE_STREAMS 2
+#define CFG_BUS_SLOTS 8
+#define CFG_BUS_BYTES 512u
