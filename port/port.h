@@ -144,4 +144,23 @@ unsigned port_thread_count(void);
 /* Current resident set size in KiB (0 if unknown), for /metrics. */
 uint64_t port_rss_kib(void);
 
+/* ---- other processes (port_proc.c) --------------------------------------- */
+
+/* Signals roost sends to another process (observability stop). */
+typedef enum { PORT_SIG_INT, PORT_SIG_TERM } port_sig;
+
+/* Whether this build can signal processes at all (false: every call below
+ * answers ST_UNSUPPORTED). */
+bool port_proc_supported(void);
+/* roost's own process id. */
+int64_t port_proc_self(void);
+/* Does process pid exist? ST_OK when kill(pid, 0) succeeds or fails with
+ * EPERM; ST_NOTFOUND otherwise (also for pid <= 0 or above INT32_MAX). */
+st_t port_proc_exists(int64_t pid);
+/* Send sig to pid. ST_OK; ST_PERM (EPERM), ST_NOTFOUND (ESRCH, or pid
+ * <= 0 / above INT32_MAX), ST_IO (anything else). *reason (may be NULL)
+ * receives a static text of the OS error on failure ("Operation not
+ * permitted"), "" on success. */
+st_t port_proc_signal(int64_t pid, port_sig sig, const char **reason);
+
 #endif

@@ -84,6 +84,9 @@ static st_t open_listeners(void)
             continue;
         }
         k_setup[f](svc);
+        if (f == (int)FAM_OBS) {
+            obs_set_stop_grace_ms(g_cfg.obs.stop_grace_ms);
+        }
         svc->max_body = g_cfg.max_json_body_bytes;
         /* README §3: auto = open on loopback, the key elsewhere. */
         svc->auth_required = (lc->auth == AUTH_KEY) ||

@@ -87,6 +87,42 @@ static const char *const k_steps[] = {
     "  capabilities TEXT,"
     "  PRIMARY KEY(bot_id, skill_name)"
     ") STRICT, WITHOUT ROWID;",
+
+    /* 3: observability (spec/observability.md §2). Timestamps are client
+     * text stored verbatim (modified_at may be roost's clock). seq is the
+     * creation order of a session (GET /sessions breaks created_at ties by
+     * it). Events keep their own rows for session ids without a session;
+     * tool_input, tool_output and content hold JSON text (NULL for the
+     * "empty" values), and tool_name, error, reason and role hold the JSON
+     * string literal as received (quotes and escapes), so they are returned
+     * byte for byte without decoding. */
+    "CREATE TABLE obs_sessions("
+    "  seq INTEGER PRIMARY KEY,"
+    "  session_id TEXT NOT NULL UNIQUE,"
+    "  session_name TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL,"
+    "  modified_at TEXT NOT NULL,"
+    "  project_dir TEXT,"
+    "  agent_name TEXT"
+    ") STRICT;"
+    "CREATE INDEX obs_sessions_by_created ON obs_sessions(created_at, seq);"
+    "CREATE TABLE obs_events("
+    "  id INTEGER PRIMARY KEY,"
+    "  session_id TEXT NOT NULL,"
+    "  event_type TEXT NOT NULL,"
+    "  timestamp TEXT NOT NULL,"
+    "  tool_name_json TEXT,"
+    "  tool_input TEXT,"
+    "  tool_output TEXT,"
+    "  error_json TEXT,"
+    "  exit_code INTEGER,"
+    "  reason_json TEXT,"
+    "  role_json TEXT,"
+    "  content TEXT,"
+    "  pid INTEGER"
+    ") STRICT;"
+    "CREATE INDEX obs_events_by_session ON obs_events(session_id, timestamp, id);",
 };
 
 #define MIGRATION_COUNT ((unsigned)(sizeof(k_steps) / sizeof(k_steps[0])))

@@ -1,12 +1,56 @@
 /*
- * obs.h - the observability family (agent-orchestrator), default :8765.
- * Foundation scope: GET /health and FastAPI-style errors.
+ * obs.h - the observability family (agent-orchestrator), default :8765:
+ * GET /health, POST /events, GET /sessions, GET /events/{session_id},
+ * PATCH /sessions/{id}/metadata, DELETE /sessions/{id} and
+ * POST /sessions/{id}/stop (spec/observability.md §3-§5), FastAPI-style
+ * errors. The WebSocket /ws is not here yet.
  */
 #ifndef ROOST_FAM_OBS_H
 #define ROOST_FAM_OBS_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/status.h"
+#include "core/strv.h"
 #include "http/server.h"
 
 void obs_setup(http_service *svc);
+
+/* observability.stop_grace_ms: the wait between SIGINT and SIGTERM of a
+ * stop (default 5000 until set). */
+void obs_set_stop_grace_ms(uint32_t ms);
+
+/* One event to record (spec/observability.md §2.1), already valid:
+ *   event_type, session_id, session_name, timestamp: decoded UTF-8 text;
+ *   tool_name, error, reason, role: the JSON string literal as received
+ *     (with its quotes), p NULL for null;
+ *   tool_input (an object), tool_output (any JSON), content (an array of
+ *     objects): JSON text, p NULL for null;
+ *   exit_code, pid: when has_*; pid in 1..2147483647.
+ * Views are borrowed for the call only. */
+typedef struct {
+    strv event_type;
+    strv session_id;
+    strv session_name;
+    strv timestamp;
+    strv tool_name;
+    strv tool_input;
+    strv tool_output;
+    strv error;
+    strv reason;
+    strv role;
+    strv content;
+    bool has_exit_code;
+    int64_t exit_code;
+    bool has_pid;
+    int64_t pid;
+} obs_event;
+
+/* Record ev with the effects of POST /events (§3.2): session start/stop,
+ * the stored event (empty tool_input / tool_output / content stored as
+ * null), modified_at and the broadcast. Storage errors are returned (and
+ * logged by the store); nothing is half-written. */
+st_t obs_record(const obs_event *ev);
 
 #endif
