@@ -130,7 +130,7 @@ strv hctx_param(const hctx *h, size_t i);
  * with the last part. It runs again each time the previous part has gone
  * into tx, with its own copy of the state handed to hctx_end_stream. */
 typedef size_t (*hctx_producer)(void *state, char *buf, size_t cap, bool *done);
-#define HCTX_PRODUCER_STATE_BYTES 512u
+#define HCTX_PRODUCER_STATE_BYTES 768u
 /* After hctx_begin and the headers, on a ROUTE_BIG_OUT route: end the head
  * with Transfer-Encoding: chunked and stream the body from fn. */
 void hctx_end_stream(hctx *h, hctx_producer fn, const void *state, size_t state_len);

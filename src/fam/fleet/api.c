@@ -328,63 +328,47 @@ bool fleet_query_int(hctx *h, const char *name, int64_t lo, int64_t hi, int64_t 
     return true;
 }
 
-/* ---- lists of any length ------------------------------------------------------ */
+/* ---- lists of any length (fam/shared/list.h) ----------------------------------- */
 
 #define LIST_HREF_BYTES 128u
-#define LIST_TAIL_RESERVE 1024u   /* room kept for "],"meta":...,"_links":...}" */
 
+/* What the envelope's tail needs: when the request started, and its links. */
 typedef struct {
-    fleet_list_query query;
-    fleet_list_row row;
-    int64_t next;                 /* offset of the next row to send */
     uint64_t start_us;
-    uint8_t phase;                /* 0 head, 1 items, 2 done */
-    bool any;                     /* an item was written (comma before the next) */
     uint8_t nlinks;
     char link_name[2][12];
     char link_href[2][LIST_HREF_BYTES];
-    uint64_t ctx[(FLEET_LIST_CTX_BYTES + 7u) / 8u];   /* the caller's context, 8-aligned */
-} list_state;
+} list_tail_ctx;
 
-_Static_assert(sizeof(list_state) <= HCTX_PRODUCER_STATE_BYTES,
-               "list_state must fit the producer state");
+_Static_assert(sizeof(list_tail_ctx) <= FAM_LIST_TAIL_CTX_BYTES,
+               "list_tail_ctx must fit the list's tail context");
 
-static size_t put_raw(char *buf, size_t cap, size_t len, const char *s)
+/* "]" closing data, then meta and links, written with a throw-away writer. */
+static size_t list_tail(const void *tail_ctx, char *buf, size_t cap)
 {
-    size_t n = strlen(s);
-    size_t end = len;
-    if ((len + n) <= cap) {
-        (void)memcpy(buf + len, s, n);
-        end += n;
-    }
-    return end;
-}
-
-/* The envelope's tail: meta and links, written with a throw-away writer. */
-static size_t list_tail(const list_state *st, char *buf, size_t cap)
-{
+    const list_tail_ctx *tc = (const list_tail_ctx *)tail_ctx;
     json_w w;
     char id[UUID_STR_BYTES];
     char ts[40];
     size_t n = 0u;
-    if (uuid_v7(id) != ST_OK) {
+    if ((cap < 2u) || (uuid_v7(id) != ST_OK)) {
         id[0] = '\0';
     }
     (void)clock_format(clock_wall_us(), CLOCK_FMT_OFF6, ts, sizeof ts);
-    json_w_init(&w, buf, cap);
+    json_w_init(&w, buf + 1, cap - 1u);
     json_w_obj_begin(&w);
     json_w_key(&w, "meta");
     json_w_obj_begin(&w);
     json_w_kstr(&w, "request_id", id);
     json_w_kstr(&w, "timestamp", ts);
-    json_w_ku64(&w, "response_time_ms", (clock_mono_us() - st->start_us) / 1000u);
+    json_w_ku64(&w, "response_time_ms", (clock_mono_us() - tc->start_us) / 1000u);
     json_w_obj_end(&w);
-    if (st->nlinks > 0u) {
+    if (tc->nlinks > 0u) {
         size_t i;
         json_w_key(&w, "_links");
         json_w_obj_begin(&w);
-        for (i = 0u; i < st->nlinks; i++) {
-            json_w_kstr(&w, st->link_name[i], st->link_href[i]);
+        for (i = 0u; i < tc->nlinks; i++) {
+            json_w_kstr(&w, tc->link_name[i], tc->link_href[i]);
         }
         json_w_obj_end(&w);
     }
@@ -392,90 +376,24 @@ static size_t list_tail(const list_state *st, char *buf, size_t cap)
     if (json_w_finish(&w, &n) != ST_OK) {
         return 0u;
     }
-    /* the writer made {"meta":...}: drop its '{' so it continues the envelope */
-    buf[0] = ',';
-    return n;
-}
-
-static size_t list_produce(void *state, char *buf, size_t cap, bool *done)
-{
-    list_state *st = (list_state *)state;
-    size_t len = 0u;
-    bool row = false;
-    *done = false;
-    if (st->phase == 0u) {
-        len = put_raw(buf, cap, len, "{\"data\":[");
-        st->phase = 1u;
-    }
-    if (st->phase == 1u) {
-        struct sqlite3_stmt *q = st->query(st->ctx, st->next);
-        bool part_full = false;   /* this part is full: the next row waits */
-        if (q == NULL) {
-            st->phase = 2u;   /* logged by the query; the list ends here */
-        }
-        while ((st->phase == 1u) && !part_full) {
-            json_w w;
-            size_t comma = st->any ? 1u : 0u;
-            size_t n = 0u;
-            if ((store_step(q, &row) != ST_OK) || !row) {
-                st->phase = 2u;
-            } else if ((len + comma + LIST_TAIL_RESERVE) >= cap) {
-                part_full = true;
-            } else {
-                json_w_init(&w, buf + len + comma, cap - len - comma - LIST_TAIL_RESERVE);
-                st->row(q, &w);
-                if (json_w_finish(&w, &n) != ST_OK) {
-                    if (len == 0u) {
-                        /* one item larger than a whole slot: cannot be sent */
-                        LOG_E("fleet", "list item %lld larger than an out slot: list cut",
-                              (long long)st->next);
-                        st->phase = 2u;
-                    }
-                    part_full = true;   /* it goes first in the next part */
-                } else {
-                    if (comma > 0u) {
-                        buf[len] = ',';
-                    }
-                    len += comma + n;
-                    st->any = true;
-                    st->next++;
-                }
-            }
-        }
-        if (q != NULL) {
-            store_done(q);
-        }
-    }
-    if (st->phase == 2u) {
-        size_t t;
-        len = put_raw(buf, cap, len, "]");
-        t = list_tail(st, buf + len, cap - len);
-        len += t;
-        *done = true;
-    }
-    return len;
+    /* "]" then the writer's {"meta":...} with its '{' turned into ',' so it
+     * continues the envelope */
+    buf[0] = ']';
+    buf[1] = ',';
+    return n + 1u;
 }
 
 void fleet_list_stream(hctx *h, fleet_list_query query, fleet_list_row row, const void *ctx,
                        size_t ctx_len, const fleet_link *links, size_t nlinks)
 {
-    static list_state st;
+    list_tail_ctx tc;
     size_t i;
-    if (NEVER(ctx_len > sizeof st.ctx)) {
-        fleet_internal(h, "list context larger than FLEET_LIST_CTX_BYTES", ST_INTERNAL);
-        return;
+    (void)memset(&tc, 0, sizeof tc);
+    tc.start_us = h->start_us;
+    tc.nlinks = (uint8_t)((nlinks < 2u) ? nlinks : 2u);
+    for (i = 0u; i < tc.nlinks; i++) {
+        (void)snprintf(tc.link_name[i], sizeof tc.link_name[i], "%s", links[i].name);
+        (void)snprintf(tc.link_href[i], sizeof tc.link_href[i], "%s", links[i].href);
     }
-    (void)memset(&st, 0, sizeof st);
-    st.query = query;
-    st.row = row;
-    st.start_us = h->start_us;
-    st.nlinks = (uint8_t)((nlinks < 2u) ? nlinks : 2u);
-    for (i = 0u; i < st.nlinks; i++) {
-        (void)snprintf(st.link_name[i], sizeof st.link_name[i], "%s", links[i].name);
-        (void)snprintf(st.link_href[i], sizeof st.link_href[i], "%s", links[i].href);
-    }
-    (void)memcpy(st.ctx, ctx, ctx_len);
-    hctx_begin(h, 200);
-    hctx_header(h, "Content-Type", "application/json");
-    hctx_end_stream(h, list_produce, &st, sizeof st);
+    fam_list_stream(h, "{\"data\":[", query, row, ctx, ctx_len, list_tail, &tc, sizeof tc);
 }

@@ -20,6 +20,7 @@
 
 #include "core/uuid.h"
 #include "fam/shared/fam.h"
+#include "fam/shared/list.h"
 #include "json/read.h"
 #include "json/write.h"
 
@@ -77,19 +78,15 @@ bool fleet_query_str(const hctx *h, const char *name, char *buf, size_t cap);
 
 /* ---- lists of any length ------------------------------------------------- */
 
-struct sqlite3_stmt;
-/* Prepare and bind the list's query so that it yields the rows from
- * `offset` on (the caller's own LIMIT/OFFSET folded in); NULL on error. */
-typedef struct sqlite3_stmt *(*fleet_list_query)(const void *ctx, int64_t offset);
-/* Write the current row of q as one JSON value. */
-typedef void (*fleet_list_row)(struct sqlite3_stmt *q, json_w *w);
+/* The query and row writer of a list (fam/shared/list.h). */
+typedef fam_list_query fleet_list_query;
+typedef fam_list_row fleet_list_row;
 
-#define FLEET_LIST_CTX_BYTES 128u
 
 /* Answer 200 with data = the array of every row the query yields, streamed
  * in chunks (route must be ROUTE_BIG_OUT): as many whole items as fit go
  * out per part, the query restarting at the next offset, so the list may be
- * any length in fixed memory. ctx (at most FLEET_LIST_CTX_BYTES) is copied.
+ * any length in fixed memory. ctx (at most FAM_LIST_CTX_BYTES) is copied.
  * links are copied too (hrefs up to 127 bytes). */
 void fleet_list_stream(hctx *h, fleet_list_query query, fleet_list_row row, const void *ctx,
                        size_t ctx_len, const fleet_link *links, size_t nlinks);

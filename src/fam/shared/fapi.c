@@ -279,105 +279,24 @@ size_t fapi_chars(const char *s, size_t n)
     return k;
 }
 
-/* ---- lists of any length ------------------------------------------------- */
+/* ---- lists of any length (fam/shared/list.h) ------------------------------------ */
 
-typedef struct {
-    fapi_list_query query;
-    fapi_list_row row;
-    int64_t next;                 /* rows sent so far */
-    uint8_t phase;                /* 0 head, 1 items, 2 done */
-    bool any;                     /* an item was written (comma before the next) */
-    char head[FAPI_LIST_AFFIX_BYTES];
-    char tail[FAPI_LIST_AFFIX_BYTES];
-    uint64_t ctx[(FAPI_LIST_CTX_BYTES + 7u) / 8u];   /* the caller's context, 8-aligned */
-} fapi_list_state;
-
-_Static_assert(sizeof(fapi_list_state) <= HCTX_PRODUCER_STATE_BYTES,
-               "fapi_list_state must fit the producer state");
-
-static size_t put_raw(char *buf, size_t cap, size_t len, const char *s)
+/* The tail is a fixed string, kept NUL-terminated in the tail context. */
+static size_t fixed_tail(const void *tail_ctx, char *buf, size_t cap)
 {
-    size_t n = strlen(s);
-    size_t end = len;
-    if ((len + n) <= cap) {
-        (void)memcpy(buf + len, s, n);
-        end += n;
+    const char *t = (const char *)tail_ctx;
+    size_t n = strlen(t);
+    if (n > cap) {
+        return 0u;
     }
-    return end;
-}
-
-static size_t list_produce(void *state, char *buf, size_t cap, bool *done)
-{
-    fapi_list_state *st = (fapi_list_state *)state;
-    size_t len = 0u;
-    bool row = false;
-    *done = false;
-    if (st->phase == 0u) {
-        len = put_raw(buf, cap, len, st->head);
-        st->phase = 1u;
-    }
-    if (st->phase == 1u) {
-        struct sqlite3_stmt *q = st->query(st->ctx, st->next);
-        bool part_full = false;   /* this part is full: the next row waits */
-        if (q == NULL) {
-            st->phase = 2u;   /* logged by the query; the list ends here */
-        }
-        while ((st->phase == 1u) && !part_full) {
-            json_w w;
-            size_t comma = st->any ? 1u : 0u;
-            size_t n = 0u;
-            if ((store_step(q, &row) != ST_OK) || !row) {
-                st->phase = 2u;
-            } else if ((len + comma + FAPI_LIST_AFFIX_BYTES) >= cap) {
-                part_full = true;
-            } else {
-                json_w_init(&w, buf + len + comma, cap - len - comma - FAPI_LIST_AFFIX_BYTES);
-                st->row(q, &w);
-                if (json_w_finish(&w, &n) != ST_OK) {
-                    if (len == 0u) {
-                        /* one item larger than a whole slot: cannot be sent */
-                        LOG_E("fapi", "list item %lld larger than an out slot: list cut",
-                              (long long)st->next);
-                        st->phase = 2u;
-                    }
-                    part_full = true;   /* it goes first in the next part */
-                } else {
-                    if (comma > 0u) {
-                        buf[len] = ',';
-                    }
-                    len += comma + n;
-                    st->any = true;
-                    st->next++;
-                }
-            }
-        }
-        if (q != NULL) {
-            store_done(q);
-        }
-    }
-    if (st->phase == 2u) {
-        len = put_raw(buf, cap, len, st->tail);
-        *done = true;
-    }
-    return len;
+    (void)memcpy(buf, t, n);
+    return n;
 }
 
 void fapi_list_stream(hctx *h, const char *head, const char *tail, fapi_list_query query,
                       fapi_list_row row, const void *ctx, size_t ctx_len)
 {
-    static fapi_list_state st;
-    if (NEVER((ctx_len > sizeof st.ctx) || (strlen(head) >= sizeof st.head) ||
-              (strlen(tail) >= sizeof st.tail))) {
-        fam_fastapi_error(h, 500, "INTERNAL_ERROR", "Internal Server Error");
-        return;
-    }
-    (void)memset(&st, 0, sizeof st);
-    st.query = query;
-    st.row = row;
-    (void)snprintf(st.head, sizeof st.head, "%s", head);
-    (void)snprintf(st.tail, sizeof st.tail, "%s", tail);
-    (void)memcpy(st.ctx, ctx, ctx_len);
-    hctx_begin(h, 200);
-    hctx_header(h, "Content-Type", "application/json");
-    hctx_end_stream(h, list_produce, &st, sizeof st);
+    char t[FAPI_LIST_AFFIX_BYTES];
+    (void)snprintf(t, sizeof t, "%s", tail);
+    fam_list_stream(h, head, query, row, ctx, ctx_len, fixed_tail, t, strlen(t) + 1u);
 }

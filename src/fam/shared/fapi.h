@@ -23,6 +23,7 @@
 
 #include "core/strv.h"
 #include "fam/shared/fam.h"
+#include "fam/shared/list.h"
 #include "json/read.h"
 #include "json/write.h"
 
@@ -82,19 +83,15 @@ size_t fapi_chars(const char *s, size_t n);
 
 /* ---- lists of any length ------------------------------------------------- */
 
-struct sqlite3_stmt;
-/* Prepare and bind the list's query so that it yields the rows from `sent`
- * on (the caller's own LIMIT/OFFSET folded in); NULL on error (logged). */
-typedef struct sqlite3_stmt *(*fapi_list_query)(const void *ctx, int64_t sent);
-/* Write the current row of q as one JSON value. */
-typedef void (*fapi_list_row)(struct sqlite3_stmt *q, json_w *w);
+/* The query and row writer of a list (fam/shared/list.h). */
+typedef fam_list_query fapi_list_query;
+typedef fam_list_row fapi_list_row;
 
-#define FAPI_LIST_CTX_BYTES 320u
 #define FAPI_LIST_AFFIX_BYTES 24u
 
 /* Answer 200 with head + the rows, comma-separated + tail (head e.g.
  * "{\"sessions\":[", tail "]}", each < FAPI_LIST_AFFIX_BYTES), streamed in
- * chunks; the route must be ROUTE_BIG_OUT. ctx (at most FAPI_LIST_CTX_BYTES)
+ * chunks; the route must be ROUTE_BIG_OUT. ctx (at most FAM_LIST_CTX_BYTES)
  * is copied. A storage error mid-list ends the list early (logged). */
 void fapi_list_stream(hctx *h, const char *head, const char *tail, fapi_list_query query,
                       fapi_list_row row, const void *ctx, size_t ctx_len);
