@@ -109,7 +109,7 @@ FUZZ_BASE    := -std=c11 -g -O1 -I. -Isrc -Iport -I$(VENDOR_DIR)/include $(UNIT_
 FUZZ_CORE    := src/core/strv.c src/core/status.c src/core/assert.c src/core/utf8.c port/$(PORT)/port.c
 FUZZ_SRC_http := src/http/parse.c $(FUZZ_CORE)
 FUZZ_SRC_json := src/json/read.c src/json/write.c vendor/jsmn.c $(FUZZ_CORE)
-FUZZ_SRC_ws := src/http/ws.c src/core/sha1.c src/core/base64.c $(FUZZ_CORE)
+FUZZ_SRC_ws := src/http/ws.c src/core/sha1.c src/core/mdblock.c src/core/base64.c $(FUZZ_CORE)
 
 define FUZZ_RULES
 $(BUILD)/fuzz/$(1): fuzz/$(1).c $(FUZZ_SRC_$(1)) | vendor-headers

@@ -9,13 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/mdblock.h"
+
 #define SHA1_BYTES 20u
 
 typedef struct {
     uint32_t h[5];
-    uint64_t total;            /* bytes hashed so far */
-    uint8_t block[64];
-    size_t used;               /* bytes in block */
+    md_block b;               /* buffered input (core/mdblock.h) */
 } sha1_ctx;
 
 void sha1_init(sha1_ctx *c);

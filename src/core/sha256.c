@@ -25,7 +25,7 @@ static uint32_t rotr(uint32_t x, unsigned n)
     return (x >> n) | (x << (32u - n));
 }
 
-static void compress(sha256_ctx *c, const uint8_t *p)
+static void compress(uint32_t *h, const uint8_t *p)
 {
     uint32_t w[64];
     uint32_t v[8];
@@ -39,7 +39,7 @@ static void compress(sha256_ctx *c, const uint8_t *p)
         uint32_t s1 = rotr(w[i - 2u], 17u) ^ rotr(w[i - 2u], 19u) ^ (w[i - 2u] >> 10);
         w[i] = w[i - 16u] + s0 + w[i - 7u] + s1;
     }
-    (void)memcpy(v, c->h, sizeof v);
+    (void)memcpy(v, h, sizeof v);
     for (i = 0u; i < 64u; i++) {
         uint32_t s1 = rotr(v[4], 6u) ^ rotr(v[4], 11u) ^ rotr(v[4], 25u);
         uint32_t ch = (v[4] & v[5]) ^ (~v[4] & v[6]);
@@ -57,7 +57,7 @@ static void compress(sha256_ctx *c, const uint8_t *p)
         v[0] = t1 + t2;
     }
     for (i = 0u; i < 8u; i++) {
-        c->h[i] += v[i];
+        h[i] += v[i];
     }
 }
 
@@ -66,53 +66,17 @@ void sha256_init(sha256_ctx *c)
     static const uint32_t iv[8] = { 0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53au,
                                     0x510e527fu, 0x9b05688cu, 0x1f83d9abu, 0x5be0cd19u };
     (void)memcpy(c->h, iv, sizeof iv);
-    c->total = 0u;
-    c->used = 0u;
+    md_block_init(&c->b);
 }
 
 void sha256_update(sha256_ctx *c, const void *data, size_t n)
 {
-    const uint8_t *p = (const uint8_t *)data;
-    size_t off = 0u;
-    c->total += (uint64_t)n;
-    while (off < n) {
-        size_t take = 64u - c->used;
-        if (take > (n - off)) {
-            take = n - off;
-        }
-        (void)memcpy(c->block + c->used, p + off, take);
-        c->used += take;
-        off += take;
-        if (c->used == 64u) {
-            compress(c, c->block);
-            c->used = 0u;
-        }
-    }
+    md_block_update(&c->b, c->h, compress, data, n);
 }
 
 void sha256_final(sha256_ctx *c, uint8_t out[SHA256_BYTES])
 {
-    uint64_t bits = c->total * 8u;
-    unsigned i;
-    c->block[c->used] = 0x80u;
-    c->used++;
-    if (c->used > 56u) {
-        (void)memset(c->block + c->used, 0, 64u - c->used);
-        compress(c, c->block);
-        c->used = 0u;
-    }
-    (void)memset(c->block + c->used, 0, 56u - c->used);
-    for (i = 0u; i < 8u; i++) {
-        unsigned shift = 56u - (8u * i);
-        c->block[56u + i] = (uint8_t)(bits >> shift);
-    }
-    compress(c, c->block);
-    for (i = 0u; i < 8u; i++) {
-        out[4u * i] = (uint8_t)(c->h[i] >> 24);
-        out[(4u * i) + 1u] = (uint8_t)(c->h[i] >> 16);
-        out[(4u * i) + 2u] = (uint8_t)(c->h[i] >> 8);
-        out[(4u * i) + 3u] = (uint8_t)c->h[i];
-    }
+    md_block_final(&c->b, c->h, compress, 8u, out);
 }
 
 void sha256_to_hex(const uint8_t digest[SHA256_BYTES], char out[SHA256_HEX_BYTES])

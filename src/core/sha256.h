@@ -8,14 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/mdblock.h"
+
 #define SHA256_BYTES 32u
 #define SHA256_HEX_BYTES 65u   /* 64 hex digits + NUL */
 
 typedef struct {
     uint32_t h[8];
-    uint64_t total;            /* bytes hashed so far */
-    uint8_t block[64];
-    size_t used;               /* bytes in block */
+    md_block b;               /* buffered input (core/mdblock.h) */
 } sha256_ctx;
 
 void sha256_init(sha256_ctx *c);

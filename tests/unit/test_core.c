@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/pool.h"
+#include "core/sha256.h"
 #include "core/status.h"
 #include "core/strv.h"
 #include "core/timer.h"
@@ -724,8 +725,60 @@ static void test_uuid_v7(void)
     T_CHECK(uuid_v7_ms(prev) <= (after + 100u));
 }
 
+/* ---- sha256 (FIPS 180-4 vectors; lengths around the padding boundary) ---- */
+
+static void test_sha256_vectors(void)
+{
+    static const struct {
+        size_t n;
+        const char *hex;
+    } xs[] = {
+        { 55u, "d5e285683cd4efc02d021a5c62014694958901005d6f71e89e0989fac77e4072" },
+        { 56u, "04c26261370ee7541549d16dee320c723e3fd14671e66a099afe0a377c16888e" },
+        { 63u, "75220b47218278e656f2013bb8f0c455a25eaf01e86c64924e9d48d89776d6f2" },
+        { 64u, "7ce100971f64e7001e8fe5a51973ecdfe1ced42befe7ee8d5fd6219506b5393c" },
+        { 119u, "000b48d4edf0fa7bee3c6236ecd2785baa5db4eeb8bb54341b029e0d9fa5fb0c" },
+    };
+    static char xbuf[128];
+    char hex[SHA256_HEX_BYTES];
+    size_t i;
+    sha256_hex("", 0u, hex);
+    T_EQ_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    sha256_hex("abc", 3u, hex);
+    T_EQ_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    memset(xbuf, 'x', sizeof xbuf);
+    for (i = 0u; i < (sizeof xs / sizeof xs[0]); i++) {
+        sha256_hex(xbuf, xs[i].n, hex);
+        T_EQ_STR(hex, xs[i].hex);
+    }
+}
+
+static void test_sha256_incremental(void)
+{
+    /* a million 'a' in uneven pieces */
+    static char chunk[1000];
+    sha256_ctx c;
+    uint8_t d[SHA256_BYTES];
+    char hex[SHA256_HEX_BYTES];
+    size_t left = 1000000u;
+    size_t step = 1u;
+    memset(chunk, 'a', sizeof chunk);
+    sha256_init(&c);
+    while (left > 0u) {
+        size_t n = (step < left) ? step : left;
+        sha256_update(&c, chunk, n);
+        left -= n;
+        step = (step % (sizeof(chunk) - 13u)) + 13u;   /* 13..999 */
+    }
+    sha256_final(&c, d);
+    sha256_to_hex(d, hex);
+    T_EQ_STR(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
 int main(void)
 {
+    T_RUN(test_sha256_vectors);
+    T_RUN(test_sha256_incremental);
     T_RUN(test_pool_exhaust);
     T_RUN(test_pool_reuse_zeroed);
     T_RUN(test_pool_index_at);

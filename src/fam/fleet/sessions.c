@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "fam/fleet/api.h"
 #include "fam/fleet/bot.h"
+#include "fam/shared/fam.h"
 #include "store/store.h"
 
 #define SESSIONS_LIMIT_DEFAULT 50
@@ -101,39 +102,20 @@ static bool session_param(hctx *h, char sid[UUID_STR_BYTES])
     return true;
 }
 
-static void kstr_or_null(json_w *w, const char *key, sqlite3_stmt *q, int col)
-{
-    if (store_col_is_null(q, col)) {
-        json_w_knull(w, key);
-    } else {
-        strv v = store_col_text(q, col);
-        json_w_kstrn(w, key, v.p, v.n);
-    }
-}
-
-static void kint_or_null(json_w *w, const char *key, sqlite3_stmt *q, int col)
-{
-    if (store_col_is_null(q, col)) {
-        json_w_knull(w, key);
-    } else {
-        json_w_ki64(w, key, store_col_int64(q, col));
-    }
-}
-
 /* A ChatSession (§2.4) from a SESSION_* row. */
 static void write_session(json_w *w, sqlite3_stmt *q)
 {
     json_w_obj_begin(w);
-    kstr_or_null(w, "id", q, 0);
-    kstr_or_null(w, "bot_id", q, 1);
-    kstr_or_null(w, "title", q, 2);
-    kstr_or_null(w, "started_at", q, 3);
-    kstr_or_null(w, "ended_at", q, 4);
+    fam_kcol_str(w, "id", q, 0);
+    fam_kcol_str(w, "bot_id", q, 1);
+    fam_kcol_str(w, "title", q, 2);
+    fam_kcol_str(w, "started_at", q, 3);
+    fam_kcol_str(w, "ended_at", q, 4);
     json_w_ki64(w, "total_input_tokens", store_col_int64(q, 5));
     json_w_ki64(w, "total_output_tokens", store_col_int64(q, 6));
     json_w_ki64(w, "message_count", store_col_int64(q, 7));
-    kstr_or_null(w, "model", q, 8);
-    kstr_or_null(w, "status", q, 9);
+    fam_kcol_str(w, "model", q, 8);
+    fam_kcol_str(w, "status", q, 9);
     json_w_obj_end(w);
 }
 
@@ -141,16 +123,16 @@ static void write_session(json_w *w, sqlite3_stmt *q)
 static void write_message(json_w *w, sqlite3_stmt *q)
 {
     json_w_obj_begin(w);
-    kstr_or_null(w, "id", q, 0);
-    kstr_or_null(w, "session_id", q, 1);
-    kstr_or_null(w, "role", q, 2);
-    kstr_or_null(w, "content", q, 3);
-    kstr_or_null(w, "created_at", q, 4);
-    kint_or_null(w, "input_tokens", q, 5);
-    kint_or_null(w, "output_tokens", q, 6);
-    kstr_or_null(w, "model", q, 7);
-    kstr_or_null(w, "stop_reason", q, 8);
-    kint_or_null(w, "response_ms", q, 9);
+    fam_kcol_str(w, "id", q, 0);
+    fam_kcol_str(w, "session_id", q, 1);
+    fam_kcol_str(w, "role", q, 2);
+    fam_kcol_str(w, "content", q, 3);
+    fam_kcol_str(w, "created_at", q, 4);
+    fam_kcol_int(w, "input_tokens", q, 5);
+    fam_kcol_int(w, "output_tokens", q, 6);
+    fam_kcol_str(w, "model", q, 7);
+    fam_kcol_str(w, "stop_reason", q, 8);
+    fam_kcol_int(w, "response_ms", q, 9);
     json_w_obj_end(w);
 }
 

@@ -30,6 +30,7 @@
 #include "fam/fleet/bot.h"
 #include "fam/fleet/skillmd.h"
 #include "port.h"
+#include "fam/shared/fam.h"
 #include "store/store.h"
 
 #define NAME_BYTES (SKILLMD_NAME_MAX + 1u)
@@ -205,24 +206,14 @@ static void kraw_col(json_w *w, const char *key, sqlite3_stmt *q, int col, const
     }
 }
 
-static void kstr_col(json_w *w, const char *key, sqlite3_stmt *q, int col)
-{
-    if (store_col_is_null(q, col)) {
-        json_w_knull(w, key);
-    } else {
-        strv v = store_col_text(q, col);
-        json_w_kstrn(w, key, v.p, v.n);
-    }
-}
-
 /* BotSkillConfig from a BOT_SKILL_GET row. */
 static void write_config(json_w *w, sqlite3_stmt *q)
 {
     json_w_obj_begin(w);
-    kstr_col(w, "skill_name", q, 0);
+    fam_kcol_str(w, "skill_name", q, 0);
     json_w_kbool(w, "enabled", store_col_int64(q, 1) != 0);
-    kstr_col(w, "trust_tier", q, 2);
-    kstr_col(w, "version", q, 3);
+    fam_kcol_str(w, "trust_tier", q, 2);
+    fam_kcol_str(w, "version", q, 3);
     kraw_col(w, "overrides", q, 4, "{}");
     kraw_col(w, "capabilities", q, 5, NULL);
     json_w_obj_end(w);
@@ -409,7 +400,7 @@ void skills_bot_list(hctx *h)
             json_w_kstr(&w, "description", "");
             json_w_knull(&w, "skill_type");
         }
-        kstr_col(&w, "trust_tier", q, 2);
+        fam_kcol_str(&w, "trust_tier", q, 2);
         json_w_kbool(&w, "enabled", store_col_int64(q, 1) != 0);
         kraw_col(&w, "overrides", q, 3, "{}");
         json_w_obj_end(&w);

@@ -85,46 +85,16 @@ static void internal(hctx *h, const char *what, st_t st)
     fam_fastapi_error(h, 500, "INTERNAL_ERROR", "Internal Server Error");
 }
 
-static void kcol_str(json_w *w, const char *key, sqlite3_stmt *q, int col)
-{
-    if (store_col_is_null(q, col)) {
-        json_w_knull(w, key);
-    } else {
-        strv v = store_col_text(q, col);
-        json_w_kstrn(w, key, v.p, v.n);
-    }
-}
-
-/* A column holding JSON text (or NULL). */
-static void kcol_raw(json_w *w, const char *key, sqlite3_stmt *q, int col)
-{
-    if (store_col_is_null(q, col)) {
-        json_w_knull(w, key);
-    } else {
-        strv v = store_col_text(q, col);
-        json_w_kraw(w, key, v.p, v.n);
-    }
-}
-
-static void kcol_int(json_w *w, const char *key, sqlite3_stmt *q, int col)
-{
-    if (store_col_is_null(q, col)) {
-        json_w_knull(w, key);
-    } else {
-        json_w_ki64(w, key, store_col_int64(q, col));
-    }
-}
-
 /* The Session members (§2.3) of an OBS_SESSION_GET / _LIST row. */
 static void session_members(json_w *w, sqlite3_stmt *q)
 {
-    kcol_str(w, "session_id", q, 0);
-    kcol_str(w, "session_name", q, 1);
-    kcol_str(w, "status", q, 2);
-    kcol_str(w, "created_at", q, 3);
-    kcol_str(w, "modified_at", q, 4);
-    kcol_str(w, "project_dir", q, 5);
-    kcol_str(w, "agent_name", q, 6);
+    fam_kcol_str(w, "session_id", q, 0);
+    fam_kcol_str(w, "session_name", q, 1);
+    fam_kcol_str(w, "status", q, 2);
+    fam_kcol_str(w, "created_at", q, 3);
+    fam_kcol_str(w, "modified_at", q, 4);
+    fam_kcol_str(w, "project_dir", q, 5);
+    fam_kcol_str(w, "agent_name", q, 6);
 }
 
 static void session_row(sqlite3_stmt *q, json_w *w)
@@ -616,19 +586,19 @@ static sqlite3_stmt *events_query(const void *ctx, int64_t sent)
 static void event_row(sqlite3_stmt *q, json_w *w)
 {
     json_w_obj_begin(w);
-    kcol_int(w, "id", q, 0);
-    kcol_str(w, "session_id", q, 1);
-    kcol_str(w, "event_type", q, 2);
-    kcol_str(w, "timestamp", q, 3);
-    kcol_raw(w, "tool_name", q, 4);
-    kcol_raw(w, "tool_input", q, 5);
-    kcol_raw(w, "tool_output", q, 6);
-    kcol_raw(w, "error", q, 7);
-    kcol_int(w, "exit_code", q, 8);
-    kcol_raw(w, "reason", q, 9);
-    kcol_raw(w, "role", q, 10);
-    kcol_raw(w, "content", q, 11);
-    kcol_int(w, "pid", q, 12);
+    fam_kcol_int(w, "id", q, 0);
+    fam_kcol_str(w, "session_id", q, 1);
+    fam_kcol_str(w, "event_type", q, 2);
+    fam_kcol_str(w, "timestamp", q, 3);
+    fam_kcol_raw(w, "tool_name", q, 4);
+    fam_kcol_raw(w, "tool_input", q, 5);
+    fam_kcol_raw(w, "tool_output", q, 6);
+    fam_kcol_raw(w, "error", q, 7);
+    fam_kcol_int(w, "exit_code", q, 8);
+    fam_kcol_raw(w, "reason", q, 9);
+    fam_kcol_raw(w, "role", q, 10);
+    fam_kcol_raw(w, "content", q, 11);
+    fam_kcol_int(w, "pid", q, 12);
     json_w_obj_end(w);
 }
 

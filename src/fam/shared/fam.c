@@ -1,6 +1,7 @@
 #include "fam/shared/fam.h"
 
 #include "fam/shared/auth.h"
+#include "store/store.h"
 
 #include <string.h>
 
@@ -103,4 +104,33 @@ void fam_fastapi_setup(http_service *svc, const char *family, const route *route
     svc->bad_method_is_not_found = false;
     svc->cors = CORS_STYLE_FASTAPI;
     svc->cors_credentials = cors_credentials;
+}
+
+void fam_kcol_str(json_w *w, const char *key, sqlite3_stmt *q, int col)
+{
+    if (store_col_is_null(q, col)) {
+        json_w_knull(w, key);
+    } else {
+        strv v = store_col_text(q, col);
+        json_w_kstrn(w, key, v.p, v.n);
+    }
+}
+
+void fam_kcol_int(json_w *w, const char *key, sqlite3_stmt *q, int col)
+{
+    if (store_col_is_null(q, col)) {
+        json_w_knull(w, key);
+    } else {
+        json_w_ki64(w, key, store_col_int64(q, col));
+    }
+}
+
+void fam_kcol_raw(json_w *w, const char *key, sqlite3_stmt *q, int col)
+{
+    if (store_col_is_null(q, col)) {
+        json_w_knull(w, key);
+    } else {
+        strv v = store_col_text(q, col);
+        json_w_kraw(w, key, v.p, v.n);
+    }
 }

@@ -19,6 +19,14 @@ void fam_json_send(hctx *h, int status, const char *json);
  * Retry-After on 503). Call between begin and end. */
 void fam_error_headers(hctx *h, int status);
 
+/* A member `key` from column col of the current row of q: the text as a
+ * JSON string, the integer, or the column's JSON text written verbatim
+ * (raw) -- and null when the column is NULL. */
+struct sqlite3_stmt;
+void fam_kcol_str(json_w *w, const char *key, struct sqlite3_stmt *q, int col);
+void fam_kcol_int(json_w *w, const char *key, struct sqlite3_stmt *q, int col);
+void fam_kcol_raw(json_w *w, const char *key, struct sqlite3_stmt *q, int col);
+
 /* Fill a FastAPI-style service (observability, documents, agents). */
 void fam_fastapi_setup(http_service *svc, const char *family, const route *routes,
                        size_t nroutes, bool cors_credentials);
