@@ -150,4 +150,7 @@ deps:
 clean:
 	rm -rf build
 
--include $(OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+# Every object's header dependencies, the unit tests' own objects included
+# (without them a test is not rebuilt when a header it uses changes).
+UNIT_TEST_OBJ := $(patsubst tests/unit/%.c,$(BUILD)/unit/obj/tests/unit/%.o,$(UNIT_SRC))
+-include $(OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(UNIT_TEST_OBJ:.o=.d)

@@ -65,7 +65,7 @@ static void test_sha1_vectors(void)
         sha1_update(&c, block, 999u);
     }
     sha1_update(&c, block, 1000u);
-    T_EQ_INT(c.total, 1000000);
+    T_EQ_INT(c.b.total, 1000000);
     sha1_final(&c, d);
     hex(d, sizeof d, h);
     T_EQ_STR(h, "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
