@@ -109,8 +109,10 @@
 #ifndef CFG_HTTP_PARAM_BYTES
 #define CFG_HTTP_PARAM_BYTES 512       /* decoded bytes of all params of one request */
 #endif
+/* WebSocket client message (all fragments); above: close 1009. A single
+ * frame is decoded from rx, so rx must hold the largest one plus its header. */
 #ifndef CFG_WS_MAX_MESSAGE
-#define CFG_WS_MAX_MESSAGE 65536       /* WebSocket client message (all fragments); above: close 1009 */
+#define CFG_WS_MAX_MESSAGE 16384
 #endif
 
 /* ---- JSON --------------------------------------------------------------- */
@@ -195,6 +197,24 @@
 #define CFG_FLEET_SKILL_MD_BYTES (128u * 1024u)
 #endif
 
+/* ---- fleet: /ws/events command registries ------------------------------ */
+
+/* Sub-agents that cancel_agent can reach at once (fam/fleet/events.h); one
+ * more is refused with ST_FULL (the agent then runs uncancellable, logged). */
+#ifndef CFG_FLEET_AGENT_SLOTS
+#define CFG_FLEET_AGENT_SLOTS 64
+#endif
+/* Requests paused on an exhausted token budget, waiting for budget_continue
+ * or budget_stop, at once; one more is refused with ST_FULL. */
+#ifndef CFG_FLEET_PAUSED_SLOTS
+#define CFG_FLEET_PAUSED_SLOTS 16
+#endif
+/* subscribe_workflow run ids remembered per /ws/events connection (16 bytes
+ * each, in the subscriber's user area); more are acknowledged, not kept. */
+#ifndef CFG_FLEET_WS_RUNS
+#define CFG_FLEET_WS_RUNS 8
+#endif
+
 /* ---- observability ------------------------------------------------------ */
 
 /* Stops waiting for their SIGTERM grace period at once (spec
@@ -218,6 +238,25 @@
 #define CFG_BUS_BYTES 4194304u         /* 4 MiB */
 #endif
 
+/* ---- streams: WebSocket and SSE subscribers ---------------------------- */
+
+/* Connections in WebSocket or SSE mode at once (src/http/stream.h), all
+ * families together; one more is answered with close 1013 (WebSocket) or
+ * 503 (SSE). */
+#ifndef CFG_STREAM_SUBS
+#define CFG_STREAM_SUBS 256
+#endif
+/* A client text message a family reads (fleet commands) is reassembled
+ * from its fragments into this many bytes per subscriber. */
+#ifndef CFG_STREAM_MSG_BYTES
+#define CFG_STREAM_MSG_BYTES 4096
+#endif
+/* tx room kept free of events so a pong, a ping and a close frame always
+ * fit behind them. */
+#ifndef CFG_STREAM_CONTROL_RESERVE
+#define CFG_STREAM_CONTROL_RESERVE 384
+#endif
+
 /* ---- the whole static RAM plan ------------------------------------------ */
 
 /* `roostd --budget` prints the plan; the build fails when it exceeds this. */
@@ -235,6 +274,15 @@
 #endif
 #if CFG_TX_BYTES < 2048
 #error "CFG_TX_BYTES must hold at least an error response"
+#endif
+#if CFG_WS_MAX_MESSAGE + 14 > CFG_RX_BYTES
+#error "CFG_RX_BYTES must hold the largest WebSocket frame (CFG_WS_MAX_MESSAGE + 14)"
+#endif
+#if CFG_STREAM_MSG_BYTES > CFG_WS_MAX_MESSAGE || CFG_STREAM_MSG_BYTES < 125
+#error "CFG_STREAM_MSG_BYTES must be between 125 and CFG_WS_MAX_MESSAGE"
+#endif
+#if CFG_STREAM_CONTROL_RESERVE < 3 * 127 || CFG_STREAM_CONTROL_RESERVE * 4 > CFG_TX_BYTES
+#error "CFG_STREAM_CONTROL_RESERVE must hold three control frames and leave tx for events"
 #endif
 #if CFG_BUS_SLOTS < 2 || CFG_BUS_BYTES < 64
 #error "CFG_BUS_SLOTS must be at least 2 and CFG_BUS_BYTES at least 64"

@@ -14,6 +14,7 @@
 
 #include "app/cfg.h"
 #include "app/pools.h"
+#include "bus/ring.h"
 #include "config.h"
 #include "core/log.h"
 #include "core/timer.h"
@@ -26,6 +27,7 @@
 #include "fam/obs/obs.h"
 #include "fam/rpg/rpg.h"
 #include "http/server.h"
+#include "http/stream.h"
 #include "net/conn.h"
 #include "port.h"
 #include "store/store.h"
@@ -86,6 +88,7 @@ static st_t open_listeners(void)
         k_setup[f](svc);
         if (f == (int)FAM_OBS) {
             obs_set_stop_grace_ms(g_cfg.obs.stop_grace_ms);
+            obs_set_ws(g_cfg.obs.ws_heartbeat_ms, g_cfg.obs.ws_max_buffer_bytes);
         }
         svc->max_body = g_cfg.max_json_body_bytes;
         /* README §3: auto = open on loopback, the key elsewhere. */
@@ -204,6 +207,9 @@ int app_main(int argc, char *const *argv, const char *const *envp)
     }
     net_init(&pool_conns);
     http_server_init(&pool_body_slots, &pool_out_slots);
+    ring_init();
+    stream_init();
+    net_set_turn_hook(stream_turn);
     if (open_store() != ST_OK) {
         return 1;
     }

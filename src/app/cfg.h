@@ -89,6 +89,7 @@ typedef struct {
     /* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
     struct {
         char web_dir[CFG_CONF_VALUE_BYTES];    /* used only if it exists */
+        uint32_t ws_heartbeat_ms;             /* /ws/events ping period */
     } fleet;
     /* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
     struct {
@@ -104,6 +105,8 @@ typedef struct {
     /* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
     struct {
         uint32_t stop_grace_ms;
+        uint32_t ws_heartbeat_ms;             /* /ws ping period and pong timeout */
+        uint64_t ws_max_buffer_bytes;         /* /ws send queue cap (close 1013) */
         char transcript_dirs[CFG_CONF_VALUE_BYTES]; /* list; `~` not expanded */
     } obs;
     struct {

@@ -5,6 +5,7 @@
 #include "bus/ring.h"
 #include "config.h"
 #include "http/server.h"
+#include "http/stream.h"
 #include "json/read.h"
 #include "net/conn.h"
 #include "store/store.h"
@@ -86,6 +87,9 @@ size_t pools_budget(char *buf, size_t cap)
     len = line(buf, cap, len, "http_conn_state", (size_t)CFG_MAX_CONNS,
                http_server_static_bytes() / (size_t)CFG_MAX_CONNS, http_server_static_bytes());
     total += http_server_static_bytes();
+    len = line(buf, cap, len, "stream_subs", (size_t)CFG_STREAM_SUBS,
+               stream_static_bytes() / (size_t)CFG_STREAM_SUBS, stream_static_bytes());
+    total += stream_static_bytes();
     if (len < cap) {
         k = snprintf(buf + len, cap - len, "%-22s %25s %11lu B (%7.1f MiB)\n", "total", "",
                      (unsigned long)total, (double)total / (1024.0 * 1024.0));

@@ -179,6 +179,32 @@ st_t ring_read(uint64_t *cursor, uint32_t mask, ring_event *ev, uint64_t *missed
     return st;
 }
 
+st_t ring_get(uint64_t seq, ring_event *ev)
+{
+    st_t st = ST_NOTFOUND;
+    ASSERT(ev != NULL);
+    if ((seq >= g_tail_seq) && (seq < g_head_seq)) {
+        const ring_slot *s = slot_of(seq);
+        ev->seq = seq;
+        ev->topics = s->topics;
+        ev->prio = s->prio;
+        ev->data = &g_bytes[phys_of(s->vdata)];
+        ev->n = s->n;
+        st = ST_OK;
+    }
+    return st;
+}
+
+size_t ring_bytes_from(uint64_t seq)
+{
+    size_t n = 0u;
+    if (seq < g_head_seq) {
+        uint64_t from = (seq < g_tail_seq) ? g_tail_seq : seq;
+        n = (size_t)(g_vhead - slot_of(from)->vdata);
+    }
+    return n;
+}
+
 const ring_stats_t *ring_stats(void)
 {
     return &g_stats;

@@ -102,6 +102,17 @@ uint64_t ring_tail_seq(void);
  *             ring_init, or a bug); nothing changed, *missed = 0. */
 st_t ring_read(uint64_t *cursor, uint32_t mask, ring_event *ev, uint64_t *missed);
 
+/* The event with sequence number seq, when it is still in the ring (any
+ * topic): ST_OK with *ev filled, ST_NOTFOUND when it left the ring or was
+ * not published yet. */
+st_t ring_get(uint64_t seq, ring_event *ev);
+
+/* Payload bytes from event seq (included) to the newest event's end, wrap
+ * gaps included: what a subscriber whose next event is seq still has to
+ * send, at most. 0 when seq is at or past the head; a seq below the tail
+ * counts from the tail. */
+size_t ring_bytes_from(uint64_t seq);
+
 /* Counters and gauges for /metrics; never NULL. */
 const ring_stats_t *ring_stats(void);
 

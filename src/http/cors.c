@@ -7,7 +7,7 @@ static strv origin_of(const hctx *h)
     return (h->req != NULL) ? http_header_get(h->req, "Origin") : STRV_NULL;
 }
 
-static bool origin_allowed(const http_service *svc, strv origin)
+bool cors_origin_allowed(const struct http_service *svc, strv origin)
 {
     size_t i;
     if (svc->cors_any) {
@@ -37,7 +37,7 @@ void cors_add_headers(hctx *h)
     case CORS_STYLE_FLEET:
         if (svc->cors_any) {
             resp_header_cstr(&h->resp, "Access-Control-Allow-Origin", "*");
-        } else if (has_origin && origin_allowed(svc, origin)) {
+        } else if (has_origin && cors_origin_allowed(svc, origin)) {
             resp_header(&h->resp, "Access-Control-Allow-Origin", origin);
             resp_header_cstr(&h->resp, "Vary", "Origin");
         } else {
@@ -48,7 +48,7 @@ void cors_add_headers(hctx *h)
         if (!has_origin) {
             resp_header_cstr(&h->resp, "Access-Control-Allow-Origin", "*");
             rpg_common(h);
-        } else if (origin_allowed(svc, origin)) {
+        } else if (cors_origin_allowed(svc, origin)) {
             resp_header(&h->resp, "Access-Control-Allow-Origin", origin);
             rpg_common(h);
         } else {
@@ -57,7 +57,7 @@ void cors_add_headers(hctx *h)
         break;
     case CORS_STYLE_FASTAPI:
     default:
-        if (has_origin && origin_allowed(svc, origin)) {
+        if (has_origin && cors_origin_allowed(svc, origin)) {
             resp_header(&h->resp, "Access-Control-Allow-Origin", origin);
             if (svc->cors_credentials) {
                 resp_header_cstr(&h->resp, "Access-Control-Allow-Credentials", "true");
@@ -93,7 +93,7 @@ bool cors_preflight(hctx *h)
         return true;
     case CORS_STYLE_RPG:
         hctx_begin(h, 204);   /* allow-origin only when allowed */
-        if ((origin.p != NULL) && !origin_allowed(svc, origin)) {
+        if ((origin.p != NULL) && !cors_origin_allowed(svc, origin)) {
             rpg_common(h);
         }
         resp_header_cstr(&h->resp, "Access-Control-Max-Age", "86400");
@@ -104,7 +104,7 @@ bool cors_preflight(hctx *h)
         if (origin.p == NULL) {
             return false;     /* not a CORS request: routed normally (405) */
         }
-        if (!origin_allowed(svc, origin)) {
+        if (!cors_origin_allowed(svc, origin)) {
             hctx_send(h, 400, "text/plain; charset=utf-8", "Disallowed CORS origin",
                       sizeof "Disallowed CORS origin" - 1u);
             return true;

@@ -30,6 +30,8 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/cors.h"
+#include "http/stream.h"
+#include "http/ws.h"
 
 typedef enum { HS_HEAD = 0, HS_BODY } hs_phase;
 
@@ -52,6 +54,9 @@ typedef struct {
     size_t out_len;
     size_t out_off;
     bool out_chunked;        /* out holds body data to frame as chunks */
+    bool out_ws;             /* out holds one WebSocket text message to frame */
+    bool ws_started;         /* its first frame is out (the rest continue it) */
+    bool ws_fin_sent;        /* its last frame is out */
     hctx_producer prod;      /* refills out when it is empty, or NULL */
     bool prod_done;
     uint64_t prod_state[(HCTX_PRODUCER_STATE_BYTES + 7u) / 8u];   /* 8-aligned bytes */
@@ -59,6 +64,7 @@ typedef struct {
     port_file file;
     uint64_t file_off;       /* next byte of the file to send */
     uint64_t file_left;      /* bytes of the body still to send */
+    stream_sub *sub;         /* a WebSocket/SSE stream owns the connection */
 } hstate;
 
 static hstate g_hs[CFG_MAX_CONNS];
@@ -98,7 +104,7 @@ static void out_pump(conn *c, hstate *s)
             if ((s->prod != NULL) && !s->prod_done) {
                 s->out_len = s->prod(s->prod_state, s->out, CFG_OUT_SLOT_BYTES, &s->prod_done);
                 s->out_off = 0u;
-                s->out_chunked = true;
+                s->out_chunked = !s->out_ws;
                 if (s->out_len == 0u) {
                     s->prod_done = true;   /* an empty part ends the body */
                 }
@@ -111,13 +117,42 @@ static void out_pump(conn *c, hstate *s)
                 (void)memcpy(p, "0\r\n\r\n", 5u);
                 conn_tx_ack(c, 5u);
             }
+            if (s->out_ws && !s->ws_fin_sent) {
+                /* the message ends with an empty final frame */
+                if (room < 2u) {
+                    return;
+                }
+                p[0] = (char)(s->ws_started ? 0x80 : 0x81);
+                p[1] = '\0';
+                conn_tx_ack(c, 2u);
+                s->ws_fin_sent = true;
+            }
             pool_put(g_out_slots, s->out);
             s->out = NULL;
             s->out_chunked = false;
+            s->out_ws = false;
             s->prod = NULL;
             return;
         }
-        if (!s->out_chunked) {
+        if (s->out_ws) {
+            /* each piece is one frame of the message; the piece that ends
+             * the producer's last part is its final frame */
+            uint8_t hdr[WS_MAX_SERVER_HEADER];
+            bool fin;
+            size_t k;
+            if (room <= WS_MAX_SERVER_HEADER) {
+                return;
+            }
+            n = (left < (room - WS_MAX_SERVER_HEADER)) ? left : (room - WS_MAX_SERVER_HEADER);
+            fin = (n == left) && ((s->prod == NULL) || s->prod_done);
+            k = ws_frame_header(hdr, s->ws_started ? WS_OP_CONT : WS_OP_TEXT, fin, (uint64_t)n);
+            (void)memcpy(p, hdr, k);
+            (void)memcpy(p + k, s->out + s->out_off, n);
+            conn_tx_ack(c, k + n);
+            s->out_off += n;
+            s->ws_started = true;
+            s->ws_fin_sent = fin;
+        } else if (!s->out_chunked) {
             /* tx (CFG_TX_BYTES) is far smaller than an out slot: most parts
              * take several passes, each ending when tx is full */
             bool tx_full = (room < left);
@@ -152,6 +187,7 @@ static void out_release(hstate *s)
         s->out = NULL;
     }
     s->out_chunked = false;
+    s->out_ws = false;
     s->prod = NULL;
 }
 
@@ -207,6 +243,9 @@ void hctx_begin(hctx *h, int status)
     bool head = (h->req != NULL) && (h->req->method == HTTP_M_HEAD);
     resp_begin(&h->resp, p, room, status, h->keep_alive, head);
     cors_add_headers(h);
+    if (h->extra_name != NULL) {
+        resp_header_cstr(&h->resp, h->extra_name, h->extra_value);
+    }
     h->responded = true;
     if (status >= 500) {
         g_stats.errors_5xx++;
@@ -464,7 +503,11 @@ static void dispatch(conn *c, hstate *s)
             /* Taken before the handler runs: a full pool must never turn a
              * request that already changed something into a 503. */
             h.out_buf = (char *)pool_get(g_out_slots);
-            if (h.out_buf == NULL) {
+            if ((h.out_buf == NULL) && s->req.upgrade_websocket) {
+                /* a WebSocket that cannot be served is closed with 1013
+                 * after its upgrade (hctx_ws_snapshot), not refused here */
+                g_stats.out_slot_waits++;
+            } else if (h.out_buf == NULL) {
                 g_stats.out_slot_waits++;
                 LOG_W("http", "%s: all %u out slots busy, 503", svc->family,
                       (unsigned)CFG_OUT_SLOTS);
@@ -499,6 +542,9 @@ static void dispatch(conn *c, hstate *s)
     consumed = s->req.head_len + s->in_rx;
     reset_request(s);
     conn_rx_consume(c, consumed);
+    if (s->sub != NULL) {
+        return;     /* the stream owns the connection and its deadlines now */
+    }
     if (!h.keep_alive) {
         conn_close_after_flush(c);
     }
@@ -670,6 +716,10 @@ static void on_readable(conn *c)
 {
     hstate *s = hs_of(c);
     while (!c->closing && !c->close_after_flush) {
+        if (s->sub != NULL) {
+            stream_on_readable(s->sub);
+            return;
+        }
         if ((conn_tx_pending(c) > 0u) || (s->out != NULL) || s->file_on) {
             /* One response in flight; the rest waits in rx. A 100 Continue
              * is the exception: the body may be read behind it. */
@@ -720,6 +770,15 @@ static void on_open(conn *c)
 static void on_drained(conn *c)
 {
     hstate *s = hs_of(c);
+    if (s->sub != NULL) {
+        if (s->out != NULL) {
+            out_pump(c, s);     /* the stream's first message */
+        }
+        if (s->out == NULL) {
+            stream_on_drained(s->sub);
+        }
+        return;
+    }
     if (s->out != NULL) {
         out_pump(c, s);
         conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
@@ -750,6 +809,10 @@ static void on_drained(conn *c)
 static void on_deadline(conn *c, conn_deadline which)
 {
     hstate *s = hs_of(c);
+    if (s->sub != NULL) {
+        stream_on_deadline(s->sub);
+        return;
+    }
     switch (which) {
     case CONN_DL_HEADER:
         fail_status(c, NULL, 408);
@@ -768,6 +831,10 @@ static void on_deadline(conn *c, conn_deadline which)
 static void on_close(conn *c)
 {
     hstate *s = hs_of(c);
+    if (s->sub != NULL) {
+        stream_on_close(s->sub);
+        s->sub = NULL;
+    }
     release_slot(s);
     out_release(s);
     file_release(s);
@@ -794,9 +861,47 @@ static size_t on_refuse(const listener *l, char *buf, size_t cap)
     return n;
 }
 
+static void on_stop(conn *c)
+{
+    hstate *s = hs_of(c);
+    if (s->sub != NULL) {
+        stream_on_stop(s->sub);
+    }
+}
+
 static const conn_proto g_proto = {
-    on_open, on_readable, on_drained, on_deadline, on_close, on_refuse,
+    on_open, on_readable, on_drained, on_deadline, on_close, on_refuse, on_stop,
 };
+
+/* ---- for http/stream.c ------------------------------------------------------ */
+
+void http_conn_attach_stream(conn *c, stream_sub *sub)
+{
+    hs_of(c)->sub = sub;
+}
+
+bool http_conn_out_busy(const conn *c)
+{
+    return hs_of(c)->out != NULL;
+}
+
+void http_conn_ws_message(conn *c, char *slot, hctx_producer fn, const void *state,
+                          size_t state_len)
+{
+    hstate *s = hs_of(c);
+    ASSERT((s->out == NULL) && (state_len <= HCTX_PRODUCER_STATE_BYTES));
+    s->out = slot;
+    s->out_len = 0u;
+    s->out_off = 0u;
+    s->out_chunked = false;
+    s->out_ws = true;
+    s->ws_started = false;
+    s->ws_fin_sent = false;
+    s->prod = fn;
+    s->prod_done = false;
+    (void)memcpy(s->prod_state, state, state_len);
+    out_pump(c, s);
+}
 
 void http_server_init(pool_t *body_slots, pool_t *out_slots)
 {

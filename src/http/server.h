@@ -75,6 +75,8 @@ typedef struct hctx {
     uint32_t allow;                     /* for 405: methods of the path */
     char *out_buf;                      /* an out slot (ROUTE_BIG_OUT), or NULL: tx */
     bool routed;                        /* a route matched (path and method) */
+    const char *extra_name;             /* one more header hctx_begin adds, or NULL */
+    const char *extra_value;
 } hctx;
 
 /* One request body that does not fit in a connection's rx buffer. */
@@ -147,5 +149,16 @@ typedef struct {
     uint64_t file_cuts;         /* file responses cut: read error or short file */
 } http_stats_t;
 const http_stats_t *http_stats(void);
+
+/* ---- for http/stream.c: a connection that became a stream ---- */
+struct stream_sub;
+/* From now on the connection's events go to the stream (sub non-NULL). */
+void http_conn_attach_stream(conn *c, struct stream_sub *sub);
+/* An out slot is still being written into tx (the stream's first message). */
+bool http_conn_out_busy(const conn *c);
+/* Write one text message produced part by part into slot (an out slot the
+ * connection now owns and releases) as WebSocket frames, one per piece. */
+void http_conn_ws_message(conn *c, char *slot, hctx_producer fn, const void *state,
+                          size_t state_len);
 
 #endif

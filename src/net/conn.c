@@ -497,6 +497,12 @@ void net_run(void (*on_first_turn)(void))
     for (i = 0u; i < g_nlisteners; i++) {
         port_close(g_listeners[i].sock);
     }
+    for (i = 0u; i < g_nlive; i++) {
+        conn *c = g_live[i];
+        if (!c->closing && !c->lingering && (c->lst->proto->on_stop != NULL)) {
+            c->lst->proto->on_stop(c);
+        }
+    }
     grace_end = clock_mono_ms() + (uint64_t)CFG_SHUTDOWN_GRACE_MS;
     for (;;) {
         bool busy = false;

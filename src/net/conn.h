@@ -57,6 +57,9 @@ typedef struct {
      * into buf (at most cap bytes) and return its length; it is sent
      * best-effort on the raw socket, which is then closed. */
     size_t (*on_refuse)(const struct listener *l, char *buf, size_t cap);
+    /* The server is stopping: say goodbye (a WebSocket close 1001) before
+     * the remaining output is flushed. NULL: nothing to say. */
+    void (*on_stop)(struct conn *c);
 } conn_proto;
 
 typedef struct listener {

@@ -13,8 +13,14 @@
  *   of up to ~30 KiB twice.
  * - Lists are streamed (fapi_list_stream). GET /events keeps, per part, the
  *   id of one event of the session as an anchor instead of the id text.
- * - Every live update goes through obs_publish, which does nothing until
- *   the event bus exists.
+ * - Every live update goes through obs_publish: serialized once onto the
+ *   event ring, delivered to /ws clients by http/stream (a client whose
+ *   queue passes observability.ws_max_buffer_bytes, or that the ring
+ *   overtakes, is closed with 1013). An `event` message is built in the
+ *   POST's out slot (it echoes a body of up to 1 MiB); the session messages
+ *   in a static buffer sized for the largest Session.
+ * - /ws sends `init` (the sessions, as GET /sessions) as its first message,
+ *   streamed from the route's out slot like the list.
  * - Stop (§5): pid = the latest event pid of the session; the pane link of
  *   rpg (resolution step 2) is not wired yet. SIGTERM follows after the
  *   grace period through a timer held in one of CFG_OBS_STOP_SLOTS slots.
@@ -27,6 +33,8 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/timer.h"
+#include "bus/ring.h"
+#include "http/stream.h"
 #include "fam/shared/fam.h"
 #include "fam/shared/fapi.h"
 #include "port.h"
@@ -60,17 +68,11 @@ void obs_set_stop_grace_ms(uint32_t ms)
 
 typedef enum { OBS_PUB_EVENT, OBS_PUB_SESSION_UPDATED, OBS_PUB_SESSION_DELETED } obs_pub;
 
-/* Broadcast to every /ws client (§6): OBS_PUB_EVENT with ev (the event as
- * received), OBS_PUB_SESSION_UPDATED / OBS_PUB_SESSION_DELETED with the
- * session id (the session is read from the store when serialized).
- * Does nothing yet: the event bus and /ws come in a later step, and this is
- * the one place they hook in. */
-static void obs_publish(obs_pub kind, const obs_event *ev, strv session_id)
-{
-    (void)kind;
-    (void)ev;
-    (void)session_id;
-}
+static void obs_publish(obs_pub kind, const obs_event *ev, strv session_id);
+
+/* Where obs_record serializes its `event` message: the POST's out slot. */
+static char *g_ev_buf;
+static size_t g_ev_cap;
 
 /* ---- common -------------------------------------------------------------- */
 
@@ -298,6 +300,134 @@ st_t obs_record(const obs_event *ev)
         obs_publish(OBS_PUB_EVENT, ev, ev->session_id);
     }
     return st;
+}
+
+/* ---- live updates (§6) -------------------------------------------------------- */
+
+/* session_updated: a Session escapes to at most ~30 KiB (§2.1 limits). */
+#define SESSION_MSG_BYTES (40u * 1024u)
+
+static stream_policy g_ws = {
+    .name = "observability /ws",
+    .topics = STREAM_TOPIC_OBS,
+    .priorities = false,
+    .lag_skips = false,
+    .max_queue_bytes = 1048576u,
+    .close_code = WS_CLOSE_TRY_LATER,
+    .heartbeat_ms = 20000u,
+    .pong_timeout_ms = 20000u,
+};
+
+void obs_set_ws(uint32_t heartbeat_ms, uint64_t max_buffer_bytes)
+{
+    g_ws.heartbeat_ms = heartbeat_ms;
+    g_ws.pong_timeout_ms = heartbeat_ms;
+    g_ws.max_queue_bytes = (size_t)max_buffer_bytes;
+}
+
+const stream_stats_t *obs_ws_stats(void)
+{
+    return &g_ws.stats;
+}
+
+/* key: the JSON text as received, or null */
+static void kraw_or_null(json_w *w, const char *key, strv raw)
+{
+    if (raw.p != NULL) {
+        json_w_kraw(w, key, raw.p, raw.n);
+    } else {
+        json_w_knull(w, key);
+    }
+}
+
+static void event_message(json_w *w, const obs_event *ev)
+{
+    json_w_obj_begin(w);
+    json_w_kstr(w, "type", "event");
+    json_w_key(w, "data");
+    json_w_obj_begin(w);
+    json_w_kstrn(w, "event_type", ev->event_type.p, ev->event_type.n);
+    json_w_kstrn(w, "session_id", ev->session_id.p, ev->session_id.n);
+    json_w_kstrn(w, "session_name", ev->session_name.p, ev->session_name.n);
+    json_w_kstrn(w, "timestamp", ev->timestamp.p, ev->timestamp.n);
+    kraw_or_null(w, "tool_name", ev->tool_name);
+    kraw_or_null(w, "tool_input", ev->tool_input);
+    kraw_or_null(w, "tool_output", ev->tool_output);
+    kraw_or_null(w, "error", ev->error);
+    if (ev->has_exit_code) {
+        json_w_ki64(w, "exit_code", ev->exit_code);
+    } else {
+        json_w_knull(w, "exit_code");
+    }
+    kraw_or_null(w, "reason", ev->reason);
+    kraw_or_null(w, "role", ev->role);
+    kraw_or_null(w, "content", ev->content);
+    if (ev->has_pid) {
+        json_w_ki64(w, "pid", ev->pid);
+    } else {
+        json_w_knull(w, "pid");
+    }
+    json_w_obj_end(w);
+    json_w_obj_end(w);
+}
+
+/* Serialize the message once and put it on the ring for every /ws client
+ * (§6). OBS_PUB_EVENT: ev as received; the session kinds: the session as
+ * stored now. A message that cannot be built is logged and not sent. */
+static void obs_publish(obs_pub kind, const obs_event *ev, strv session_id)
+{
+    static char s_msg[SESSION_MSG_BYTES];
+    json_w w;
+    size_t n = 0u;
+    st_t st = ST_OK;
+    if (kind == OBS_PUB_EVENT) {
+        if (g_ev_buf == NULL) {
+            return;
+        }
+        json_w_init(&w, g_ev_buf, g_ev_cap);
+        event_message(&w, ev);
+    } else if (kind == OBS_PUB_SESSION_DELETED) {
+        json_w_init(&w, s_msg, sizeof s_msg);
+        json_w_obj_begin(&w);
+        json_w_kstr(&w, "type", "session_deleted");
+        json_w_kstrn(&w, "session_id", session_id.p, session_id.n);
+        json_w_obj_end(&w);
+    } else {
+        sqlite3_stmt *q;
+        json_w_init(&w, s_msg, sizeof s_msg);
+        st = session_get(session_id, &q);
+        if (st == ST_OK) {
+            json_w_obj_begin(&w);
+            json_w_kstr(&w, "type", "session_updated");
+            json_w_key(&w, "session");
+            session_row(q, &w);
+            json_w_obj_end(&w);
+            store_done(q);
+        }
+    }
+    if (st == ST_OK) {
+        st = json_w_finish(&w, &n);
+    }
+    if (st == ST_OK) {
+        st = ring_publish(STREAM_TOPIC_OBS, RING_PRIO_NORMAL,
+                          (kind == OBS_PUB_EVENT) ? g_ev_buf : s_msg, n, NULL);
+    }
+    if (st != ST_OK) {
+        LOG_W("obs", "live update for session %.*s not sent: %s",
+              (int)((session_id.n < 64u) ? session_id.n : 64u), session_id.p, status_str(st));
+    }
+}
+
+/* ---- GET /ws ------------------------------------------------------------------ */
+
+static sqlite3_stmt *sessions_query(const void *ctx, int64_t sent);
+
+static void ws_connect(hctx *h)
+{
+    int none = 0;
+    stream_sub *s = hctx_ws_accept(h, &g_ws);
+    fapi_list_ws_snapshot(h, s, "{\"type\":\"init\",\"sessions\":[", "]}", sessions_query,
+                          session_row, &none, sizeof none);
 }
 
 /* ---- validation ----------------------------------------------------------- */
@@ -533,7 +663,10 @@ static void post_event(hctx *h)
         json_release(&d);
         return;
     }
+    g_ev_buf = h->out_buf;     /* free until the answer is written */
+    g_ev_cap = CFG_OUT_SLOT_BYTES;
     st = obs_record(&ev);
+    g_ev_buf = NULL;
     json_release(&d);
     if (st != ST_OK) {
         internal(h, "recording an event", st);
@@ -903,6 +1036,7 @@ static const route k_routes[] = {
     { RM(HTTP_M_PATCH), "/sessions/{session_id}/metadata", patch_session_meta, ROUTE_BIG_OUT },
     { RM(HTTP_M_DELETE), "/sessions/{session_id}", delete_session, 0u },
     { RM(HTTP_M_POST), "/sessions/{session_id}/stop", stop_session, 0u },
+    { RM_GET, "/ws", ws_connect, ROUTE_BIG_OUT },
 };
 
 void obs_setup(http_service *svc)

@@ -14,6 +14,7 @@
 #include "core/status.h"
 #include "core/strv.h"
 #include "http/server.h"
+#include "http/stream.h"
 
 void obs_setup(http_service *svc);
 
@@ -52,5 +53,10 @@ typedef struct {
  * null), modified_at and the broadcast. Storage errors are returned (and
  * logged by the store); nothing is half-written. */
 st_t obs_record(const obs_event *ev);
+
+/* /ws: ping period (a client silent that long after a ping is closed with
+ * 1001) and send queue cap (closed with 1013 above it). */
+void obs_set_ws(uint32_t heartbeat_ms, uint64_t max_buffer_bytes);
+const stream_stats_t *obs_ws_stats(void);
 
 #endif

@@ -300,3 +300,12 @@ void fapi_list_stream(hctx *h, const char *head, const char *tail, fapi_list_que
     (void)snprintf(t, sizeof t, "%s", tail);
     fam_list_stream(h, head, query, row, ctx, ctx_len, fixed_tail, t, strlen(t) + 1u);
 }
+
+void fapi_list_ws_snapshot(hctx *h, stream_sub *s, const char *head, const char *tail,
+                           fapi_list_query query, fapi_list_row row, const void *ctx,
+                           size_t ctx_len)
+{
+    char t[FAPI_LIST_AFFIX_BYTES];
+    (void)snprintf(t, sizeof t, "%s", tail);
+    fam_list_ws_snapshot(h, s, head, query, row, ctx, ctx_len, fixed_tail, t, strlen(t) + 1u);
+}

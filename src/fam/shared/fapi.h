@@ -87,7 +87,7 @@ size_t fapi_chars(const char *s, size_t n);
 typedef fam_list_query fapi_list_query;
 typedef fam_list_row fapi_list_row;
 
-#define FAPI_LIST_AFFIX_BYTES 24u
+#define FAPI_LIST_AFFIX_BYTES 32u
 
 /* Answer 200 with head + the rows, comma-separated + tail (head e.g.
  * "{\"sessions\":[", tail "]}", each < FAPI_LIST_AFFIX_BYTES), streamed in
@@ -95,5 +95,9 @@ typedef fam_list_row fapi_list_row;
  * is copied. A storage error mid-list ends the list early (logged). */
 void fapi_list_stream(hctx *h, const char *head, const char *tail, fapi_list_query query,
                       fapi_list_row row, const void *ctx, size_t ctx_len);
+/* The same as the first message of WebSocket stream s (fam_list_ws_snapshot). */
+void fapi_list_ws_snapshot(hctx *h, stream_sub *s, const char *head, const char *tail,
+                           fapi_list_query query, fapi_list_row row, const void *ctx,
+                           size_t ctx_len);
 
 #endif

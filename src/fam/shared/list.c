@@ -90,24 +90,45 @@ static size_t list_produce(void *state, char *buf, size_t cap, bool *done)
     return len;
 }
 
+/* Fill the producer state of a list; false (answered 500) on a bad call. */
+static bool list_setup(hctx *h, list_state *st, const char *head, fam_list_query query,
+                       fam_list_row row, const void *ctx, size_t ctx_len, fam_list_tail tail,
+                       const void *tail_ctx, size_t tail_len)
+{
+    if (NEVER((ctx_len > sizeof st->ctx) || (tail_len > sizeof st->tail_ctx) ||
+              (strlen(head) >= sizeof st->head))) {
+        h->svc->error(h, 500, "INTERNAL_ERROR", "Internal server error");
+        return false;
+    }
+    (void)memset(st, 0, sizeof *st);
+    st->query = query;
+    st->row = row;
+    st->tail = tail;
+    (void)snprintf(st->head, sizeof st->head, "%s", head);
+    (void)memcpy(st->ctx, ctx, ctx_len);
+    (void)memcpy(st->tail_ctx, tail_ctx, tail_len);
+    return true;
+}
+
 void fam_list_stream(hctx *h, const char *head, fam_list_query query, fam_list_row row,
                      const void *ctx, size_t ctx_len, fam_list_tail tail,
                      const void *tail_ctx, size_t tail_len)
 {
     static list_state st;
-    if (NEVER((ctx_len > sizeof st.ctx) || (tail_len > sizeof st.tail_ctx) ||
-              (strlen(head) >= sizeof st.head))) {
-        h->svc->error(h, 500, "INTERNAL_ERROR", "Internal server error");
-        return;
+    if (list_setup(h, &st, head, query, row, ctx, ctx_len, tail, tail_ctx, tail_len)) {
+        hctx_begin(h, 200);
+        hctx_header(h, "Content-Type", "application/json");
+        hctx_end_stream(h, list_produce, &st, sizeof st);
     }
-    (void)memset(&st, 0, sizeof st);
-    st.query = query;
-    st.row = row;
-    st.tail = tail;
-    (void)snprintf(st.head, sizeof st.head, "%s", head);
-    (void)memcpy(st.ctx, ctx, ctx_len);
-    (void)memcpy(st.tail_ctx, tail_ctx, tail_len);
-    hctx_begin(h, 200);
-    hctx_header(h, "Content-Type", "application/json");
-    hctx_end_stream(h, list_produce, &st, sizeof st);
+}
+
+void fam_list_ws_snapshot(hctx *h, stream_sub *s, const char *head, fam_list_query query,
+                          fam_list_row row, const void *ctx, size_t ctx_len,
+                          fam_list_tail tail, const void *tail_ctx, size_t tail_len)
+{
+    static list_state st;
+    if ((s != NULL) &&
+        list_setup(h, &st, head, query, row, ctx, ctx_len, tail, tail_ctx, tail_len)) {
+        hctx_ws_snapshot(h, s, list_produce, &st, sizeof st);
+    }
 }

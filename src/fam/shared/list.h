@@ -16,11 +16,12 @@
 #include <stdint.h>
 
 #include "http/server.h"
+#include "http/stream.h"
 #include "json/write.h"
 
 #define FAM_LIST_CTX_BYTES 320u
 #define FAM_LIST_TAIL_CTX_BYTES 320u
-#define FAM_LIST_HEAD_BYTES 24u
+#define FAM_LIST_HEAD_BYTES 32u
 
 struct sqlite3_stmt;
 /* Prepare and bind the list's query to yield the rows from `sent` on; NULL
@@ -39,5 +40,12 @@ typedef size_t (*fam_list_tail)(const void *tail_ctx, char *buf, size_t cap);
 void fam_list_stream(hctx *h, const char *head, fam_list_query query, fam_list_row row,
                      const void *ctx, size_t ctx_len, fam_list_tail tail,
                      const void *tail_ctx, size_t tail_len);
+
+/* The same list as the first message of a WebSocket stream s (from
+ * hctx_ws_accept, on a ROUTE_BIG_OUT route): one text message, fragmented at
+ * part boundaries. Does nothing when s is NULL. */
+void fam_list_ws_snapshot(hctx *h, stream_sub *s, const char *head, fam_list_query query,
+                          fam_list_row row, const void *ctx, size_t ctx_len,
+                          fam_list_tail tail, const void *tail_ctx, size_t tail_len);
 
 #endif

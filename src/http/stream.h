@@ -1,0 +1,179 @@
+/*
+ * stream.h - connections that stay open to carry events: WebSocket
+ * (RFC 6455) and SSE, fed from the event ring (bus/ring.h).
+ *
+ * A family's handler turns its request into a stream with hctx_ws_accept or
+ * hctx_sse_begin; from then on the connection belongs to a subscriber (one
+ * of CFG_STREAM_SUBS) until it closes. Every subscriber reads the ring
+ * through its own cursor, the events of its policy's topics only, and
+ * copies them into its connection's tx buffer as room allows, once per loop
+ * turn (stream_turn) and whenever its tx drains. Nothing is copied per
+ * subscriber ahead of time: an event waiting for a slow client waits in the
+ * ring, published once for everyone.
+ *
+ * Queue and backpressure. A subscriber's queue is what it has not written
+ * to its socket yet: the bytes pending in tx plus the ring's bytes from its
+ * next event to the newest (events of other topics in that span count too,
+ * so a busy neighbour family makes a slow client look slower, never
+ * faster). The policy decides what a long queue means:
+ *   - priorities (rpg.md §9.4): above pause_bytes the client is paused and
+ *     normal/low events are skipped for it (counted); below resume_bytes (or
+ *     when everything is written) it resumes. High events are always kept;
+ *   - max_queue_bytes: an event that would leave more queued than this
+ *     closes the client with close_code (1013) and a log line (for
+ *     priorities only a high event does; a normal/low one is dropped);
+ *   - overtaken by the ring (its next event was overwritten): lag_skips
+ *     skips to the oldest retained event, logs and counts the loss (fleet);
+ *     otherwise the client is closed with close_code.
+ * Per turn a subscriber writes at most its tx room (CFG_TX_BYTES), and the
+ * loop's write budget caps each socket write, so a fast client cannot
+ * starve the others. Room for control frames (CFG_STREAM_CONTROL_RESERVE)
+ * is kept free in tx, so a pong, a ping and the close frame always fit.
+ *
+ * WebSocket specifics: client frames are decoded by http/ws (mask, RSV,
+ * fragmentation, UTF-8 across fragments, size limit), pings answered with
+ * pongs, a client close answered and the connection closed; protocol
+ * errors close with 1002/1007/1009. The server pings every heartbeat_ms; a
+ * client that sent nothing for pong_timeout_ms after a ping is closed with
+ * 1001. On shutdown every stream is closed with 1001. An event larger than
+ * tx goes out as one frame written across several drains.
+ *
+ * SSE specifics: `data: <json>\n\n` per event (event: lines come from the
+ * caller of stream_sse_send), a `:\n\n` comment when nothing was sent for
+ * heartbeat_ms, body delimited by the connection's close; client EOF ends
+ * the stream at once.
+ *
+ * One thread: everything here runs in the poll loop.
+ */
+#ifndef ROOST_HTTP_STREAM_H
+#define ROOST_HTTP_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "http/server.h"
+
+/* Ring topics, one bit per family. */
+#define STREAM_TOPIC_FLEET 0x1u
+#define STREAM_TOPIC_RPG 0x2u
+#define STREAM_TOPIC_OBS 0x4u
+
+#define WS_CLOSE_GOING_AWAY 1001u
+#define WS_CLOSE_TRY_LATER 1013u
+
+typedef struct stream_sub stream_sub;
+
+/* Counters of one policy (one endpoint), for /metrics. */
+typedef struct {
+    uint64_t opened;         /* streams accepted */
+    uint64_t refused;        /* 1013 at once: no subscriber slot free */
+    uint32_t active;         /* streams open now */
+    uint64_t sent;           /* events written into tx */
+    uint64_t skipped;        /* normal/low events skipped while paused or too large */
+    uint64_t lagged;         /* events lost because the ring overtook a client */
+    uint64_t lag_episodes;   /* times a client was overtaken */
+    uint64_t closed_backpressure;  /* closed with close_code: queue full or overtaken */
+    uint64_t closed_heartbeat;     /* closed with 1001: no answer to pings */
+    uint64_t closed_protocol;      /* closed with 1002/1007/1009 */
+    uint64_t pings;          /* protocol pings sent */
+    uint64_t messages_in;    /* client text messages received */
+} stream_stats_t;
+
+typedef struct stream_policy {
+    const char *name;                /* for logs: "observability /ws" */
+    uint32_t topics;                 /* ring topics delivered (0: none) */
+    bool priorities;                 /* watermarks with priority skipping */
+    bool lag_skips;                  /* overtaken: skip and log; else close */
+    size_t pause_bytes;              /* with priorities */
+    size_t resume_bytes;             /* with priorities, < pause_bytes */
+    size_t max_queue_bytes;          /* 0: no cap */
+    uint16_t close_code;             /* backpressure close, 1013 */
+    uint32_t heartbeat_ms;           /* ping (SSE: comment) period; 0: none */
+    uint32_t pong_timeout_ms;        /* WebSocket: silence after a ping that closes */
+    uint32_t max_message;            /* client message limit, <= CFG_WS_MAX_MESSAGE
+                                      * (and <= CFG_STREAM_MSG_BYTES with on_text);
+                                      * 0: CFG_WS_MAX_MESSAGE */
+    /* A whole client text message (valid UTF-8). NULL: text is ignored. */
+    void (*on_text)(stream_sub *s, const char *text, size_t n);
+    /* The stream is closing (any reason); the subscriber is still valid. */
+    void (*on_close)(stream_sub *s);
+    stream_stats_t stats;
+} stream_policy;
+
+/* Empty the subscriber slots (static storage, CFG_STREAM_SUBS). */
+void stream_init(void);
+/* Bytes of that storage, for `roostd --budget`. */
+size_t stream_static_bytes(void);
+
+/*
+ * Handle a WebSocket upgrade on the route of h: check it (ws_check_upgrade
+ * and the listener's allowed origins), then answer 101 and make the
+ * connection a subscriber of pol starting at the ring's head. Returns the
+ * subscriber, or NULL when the request was answered otherwise: 400 (not a
+ * valid upgrade), 426 with Sec-WebSocket-Version: 13, 403 (origin not
+ * allowed), all in the family's error shape; or 101 followed at once by a
+ * close with 1013 when no subscriber slot is free (counted in
+ * pol->stats.refused, logged). pol must outlive the stream.
+ */
+stream_sub *hctx_ws_accept(hctx *h, stream_policy *pol);
+
+/*
+ * After hctx_ws_accept on a ROUTE_BIG_OUT route: send a first message (a
+ * snapshot such as observability's init) produced part by part into the
+ * route's out slot, as one text message fragmented at part boundaries.
+ * Events wait until it is written. When the route got no out slot (all
+ * busy) the stream is closed with 1013 instead.
+ */
+void hctx_ws_snapshot(hctx *h, stream_sub *s, hctx_producer fn, const void *state,
+                      size_t state_len);
+
+/*
+ * Answer 200 text/event-stream (Cache-Control: no-cache, X-Accel-Buffering:
+ * no, Connection: close; the body ends when the connection closes) and make
+ * the connection an SSE subscriber of pol from the ring's head (pol->topics
+ * 0: only what stream_send_text sends). Returns NULL when the request was
+ * answered otherwise: the family's 503 when no subscriber slot is free, or
+ * the headers alone for HEAD.
+ */
+stream_sub *hctx_sse_begin(hctx *h, stream_policy *pol);
+
+/* Send one text message (WebSocket) or one raw SSE block (the caller's
+ * `event:`/`data:` lines and blank line) to this subscriber only, ahead of
+ * queued ring events. ST_FULL when tx lacks room now (nothing written;
+ * the caller drops it or retries), ST_CLOSED when the stream is closing. */
+st_t stream_send_text(stream_sub *s, const char *text, size_t n);
+
+/* Close the stream: WebSocket close frame with code and reason (then the
+ * connection closes once it is written), SSE: end of the body. */
+void stream_close(stream_sub *s, uint16_t code, const char *reason);
+
+/* Subscribers' per-connection data for the family (zeroed at accept). */
+#define STREAM_USER_BYTES 256u
+void *stream_user(stream_sub *s);
+uint32_t stream_id(const stream_sub *s);
+const stream_policy *stream_policy_of(const stream_sub *s);
+
+/* Deliver ring events to every subscriber; the loop's turn hook. */
+void stream_turn(void);
+
+/* Close every stream with 1001 (shutdown). */
+void stream_stop_all(void);
+
+typedef struct {
+    uint32_t subs;           /* subscribers now */
+    uint32_t subs_high;
+    uint64_t paused;         /* subscribers paused now */
+} stream_totals_t;
+const stream_totals_t *stream_totals(void);
+
+/* ---- for server.c ---- */
+struct conn;
+void stream_on_readable(stream_sub *s);
+void stream_on_drained(stream_sub *s);
+void stream_on_deadline(stream_sub *s);
+void stream_on_close(stream_sub *s);
+void stream_on_stop(stream_sub *s);
+
+#endif
