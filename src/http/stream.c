@@ -283,6 +283,9 @@ static void pump_events(stream_sub *s)
             if (st == ST_INVAL) {
                 s->cursor = ring_head_seq();   /* cannot happen: resynchronise */
             }
+            if (conn_tx_pending(c) == 0u) {
+                s->paused = false;             /* everything is written */
+            }
             more = false;
         } else {
             size_t queued = conn_tx_pending(c) + ring_bytes_from(ev.seq);
@@ -290,7 +293,7 @@ static void pump_events(stream_sub *s)
             if (pol->priorities) {
                 if (queued > pol->pause_bytes) {
                     s->paused = true;
-                } else if ((queued < pol->resume_bytes) || (conn_tx_pending(c) == 0u)) {
+                } else if (queued < pol->resume_bytes) {
                     s->paused = false;
                 } else {
                     /* between the watermarks: unchanged */
@@ -365,7 +368,12 @@ static void pump(stream_sub *s)
 
 static void arm_tick(stream_sub *s)
 {
-    if (!s->closing && (s->pol->heartbeat_ms > 0u)) {
+    if (!s->closing && !s->ws && (s->pol->heartbeat_ms > 0u)) {
+        /* SSE: a heartbeat after the last bytes sent */
+        uint64_t now = clock_mono_ms();
+        uint64_t due = s->last_out_ms + s->pol->heartbeat_ms;
+        conn_set_deadline(s->c, CONN_DL_PROTO, (due > now) ? (due - now) : 1u);
+    } else if (!s->closing && (s->pol->heartbeat_ms > 0u)) {
         conn_set_deadline(s->c, CONN_DL_PROTO, s->pol->heartbeat_ms);
     } else if (!s->closing) {
         conn_set_deadline(s->c, CONN_DL_NONE, 0u);
@@ -749,6 +757,7 @@ st_t stream_send_text(stream_sub *s, const char *text, size_t n)
         return ST_FULL;
     }
     if (s->ws) {
+        flush_controls(s);     /* a pong for an earlier ping goes first */
         hl = ws_frame_header(hdr, WS_OP_TEXT, true, (uint64_t)n);
     }
     if ((hl + n) > event_room(s->c)) {
