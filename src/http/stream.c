@@ -79,6 +79,33 @@ static stream_sub *g_live[CFG_STREAM_SUBS];
 static uint32_t g_nlive;
 static stream_totals_t g_totals;
 
+static stream_policy *g_pols[STREAM_MAX_POLICIES];
+static size_t g_npols;
+
+void stream_register(stream_policy *pol)
+{
+    size_t i;
+    for (i = 0u; i < g_npols; i++) {
+        if (g_pols[i] == pol) {
+            return;
+        }
+    }
+    if (g_npols < STREAM_MAX_POLICIES) {
+        g_pols[g_npols] = pol;
+        g_npols++;
+    }
+}
+
+size_t stream_policy_count(void)
+{
+    return g_npols;
+}
+
+const stream_policy *stream_policy_nth(size_t i)
+{
+    return (i < g_npols) ? g_pols[i] : NULL;
+}
+
 void stream_init(void)
 {
     (void)memset(g_subs, 0, sizeof g_subs);

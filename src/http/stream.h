@@ -155,6 +155,13 @@ void *stream_user(stream_sub *s);
 uint32_t stream_id(const stream_sub *s);
 const stream_policy *stream_policy_of(const stream_sub *s);
 
+/* List a policy for /metrics (each once, at setup; at most
+ * STREAM_MAX_POLICIES, later ones are not listed). */
+#define STREAM_MAX_POLICIES 8u
+void stream_register(stream_policy *pol);
+size_t stream_policy_count(void);
+const stream_policy *stream_policy_nth(size_t i);
+
 /* Deliver ring events to every subscriber; the loop's turn hook. */
 void stream_turn(void);
 

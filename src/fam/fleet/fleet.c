@@ -41,7 +41,7 @@ static void metrics(hctx *h)
 
 static const route k_routes[] = {
     { RM_GET, "/health", health, ROUTE_OPEN },
-    { RM_GET, "/metrics", metrics, 0u },
+    { RM_GET, "/metrics", metrics, BIG },
     /* §5.1 bots */
     { RM(HTTP_M_POST), V1 "/bots", bots_create, BIG },
     { RM_GET, V1 "/bots", bots_list, BIG },

@@ -1043,4 +1043,5 @@ void obs_setup(http_service *svc)
 {
     fam_fastapi_setup(svc, "observability", k_routes, sizeof(k_routes) / sizeof(k_routes[0]),
                       false);
+    stream_register(&g_ws);
 }

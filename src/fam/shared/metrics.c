@@ -3,12 +3,17 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/timer.h"
+#include "bus/ring.h"
+#include "config.h"
 #include "http/server.h"
+#include "http/stream.h"
 #include "net/conn.h"
 #include "port.h"
 #include "store/store.h"
@@ -77,6 +82,83 @@ static void pools(mbuf *m)
     }
 }
 
+static void ring(mbuf *m)
+{
+    const ring_stats_t *r = ring_stats();
+    gauge(m, "roost_ring_slots", "Events the ring holds at most.", (unsigned long long)CFG_BUS_SLOTS);
+    gauge(m, "roost_ring_bytes", "Bytes of event JSON the ring holds at most.",
+          (unsigned long long)CFG_BUS_BYTES);
+    gauge(m, "roost_ring_slots_used", "Events in the ring now.", r->slots_used);
+    gauge(m, "roost_ring_slots_high_water", "Most events ever in the ring.", r->slots_high);
+    gauge(m, "roost_ring_bytes_used", "Event bytes in the ring now.", r->bytes_used);
+    gauge(m, "roost_ring_bytes_high_water", "Most event bytes ever in the ring.", r->bytes_high);
+    counter(m, "roost_ring_published_total", "Events published.", r->published);
+    counter(m, "roost_ring_overwritten_total", "Events overwritten by newer ones.", r->dropped);
+    counter(m, "roost_ring_too_big_total", "Events larger than the ring, not published.",
+            r->too_big);
+}
+
+/* One labelled line per stream policy (endpoint). */
+static void stream_family(mbuf *m, const char *name, const char *type, const char *help,
+                          size_t off)
+{
+    size_t i;
+    mprintf(m, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    for (i = 0u; i < stream_policy_count(); i++) {
+        const stream_policy *p = stream_policy_nth(i);
+        const char *base = (const char *)&p->stats;
+        unsigned long long v;
+        if (off == offsetof(stream_stats_t, active)) {
+            v = p->stats.active;
+        } else {
+            uint64_t u = 0u;
+            (void)memcpy(&u, base + off, sizeof u);
+            v = u;
+        }
+        mprintf(m, "%s{stream=\"%s\"} %llu\n", name, p->name, v);
+    }
+}
+
+static void streams(mbuf *m)
+{
+    const stream_totals_t *t = stream_totals();
+    gauge(m, "roost_stream_slots", "WebSocket and SSE streams at most.",
+          (unsigned long long)CFG_STREAM_SUBS);
+    gauge(m, "roost_stream_subscribers", "WebSocket and SSE streams open now.", t->subs);
+    gauge(m, "roost_stream_subscribers_high_water", "Most streams ever open at once.",
+          t->subs_high);
+    gauge(m, "roost_stream_paused", "Streams paused by backpressure now.", t->paused);
+    stream_family(m, "roost_stream_open", "gauge", "Streams open now.",
+                  offsetof(stream_stats_t, active));
+    stream_family(m, "roost_stream_opened_total", "counter", "Streams accepted.",
+                  offsetof(stream_stats_t, opened));
+    stream_family(m, "roost_stream_refused_total", "counter",
+                  "Streams refused (1013 or 503): no slot free.",
+                  offsetof(stream_stats_t, refused));
+    stream_family(m, "roost_stream_events_sent_total", "counter", "Events written to clients.",
+                  offsetof(stream_stats_t, sent));
+    stream_family(m, "roost_stream_events_skipped_total", "counter",
+                  "Events skipped for paused clients.", offsetof(stream_stats_t, skipped));
+    stream_family(m, "roost_stream_events_lagged_total", "counter",
+                  "Events lost because the ring overtook a client.",
+                  offsetof(stream_stats_t, lagged));
+    stream_family(m, "roost_stream_lag_episodes_total", "counter",
+                  "Times the ring overtook a client.", offsetof(stream_stats_t, lag_episodes));
+    stream_family(m, "roost_stream_closed_backpressure_total", "counter",
+                  "Clients closed because their queue was full.",
+                  offsetof(stream_stats_t, closed_backpressure));
+    stream_family(m, "roost_stream_closed_heartbeat_total", "counter",
+                  "Clients closed for not answering pings.",
+                  offsetof(stream_stats_t, closed_heartbeat));
+    stream_family(m, "roost_stream_closed_protocol_total", "counter",
+                  "Clients closed for a protocol error (1002, 1007, 1009).",
+                  offsetof(stream_stats_t, closed_protocol));
+    stream_family(m, "roost_stream_pings_total", "counter", "Protocol pings sent.",
+                  offsetof(stream_stats_t, pings));
+    stream_family(m, "roost_stream_messages_received_total", "counter",
+                  "Client text messages received.", offsetof(stream_stats_t, messages_in));
+}
+
 static void store(mbuf *m)
 {
     store_stats_t s;
@@ -122,6 +204,8 @@ size_t metrics_render(char *buf, size_t cap)
     counter(&m, "roost_http_file_cuts_total", "File bodies cut short (file changed).",
             hs->file_cuts);
     gauge(&m, "roost_timers_used", "Timers in use.", timer_used());
+    ring(&m);
+    streams(&m);
     store(&m);
     counter(&m, "roost_log_warnings_total", "Warning lines logged.", log_count(LOG_WARN));
     counter(&m, "roost_log_errors_total", "Error lines logged.", log_count(LOG_ERROR));
