@@ -512,6 +512,8 @@ static void dispatch(conn *c, hstate *s)
                 LOG_W("http", "%s: all %u out slots busy, 503", svc->family,
                       (unsigned)CFG_OUT_SLOTS);
                 svc->error(&h, 503, "SERVICE_UNAVAILABLE", "Service unavailable");
+            } else {
+                /* the slot is the handler's */
             }
         }
         if (!h.responded) {

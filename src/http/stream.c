@@ -44,6 +44,7 @@
 struct stream_sub {
     conn *c;
     stream_policy *pol;
+    uint32_t id;                /* index in g_subs, for logs */
     bool in_use;
     bool ws;                    /* else SSE */
     bool closing;               /* a close is on its way: no more events */
@@ -108,14 +109,18 @@ const stream_policy *stream_policy_nth(size_t i)
 
 void stream_init(void)
 {
+    uint32_t i;
     (void)memset(g_subs, 0, sizeof g_subs);
+    for (i = 0u; i < (uint32_t)CFG_STREAM_SUBS; i++) {
+        g_subs[i].id = i;
+    }
     g_nlive = 0u;
     (void)memset(&g_totals, 0, sizeof g_totals);
 }
 
 size_t stream_static_bytes(void)
 {
-    return sizeof g_subs + sizeof g_live;
+    return (sizeof g_subs) + (sizeof g_live);
 }
 
 const stream_totals_t *stream_totals(void)
@@ -137,7 +142,7 @@ void *stream_user(stream_sub *s)
 
 uint32_t stream_id(const stream_sub *s)
 {
-    return (uint32_t)(s - g_subs);
+    return s->id;
 }
 
 const stream_policy *stream_policy_of(const stream_sub *s)
@@ -398,8 +403,12 @@ static void arm_tick(stream_sub *s)
     if (!s->closing && !s->ws && (s->pol->heartbeat_ms > 0u)) {
         /* SSE: a heartbeat after the last bytes sent */
         uint64_t now = clock_mono_ms();
-        uint64_t due = s->last_out_ms + s->pol->heartbeat_ms;
-        conn_set_deadline(s->c, CONN_DL_PROTO, (due > now) ? (due - now) : 1u);
+        uint64_t due = s->last_out_ms + (uint64_t)s->pol->heartbeat_ms;
+        uint64_t wait = 1u;
+        if (due > now) {
+            wait = due - now;
+        }
+        conn_set_deadline(s->c, CONN_DL_PROTO, wait);
     } else if (!s->closing && (s->pol->heartbeat_ms > 0u)) {
         conn_set_deadline(s->c, CONN_DL_PROTO, s->pol->heartbeat_ms);
     } else if (!s->closing) {
@@ -427,7 +436,11 @@ static stream_sub *sub_open(conn *c, stream_policy *pol, bool ws)
     if (s == NULL) {
         return NULL;
     }
-    (void)memset(s, 0, offsetof(stream_sub, msg));
+    {
+        uint32_t id = s->id;
+        (void)memset(s, 0, offsetof(stream_sub, msg));
+        s->id = id;
+    }
     (void)memset(s->user, 0, sizeof s->user);
     s->in_use = true;
     s->c = c;
@@ -494,7 +507,9 @@ void stream_close(stream_sub *s, uint16_t code, const char *reason)
         }
         s->close_queued = true;
         arm_close_deadline(s);
-        pump(s);
+        if (!s->part_on && !http_conn_out_busy(s->c)) {
+            flush_controls(s);   /* else the turn hook writes it at the frame's end */
+        }
     } else {
         conn_close_after_flush(s->c);
         arm_close_deadline(s);

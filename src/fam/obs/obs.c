@@ -381,7 +381,7 @@ static void obs_publish(obs_pub kind, const obs_event *ev, strv session_id)
     size_t n = 0u;
     st_t st = ST_OK;
     if (kind == OBS_PUB_EVENT) {
-        if (g_ev_buf == NULL) {
+        if ((g_ev_buf == NULL) || (ev == NULL)) {
             return;
         }
         json_w_init(&w, g_ev_buf, g_ev_cap);

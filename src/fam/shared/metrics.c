@@ -3,9 +3,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stddef.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "core/log.h"
 #include "core/pool.h"
@@ -98,24 +96,41 @@ static void ring(mbuf *m)
             r->too_big);
 }
 
+typedef enum {
+    SS_OPEN, SS_OPENED, SS_REFUSED, SS_SENT, SS_SKIPPED, SS_LAGGED, SS_LAG_EPISODES,
+    SS_CLOSED_BACKPRESSURE, SS_CLOSED_HEARTBEAT, SS_CLOSED_PROTOCOL, SS_PINGS, SS_MESSAGES
+} stream_stat;
+
+static unsigned long long stream_stat_of(const stream_stats_t *t, stream_stat which)
+{
+    unsigned long long v;
+    switch (which) {
+    case SS_OPEN: v = t->active; break;
+    case SS_OPENED: v = t->opened; break;
+    case SS_REFUSED: v = t->refused; break;
+    case SS_SENT: v = t->sent; break;
+    case SS_SKIPPED: v = t->skipped; break;
+    case SS_LAGGED: v = t->lagged; break;
+    case SS_LAG_EPISODES: v = t->lag_episodes; break;
+    case SS_CLOSED_BACKPRESSURE: v = t->closed_backpressure; break;
+    case SS_CLOSED_HEARTBEAT: v = t->closed_heartbeat; break;
+    case SS_CLOSED_PROTOCOL: v = t->closed_protocol; break;
+    case SS_PINGS: v = t->pings; break;
+    case SS_MESSAGES: v = t->messages_in; break;
+    default: v = 0u; break;
+    }
+    return v;
+}
+
 /* One labelled line per stream policy (endpoint). */
 static void stream_family(mbuf *m, const char *name, const char *type, const char *help,
-                          size_t off)
+                          stream_stat which)
 {
     size_t i;
     mprintf(m, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
     for (i = 0u; i < stream_policy_count(); i++) {
         const stream_policy *p = stream_policy_nth(i);
-        const char *base = (const char *)&p->stats;
-        unsigned long long v;
-        if (off == offsetof(stream_stats_t, active)) {
-            v = p->stats.active;
-        } else {
-            uint64_t u = 0u;
-            (void)memcpy(&u, base + off, sizeof u);
-            v = u;
-        }
-        mprintf(m, "%s{stream=\"%s\"} %llu\n", name, p->name, v);
+        mprintf(m, "%s{stream=\"%s\"} %llu\n", name, p->name, stream_stat_of(&p->stats, which));
     }
 }
 
@@ -128,35 +143,27 @@ static void streams(mbuf *m)
     gauge(m, "roost_stream_subscribers_high_water", "Most streams ever open at once.",
           t->subs_high);
     gauge(m, "roost_stream_paused", "Streams paused by backpressure now.", t->paused);
-    stream_family(m, "roost_stream_open", "gauge", "Streams open now.",
-                  offsetof(stream_stats_t, active));
-    stream_family(m, "roost_stream_opened_total", "counter", "Streams accepted.",
-                  offsetof(stream_stats_t, opened));
+    stream_family(m, "roost_stream_open", "gauge", "Streams open now.", SS_OPEN);
+    stream_family(m, "roost_stream_opened_total", "counter", "Streams accepted.", SS_OPENED);
     stream_family(m, "roost_stream_refused_total", "counter",
-                  "Streams refused (1013 or 503): no slot free.",
-                  offsetof(stream_stats_t, refused));
+                  "Streams refused (1013 or 503): no slot free.", SS_REFUSED);
     stream_family(m, "roost_stream_events_sent_total", "counter", "Events written to clients.",
-                  offsetof(stream_stats_t, sent));
+                  SS_SENT);
     stream_family(m, "roost_stream_events_skipped_total", "counter",
-                  "Events skipped for paused clients.", offsetof(stream_stats_t, skipped));
+                  "Events skipped for paused clients.", SS_SKIPPED);
     stream_family(m, "roost_stream_events_lagged_total", "counter",
-                  "Events lost because the ring overtook a client.",
-                  offsetof(stream_stats_t, lagged));
+                  "Events lost because the ring overtook a client.", SS_LAGGED);
     stream_family(m, "roost_stream_lag_episodes_total", "counter",
-                  "Times the ring overtook a client.", offsetof(stream_stats_t, lag_episodes));
+                  "Times the ring overtook a client.", SS_LAG_EPISODES);
     stream_family(m, "roost_stream_closed_backpressure_total", "counter",
-                  "Clients closed because their queue was full.",
-                  offsetof(stream_stats_t, closed_backpressure));
+                  "Clients closed because their queue was full.", SS_CLOSED_BACKPRESSURE);
     stream_family(m, "roost_stream_closed_heartbeat_total", "counter",
-                  "Clients closed for not answering pings.",
-                  offsetof(stream_stats_t, closed_heartbeat));
+                  "Clients closed for not answering pings.", SS_CLOSED_HEARTBEAT);
     stream_family(m, "roost_stream_closed_protocol_total", "counter",
-                  "Clients closed for a protocol error (1002, 1007, 1009).",
-                  offsetof(stream_stats_t, closed_protocol));
-    stream_family(m, "roost_stream_pings_total", "counter", "Protocol pings sent.",
-                  offsetof(stream_stats_t, pings));
+                  "Clients closed for a protocol error (1002, 1007, 1009).", SS_CLOSED_PROTOCOL);
+    stream_family(m, "roost_stream_pings_total", "counter", "Protocol pings sent.", SS_PINGS);
     stream_family(m, "roost_stream_messages_received_total", "counter",
-                  "Client text messages received.", offsetof(stream_stats_t, messages_in));
+                  "Client text messages received.", SS_MESSAGES);
 }
 
 static void store(mbuf *m)
