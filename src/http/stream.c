@@ -175,7 +175,6 @@ static void put_range(conn *c, const uint8_t *hdr, size_t hl, const char *data, 
         const char *src;
         size_t avail;
         if (at < hl) {
-            /* cppcheck-suppress misra-c2012-11.8 ; deviation (MISRA.md): read-only view */
             src = (const char *)&hdr[at];
             avail = hl - at;
         } else if (at < (hl + n)) {
@@ -627,7 +626,6 @@ static void ws_read(stream_sub *s)
     while (more && !s->closing && (c->rx_len > 0u)) {
         ws_frame f;
         size_t used = 0u;
-        /* cppcheck-suppress misra-c2012-11.3 ; deviation (MISRA.md): bytes as uint8_t */
         st_t st = ws_decode(&s->dec, (uint8_t *)c->rx, c->rx_len, &used, &f);
         if (st == ST_AGAIN) {
             if (ALWAYS(c->rx_len < sizeof c->rx)) {
