@@ -16,6 +16,10 @@
  *   rx and reading pauses when rx is full; on_drained resumes.
  * - A failed request whose framing is lost (bad head, 413, bad chunk) is
  *   answered and the connection closes after the write (with a linger).
+ * - A stream (hs->sub, set by http/stream.c after a 101 or an SSE head)
+ *   takes over the connection's callbacks; its first message may still be
+ *   pumping from an out slot, framed as WebSocket frames (out_ws), and the
+ *   stream's events wait until it is out.
  * - A file body (hctx_end_file) streams like an out slot, but from the
  *   file: on_drained reads the next tx-sized chunk straight into tx. At
  *   most CFG_FILE_STREAMS files are held open across turns; the count and

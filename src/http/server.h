@@ -11,7 +11,10 @@
  * CORS preflight, 404/405 and the 503 refusal when a pool is full.
  *
  * Handlers run synchronously and write their whole response into the
- * connection's tx buffer through hctx_* below.
+ * connection's tx buffer through hctx_* below, or turn the connection into a
+ * WebSocket or SSE stream (http/stream.h), which then owns it until it
+ * closes: on_readable, on_drained, deadlines, the close and the server's
+ * stop all go to the stream.
  */
 #ifndef ROOST_HTTP_SERVER_H
 #define ROOST_HTTP_SERVER_H
