@@ -21,6 +21,7 @@
 #include "fam/agents/agents.h"
 #include "fam/docs/docs.h"
 #include "fam/fleet/api.h"
+#include "fam/fleet/events.h"
 #include "fam/fleet/fleet.h"
 #include "fam/fleet/soul.h"
 #include "fam/shared/auth.h"
@@ -86,6 +87,9 @@ static st_t open_listeners(void)
             continue;
         }
         k_setup[f](svc);
+        if (f == (int)FAM_FLEET) {
+            fleet_events_set_heartbeat_ms(g_cfg.fleet.ws_heartbeat_ms);
+        }
         if (f == (int)FAM_OBS) {
             obs_set_stop_grace_ms(g_cfg.obs.stop_grace_ms);
             obs_set_ws(g_cfg.obs.ws_heartbeat_ms, g_cfg.obs.ws_max_buffer_bytes);
@@ -209,6 +213,7 @@ int app_main(int argc, char *const *argv, const char *const *envp)
     http_server_init(&pool_body_slots, &pool_out_slots);
     ring_init();
     stream_init();
+    fleet_events_init();
     net_set_turn_hook(stream_turn);
     if (open_store() != ST_OK) {
         return 1;

@@ -4,6 +4,7 @@
 
 #include "bus/ring.h"
 #include "config.h"
+#include "fam/fleet/events.h"
 #include "http/server.h"
 #include "http/stream.h"
 #include "json/read.h"

@@ -57,7 +57,6 @@
 
 /* Ring topics, one bit per family. */
 #define STREAM_TOPIC_FLEET 0x1u
-#define STREAM_TOPIC_RPG 0x2u
 #define STREAM_TOPIC_OBS 0x4u
 
 #define WS_CLOSE_GOING_AWAY 1001u

@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "fam/fleet/api.h"
+#include "fam/fleet/events.h"
 #include "fam/fleet/handlers.h"
 #include "fam/shared/auth.h"
 #include "fam/shared/fam.h"
@@ -28,6 +29,10 @@ static void metrics(hctx *h)
     hctx_header(h, "Content-Type", "text/plain; version=0.0.4");
     p = hctx_body(h, &room);
     n = metrics_render(p, room);
+    if (n > 0u) {
+        size_t k = fleet_events_metrics(p + n, room - n);
+        n = (k > 0u) ? (n + k) : 0u;
+    }
     if (n == 0u) {
         h->resp.overflow = true;
     } else {
@@ -42,6 +47,7 @@ static void metrics(hctx *h)
 static const route k_routes[] = {
     { RM_GET, "/health", health, ROUTE_OPEN },
     { RM_GET, "/metrics", metrics, BIG },
+    { RM_GET, "/ws/events", fleet_events_ws, 0u },
     /* §5.1 bots */
     { RM(HTTP_M_POST), V1 "/bots", bots_create, BIG },
     { RM_GET, V1 "/bots", bots_list, BIG },
