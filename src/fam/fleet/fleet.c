@@ -30,8 +30,12 @@ static void metrics(hctx *h)
     p = hctx_body(h, &room);
     n = metrics_render(p, room);
     if (n > 0u) {
-        size_t k = fleet_events_metrics(p + n, room - n);
-        n = (k > 0u) ? (n + k) : 0u;
+        size_t k = fleet_events_metrics(&p[n], room - n);
+        if (k == 0u) {
+            n = 0u;    /* did not fit: the family's 500 */
+        } else {
+            n += k;
+        }
     }
     if (n == 0u) {
         h->resp.overflow = true;
