@@ -143,6 +143,7 @@ soak:
 bench: $(BUILD)/roostd
 	bench/health.sh $(BUILD)/roostd
 	bench/fleet.sh $(BUILD)/roostd
+	bench/ws_flood.sh $(BUILD)/roostd
 
 deps:
 	tools/deps.sh
