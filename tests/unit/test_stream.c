@@ -199,8 +199,11 @@ static size_t frames(const char *buf, size_t n, sframe *out, size_t max)
 
 static uint16_t close_code(const sframe *f)
 {
-    return (f->len >= 2u) ? (uint16_t)(((uint8_t)f->payload[0] << 8) | (uint8_t)f->payload[1])
-                          : 0u;
+    uint16_t code = 0u;
+    if (f->len >= 2u) {
+        code = (uint16_t)(((unsigned)(uint8_t)f->payload[0] << 8) | (uint8_t)f->payload[1]);
+    }
+    return code;
 }
 
 /* A masked client frame. */
