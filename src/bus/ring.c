@@ -96,6 +96,17 @@ static void update_gauges(void)
     }
 }
 
+/* The ring_event view of live event seq. */
+static void event_of(uint64_t seq, ring_event *ev)
+{
+    const ring_slot *s = slot_of(seq);
+    ev->seq = seq;
+    ev->topics = s->topics;
+    ev->prio = s->prio;
+    ev->data = &g_bytes[phys_of(s->vdata)];
+    ev->n = s->n;
+}
+
 void ring_init(void)
 {
     (void)memset(g_slots, 0, sizeof g_slots);
@@ -163,13 +174,8 @@ st_t ring_read(uint64_t *cursor, uint32_t mask, ring_event *ev, uint64_t *missed
     } else {
         uint64_t c = *cursor;
         while ((st == ST_AGAIN) && (c < g_head_seq)) {
-            const ring_slot *s = slot_of(c);
-            if ((s->topics & mask) != 0u) {
-                ev->seq = c;
-                ev->topics = s->topics;
-                ev->prio = s->prio;
-                ev->data = &g_bytes[phys_of(s->vdata)];
-                ev->n = s->n;
+            if ((slot_of(c)->topics & mask) != 0u) {
+                event_of(c, ev);
                 st = ST_OK;
             }
             c++;
@@ -184,12 +190,7 @@ st_t ring_get(uint64_t seq, ring_event *ev)
     st_t st = ST_NOTFOUND;
     ASSERT(ev != NULL);
     if ((seq >= g_tail_seq) && (seq < g_head_seq)) {
-        const ring_slot *s = slot_of(seq);
-        ev->seq = seq;
-        ev->topics = s->topics;
-        ev->prio = s->prio;
-        ev->data = &g_bytes[phys_of(s->vdata)];
-        ev->n = s->n;
+        event_of(seq, ev);
         st = ST_OK;
     }
     return st;

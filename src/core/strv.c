@@ -112,3 +112,18 @@ bool strv_list_has_token(strv list, const char *tok)
     }
     return false;
 }
+
+int strv_hex_digit(unsigned char c)
+{
+    int v = -1;
+    if ((c >= (unsigned char)'0') && (c <= (unsigned char)'9')) {
+        v = (int)c - (int)'0';
+    } else if ((c >= (unsigned char)'a') && (c <= (unsigned char)'f')) {
+        v = ((int)c - (int)'a') + 10;
+    } else if ((c >= (unsigned char)'A') && (c <= (unsigned char)'F')) {
+        v = ((int)c - (int)'A') + 10;
+    } else {
+        /* not a hex digit */
+    }
+    return v;
+}

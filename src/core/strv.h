@@ -36,5 +36,7 @@ bool strv_to_u64(strv a, uint64_t max, uint64_t *out);
  * (e.g. Connection: keep-alive, Upgrade). Items are trimmed of SP/HTAB.
  * An empty list (p may be NULL) holds no token. */
 bool strv_list_has_token(strv list, const char *tok);
+/* Value of a hexadecimal digit (either case), or -1. */
+int strv_hex_digit(unsigned char c);
 
 #endif

@@ -65,3 +65,43 @@ st_t uuid_v4(char out[UUID_STR_BYTES])
     uuid_format(b, out);
     return ST_OK;
 }
+
+bool uuid_parse(strv in, uint8_t out[16])
+{
+    strv s = in;
+    size_t i;
+    size_t k = 0u;
+    bool hyphens;
+    bool ok = true;
+    /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
+    if ((s.n == 38u) && (s.p[0] == '{') && (s.p[37] == '}')) {
+        s = (strv){ s.p + 1, 36u };
+    } else if ((s.n == 45u) && strv_ieq((strv){ s.p, 9u }, STRV_LIT("urn:uuid:"))) {
+        s = (strv){ s.p + 9, 36u };
+    } else {
+        /* plain forms */
+    }
+    if ((s.n != 36u) && (s.n != 32u)) {
+        return false;
+    }
+    hyphens = (s.n == 36u);
+    for (i = 0u; ok && (i < s.n); i++) {
+        bool dash_pos = hyphens && ((i == 8u) || (i == 13u) || (i == 18u) || (i == 23u));
+        if (dash_pos) {
+            /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
+            ok = (s.p[i] == '-');
+        } else {
+            int v = strv_hex_digit((unsigned char)s.p[i]);
+            if (v < 0) {
+                ok = false;
+            } else if ((k % 2u) == 0u) {
+                out[k / 2u] = (uint8_t)((unsigned)v << 4);
+                k++;
+            } else {
+                out[k / 2u] = (uint8_t)(out[k / 2u] | (uint8_t)v);
+                k++;
+            }
+        }
+    }
+    return ok && (k == 32u);
+}

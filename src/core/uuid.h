@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/status.h"
+#include "core/strv.h"
 
 #define UUID_STR_BYTES 37u   /* 36 characters + NUL */
 
@@ -16,5 +17,8 @@
 st_t uuid_v7(char out[UUID_STR_BYTES]);
 st_t uuid_v4(char out[UUID_STR_BYTES]);
 void uuid_format(const uint8_t bytes[16], char out[UUID_STR_BYTES]);
+/* Any RFC 9562 text form (hyphenated, 32 hex digits, {braced}, urn:uuid:;
+ * either case) -> the 16 bytes. False (out unspecified) for anything else. */
+bool uuid_parse(strv in, uint8_t out[16]);
 
 #endif

@@ -49,20 +49,6 @@ static bool is_ows(unsigned char c)
     return (c == (unsigned char)' ') || (c == (unsigned char)'\t');
 }
 
-static int hex_value(unsigned char c)
-{
-    int v = -1;
-    if ((c >= (unsigned char)'0') && (c <= (unsigned char)'9')) {
-        v = (int)c - (int)'0';
-    } else if ((c >= (unsigned char)'a') && (c <= (unsigned char)'f')) {
-        v = ((int)c - (int)'a') + 10;
-    } else if ((c >= (unsigned char)'A') && (c <= (unsigned char)'F')) {
-        v = ((int)c - (int)'A') + 10;
-    } else {
-        v = -1;
-    }
-    return v;
-}
 
 /* ---- request head --------------------------------------------------------- */
 
@@ -559,7 +545,7 @@ static st_t chunk_size_digit(http_chunked *d, int v)
 static st_t chunk_step(http_chunked *d, unsigned char c)
 {
     st_t st = ST_AGAIN;
-    int v = hex_value(c);
+    int v = strv_hex_digit(c);
 
     switch (d->state) {
     case CS_SIZE0:
@@ -727,8 +713,8 @@ st_t http_pct_decode(strv src, char *dst, size_t cap, size_t *n)
     while ((i < src.n) && (st == ST_OK)) {
         unsigned char c = (unsigned char)src.p[i];
         if (c == (unsigned char)'%') {
-            int hi = ((src.n - i) >= 3u) ? hex_value((unsigned char)src.p[i + 1u]) : -1;
-            int lo = ((src.n - i) >= 3u) ? hex_value((unsigned char)src.p[i + 2u]) : -1;
+            int hi = ((src.n - i) >= 3u) ? strv_hex_digit((unsigned char)src.p[i + 1u]) : -1;
+            int lo = ((src.n - i) >= 3u) ? strv_hex_digit((unsigned char)src.p[i + 2u]) : -1;
             if ((hi < 0) || (lo < 0)) {
                 st = ST_BAD;
             } else {

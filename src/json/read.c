@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "core/strv.h"
 #include "core/utf8.h"
 
 static jsmntok_t g_pool[CFG_JSON_MAX_TOKENS];
@@ -45,19 +46,6 @@ static bool g_pool_busy;
 
 /* ---- UTF-8 and escapes -------------------------------------------------- */
 
-static int hex_val(unsigned char c)
-{
-    if ((c >= (unsigned char)'0') && (c <= (unsigned char)'9')) {
-        return (int)c - (int)'0';
-    }
-    if ((c >= (unsigned char)'a') && (c <= (unsigned char)'f')) {
-        return ((int)c - (int)'a') + 10;
-    }
-    if ((c >= (unsigned char)'A') && (c <= (unsigned char)'F')) {
-        return ((int)c - (int)'A') + 10;
-    }
-    return -1;
-}
 
 /* The 4 hex digits at s[0..4) as a code unit, or -1. */
 static long hex4(const unsigned char *s, size_t avail)
@@ -69,7 +57,7 @@ static long hex4(const unsigned char *s, size_t avail)
         return -1;
     }
     for (i = 0u; i < 4u; i++) {
-        int h = hex_val(s[i]);
+        int h = strv_hex_digit(s[i]);
         if (h < 0) {
             return -1;
         }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "t.h"
+#include "tloop.h"
 
 #include "app/pools.h"
 #include "core/clock.h"
@@ -79,25 +80,12 @@ static listener *g_l;
 
 static void pump(unsigned ms)
 {
-    uint64_t end = clock_mono_ms() + ms;
-    while (clock_mono_ms() < end) {
-        net_turn(5);
-    }
+    tl_pump(ms);
 }
 
 static int client(void)
 {
-    struct sockaddr_in a;
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(g_l->port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
-        perror("connect");
-    }
-    pump(20);   /* let the loop accept it */
-    return s;
+    return tl_client(g_l);
 }
 
 static void say(int s, const char *txt)

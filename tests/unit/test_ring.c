@@ -94,6 +94,34 @@ static void test_in_order(void)
     T_EQ_INT(cur, ring_head_seq());
 }
 
+/* ring_get by sequence number and ring_bytes_from (a subscriber's backlog),
+ * before and after the oldest events are overwritten (8 slots). */
+static void test_get_and_backlog(void)
+{
+    ring_event ev;
+    uint32_t i;
+    ring_init();
+    T_EQ_INT(ring_get(1u, &ev), ST_NOTFOUND);
+    T_EQ_INT((long)ring_bytes_from(1u), 0);
+    for (i = 0u; i < 3u; i++) {
+        (void)pub(1u, i, 10u);
+    }
+    T_EQ_INT(ring_get(2u, &ev), ST_OK);
+    T_EQ_INT(ev.seq, 2);
+    T_CHECK(payload_ok(&ev, 1u, 10u));
+    T_EQ_INT(ring_get(4u, &ev), ST_NOTFOUND);          /* not published yet */
+    T_EQ_INT((long)ring_bytes_from(1u), 30);
+    T_EQ_INT((long)ring_bytes_from(3u), 10);
+    T_EQ_INT((long)ring_bytes_from(4u), 0);
+    for (i = 3u; i < 12u; i++) {
+        (void)pub(1u, i, 10u);
+    }
+    T_EQ_INT(ring_get(1u, &ev), ST_NOTFOUND);          /* overwritten */
+    T_EQ_INT(ring_get(ring_tail_seq(), &ev), ST_OK);
+    T_EQ_INT((long)ring_bytes_from(1u), (long)ring_bytes_from(ring_tail_seq()));
+    T_EQ_INT((long)ring_bytes_from(ring_head_seq() - 1u), 10);
+}
+
 static void test_prio_and_args(void)
 {
     uint64_t cur;
@@ -554,6 +582,7 @@ int main(void)
 {
     T_RUN(test_empty);
     T_RUN(test_in_order);
+    T_RUN(test_get_and_backlog);
     T_RUN(test_prio_and_args);
     T_RUN(test_topics);
     T_RUN(test_cursors);

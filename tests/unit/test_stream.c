@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "t.h"
+#include "tloop.h"
 
 #include "app/pools.h"
 #include "bus/ring.h"
@@ -91,28 +92,12 @@ static listener *g_l;
 
 static void pump(unsigned ms)
 {
-    uint64_t end = clock_mono_ms() + ms;
-    while (clock_mono_ms() < end) {
-        net_turn(5);
-    }
+    tl_pump(ms);
 }
 
 static int client(void)
 {
-    struct sockaddr_in a;
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    /* frames written one by one must not wait for the server's delayed ACK */
-    (void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(g_l->port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
-        perror("connect");
-    }
-    pump(20);
-    return s;
+    return tl_client(g_l);
 }
 
 static void say(int s, const void *p, size_t n)

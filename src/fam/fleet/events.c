@@ -186,66 +186,9 @@ st_t fleet_bus_publish(const char *json, size_t n)
 
 /* ---- ids ------------------------------------------------------------------- */
 
-static int hex_value(char ch)
-{
-    int v = -1;
-    if ((ch >= '0') && (ch <= '9')) {
-        v = (int)ch - (int)'0';
-    } else if ((ch >= 'a') && (ch <= 'f')) {
-        v = ((int)ch - (int)'a') + 10;
-    } else if ((ch >= 'A') && (ch <= 'F')) {
-        v = ((int)ch - (int)'A') + 10;
-    } else {
-        /* not a hex digit */
-    }
-    return v;
-}
-
-/* RFC 9562 text (hyphenated, 32 hex digits, {braced}, urn:uuid:; any
- * case) -> 16 bytes. False for anything else. */
-static bool id_parse(strv in, uint8_t out[ID_BYTES])
-{
-    strv s = in;
-    size_t i;
-    size_t k = 0u;
-    bool hyphens;
-    bool ok = true;
-    /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
-    if ((s.n == 38u) && (s.p[0] == '{') && (s.p[37] == '}')) {
-        s = (strv){ s.p + 1, 36u };
-    } else if ((s.n == 45u) && strv_ieq((strv){ s.p, 9u }, STRV_LIT("urn:uuid:"))) {
-        s = (strv){ s.p + 9, 36u };
-    } else {
-        /* plain forms */
-    }
-    if ((s.n != 36u) && (s.n != 32u)) {
-        return false;
-    }
-    hyphens = (s.n == 36u);
-    for (i = 0u; ok && (i < s.n); i++) {
-        bool dash_pos = hyphens && ((i == 8u) || (i == 13u) || (i == 18u) || (i == 23u));
-        if (dash_pos) {
-            /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
-            ok = (s.p[i] == '-');
-        } else {
-            int v = hex_value(s.p[i]);
-            if (v < 0) {
-                ok = false;
-            } else if ((k % 2u) == 0u) {
-                out[k / 2u] = (uint8_t)((unsigned)v << 4);
-                k++;
-            } else {
-                out[k / 2u] = (uint8_t)(out[k / 2u] | (uint8_t)v);
-                k++;
-            }
-        }
-    }
-    return ok && (k == 32u);
-}
-
 static bool id_parse_cstr(const char *s, uint8_t out[ID_BYTES])
 {
-    return (s != NULL) && id_parse(strv_from_cstr(s), out);
+    return (s != NULL) && uuid_parse(strv_from_cstr(s), out);
 }
 
 static agent_slot *agent_find(const uint8_t id[ID_BYTES])
@@ -420,7 +363,7 @@ static cmd_kind command_parse(const char *text, size_t n, uint8_t id[ID_BYTES])
         char buf[ID_TEXT_BYTES];
         size_t len = 0u;
         st_t st = json_field_str(&d, root, k_cmds[which].id_field, buf, sizeof buf, &len);
-        if ((st == ST_OK) && id_parse((strv){ buf, len }, id)) {
+        if ((st == ST_OK) && uuid_parse((strv){ buf, len }, id)) {
             kind = k_cmds[which].kind;
         } else {
             LOG_D(MOD, "/ws/events: ignored %s: %s is not a UUID", k_cmds[which].type,

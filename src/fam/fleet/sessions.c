@@ -23,76 +23,22 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static int hex_val(char ch)
+/* Any RFC 9562 UUID text -> lowercase hyphenated in out. */
+static bool uuid_canonical(strv in, char out[UUID_STR_BYTES])
 {
-    int v = -1;
-    if ((ch >= '0') && (ch <= '9')) {
-        v = (int)ch - (int)'0';
-    } else if ((ch >= 'a') && (ch <= 'f')) {
-        v = ((int)ch - (int)'a') + 10;
-    } else if ((ch >= 'A') && (ch <= 'F')) {
-        v = ((int)ch - (int)'A') + 10;
-    } else {
-        /* not a hex digit */
+    uint8_t b[16];
+    bool ok = uuid_parse(in, b);
+    if (ok) {
+        uuid_format(b, out);
     }
-    return v;
-}
-
-/* Any RFC 9562 UUID text (hyphenated, 32 hex digits, {braced} or
- * urn:uuid:, any case) -> lowercase hyphenated in out. */
-static bool uuid_parse(strv in, char out[UUID_STR_BYTES])
-{
-    static const char k_hex[] = "0123456789abcdef";
-    strv s = in;
-    size_t i;
-    size_t k = 0u;
-    bool hyphens;
-    char first = '\0';
-    char final = '\0';
-    if (s.n > 0u) {
-        first = s.p[0];
-        final = s.p[s.n - 1u];
-    }
-    if ((s.n == 38u) && (first == '{') && (final == '}')) {
-        s = (strv){ s.p + 1, 36u };
-    } else if ((s.n == 45u) && strv_ieq((strv){ s.p, 9u }, STRV_LIT("urn:uuid:"))) {
-        s = (strv){ s.p + 9, 36u };
-    } else {
-        /* plain forms */
-    }
-    if ((s.n != 36u) && (s.n != 32u)) {
-        return false;
-    }
-    hyphens = (s.n == 36u);
-    for (i = 0u; i < s.n; i++) {
-        bool dash_pos = hyphens && ((i == 8u) || (i == 13u) || (i == 18u) || (i == 23u));
-        char ch = s.p[i];
-        if (dash_pos) {
-            if (ch != '-') {
-                return false;
-            }
-        } else {
-            int v = hex_val(ch);
-            if (v < 0) {
-                return false;
-            }
-            if ((k == 8u) || (k == 13u) || (k == 18u) || (k == 23u)) {
-                out[k] = '-';
-                k++;
-            }
-            out[k] = k_hex[v];
-            k++;
-        }
-    }
-    out[k] = '\0';
-    return true;
+    return ok;
 }
 
 /* The {sid} path parameter as a canonical UUID; false: answered 400. */
 static bool session_param(hctx *h, char sid[UUID_STR_BYTES])
 {
     strv raw = hctx_param(h, 0u);
-    if (!uuid_parse(raw, sid)) {
+    if (!uuid_canonical(raw, sid)) {
         char msg[160];
         (void)snprintf(msg, sizeof msg, "Invalid UUID: %.*s",
                        (int)((raw.n < 100u) ? raw.n : 100u), raw.p);
