@@ -15,12 +15,12 @@ Against a running roostd (observability listener on --port, process --pid):
      and read the stuck subscriber to its end.
 The prober sends one request, waits for the answer, pauses 1 ms, and so on:
 a probe, not a load of its own.
-Prints one line per measurement. Standard library only; three processes so
-the client side's GIL does not serialise publisher, readers and prober.
+Prints one line per measurement. Standard library only (the WebSocket
+client is tests/integration/wslib.py); three processes so the client side's
+GIL does not serialise publisher, readers and prober.
 """
 
 import argparse
-import base64
 import json
 import multiprocessing as mp
 import os
@@ -28,7 +28,13 @@ import re
 import selectors
 import socket
 import struct
+import sys
 import time
+
+# The WebSocket client (handshake, frame parsing) is the integration tests'.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "integration"))
+from wslib import OP_CLOSE, messages_of, open_socket, parse_frames  # noqa: E402
 
 QUIET_S = 1.0
 
@@ -44,75 +50,44 @@ def event_request(i):
 
 
 def ws_open(port, rcvbuf=None, mss=None):
-    s = socket.socket()
-    if rcvbuf:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    if mss:
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, mss)
-    s.settimeout(10)
-    s.connect(("127.0.0.1", port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-               f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        d = s.recv(4096)
-        if not d:
-            raise SystemExit(f"ws_flood: upgrade failed: {buf!r}")
-        buf += d
-    head, rest = buf.split(b"\r\n\r\n", 1)
-    if not head.startswith(b"HTTP/1.1 101 "):
-        raise SystemExit(f"ws_flood: upgrade refused: {head!r}")
+    """An upgraded /ws socket and the bytes that came after the 101 head."""
+    s, rest = open_socket(port, rcvbuf=rcvbuf, mss=mss, timeout=10)
     return s, bytearray(rest)
 
 
 def parse_messages(buf):
-    """Whole messages (opcode, payload) of a server byte stream, fragments
-    joined, pings/pongs left out; and the bytes after the last whole frame."""
-    out, parts, op0, pos, n_all = [], [], None, 0, len(buf)
-    mv = memoryview(buf)
-    while n_all - pos >= 2:
-        b0, b1 = buf[pos], buf[pos + 1]
-        n, hl = b1 & 0x7F, 2
-        if n == 126:
-            hl = 4
-        elif n == 127:
-            hl = 10
-        if n_all - pos < hl:
-            break
-        if n == 126:
-            n = struct.unpack_from(">H", buf, pos + 2)[0]
-        elif n == 127:
-            n = struct.unpack_from(">Q", buf, pos + 2)[0]
-        if n_all - pos < hl + n:
-            break
-        payload = bytes(mv[pos + hl:pos + hl + n])
-        pos += hl + n
-        op = b0 & 0x0F
-        if op in (0x9, 0xA):
-            continue
-        if op == 0x8:
-            out.append((op, payload))
-            continue
-        if op != 0x0:
-            op0 = op
-        parts.append(payload)
-        if b0 & 0x80:
-            out.append((op0, b"".join(parts)))
-            parts, op0 = [], None
-    return out, bytes(mv[pos:])
+    """Whole messages of a server byte stream (fragments joined, pings and
+    pongs left out, close frames included), and the bytes after the last
+    whole frame."""
+    frames, rest = parse_frames(buf)
+    return messages_of(frames), rest
 
 
 def counters_of(msgs):
     """tool_input.n of the event messages after init, and the close frame."""
     ns, close = [], None
-    for op, p in msgs[1:]:
-        if op == 0x8:
-            close = p
+    for m in msgs[1:]:
+        if m.opcode == OP_CLOSE:
+            close = m.payload
             continue
-        ns.append(json.loads(p)["data"]["tool_input"]["n"])
+        ns.append(json.loads(m.payload)["data"]["tool_input"]["n"])
     return ns, close
+
+
+def read_response(sock, buf, what):
+    """One HTTP response off sock (buf: what was read before): (status
+    200?, the bytes after the response)."""
+    while True:
+        h = buf.find(b"\r\n\r\n")
+        if h >= 0:
+            m = re.search(rb"\r\ncontent-length: *(\d+)", buf[:h], re.I)
+            e = h + 4 + int(m.group(1))
+            if len(buf) >= e:
+                return buf.startswith(b"HTTP/1.1 200 "), buf[e:]
+        d = sock.recv(1 << 16)
+        if not d:
+            raise SystemExit(f"ws_flood: {what} connection closed")
+        buf += d
 
 
 def percentile(sorted_xs, q):
@@ -145,20 +120,8 @@ def prober(port, pipe):
                 break
             t = time.perf_counter_ns()
             s.sendall(req)
-            while True:
-                h = buf.find(b"\r\n\r\n")
-                if h >= 0:
-                    m = re.search(rb"\r\ncontent-length: *(\d+)", buf[:h], re.I)
-                    e = h + 4 + int(m.group(1))
-                    if len(buf) >= e:
-                        if not buf.startswith(b"HTTP/1.1 200 "):
-                            bad += 1
-                        buf = buf[e:]
-                        break
-                d = s.recv(65536)
-                if not d:
-                    raise SystemExit("ws_flood: /health connection closed")
-                buf += d
+            ok, buf = read_response(s, buf, "/health")
+            bad += not ok
             lat.append((time.perf_counter_ns() - t) / 1000.0)
             time.sleep(0.001)
         pipe.send((lat, bad))
@@ -201,7 +164,7 @@ def readers(port, nsubs, pipe):
         results.append({"events": len(ns), "in_order": ns == list(range(len(ns))),
                         "unique": len(set(ns)), "close": close, "eof": eof[i],
                         "last": last[i], "bytes": len(bufs[i]),
-                        "msg_bytes": (len(msgs[-1][1]) if len(msgs) > 1 else 0)})
+                        "msg_bytes": (len(msgs[-1].payload) if len(msgs) > 1 else 0)})
         subs[i][0].close()
     # the stuck subscriber, read only now
     stuck.settimeout(10)
@@ -234,21 +197,9 @@ def publish(pub, first, count, depth):
     for i in range(first, first + count, depth):
         k = min(depth, first + count - i)
         pub.sendall(b"".join(event_request(j) for j in range(i, i + k)))
-        while k:
-            h = rb.find(b"\r\n\r\n")
-            if h >= 0:
-                m = re.search(rb"\r\ncontent-length: *(\d+)", rb[:h], re.I)
-                e = h + 4 + int(m.group(1))
-                if len(rb) >= e:
-                    if not rb.startswith(b"HTTP/1.1 200 "):
-                        not_ok += 1
-                    rb = rb[e:]
-                    k -= 1
-                    continue
-            d = pub.recv(1 << 16)
-            if not d:
-                raise SystemExit("ws_flood: publisher connection closed")
-            rb += d
+        for _ in range(k):
+            ok, rb = read_response(pub, rb, "publisher")
+            not_ok += not ok
     return not_ok
 
 

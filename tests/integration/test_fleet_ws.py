@@ -9,8 +9,6 @@ topic never reach /ws/events.
 """
 
 import json
-import os
-import re
 import socket
 import time
 import uuid
@@ -20,8 +18,8 @@ import pytest
 import roostlib
 from fleetlib import INVALID_KEY_MSG, MISSING_KEY_MSG
 from roostlib import IO_TIMEOUT, SLOW, Raw, assert_error_shape, wait_for
-from wslib import (OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, QUIET, WS, build_frame,
-                   new_key, upgrade, upgrade_request)
+from wslib import (OP_BINARY, OP_PING, OP_TEXT, QUIET, WS, build_frame, expect_heartbeat_close,
+                   heartbeat_server, new_key, upgrade, upgrade_request)
 
 FAM = "fleet"
 PATH = "/ws/events"
@@ -67,6 +65,18 @@ def metric(srv, name):
     return m[name]
 
 
+def post_observability_event(srv):
+    """An observability hook event (session_start of a new session): it
+    goes to the ring under the observability topic."""
+    sid = str(uuid.uuid4())
+    body = json.dumps({"event_type": "session_start", "session_id": sid,
+                       "session_name": sid,
+                       "timestamp": "2025-11-25T10:00:00.000001+00:00"}).encode()
+    r = srv.request("observability", "POST", "/events", body=body,
+                    headers={"Content-Type": "application/json"})
+    assert r.status == 200, r
+
+
 def sse_open(srv, path=PATH, headers=None, accept="text/event-stream"):
     """Open an SSE GET on a raw socket; returns (Raw, status, headers dict)."""
     extra = "" if accept is None else f"Accept: {accept}\r\n"
@@ -87,11 +97,7 @@ def sse_open(srv, path=PATH, headers=None, accept="text/event-stream"):
 
 @pytest.fixture(scope="module")
 def hb_server(roostd, tmp_path_factory):
-    srv = roostlib.Server(tmp_path_factory.mktemp("fleetws"),
-                          args=[f"--fleet.ws_heartbeat_ms={HB_MS}"])
-    srv.start()
-    yield srv
-    srv.stop()
+    yield from heartbeat_server(tmp_path_factory, FAM, HB_MS)
 
 
 @pytest.fixture(scope="module")
@@ -364,13 +370,7 @@ def test_many_clients_each_get_their_own_reply(server):
 def test_other_families_events_do_not_arrive(server):
     """Observability hook events go to the ring under their own topic only."""
     with ws(server) as c:
-        sid = str(uuid.uuid4())
-        body = json.dumps({"event_type": "session_start", "session_id": sid,
-                           "session_name": sid,
-                           "timestamp": "2025-11-25T10:00:00.000001+00:00"}).encode()
-        r = server.request("observability", "POST", "/events", body=body,
-                           headers={"Content-Type": "application/json"})
-        assert r.status == 200, r
+        post_observability_event(server)
         c.expect_quiet()
         ping(c)
 
@@ -401,32 +401,12 @@ def test_websockets_library_client(server):
 def test_heartbeat_pings_and_silent_client_closed_1001(hb_server):
     t0 = time.monotonic()
     with ws(hb_server) as c:
-        pings = 0
-        while True:
-            f = c.recv_frame(timeout=(6 * HB_MS / 1000 + 2) * SLOW)
-            if f.opcode == OP_PING:
-                pings += 1
-                continue
-            break
-        took = time.monotonic() - t0
-        assert f.opcode == OP_CLOSE and f.close_code == 1001, f
-        assert pings >= 1, "closed without a ping first"
-        assert took >= 0.8 * HB_MS / 1000, f"closed after {took:.3f}s"
-        c.expect_eof()
+        expect_heartbeat_close(c, HB_MS, t0, (6 * HB_MS / 1000 + 2) * SLOW)
 
 
 def test_heartbeat_answering_client_stays_open(hb_server):
     with ws(hb_server) as c:
-        pings = 0
-        end = time.monotonic() + 8 * HB_MS / 1000
-        while time.monotonic() < end:
-            if not roostlib.readable(c.sock, max(0.01, end - time.monotonic())) and \
-                    not c.raw.buf:
-                continue
-            f = c.recv_frame()
-            assert f.opcode == OP_PING, f"unexpected frame while idle: {f!r}"
-            c.send_frame(OP_PONG, f.payload)
-            pings += 1
+        pings = c.answer_pings(8 * HB_MS / 1000)
         assert pings >= 3, f"only {pings} pings in {8 * HB_MS} ms"
         ping(c)
 
@@ -438,11 +418,7 @@ def test_commands_count_as_activity(hb_server):
         end = time.monotonic() + 6 * HB_MS / 1000
         while time.monotonic() < end:
             c.send_text('{"type":"ping"}')
-            while True:
-                f = c.recv_frame()
-                if f.opcode == OP_PING:
-                    continue            # deliberately not answered
-                break
+            f, _ = c.skip_pings()       # server pings deliberately not answered
             assert f.opcode == OP_TEXT and f.payload == PONG, f
             time.sleep(HB_MS / 4000)
 
@@ -487,13 +463,7 @@ def test_sse_other_families_events_do_not_arrive(server):
     c, status, _ = sse_open(server)
     with c:
         assert status == 200
-        sid = str(uuid.uuid4())
-        body = json.dumps({"event_type": "session_start", "session_id": sid,
-                           "session_name": sid,
-                           "timestamp": "2025-11-25T10:00:00.000001+00:00"}).encode()
-        r = server.request("observability", "POST", "/events", body=body,
-                           headers={"Content-Type": "application/json"})
-        assert r.status == 200, r
+        post_observability_event(server)
         assert not roostlib.readable(c.sock, QUIET) and c.buf == b"", c.buf
 
 

@@ -9,10 +9,8 @@ A control test proves the shim can fail: a small C program that allocates
 after poll() must be reported.
 """
 
-import base64
 import json
 import os
-import struct
 import re
 import shutil
 import socket
@@ -24,6 +22,7 @@ import pytest
 
 from roostlib import (FAMILIES, IO_TIMEOUT, REPO, SANITIZED, SLOW, Raw, Server, get_req, raise_nofile,
                       readable)
+from wslib import OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, WS, build_frame
 
 SHIM_SRC = os.path.join(REPO, "tests", "shim", "countmalloc.c")
 
@@ -344,74 +343,15 @@ def spa_workload(srv, web):
     assert r.status == 200 and len(r.body) == 2 * 1024 * 1024
 
 
-def ws_frame(op, payload, fin=True):
-    """A masked client frame."""
-    key = os.urandom(4)
-    n = len(payload)
-    head = bytes([(0x80 if fin else 0) | op])
-    if n < 126:
-        head += bytes([0x80 | n])
-    elif n < 65536:
-        head += bytes([0x80 | 126]) + struct.pack(">H", n)
-    else:
-        head += bytes([0x80 | 127]) + struct.pack(">Q", n)
-    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-
-
-def ws_read_frames(sock, want, timeout):
-    """Server frames until `want` of them arrived: [(opcode, fin, payload)]."""
-    buf = b""
-    out = []
-    end = time.monotonic() + timeout
-    while len(out) < want and time.monotonic() < end:
-        if not readable(sock, 0.2):
-            continue
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        buf += chunk
-        while len(buf) >= 2:
-            n = buf[1] & 0x7F
-            at = 2
-            if n == 126:
-                if len(buf) < 4:
-                    break
-                n = struct.unpack(">H", buf[2:4])[0]
-                at = 4
-            elif n == 127:
-                if len(buf) < 10:
-                    break
-                n = struct.unpack(">Q", buf[2:10])[0]
-                at = 10
-            if len(buf) < at + n:
-                break
-            out.append((buf[0] & 0x0F, bool(buf[0] & 0x80), buf[at:at + n]))
-            buf = buf[at + n:]
-    return out
-
-
-def ws_open(port, path="/ws"):
-    s = socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT)
-    key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall((f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-               "Sec-WebSocket-Version: 13\r\n\r\n").encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += s.recv(1)
-    assert head.startswith(b"HTTP/1.1 101 "), head
-    return s
-
-
 def stream_workload(srv):
     """WebSocket streams: init snapshot, live events (one larger than tx, so
     it is written across drains), ping/pong, ignored text, a protocol error,
     the client's close, and a client that leaves without closing."""
     p = srv.ports["observability"]
-    clients = [ws_open(p) for _ in range(3)]
+    clients = [WS(p, read_init=False) for _ in range(3)]
     for c in clients:
-        op, fin, init = ws_read_frames(c, 1, IO_TIMEOUT)[0]
-        assert op == 1 and json.loads(init)["type"] == "init"
+        f = c.recv_frame()
+        assert f.opcode == OP_TEXT and json.loads(f.payload)["type"] == "init"
     big = "x" * (100 * 1024)
     for i in range(20):
         body = {"event_type": "pre_tool", "session_id": f"heap-{i % 3}", "session_name": "n",
@@ -420,17 +360,18 @@ def stream_workload(srv):
         assert srv.request("observability", "POST", "/events",
                            body=json.dumps(body).encode()).status == 200
     for c in clients:
-        got = ws_read_frames(c, 20, IO_TIMEOUT * 2)
-        assert len(got) == 20 and all(json.loads(f[2])["type"] == "event" for f in got)
+        got = [c.recv_frame(IO_TIMEOUT * 2) for _ in range(20)]
+        assert all(json.loads(f.payload)["type"] == "event" for f in got)
     a, b, c = clients
-    a.sendall(ws_frame(0x9, b"ping") + ws_frame(0x1, b"hel", fin=False) +
-              ws_frame(0x0, b"lo"))
-    assert ws_read_frames(a, 1, IO_TIMEOUT)[0] == (0xA, True, b"ping")
-    a.sendall(ws_frame(0x8, struct.pack(">H", 1000)))
-    assert ws_read_frames(a, 1, IO_TIMEOUT)[0][0] == 0x8
-    b.sendall(b"\x81\x02hi")                     # unmasked: 1002
-    op, _, payload = ws_read_frames(b, 1, IO_TIMEOUT)[0]
-    assert op == 0x8 and struct.unpack(">H", payload[:2])[0] == 1002
+    a.send(build_frame(OP_PING, b"ping") + build_frame(OP_TEXT, b"hel", fin=False) +
+           build_frame(OP_CONT, b"lo"))
+    f = a.recv_frame()
+    assert (f.opcode, f.fin, f.payload) == (OP_PONG, True, b"ping")
+    a.send_close(1000)
+    assert a.recv_frame().opcode == OP_CLOSE
+    b.send(b"\x81\x02hi")                     # unmasked: 1002
+    f = b.recv_frame()
+    assert f.opcode == OP_CLOSE and f.close_code == 1002
     c.close()                                      # gone without a close frame
     for s in clients:
         s.close()

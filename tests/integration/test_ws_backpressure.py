@@ -34,8 +34,6 @@ duration: waits are bounded (IO_TIMEOUT, scaled for sanitizer builds) only
 so a broken server fails instead of hanging.
 """
 
-import base64
-import hashlib
 import http.client
 import json
 import os
@@ -46,8 +44,8 @@ import threading
 import time
 
 from roostlib import IO_TIMEOUT, REPO, SANITIZED, wait_for
-
-GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+from wslib import (OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, Assembler, build_frame,
+                   check_server_frame, open_socket, parse_frames)
 
 # 50,000 events per flood on a plain build; sanitizer builds are slower, so
 # they flood less instead of taking minutes. ROOST_BP_EVENTS overrides both.
@@ -70,8 +68,6 @@ WARMUP_MAX = 4                  # warm-up floods at most (see the RSS test)
 DEFAULT_CAP = 1048576           # observability.ws_max_buffer_bytes default
 STUCK_MSS = 536
 STUCK_RCVBUF = 4096
-
-OP_CONT, OP_TEXT, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x8, 0x9, 0xA
 
 BACKPRESSURE_RE = re.compile(
     r"observability /ws #(\d+): (\d+) bytes queued, over (\d+): closed 1013")
@@ -98,118 +94,52 @@ def post_request(i, tag="bp"):
             b"Content-Length: %d\r\n\r\n%s" % (len(b), b))
 
 
-def masked_frame(opcode, payload=b""):
-    """A final client frame, masked (RFC 6455 §5.3), payload <= 125 bytes."""
-    key = os.urandom(4)
-    body = bytes(b ^ key[k & 3] for k, b in enumerate(payload))
-    return bytes([0x80 | opcode, 0x80 | len(payload)]) + key + body
-
-
 class Sub:
-    """A /ws client on a raw socket. Frames are parsed incrementally into
-    whole messages (fragmented ones joined: the init snapshot may come in
-    parts); server pings are answered when the client reads. A reader thread
-    (start()) reads everything, optionally slowly; a stuck client never calls
-    start() and is read once at the end with read_to_eof()."""
+    """A /ws client on a raw socket. Frames are parsed incrementally
+    (wslib.parse_frames) into whole messages (wslib.Assembler: fragmented
+    ones joined, the init snapshot may come in parts); server pings are
+    answered when the client reads. A reader thread (start()) reads
+    everything, optionally slowly; a stuck client never calls start() and is
+    read once at the end with read_to_eof()."""
 
     def __init__(self, port, rcvbuf=None, mss=None, chunk=1 << 20, delay=0.0):
         self.chunk = chunk
         self.delay = delay
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        if rcvbuf is not None:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        if mss is not None:
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, mss)
-        self.sock.settimeout(IO_TIMEOUT)
-        self.sock.connect(("127.0.0.1", port))
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                           f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            d = self.sock.recv(4096)
-            assert d, f"connection closed during the upgrade: {buf!r}"
-            buf += d
-        head, rest = buf.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        assert lines[0].startswith("HTTP/1.1 101 "), f"upgrade refused: {head!r}"
-        want = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
-        assert f"Sec-WebSocket-Accept: {want}" in lines, f"bad 101: {head!r}"
-        self.buf = bytearray(rest)
-        self.pos = 0
-        self.parts = []             # fragments of the message being received
-        self.msg_op = None
+        self.sock, first = open_socket(port, rcvbuf=rcvbuf, mss=mss)
+        self.rest = b""             # the start of a frame still on its way
+        self.asm = Assembler()
         self.messages = []          # (opcode, payload) of whole messages, close included
         self.events = 0             # text messages after the first (init)
-        self.bytes_in = len(rest)
+        self.bytes_in = len(first)
         self.eof = False
         self.error = None
         self.lock = threading.Lock()
         self.thread = None
         self.stopping = False
-        self._parse(reply=False)
+        self._parse(first, reply=False)
 
     # -- frames ---------------------------------------------------------------
-    def _parse(self, reply=True):
-        buf, pos, n_all = self.buf, self.pos, len(self.buf)
-        while True:
-            if n_all - pos < 2:
-                break
-            b0, b1 = buf[pos], buf[pos + 1]
-            assert not b1 & 0x80, "server frame is masked"
-            assert not b0 & 0x70, "server frame has RSV bits"
-            n, hl = b1 & 0x7F, 2
-            if n == 126:
-                hl = 4
-            elif n == 127:
-                hl = 10
-            if n_all - pos < hl:
-                break
-            if n == 126:
-                n = struct.unpack_from(">H", buf, pos + 2)[0]
-            elif n == 127:
-                n = struct.unpack_from(">Q", buf, pos + 2)[0]
-            if n_all - pos < hl + n:
-                break
-            payload = bytes(buf[pos + hl:pos + hl + n])
-            pos += hl + n
-            fin, op = bool(b0 & 0x80), b0 & 0x0F
-            if op == OP_PING:
-                if reply and not self.stopping:
-                    self.sock.sendall(masked_frame(OP_PONG, payload))
+    def _parse(self, data, reply=True):
+        frames, self.rest = parse_frames(self.rest + data)
+        for f in frames:
+            check_server_frame(f)
+            if f.opcode == OP_PING and reply and not self.stopping:
+                self.sock.sendall(build_frame(OP_PONG, f.payload))
+            m = self.asm.add(f)
+            if m is None:
                 continue
-            if op == OP_PONG:
-                continue
-            if op == OP_CLOSE:
-                assert self.msg_op is None, "close frame inside a fragmented message"
-                self.messages.append((OP_CLOSE, payload))
-                continue
-            if op != OP_CONT:
-                assert self.msg_op is None, "new message inside a fragmented one"
-                self.msg_op = op
-            else:
-                assert self.msg_op is not None, "continuation with no message"
-            self.parts.append(payload)
-            if fin:
-                self.messages.append((self.msg_op, b"".join(self.parts)))
-                if self.msg_op == OP_TEXT and len(self.messages) > 1:
-                    self.events += 1
-                self.parts, self.msg_op = [], None
-        if pos > (1 << 20):
-            del buf[:pos]
-            pos = 0
-        self.pos = pos
+            self.messages.append((m.opcode, m.payload))
+            if m.opcode == OP_TEXT and len(self.messages) > 1:
+                self.events += 1
 
     def tail(self):
         """Bytes received after the last whole frame."""
-        return bytes(self.buf[self.pos:])
+        return self.rest
 
     def _feed(self, data):
         with self.lock:
-            self.buf += data
             self.bytes_in += len(data)
-            self._parse()
+            self._parse(data)
 
     # -- reading --------------------------------------------------------------
     def _run(self):
@@ -301,6 +231,18 @@ def assert_in_order(got, start, count, who):
     raise AssertionError(f"{who}: {len(got)} events, expected {count} from {start}; "
                          f"{dups} duplicate(s), {len(missing)} missing (first "
                          f"{missing[:5]}), first out-of-place index {first_bad}")
+
+
+def assert_stuck_prefix(stuck, start, limit):
+    """Read stuck to its end: an in-order prefix (1 to limit - 1 events) of
+    the events from start, then the close 1013 and EOF. Returns the events'
+    counters."""
+    stuck.read_to_eof()
+    got = stuck.counters()
+    assert 0 < len(got) < limit, f"stuck client got {len(got)} events (of {limit})"
+    assert_in_order(got, start, len(got), "stuck client")
+    assert_backpressure_close(stuck, "stuck client")
+    return got
 
 
 def assert_backpressure_close(sub, who):
@@ -506,12 +448,8 @@ def test_stuck_client_closed_1013_normal_client_complete_rss_flat(fresh):
 
         # the stuck client: an in-order prefix of the second flood, then the
         # close frame, then EOF (read long before the 30 s send deadline)
-        stuck.read_to_eof()
-        got = stuck.counters()
-        assert 0 < len(got) < FLOOD, f"stuck client got {len(got)} events"
+        got = assert_stuck_prefix(stuck, sent, FLOOD)
         print(f"stuck client: {len(got)} events, {stuck.bytes_in} bytes, then 1013")
-        assert_in_order(got, sent, len(got), "stuck client")
-        assert_backpressure_close(stuck, "stuck client")
 
         lines = log_matches(srv, BACKPRESSURE_RE)
         assert len(lines) == 1, f"expected one backpressure close in the log:\n{srv.logs()}"
@@ -605,11 +543,7 @@ def test_small_cap_closes_stuck_client_quickly(fresh):
         assert normal.close_frames() == [] and not normal.eof and normal.error is None
         assert_in_order(normal.counters(), 0, i, "normal client")
 
-        stuck.read_to_eof()
-        got = stuck.counters()
-        assert 0 < len(got) < closed_at, f"stuck client got {len(got)} of {closed_at}"
-        assert_in_order(got, 0, len(got), "stuck client")
-        assert_backpressure_close(stuck, "stuck client")
+        assert_stuck_prefix(stuck, 0, closed_at)
 
         lines = log_matches(srv, BACKPRESSURE_RE)
         assert len(lines) == 1, srv.logs()
@@ -639,11 +573,7 @@ def test_overtaken_client_closed_1013(fresh):
         assert normal.close_frames() == [] and not normal.eof and normal.error is None
         assert_in_order(normal.counters(), 0, total, "normal client")
 
-        stuck.read_to_eof()
-        got = stuck.counters()
-        assert 0 < len(got) < total, f"stuck client got {len(got)} events"
-        assert_in_order(got, 0, len(got), "stuck client")
-        assert_backpressure_close(stuck, "stuck client")
+        got = assert_stuck_prefix(stuck, 0, total)
         lagged = log_matches(srv, LAGGED_RE)
         print(f"overtaken: stuck client got {len(got)} events; {lagged[0].group(0)}")
         assert len(lagged) == 1 and int(lagged[0].group(2)) > 0, srv.logs()

@@ -19,8 +19,8 @@ import pytest
 import roostlib
 from roostlib import IO_TIMEOUT, SLOW, assert_error_shape, wait_for
 from wslib import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, WS,
-                   accept_for, build_frame, close_payload, new_key,
-                   upgrade, upgrade_request)
+                   accept_for, build_frame, close_payload, expect_heartbeat_close,
+                   heartbeat_server, new_key, upgrade, upgrade_request)
 
 FAM = "observability"
 MAX_MESSAGE = 16384          # CFG_WS_MAX_MESSAGE
@@ -617,44 +617,19 @@ HB_MS = 300
 
 @pytest.fixture(scope="module")
 def hb_server(roostd, tmp_path_factory):
-    srv = roostlib.Server(tmp_path_factory.mktemp("wshb"),
-                          args=[f"--observability.ws_heartbeat_ms={HB_MS}"])
-    srv.start()
-    yield srv
-    srv.stop()
+    yield from heartbeat_server(tmp_path_factory, FAM, HB_MS)
 
 
 def test_heartbeat_silent_client_closed_1001(hb_server):
     t0 = time.monotonic()
     with ws(hb_server, timeout=IO_TIMEOUT) as c:
-        pings = 0
-        while True:
-            f = c.recv_frame(timeout=(4 * HB_MS / 1000 + 2) * SLOW)
-            if f.opcode == OP_PING:
-                pings += 1
-                continue                      # never answered
-            break
-        took = time.monotonic() - t0
-        assert f.opcode == OP_CLOSE, f"expected close 1001, got {f!r}"
-        assert f.close_code == 1001, f
-        assert pings >= 1, "closed for silence without a ping first"
-        assert took >= 0.8 * HB_MS / 1000, f"closed after only {took:.3f}s"
-        c.expect_eof()
+        expect_heartbeat_close(c, HB_MS, t0, (4 * HB_MS / 1000 + 2) * SLOW)
     still_serves(hb_server)
 
 
 def test_heartbeat_answering_client_stays_open(hb_server):
     with ws(hb_server) as c:
-        pings = 0
-        end = time.monotonic() + 7 * HB_MS / 1000
-        while time.monotonic() < end:
-            if not roostlib.readable(c.sock, max(0.01, end - time.monotonic())) and \
-                    not c.raw.buf:
-                continue
-            f = c.recv_frame()
-            assert f.opcode == OP_PING, f"unexpected frame while idle: {f!r}"
-            c.send_frame(OP_PONG, f.payload)
-            pings += 1
+        pings = c.answer_pings(7 * HB_MS / 1000)
         assert pings >= 3, f"only {pings} pings in {7 * HB_MS} ms"
         c.alive()
         c.send_close(1000)

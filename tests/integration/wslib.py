@@ -1,11 +1,17 @@
-"""A raw RFC 6455 client for the integration tests.
+"""A raw RFC 6455 client for the integration tests and the benches.
 
-Standard library only. Builds any client frame (masked or not, any opcode,
-RSV bits, FIN, and any length encoding, including non-minimal ones), reads
-server frames incrementally from a raw socket, and checks what every server
-frame must satisfy (never masked, RSV 0, control frames short and final).
-The opening handshake goes through roostlib.Raw so refused upgrades are
-parsed like any other HTTP response.
+Standard library only. The one place that:
+  - builds client frames (build_frame: masked or not, any opcode, RSV bits,
+    FIN, and any length encoding, including non-minimal ones);
+  - parses server frames out of a byte buffer (parse_frame, parse_frames:
+    pure, incremental: what is not a whole frame yet is left over), checks
+    what every server frame must satisfy (check_server_frame: never masked,
+    RSV 0, known opcode, control frames short and final, minimal length)
+    and joins fragments into messages (Assembler);
+  - opens a WebSocket: WS goes through roostlib.Raw so refused upgrades are
+    parsed like any other HTTP response; open_socket gives a plain socket
+    (optionally with a small receive buffer and MSS) for clients that read
+    on their own terms, such as a reader thread or a bench process.
 """
 
 import base64
@@ -16,7 +22,7 @@ import socket
 import struct
 import time
 
-from roostlib import IO_TIMEOUT, SLOW, Raw
+from roostlib import IO_TIMEOUT, SLOW, Raw, Server, readable
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -103,12 +109,13 @@ def close_payload(code, reason=b""):
 
 
 class Frame:
-    def __init__(self, fin, rsv, opcode, masked, payload):
+    def __init__(self, fin, rsv, opcode, masked, payload, length_bytes=0):
         self.fin = fin
         self.rsv = rsv
         self.opcode = opcode
         self.masked = masked
         self.payload = payload
+        self.length_bytes = length_bytes    # extended length as sent: 0, 2 or 8 bytes
 
     @property
     def close_code(self):
@@ -145,20 +152,163 @@ class Message:
         return f"<Message op={self.opcode:#x} frames={self.frames} {p!r}>"
 
 
+def parse_frame(buf, pos=0):
+    """The server frame starting at buf[pos] (bytes, bytearray or
+    memoryview): (Frame, offset just past it), or (None, pos) while buf does
+    not hold all of it yet. Pure: checks nothing (see check_server_frame); a
+    masked payload is unmasked."""
+    n_all = len(buf)
+    if n_all - pos < 2:
+        return None, pos
+    b0, b1 = buf[pos], buf[pos + 1]
+    n = b1 & 0x7F
+    length_bytes = 0 if n < 126 else (2 if n == 126 else 8)
+    masked = bool(b1 & 0x80)
+    hl = 2 + length_bytes + (4 if masked else 0)
+    if n_all - pos < hl:
+        return None, pos
+    if length_bytes == 2:
+        n = struct.unpack_from(">H", buf, pos + 2)[0]
+    elif length_bytes == 8:
+        n = struct.unpack_from(">Q", buf, pos + 2)[0]
+    end = pos + hl + n
+    if n_all < end:
+        return None, pos
+    payload = bytes(buf[pos + hl:end])
+    if masked:
+        payload = mask_bytes(payload, bytes(buf[pos + hl - 4:pos + hl]))
+    return Frame(bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0xF, masked, payload, length_bytes), end
+
+
+def parse_frames(buf):
+    """Every whole server frame at the start of buf, and the bytes after the
+    last of them (the start of a frame still on its way): (list of Frame,
+    bytes). Pure: feed the rest plus what arrives next to the next call."""
+    frames, pos = [], 0
+    with memoryview(buf) as mv:
+        while True:
+            f, pos = parse_frame(mv, pos)
+            if f is None:
+                break
+            frames.append(f)
+        rest = bytes(mv[pos:])
+    return frames, rest
+
+
+def check_server_frame(f):
+    """What every server frame must be (RFC 6455 §5.1, §5.2, §5.5)."""
+    n = len(f.payload)
+    if f.length_bytes == 2:
+        assert n >= 126, f"server used a non-minimal 16-bit length {n}"
+    elif f.length_bytes == 8:
+        assert 65536 <= n < (1 << 63), f"server used a bad 64-bit length {n}"
+    assert not f.masked, f"server frame is masked: {f!r}"
+    assert f.rsv == 0, f"server frame has RSV bits: {f!r}"
+    assert f.opcode in (OP_CONT, OP_TEXT, OP_BINARY) + CONTROL, f"server opcode: {f!r}"
+    if f.opcode in CONTROL:
+        assert f.fin and len(f.payload) <= 125, f"bad server control frame {f!r}"
+
+
+class Assembler:
+    """Joins a server's data frames into messages, checking the
+    fragmentation rules (RFC 6455 §5.4). add() takes the frames in order;
+    pings and pongs are skipped (answering pings is the caller's business)."""
+
+    def __init__(self):
+        self.op = None          # opcode of the message in parts, None between messages
+        self.parts = []
+
+    def add(self, f):
+        """A Message when f completes one, else None. A close frame comes
+        back as a Message with opcode OP_CLOSE, frames 1 and .frame set."""
+        if f.opcode in (OP_PING, OP_PONG):
+            return None
+        if f.opcode == OP_CLOSE:
+            assert self.op is None, f"server close frame inside a fragmented message: {f!r}"
+            m = Message(OP_CLOSE, f.payload, 1)
+            m.frame = f
+            return m
+        if self.op is None:
+            assert f.opcode in (OP_TEXT, OP_BINARY), \
+                f"server continuation frame with no message started: {f!r}"
+            self.op = f.opcode
+        else:
+            assert f.opcode == OP_CONT, \
+                f"server started a new message inside a fragmented one: {f!r}"
+        self.parts.append(f.payload)
+        if not f.fin:
+            return None
+        m = Message(self.op, b"".join(self.parts), len(self.parts))
+        self.op, self.parts = None, []
+        return m
+
+
+def messages_of(frames):
+    """The whole messages (close frames included) among frames, in order."""
+    asm = Assembler()
+    return [m for m in map(asm.add, frames) if m is not None]
+
+
+def connect(port, rcvbuf=None, mss=None, timeout=IO_TIMEOUT, host="127.0.0.1", nodelay=False):
+    """A TCP connection. rcvbuf (SO_RCVBUF) and mss (TCP_MAXSEG) are set
+    before connecting, so the window and segments the server sees are small:
+    a client that reads slowly."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf is not None:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    if mss is not None:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, mss)
+    s.settimeout(timeout)
+    s.connect((host, port))
+    if nodelay:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def handshake(sock, path="/ws", host="127.0.0.1"):
+    """The opening handshake on a connected socket: an upgrade request with
+    a fresh key, then a 101 with the matching Sec-WebSocket-Accept. Returns
+    the bytes that came after the response head (the first server frames)."""
+    key = new_key()
+    sock.sendall(upgrade_request(path, key, host=host))
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        d = sock.recv(4096)
+        assert d, f"connection closed during the upgrade: {buf!r}"
+        buf += d
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].startswith("HTTP/1.1 101 "), f"upgrade refused: {head!r}"
+    assert f"Sec-WebSocket-Accept: {accept_for(key)}" in lines, f"bad 101: {head!r}"
+    return rest
+
+
+def open_socket(port, path="/ws", rcvbuf=None, mss=None, timeout=IO_TIMEOUT,
+                host="127.0.0.1"):
+    """A WebSocket on a plain socket: (socket, bytes received after the 101
+    head). The caller reads, parses (parse_frames) and closes."""
+    s = connect(port, rcvbuf, mss, timeout, host)
+    try:
+        return s, handshake(s, path, host)
+    except BaseException:
+        s.close()
+        raise
+
+
 class UpgradeRefused(AssertionError):
     pass
 
 
 class SmallRaw(Raw):
-    """A Raw whose socket has a small receive buffer, set before connecting
-    (so the advertised window stays small): a client that reads slowly."""
+    """A Raw whose socket has a small receive buffer and small segments, set
+    before connecting: a client that reads slowly. Without the MSS clamp the
+    server's kernel grows its send buffer on loopback until it holds
+    megabytes for a peer that reads nothing, and roost's own queue never
+    fills."""
 
     def __init__(self, port, rcvbuf, timeout=IO_TIMEOUT, host="127.0.0.1"):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        self.sock.settimeout(timeout)
-        self.sock.connect((host, port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = connect(port, rcvbuf=rcvbuf, mss=536, timeout=timeout, host=host,
+                            nodelay=True)
         self.timeout = timeout
         self.buf = b""
         self.eof = False
@@ -237,44 +387,14 @@ class WS:
     def send_close(self, code=1000, reason=b""):
         self.send_frame(OP_CLOSE, close_payload(code, reason))
 
-    def _need(self, n, what, timeout):
-        self.raw._need(lambda: len(self.raw.buf) >= n, what, timeout)
-
     # -- reading --------------------------------------------------------------
     def recv_frame(self, timeout=None):
         """The next server frame; checks what every server frame must be."""
         t = timeout if timeout is not None else self.timeout
-        self._need(2, "a frame header", t)
-        buf = self.raw.buf
-        b0, b1 = buf[0], buf[1]
-        n = b1 & 0x7F
-        hl = 2
-        if n == 126:
-            hl = 4
-        elif n == 127:
-            hl = 10
-        masked = bool(b1 & 0x80)
-        if masked:
-            hl += 4
-        self._need(hl, "a frame header", t)
-        buf = self.raw.buf
-        if n == 126:
-            n = struct.unpack(">H", buf[2:4])[0]
-            assert n >= 126, f"server used a non-minimal 16-bit length {n}"
-        elif n == 127:
-            n = struct.unpack(">Q", buf[2:10])[0]
-            assert 65536 <= n < (1 << 63), f"server used a bad 64-bit length {n}"
-        self._need(hl + n, f"{n} payload bytes", t)
-        payload = self.raw.buf[hl:hl + n]
-        if masked:
-            payload = mask_bytes(payload, self.raw.buf[hl - 4:hl])
-        self.raw.buf = self.raw.buf[hl + n:]
-        f = Frame(bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0xF, masked, payload)
-        assert not f.masked, f"server frame is masked: {f!r}"
-        assert f.rsv == 0, f"server frame has RSV bits: {f!r}"
-        assert f.opcode in (OP_CONT, OP_TEXT, OP_BINARY) + CONTROL, f"server opcode: {f!r}"
-        if f.opcode in CONTROL:
-            assert f.fin and len(f.payload) <= 125, f"bad server control frame {f!r}"
+        self.raw._need(lambda: parse_frame(self.raw.buf)[0] is not None, "a whole frame", t)
+        f, end = parse_frame(self.raw.buf)
+        self.raw.buf = self.raw.buf[end:]
+        check_server_frame(f)
         return f
 
     def next_frame(self, timeout=None, pong=True):
@@ -286,37 +406,44 @@ class WS:
                 continue
             return f
 
+    def skip_pings(self, timeout=None):
+        """The next frame that is not a ping, leaving server pings
+        unanswered: (that frame, the number of pings before it)."""
+        pings = 0
+        while True:
+            f = self.recv_frame(timeout)
+            if f.opcode != OP_PING:
+                return f, pings
+            pings += 1
+
+    def answer_pings(self, seconds):
+        """For `seconds`, answer every server heartbeat ping; any other
+        frame fails. Returns the number of pings answered."""
+        pings = 0
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if not self.raw.buf and not readable(self.sock, max(0.01, end - time.monotonic())):
+                continue
+            f = self.recv_frame()
+            assert f.opcode == OP_PING, f"unexpected frame while idle: {f!r}"
+            self.send_frame(OP_PONG, f.payload)
+            pings += 1
+        return pings
+
     def recv_message(self, timeout=None, pong=True):
         """The next whole data message (fragments joined) or a close frame
         (returned as a Message with opcode OP_CLOSE and frames 1). Server
         pings are answered when pong; pongs are skipped."""
         t = timeout if timeout is not None else self.timeout
-        parts, op, frames = [], None, 0
+        asm = Assembler()
         deadline = time.monotonic() + t
         while True:
             f = self.recv_frame(max(0.05, deadline - time.monotonic()))
-            if f.opcode == OP_PING:
-                if pong:
-                    self.send_frame(OP_PONG, f.payload)
-                continue
-            if f.opcode == OP_PONG:
-                continue
-            if f.opcode == OP_CLOSE:
-                assert op is None, f"server close frame inside a fragmented message: {f!r}"
-                m = Message(OP_CLOSE, f.payload, 1)
-                m.frame = f
+            if f.opcode == OP_PING and pong:
+                self.send_frame(OP_PONG, f.payload)
+            m = asm.add(f)
+            if m is not None:
                 return m
-            if op is None:
-                assert f.opcode in (OP_TEXT, OP_BINARY), \
-                    f"server continuation frame with no message started: {f!r}"
-                op = f.opcode
-            else:
-                assert f.opcode == OP_CONT, \
-                    f"server started a new message inside a fragmented one: {f!r}"
-            parts.append(f.payload)
-            frames += 1
-            if f.fin:
-                return Message(op, b"".join(parts), frames)
 
     def recv_json(self, timeout=None):
         m = self.recv_message(timeout)
@@ -388,3 +515,26 @@ class WS:
                 self.send_frame(OP_PONG, f.payload)
                 continue
             raise AssertionError(f"unexpected frame {f!r}")
+
+
+def expect_heartbeat_close(c, hb_ms, t0, timeout):
+    """c never answers a ping: the server's heartbeat pings it, then closes
+    it 1001 no sooner than 0.8 heartbeat after t0 (when c connected), then
+    ends the connection. timeout: for each frame."""
+    f, pings = c.skip_pings(timeout)
+    took = time.monotonic() - t0
+    assert f.opcode == OP_CLOSE, f"expected close 1001, got {f!r}"
+    assert f.close_code == 1001, f
+    assert pings >= 1, "closed for silence without a ping first"
+    assert took >= 0.8 * hb_ms / 1000, f"closed after only {took:.3f}s"
+    c.expect_eof()
+
+
+def heartbeat_server(tmp_path_factory, family, hb_ms):
+    """For a module fixture (`yield from`): a roostd whose `family` sends
+    its WebSocket heartbeat every hb_ms, stopped when the module is done."""
+    srv = Server(tmp_path_factory.mktemp(f"hb-{family}"),
+                 args=[f"--{family}.ws_heartbeat_ms={hb_ms}"])
+    srv.start()
+    yield srv
+    srv.stop()
