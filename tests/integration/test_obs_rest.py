@@ -536,9 +536,16 @@ def test_stop_unusable_pid(server, which):
     assert server.alive()
 
 
+def default_sigint():
+    """A child that dies of SIGINT even when this run was started in the
+    background (a shell's background job ignores SIGINT, and children
+    inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_stop_sends_sigint_to_latest_pid(server):
-    old = subprocess.Popen(["sleep", "60"])
-    child = subprocess.Popen(["sleep", "60"])
+    old = subprocess.Popen(["sleep", "60"], preexec_fn=default_sigint)
+    child = subprocess.Popen(["sleep", "60"], preexec_fn=default_sigint)
     try:
         s = sid()
         start(server, s, pid=old.pid)
