@@ -110,6 +110,7 @@ FUZZ_CORE    := src/core/strv.c src/core/status.c src/core/assert.c src/core/utf
 FUZZ_SRC_http := src/http/parse.c $(FUZZ_CORE)
 FUZZ_SRC_json := src/json/read.c src/json/write.c vendor/jsmn.c $(FUZZ_CORE)
 FUZZ_SRC_ws := src/http/ws.c src/core/sha1.c src/core/mdblock.c src/core/base64.c $(FUZZ_CORE)
+FUZZ_SRC_sse_in := src/out/sse_in.c src/out/llm_wire.c src/json/read.c src/json/write.c vendor/jsmn.c $(FUZZ_CORE)
 
 define FUZZ_RULES
 $(BUILD)/fuzz/$(1): fuzz/$(1).c $(FUZZ_SRC_$(1)) | vendor-headers

@@ -92,6 +92,12 @@
 #define CFG_ACCEPT_BUDGET 64
 #endif
 
+/* Sockets of other modules the loop polls (net_watch): libcurl's
+ * connections and c-ares' queries for the LLM request slots. */
+#ifndef CFG_NET_WATCHES
+#define CFG_NET_WATCHES 64
+#endif
+
 /* ---- HTTP --------------------------------------------------------------- */
 
 #ifndef CFG_HTTP_MAX_HEAD_BYTES
@@ -257,6 +263,31 @@
 #define CFG_STREAM_CONTROL_RESERVE 384
 #endif
 
+/* ---- out: outbound LLM calls ------------------------------------------- */
+
+/* Bytes of one provider SSE event's data (all its data lines joined) that a
+ * call's stream parser holds (src/out/sse_in.h); a larger event or line fails
+ * the call with ST_TOOBIG. Anthropic and OpenAI events are a few hundred
+ * bytes; a text delta rarely exceeds a few KiB. */
+#ifndef CFG_LLM_SSE_BYTES
+#define CFG_LLM_SSE_BYTES 65536u
+#endif
+/* Longest SSE `event:` name kept (NUL included); longer: ST_TOOBIG. */
+#ifndef CFG_LLM_SSE_NAME_BYTES
+#define CFG_LLM_SSE_NAME_BYTES 64u
+#endif
+/* jsmn tokens for one decoded provider event or error body
+ * (src/out/llm_wire.c keeps one static array of them, 20 B each); an event
+ * with more values fails its call (ST_TOOBIG). */
+#ifndef CFG_LLM_JSON_TOKENS
+#define CFG_LLM_JSON_TOKENS 512u
+#endif
+/* A decoded event's failure detail (provider error type and message, or
+ * what was malformed), NUL included; longer text is cut at a character. */
+#ifndef CFG_LLM_DETAIL_BYTES
+#define CFG_LLM_DETAIL_BYTES 512u
+#endif
+
 /* ---- the whole static RAM plan ------------------------------------------ */
 
 /* `roostd --budget` prints the plan; the build fails when it exceeds this. */
@@ -292,6 +323,9 @@
 #endif
 #if CFG_MAX_CONNS > 65535
 #error "connection ids are 16-bit"
+#endif
+#if CFG_LLM_SSE_NAME_BYTES < 32 || CFG_LLM_DETAIL_BYTES < 64 || CFG_LLM_JSON_TOKENS < 64
+#error "CFG_LLM_SSE_NAME_BYTES must be >= 32, CFG_LLM_DETAIL_BYTES >= 64, CFG_LLM_JSON_TOKENS >= 64"
 #endif
 
 #endif /* ROOST_CONFIG_H */

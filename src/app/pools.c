@@ -8,6 +8,7 @@
 #include "http/server.h"
 #include "http/stream.h"
 #include "json/read.h"
+#include "out/llm_wire.h"
 #include "net/conn.h"
 #include "store/store.h"
 

@@ -12,6 +12,10 @@
  *   protocol's refusal (503 + Retry-After) best-effort and close.
  * - Shutdown: listeners close, idle conns close, busy conns get until
  *   CFG_SHUTDOWN_GRACE_MS to finish writing.
+ * - Watched sockets (net_watch) follow the conns in the poll set. Their
+ *   callbacks run after the conns' I/O; each entry is looked up again by
+ *   socket before its callback, so a callback that unwatched or changed
+ *   another socket earlier in the turn is respected.
  */
 #include "net/conn.h"
 
@@ -34,9 +38,22 @@ static net_stats_t g_stats;
 static bool g_stop;
 static void (*g_turn_hook)(void);
 
-/* poll set, rebuilt every turn: listeners first, then conns. */
-static port_pollfd g_pfd[CFG_MAX_CONNS + CFG_MAX_LISTENERS];
-static conn *g_pconn[CFG_MAX_CONNS + CFG_MAX_LISTENERS];
+typedef struct {
+    port_sock sock;
+    uint32_t want;
+    net_watch_fn fn;
+    void *ctx;
+} watch_t;
+
+static watch_t g_watch[CFG_NET_WATCHES];
+static uint32_t g_nwatch;
+static uint32_t g_watch_high;
+
+#define POLL_SET_MAX (CFG_MAX_CONNS + CFG_MAX_LISTENERS + CFG_NET_WATCHES)
+
+/* poll set, rebuilt every turn: listeners, conns, then watched sockets. */
+static port_pollfd g_pfd[POLL_SET_MAX];
+static conn *g_pconn[POLL_SET_MAX];
 /* Conns in use, for iteration without scanning free slots. */
 static conn *g_live[CFG_MAX_CONNS];
 static size_t g_nlive;
@@ -48,6 +65,8 @@ void net_init(pool_t *conns)
     pool_set_zero_prefix(conns, offsetof(conn, rx));
     g_nlisteners = 0u;
     g_nlive = 0u;
+    g_nwatch = 0u;
+    g_watch_high = 0u;
     g_stop = false;
     (void)memset(&g_stats, 0, sizeof g_stats);
 }
@@ -55,6 +74,64 @@ void net_init(pool_t *conns)
 void net_set_turn_hook(void (*fn)(void))
 {
     g_turn_hook = fn;
+}
+
+static watch_t *watch_find(port_sock s)
+{
+    uint32_t i;
+    for (i = 0u; i < g_nwatch; i++) {
+        if (g_watch[i].sock == s) {
+            return &g_watch[i];
+        }
+    }
+    return NULL;
+}
+
+void net_unwatch(port_sock s)
+{
+    watch_t *w = watch_find(s);
+    if (w != NULL) {
+        *w = g_watch[g_nwatch - 1u];
+        g_nwatch--;
+    }
+}
+
+st_t net_watch(port_sock s, uint32_t want, net_watch_fn fn, void *ctx)
+{
+    watch_t *w;
+    if (want == 0u) {
+        net_unwatch(s);
+        return ST_OK;
+    }
+    if ((s == PORT_SOCK_NONE) || (fn == NULL)) {
+        return ST_INVAL;
+    }
+    w = watch_find(s);
+    if (w == NULL) {
+        if (g_nwatch >= (uint32_t)CFG_NET_WATCHES) {
+            return ST_FULL;
+        }
+        w = &g_watch[g_nwatch];
+        g_nwatch++;
+        if (g_nwatch > g_watch_high) {
+            g_watch_high = g_nwatch;
+        }
+    }
+    w->sock = s;
+    w->want = want;
+    w->fn = fn;
+    w->ctx = ctx;
+    return ST_OK;
+}
+
+uint32_t net_watches_used(void)
+{
+    return g_nwatch;
+}
+
+uint32_t net_watches_high(void)
+{
+    return g_watch_high;
 }
 
 const net_stats_t *net_stats(void)
@@ -419,7 +496,28 @@ static size_t build_poll_set(bool accepting)
         g_pconn[n] = c;
         n++;
     }
+    for (i = 0u; i < g_nwatch; i++) {
+        g_pfd[n].sock = g_watch[i].sock;
+        g_pfd[n].want = g_watch[i].want;
+        g_pconn[n] = NULL;
+        n++;
+    }
     return n;
+}
+
+/* Callbacks of the watched sockets that got something this turn. */
+static void run_watches(size_t from, size_t n)
+{
+    size_t i;
+    for (i = from; i < n; i++) {
+        uint32_t got = g_pfd[i].got;
+        if (got != 0u) {
+            const watch_t *w = watch_find(g_pfd[i].sock);
+            if (w != NULL) {
+                w->fn(w->ctx, w->sock, got);
+            }
+        }
+    }
 }
 
 static void one_turn(bool accepting, int timeout_ms)
@@ -439,6 +537,10 @@ static void one_turn(bool accepting, int timeout_ms)
     for (i = first_conn; i < n; i++) {
         conn *c = g_pconn[i];
         uint32_t got = g_pfd[i].got;
+        if (c == NULL) {
+            run_watches(i, n);   /* the watched sockets close the set */
+            break;
+        }
         if ((got == 0u) || c->closing) {
             continue;
         }

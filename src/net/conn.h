@@ -143,4 +143,18 @@ const listener *net_listener_at(size_t i);
 /* Register a hook called once per turn after I/O (bus delivery, out/ driving). */
 void net_set_turn_hook(void (*fn)(void));
 
+/* Sockets the loop polls for another module (outbound HTTP: libcurl's
+ * connections and c-ares' queries), at most CFG_NET_WATCHES at once. The
+ * callback runs in the turn the socket is ready, with what it got
+ * (PORT_EV_IN / PORT_EV_OUT / PORT_EV_ERR). want 0 removes the socket (as
+ * net_unwatch). ST_OK, or ST_FULL when the table is full (nothing changed);
+ * ST_INVAL for PORT_SOCK_NONE or a NULL callback with want != 0. A callback
+ * may watch, change or unwatch any socket, its own included. */
+typedef void (*net_watch_fn)(void *ctx, port_sock s, uint32_t got);
+st_t net_watch(port_sock s, uint32_t want, net_watch_fn fn, void *ctx);
+void net_unwatch(port_sock s);
+/* Sockets watched now, and the most ever. */
+uint32_t net_watches_used(void);
+uint32_t net_watches_high(void);
+
 #endif
