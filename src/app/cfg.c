@@ -139,6 +139,8 @@ static const key_def g_keys[] = {
         "first of llm.fallback_chain"),
     KEY("llm.builder_model", K_STR, 0, llm.builder_model, 0, 0, 0, NULL, "MODEL",
         "that provider's default_model"),
+    KEY("llm.ca_file", K_STR, F_NONEMPTY, llm.ca_file, 0, 0, 0,
+        "/etc/ssl/certs/ca-certificates.crt", "FILE", NULL),
 };
 
 #define N_KEYS (sizeof(g_keys) / sizeof(g_keys[0]))

@@ -129,6 +129,7 @@ typedef struct {
         uint32_t history_max_messages;
         char builder_provider[CFG_CONF_NAME_BYTES]; /* "" when no provider */
         char builder_model[CFG_CONF_VALUE_BYTES];
+        char ca_file[CFG_CONF_VALUE_BYTES];        /* PEM bundle for https providers */
         cfg_provider prov[CFG_MAX_PROVIDERS];      /* in llm.providers order */
         uint32_t n_prov;
         uint8_t chain[CFG_MAX_PROVIDERS];          /* fallback_chain as
