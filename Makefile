@@ -39,7 +39,7 @@ LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
 OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 MAIN_OBJ := $(BUILD)/obj/$(MAIN_SRC:.c=.o)
 
-.PHONY: all clean unit integration asan misra fuzz fuzz-smoke check check-os-headers \
+.PHONY: all clean unit integration asan misra fuzz fuzz-smoke check check-os-headers bench-heap \
         bench vendor deps soak
 # Objects are not intermediates: keep them between runs.
 .SECONDARY:
@@ -111,6 +111,9 @@ FUZZ_SRC_http := src/http/parse.c $(FUZZ_CORE)
 FUZZ_SRC_json := src/json/read.c src/json/write.c vendor/jsmn.c $(FUZZ_CORE)
 FUZZ_SRC_ws := src/http/ws.c src/core/sha1.c src/core/mdblock.c src/core/base64.c $(FUZZ_CORE)
 FUZZ_SRC_sse_in := src/out/sse_in.c src/out/llm_wire.c src/json/read.c src/json/write.c vendor/jsmn.c $(FUZZ_CORE)
+# fuzz/heap.c includes src/core/heap.c itself (built with NDEBUG: bad frees
+# take the release path and are counted)
+FUZZ_SRC_heap := $(FUZZ_CORE)
 
 define FUZZ_RULES
 $(BUILD)/fuzz/$(1): fuzz/$(1).c $(FUZZ_SRC_$(1)) | vendor-headers
@@ -145,6 +148,14 @@ bench: $(BUILD)/roostd
 	bench/health.sh $(BUILD)/roostd
 	bench/fleet.sh $(BUILD)/roostd
 	bench/ws_flood.sh $(BUILD)/roostd
+
+# ns per alloc/free of core/heap against glibc malloc (bench/README.md)
+$(BUILD)/bench/heap: bench/heap.c src/core/heap.c src/core/assert.c port/$(PORT)/port.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O2 -g $(INCS) $(PORT_CFLAGS) -o $@ $^
+
+bench-heap: $(BUILD)/bench/heap
+	$(BUILD)/bench/heap
 
 deps:
 	tools/deps.sh
