@@ -83,13 +83,23 @@ $(SHIM): tests/shim/countmalloc.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -fPIC -shared -o $@ $< -ldl
 
-integration: $(BUILD)/roostd $(SHIM)
+# Test tools (not part of roostd): llm_fetch drives the vendored HTTPS stack
+# (libcurl + c-ares + mbedtls on out_mem's heaps) for test_vendor_tls.py.
+LLM_FETCH_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,src/out/mem.c src/core/heap.c src/core/assert.c \
+                   src/core/status.c port/$(PORT)/port.c)
+$(BUILD)/tools/llm_fetch: tests/tools/llm_fetch.c $(LLM_FETCH_OBJ) $(VENDOR_OBJS) | vendor-headers
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PORT_CFLAGS) $(LDFLAGS) -o $@ $< $(LLM_FETCH_OBJ) $(VENDOR_LIBS) $(LDLIBS)
+
+integration: $(BUILD)/roostd $(SHIM) $(BUILD)/tools/llm_fetch
 	ROOSTD=$(abspath $(BUILD)/roostd) ROOST_SHIM=$(abspath $(SHIM)) \
+	  ROOST_LLM_FETCH=$(abspath $(BUILD)/tools/llm_fetch) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 asan:
-	$(MAKE) BUILD=build/asan SAN=1 all unit
+	$(MAKE) BUILD=build/asan SAN=1 all unit build/asan/tools/llm_fetch
 	ROOSTD=$(abspath build/asan/roostd) ROOST_SANITIZED=1 \
+	  ROOST_LLM_FETCH=$(abspath build/asan/tools/llm_fetch) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 # ---- static checks ---------------------------------------------------------

@@ -287,6 +287,21 @@
 #ifndef CFG_LLM_DETAIL_BYTES
 #define CFG_LLM_DETAIL_BYTES 512u
 #endif
+/* The heap of libcurl and c-ares (src/out/mem.c, curl_global_init_mem and
+ * ares_library_init_mem): easy and multi handles, connections, the 16 KiB
+ * receive buffer of each transfer, headers, DNS channels and queries. All
+ * of it is static storage; when it is full a call fails (CURLE_OUT_OF_MEMORY),
+ * nothing else. /metrics shows its high-water mark. */
+#ifndef CFG_OUT_HEAP_BYTES
+#define CFG_OUT_HEAP_BYTES (2u * 1024u * 1024u)
+#endif
+/* The heap of mbedtls (mbedtls_platform_set_calloc_free): the CA bundle
+ * parsed once at init (Debian's ~140 roots: about 0.6 MiB), plus per TLS
+ * connection its record buffers (16 KiB in + 4 KiB out) and handshake state
+ * (peaks near 60 KiB while the handshake runs). */
+#ifndef CFG_TLS_HEAP_BYTES
+#define CFG_TLS_HEAP_BYTES (3u * 1024u * 1024u)
+#endif
 
 /* ---- the whole static RAM plan ------------------------------------------ */
 

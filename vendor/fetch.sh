@@ -222,6 +222,86 @@ prepare_jsmn() {
     put "$1/jsmn.h" include/jsmn.h
 }
 
+# apply_patches pkg dir: the patches vendor/<pkg>.patches names, in order,
+# from Debian's debian/patches/.
+apply_patches() {
+    local p
+    while read -r p; do
+        case $p in '' | '#'*) continue ;; esac
+        patch -d "$2" -p1 -s -N <"$2/debian/patches/$p" || die "$1: patch $p does not apply"
+    done <"vendor/$1.patches"
+}
+
+# put_key pkg: src/<pkg>.key holds the package's stamp key. vendor.mk builds
+# a library when its key file is newer than the library: it changes exactly
+# when the package is prepared again from other inputs (then the unpacked
+# tree, and whatever was built inside it, is new too).
+put_key() {
+    stamp_key "$1" >"$VDIR/.key-$1.tmp"
+    put "$VDIR/.key-$1.tmp" "src/$1.key"
+    rm -f "$VDIR/.key-$1.tmp"
+}
+
+# run_quiet log cmd...: cmd with make's flags unset (our caller may be make:
+# its jobserver and command-line variables must not leak into a package's
+# configure), output to log; on failure the log's tail, then stop.
+run_quiet() {
+    local log=$1
+    shift
+    if ! (unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES; "$@") >"$log" 2>&1; then
+        tail -n 30 "$log" >&2
+        die "failed: $* (full log: $log)"
+    fi
+}
+
+# mbedtls: headers only. vendor.mk compiles the library with our options
+# (vendor/mbedtls_config.h, installed as include/mbedtls/config.h by
+# vendor.mk, so upstream's default config.h is not put here). Debian carries
+# no patches for 2.28.3-1.
+prepare_mbedtls() {
+    local h
+    for h in "$1"/include/mbedtls/*.h; do
+        [ "$(basename "$h")" = config.h ] && continue
+        put "$h" "include/mbedtls/$(basename "$h")"
+    done
+    put_key mbedtls
+}
+
+# c-ares: Debian's security fixes (vendor/c-ares.patches), then the release
+# tarball's configure, out of tree in bld/ (no autoconf). vendor.mk runs make
+# there. Options: a static library only (roostd links it), no test suite (it
+# needs C++/gmock), no compiler-flag games (warnings, debug, -Werror), no
+# dependency tracking (a changed key rebuilds everything anyway). c-ares
+# starts no threads in any configuration.
+prepare_c_ares() {
+    local dir=$1
+    apply_patches c-ares "$dir"
+    say "c-ares: configure"
+    mkdir -p "$dir/bld"
+    run_quiet "$VDIR/build-c-ares.log" sh -c 'cd "$1" && ../configure CFLAGS="-O2 -g" \
+        --disable-shared --enable-static --disable-tests --disable-debug \
+        --disable-warnings --disable-werror --disable-dependency-tracking' sh "$dir/bld"
+    put "$dir/include/ares.h" include/ares.h
+    put "$dir/include/ares_version.h" include/ares_version.h
+    put "$dir/include/ares_dns.h" include/ares_dns.h
+    put "$dir/include/ares_rules.h" include/ares_rules.h
+    put "$dir/include/ares_nameser.h" include/ares_nameser.h
+    put "$dir/bld/include/ares_build.h" include/ares_build.h
+    put_key c-ares
+}
+
+# curl: Debian's fixes (vendor/curl.patches) and the public headers. curl's
+# configure runs in vendor.mk (vendor/curl.mk has the line), because it
+# links test programs against the mbedtls and c-ares libraries built there.
+prepare_curl() {
+    local h
+    apply_patches curl "$1"
+    for h in "$1"/include/curl/*.h; do
+        put "$h" "include/curl/$(basename "$h")"
+    done
+    put_key curl
+}
+
 # ---- stamps --------------------------------------------------------------------
 
 prep_fn() { # pkg -> name of its prepare function

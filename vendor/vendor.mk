@@ -14,6 +14,12 @@ VENDOR_PKGS   := $(shell awk 'NF == 4 && $$1 ~ /^[a-z0-9]/ && !seen[$$1]++ { pri
 VENDOR_STAMPS := $(VENDOR_PKGS:%=$(VENDOR_DIR)/.stamp-%)
 # sqlite3.o carries no sanitizers, so one object serves every BUILD variant.
 VENDOR_OBJS   := $(VENDOR_DIR)/obj/sqlite3.o $(BUILD)/vendor/jsmn.o
+# Static libraries, also without sanitizers and shared by every BUILD variant
+# ($(VENDOR_DIR)/lib). Link order: users before what they use.
+VENDOR_LIBS   := $(VENDOR_DIR)/lib/libcurl.a $(VENDOR_DIR)/lib/libcares.a \
+                 $(VENDOR_DIR)/lib/libmbedtls.a $(VENDOR_DIR)/lib/libmbedx509.a \
+                 $(VENDOR_DIR)/lib/libmbedcrypto.a
+VENDOR_OBJS   += $(VENDOR_LIBS)
 
 .PHONY: vendor-headers
 vendor-headers: $(VENDOR_STAMPS)
@@ -53,5 +59,86 @@ JSMN_CFLAGS = -O2 -g $(EXTRA_CFLAGS) -I. -I$(VENDOR_DIR)/include
 $(BUILD)/vendor/jsmn.o: vendor/jsmn.c vendor/jsmn_config.h $(VENDOR_DIR)/include/jsmn.h | vendor-headers
 	@mkdir -p $(dir $@)
 	$(CC) $(JSMN_CFLAGS) -c -o $@ $<
+
+# ---- libraries built by their own build systems ----------------------------
+# mbedtls (its library Makefile), c-ares and curl (autoconf, configured from
+# the release tarballs): each is built once into $(VENDOR_DIR)/lib, for every
+# BUILD variant. No sanitizers: ASan/UBSan objects link fine against
+# uninstrumented code, the libraries' memory is a roost heap (ASan could not
+# see inside it anyway), and the asan build reuses the plain build's libraries
+# instead of compiling them again. The sub-makes share make's job slots; make's
+# command-line variables (BUILD=, SAN=) are not passed down.
+VENDOR_LIB_CFLAGS := -O2 -g
+VENDOR_SUBMAKE = MAKEFLAGS="$${MAKEFLAGS%%-- *}" $(MAKE) --no-print-directory
+# Package directories (the Debian version, as fetch.sh names them).
+vendor_src = $(VENDOR_DIR)/src/$(1)-$(shell awk '$$1 == "$(1)" { print $$2; exit }' vendor/lock)
+MBEDTLS_SRC := $(call vendor_src,mbedtls)
+CARES_SRC   := $(call vendor_src,c-ares)
+CURL_SRC    := $(call vendor_src,curl)
+CURL_BLD    := $(VENDOR_DIR)/curl-bld
+# A library must not reach the system heap or the OS on its own. mbedtls is
+# proven by its symbols; curl and c-ares keep malloc/free as the defaults
+# their *_init_mem replace (and c-ares reads /etc/resolv.conf with stdio at
+# channel creation), so they are checked by the malloc shim at run time
+# (tests/integration/test_vendor_tls.py) instead. No library may use threads.
+VENDOR_FILES += $(VENDOR_DIR)/src/mbedtls.key $(VENDOR_DIR)/src/c-ares.key $(VENDOR_DIR)/src/curl.key
+VENDOR_NO_HEAP := malloc|calloc|realloc|free|strdup|strndup|posix_memalign|aligned_alloc
+VENDOR_NO_OS   := fopen|open|time|gmtime_r|gmtime|localtime|localtime_r|getrandom|socket
+VENDOR_NO_THREADS := pthread_create|thrd_create|clone
+
+# mbedtls: our options are installed as include/mbedtls/config.h for every
+# includer (see vendor/mbedtls_config.h), and copied into the source tree so
+# the library itself is compiled with them. Its Makefile tracks no header
+# dependencies, so any change rebuilds the whole library (about 90 files).
+$(VENDOR_DIR)/include/mbedtls/config.h: vendor/mbedtls_config.h | $(VENDOR_DIR)/.stamp-mbedtls
+	@mkdir -p $(dir $@)
+	cp $< $@
+vendor-headers: $(VENDOR_DIR)/include/mbedtls/config.h
+
+$(VENDOR_DIR)/lib/libmbedtls.a $(VENDOR_DIR)/lib/libmbedx509.a $(VENDOR_DIR)/lib/libmbedcrypto.a &: \
+		$(VENDOR_DIR)/src/mbedtls.key vendor/mbedtls_config.h vendor/mbedtls_platform.c | vendor-headers
+	@mkdir -p $(VENDOR_DIR)/lib
+	cp vendor/mbedtls_config.h $(MBEDTLS_SRC)/include/mbedtls/config.h
+	rm -f $(MBEDTLS_SRC)/library/*.o $(MBEDTLS_SRC)/library/*.a
+	+$(VENDOR_SUBMAKE) -C $(MBEDTLS_SRC)/library CC='$(CC)' CFLAGS='$(VENDOR_LIB_CFLAGS)' static
+	$(CC) $(VENDOR_LIB_CFLAGS) -I$(MBEDTLS_SRC)/include -c -o $(MBEDTLS_SRC)/library/roost_platform.o vendor/mbedtls_platform.c
+	ar rcs $(MBEDTLS_SRC)/library/libmbedcrypto.a $(MBEDTLS_SRC)/library/roost_platform.o
+	@if nm -u $(MBEDTLS_SRC)/library/libmbed*.a | sort -u | grep -Ew '($(VENDOR_NO_HEAP)|$(VENDOR_NO_OS)|$(VENDOR_NO_THREADS))'; then \
+	  echo "vendor: mbedtls references the system heap, files, clock or threads (above)"; exit 1; fi
+	cp $(MBEDTLS_SRC)/library/libmbedtls.a $(MBEDTLS_SRC)/library/libmbedx509.a \
+	   $(MBEDTLS_SRC)/library/libmbedcrypto.a $(VENDOR_DIR)/lib/
+
+# c-ares: configured by fetch.sh (its options are there, in prepare_c_ares).
+$(VENDOR_DIR)/lib/libcares.a: $(VENDOR_DIR)/src/c-ares.key | vendor-headers
+	@mkdir -p $(dir $@)
+	+$(VENDOR_SUBMAKE) -C $(CARES_SRC)/bld/src/lib libcares.la
+	@if nm -u $(CARES_SRC)/bld/src/lib/.libs/libcares.a | grep -Ew '($(VENDOR_NO_THREADS))'; then \
+	  echo "vendor: c-ares references threads (above)"; exit 1; fi
+	cp $(CARES_SRC)/bld/src/lib/.libs/libcares.a $@
+
+# curl: configure (the line is vendor/curl.mk) runs once per change of the
+# package or of curl.mk, out of tree in $(CURL_BLD); it links its test
+# programs against the mbedtls and c-ares libraries above. Then make in
+# lib/ only, which rebuilds what changed (dependency tracking is on).
+include vendor/curl.mk
+$(CURL_BLD)/.configured: $(VENDOR_DIR)/src/curl.key vendor/curl.mk \
+		| vendor-headers $(VENDOR_DIR)/lib/libmbedcrypto.a $(VENDOR_DIR)/lib/libcares.a
+	rm -rf $(CURL_BLD)
+	@mkdir -p $(CURL_BLD)
+	@echo "vendor: curl: configure (log: $(CURL_BLD)/configure.log)"
+	@cd $(CURL_BLD) && if ! (unset MAKEFLAGS MFLAGS MAKELEVEL; \
+	    $(abspath $(CURL_SRC))/configure $(CURL_CONFIGURE)) >configure.log 2>&1; then \
+	  tail -n 30 configure.log; echo "vendor: curl: configure failed"; exit 1; fi
+	@grep -q '^#define USE_MBEDTLS 1' $(CURL_BLD)/lib/curl_config.h && \
+	 grep -q '^#define USE_ARES 1' $(CURL_BLD)/lib/curl_config.h || \
+	 { echo "vendor: curl: configured without mbedtls or c-ares"; exit 1; }
+	@touch $@
+
+$(VENDOR_DIR)/lib/libcurl.a: $(CURL_BLD)/.configured $(VENDOR_DIR)/lib/libmbedcrypto.a \
+		$(VENDOR_DIR)/lib/libcares.a | vendor-headers
+	+$(VENDOR_SUBMAKE) -C $(CURL_BLD)/lib libcurl.la
+	@if nm -u $(CURL_BLD)/lib/.libs/libcurl.a | grep -Ew '($(VENDOR_NO_THREADS))'; then \
+	  echo "vendor: libcurl references threads (above)"; exit 1; fi
+	cp $(CURL_BLD)/lib/.libs/libcurl.a $@
 
 $(VENDOR_FILES): | vendor-headers ;

@@ -30,6 +30,7 @@
 #include "http/server.h"
 #include "http/stream.h"
 #include "net/conn.h"
+#include "out/mem.h"
 #include "port.h"
 #include "store/store.h"
 
@@ -211,6 +212,10 @@ int app_main(int argc, char *const *argv, const char *const *envp)
     }
     net_init(&pool_conns);
     http_server_init(&pool_body_slots, &pool_out_slots);
+    if (out_mem_init() != ST_OK) {
+        err_str("roostd: cannot set up the outbound HTTP stack (curl, c-ares, mbedtls)\n");
+        return 1;
+    }
     ring_init();
     stream_init();
     fleet_events_init();

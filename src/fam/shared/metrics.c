@@ -13,6 +13,7 @@
 #include "http/server.h"
 #include "http/stream.h"
 #include "net/conn.h"
+#include "out/mem.h"
 #include "port.h"
 #include "store/store.h"
 
@@ -166,6 +167,22 @@ static void streams(mbuf *m)
                   "Client text messages received.", SS_MESSAGES);
 }
 
+/* The fixed heaps of the outbound HTTP stack. */
+static void out_heaps(mbuf *m)
+{
+    const out_mem_stats_t *o = out_mem_stats();
+    gauge(m, "roost_out_heap_bytes", "Size of the curl and c-ares heap.", o->out.bytes);
+    gauge(m, "roost_out_heap_used_bytes", "curl and c-ares heap in use.", o->out.used);
+    gauge(m, "roost_out_heap_high_water_bytes", "Most curl and c-ares heap ever in use.",
+          o->out.high);
+    counter(m, "roost_out_heap_failures_total", "curl and c-ares allocations refused.",
+            o->out.fails);
+    gauge(m, "roost_tls_heap_bytes", "Size of the mbedtls heap.", o->tls.bytes);
+    gauge(m, "roost_tls_heap_used_bytes", "mbedtls heap in use.", o->tls.used);
+    gauge(m, "roost_tls_heap_high_water_bytes", "Most mbedtls heap ever in use.", o->tls.high);
+    counter(m, "roost_tls_heap_failures_total", "mbedtls allocations refused.", o->tls.fails);
+}
+
 static void store(mbuf *m)
 {
     store_stats_t s;
@@ -213,6 +230,7 @@ size_t metrics_render(char *buf, size_t cap)
     gauge(&m, "roost_timers_used", "Timers in use.", timer_used());
     ring(&m);
     streams(&m);
+    out_heaps(&m);
     store(&m);
     counter(&m, "roost_log_warnings_total", "Warning lines logged.", log_count(LOG_WARN));
     counter(&m, "roost_log_errors_total", "Error lines logged.", log_count(LOG_ERROR));

@@ -1,0 +1,45 @@
+/*
+ * out/mem.h - memory and platform hooks of the outbound HTTP stack.
+ *
+ * libcurl, c-ares and mbedtls never touch the system heap, the clock or the
+ * OS entropy source on their own. This module owns two static heaps and
+ * gives them to the libraries:
+ *
+ *   "out"  CFG_OUT_HEAP_BYTES  libcurl (curl_global_init_mem) and c-ares
+ *                              (ares_library_init_mem)
+ *   "tls"  CFG_TLS_HEAP_BYTES  mbedtls (mbedtls_platform_set_calloc_free):
+ *                              the parsed CA bundle and every TLS context
+ *
+ * and hands mbedtls its clock (port_wall_us) and entropy source
+ * (mbedtls_hardware_poll, defined here, reads port_entropy).
+ *
+ * Order at init: out_mem_init before any other libcurl, c-ares or mbedtls
+ * call (before anything creates a curl handle or parses a certificate). The
+ * heaps are never torn down: curl_global_cleanup is not called.
+ *
+ * Not thread-safe (one thread, DESIGN.md).
+ */
+#ifndef ROOST_OUT_MEM_H
+#define ROOST_OUT_MEM_H
+
+#include "core/heap.h"
+#include "core/status.h"
+
+typedef struct {
+    heap_stats_t out;   /* libcurl + c-ares */
+    heap_stats_t tls;   /* mbedtls */
+} out_mem_stats_t;
+
+/* Set up both heaps, install the allocators (c-ares first, then libcurl's
+ * curl_global_init_mem, which initialises c-ares and mbedtls through them),
+ * and mbedtls' clock. Call once; a second call returns ST_EXISTS and changes
+ * nothing. ST_INTERNAL when a library refuses (curl_global_init_mem or
+ * ares_library_init_mem fails), ST_OK otherwise. */
+st_t out_mem_init(void);
+
+/* Current statistics of both heaps (used, high-water mark, failures), for
+ * /metrics and `roostd --budget`. The pointer is to a static snapshot that
+ * the next call overwrites; zeros before out_mem_init. Never NULL. */
+const out_mem_stats_t *out_mem_stats(void);
+
+#endif
