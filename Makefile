@@ -91,15 +91,23 @@ $(BUILD)/tools/llm_fetch: tests/tools/llm_fetch.c $(LLM_FETCH_OBJ) $(VENDOR_OBJS
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PORT_CFLAGS) $(LDFLAGS) -o $@ $< $(LLM_FETCH_OBJ) $(VENDOR_LIBS) $(LDLIBS)
 
-integration: $(BUILD)/roostd $(SHIM) $(BUILD)/tools/llm_fetch
+# llm_call drives roost's own engine (src/out/llm) through the real loop,
+# for test_llm_engine.py: the whole library, no main.
+$(BUILD)/tools/llm_call: tests/tools/llm_call.c $(OBJ) $(VENDOR_OBJS) | vendor-headers
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PORT_CFLAGS) $(LDFLAGS) -o $@ $< $(OBJ) $(VENDOR_OBJS) $(LDLIBS)
+
+integration: $(BUILD)/roostd $(SHIM) $(BUILD)/tools/llm_fetch $(BUILD)/tools/llm_call
 	ROOSTD=$(abspath $(BUILD)/roostd) ROOST_SHIM=$(abspath $(SHIM)) \
 	  ROOST_LLM_FETCH=$(abspath $(BUILD)/tools/llm_fetch) \
+	  ROOST_LLM_CALL=$(abspath $(BUILD)/tools/llm_call) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 asan:
-	$(MAKE) BUILD=build/asan SAN=1 all unit build/asan/tools/llm_fetch
+	$(MAKE) BUILD=build/asan SAN=1 all unit build/asan/tools/llm_fetch build/asan/tools/llm_call
 	ROOSTD=$(abspath build/asan/roostd) ROOST_SANITIZED=1 \
 	  ROOST_LLM_FETCH=$(abspath build/asan/tools/llm_fetch) \
+	  ROOST_LLM_CALL=$(abspath build/asan/tools/llm_call) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 # ---- static checks ---------------------------------------------------------

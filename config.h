@@ -293,7 +293,19 @@
  * of it is static storage; when it is full a call fails (CURLE_OUT_OF_MEMORY),
  * nothing else. /metrics shows its high-water mark. */
 #ifndef CFG_OUT_HEAP_BYTES
-#define CFG_OUT_HEAP_BYTES (2u * 1024u * 1024u)
+#define CFG_OUT_HEAP_BYTES (4u * 1024u * 1024u)
+#endif
+/* Outbound LLM calls at once (src/out/llm.h): each slot is one libcurl easy
+ * handle made at init (with its own c-ares channel, ~80 KiB of the heap
+ * above), its SSE parser and a decoded-text buffer (2 x CFG_LLM_SSE_BYTES).
+ * One more call: ST_FULL (the chat endpoint's 503, or a sub-agent waits). */
+#ifndef CFG_LLM_SLOTS
+#define CFG_LLM_SLOTS 16
+#endif
+/* Largest CA bundle file llm_init reads (into the TLS heap, freed after it
+ * is parsed). Debian's is about 220 KiB. */
+#ifndef CFG_LLM_CA_FILE_BYTES
+#define CFG_LLM_CA_FILE_BYTES (1024u * 1024u)
 #endif
 /* The heap of mbedtls (mbedtls_platform_set_calloc_free): the CA bundle
  * parsed once at init (Debian's ~140 roots: about 0.6 MiB), plus per TLS

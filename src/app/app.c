@@ -30,6 +30,7 @@
 #include "http/server.h"
 #include "http/stream.h"
 #include "net/conn.h"
+#include "out/llm.h"
 #include "out/mem.h"
 #include "port.h"
 #include "store/store.h"
@@ -70,6 +71,27 @@ static void warn_body_limit(const char *key, uint64_t limit)
               "CFG_BODY_SLOT_BYTES): larger bodies are answered 413",
               key, (unsigned long long)limit, (unsigned)CFG_BODY_SLOT_BYTES);
     }
+}
+
+/* The LLM call slots, when a provider is configured. An unreadable CA
+ * bundle is a warning: plain-http providers (a local Ollama) still work and
+ * https ones fail their certificate check, never skip it. */
+static st_t llm_setup(void)
+{
+    st_t st = ST_OK;
+    if (g_cfg.llm.n_prov > 0u) {
+        st = llm_init(g_cfg.llm.ca_file);
+        if (st == ST_NOMEM) {
+            LOG_E("app", "LLM call slots: the outbound heap is too small (CFG_OUT_HEAP_BYTES)");
+        } else if (st != ST_OK) {
+            LOG_W("app", "llm.ca_file %s: %s; https providers will fail verification",
+                  g_cfg.llm.ca_file, status_str(st));
+            st = ST_OK;
+        } else {
+            /* ready */
+        }
+    }
+    return st;
 }
 
 static st_t open_listeners(void)
@@ -214,6 +236,9 @@ int app_main(int argc, char *const *argv, const char *const *envp)
     http_server_init(&pool_body_slots, &pool_out_slots);
     if (out_mem_init() != ST_OK) {
         err_str("roostd: cannot set up the outbound HTTP stack (curl, c-ares, mbedtls)\n");
+        return 1;
+    }
+    if (llm_setup() != ST_OK) {
         return 1;
     }
     ring_init();

@@ -27,7 +27,8 @@
     X(ST_UTF8, -15, "invalid utf-8")                                     \
     X(ST_ADDRINUSE, -16, "address in use")                               \
     X(ST_PERM, -17, "permission denied")                                 \
-    X(ST_INTERNAL, -18, "internal error")
+    X(ST_INTERNAL, -18, "internal error")                                \
+    X(ST_HTTP, -19, "peer answered an HTTP error")
 
 typedef enum {
 #define ROOST_STATUS_ENUM(name, value, text) name = (value),

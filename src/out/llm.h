@@ -1,0 +1,113 @@
+/*
+ * llm.h - streaming LLM calls inside the poll loop.
+ *
+ * A fixed pool of CFG_LLM_SLOTS call slots, each one libcurl easy handle
+ * made at init and reused, driven by one multi handle through curl's
+ * socket API: curl tells which sockets it wants (net_watch) and when it
+ * wants a timeout (core/timer), and the loop hands readiness back. Nothing
+ * blocks: DNS (c-ares), connect, TLS (mbedTLS) and the transfer all advance
+ * a little per loop turn. Memory: curl and c-ares use out/mem's fixed
+ * heap, mbedTLS its own buffer; nothing reaches libc malloc after init.
+ *
+ * A call POSTs one JSON body (the caller's buffer, which must stay valid
+ * until the call ends) to a provider and streams its SSE reply through the
+ * provider's decoder (out/llm_wire). The caller's sink sees every text
+ * delta, every usage/stop report, and exactly one end, unless it cancels.
+ *
+ * Ends (llm_result.st):
+ *   ST_OK       the stream finished (message_stop / [DONE], or EOF after
+ *               a complete reply)
+ *   ST_IO       could not connect, TLS failed, the connection broke, or
+ *               the provider sent an error event; detail says which
+ *   ST_TIMEOUT  no response headers within timeout_ms, or no byte for
+ *               idle_ms while streaming
+ *   ST_HTTP     a status other than 200: http_status and the provider's
+ *               message in detail
+ *   ST_BAD      the stream was malformed (detail names what)
+ *   ST_TOOBIG   an event larger than CFG_LLM_SSE_BYTES
+ * got_text says whether a text delta was delivered before the end: the
+ * failover rule of fleet.md §7.2 looks at it.
+ *
+ * Backpressure: when the sink's on_text returns false the call is paused
+ * (curl stops reading the socket, so the provider's TCP window fills) until
+ * llm_resume; nothing is buffered per call beyond the SSE event in progress.
+ */
+#ifndef ROOST_OUT_LLM_H
+#define ROOST_OUT_LLM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "core/status.h"
+#include "core/strv.h"
+#include "out/llm_wire.h"
+
+typedef struct llm_call llm_call;
+
+/* cppcheck-suppress misra-c2012-2.4 ; false positive: an untagged struct has no tag */
+typedef struct {
+    st_t st;
+    int http_status;              /* 0 when no response */
+    bool got_text;
+    uint64_t input_tokens;        /* as reported (0 when not) */
+    uint64_t output_tokens;
+    uint64_t cache_creation_input_tokens;
+    uint64_t cache_read_input_tokens;
+    bool has_usage;
+    bool has_cache_creation;
+    bool has_cache_read;
+    char stop_reason[LLM_WIRE_REASON_BYTES];
+    char detail[CFG_LLM_DETAIL_BYTES];
+} llm_result;
+
+typedef struct {
+    /* A text delta, decoded; always taken whole. Returning false pauses the
+     * call after it, until llm_resume. */
+    bool (*on_text)(void *ctx, strv text);
+    /* The call ended (not called after llm_cancel). The slot is free again
+     * when this returns. */
+    void (*on_end)(void *ctx, const llm_result *r);
+} llm_sink;
+
+typedef struct {
+    llm_kind kind;
+    const char *url;              /* base_url + llm_wire_path(kind) */
+    strv key;                     /* may be empty */
+    uint32_t timeout_ms;          /* connect + first byte */
+    uint32_t idle_ms;             /* silence while streaming */
+} llm_target;
+
+/* After out_mem_init: make the multi handle and the slots' easy handles
+ * (ST_NOMEM when the heap is too small: nothing works then), then parse the
+ * PEM bundle ca_file once; every https connection is verified against it.
+ * A bundle that cannot be read (ST_NOTFOUND, ST_IO, ST_TOOBIG) or parsed
+ * (ST_BAD) is returned too, but calls work: plain http ones normally, https
+ * ones fail verification (never unverified). */
+st_t llm_init(const char *ca_file);
+
+/* Start a call. ST_FULL when every slot is busy (nothing started);
+ * ST_INVAL for bad arguments. body[0..n) must stay valid until on_end or
+ * llm_cancel. */
+st_t llm_start(const llm_target *t, const char *body, size_t n, const llm_sink *sink,
+               void *ctx, llm_call **out);
+
+/* Abort: the connection is closed, on_end is not called, the slot is free. */
+void llm_cancel(llm_call *c);
+
+/* Continue a call paused by on_text returning false. */
+void llm_resume(llm_call *c);
+
+typedef struct {
+    uint32_t slots_used;
+    uint32_t slots_high;
+    uint64_t started;
+    uint64_t completed;
+    uint64_t failed;
+    uint64_t cancelled;
+    uint64_t slot_waits;          /* ST_FULL */
+} llm_stats_t;
+const llm_stats_t *llm_stats(void);
+
+#endif

@@ -1,0 +1,232 @@
+"""roost's outbound LLM engine (src/out/llm) against the fake provider.
+
+tests/tools/llm_call runs one call (or several) through the engine inside
+roost's own poll loop and prints every text delta and the end of the call;
+these tests check what a chat request will build on: streamed text in
+order, usage and stop reason, and each way a call can end (HTTP errors,
+drops, provider error events, timeouts, refused connections, failed
+certificate checks), plus cancel, pause/resume and slot reuse, over HTTP and
+TLS, with no C-library allocation after init.
+"""
+
+import json
+import os
+import socket
+import subprocess
+
+import pytest
+
+import fakellm
+from roostlib import IO_TIMEOUT, REPO, SANITIZED, SLOW
+
+BODY = json.dumps({"model": "claude-test", "max_tokens": 100,
+                   "messages": [{"role": "user", "content": "hi"}], "stream": True})
+OPENAI_BODY = json.dumps({"model": "gpt-test", "max_tokens": 100, "stream": True,
+                          "messages": [{"role": "user", "content": "hi"}],
+                          "stream_options": {"include_usage": True}})
+
+
+@pytest.fixture(scope="module")
+def llm_call():
+    path = os.environ.get("ROOST_LLM_CALL") or os.path.join(REPO, "build", "tools", "llm_call")
+    assert os.access(path, os.X_OK), f"{path} missing: make {path}"
+    return path
+
+
+@pytest.fixture(params=[False, True], ids=["http", "https"])
+def fake(request):
+    f = fakellm.FakeLLM(tls=request.param).start()
+    yield f
+    f.stop()
+
+
+@pytest.fixture
+def plain():
+    f = fakellm.FakeLLM().start()
+    yield f
+    f.stop()
+
+
+def run(tool, fake, args=(), body=BODY, path="/v1/messages", url=None, env=None, timeout=None):
+    ca = ["--ca", fake.ca_file] if getattr(fake, "ca_file", None) else []
+    argv = [tool] + ca + list(args) + [url or (fake.base_url + path), body]
+    e = dict(os.environ)
+    e.update(env or {})
+    r = subprocess.run(argv, capture_output=True, text=True, env=e,
+                       timeout=timeout or 30 * SLOW)
+    texts = [json.loads(line[5:]) for line in r.stdout.splitlines() if line.startswith("text ")]
+    ends = [line for line in r.stdout.splitlines() if line.startswith("end ")]
+    return r, texts, [parse_end(x) for x in ends]
+
+
+def parse_end(line):
+    head, _, detail = line.partition(" detail=")
+    fields = dict(kv.split("=", 1) for kv in head.split()[1:] if "=" in kv)
+    # status_str text has spaces: st= runs up to " http="
+    fields["st"] = line[len("end st="):line.index(" http=")]
+    fields["detail"] = detail
+    return fields
+
+
+def test_anthropic_stream_split_anywhere(llm_call, fake):
+    fake.script(fakellm.text("Hel", "lo ", "wörld", "!", input_tokens=812, output_tokens=11,
+                             chunking="split", split_size=5))
+    r, texts, ends = run(llm_call, fake)
+    assert r.returncode == 0, r.stderr
+    assert "".join(texts) == "Hello wörld!"
+    assert len(ends) == 1
+    e = ends[0]
+    assert (e["st"], e["http"], e["got_text"], e["in"], e["out"], e["stop"]) == \
+        ("ok", "200", "1", "812", "11", "end_turn"), e
+    req = fake.requests[0]
+    assert req.headers["anthropic-version"] == "2023-06-01"
+    assert req.json == json.loads(BODY)
+
+
+def test_openai_stream_with_usage(llm_call, fake):
+    fake.script(fakellm.text("a", "b", "c", input_tokens=5, output_tokens=3))
+    r, texts, ends = run(llm_call, fake, ["--kind", "openai", "--key", "sk-test"],
+                         body=OPENAI_BODY, url=fake.openai_base_url + "/chat/completions")
+    assert r.returncode == 0, r.stderr
+    assert texts == ["a", "b", "c"]
+    e = ends[0]
+    assert (e["st"], e["in"], e["out"], e["stop"]) == ("ok", "5", "3", "stop"), e
+    assert fake.requests[0].headers["authorization"] == "Bearer sk-test"
+
+
+@pytest.mark.parametrize("status", [429, 500, 529, 400, 401])
+def test_http_errors_carry_status_and_message(llm_call, plain, status):
+    plain.script(fakellm.http_error(status, message=f"nope {status}"))
+    r, texts, ends = run(llm_call, plain)
+    e = ends[0]
+    assert texts == []
+    assert (e["st"], e["http"], e["got_text"]) == \
+        ("peer answered an HTTP error", str(status), "0"), e
+    assert e["detail"] == f"HTTP {status}: nope {status}", e
+
+
+def test_drop_mid_stream_after_text(llm_call, fake):
+    fake.script(fakellm.drop(["one ", "two ", "three"], after=2))
+    r, texts, ends = run(llm_call, fake)
+    e = ends[0]
+    assert texts == ["one ", "two "]
+    assert (e["st"], e["got_text"]) == ("i/o error", "1"), e
+    assert e["detail"].startswith("stream error: "), e
+
+
+def test_provider_error_event(llm_call, plain):
+    plain.script(fakellm.stream_error(["x"], after=1, error_type="overloaded_error",
+                                      message="Overloaded"))
+    r, texts, ends = run(llm_call, plain)
+    e = ends[0]
+    assert texts == ["x"]
+    assert (e["st"], e["got_text"]) == ("i/o error", "1"), e
+    assert "overloaded_error" in e["detail"] and "Overloaded" in e["detail"], e
+
+
+def test_error_event_before_any_text(llm_call, plain):
+    plain.script(fakellm.stream_error(error_type="api_error", message="boom"))
+    r, texts, ends = run(llm_call, plain)
+    e = ends[0]
+    assert (e["st"], e["got_text"]) == ("i/o error", "0"), e
+    assert "boom" in e["detail"], e
+
+
+def test_connection_refused(llm_call, plain):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()                                   # nothing listens there now
+    r, texts, ends = run(llm_call, plain, url=f"http://127.0.0.1:{port}/v1/messages")
+    e = ends[0]
+    assert (e["st"], e["http"], e["got_text"]) == ("i/o error", "0", "0"), e
+    assert e["detail"].startswith("connect error: "), e
+
+
+def test_no_first_byte_in_time(llm_call, plain):
+    plain.script(fakellm.text("late", headers_delay=5.0 * SLOW))
+    r, texts, ends = run(llm_call, plain, ["--timeout-ms", str(int(400 * SLOW))])
+    e = ends[0]
+    assert texts == []
+    assert (e["st"], e["got_text"]) == ("timed out", "0"), e
+    assert e["detail"].startswith("connect error: "), e
+
+
+def test_silence_mid_stream_times_out(llm_call, plain):
+    plain.script(fakellm.stall(["a", "b", "c"], after=1))
+    r, texts, ends = run(llm_call, plain, ["--idle-ms", "1000"])
+    plain.release()
+    e = ends[0]
+    assert texts == ["a"]
+    assert (e["st"], e["got_text"]) == ("timed out", "1"), e
+
+
+def test_certificate_not_trusted(llm_call, tmp_path):
+    f = fakellm.FakeLLM(tls=True).start()
+    try:
+        f.script(fakellm.text("secret"))
+        other = "/etc/ssl/certs/ca-certificates.crt"
+        if not os.path.isfile(other):
+            pytest.skip(f"{other} missing (Debian package ca-certificates)")
+        argv = [llm_call, "--ca", other, f.base_url + "/v1/messages", BODY]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30 * SLOW)
+        e = parse_end([x for x in r.stdout.splitlines() if x.startswith("end ")][0])
+        assert (e["st"], e["http"], e["got_text"]) == ("i/o error", "0", "0"), e
+        assert "secret" not in r.stdout
+        assert f.requests == [], "a request went out over an unverified connection"
+    finally:
+        f.stop()
+
+
+def test_cancel_closes_the_provider_connection(llm_call, plain):
+    plain.script(fakellm.stall(["a", "b"], after=1))
+    r, texts, ends = run(llm_call, plain, ["--cancel-after", "1"])
+    assert texts == ["a"] and ends == [] and "cancelled" in r.stdout, r.stdout
+    req = plain.wait_requests(1)[0]
+    assert req.wait_closed(IO_TIMEOUT), "the provider connection stayed open after cancel"
+    plain.release()
+
+
+def test_pause_and_resume_keep_every_delta(llm_call, plain):
+    pieces = [f"p{i} " for i in range(8)]
+    plain.script(fakellm.text(*pieces, chunking="coalesce"))
+    r, texts, ends = run(llm_call, plain, ["--pause-ms", "30"])
+    assert texts == pieces
+    assert ends[0]["st"] == "ok", ends
+
+
+def test_slot_and_connection_reused(llm_call, fake):
+    fake.script(fakellm.text("x"), times=3)
+    r, texts, ends = run(llm_call, fake, ["--calls", "3"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert texts == ["x", "x", "x"] and [e["st"] for e in ends] == ["ok"] * 3
+    assert "slots_high=1 used=0" in r.stdout
+
+
+@pytest.mark.skipif(SANITIZED, reason="ASan replaces malloc; the shim measures the plain build")
+def test_no_libc_heap_after_init(llm_call, shim_path, tmp_path):
+    f = fakellm.FakeLLM(tls=True).start()
+    try:
+        f.script(fakellm.text("no ", "malloc"), times=2)
+        report = tmp_path / "shim.txt"
+        r, texts, ends = run(llm_call, f, ["--calls", "2"],
+                             env={"LD_PRELOAD": shim_path, "ROOST_SHIM_REPORT": str(report)})
+        assert [e["st"] for e in ends] == ["ok", "ok"], r.stdout + r.stderr
+        text = report.read_text()
+        summary = [x for x in text.splitlines() if x.startswith("allocs_after_poll=")]
+        assert summary, text
+        fields = dict(kv.split("=") for kv in summary[-1].split())
+        assert fields["allocs_after_poll"] == "0" and fields["frees_after_poll"] == "0", text[:8000]
+    finally:
+        f.stop()
+
+
+@pytest.fixture(scope="module")
+def shim_path(tmp_path_factory):
+    path = os.environ.get("ROOST_SHIM")
+    if path and os.path.isfile(path):
+        return path
+    out = str(tmp_path_factory.mktemp("shim") / "countmalloc.so")
+    subprocess.run(["cc", "-O2", "-g", "-fPIC", "-shared", "-o", out,
+                    os.path.join(REPO, "tests", "shim", "countmalloc.c"), "-ldl"], check=True)
+    return out
