@@ -1,6 +1,8 @@
 """Fixtures for the integration tests (see roostlib.py for the helpers)."""
 
 import os
+import shutil
+import subprocess
 import sys
 
 import pytest
@@ -9,6 +11,22 @@ sys.path.insert(0, os.path.dirname(__file__))
 import roostlib  # noqa: E402
 
 roostlib.raise_nofile()
+
+
+@pytest.fixture(scope="session")
+def shim(tmp_path_factory):
+    """The malloc-counting LD_PRELOAD shim (tests/shim/countmalloc.c): the one
+    the Makefile built ($ROOST_SHIM), else built here."""
+    path = os.environ.get("ROOST_SHIM")
+    if path and os.path.isfile(path):
+        return path
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.fail("no C compiler to build the shim")
+    out = str(tmp_path_factory.mktemp("shim") / "countmalloc.so")
+    subprocess.run([cc, "-O2", "-g", "-fPIC", "-shared", "-o", out,
+                    os.path.join(roostlib.REPO, "tests", "shim", "countmalloc.c"), "-ldl"], check=True)
+    return out
 
 
 @pytest.fixture(scope="session")

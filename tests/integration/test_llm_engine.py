@@ -204,13 +204,13 @@ def test_slot_and_connection_reused(llm_call, fake):
 
 
 @pytest.mark.skipif(SANITIZED, reason="ASan replaces malloc; the shim measures the plain build")
-def test_no_libc_heap_after_init(llm_call, shim_path, tmp_path):
+def test_no_libc_heap_after_init(llm_call, shim, tmp_path):
     f = fakellm.FakeLLM(tls=True).start()
     try:
         f.script(fakellm.text("no ", "malloc"), times=2)
         report = tmp_path / "shim.txt"
         r, texts, ends = run(llm_call, f, ["--calls", "2"],
-                             env={"LD_PRELOAD": shim_path, "ROOST_SHIM_REPORT": str(report)})
+                             env={"LD_PRELOAD": shim, "ROOST_SHIM_REPORT": str(report)})
         assert [e["st"] for e in ends] == ["ok", "ok"], r.stdout + r.stderr
         text = report.read_text()
         summary = [x for x in text.splitlines() if x.startswith("allocs_after_poll=")]
@@ -219,14 +219,3 @@ def test_no_libc_heap_after_init(llm_call, shim_path, tmp_path):
         assert fields["allocs_after_poll"] == "0" and fields["frees_after_poll"] == "0", text[:8000]
     finally:
         f.stop()
-
-
-@pytest.fixture(scope="module")
-def shim_path(tmp_path_factory):
-    path = os.environ.get("ROOST_SHIM")
-    if path and os.path.isfile(path):
-        return path
-    out = str(tmp_path_factory.mktemp("shim") / "countmalloc.so")
-    subprocess.run(["cc", "-O2", "-g", "-fPIC", "-shared", "-o", out,
-                    os.path.join(REPO, "tests", "shim", "countmalloc.c"), "-ldl"], check=True)
-    return out

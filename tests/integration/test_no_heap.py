@@ -20,26 +20,10 @@ import time
 
 import pytest
 
-from roostlib import (FAMILIES, IO_TIMEOUT, REPO, SANITIZED, SLOW, Raw, Server, get_req, raise_nofile,
+from roostlib import (FAMILIES, IO_TIMEOUT, SANITIZED, SLOW, Raw, Server, get_req, raise_nofile,
                       readable)
 from wslib import OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, WS, build_frame
 
-SHIM_SRC = os.path.join(REPO, "tests", "shim", "countmalloc.c")
-
-
-@pytest.fixture(scope="module")
-def shim(tmp_path_factory):
-    """The shim built by the Makefile ($ROOST_SHIM), else built here."""
-    path = os.environ.get("ROOST_SHIM")
-    if path and os.path.isfile(path):
-        return path
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if cc is None:
-        pytest.fail("no C compiler to build the shim")
-    out = str(tmp_path_factory.mktemp("shim") / "countmalloc.so")
-    subprocess.run([cc, "-O2", "-g", "-fPIC", "-shared", "-o", out, SHIM_SRC, "-ldl"],
-                   check=True)
-    return out
 
 
 def read_report(path):

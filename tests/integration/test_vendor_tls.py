@@ -13,7 +13,6 @@ fake provider over TLS, through tests/tools/llm_fetch.c.
 """
 
 import os
-import shutil
 import subprocess
 import time
 
@@ -22,7 +21,6 @@ import pytest
 import fakellm
 from roostlib import SANITIZED, IO_TIMEOUT, REPO
 
-SHIM_SRC = os.path.join(REPO, "tests", "shim", "countmalloc.c")
 DEBIAN_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 ANTHROPIC = ["-H", "anthropic-version: 2023-06-01", "-H", "x-api-key: test-key"]
 
@@ -34,17 +32,6 @@ def llm_fetch():
     if not os.path.isfile(path):
         pytest.fail(f"{path} missing: `make build/tools/llm_fetch` (make integration builds it)")
     return path
-
-
-@pytest.fixture(scope="module")
-def shim(tmp_path_factory):
-    path = os.environ.get("ROOST_SHIM")
-    if path and os.path.isfile(path):
-        return path
-    cc = shutil.which("cc") or shutil.which("gcc")
-    out = str(tmp_path_factory.mktemp("shim") / "countmalloc.so")
-    subprocess.run([cc, "-O2", "-g", "-fPIC", "-shared", "-o", out, SHIM_SRC, "-ldl"], check=True)
-    return out
 
 
 @pytest.fixture
