@@ -28,6 +28,7 @@
 #include "config.h"
 #include "json/read.h"
 #include "json/write.h"
+#include "ref_utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -50,50 +51,6 @@ static char g_out2[FUZZ_OUT];
 static char g_small[FUZZ_OUT];
 static char g_str[FUZZ_MAX_IN + 1u];
 static char g_str2[FUZZ_MAX_IN + 1u];
-
-/* Independent UTF-8 check (decode, then range tests). */
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0u;
-
-    while (i < n) {
-        unsigned char c = s[i];
-        uint32_t cp;
-        size_t k;
-        size_t j;
-        if (c < 0x80u) {
-            i++;
-            continue;
-        }
-        if ((c & 0xE0u) == 0xC0u) {
-            k = 2u;
-            cp = c & 0x1Fu;
-        } else if ((c & 0xF0u) == 0xE0u) {
-            k = 3u;
-            cp = c & 0x0Fu;
-        } else if ((c & 0xF8u) == 0xF0u) {
-            k = 4u;
-            cp = c & 0x07u;
-        } else {
-            return false;
-        }
-        if (n - i < k) {
-            return false;
-        }
-        for (j = 1u; j < k; j++) {
-            if ((s[i + j] & 0xC0u) != 0x80u) {
-                return false;
-            }
-            cp = (cp << 6) | (s[i + j] & 0x3Fu);
-        }
-        if ((k == 2u && cp < 0x80u) || (k == 3u && cp < 0x800u) || (k == 4u && cp < 0x10000u) ||
-            (cp > 0x10FFFFu) || ((cp >= 0xD800u) && (cp <= 0xDFFFu))) {
-            return false;
-        }
-        i += k;
-    }
-    return true;
-}
 
 static bool st_is_parse_status(st_t st)
 {

@@ -27,6 +27,7 @@
 #include "core/base64.h"
 #include "core/utf8.h"
 #include "http/ws.h"
+#include "ref_utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -64,49 +65,6 @@ static uint32_t fnv(const uint8_t *p, size_t n)
         h = (h ^ p[i]) * 16777619u;
     }
     return h;
-}
-
-/* Independent UTF-8 check (decode, then range tests). */
-static bool utf8_valid(const uint8_t *s, size_t n)
-{
-    size_t i = 0u;
-    while (i < n) {
-        uint8_t c = s[i];
-        uint32_t cp;
-        size_t k;
-        size_t j;
-        if (c < 0x80u) {
-            i++;
-            continue;
-        }
-        if ((c & 0xE0u) == 0xC0u) {
-            k = 2u;
-            cp = c & 0x1Fu;
-        } else if ((c & 0xF0u) == 0xE0u) {
-            k = 3u;
-            cp = c & 0x0Fu;
-        } else if ((c & 0xF8u) == 0xF0u) {
-            k = 4u;
-            cp = c & 0x07u;
-        } else {
-            return false;
-        }
-        if (n - i < k) {
-            return false;
-        }
-        for (j = 1u; j < k; j++) {
-            if ((s[i + j] & 0xC0u) != 0x80u) {
-                return false;
-            }
-            cp = (cp << 6) | (s[i + j] & 0x3Fu);
-        }
-        if ((k == 2u && cp < 0x80u) || (k == 3u && cp < 0x800u) || (k == 4u && cp < 0x10000u) ||
-            (cp > 0x10FFFFu) || ((cp >= 0xD800u) && (cp <= 0xDFFFu))) {
-            return false;
-        }
-        i += k;
-    }
-    return true;
 }
 
 static void check_frame(const uint8_t *frame, size_t consumed, const ws_frame *f, size_t *msg_n,
