@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/strv.h"
 #include "core/uuid.h"
+#include "fam/shared/metrics.h"
 #include "http/parse.h"
 #include "json/read.h"
 
@@ -157,13 +158,14 @@ size_t fleet_events_metrics(char *buf, size_t cap)
     };
     size_t len = 0u;
     size_t i;
-    for (i = 0u; (len < cap) && (i < (sizeof(rows) / sizeof(rows[0]))); i++) {
-        int k = snprintf(buf + len, cap - len, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n",
-                         rows[i].name, rows[i].help, rows[i].name, rows[i].type,
-                         rows[i].name, rows[i].v);
-        len = ((k > 0) && ((size_t)k < (cap - len))) ? (len + (size_t)k) : cap;
+    bool fits = true;
+    for (i = 0u; fits && (i < (sizeof(rows) / sizeof(rows[0]))); i++) {
+        size_t k = metrics_line(buf + len, cap - len, rows[i].name, rows[i].type, rows[i].help,
+                                rows[i].v);
+        fits = (k > 0u);
+        len += k;
     }
-    return (len < cap) ? len : 0u;
+    return fits ? len : 0u;
 }
 
 /* ---- bus ------------------------------------------------------------------- */

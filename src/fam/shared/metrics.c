@@ -44,14 +44,32 @@ static void mprintf(mbuf *m, const char *fmt, ...)
     m->len += (size_t)k;
 }
 
+size_t metrics_line(char *buf, size_t cap, const char *name, const char *type, const char *help,
+                    unsigned long long v)
+{
+    int k = snprintf(buf, cap, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type,
+                     name, v);
+    return ((k > 0) && ((size_t)k < cap)) ? (size_t)k : 0u;
+}
+
+static void metric(mbuf *m, const char *name, const char *type, const char *help,
+                   unsigned long long v)
+{
+    if (!m->full) {
+        size_t n = metrics_line(m->buf + m->len, m->cap - m->len, name, type, help, v);
+        m->full = (n == 0u);
+        m->len += n;
+    }
+}
+
 static void counter(mbuf *m, const char *name, const char *help, unsigned long long v)
 {
-    mprintf(m, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, v);
+    metric(m, name, "counter", help, v);
 }
 
 static void gauge(mbuf *m, const char *name, const char *help, unsigned long long v)
 {
-    mprintf(m, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name, name, v);
+    metric(m, name, "gauge", help, v);
 }
 
 static void pools(mbuf *m)
