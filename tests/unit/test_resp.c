@@ -237,6 +237,7 @@ static void test_reason(void)
     T_EQ_STR(resp_reason(200), "OK");
     T_EQ_STR(resp_reason(405), "Method Not Allowed");
     T_EQ_STR(resp_reason(503), "Service Unavailable");
+    T_EQ_STR(resp_reason(426), "Upgrade Required");   /* WebSocket version refused */
     T_EQ_STR(resp_reason(599), "Unknown");
     resp_begin(&r, buf, sizeof buf, 599, true, false);
     T_EQ_INT(resp_end(&r, &total), ST_OK);
