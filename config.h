@@ -133,7 +133,7 @@
 /* ---- core --------------------------------------------------------------- */
 
 #ifndef CFG_MAX_TIMERS
-#define CFG_MAX_TIMERS 64
+#define CFG_MAX_TIMERS 1024
 #endif
 #ifndef CFG_INIT_ARENA_BYTES
 #define CFG_INIT_ARENA_BYTES (64u * 1024u)
@@ -208,12 +208,12 @@
 /* Sub-agents that cancel_agent can reach at once (fam/fleet/events.h); one
  * more is refused with ST_FULL (the agent then runs uncancellable, logged). */
 #ifndef CFG_FLEET_AGENT_SLOTS
-#define CFG_FLEET_AGENT_SLOTS 64
+#define CFG_FLEET_AGENT_SLOTS 1024
 #endif
 /* Requests paused on an exhausted token budget, waiting for budget_continue
  * or budget_stop, at once; one more is refused with ST_FULL. */
 #ifndef CFG_FLEET_PAUSED_SLOTS
-#define CFG_FLEET_PAUSED_SLOTS 16
+#define CFG_FLEET_PAUSED_SLOTS 256
 #endif
 /* subscribe_workflow run ids remembered per /ws/events connection (16 bytes
  * each, in the subscriber's user area); more are acknowledged, not kept. */
@@ -270,7 +270,7 @@
  * the call with ST_TOOBIG. Anthropic and OpenAI events are a few hundred
  * bytes; a text delta rarely exceeds a few KiB. */
 #ifndef CFG_LLM_SSE_BYTES
-#define CFG_LLM_SSE_BYTES 65536u
+#define CFG_LLM_SSE_BYTES 32768u
 #endif
 /* Longest SSE `event:` name kept (NUL included); longer: ST_TOOBIG. */
 #ifndef CFG_LLM_SSE_NAME_BYTES
@@ -287,20 +287,23 @@
 #ifndef CFG_LLM_DETAIL_BYTES
 #define CFG_LLM_DETAIL_BYTES 512u
 #endif
+/* Outbound LLM calls at once (src/out/llm.h): each slot is one libcurl easy
+ * handle made at init (with its own c-ares channel: about 20 KiB of the
+ * heap below) and its SSE parser buffer (CFG_LLM_SSE_BYTES, touched only as
+ * far as events reach). One more call: ST_FULL (the chat endpoint's 503, or
+ * a sub-agent waits). A small board that never runs more than a few chats
+ * at once lowers this; both heaps below scale with it. */
+#ifndef CFG_LLM_SLOTS
+#define CFG_LLM_SLOTS 256
+#endif
 /* The heap of libcurl and c-ares (src/out/mem.c, curl_global_init_mem and
  * ares_library_init_mem): easy and multi handles, connections, the 16 KiB
- * receive buffer of each transfer, headers, DNS channels and queries. All
- * of it is static storage; when it is full a call fails (CURLE_OUT_OF_MEMORY),
+ * receive buffer of each transfer, headers, DNS channels and queries: about
+ * 20 KiB per slot at init and 40 KiB more per running call. All of it is
+ * static storage; when it is full a call fails (CURLE_OUT_OF_MEMORY),
  * nothing else. /metrics shows its high-water mark. */
 #ifndef CFG_OUT_HEAP_BYTES
-#define CFG_OUT_HEAP_BYTES (4u * 1024u * 1024u)
-#endif
-/* Outbound LLM calls at once (src/out/llm.h): each slot is one libcurl easy
- * handle made at init (with its own c-ares channel, ~80 KiB of the heap
- * above), its SSE parser and a decoded-text buffer (2 x CFG_LLM_SSE_BYTES).
- * One more call: ST_FULL (the chat endpoint's 503, or a sub-agent waits). */
-#ifndef CFG_LLM_SLOTS
-#define CFG_LLM_SLOTS 16
+#define CFG_OUT_HEAP_BYTES ((1024u * 1024u) + ((size_t)CFG_LLM_SLOTS * 128u * 1024u))
 #endif
 /* Largest CA bundle file llm_init reads (into the TLS heap, freed after it
  * is parsed). Debian's is about 220 KiB. */
@@ -310,16 +313,58 @@
 /* The heap of mbedtls (mbedtls_platform_set_calloc_free): the CA bundle
  * parsed once at init (Debian's ~140 roots: about 0.6 MiB), plus per TLS
  * connection its record buffers (16 KiB in + 4 KiB out) and handshake state
- * (peaks near 60 KiB while the handshake runs). */
+ * (peaks near 60 KiB while the handshake runs). Sized for every slot on TLS
+ * at once with a quarter of them in a handshake. */
 #ifndef CFG_TLS_HEAP_BYTES
-#define CFG_TLS_HEAP_BYTES (3u * 1024u * 1024u)
+#define CFG_TLS_HEAP_BYTES ((2u * 1024u * 1024u) + ((size_t)CFG_LLM_SLOTS * 36u * 1024u))
+#endif
+
+/* ---- fleet chat (src/fam/fleet/chat.h) ---------------------------------- */
+
+/* Chat requests streaming at once (POST /bots/{id}/chat/stream): one more
+ * is answered 503. Each holds its ids, identity settings, budget and output
+ * queue head (about 1 KiB); texts live in the chat heap. */
+#ifndef CFG_CHAT_REQS
+#define CFG_CHAT_REQS 256
+#endif
+/* Agents of all requests at once (the root of each request, every
+ * sub-agent spawned and not yet finished with its request). A spawn that
+ * finds none free fails that child ("no agent slot"). */
+#ifndef CFG_CHAT_AGENTS
+#define CFG_CHAT_AGENTS 1024
+#endif
+/* The chat heap: system prompts, history, request bodies, response texts,
+ * tasks and queued SSE output of every request. A request that does not fit
+ * at its start is answered 503; a sub-agent that does not fit fails. */
+#ifndef CFG_CHAT_HEAP_BYTES
+#define CFG_CHAT_HEAP_BYTES (24u * 1024u * 1024u)
+#endif
+/* SSE output a request may hold for a client that reads slowly: above it
+ * the request's provider streams are paused until the client catches up. */
+#ifndef CFG_CHAT_QUEUE_BYTES
+#define CFG_CHAT_QUEUE_BYTES (64u * 1024u)
+#endif
+/* Longest response text of one agent (root, sub-agent or synthesis); a
+ * longer one fails that call ("response too long"). */
+#ifndef CFG_CHAT_TEXT_MAX
+#define CFG_CHAT_TEXT_MAX (1024u * 1024u)
+#endif
+/* Distinct sub-agent tasks counted per request for cycle detection; tasks
+ * beyond it are not counted (and so never reported as a cycle). */
+#ifndef CFG_CHAT_TASKS
+#define CFG_CHAT_TASKS 64
+#endif
+/* `:` comment on a chat stream after this long without output (fleet.md
+ * §6: 15 s). */
+#ifndef CFG_CHAT_KEEPALIVE_MS
+#define CFG_CHAT_KEEPALIVE_MS 15000u
 #endif
 
 /* ---- the whole static RAM plan ------------------------------------------ */
 
 /* `roostd --budget` prints the plan; the build fails when it exceeds this. */
 #ifndef CFG_RAM_BUDGET_BYTES
-#define CFG_RAM_BUDGET_BYTES (96u * 1024u * 1024u)
+#define CFG_RAM_BUDGET_BYTES (512u * 1024u * 1024u)
 #endif
 
 /* ---- bad combinations --------------------------------------------------- */

@@ -222,13 +222,20 @@ prepare_jsmn() {
     put "$1/jsmn.h" include/jsmn.h
 }
 
-# apply_patches pkg dir: the patches vendor/<pkg>.patches names, in order,
-# from Debian's debian/patches/.
+# apply_patches pkg dir: the patches vendor/<pkg>.patches names, in order.
+# A bare name is one of Debian's (the package's debian/patches/); a name
+# with a slash is one of roost's own, relative to the repository root
+# (vendor/<pkg>-<what>.patch, -p1 like Debian's), hashed into the stamp key.
 apply_patches() {
-    local p
+    local p f
     while read -r p; do
-        case $p in '' | '#'*) continue ;; esac
-        patch -d "$2" -p1 -s -N <"$2/debian/patches/$p" || die "$1: patch $p does not apply"
+        case $p in
+            '' | '#'*) continue ;;
+            */*) f=$p ;;
+            *) f=$2/debian/patches/$p ;;
+        esac
+        [ -f "$f" ] || die "$1: patch $p: no such file ($f)"
+        patch -d "$2" -p1 -s -N <"$f" || die "$1: patch $p does not apply"
     done <"vendor/$1.patches"
 }
 
@@ -309,12 +316,20 @@ prep_fn() { # pkg -> name of its prepare function
 }
 
 # What a package's outputs depend on: its lock lines, its prepare function,
-# its patch list.
+# its patch list and roost's own patches on it (Debian's are covered by the
+# lock). A missing patch file hashes as "missing": apply_patches stops on it.
 stamp_key() {
+    local p
     lock_lines "$1"
     declare -f "$(prep_fn "$1")" | sha256sum | cut -d' ' -f1
     if [ -f "vendor/$1.patches" ]; then
         sha256sum "vendor/$1.patches" | cut -d' ' -f1
+        while read -r p; do
+            case $p in
+                '' | '#'*) ;;
+                */*) if [ -f "$p" ]; then sha256sum "$p" | cut -d' ' -f1; else echo "missing $p"; fi ;;
+            esac
+        done <"vendor/$1.patches"
     fi
 }
 

@@ -79,8 +79,10 @@ CURL_BLD    := $(VENDOR_DIR)/curl-bld
 # A library must not reach the system heap or the OS on its own. mbedtls is
 # proven by its symbols; curl and c-ares keep malloc/free as the defaults
 # their *_init_mem replace (and c-ares reads /etc/resolv.conf with stdio at
-# channel creation), so they are checked by the malloc shim at run time
-# (tests/integration/test_vendor_tls.py) instead. No library may use threads.
+# channel creation; the hosts file, read per lookup, with open/read since
+# vendor/c-ares-hosts.patch), so they are checked by the malloc shim at run
+# time (tests/integration/test_vendor_tls.py, test_dns_heap.py) instead. No
+# library may use threads.
 VENDOR_FILES += $(VENDOR_DIR)/src/mbedtls.key $(VENDOR_DIR)/src/c-ares.key $(VENDOR_DIR)/src/curl.key
 VENDOR_NO_HEAP := malloc|calloc|realloc|free|strdup|strndup|posix_memalign|aligned_alloc
 VENDOR_NO_OS   := fopen|open|time|gmtime_r|gmtime|localtime|localtime_r|getrandom|socket
@@ -109,6 +111,11 @@ $(VENDOR_DIR)/lib/libmbedtls.a $(VENDOR_DIR)/lib/libmbedx509.a $(VENDOR_DIR)/lib
 	   $(MBEDTLS_SRC)/library/libmbedcrypto.a $(VENDOR_DIR)/lib/
 
 # c-ares: configured by fetch.sh (its options are there, in prepare_c_ares).
+# Its patch list and roost's own patch are in the stamp key: a change to
+# either prepares c-ares again (a fresh tree), which rewrites c-ares.key, so
+# libcares.a is built again, then libcurl.a's rule runs and roost relinks.
+# (curl's objects are not recompiled: no header they include changes.)
+$(VENDOR_DIR)/.stamp-c-ares: vendor/c-ares.patches vendor/c-ares-hosts.patch
 $(VENDOR_DIR)/lib/libcares.a: $(VENDOR_DIR)/src/c-ares.key | vendor-headers
 	@mkdir -p $(dir $@)
 	+$(VENDOR_SUBMAKE) -C $(CARES_SRC)/bld/src/lib libcares.la
@@ -121,6 +128,7 @@ $(VENDOR_DIR)/lib/libcares.a: $(VENDOR_DIR)/src/c-ares.key | vendor-headers
 # programs against the mbedtls and c-ares libraries above. Then make in
 # lib/ only, which rebuilds what changed (dependency tracking is on).
 include vendor/curl.mk
+$(VENDOR_DIR)/.stamp-curl: vendor/curl.patches
 $(CURL_BLD)/.configured: $(VENDOR_DIR)/src/curl.key vendor/curl.mk \
 		| vendor-headers $(VENDOR_DIR)/lib/libmbedcrypto.a $(VENDOR_DIR)/lib/libcares.a
 	rm -rf $(CURL_BLD)
@@ -142,3 +150,10 @@ $(VENDOR_DIR)/lib/libcurl.a: $(CURL_BLD)/.configured $(VENDOR_DIR)/lib/libmbedcr
 	cp $(CURL_BLD)/lib/.libs/libcurl.a $@
 
 $(VENDOR_FILES): | vendor-headers ;
+# A library's key is rewritten by its package's stamp rule (fetch.sh) when
+# the package is prepared again. Depending on the stamp itself, not only on
+# vendor-headers (order-only), makes make read the key's time after fetch.sh
+# ran: a new key rebuilds its library in the same run, not the next one.
+$(VENDOR_DIR)/src/mbedtls.key: $(VENDOR_DIR)/.stamp-mbedtls
+$(VENDOR_DIR)/src/c-ares.key: $(VENDOR_DIR)/.stamp-c-ares
+$(VENDOR_DIR)/src/curl.key: $(VENDOR_DIR)/.stamp-curl

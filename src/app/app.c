@@ -31,6 +31,7 @@
 #include "http/stream.h"
 #include "net/conn.h"
 #include "out/llm.h"
+#include "fam/fleet/chat.h"
 #include "out/mem.h"
 #include "port.h"
 #include "store/store.h"
@@ -92,6 +93,51 @@ static st_t llm_setup(void)
         }
     }
     return st;
+}
+
+/* The chat engine's view of the llm.* keys; a provider's key may come from
+ * the environment variable named by api_key_secret (read here, once). */
+static chat_provider g_chat_prov[CFG_MAX_PROVIDERS];
+static chat_config g_chat_conf;
+
+static const char *env_value(const char *const *envp, const char *name)
+{
+    size_t n = strlen(name);
+    size_t i;
+    if ((envp == NULL) || (n == 0u)) {
+        return NULL;
+    }
+    for (i = 0u; envp[i] != NULL; i++) {
+        if ((strncmp(envp[i], name, n) == 0) && (envp[i][n] == '=')) {
+            return &envp[i][n + 1u];
+        }
+    }
+    return NULL;
+}
+
+static void chat_setup(const char *const *envp)
+{
+    uint32_t i;
+    for (i = 0u; i < g_cfg.llm.n_prov; i++) {
+        const cfg_provider *p = &g_cfg.llm.prov[i];
+        chat_provider *c = &g_chat_prov[i];
+        c->name = p->name;
+        c->kind = (p->kind == PROV_ANTHROPIC) ? LLM_ANTHROPIC : LLM_OPENAI;
+        c->base_url = p->base_url;
+        c->api_key_secret = p->api_key_secret;
+        c->env_key = env_value(envp, p->api_key_secret);
+        c->default_model = p->default_model;
+        c->timeout_ms = p->timeout_ms;
+    }
+    g_chat_conf.prov = g_chat_prov;
+    g_chat_conf.nprov = g_cfg.llm.n_prov;
+    g_chat_conf.chain = g_cfg.llm.chain;
+    g_chat_conf.nchain = g_cfg.llm.n_chain;
+    g_chat_conf.budget_tokens = g_cfg.llm.request_budget_tokens;
+    g_chat_conf.budget_pause_timeout_ms = g_cfg.llm.budget_pause_timeout_ms;
+    g_chat_conf.max_depth = g_cfg.llm.max_depth;
+    g_chat_conf.history_max_messages = g_cfg.llm.history_max_messages;
+    fleet_chat_init(&g_chat_conf);
 }
 
 static st_t open_listeners(void)
@@ -244,6 +290,7 @@ int app_main(int argc, char *const *argv, const char *const *envp)
     ring_init();
     stream_init();
     fleet_events_init();
+    chat_setup(envp);
     net_set_turn_hook(stream_turn);
     if (open_store() != ST_OK) {
         return 1;

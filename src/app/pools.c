@@ -4,10 +4,12 @@
 
 #include "bus/ring.h"
 #include "config.h"
+#include "fam/fleet/chat.h"
 #include "fam/fleet/events.h"
 #include "http/server.h"
 #include "http/stream.h"
 #include "json/read.h"
+#include "out/llm.h"
 #include "out/llm_wire.h"
 #include "net/conn.h"
 #include "store/store.h"

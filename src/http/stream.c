@@ -393,6 +393,9 @@ static void pump(stream_sub *s)
     if (!s->closing) {
         pump_events(s);
     }
+    if (!s->closing && (s->pol->on_writable != NULL)) {
+        s->pol->on_writable(s);
+    }
 }
 
 /* ---- lifecycle ---------------------------------------------------------------- */
@@ -806,4 +809,21 @@ st_t stream_send_text(stream_sub *s, const char *text, size_t n)
     put_range(s->c, hdr, hl, text, n, "", 0u, 0u, hl + n);
     s->last_out_ms = clock_mono_ms();
     return ST_OK;
+}
+
+size_t stream_sse_write(stream_sub *s, const char *data, size_t n)
+{
+    size_t room;
+    if (s->ws || s->closing || http_conn_out_busy(s->c)) {
+        return 0u;
+    }
+    room = event_room(s->c);
+    if (room > n) {
+        room = n;
+    }
+    if (room > 0u) {
+        put_range(s->c, NULL, 0u, data, room, "", 0u, 0u, room);
+        s->last_out_ms = clock_mono_ms();
+    }
+    return room;
 }

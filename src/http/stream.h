@@ -98,6 +98,9 @@ typedef struct stream_policy {
     void (*on_text)(stream_sub *s, const char *text, size_t n);
     /* The stream is closing (any reason); the subscriber is still valid. */
     void (*on_close)(stream_sub *s);
+    /* tx has room again (after ring events were pumped, each turn and when
+     * tx drains): the owner may write what it holds back. NULL: none. */
+    void (*on_writable)(stream_sub *s);
     stream_stats_t stats;
 } stream_policy;
 
@@ -143,6 +146,12 @@ stream_sub *hctx_sse_begin(hctx *h, stream_policy *pol);
  * queued ring events. ST_FULL when tx lacks room now (nothing written;
  * the caller drops it or retries), ST_CLOSED when the stream is closing. */
 st_t stream_send_text(stream_sub *s, const char *text, size_t n);
+
+/* SSE only: append up to n bytes of data[0..n) to the body, as much as tx
+ * has room for now (the body is a byte stream, so a block may be written
+ * across several calls); returns the bytes taken, 0 when tx is full, the
+ * stream is closing or s is a WebSocket. */
+size_t stream_sse_write(stream_sub *s, const char *data, size_t n);
 
 /* Close the stream: WebSocket close frame with code and reason (then the
  * connection closes once it is written), SSE: end of the body. */

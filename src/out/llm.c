@@ -64,10 +64,14 @@ struct llm_call {
     char err[ERR_BYTES];
     char hdr_buf[HDR_BYTES];
     char sse_buf[CFG_LLM_SSE_BYTES];
-    char text[CFG_LLM_SSE_BYTES];
 };
 
 static llm_call g_slots[CFG_LLM_SLOTS];
+/* One decoded-text buffer for every slot: an event is decoded and handed to
+ * its sink (which copies it) before any other event is decoded. */
+static char g_text[CFG_LLM_SSE_BYTES];
+_Static_assert((sizeof g_slots + sizeof g_text) <= LLM_STATIC_BYTES,
+               "LLM_STATIC_BYTES is the plan of this module");
 static CURLM *g_multi;
 static timer_id g_timer = TIMER_NONE;
 static llm_stats_t g_stats;
@@ -260,7 +264,7 @@ static st_t on_event(void *ctx, strv event, strv data)
 {
     llm_call *c = (llm_call *)ctx;
     llm_event ev;
-    st_t st = llm_wire_decode(c->kind, event, data, c->text, sizeof c->text, &ev);
+    st_t st = llm_wire_decode(c->kind, event, data, g_text, sizeof g_text, &ev);
     if (st != ST_OK) {
         c->failed = true;
         c->res.st = (st == ST_IO) ? ST_IO : ST_BAD;

@@ -46,6 +46,11 @@
 
 typedef struct llm_call llm_call;
 
+/* Static RAM of the slots (for app/pools.def): each slot's SSE buffer and
+ * bookkeeping, and one shared decoded-text buffer. */
+#define LLM_STATIC_BYTES                                                          \
+    (((size_t)CFG_LLM_SLOTS * ((size_t)CFG_LLM_SSE_BYTES + 8192u)) + (size_t)CFG_LLM_SSE_BYTES)
+
 /* cppcheck-suppress misra-c2012-2.4 ; false positive: an untagged struct has no tag */
 typedef struct {
     st_t st;

@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "fam/fleet/api.h"
+#include "fam/fleet/chat.h"
 #include "fam/fleet/events.h"
 #include "fam/fleet/handlers.h"
 #include "fam/shared/auth.h"
@@ -31,10 +32,11 @@ static void metrics(hctx *h)
     n = metrics_render(p, room);
     if (n > 0u) {
         size_t k = fleet_events_metrics(&p[n], room - n);
-        if (k == 0u) {
+        size_t c = (k > 0u) ? fleet_chat_metrics(&p[n + k], room - n - k) : 0u;
+        if (c == 0u) {
             n = 0u;    /* did not fit: the family's 500 */
         } else {
-            n += k;
+            n += k + c;
         }
     }
     if (n == 0u) {
@@ -59,6 +61,7 @@ static const route k_routes[] = {
     { RM(HTTP_M_PUT), V1 "/bots/{id}", bots_update, BIG },
     { RM(HTTP_M_DELETE), V1 "/bots/{id}", bots_delete, 0u },
     { RM(HTTP_M_POST), V1 "/bots/{id}/clone", bots_clone, BIG },
+    { RM(HTTP_M_POST), V1 "/bots/{id}/chat/stream", fleet_chat_stream, 0u },
     /* §5.2 soul */
     { RM_GET, V1 "/bots/{id}/soul", souls_get, BIG },
     { RM(HTTP_M_PUT), V1 "/bots/{id}/soul", souls_put, BIG },
