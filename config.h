@@ -303,7 +303,7 @@
  * static storage; when it is full a call fails (CURLE_OUT_OF_MEMORY),
  * nothing else. /metrics shows its high-water mark. */
 #ifndef CFG_OUT_HEAP_BYTES
-#define CFG_OUT_HEAP_BYTES ((1024u * 1024u) + ((size_t)CFG_LLM_SLOTS * 128u * 1024u))
+#define CFG_OUT_HEAP_BYTES ((1024u * 1024u) + ((size_t)CFG_LLM_SLOTS * 64u * 1024u))
 #endif
 /* Largest CA bundle file llm_init reads (into the TLS heap, freed after it
  * is parsed). Debian's is about 220 KiB. */

@@ -115,7 +115,7 @@ $(VENDOR_DIR)/lib/libmbedtls.a $(VENDOR_DIR)/lib/libmbedx509.a $(VENDOR_DIR)/lib
 # either prepares c-ares again (a fresh tree), which rewrites c-ares.key, so
 # libcares.a is built again, then libcurl.a's rule runs and roost relinks.
 # (curl's objects are not recompiled: no header they include changes.)
-$(VENDOR_DIR)/.stamp-c-ares: vendor/c-ares.patches vendor/c-ares-hosts.patch
+$(VENDOR_DIR)/.stamp-c-ares: vendor/c-ares.patches vendor/c-ares-hosts.patch vendor/c-ares-tables.patch
 $(VENDOR_DIR)/lib/libcares.a: $(VENDOR_DIR)/src/c-ares.key | vendor-headers
 	@mkdir -p $(dir $@)
 	+$(VENDOR_SUBMAKE) -C $(CARES_SRC)/bld/src/lib libcares.la
