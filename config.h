@@ -337,17 +337,17 @@
  * tasks and queued SSE output of every request. A request that does not fit
  * at its start is answered 503; a sub-agent that does not fit fails. */
 #ifndef CFG_CHAT_HEAP_BYTES
-#define CFG_CHAT_HEAP_BYTES (24u * 1024u * 1024u)
+#define CFG_CHAT_HEAP_BYTES 25165824u     /* 24 MiB */
 #endif
 /* SSE output a request may hold for a client that reads slowly: above it
  * the request's provider streams are paused until the client catches up. */
 #ifndef CFG_CHAT_QUEUE_BYTES
-#define CFG_CHAT_QUEUE_BYTES (64u * 1024u)
+#define CFG_CHAT_QUEUE_BYTES 65536u
 #endif
 /* Longest response text of one agent (root, sub-agent or synthesis); a
  * longer one fails that call ("response too long"). */
 #ifndef CFG_CHAT_TEXT_MAX
-#define CFG_CHAT_TEXT_MAX (1024u * 1024u)
+#define CFG_CHAT_TEXT_MAX 1048576u
 #endif
 /* Distinct sub-agent tasks counted per request for cycle detection; tasks
  * beyond it are not counted (and so never reported as a cycle). */

@@ -40,20 +40,20 @@
 #define MOD "chat"
 #define MESSAGE_MAX_CHARS 100000u
 #define SCRATCH_BYTES ((MESSAGE_MAX_CHARS * 4u) + 16u)
-#define DEFAULT_MODEL "claude-sonnet-4-20250514"
 
 heap_t g_chat_heap;
 chat_stats_t g_chat_stats;
 const chat_config *g_chat_cfg;
 
+/* cppcheck-suppress misra-c2012-1.4 ; C11 _Alignas: heap_init needs 16-byte alignment */
 static _Alignas(16) unsigned char g_heap_mem[CFG_CHAT_HEAP_BYTES];
 static chat_req g_reqs[CFG_CHAT_REQS];
-static char g_scratch[SCRATCH_BYTES > FLEET_CONTENT_MAX_BYTES ? SCRATCH_BYTES
-                                                              : FLEET_CONTENT_MAX_BYTES];
+static char g_scratch[(SCRATCH_BYTES > FLEET_CONTENT_MAX_BYTES) ? SCRATCH_BYTES
+                                                                : FLEET_CONTENT_MAX_BYTES];
 static fleet_bot g_bot;
 
-_Static_assert((sizeof g_reqs + sizeof g_chat_agents + sizeof g_heap_mem + sizeof g_scratch) <=
-                   FLEET_CHAT_STATIC_BYTES,
+_Static_assert(((sizeof g_reqs) + (sizeof g_chat_agents) + (sizeof g_heap_mem) +
+                (sizeof g_scratch)) <= FLEET_CHAT_STATIC_BYTES,
                "FLEET_CHAT_STATIC_BYTES is the plan of the chat module");
 
 static void on_writable(stream_sub *s);
@@ -155,7 +155,7 @@ static void flush(chat_req *r)
         }
         heap_free(&g_chat_heap, q);
     }
-    if (r->out_full && (r->qbytes <= ((size_t)CFG_CHAT_QUEUE_BYTES / 2u))) {
+    if (r->out_full && (r->qbytes <= (CFG_CHAT_QUEUE_BYTES / 2u))) {
         r->out_full = false;
         chat_agents_resume(r);
     }
@@ -201,7 +201,7 @@ static void enqueue(chat_req *r, const strv *parts, size_t nparts)
     }
     r->qtail = q;
     r->qbytes += total;
-    if (!r->out_full && (r->qbytes > (size_t)CFG_CHAT_QUEUE_BYTES)) {
+    if (!r->out_full && (r->qbytes > CFG_CHAT_QUEUE_BYTES)) {
         r->out_full = true;
         g_chat_stats.output_pauses++;
     }
@@ -290,11 +290,12 @@ static st_t insert_message(const chat_req *r, const char *role, strv content,
     (void)store_bind_text(q, 5, strv_from_cstr(created_at));
     if (assistant) {
         strv model = { r->root_model.p, r->root_model.n };
+        uint64_t ms = clock_mono_ms() - r->start_ms;
         (void)store_bind_int64(q, 6, (int64_t)r->in_tokens);
         (void)store_bind_int64(q, 7, (int64_t)r->out_tokens);
         (void)bind_strv(q, 8, model);
         (void)bind_strv(q, 9, (stop[0] != '\0') ? strv_from_cstr(stop) : STRV_NULL);
-        (void)store_bind_int64(q, 10, (int64_t)(clock_mono_ms() - r->start_ms));
+        (void)store_bind_int64(q, 10, (int64_t)ms);
     } else {
         (void)store_bind_null(q, 6);
         (void)store_bind_null(q, 7);
@@ -480,7 +481,7 @@ static const char k_instructions[] =
     "When uncertain, acknowledge it honestly.\n"
     "</instructions>";
 
-const char g_chat_capabilities[] =
+static const char k_capabilities[] =
     "<agent_capabilities>\n"
     "You can decompose complex tasks by spawning sub-agents. To do this, include a spawn "
     "block in your response:\n"
@@ -506,6 +507,11 @@ const char g_chat_capabilities[] =
     "cohesive response\n"
     "- Sub-agents can spawn their own sub-agents up to 3 levels deep\n"
     "</agent_capabilities>";
+
+const char *chat_capabilities(void)
+{
+    return k_capabilities;
+}
 
 /* A bot file, trimmed, into the scratch buffer (empty when missing). */
 static st_t read_file(const char *file, strv *out)
@@ -601,7 +607,7 @@ static st_t assemble(chat_req *r)
         return (st != ST_OK) ? st : ST_NOMEM;
     }
     (void)identity_parse(ident, &fm);
-    plen = (fm.provider.n < (sizeof provider - 1u)) ? fm.provider.n : (sizeof provider - 1u);
+    plen = (fm.provider.n < ((sizeof provider) - 1u)) ? fm.provider.n : ((sizeof provider) - 1u);
     (void)memcpy(provider, fm.provider.p, plen);
     provider[plen] = '\0';
     r->temperature = fm.temperature;
@@ -635,7 +641,7 @@ static st_t assemble(chat_req *r)
              chat_buf_add(&r->system, g_scratch, (size_t)n);
     }
     if (ok && (g_chat_cfg->max_depth > 0u)) {
-        ok = buf_cstr(&r->system, "\n\n") && buf_cstr(&r->system, g_chat_capabilities);
+        ok = buf_cstr(&r->system, "\n\n") && buf_cstr(&r->system, k_capabilities);
     }
     return ok ? ST_OK : ST_NOMEM;
 }
@@ -652,13 +658,15 @@ static st_t load_history(chat_req *r)
     st_t st;
     (void)store_bind_text(q, 1, strv_from_cstr(r->session_id));
     (void)store_bind_int64(q, 2, (int64_t)g_chat_cfg->history_max_messages);
-    for (st = store_step(q, &row); (st == ST_OK) && row; st = store_step(q, &row)) {
+    st = store_step(q, &row);
+    while ((st == ST_OK) && row) {
         strv c = store_col_text(q, 1);
         if (!chat_buf_add(&r->hist_mem, c.p, c.n)) {
             st = ST_NOMEM;
-            break;
+        } else {
+            count++;
+            st = store_step(q, &row);
         }
-        count++;
     }
     store_done(q);
     if (st != ST_OK) {
@@ -671,7 +679,8 @@ static st_t load_history(chat_req *r)
     /* second pass: the views (the texts no longer move) */
     (void)store_bind_text(q, 1, strv_from_cstr(r->session_id));
     (void)store_bind_int64(q, 2, (int64_t)g_chat_cfg->history_max_messages);
-    for (st = store_step(q, &row); (st == ST_OK) && row && (i < count); st = store_step(q, &row)) {
+    st = store_step(q, &row);
+    while ((st == ST_OK) && row && (i < count)) {
         strv role = store_col_text(q, 0);
         strv c = store_col_text(q, 1);
         r->hist[i].role = strv_eq_cstr(role, "assistant") ? strv_from_cstr("assistant")
@@ -680,6 +689,7 @@ static st_t load_history(chat_req *r)
         r->hist[i].content.n = c.n;
         off += c.n;
         i++;
+        st = store_step(q, &row);
     }
     store_done(q);
     r->nhist = i;
@@ -964,7 +974,6 @@ size_t fleet_chat_metrics(char *buf, size_t cap)
 {
     heap_stats_t hs;
     size_t n = 0u;
-    size_t i;
     const chat_stats_t *c = &g_chat_stats;
     heap_stats(&g_chat_heap, &hs);
     {
@@ -1000,7 +1009,8 @@ size_t fleet_chat_metrics(char *buf, size_t cap)
             { "roost_chat_heap_failures_total", "counter", "Chat heap allocations refused.",
               hs.fails },
         };
-        for (i = 0u; i < (sizeof rows / sizeof rows[0]); i++) {
+        size_t i;
+        for (i = 0u; i < ((sizeof rows) / (sizeof rows[0])); i++) {
             size_t k = metrics_line(&buf[n], cap - n, rows[i].name, rows[i].type, rows[i].help,
                                     rows[i].v);
             if (k == 0u) {

@@ -121,6 +121,6 @@ size_t fleet_chat_metrics(char *buf, size_t cap);
 /* Static storage of the module (requests, agents, heap), for the plan. */
 #define FLEET_CHAT_STATIC_BYTES                                                  \
     (((size_t)CFG_CHAT_REQS * 2048u) + ((size_t)CFG_CHAT_AGENTS * 512u) +        \
-     (size_t)CFG_CHAT_HEAP_BYTES + (512u * 1024u))
+     CFG_CHAT_HEAP_BYTES + 524288u)
 
 #endif

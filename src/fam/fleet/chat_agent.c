@@ -39,7 +39,7 @@
 #define UPDATE_EVERY_MS 250u
 #define TASK_SHOWN_BYTES 1000u
 #define KEY_BYTES 2048u
-#define URL_BYTES (CFG_CONF_VALUE_BYTES + 32u)
+#define URL_BYTES ((size_t)CFG_CONF_VALUE_BYTES + 32u)
 
 chat_agent g_chat_agents[CFG_CHAT_AGENTS];
 
@@ -123,7 +123,7 @@ static void agent_free(chat_agent *a)
     g_chat_stats.agents--;
 }
 
-void chat_agents_free(chat_req *r)
+void chat_agents_free(const chat_req *r)
 {
     size_t i;
     for (i = 0u; i < (size_t)CFG_CHAT_AGENTS; i++) {
@@ -501,7 +501,7 @@ static void cancel_tree(chat_agent *a, const char *reason)
     }
 }
 
-void chat_agents_abort(chat_req *r, const char *reason)
+void chat_agents_abort(const chat_req *r, const char *reason)
 {
     size_t i;
     for (i = 0u; i < (size_t)CFG_CHAT_AGENTS; i++) {
@@ -559,10 +559,10 @@ static bool sub_system(chat_agent *a)
     ok = ok && chat_buf_add(&a->sys, "<task>\n", 7u) &&
          chat_buf_add(&a->sys, a->task.p, a->task.n) &&
          chat_buf_add(&a->sys, "\n</task>\n\n", 10u) &&
-         chat_buf_add(&a->sys, k_sub_instructions, sizeof k_sub_instructions - 1u);
+         chat_buf_add(&a->sys, k_sub_instructions, (sizeof k_sub_instructions) - 1u);
     if (ok && (a->depth < g_chat_cfg->max_depth)) {
         ok = chat_buf_add(&a->sys, "\n\n", 2u) &&
-             chat_buf_add(&a->sys, g_chat_capabilities, strlen(g_chat_capabilities));
+             chat_buf_add(&a->sys, chat_capabilities(), strlen(chat_capabilities()));
     }
     return ok;
 }
@@ -620,7 +620,7 @@ static st_t start_call(chat_agent *a)
     llm_req q;
     llm_target t;
     st_t st = ST_OK;
-    if (!is_root(a) && !sub_system(a)) {
+    if ((!is_root(a) && !sub_system(a)) || (a->synth && (a->results.n == 0u))) {
         st = ST_NOMEM;
     }
     nmsgs = messages(a, local, &msgs);
@@ -665,7 +665,7 @@ static st_t start_call(chat_agent *a)
         return ST_OK;
     }
     g_key[0] = '\0';
-    if (p->api_key_secret[0] != '\0') {
+    if (strlen(p->api_key_secret) > 0u) {
         st_t ks = secrets_lookup(p->api_key_secret, g_key, sizeof g_key, &keyn);
         if (ks != ST_OK) {
             keyn = 0u;
@@ -750,7 +750,7 @@ static bool on_text(void *ctx, strv text)
     chat_req *r = a->req;
     chat_buf *b = cur_text(a);
     uint64_t c = ((uint64_t)text.n + 3u) / 4u;
-    if ((b->n + text.n) > (size_t)CFG_CHAT_TEXT_MAX) {
+    if ((b->n + text.n) > CFG_CHAT_TEXT_MAX) {
         if (!a->truncated) {
             LOG_W(MOD, "request %s: agent %s: response over %u bytes: the rest is dropped",
                   r->request_id, a->id, (unsigned)CFG_CHAT_TEXT_MAX);
@@ -842,7 +842,6 @@ static void call_failed(chat_agent *a, const llm_result *res)
 {
     chat_req *r = a->req;
     const chat_provider *p = cand_provider(r, a->cand);
-    char reason[CFG_LLM_DETAIL_BYTES + 64u];
     char msg[CFG_LLM_DETAIL_BYTES + 96u];
     bool retryable = (res->st == ST_IO) || (res->st == ST_TIMEOUT) || (res->st == ST_BAD) ||
                      (res->st == ST_TOOBIG) ||
@@ -859,6 +858,7 @@ static void call_failed(chat_agent *a, const llm_result *res)
         return;
     }
     if (retryable && !res->got_text) {
+        char reason[CFG_LLM_DETAIL_BYTES + 64u];
         failover_reason(res, reason, sizeof reason);
         if ((a->cand + 1u) < r->ncand) {
             ev_t e;
@@ -1160,7 +1160,7 @@ static bool results_message(chat_agent *p)
         ok = ok && chat_buf_add(m, "\n  </result>\n", 13u);
     }
     ok = ok && chat_buf_add(m, "</sub_agent_results>", 20u) &&
-         chat_buf_add(m, k_synth_tail, sizeof k_synth_tail - 1u);
+         chat_buf_add(m, k_synth_tail, (sizeof k_synth_tail) - 1u);
     return ok;
 }
 
@@ -1168,14 +1168,7 @@ static void synthesise(chat_agent *p)
 {
     chat_req *r = p->req;
     if (!results_message(p)) {
-        llm_result res;
-        (void)memset(&res, 0, sizeof res);
-        res.st = ST_INTERNAL;
-        (void)snprintf(res.detail, sizeof res.detail, "out of memory for the synthesis");
-        p->phase = AG_CALL;
-        p->synth = true;
-        call_failed(p, &res);
-        return;
+        p->results.n = 0u;     /* start_call fails it: out of memory */
     }
     if (is_root(p)) {
         ev_t e;
@@ -1208,7 +1201,7 @@ static void kid_done(chat_agent *p)
         }
         p->next_kid++;
         if ((prev->status == AS_OK) && (res.n > 0u)) {
-            (void)(chat_buf_add(&k->prev, k_prev_prefix, sizeof k_prev_prefix - 1u) &&
+            (void)(chat_buf_add(&k->prev, k_prev_prefix, (sizeof k_prev_prefix) - 1u) &&
                    chat_buf_add(&k->prev, res.p, res.n));
         }
         launch(k);

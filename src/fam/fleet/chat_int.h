@@ -138,7 +138,7 @@ extern heap_t g_chat_heap;
 extern chat_stats_t g_chat_stats;
 extern const chat_config *g_chat_cfg;
 /* The agent-capabilities section (§7.3 item 5). */
-extern const char g_chat_capabilities[];
+const char *chat_capabilities(void);
 
 /* Append to a heap text (grows; false when the heap is full). */
 bool chat_buf_add(chat_buf *b, const char *p, size_t n);
@@ -171,12 +171,12 @@ void chat_agents_reset(void);
 bool chat_agents_start(chat_req *r);
 /* The client is gone: abort every call of r (running sub-agents get
  * agent_cancelled "Client disconnected") and free r's agents. */
-void chat_agents_abort(chat_req *r, const char *reason);
+void chat_agents_abort(const chat_req *r, const char *reason);
 /* Output has room again / the budget resumed: continue r's paused calls
  * and start its waiting ones. */
 void chat_agents_resume(chat_req *r);
 /* Free every agent of r (nothing running). */
-void chat_agents_free(chat_req *r);
+void chat_agents_free(const chat_req *r);
 /* Is there an agent waiting for an LLM slot? */
 bool chat_agents_waiting(void);
 

@@ -19,7 +19,7 @@ static size_t find(strv hay, size_t from, const char *needle)
         return hay.n;
     }
     for (i = from; (i + nl) <= hay.n; i++) {
-        if ((hay.p[i] == needle[0]) && (memcmp(&hay.p[i], needle, nl) == 0)) {
+        if (strncmp(&hay.p[i], needle, nl) == 0) {
             return i;
         }
     }
@@ -39,7 +39,7 @@ bool spawn_find(strv text, spawn_block *out)
         return false;
     }
     out->start = a;
-    out->end = z + (sizeof k_close - 1u);
+    out->end = z + ((sizeof k_close) - 1u);
     block.p = &text.p[a];
     block.n = out->end - a;
     out->sequential = find(block, 0u, k_seq) != block.n;
@@ -55,21 +55,21 @@ bool spawn_next_task(strv text, const spawn_block *b, size_t *pos, strv *raw)
         *pos = block.n;
         return false;
     }
-    at += sizeof k_task - 1u;
-    for (i = at; i < block.n; i++) {
-        if (block.p[i] == '\\') {
-            i++;             /* the escaped byte is part of the value */
-        } else if (block.p[i] == '"') {
+    at += (sizeof k_task) - 1u;
+    i = at;
+    while (i < block.n) {
+        char c = block.p[i];
+        if (c == '"') {
             break;
-        } else {
-            /* part of the value */
         }
+        /* a backslash takes the next byte into the value */
+        i += (c == '\\') ? 2u : 1u;
     }
     if (i >= block.n) {
         *pos = block.n;      /* unterminated: no more tasks */
         return false;
     }
-    raw->p = &block.p[at];
+    raw->p = &text.p[b->start + at];
     raw->n = i - at;
     *pos = i + 1u;
     return true;
@@ -96,9 +96,9 @@ size_t spawn_decode(strv raw, char *out, size_t cap)
             used = 2u;
         } else if (c == '&') {
             size_t k;
-            for (k = 0u; k < (sizeof k_entities / sizeof k_entities[0]); k++) {
+            for (k = 0u; k < ((sizeof k_entities) / (sizeof k_entities[0])); k++) {
                 size_t el = strlen(k_entities[k].name);
-                if (((i + el) <= raw.n) && (memcmp(&raw.p[i], k_entities[k].name, el) == 0)) {
+                if (((i + el) <= raw.n) && (strncmp(&raw.p[i], k_entities[k].name, el) == 0)) {
                     c = k_entities[k].ch;
                     used = el;
                     break;
@@ -140,7 +140,11 @@ size_t spawn_normalise(strv task, char *out, size_t cap)
     size_t n = (t.n < cap) ? t.n : cap;
     for (i = 0u; i < n; i++) {
         char c = t.p[i];
-        out[i] = ((c >= 'A') && (c <= 'Z')) ? (char)(c - 'A' + 'a') : c;
+        if ((c >= 'A') && (c <= 'Z')) {
+            /* cppcheck-suppress misra-c2012-10.8 ; false positive: char plus an offset is char */
+            c = (char)(c + ('a' - 'A'));
+        }
+        out[i] = c;
     }
     return n;
 }
