@@ -24,6 +24,8 @@ from roostlib import (FAMILIES, IO_TIMEOUT, SANITIZED, SLOW, Raw, Server, get_re
                       readable)
 from wslib import OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, WS, build_frame
 
+import fakellm
+
 
 
 def read_report(path):
@@ -362,20 +364,106 @@ def stream_workload(srv):
     assert srv.request("observability", "GET", "/health").status == 200
 
 
+def chat_stream(srv, bot, body, read_all=True):
+    """POST a chat turn; the SSE body as (event, data) pairs (read_all False:
+    the open socket after the first text_delta)."""
+    payload = json.dumps(body).encode()
+    s = socket.create_connection(("127.0.0.1", srv.ports["fleet"]), timeout=IO_TIMEOUT * 2)
+    s.sendall((f"POST /api/v1/bots/{bot}/chat/stream HTTP/1.1\r\nHost: x\r\n"
+               f"X-API-Key: {srv.api_key()}\r\nContent-Type: application/json\r\n"
+               f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload)
+    buf = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+        if not read_all and b"event: text_delta" in buf:
+            return s
+    s.close()
+    head, _, body_bytes = buf.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    events = []
+    for block in body_bytes.decode().split("\n\n"):
+        lines = [ln for ln in block.split("\n") if ln and not ln.startswith(":")]
+        if lines:
+            events.append((lines[0][len("event: "):], json.loads(lines[1][len("data: "):])))
+    return events
+
+
+def chat_workload(srv, fake, tls_fake):
+    """Chat turns through the outbound stack (curl, c-ares, mbedtls): plain
+    http and TLS providers, both wire formats, history, a failover, sub-agents
+    with a cancel from /ws/events, and a client that leaves mid-stream."""
+    r = srv.request("fleet", "POST", "/api/v1/bots", headers=srv.key_headers(),
+                    body=json.dumps({"name": "Heap Bot"}).encode())
+    bot = json.loads(r.body)["data"]["id"]
+    ev = chat_stream(srv, bot, {"message": "plain turn"})
+    assert [e for e, _ in ev][0] == "session" and ev[-1][0] == "done", ev
+    sid = ev[0][1]["session_id"]
+    ev = chat_stream(srv, bot, {"message": "second turn", "session_id": sid})
+    assert ev[-1][0] == "done" and not any(e == "error" for e, _ in ev), ev
+    # failover: the primary answers 500, the TLS openai provider takes over
+    ev = chat_stream(srv, bot, {"message": "fail over please"})
+    assert any(e == "text_delta" for e, _ in ev) and ev[-1][0] == "done", ev
+    # sub-agents; the stalled one is cancelled from /ws/events
+    ws = WS(srv.ports["fleet"], path="/ws/events", read_init=False,
+            headers={"X-API-Key": srv.api_key()})
+    done = {}
+    t = threading.Thread(target=lambda: done.setdefault("ev", chat_stream(
+        srv, bot, {"message": "spawn please"})))
+    t.start()
+    stalled = None
+    while stalled is None:
+        f = ws.recv_frame(IO_TIMEOUT * 2)
+        m = json.loads(f.payload)
+        if m["type"] == "agent_spawned" and m["task_description"] == "stall here":
+            stalled = m["agent_id"]
+    ws.send(build_frame(OP_TEXT, json.dumps({"type": "cancel_agent",
+                                             "agent_id": stalled}).encode(), mask=True))
+    t.join(IO_TIMEOUT * 4)
+    assert done["ev"][-1][0] == "done", done
+    assert any(e == "agent_cancelled" for e, _ in done["ev"]), done["ev"]
+    ws.close()
+    # a client that leaves mid-stream
+    s = chat_stream(srv, bot, {"message": "leave early"}, read_all=False)
+    s.close()
+    fake.requests[-1].wait_closed()
+    assert srv.request("fleet", "GET", "/health").status == 200
+
+
 @pytest.mark.skipif(SANITIZED, reason="ASan replaces malloc; the shim measures the plain build")
 def test_no_heap_after_first_poll(roostd, shim, tmp_path):
     report = tmp_path / "shim-report.txt"
     web = make_web_dir(tmp_path)
+    fake = fakellm.FakeLLM()
+    tls_fake = fakellm.FakeLLM(tls=True)
+    fake.start()
+    tls_fake.start()
+    fake.script(fakellm.http_error(500, "overloaded"), user_contains="fail over")
+    fake.script(fakellm.spawn(["quick one", "stall here"]), user_contains="spawn please")
+    fake.script(fakellm.text("quick result"), task="quick one")
+    fake.script(fakellm.stall(["slow ", "result"], after=1), task="stall here")
+    fake.script(fakellm.text("Synthesised."), synthesis=True)
+    fake.script(fakellm.stall(["first words ", "never"], after=1), user_contains="leave early")
+    fake.script(fakellm.text("Hello ", "from the fake."), times=None)
+    tls_fake.script(fakellm.text("Over ", "TLS."), times=None)
     srv = Server(tmp_path / "srv", preload=shim, env={"ROOST_SHIM_REPORT": str(report)},
-                 args=[f"--fleet.web_dir={web}"])
+                 args=[f"--fleet.web_dir={web}", "--llm.providers=main,backup",
+                       f"--llm.ca_file={tls_fake.ca_file}"] +
+                 fake.provider_args("main") + tls_fake.provider_args("backup", kind="openai-compatible",
+                                                  default_model="local-model"))
     srv.env["ROOST_SHIM_REPORT"] = str(report)    # clean_env drops ROOST_*; put it back
     srv.start()
     try:
         workload(srv, spa=True)
         spa_workload(srv, web)
         stream_workload(srv)
+        chat_workload(srv, fake, tls_fake)
     finally:
         srv.stop()
+        fake.stop()
+        tls_fake.stop()
     r = read_report(report)
     assert r["armed"], f"the shim never saw poll(): is roostd polling with poll()?\n{r['text']}"
     assert r["allocs"] == 0 and r["frees"] == 0, (
