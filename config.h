@@ -364,7 +364,7 @@
 
 /* `roostd --budget` prints the plan; the build fails when it exceeds this. */
 #ifndef CFG_RAM_BUDGET_BYTES
-#define CFG_RAM_BUDGET_BYTES (512u * 1024u * 1024u)
+#define CFG_RAM_BUDGET_BYTES (160u * 1024u * 1024u)
 #endif
 
 /* ---- bad combinations --------------------------------------------------- */
