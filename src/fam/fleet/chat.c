@@ -450,7 +450,13 @@ static void on_close(stream_sub *s)
 {
     chat_req *r = *(chat_req **)stream_user(s);
     const chat_agent *root;
-    if ((r == NULL) || !r->in_use || r->ending) {
+    if ((r == NULL) || !r->in_use) {
+        return;
+    }
+    if (r->ending) {
+        /* the turn is over (stored or failed); only its tail was unsent */
+        r->gone = true;
+        release(r);
         return;
     }
     r->gone = true;
