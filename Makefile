@@ -7,6 +7,10 @@
 #   make misra      cppcheck --addon=misra over src/ and port/
 #   make fuzz-smoke libFuzzer targets, briefly
 #   make check      everything CI runs (see .ci/run)
+#   make bench      measurements (bench/README.md): wrk runs, /ws flood, chat soak
+#   make soak       long campaigns: SOAK_ROUNDS rounds of 200 concurrent chat
+#                   streams under the malloc shim (bench/chat_soak.py), then
+#                   30 minutes of fuzzing
 #
 # Variables: BUILD (output dir), SAN=1 (sanitizers), CC.
 
@@ -158,14 +162,19 @@ check: all
 	$(MAKE) misra
 	$(MAKE) fuzz-smoke
 
-# Long campaigns, not part of check.
-soak:
+# Long campaigns, not part of check: the chat soak (reports per round: streams
+# ok, VmRSS, heap high waters, client timings; the shim's verdict at the end),
+# then fuzzing.
+SOAK_ROUNDS ?= 100
+soak: $(BUILD)/roostd $(SHIM)
+	$(PYTHON) bench/chat_soak.py $(BUILD)/roostd --rounds $(SOAK_ROUNDS) --shim $(SHIM)
 	$(MAKE) fuzz-smoke FUZZ_SECONDS=1800
 
 bench: $(BUILD)/roostd
 	bench/health.sh $(BUILD)/roostd
 	bench/fleet.sh $(BUILD)/roostd
 	bench/ws_flood.sh $(BUILD)/roostd
+	$(PYTHON) bench/chat_soak.py $(BUILD)/roostd
 
 # ns per alloc/free of core/heap against glibc malloc (bench/README.md)
 $(BUILD)/bench/heap: bench/heap.c src/core/heap.c src/core/assert.c port/$(PORT)/port.c

@@ -52,6 +52,7 @@ struct llm_call {
     slot_state state;
     bool paused;
     bool failed;                /* result decided inside a callback */
+    bool starved;               /* a socket found no watch slot: ends soon */
     llm_kind kind;
     const llm_sink *sink;
     void *ctx;
@@ -74,6 +75,7 @@ _Static_assert((sizeof g_slots + sizeof g_text) <= LLM_STATIC_BYTES,
                "LLM_STATIC_BYTES is the plan of this module");
 static CURLM *g_multi;
 static timer_id g_timer = TIMER_NONE;
+static timer_id g_reap = TIMER_NONE;
 static llm_stats_t g_stats;
 static mbedtls_x509_crt g_ca;
 static bool g_ca_ok;
@@ -186,10 +188,23 @@ static void on_socket(void *ctx, port_sock s, uint32_t got)
     collect();
 }
 
+/* End the calls whose socket could not be watched (see sock_cb). */
+static void reap_starved(void *arg)
+{
+    size_t i;
+    (void)arg;
+    g_reap = TIMER_NONE;
+    for (i = 0u; i < (size_t)CFG_LLM_SLOTS; i++) {
+        llm_call *c = &g_slots[i];
+        if ((c->state == SLOT_RUNNING) && c->starved) {
+            finish(c, CURLE_ABORTED_BY_CALLBACK);
+        }
+    }
+}
+
 static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
     uint32_t want = 0u;
-    (void)e;
     (void)userp;
     (void)socketp;
     if ((what == CURL_POLL_IN) || (what == CURL_POLL_INOUT)) {
@@ -201,9 +216,22 @@ static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socket
     if (what == CURL_POLL_REMOVE) {
         net_unwatch((port_sock)s);
     } else if (net_watch((port_sock)s, want, on_socket, NULL) != ST_OK) {
+        /* Not -1: curl 7.88 would abort every transfer of the multi handle.
+         * This call alone fails, from a timer (not inside curl). config.h
+         * sizes the watches so this does not happen. */
+        llm_call *c = NULL;
         LOG_E("llm", "cannot watch socket %d: all %u watch slots busy", (int)s,
               (unsigned)CFG_NET_WATCHES);
-        return -1;   /* curl fails the transfer */
+        (void)curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&c);
+        if ((c != NULL) && (c->state == SLOT_RUNNING) && !c->starved) {
+            c->starved = true;
+            c->failed = true;
+            c->res.st = ST_IO;
+            detail(c, "connect error: ", "no socket watch slot free");
+            if (g_reap == TIMER_NONE) {
+                g_reap = timer_start(0u, reap_starved, NULL);
+            }
+        }
     } else {
         /* watched */
     }
@@ -424,6 +452,7 @@ st_t llm_start(const llm_target *t, const char *body, size_t n, const llm_sink *
     c->err_len = 0u;
     c->paused = false;
     c->failed = false;
+    c->starved = false;
     c->hdrs = NULL;
     for (i = 0u; i < nh; i++) {
         struct curl_slist *l = curl_slist_append(c->hdrs, h[i].line);

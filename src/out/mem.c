@@ -12,6 +12,8 @@
  * - mbedtls is configured (vendor/mbedtls_config.h) with no default
  *   allocator and no clock: until out_mem_init every allocation fails and
  *   time is 0, so certificates look not yet valid. Both fail closed.
+ * - Both regions are written once at init (committed): RSS includes them
+ *   from the start instead of creeping up as allocations wander.
  * - mbedtls_hardware_poll is mbedtls' only entropy source
  *   (MBEDTLS_ENTROPY_HARDWARE_ALT): the OS CSPRNG through port_entropy.
  */
@@ -20,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "config.h"
 #include "port.h"
@@ -110,6 +113,13 @@ st_t out_mem_init(void)
     if (ready) {
         st = ST_EXISTS;
     } else {
+        /* Commit both regions now: the libraries' allocation patterns
+         * differ from one burst of calls to the next, so blocks land on
+         * pages no earlier burst touched and the process would grow
+         * (within the region) for a long time. Touched at init, the
+         * regions are resident from the start and RSS stays flat. */
+        (void)memset(out_region, 0, sizeof out_region);
+        (void)memset(tls_region, 0, sizeof tls_region);
         heap_init(&out_heap, "out", out_region, sizeof out_region);
         heap_init(&tls_heap, "tls", tls_region, sizeof tls_region);
         (void)mbedtls_platform_set_calloc_free(tls_calloc, tls_free);

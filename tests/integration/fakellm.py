@@ -669,6 +669,10 @@ class _HTTPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # listen() backlog. socketserver's default of 5 drops the SYNs of a burst
+    # of connections (a few hundred concurrent chats open their provider
+    # calls in one go) and the client only retries after 1 s, 3 s, ...
+    request_queue_size = 1024
 
     def handle_error(self, request, client_address):
         pass

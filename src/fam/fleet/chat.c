@@ -831,7 +831,7 @@ static void start(hctx *h, size_t msg_n, const char *sid)
     st_t st;
     char json[96];
     int n;
-    if ((llm_stats()->slots_used >= (uint32_t)CFG_LLM_SLOTS) || chat_agents_waiting()) {
+    if ((llm_stats()->slots_used + chat_agents_waiting()) >= (uint32_t)CFG_LLM_SLOTS) {
         unavailable(h, "every LLM call slot is busy");
         return;
     }

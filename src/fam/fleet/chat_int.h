@@ -177,7 +177,7 @@ void chat_agents_abort(const chat_req *r, const char *reason);
 void chat_agents_resume(chat_req *r);
 /* Free every agent of r (nothing running). */
 void chat_agents_free(const chat_req *r);
-/* Is there an agent waiting for an LLM slot? */
-bool chat_agents_waiting(void);
+/* Agents waiting to start a call (each will take an LLM slot). */
+uint32_t chat_agents_waiting(void);
 
 #endif
