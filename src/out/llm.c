@@ -507,6 +507,13 @@ void llm_cancel(llm_call *c)
     }
 }
 
+void llm_pause(llm_call *c)
+{
+    if ((c != NULL) && (c->state == SLOT_RUNNING)) {
+        c->paused = true;     /* write_cb answers CURL_WRITEFUNC_PAUSE */
+    }
+}
+
 void llm_resume(llm_call *c)
 {
     if ((c != NULL) && (c->state == SLOT_RUNNING) && c->paused) {

@@ -101,7 +101,13 @@ st_t llm_start(const llm_target *t, const char *body, size_t n, const llm_sink *
 /* Abort: the connection is closed, on_end is not called, the slot is free. */
 void llm_cancel(llm_call *c);
 
-/* Continue a call paused by on_text returning false. */
+/* Pause a call from outside its sink (a request paused on its budget):
+ * the next bytes curl reads for it are held, not parsed, until llm_resume;
+ * curl then stops reading its socket. Safe from any callback; a no-op for
+ * NULL or a call that is not running. */
+void llm_pause(llm_call *c);
+
+/* Continue a call paused by on_text returning false or by llm_pause. */
 void llm_resume(llm_call *c);
 
 typedef struct {

@@ -204,6 +204,7 @@ static void enqueue(chat_req *r, const strv *parts, size_t nparts)
     if (!r->out_full && (r->qbytes > CFG_CHAT_QUEUE_BYTES)) {
         r->out_full = true;
         g_chat_stats.output_pauses++;
+        chat_agents_pause(r);
     }
     flush(r);
 }

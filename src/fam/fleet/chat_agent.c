@@ -19,8 +19,12 @@
  * - Cancelling a subtree walks the request's agents and cancels those whose
  *   parent chain reaches the cancelled agent (no recursion).
  * - After chat_finish the request and its agents may be gone: on_end does
- *   all its accounting first and touches nothing after deciding the
- *   outcome.
+ *   its accounting first, then decides the outcome, then touches only the
+ *   request's slot (static; in_use says whether it still runs) to judge
+ *   the budget, so an agent whose end crossed it counts as completed.
+ * - Pausing (budget exhausted, slow client) pauses every call of the
+ *   request at once (llm_pause: the next bytes are held, not parsed); the
+ *   pump resumes them when the request is no longer blocked.
  */
 #include <stdio.h>
 #include <string.h>
@@ -390,6 +394,7 @@ static void exhausted(chat_req *r)
     st_t st;
     r->paused = true;
     g_chat_stats.budget_pauses++;
+    chat_agents_pause(r);        /* stop reading every stream of the request */
     if (ev_begin(&e, (size_t)CFG_CHAT_AGENTS * 40u, "budget_exhausted")) {
         json_w_kstr(&e.w, "request_id", r->request_id);
         json_w_ku64(&e.w, "tokens_used", r->used);
@@ -737,6 +742,18 @@ static void pump(void *arg)
     }
 }
 
+void chat_agents_pause(const chat_req *r)
+{
+    size_t i;
+    for (i = 0u; i < (size_t)CFG_CHAT_AGENTS; i++) {
+        chat_agent *a = &g_chat_agents[i];
+        if ((a->phase == AG_CALL) && (a->req == r) && (a->call != NULL)) {
+            a->call_paused = true;
+            llm_pause(a->call);
+        }
+    }
+}
+
 void chat_agents_resume(chat_req *r)
 {
     (void)r;
@@ -936,14 +953,16 @@ static void on_end(void *ctx, const llm_result *res)
     a->call = NULL;
     a->call_paused = false;
     schedule_pump();
-    budget_changed(r, false);
-    if ((a->phase != AG_CALL) || r->stopping) {
-        return;      /* budget_changed stopped the request */
-    }
     if (res->st == ST_OK) {
         call_ok(a, res);
     } else {
         call_failed(a, res);
+    }
+    /* a may be freed now, and r released (then in_use is false); the
+     * budget is judged after the outcome, so an agent whose end crossed it
+     * counts as completed */
+    if (r->in_use && !r->ending && !r->gone) {
+        budget_changed(r, false);
     }
 }
 

@@ -175,6 +175,8 @@ void chat_agents_abort(const chat_req *r, const char *reason);
 /* Output has room again / the budget resumed: continue r's paused calls
  * and start its waiting ones. */
 void chat_agents_resume(chat_req *r);
+/* Stop reading every provider stream of r (budget pause, slow client). */
+void chat_agents_pause(const chat_req *r);
 /* Free every agent of r (nothing running). */
 void chat_agents_free(const chat_req *r);
 /* Agents waiting to start a call (each will take an LLM slot). */
