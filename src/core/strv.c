@@ -127,3 +127,22 @@ int strv_hex_digit(unsigned char c)
     }
     return v;
 }
+
+static bool is_ascii_ws(char c)
+{
+    return (c == ' ') || (c == '\t') || (c == '\n') || (c == '\v') || (c == '\f') ||
+           (c == '\r');
+}
+
+strv strv_trim_ws(strv a)
+{
+    strv t = a;
+    while ((t.n > 0u) && is_ascii_ws(t.p[0])) {
+        t.p++;
+        t.n--;
+    }
+    while ((t.n > 0u) && is_ascii_ws(t.p[t.n - 1u])) {
+        t.n--;
+    }
+    return t;
+}

@@ -29,6 +29,8 @@ bool strv_ieq_cstr(strv a, const char *s);
 bool strv_starts_with_cstr(strv a, const char *prefix);
 /* Strip leading/trailing spaces and tabs. */
 strv strv_trim(strv a);
+/* Strip leading/trailing ASCII whitespace: space, \t \n \v \f \r. */
+strv strv_trim_ws(strv a);
 /* Parse a non-negative decimal integer; the whole view must be digits and the
  * value <= max. Returns false otherwise (including overflow). */
 bool strv_to_u64(strv a, uint64_t max, uint64_t *out);

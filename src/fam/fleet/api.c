@@ -163,23 +163,6 @@ bool fleet_body(hctx *h, json_doc *d)
     return true;
 }
 
-static bool is_ascii_ws(char ch)
-{
-    return (ch == ' ') || (ch == '\t') || (ch == '\n') || (ch == '\r');
-}
-
-static strv trim_ascii(strv v)
-{
-    while ((v.n > 0u) && is_ascii_ws(v.p[0])) {
-        v.p++;
-        v.n--;
-    }
-    while ((v.n > 0u) && is_ascii_ws(v.p[v.n - 1u])) {
-        v.n--;
-    }
-    return v;
-}
-
 bool fleet_opt_str(hctx *h, const json_doc *d, int obj, const char *key, char *buf,
                    size_t cap, size_t max_chars, bool trim, bool *present, size_t *n)
 {
@@ -209,7 +192,7 @@ bool fleet_opt_str(hctx *h, const json_doc *d, int obj, const char *key, char *b
         return false;
     }
     if (trim) {
-        strv v = trim_ascii((strv){ buf, len });
+        strv v = strv_trim_ws((strv){ buf, len });
         (void)memmove(buf, v.p, v.n);
         len = v.n;
     }

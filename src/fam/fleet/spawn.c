@@ -114,23 +114,9 @@ size_t spawn_decode(strv raw, char *out, size_t cap)
     return o;
 }
 
-static bool is_space(char c)
-{
-    return (c == ' ') || (c == '\t') || (c == '\n') || (c == '\v') || (c == '\f') ||
-           (c == '\r');
-}
-
 strv spawn_trim(strv text)
 {
-    strv t = text;
-    while ((t.n > 0u) && is_space(t.p[0])) {
-        t.p++;
-        t.n--;
-    }
-    while ((t.n > 0u) && is_space(t.p[t.n - 1u])) {
-        t.n--;
-    }
-    return t;
+    return strv_trim_ws(text);
 }
 
 size_t spawn_normalise(strv task, char *out, size_t cap)
