@@ -87,6 +87,19 @@ def free_ports(n):
     return ports
 
 
+def read_shim_report(path):
+    """The summary of tests/shim/countmalloc.so's report file: allocs and
+    frees after the first poll(), allocs before it, whether it armed, and
+    the whole text (with the backtraces of any allocation after poll())."""
+    with open(path) as f:
+        text = f.read()
+    m = re.search(r"allocs_after_poll=(\d+) frees_after_poll=(\d+) "
+                  r"allocs_before_poll=(\d+) frees_before_poll=(\d+) armed=(\d)", text)
+    assert m, f"no summary line in the shim report (did the process exit normally?):\n{text}"
+    return {"allocs": int(m.group(1)), "frees": int(m.group(2)),
+            "before": int(m.group(3)), "armed": m.group(5) == "1", "text": text}
+
+
 def readable(sock, timeout=0.0):
     """True if sock has data or EOF pending (poll(2): no FD_SETSIZE limit)."""
     p = select.poll()

@@ -37,7 +37,7 @@ import pytest
 import fakellm
 from fakellm import FakeLLM
 from fleetlib import API, Fleet
-from roostlib import IO_TIMEOUT, SANITIZED, SLOW, Server, raise_nofile, wait_for
+from roostlib import IO_TIMEOUT, SANITIZED, SLOW, Server, raise_nofile, read_shim_report, wait_for
 
 STREAMS = 200
 PIECES = 20
@@ -409,16 +409,6 @@ def round_errors(streams):
 # ---------------------------------------------------------------------------
 # The test
 # ---------------------------------------------------------------------------
-
-def read_shim_report(path):
-    with open(path) as f:
-        text = f.read()
-    m = re.search(r"allocs_after_poll=(\d+) frees_after_poll=(\d+) "
-                  r"allocs_before_poll=(\d+) frees_before_poll=(\d+) armed=(\d)", text)
-    assert m, f"no summary line in the shim report (did roostd exit normally?):\n{text}"
-    return {"allocs": int(m.group(1)), "frees": int(m.group(2)),
-            "armed": m.group(5) == "1", "text": text}
-
 
 def wait_idle(srv):
     """/metrics once the last stream's request is released (its turn is

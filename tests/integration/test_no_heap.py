@@ -21,21 +21,11 @@ import time
 import pytest
 
 from roostlib import (FAMILIES, IO_TIMEOUT, SANITIZED, SLOW, Raw, Server, get_req, raise_nofile,
-                      readable)
+                      read_shim_report, readable)
 from wslib import OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, WS, build_frame
 
 import fakellm
 
-
-
-def read_report(path):
-    with open(path) as f:
-        text = f.read()
-    m = re.search(r"allocs_after_poll=(\d+) frees_after_poll=(\d+) "
-                  r"allocs_before_poll=(\d+) frees_before_poll=(\d+) armed=(\d)", text)
-    assert m, f"no summary line in the shim report (did the process exit normally?):\n{text}"
-    return {"allocs": int(m.group(1)), "frees": int(m.group(2)),
-            "before": int(m.group(3)), "armed": m.group(5) == "1", "text": text}
 
 
 # ---- control: the shim itself ----------------------------------------------------
@@ -78,7 +68,7 @@ def run_control(shim, control, tmp_path, arg):
     rep = tmp_path / f"ctl-{arg or 'none'}.txt"
     env = dict(os.environ, LD_PRELOAD=shim, ROOST_SHIM_REPORT=str(rep))
     subprocess.run([control] + ([arg] if arg else []), env=env, check=True, timeout=30)
-    return read_report(rep)
+    return read_shim_report(rep)
 
 
 def test_shim_counts_nothing_before_poll(shim, control, tmp_path):
@@ -464,7 +454,7 @@ def test_no_heap_after_first_poll(roostd, shim, tmp_path):
         srv.stop()
         fake.stop()
         tls_fake.stop()
-    r = read_report(report)
+    r = read_shim_report(report)
     assert r["armed"], f"the shim never saw poll(): is roostd polling with poll()?\n{r['text']}"
     assert r["allocs"] == 0 and r["frees"] == 0, (
         f"heap used after the first poll(): {r['allocs']} allocation(s), {r['frees']} free(s)\n"

@@ -312,6 +312,22 @@ static void ev_failed(chat_agent *a, const char *error, bool will_retry)
 
 static void budget_stop(chat_req *r);
 
+/* The percentage as a float literal even when whole ("2.0", not "2"):
+ * fleet.md §9.1 says float, and upstream's serializer wrote it so. */
+static void pct_write(json_w *w, double v)
+{
+    char buf[48];
+    int n = 0;
+    if ((v >= 0.0) && (v < 1e15) && (v == (double)(uint64_t)v)) {
+        n = snprintf(buf, sizeof buf, "%.1f", v);
+    }
+    if ((n > 0) && ((size_t)n < sizeof buf)) {
+        json_w_kraw(w, "percentage", buf, (size_t)n);
+    } else {
+        json_w_kf64(w, "percentage", v);   /* shortest form, has a '.' or 'e' */
+    }
+}
+
 static void publish_update(chat_req *r)
 {
     ev_t e;
@@ -321,7 +337,7 @@ static void publish_update(chat_req *r)
         json_w_kstr(&e.w, "request_id", r->request_id);
         json_w_ku64(&e.w, "tokens_used", r->used);
         json_w_ku64(&e.w, "budget_total", r->total);
-        json_w_kf64(&e.w, "percentage", ((double)r->used * 100.0) / (double)r->total);
+        pct_write(&e.w, ((double)r->used * 100.0) / (double)r->total);
         ev_send(r, &e, "budget_update");
     }
 }
