@@ -95,7 +95,7 @@
 /* Sockets of other modules the loop polls (net_watch): libcurl's
  * connections and c-ares' queries for the LLM request slots. */
 #ifndef CFG_NET_WATCHES
-#define CFG_NET_WATCHES (4 * CFG_LLM_SLOTS)   /* a call: 2 connect attempts + DNS */
+#define CFG_NET_WATCHES 1024  /* 4 per LLM slot: 2 connect attempts + DNS */
 #endif
 
 /* ---- HTTP --------------------------------------------------------------- */
