@@ -435,6 +435,11 @@ static void test_cut(void)
     T_EQ_INT(spawn_cut(with_seq_at(buf, 198u, e4), 200u), 198);
     T_EQ_INT(spawn_cut(with_seq_at(buf, 199u, e4), 200u), 199);
     T_EQ_INT(spawn_cut(with_seq_at(buf, 200u, e4), 200u), 200);
+    /* not UTF-8: a run of continuation bytes is cut at max, not backed over */
+    buf[0] = '`';
+    (void)memset(&buf[1], 0xBC, 259u);
+    T_EQ_INT(spawn_cut((strv){ buf, 260u }, 200u), 200);
+    T_EQ_INT(spawn_cut((strv){ buf, 260u }, 2u), 0);     /* back to the backtick */
     /* all multi-byte: a run of 3-byte sequences, 200 = 66 * 3 + 2 */
     {
         size_t i;

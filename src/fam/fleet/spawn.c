@@ -141,9 +141,13 @@ size_t spawn_cut(strv text, size_t max)
     if (text.n <= max) {
         return text.n;
     }
-    /* back off continuation bytes so the cut is at a sequence start */
-    while ((n > 0u) && ((((unsigned char)text.p[n]) & 0xC0u) == 0x80u)) {
+    /* back off continuation bytes so the cut is at a sequence start (at
+     * most 3: a longer run is not UTF-8, and is cut where it is) */
+    while ((n > 0u) && ((max - n) < 3u) && ((((unsigned char)text.p[n]) & 0xC0u) == 0x80u)) {
         n--;
+    }
+    if ((((unsigned char)text.p[n]) & 0xC0u) == 0x80u) {
+        n = max;
     }
     return n;
 }

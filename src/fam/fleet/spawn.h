@@ -39,15 +39,17 @@ bool spawn_next_task(strv text, const spawn_block *b, size_t *pos, strv *raw);
 size_t spawn_decode(strv raw, char *out, size_t cap);
 
 /* The task key of cycle detection: trimmed of ASCII whitespace and ASCII
- * lower-cased, into out (cap >= task.n suffices); returns its length. */
+ * lower-cased, into out (cap >= task.n suffices); returns its length. out
+ * may overlap task when it starts at or before task.p (in place). */
 size_t spawn_normalise(strv task, char *out, size_t cap);
 
 /* text without leading and trailing ASCII whitespace (space, \t \n \v
  * \f \r). */
 strv spawn_trim(strv text);
 
-/* Bytes of text kept by a result summary of at most max bytes: max, or
- * less so that no UTF-8 sequence is cut; text.n when it fits whole. */
+/* Bytes of text kept by a result summary of at most max bytes: max, or up
+ * to 3 less so that no UTF-8 sequence is cut (text that is not UTF-8 there
+ * is cut at max); text.n when it fits whole. */
 size_t spawn_cut(strv text, size_t max);
 
 /* text with & < > " ' escaped as entities, into out[0..cap); returns the
