@@ -288,7 +288,7 @@
 #define CFG_LLM_DETAIL_BYTES 512u
 #endif
 /* Outbound LLM calls at once (src/out/llm.h): each slot is one libcurl easy
- * handle made at init (with its own c-ares channel: about 20 KiB of the
+ * handle made at init (with its own c-ares channel: about 7 KiB of the
  * heap below) and its SSE parser buffer (CFG_LLM_SSE_BYTES, touched only as
  * far as events reach). One more call: ST_FULL (the chat endpoint's 503, or
  * a sub-agent waits). A small board that never runs more than a few chats
