@@ -370,10 +370,13 @@ def chat_request(key, bot, message):
             f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1") + body
 
 
-def run_round(port, key, bot, text, n=STREAMS, tag="round", timeout=ROUND_TIMEOUT):
+def run_round(port, key, bot, text, n=STREAMS, tag="round", timeout=ROUND_TIMEOUT,
+              threads=None):
     """Open n chat streams as fast as one thread can connect, then read them
     all on one selector until every one is over (or the timeout). Returns
-    the ChatStreams, each checked against ``text`` (``error`` None: good)."""
+    the ChatStreams, each checked against ``text`` (``error`` None: good).
+    threads: a list to which the server's thread count is appended on every
+    turn of the selector loop (a callable giving it is passed as threads[0])."""
     sel = selectors.DefaultSelector()
     streams = []
     try:
@@ -387,6 +390,8 @@ def run_round(port, key, bot, text, n=STREAMS, tag="round", timeout=ROUND_TIMEOU
             left = deadline - time.monotonic()
             if left <= 0:
                 break
+            if threads is not None:
+                threads.append(threads[0]())
             for k, _ in sel.select(min(left, 1.0)):
                 s = k.data
                 if s.on_readable():
@@ -433,8 +438,10 @@ def test_200_concurrent_chat_streams(roostd, shim, tmp_path):
         key = srv.api_key()
         bot = Fleet(srv).create_bot("Soak Bot")["id"]
         rss, pages, heaps = [], [], []
+        counts = [srv.threads]
         for rnd in (1, 2):
-            streams = run_round(srv.ports["fleet"], key, bot, text, tag=f"round {rnd}")
+            streams = run_round(srv.ports["fleet"], key, bot, text, tag=f"round {rnd}",
+                                threads=counts)
             errors = round_errors(streams)
             assert not errors, (f"round {rnd}: {len(errors)} of {STREAMS} streams bad:\n"
                                 + "\n".join(errors[:10]) + f"\n{srv.logs()}")
@@ -452,6 +459,9 @@ def test_200_concurrent_chat_streams(roostd, shim, tmp_path):
             assert m["roost_chat_heap_failures_total"] == 0, m
             assert m["roost_out_heap_failures_total"] == 0, m
             assert m["roost_tls_heap_failures_total"] == 0, m
+        # one thread, with 200 provider calls (DNS, connects, TLS-less http)
+        # in flight: curl and c-ares start none
+        assert len(counts) > 10 and set(counts[1:]) == {1}, sorted(set(counts[1:]))
         assert len(fake.requests) == 2 * STREAMS, len(fake.requests)
         assert not fake.errors and not fake.unmatched, fake.errors + fake.unmatched
         if rss[1] - rss[0] > RSS_SLACK_KIB:
