@@ -107,8 +107,11 @@ const stream_policy *stream_policy_nth(size_t i)
     return (i < g_npols) ? g_pols[i] : NULL;
 }
 
+static bool g_stopping;      /* stream_stop_all ran: the server stops */
+
 void stream_init(void)
 {
+    g_stopping = false;
     uint32_t i;
     (void)memset(g_subs, 0, sizeof g_subs);
     for (i = 0u; i < (uint32_t)CFG_STREAM_SUBS; i++) {
@@ -520,12 +523,19 @@ void stream_close(stream_sub *s, uint16_t code, const char *reason)
 
 void stream_on_stop(stream_sub *s)
 {
+    g_stopping = true;
     stream_close(s, WS_CLOSE_GOING_AWAY, "server shutting down");
+}
+
+bool stream_stopping(void)
+{
+    return g_stopping;
 }
 
 void stream_stop_all(void)
 {
     uint32_t i;
+    g_stopping = true;
     for (i = 0u; i < g_nlive; i++) {
         stream_on_stop(g_live[i]);
     }

@@ -173,8 +173,11 @@ const stream_policy *stream_policy_nth(size_t i);
 /* Deliver ring events to every subscriber; the loop's turn hook. */
 void stream_turn(void);
 
-/* Close every stream with 1001 (shutdown). */
+/* Close every stream with 1001 (shutdown; the loop's stop does the same
+ * per connection through stream_on_stop). From then on stream_stopping()
+ * is true, so an on_close can tell a shutdown from a client leaving. */
 void stream_stop_all(void);
+bool stream_stopping(void);
 
 typedef struct {
     uint32_t subs;           /* subscribers now */

@@ -446,11 +446,14 @@ static void release(chat_req *r)
     g_chat_stats.active--;
 }
 
-/* The client went away (or the server stops): abort, keep what was said. */
+/* The client went away, or the server stops: abort every call, keep what
+ * was said (marked by why), and on a shutdown tell the client. */
 static void on_close(stream_sub *s)
 {
     chat_req *r = *(chat_req **)stream_user(s);
     const chat_agent *root;
+    bool stop = stream_stopping();
+    const char *why = stop ? "server_stopped" : "client_disconnected";
     if ((r == NULL) || !r->in_use) {
         return;
     }
@@ -459,6 +462,11 @@ static void on_close(stream_sub *s)
         r->gone = true;
         release(r);
         return;
+    }
+    if (stop) {
+        static const char k_bye[] = "{\"message\":\"Server shutting down\"}";
+        chat_sse(r, "error", k_bye, (sizeof k_bye) - 1u);
+        chat_sse(r, "done", "{}", 2u);     /* into tx; the close flushes it */
     }
     r->gone = true;
     g_chat_stats.disconnected++;
@@ -469,11 +477,12 @@ static void on_close(stream_sub *s)
             text.p = root->syn.p;
             text.n = root->syn.n;
         }
-        persist(r, text, "client_disconnected", true);
+        persist(r, text, why, true);
     }
-    LOG_I(MOD, "request %s: the client went away: calls aborted%s", r->request_id,
+    LOG_I(MOD, "request %s: %s: calls aborted%s", r->request_id,
+          stop ? "the server stops" : "the client went away",
           (root->resp.n > 0u) ? ", partial turn stored" : "");
-    chat_agents_abort(r, "Client disconnected");
+    chat_agents_abort(r, stop ? "Server stopping" : "Client disconnected");
     chat_agents_free(r);
     release(r);
 }

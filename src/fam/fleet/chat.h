@@ -44,7 +44,10 @@
  * A client that disconnects aborts every call of the request (running
  * sub-agents get agent_cancelled "Client disconnected"); if the root had
  * produced text, that text is stored as the assistant message with
- * stop_reason "client_disconnected" (and the user message before it).
+ * stop_reason "client_disconnected" (and the user message before it). A
+ * shutdown (SIGTERM) does the same with "server_stopped" (agents:
+ * "Server stopping"), after sending the client `error` "Server shutting
+ * down" and `done`.
  *
  * Memory: CFG_CHAT_REQS requests, CFG_CHAT_AGENTS agents, and one heap of
  * CFG_CHAT_HEAP_BYTES for prompts, history, bodies, texts and queued
@@ -103,7 +106,7 @@ typedef struct {
     uint32_t agents_high;
     uint64_t completed;         /* turns persisted as successful */
     uint64_t failed;            /* turns ended with an error event */
-    uint64_t disconnected;      /* clients gone mid-stream */
+    uint64_t disconnected;      /* clients gone mid-stream, or cut by a shutdown */
     uint64_t calls;             /* LLM calls started */
     uint64_t failovers;         /* provider_failover published */
     uint64_t spawned;           /* sub-agents announced */
