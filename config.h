@@ -301,7 +301,8 @@
  * receive buffer of each transfer, headers, DNS channels and queries: about
  * 7 KiB per slot at init and 22 KiB more per running call (measured: 200
  * streams at once peak at 6 MiB). All of it is static storage, committed
- * at init (resident from the start); when it is full a call fails
+ * at init when providers are configured (resident from the start); when
+ * it is full a call fails
  * (CURLE_OUT_OF_MEMORY), nothing else. /metrics shows its high-water mark. */
 #ifndef CFG_OUT_HEAP_BYTES
 #define CFG_OUT_HEAP_BYTES ((1024u * 1024u) + ((size_t)CFG_LLM_SLOTS * 40u * 1024u))

@@ -81,6 +81,7 @@ static st_t llm_setup(void)
 {
     st_t st = ST_OK;
     if (g_cfg.llm.n_prov > 0u) {
+        out_mem_commit();
         st = llm_init(g_cfg.llm.ca_file);
         if (st == ST_NOMEM) {
             LOG_E("app", "LLM call slots: the outbound heap is too small (CFG_OUT_HEAP_BYTES)");

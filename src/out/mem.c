@@ -12,8 +12,9 @@
  * - mbedtls is configured (vendor/mbedtls_config.h) with no default
  *   allocator and no clock: until out_mem_init every allocation fails and
  *   time is 0, so certificates look not yet valid. Both fail closed.
- * - Both regions are written once at init (committed): RSS includes them
- *   from the start instead of creeping up as allocations wander.
+ * - out_mem_commit touches every page of both regions (each byte written
+ *   back as it is, so the heaps stay intact): RSS includes them from the
+ *   start instead of creeping up as allocations wander over the regions.
  * - mbedtls_hardware_poll is mbedtls' only entropy source
  *   (MBEDTLS_ENTROPY_HARDWARE_ALT): the OS CSPRNG through port_entropy.
  */
@@ -22,7 +23,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "config.h"
 #include "port.h"
@@ -113,13 +113,6 @@ st_t out_mem_init(void)
     if (ready) {
         st = ST_EXISTS;
     } else {
-        /* Commit both regions now: the libraries' allocation patterns
-         * differ from one burst of calls to the next, so blocks land on
-         * pages no earlier burst touched and the process would grow
-         * (within the region) for a long time. Touched at init, the
-         * regions are resident from the start and RSS stays flat. */
-        (void)memset(out_region, 0, sizeof out_region);
-        (void)memset(tls_region, 0, sizeof tls_region);
         heap_init(&out_heap, "out", out_region, sizeof out_region);
         heap_init(&tls_heap, "tls", tls_region, sizeof tls_region);
         (void)mbedtls_platform_set_calloc_free(tls_calloc, tls_free);
@@ -144,4 +137,19 @@ const out_mem_stats_t *out_mem_stats(void)
         heap_stats(&tls_heap, &snapshot.tls);
     }
     return &snapshot;
+}
+
+/* Write one byte per page back as it is: the page becomes resident. */
+static void touch(volatile unsigned char *p, size_t n)
+{
+    size_t i;
+    for (i = 0u; i < n; i += 4096u) {
+        p[i] = p[i];
+    }
+}
+
+void out_mem_commit(void)
+{
+    touch(out_region, sizeof out_region);
+    touch(tls_region, sizeof tls_region);
 }

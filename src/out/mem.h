@@ -37,6 +37,13 @@ typedef struct {
  * ares_library_init_mem fails), ST_OK otherwise. */
 st_t out_mem_init(void);
 
+/* Make both regions resident now (every page touched, contents kept). The
+ * libraries' allocation patterns differ from one burst of calls to the
+ * next, so their blocks land on pages no earlier burst touched and RSS
+ * would creep up (within the regions) for a long time; committed at start,
+ * it stays flat. roostd calls this when LLM providers are configured. */
+void out_mem_commit(void);
+
 /* Current statistics of both heaps (used, high-water mark, failures), for
  * /metrics and `roostd --budget`. The pointer is to a static snapshot that
  * the next call overwrites; zeros before out_mem_init. Never NULL. */
