@@ -108,6 +108,7 @@ const stream_policy *stream_policy_nth(size_t i)
 }
 
 static bool g_stopping;      /* stream_stop_all ran: the server stops */
+static void (*g_stop_hook)(void);
 
 void stream_init(void)
 {
@@ -521,10 +522,23 @@ void stream_close(stream_sub *s, uint16_t code, const char *reason)
     }
 }
 
+void stream_set_stop_hook(void (*fn)(void))
+{
+    g_stop_hook = fn;
+}
+
 void stream_on_stop(stream_sub *s)
 {
-    g_stopping = true;
-    stream_close(s, WS_CLOSE_GOING_AWAY, "server shutting down");
+    if (!g_stopping) {
+        g_stopping = true;
+        if (g_stop_hook != NULL) {
+            g_stop_hook();        /* e.g. chats end and publish their last events */
+        }
+    }
+    if (!s->closing) {
+        pump(s);                  /* what the ring holds for it goes before the close */
+        stream_close(s, WS_CLOSE_GOING_AWAY, "server shutting down");
+    }
 }
 
 bool stream_stopping(void)

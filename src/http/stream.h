@@ -173,6 +173,10 @@ const stream_policy *stream_policy_nth(size_t i);
 /* Deliver ring events to every subscriber; the loop's turn hook. */
 void stream_turn(void);
 
+/* fn runs once, when shutdown reaches the first stream, before any stream
+ * is closed (so what it publishes still reaches every subscriber). */
+void stream_set_stop_hook(void (*fn)(void));
+
 /* Close every stream with 1001 (shutdown; the loop's stop does the same
  * per connection through stream_on_stop). From then on stream_stopping()
  * is true, so an on_close can tell a shutdown from a client leaving. */

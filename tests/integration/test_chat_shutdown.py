@@ -3,7 +3,9 @@
 SIGTERM with chats in flight: every open stream gets `error` "Server
 shutting down" and `done`, the provider connections are closed, roostd
 exits 0, and after a restart the partial turn is there with stop_reason
-`server_stopped`, for a plain turn and for one whose sub-agent was running.
+`server_stopped`, for a plain turn and for one whose sub-agent was running;
+the bus clients see that sub-agent cancelled ("Server stopping") before
+their own close 1001.
 
 kill -9 mid-stream: nothing half-written. The restarted server opens the
 same database, the session made for the turn is there (empty), and the
@@ -20,6 +22,7 @@ from fakellm import FakeLLM
 from fleetlib import Fleet
 from roostlib import IO_TIMEOUT, wait_for
 from test_chat import Bus, chat, make_bot, messages, provider_args, session_data
+from wslib import OP_CLOSE
 
 
 @pytest.fixture
@@ -44,7 +47,7 @@ def test_sigterm_ends_open_chats_and_keeps_what_was_said(tmp_path, fake):
     try:
         fl = Fleet(srv)
         bot = make_bot(fl, "Stopper")
-        bus = Bus(srv)          # to see the child spawned; it is closed 1001 on SIGTERM
+        bus = Bus(srv)
         fake.script(fakellm.stall(["said before ", "never said"], after=1),
                     user_contains="plain")
         fake.script(fakellm.spawn(["waits forever"]), user_contains="agents")
@@ -52,7 +55,7 @@ def test_sigterm_ends_open_chats_and_keeps_what_was_said(tmp_path, fake):
         plain = chat(srv, bot["id"], "plain turn")
         plain.until("text_delta")
         agents = chat(srv, bot["id"], "agents turn")
-        bus.wait(lambda e: e.get("type") == "agent_spawned", what="agent_spawned")
+        spawned = bus.wait(lambda e: e.get("type") == "agent_spawned", what="agent_spawned")
         wait_for(lambda: len(fake.requests) == 3, IO_TIMEOUT, what="the child's call")
         srv.stop(sig=signal.SIGTERM, expect_rc=0)
         stopped = True
@@ -62,6 +65,13 @@ def test_sigterm_ends_open_chats_and_keeps_what_was_said(tmp_path, fake):
             assert s.of("error") == [{"message": "Server shutting down"}]
         fake.requests[0].wait_closed()           # the stalled root call
         fake.requests[2].wait_closed()           # the stalled child
+        # the chats end before the bus clients get their 1001: the child's
+        # cancellation reaches them
+        assert bus.wait("agent_cancelled") == {
+            "type": "agent_cancelled", "agent_id": spawned["agent_id"],
+            "reason": "Server stopping"}
+        f = bus.ws.recv_frame()
+        assert (f.opcode, f.close_code) == (OP_CLOSE, 1001), f
         bus.close()
         # the partial turns are there after a restart
         srv2 = start(tmp_path, fake, data_dir=srv.data_dir)

@@ -458,7 +458,19 @@ static void on_close(stream_sub *s)
         return;
     }
     if (r->ending) {
-        /* the turn is over (stored or failed); only its tail was unsent */
+        /* the turn is over (stored or failed); write what tx takes of the
+         * tail (a shutdown flushes it), drop the rest */
+        while (r->qhead != NULL) {
+            chat_chunk *q = r->qhead;
+            const char *bytes = (const char *)(void *)(q + 1);
+            size_t w = stream_sse_write(s, &bytes[q->off], q->n - q->off);
+            q->off += w;
+            if (q->off < q->n) {
+                break;
+            }
+            r->qhead = q->next;
+            heap_free(&g_chat_heap, q);
+        }
         r->gone = true;
         release(r);
         return;
@@ -968,6 +980,19 @@ void fleet_chat_stream(hctx *h)
 
 /* ---- setup and metrics ----------------------------------------------------------- */
 
+/* Shutdown: end every open chat before the bus clients are closed, so the
+ * agent_cancelled events of the running sub-agents still reach them. */
+static void stop_all(void)
+{
+    size_t i;
+    for (i = 0u; i < (size_t)CFG_CHAT_REQS; i++) {
+        chat_req *r = &g_reqs[i];
+        if (r->in_use && (r->sub != NULL) && !r->gone) {
+            stream_close(r->sub, 0u, NULL);   /* on_close: error, done, store */
+        }
+    }
+}
+
 void fleet_chat_init(const chat_config *cfg)
 {
     g_chat_cfg = cfg;
@@ -977,6 +1002,7 @@ void fleet_chat_init(const chat_config *cfg)
     chat_agents_reset();
     (void)memset(&g_policy.stats, 0, sizeof g_policy.stats);
     stream_register(&g_policy);
+    stream_set_stop_hook(stop_all);
 }
 
 typedef struct {

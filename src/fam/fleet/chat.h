@@ -47,7 +47,8 @@
  * stop_reason "client_disconnected" (and the user message before it). A
  * shutdown (SIGTERM) does the same with "server_stopped" (agents:
  * "Server stopping"), after sending the client `error` "Server shutting
- * down" and `done`.
+ * down" and `done`; the chats end first (a stream stop hook), so the bus
+ * clients still see those agent_cancelled events before their 1001.
  *
  * Memory: CFG_CHAT_REQS requests, CFG_CHAT_AGENTS agents, and one heap of
  * CFG_CHAT_HEAP_BYTES for prompts, history, bodies, texts and queued
