@@ -100,6 +100,12 @@ static bool is_cont(char c)
 /* ---- references ------------------------------------------------------------ */
 
 /* First offset >= from of lit in s[0..n), or n. */
+static bool ref_space(char c)
+{
+    return (c == ' ') || (c == '\t') || (c == '\n') || (c == '\v') || (c == '\f') ||
+           (c == '\r');
+}
+
 static size_t ref_find(const char *s, size_t n, size_t from, const char *lit)
 {
     size_t ln = strlen(lit);
@@ -327,6 +333,9 @@ static void check_tasks(strv text, const spawn_block *b, unsigned char knob)
     for (;;) {
         size_t at = ref_find(blk, bn, rpos, k_task);
         size_t i;
+        while ((at < bn) && (at > 0u) && !ref_space(blk[at - 1u])) {
+            at = ref_find(blk, bn, at + 1u, k_task);
+        }
         bool want = false;
         size_t prev = pos;
         bool got = spawn_next_task(text, b, &pos, &raw);

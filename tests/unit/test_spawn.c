@@ -149,6 +149,19 @@ static void test_mode(void)
 
 /* ---- spawn_next_task ------------------------------------------------------- */
 
+/* Only attributes named task count: subtask= and data-task= do not. */
+static void test_task_attribute_boundary(void)
+{
+    strv raw[MAX_TASKS];
+    T_EQ_INT(tasks_of(strv_from_cstr("<spawn_agents><agent subtask=\"no\" data-task=\"no\" "
+                                     "task=\"yes\"/>\n<agent\ttask=\"tab\"/></spawn_agents>"),
+                      raw), 2);
+    T_EQ_MEM(raw[0].p, raw[0].n, "yes");
+    T_EQ_MEM(raw[1].p, raw[1].n, "tab");
+    /* right after the tag name's '<': not an attribute either */
+    T_EQ_INT(tasks_of(strv_from_cstr("<spawn_agents><task=\"x\"/></spawn_agents>"), raw), 0);
+}
+
 static void test_tasks_in_order(void)
 {
     static const char text[] = "<spawn_agents mode=\"parallel\">\n"
@@ -174,9 +187,11 @@ static void test_tasks_in_order(void)
     T_CHECK(spawn_next_task(t, &b, &pos, &r));
     T_CHECK(!spawn_next_task(t, &b, &pos, &r));
     T_CHECK(!spawn_next_task(t, &b, &pos, &r));
-    /* adjacent values */
-    T_EQ_INT(tasks_of(strv_from_cstr("<spawn_agents task=\"x\"task=\"y\"></spawn_agents>"), raw), 2);
+    /* adjacent values: the second has no whitespace before it, so it is
+     * not an attribute; with a space it is */
+    T_EQ_INT(tasks_of(strv_from_cstr("<spawn_agents task=\"x\"task=\"y\"></spawn_agents>"), raw), 1);
     T_EQ_MEM(raw[0].p, raw[0].n, "x");
+    T_EQ_INT(tasks_of(strv_from_cstr("<spawn_agents task=\"x\" task=\"y\"></spawn_agents>"), raw), 2);
     T_EQ_MEM(raw[1].p, raw[1].n, "y");
     /* no task at all */
     T_EQ_INT(tasks_of(strv_from_cstr("<spawn_agents mode=\"sequential\"></spawn_agents>"), raw), 0);
@@ -509,6 +524,7 @@ int main(void)
     T_RUN(test_block_bounds);
     T_RUN(test_first_of_two);
     T_RUN(test_mode);
+    T_RUN(test_task_attribute_boundary);
     T_RUN(test_tasks_in_order);
     T_RUN(test_escaped_quote);
     T_RUN(test_entities);

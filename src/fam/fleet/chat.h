@@ -66,7 +66,7 @@
 #include "out/llm_wire.h"
 
 /* One configured provider (llm.provider.<name>.*). */
-typedef struct {
+typedef struct chat_provider {
     const char *name;
     llm_kind kind;
     const char *base_url;          /* no trailing '/' */
@@ -77,7 +77,7 @@ typedef struct {
     uint32_t timeout_ms;
 } chat_provider;
 
-typedef struct {
+typedef struct chat_config {
     const chat_provider *prov;     /* nprov entries, in llm.providers order */
     uint32_t nprov;
     const uint8_t *chain;          /* llm.fallback_chain as indexes into prov */
@@ -98,7 +98,7 @@ void fleet_chat_init(const chat_config *cfg);
 void fleet_chat_stream(hctx *h);
 
 /* Statistics for /metrics. */
-typedef struct {
+typedef struct chat_stats_t {
     uint64_t requests;          /* streams started */
     uint64_t refused;           /* 503 (slots, heap) */
     uint32_t active;            /* requests streaming now */

@@ -22,7 +22,7 @@
 #define CHAT_NONE (-1)
 
 /* A text in the chat heap; p NULL when empty. */
-typedef struct {
+typedef struct chat_buf {
     char *p;
     size_t n;
     size_t cap;
@@ -43,7 +43,7 @@ typedef enum { AS_RUN = 0, AS_OK, AS_FAILED, AS_CANCELLED } chat_status;
 
 typedef struct chat_req chat_req;
 
-typedef struct {
+typedef struct chat_agent {
     chat_phase phase;
     chat_status status;
     chat_req *req;

@@ -51,6 +51,10 @@ bool spawn_next_task(strv text, const spawn_block *b, size_t *pos, strv *raw)
     strv block = { &text.p[b->start], b->end - b->start };
     size_t at = find(block, *pos, k_task);
     size_t i;
+    /* an attribute: task=" after whitespace (not subtask=", data-task=") */
+    while ((at < block.n) && (at > 0u) && (strv_trim_ws((strv){ &block.p[at - 1u], 1u }).n != 0u)) {
+        at = find(block, at + 1u, k_task);
+    }
     if (at == block.n) {
         *pos = block.n;
         return false;

@@ -7,7 +7,8 @@
  * A spawn block is the first `<spawn_agents` ... `</spawn_agents>` of the
  * text (an opening without its closing is no block). Its mode is
  * sequential when the block contains `mode="sequential"`, else parallel.
- * Its tasks are the values of `task="…"` attributes, in order: inside a
+ * Its tasks are the values of `task="…"` attributes (the name preceded by
+ * whitespace, so `subtask="…"` is not one), in order: inside a
  * value a backslash takes the next byte literally, and the entities
  * &quot; &amp; &lt; &gt; &apos; are decoded (anything else is kept as it
  * is). An unterminated value ends the task list.
@@ -20,7 +21,7 @@
 
 #include "core/strv.h"
 
-typedef struct {
+typedef struct spawn_block {
     size_t start;        /* offset of `<spawn_agents` in the text */
     size_t end;          /* offset just past `</spawn_agents>` */
     bool sequential;
