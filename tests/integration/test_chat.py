@@ -770,6 +770,27 @@ def test_no_provider_configured(fresh):
     assert fl.call("GET", f"bots/{bot['id']}/sessions").json()["data"] == []
 
 
+def test_no_usable_provider(fresh, fake):
+    """The identity's provider is neither a configured name nor a configured
+    kind, and llm.fallback_chain is empty: no candidate, so the JSON 500
+    before any stream (and no session made); naming the provider works."""
+    srv = fresh(args=["--llm.providers=local", "--llm.fallback_chain="] +
+                provider_args("local", "openai-compatible", fake.openai_base_url, "local-m"))
+    fl = Fleet(srv)
+    bot = fl.create_bot("Picky")                 # identity default: provider anthropic
+    expect_fail(srv, bot["id"], {"message": "hi"}, 500, "INTERNAL_ERROR",
+                "No usable LLM provider: the bot's provider is not configured and "
+                "llm.fallback_chain is empty")
+    assert fl.call("GET", f"bots/{bot['id']}/sessions").json()["data"] == []
+    fl.ok("PUT", f"bots/{bot['id']}/identity",
+          {"content": identity_md("Picky", provider="local", model="local-m")},
+          links={"self": f"{API}/bots/{bot['id']}/identity", "bot": f"{API}/bots/{bot['id']}"})
+    fake.script(fakellm.text("named"), times=1)
+    s = chat(srv, bot["id"], "hi")
+    s.finish()
+    assert s.text() == "named", s.names()
+
+
 # ---------------------------------------------------------------------------
 # Plain turns: wire formats, transports, headers, streaming
 # ---------------------------------------------------------------------------

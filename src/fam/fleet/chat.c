@@ -896,6 +896,14 @@ static void start(hctx *h, size_t msg_n, const char *sid)
         fleet_internal(h, "preparing the chat", st);
         return;
     }
+    if (r->ncand == 0u) {
+        /* the identity's provider is not configured and the chain is empty */
+        free_unstarted(r);
+        fleet_fail(h, 500, "INTERNAL_ERROR",
+                   "No usable LLM provider: the bot's provider is not configured and "
+                   "llm.fallback_chain is empty");
+        return;
+    }
     st = store_begin();
     if ((st == ST_OK) && r->new_session) {
         st = create_session(r);
