@@ -138,12 +138,18 @@ size_t chat_json_bound(const char *s, size_t n)
 
 static void release(chat_req *r);
 
-static void flush(chat_req *r)
+static char *chunk_bytes(chat_chunk *q)
 {
-    while ((r->qhead != NULL) && !r->gone) {
+    return (char *)(void *)(q + 1);
+}
+
+/* Write r's queue into s as far as tx takes it; a chunk written whole is
+ * freed. */
+static void write_queue(chat_req *r, stream_sub *s)
+{
+    while (r->qhead != NULL) {
         chat_chunk *q = r->qhead;
-        const char *bytes = (const char *)(void *)(q + 1);
-        size_t w = stream_sse_write(r->sub, &bytes[q->off], q->n - q->off);
+        size_t w = stream_sse_write(s, &chunk_bytes(q)[q->off], q->n - q->off);
         q->off += w;
         r->qbytes -= w;
         if (q->off < q->n) {
@@ -154,6 +160,13 @@ static void flush(chat_req *r)
             r->qtail = NULL;
         }
         heap_free(&g_chat_heap, q);
+    }
+}
+
+static void flush(chat_req *r)
+{
+    if (!r->gone) {
+        write_queue(r, r->sub);
     }
     if (r->out_full && (r->qbytes <= (CFG_CHAT_QUEUE_BYTES / 2u))) {
         r->out_full = false;
@@ -166,33 +179,33 @@ static void flush(chat_req *r)
     }
 }
 
-/* Queue parts[0..n) as one chunk. */
-static void enqueue(chat_req *r, const strv *parts, size_t nparts)
+/* A chunk with room for cap bytes of output, not queued yet; NULL when the
+ * heap has no room (counted, logged: the output is dropped). */
+static chat_chunk *chunk_new(chat_req *r, size_t cap)
 {
-    size_t total = 0u;
-    size_t i;
-    chat_chunk *q;
-    char *p;
-    if (r->gone) {
-        return;
+    chat_chunk *q = NULL;
+    if (!r->gone) {
+        q = (chat_chunk *)heap_alloc(&g_chat_heap, sizeof(chat_chunk) + cap);
+        if (q == NULL) {
+            g_chat_stats.events_dropped++;
+            LOG_W(MOD, "request %s: no heap for %lu bytes of output: dropped", r->request_id,
+                  (unsigned long)cap);
+        } else {
+            q->next = NULL;
+            q->n = 0u;
+            q->off = 0u;
+        }
     }
-    for (i = 0u; i < nparts; i++) {
-        total += parts[i].n;
-    }
-    q = (chat_chunk *)heap_alloc(&g_chat_heap, sizeof(chat_chunk) + total);
+    return q;
+}
+
+/* Queue q (its n bytes written; the block is cut to them) and write what
+ * fits. */
+static void chunk_push(chat_req *r, chat_chunk *full)
+{
+    chat_chunk *q = (chat_chunk *)heap_realloc(&g_chat_heap, full, sizeof(chat_chunk) + full->n);
     if (q == NULL) {
-        g_chat_stats.events_dropped++;
-        LOG_W(MOD, "request %s: no heap for %lu bytes of output: dropped", r->request_id,
-              (unsigned long)total);
-        return;
-    }
-    q->next = NULL;
-    q->n = total;
-    q->off = 0u;
-    p = (char *)(void *)(q + 1);
-    for (i = 0u; i < nparts; i++) {
-        (void)memcpy(p, parts[i].p, parts[i].n);
-        p = &p[parts[i].n];
+        q = full;     /* shrinks in place; NULL only for a bad pointer */
     }
     if (r->qtail == NULL) {
         r->qhead = q;
@@ -200,13 +213,32 @@ static void enqueue(chat_req *r, const strv *parts, size_t nparts)
         r->qtail->next = q;
     }
     r->qtail = q;
-    r->qbytes += total;
+    r->qbytes += q->n;
     if (!r->out_full && (r->qbytes > CFG_CHAT_QUEUE_BYTES)) {
         r->out_full = true;
         g_chat_stats.output_pauses++;
         chat_agents_pause(r);
     }
     flush(r);
+}
+
+/* Queue parts[0..n) as one chunk. */
+static void enqueue(chat_req *r, const strv *parts, size_t nparts)
+{
+    size_t total = 0u;
+    size_t i;
+    chat_chunk *q;
+    for (i = 0u; i < nparts; i++) {
+        total += parts[i].n;
+    }
+    q = chunk_new(r, total);
+    if (q != NULL) {
+        for (i = 0u; i < nparts; i++) {
+            (void)memcpy(&chunk_bytes(q)[q->n], parts[i].p, parts[i].n);
+            q->n += parts[i].n;
+        }
+        chunk_push(r, q);
+    }
 }
 
 void chat_sse(chat_req *r, const char *name, const char *json, size_t n)
@@ -234,24 +266,28 @@ void chat_event(chat_req *r, const char *sse_name, const char *json, size_t n,
 
 void chat_root_text(chat_req *r, strv text)
 {
-    size_t cap = chat_json_bound(text.p, text.n) + 16u;
-    char *buf = (char *)heap_alloc(&g_chat_heap, cap);
+    /* the event is written straight into its queue chunk (a token's path) */
+    static const char k_head[] = "event: text_delta\ndata: ";
+    size_t hl = (sizeof k_head) - 1u;
+    size_t cap = hl + chat_json_bound(text.p, text.n) + 16u;
+    chat_chunk *q = chunk_new(r, cap);
     json_w w;
     size_t len = 0u;
-    if (buf == NULL) {
-        g_chat_stats.events_dropped++;
-        LOG_W(MOD, "request %s: no heap for a text_delta of %lu bytes: dropped",
-              r->request_id, (unsigned long)text.n);
+    if (q == NULL) {
         return;
     }
-    json_w_init(&w, buf, cap);
+    (void)memcpy(chunk_bytes(q), k_head, hl);
+    json_w_init(&w, &chunk_bytes(q)[hl], cap - hl - 2u);
     json_w_obj_begin(&w);
     json_w_kstrn(&w, "text", text.p, text.n);
     json_w_obj_end(&w);
-    if (json_w_finish(&w, &len) == ST_OK) {
-        chat_sse(r, "text_delta", buf, len);
+    if (json_w_finish(&w, &len) != ST_OK) {
+        heap_free(&g_chat_heap, q);
+        return;
     }
-    heap_free(&g_chat_heap, buf);
+    (void)memcpy(&chunk_bytes(q)[hl + len], "\n\n", 2u);
+    q->n = hl + len + 2u;
+    chunk_push(r, q);
 }
 
 bool chat_req_blocked(const chat_req *r)
@@ -460,17 +496,7 @@ static void on_close(stream_sub *s)
     if (r->ending) {
         /* the turn is over (stored or failed); write what tx takes of the
          * tail (a shutdown flushes it), drop the rest */
-        while (r->qhead != NULL) {
-            chat_chunk *q = r->qhead;
-            const char *bytes = (const char *)(void *)(q + 1);
-            size_t w = stream_sse_write(s, &bytes[q->off], q->n - q->off);
-            q->off += w;
-            if (q->off < q->n) {
-                break;
-            }
-            r->qhead = q->next;
-            heap_free(&g_chat_heap, q);
-        }
+        write_queue(r, s);
         r->gone = true;
         release(r);
         return;

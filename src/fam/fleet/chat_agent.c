@@ -1056,8 +1056,8 @@ static void spawn(chat_agent *a, const spawn_block *b)
     }
     while (spawn_next_task(text, b, &pos, &raw) && (n < (uint32_t)CFG_CHAT_TASKS)) {
         chat_agent *k;
-        char *dec = (char *)heap_alloc(&g_chat_heap, (raw.n > 0u) ? raw.n : 1u);
-        size_t dn;
+        /* the decoded task, then its cycle key behind it */
+        char *dec = (char *)heap_alloc(&g_chat_heap, (raw.n > 0u) ? (2u * raw.n) : 1u);
         strv task;
         strv key;
         uint32_t seen;
@@ -1065,15 +1065,13 @@ static void spawn(chat_agent *a, const spawn_block *b)
             LOG_W(MOD, "request %s: no heap for a task: skipped", r->request_id);
             continue;
         }
-        dn = spawn_decode(raw, dec, raw.n);
-        task = spawn_trim((strv){ dec, dn });
+        task = spawn_trim((strv){ dec, spawn_decode(raw, dec, raw.n) });
         if (task.n == 0u) {
             heap_free(&g_chat_heap, dec);
             continue;
         }
-        /* the key: trimmed and lower-cased, in place after the task */
-        key.n = spawn_normalise(task, dec, dn);
-        key.p = dec;
+        key.p = &dec[raw.n];
+        key.n = spawn_normalise(task, &dec[raw.n], raw.n);
         seen = count_task(r, key);
         if (seen > CYCLE_THRESHOLD) {
             ev_t e;
@@ -1090,9 +1088,6 @@ static void spawn(chat_agent *a, const spawn_block *b)
             heap_free(&g_chat_heap, dec);
             continue;
         }
-        /* decode again: the key overwrote the text */
-        dn = spawn_decode(raw, dec, raw.n);
-        task = spawn_trim((strv){ dec, dn });
         k = agent_alloc(r, a->self, a->depth + 1u);
         if ((k == NULL) || !chat_buf_add(&k->task, task.p, task.n)) {
             LOG_W(MOD, "request %s: no agent slot or heap for a sub-agent: task skipped",
