@@ -28,15 +28,27 @@
 #ifndef CFG_MAX_LISTENERS
 #define CFG_MAX_LISTENERS 5
 #endif
-/* Per-connection receive buffer: request line + headers must fit (431 above
- * CFG_HTTP_MAX_HEAD_BYTES), small bodies are kept here too. */
-#ifndef CFG_RX_BYTES
-#define CFG_RX_BYTES 17408
+/* The buffer pool (src/net/conn.h): rx and tx buffers are lent to a
+ * connection while it has bytes in flight and given back as soon as they
+ * are empty, so an idle keep-alive connection holds none. A buffer must
+ * hold a maximal request head plus a little body (rx: 431 above
+ * CFG_HTTP_MAX_HEAD_BYTES) and a whole ordinary response (tx). With every
+ * buffer lent, reads wait (TCP pushes back) and output waits its turn in a
+ * FIFO; the last CFG_BUF_TX_RESERVE buffers are lent only as tx. */
+#ifndef CFG_BUF_BYTES
+#define CFG_BUF_BYTES 17408
 #endif
-/* Per-connection transmit buffer: one whole response head + body, or the
- * streaming window of an SSE/WebSocket subscriber. */
-#ifndef CFG_TX_BYTES
-#define CFG_TX_BYTES 16384
+#ifndef CFG_BUFS
+#define CFG_BUFS 512
+#endif
+#ifndef CFG_BUF_TX_RESERVE
+#define CFG_BUF_TX_RESERVE 128        /* a quarter of CFG_BUFS */
+#endif
+/* While connections wait for an rx buffer, a request that has sent nothing
+ * for this long mid-head or mid-body is answered 408 and closed, to lend
+ * its rx (net/conn.h). */
+#ifndef CFG_RX_STALL_MS
+#define CFG_RX_STALL_MS 1000
 #endif
 /* Request bodies that do not fit in rx borrow one of these slots; when none
  * is free the request is answered 503 + Retry-After. */
@@ -46,14 +58,14 @@
 #ifndef CFG_BODY_SLOT_BYTES
 #define CFG_BODY_SLOT_BYTES (1024u * 1024u)
 #endif
-/* Responses that can be larger than tx (soul contents, lists) render into one
- * of these slots, taken before the handler runs (503 when none is free), and
- * stream into tx as it drains. */
-#ifndef CFG_OUT_SLOTS
-#define CFG_OUT_SLOTS 8
-#endif
-#ifndef CFG_OUT_SLOT_BYTES
-#define CFG_OUT_SLOT_BYTES 2097152u
+/* Responses that can be larger than tx (soul contents, metrics, a 422 that
+ * echoes its input) are rendered whole into this one scratch area,
+ * synchronously, and tx takes the window that fits; the next window is
+ * rendered again from the request when tx drains (http/server.h,
+ * hctx_render). Nothing holds it across turns. A response larger than it
+ * is answered 500. */
+#ifndef CFG_RENDER_BYTES
+#define CFG_RENDER_BYTES 2097152u
 #endif
 /* Static files (SPA) streaming through tx at once: each holds one file
  * descriptor until its response is written; when all are busy a file
@@ -372,22 +384,28 @@
 
 /* ---- bad combinations --------------------------------------------------- */
 
-#if CFG_RX_BYTES < CFG_HTTP_MAX_HEAD_BYTES + 1024
-#error "CFG_RX_BYTES must hold a maximal request head plus a little body"
+#if CFG_BUF_BYTES < CFG_HTTP_MAX_HEAD_BYTES + 1024
+#error "CFG_BUF_BYTES must hold a maximal request head plus a little body"
+#endif
+#if CFG_BUFS < 2 || CFG_BUF_TX_RESERVE < 1 || CFG_BUF_TX_RESERVE >= CFG_BUFS
+#error "CFG_BUFS must be at least 2 and CFG_BUF_TX_RESERVE in [1, CFG_BUFS)"
+#endif
+#if CFG_RENDER_BYTES < CFG_BUF_BYTES
+#error "CFG_RENDER_BYTES must hold at least one buffer's worth"
 #endif
 #if CFG_HTTP_MAX_TARGET_BYTES >= CFG_HTTP_MAX_HEAD_BYTES
 #error "CFG_HTTP_MAX_TARGET_BYTES must be below CFG_HTTP_MAX_HEAD_BYTES"
 #endif
-#if CFG_TX_BYTES < 2048
-#error "CFG_TX_BYTES must hold at least an error response"
+#if CFG_BUF_BYTES < 2048
+#error "CFG_BUF_BYTES must hold at least an error response"
 #endif
-#if CFG_WS_MAX_MESSAGE + 14 > CFG_RX_BYTES
-#error "CFG_RX_BYTES must hold the largest WebSocket frame (CFG_WS_MAX_MESSAGE + 14)"
+#if CFG_WS_MAX_MESSAGE + 14 > CFG_BUF_BYTES
+#error "CFG_BUF_BYTES must hold the largest WebSocket frame (CFG_WS_MAX_MESSAGE + 14)"
 #endif
 #if CFG_STREAM_MSG_BYTES > CFG_WS_MAX_MESSAGE || CFG_STREAM_MSG_BYTES < 125
 #error "CFG_STREAM_MSG_BYTES must be between 125 and CFG_WS_MAX_MESSAGE"
 #endif
-#if CFG_STREAM_CONTROL_RESERVE < 3 * 127 || CFG_STREAM_CONTROL_RESERVE * 4 > CFG_TX_BYTES
+#if CFG_STREAM_CONTROL_RESERVE < 3 * 127 || CFG_STREAM_CONTROL_RESERVE * 4 > CFG_BUF_BYTES
 #error "CFG_STREAM_CONTROL_RESERVE must hold three control frames and leave tx for events"
 #endif
 #if CFG_NET_WATCHES < 3 * CFG_LLM_SLOTS

@@ -279,8 +279,8 @@ int app_main(int argc, char *const *argv, const char *const *envp)
         err_str("roostd: cannot install signal handlers\n");
         return 1;
     }
-    net_init(&pool_conns);
-    http_server_init(&pool_body_slots, &pool_out_slots);
+    net_init(&pool_conns, &pool_bufs);
+    http_server_init(&pool_body_slots, render_scratch);
     if (out_mem_init() != ST_OK) {
         err_str("roostd: cannot set up the outbound HTTP stack (curl, c-ares, mbedtls)\n");
         return 1;

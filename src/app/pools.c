@@ -25,6 +25,8 @@
 
 static unsigned char g_init_arena_store[CFG_INIT_ARENA_BYTES];
 arena_t init_arena;
+static char g_render_store[CFG_RENDER_BYTES];
+char *const render_scratch = g_render_store;
 
 /* The whole plan as one struct whose size is the sum of every pool and area:
  * the build fails when it exceeds CFG_RAM_BUDGET_BYTES. */

@@ -17,6 +17,8 @@
 #undef A
 
 extern arena_t init_arena;
+/* The CFG_RENDER_BYTES render scratch (http/server.h). */
+extern char *const render_scratch;
 
 /* Initialise and register every pool and the init arena. */
 void pools_init(void);

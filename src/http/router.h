@@ -28,7 +28,7 @@ typedef void (*route_fn)(struct hctx *h);
 /* Route flags. */
 #define ROUTE_HOOK_BODY 0x1u   /* body limit is max_hook_body_bytes */
 #define ROUTE_OPEN 0x2u        /* never needs the API key (health) */
-#define ROUTE_BIG_OUT 0x4u     /* response may exceed tx: render into an out slot */
+#define ROUTE_BIG_OUT 0x4u     /* response may exceed tx: render into the scratch */
 
 typedef struct {
     uint32_t methods;

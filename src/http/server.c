@@ -2,28 +2,48 @@
  * server.c - the HTTP/1.1 request lifecycle on top of net/conn.
  *
  * Implementation notes:
- * - Per-connection HTTP state lives in a static array indexed by conn_id,
- *   so net/ stays protocol-free and nothing is allocated per request.
+ * - State lives in static arrays, by what it lives as long as: per
+ *   connection (g_hc, by conn_id: phase, parse position, the stream) a few
+ *   bytes; per request (g_rq, by the index of the lent rx buffer: the parsed
+ *   head, route match, params, body progress), which exists only while rx
+ *   holds the request; per response being produced (g_rs, by the index of
+ *   the lent tx buffer: producer, file or render state), which exists only
+ *   while tx is pinned. So net/ stays protocol-free, nothing is allocated
+ *   per request, and an idle keep-alive connection costs only g_hc and its
+ *   conn.
  * - The head is parsed in place in rx (stateless re-parse on each read; the
  *   parser is fast and heads are small). Views stay valid until the request
- *   is finished because rx is only consumed after the response is written.
+ *   is finished because rx is only consumed after the response is written
+ *   (for a response rendered in windows, after its last window).
  * - Body bytes collect in rx right after the head. When the body cannot fit
  *   there, the bytes are spilled into a body slot (CFG_BODY_SLOT_BYTES) and
  *   rx is trimmed back to the head, so the head views stay put. Chunked
  *   bodies are decoded in place the same way. Bytes of the next pipelined
  *   request stay in rx behind the body.
- * - One response in flight: while tx holds output the next request waits in
- *   rx and reading pauses when rx is full; on_drained resumes.
+ * - One response in flight: while tx holds output (or a response is still
+ *   being produced) the next request waits in rx and reading pauses when
+ *   rx is full; on_drained resumes. A complete request runs its handler
+ *   only with a tx buffer in hand; without one it waits in rx, and the
+ *   buffer queue calls on_drained when one is lent.
  * - A failed request whose framing is lost (bad head, 413, bad chunk) is
  *   answered and the connection closes after the write (with a linger).
- * - A stream (hs->sub, set by http/stream.c after a 101 or an SSE head)
+ * - A stream (hc->sub, set by http/stream.c after a 101 or an SSE head)
  *   takes over the connection's callbacks; its first message may still be
- *   pumping from an out slot, framed as WebSocket frames (out_ws), and the
+ *   coming from a producer, framed as WebSocket frames (ws), and the
  *   stream's events wait until it is out.
- * - A file body (hctx_end_file) streams like an out slot, but from the
- *   file: on_drained reads the next tx-sized chunk straight into tx. At
- *   most CFG_FILE_STREAMS files are held open across turns; the count and
- *   the descriptor are released on the last chunk or in on_close.
+ * - Producers write straight into tx's free room: a chunk header's room is
+ *   kept in front, the piece is produced behind it, then the header (hex
+ *   length, padded with leading zeros to a fixed width, which RFC 9112 7.1
+ *   allows) is written in. A WebSocket piece is framed the same way.
+ * - A file body (hctx_end_file) reads the next tx-sized chunk straight into
+ *   tx each time it drains. At most CFG_FILE_STREAMS files are held open
+ *   across turns; the count and the descriptor are released on the last
+ *   chunk or in on_close.
+ * - A render (ROUTE_BIG_OUT) is written into the scratch; when larger than
+ *   tx's room, the first window goes into tx and each drain renders again
+ *   (the route's handler for GET/HEAD, else the hctx_render function) and
+ *   copies the next window of the body, after checking that its length and
+ *   hash are those of the first pass. Stamps (hctx_stamp) are carried over.
  */
 #include "http/server.h"
 
@@ -33,14 +53,24 @@
 #include "core/assert.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/uuid.h"
 #include "http/cors.h"
 #include "http/stream.h"
 #include "http/ws.h"
 
-typedef enum { HS_HEAD = 0, HS_BODY } hs_phase;
+typedef enum { HS_HEAD = 0, HS_BODY, HS_RESP } hs_phase;
 
+/* Per connection. */
 typedef struct {
     hs_phase phase;
+    bool head_started;       /* first byte of a head arrived (header deadline) */
+    bool resp_on;            /* a producer, file or render is using tx (pinned) */
+    uint32_t head_seen;      /* rx bytes the head parser has already looked at */
+    stream_sub *sub;         /* a WebSocket/SSE stream owns the connection */
+} hconn;
+
+/* Per request, with the rx buffer that holds it. */
+typedef struct {
     http_req req;
     route_result rr;
     route_match_t match;
@@ -51,29 +81,45 @@ typedef struct {
     char *slot;              /* body slot, or NULL */
     size_t slot_len;
     http_chunked ch;
-    bool chunk_done;
-    bool head_started;       /* first byte of a head arrived (header deadline) */
-    size_t head_seen;        /* rx bytes the head parser has already looked at */
-    char *out;               /* out slot still streaming into tx, or NULL */
-    size_t out_len;
-    size_t out_off;
-    bool out_chunked;        /* out holds body data to frame as chunks */
-    bool out_ws;             /* out holds one WebSocket text message to frame */
+    bool body_done;          /* complete: waits for tx, then dispatch */
+} hreq;
+
+typedef enum { RS_NONE = 0, RS_PROD, RS_FILE, RS_RENDER } rs_kind;
+
+/* Per response being produced, with the tx buffer it is written into. */
+typedef struct {
+    rs_kind kind;
+    /* RS_PROD */
+    bool ws;                 /* frame pieces as one WebSocket text message */
     bool ws_started;         /* its first frame is out (the rest continue it) */
-    bool ws_fin_sent;        /* its last frame is out */
-    hctx_producer prod;      /* refills out when it is empty, or NULL */
     bool prod_done;
-    uint64_t prod_state[(HCTX_PRODUCER_STATE_BYTES + 7u) / 8u];   /* 8-aligned bytes */
-    bool file_on;            /* a file body is streaming into tx */
+    bool end_sent;           /* the last chunk / final frame is in tx */
+    hctx_producer prod;
+    /* RS_FILE */
     port_file file;
     uint64_t file_off;       /* next byte of the file to send */
     uint64_t file_left;      /* bytes of the body still to send */
-    stream_sub *sub;         /* a WebSocket/SSE stream owns the connection */
-} hstate;
+    /* RS_RENDER */
+    hctx_render_fn render;   /* NULL: the route's handler (GET/HEAD) */
+    bool keep_alive;
+    size_t body_len;         /* body bytes of the first pass */
+    size_t body_sent;        /* body bytes in tx so far */
+    uint64_t hash;           /* FNV-1a of the first pass's body */
+    uint64_t stamp_wall_us;
+    uint64_t stamp_spent_us;
+    char stamp_id[40];
+    /* the producer's or render's own state, 8-aligned */
+    uint64_t state[(HCTX_PRODUCER_STATE_BYTES + 7u) / 8u];
+} hresp;
 
-static hstate g_hs[CFG_MAX_CONNS];
+_Static_assert(HCTX_RENDER_STATE_BYTES <= HCTX_PRODUCER_STATE_BYTES,
+               "render state shares the producer state's room");
+
+static hconn g_hc[CFG_MAX_CONNS];
+static hreq g_rq[CFG_BUFS];
+static hresp g_rs[CFG_BUFS];
 static pool_t *g_slots;
-static pool_t *g_out_slots;
+static char *g_render;       /* CFG_RENDER_BYTES, used only synchronously */
 static http_stats_t g_stats;
 
 const http_stats_t *http_stats(void)
@@ -81,9 +127,19 @@ const http_stats_t *http_stats(void)
     return &g_stats;
 }
 
-static hstate *hs_of(const conn *c)
+static hconn *hc_of(const conn *c)
 {
-    return &g_hs[conn_id(c)];
+    return &g_hc[conn_id(c)];
+}
+
+static hreq *rq_of(const conn *c)
+{
+    return &g_rq[conn_rx_index(c)];
+}
+
+static hresp *rs_of(const conn *c)
+{
+    return &g_rs[conn_tx_index(c)];
 }
 
 static const http_service *svc_of(const conn *c)
@@ -91,160 +147,175 @@ static const http_service *svc_of(const conn *c)
     return (const http_service *)c->lst->ctx;
 }
 
+static uint64_t fnv1a(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    size_t i;
+    for (i = 0u; i < n; i++) {
+        h ^= (uint64_t)(unsigned char)p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
 /* ---- responses ------------------------------------------------------------ */
 
-/* Copy what an out slot holds into tx, as far as tx has room: the head and a
- * fixed body verbatim, a producer's parts framed as chunks (refilling the
- * slot from the producer whenever it runs dry). The slot is released once
- * everything, the last chunk included, is in tx. */
-static void out_pump(conn *c, hstate *s)
+static void resp_finish(conn *c)
+{
+    hconn *hc = hc_of(c);
+    if (hc->resp_on) {
+        hresp *rs = rs_of(c);
+        if (rs->kind == RS_FILE) {
+            port_file_close(rs->file);
+            rs->file = PORT_FILE_NONE;
+            g_stats.file_streams--;
+        }
+        rs->kind = RS_NONE;
+        hc->resp_on = false;
+        conn_tx_pin(c, false);
+    }
+}
+
+/* Start producing a response into tx (which the caller holds). */
+static hresp *resp_start(conn *c, rs_kind kind)
+{
+    hresp *rs = rs_of(c);
+    (void)memset(rs, 0, offsetof(hresp, state));
+    rs->kind = kind;
+    rs->file = PORT_FILE_NONE;
+    hc_of(c)->resp_on = true;
+    conn_tx_pin(c, true);
+    return rs;
+}
+
+/* Chunk header room: 8 hex digits (bodies of any piece size) + CRLF. */
+#define CHUNK_HDR 10u
+#define CHUNK_TRL 2u
+
+/* Let the producer write pieces into tx while it has room; frame each as a
+ * chunk or a WebSocket frame; end the body after the last one. */
+static void prod_pump(conn *c, hresp *rs)
 {
     for (;;) {
         size_t room = 0u;
         char *p = conn_tx_buf(c, &room);
-        size_t left = s->out_len - s->out_off;
+        size_t hdr = rs->ws ? (size_t)WS_MAX_SERVER_HEADER : CHUNK_HDR;
+        size_t trl = rs->ws ? 0u : CHUNK_TRL;
         size_t n;
-        if (left == 0u) {
-            if ((s->prod != NULL) && !s->prod_done) {
-                s->out_len = s->prod(s->prod_state, s->out, CFG_OUT_SLOT_BYTES, &s->prod_done);
-                s->out_off = 0u;
-                s->out_chunked = !s->out_ws;
-                if (s->out_len == 0u) {
-                    s->prod_done = true;   /* an empty part ends the body */
-                }
-                continue;
-            }
-            if (s->out_chunked) {
-                if (room < 5u) {
-                    return;               /* the last chunk waits for room */
-                }
-                (void)memcpy(p, "0\r\n\r\n", 5u);
-                conn_tx_ack(c, 5u);
-            }
-            if (s->out_ws && !s->ws_fin_sent) {
-                /* the message ends with an empty final frame */
-                if (room < 2u) {
-                    return;
-                }
-                p[0] = (char)(s->ws_started ? 0x80 : 0x81);
-                p[1] = '\0';
-                conn_tx_ack(c, 2u);
-                s->ws_fin_sent = true;
-            }
-            pool_put(g_out_slots, s->out);
-            s->out = NULL;
-            s->out_chunked = false;
-            s->out_ws = false;
-            s->prod = NULL;
+        bool done = false;
+        if (p == NULL) {
             return;
         }
-        if (s->out_ws) {
-            /* each piece is one frame of the message; the piece that ends
-             * the producer's last part is its final frame */
-            uint8_t hdr[WS_MAX_SERVER_HEADER];
-            bool fin;
-            size_t k;
-            if (room <= WS_MAX_SERVER_HEADER) {
-                return;
+        if (rs->prod_done) {
+            if (!rs->end_sent) {
+                if (rs->ws) {
+                    /* the message ends with an empty final frame */
+                    if (room < 2u) {
+                        return;
+                    }
+                    p[0] = (char)(rs->ws_started ? 0x80 : 0x81);
+                    p[1] = '\0';
+                    conn_tx_ack(c, 2u);
+                } else {
+                    if (room < 5u) {
+                        return;
+                    }
+                    (void)memcpy(p, "0\r\n\r\n", 5u);
+                    conn_tx_ack(c, 5u);
+                }
+                rs->end_sent = true;
             }
-            n = (left < (room - WS_MAX_SERVER_HEADER)) ? left : (room - WS_MAX_SERVER_HEADER);
-            fin = (n == left) && ((s->prod == NULL) || s->prod_done);
-            k = ws_frame_header(hdr, s->ws_started ? WS_OP_CONT : WS_OP_TEXT, fin, (uint64_t)n);
-            (void)memcpy(p, hdr, k);
-            (void)memcpy(p + k, s->out + s->out_off, n);
-            conn_tx_ack(c, k + n);
-            s->out_off += n;
-            s->ws_started = true;
-            s->ws_fin_sent = fin;
-        } else if (!s->out_chunked) {
-            /* tx (CFG_TX_BYTES) is far smaller than an out slot: most parts
-             * take several passes, each ending when tx is full */
-            bool tx_full = (room < left);
-            n = tx_full ? room : left;
-            (void)memcpy(p, s->out + s->out_off, n);
-            conn_tx_ack(c, n);
-            s->out_off += n;
-            if (tx_full) {
-                return;
-            }
-        } else {
-            char hdr[24];
-            int k;
-            if (room < 32u) {
-                return;
-            }
-            n = (left < (room - 24u)) ? left : (room - 24u);
-            k = snprintf(hdr, sizeof hdr, "%lx\r\n", (unsigned long)n);
-            (void)memcpy(p, hdr, (size_t)k);
-            (void)memcpy(p + k, s->out + s->out_off, n);
-            (void)memcpy(p + (size_t)k + n, "\r\n", 2u);
-            conn_tx_ack(c, (size_t)k + n + 2u);
-            s->out_off += n;
+            resp_finish(c);
+            return;
         }
-    }
-}
-
-static void out_release(hstate *s)
-{
-    if (s->out != NULL) {
-        pool_put(g_out_slots, s->out);
-        s->out = NULL;
-    }
-    s->out_chunked = false;
-    s->out_ws = false;
-    s->prod = NULL;
-}
-
-static void file_release(hstate *s)
-{
-    if (s->file_on) {
-        port_file_close(s->file);
-        s->file = PORT_FILE_NONE;
-        s->file_on = false;
-        g_stats.file_streams--;
+        if (room < (hdr + trl + HCTX_PRODUCER_MIN_ROOM)) {
+            return;              /* the next drain brings room */
+        }
+        n = rs->prod(rs->state, p + hdr, room - hdr - trl, &done);
+        if (NEVER(n > (room - hdr - trl))) {
+            n = 0u;
+            done = true;
+        }
+        if (done) {
+            rs->prod_done = true;
+        }
+        if (n == 0u) {
+            if (!done && (conn_tx_pending(c) == 0u)) {
+                /* nothing fits even an empty tx: it can never be sent */
+                LOG_E("http", "%s: a producer cannot make progress: connection cut",
+                      svc_of(c)->family);
+                resp_finish(c);
+                conn_fail(c, ST_TOOBIG);
+                return;
+            }
+            if (!done) {
+                return;          /* wants more room than tx has now */
+            }
+            continue;
+        }
+        if (rs->ws) {
+            /* the piece that ends the message is its final frame */
+            uint8_t fh[WS_MAX_SERVER_HEADER];
+            size_t k = ws_frame_header(fh, rs->ws_started ? WS_OP_CONT : WS_OP_TEXT, done,
+                                       (uint64_t)n);
+            rs->end_sent = done;
+            /* move the piece up to sit right behind its header */
+            if (k < hdr) {
+                (void)memmove(p + k, p + hdr, n);
+            }
+            (void)memcpy(p, fh, k);
+            conn_tx_ack(c, k + n);
+            rs->ws_started = true;
+        } else {
+            char h8[CHUNK_HDR + 1u];
+            (void)snprintf(h8, sizeof h8, "%08lx\r\n", (unsigned long)n);
+            (void)memcpy(p, h8, CHUNK_HDR);
+            (void)memcpy(p + hdr + n, "\r\n", CHUNK_TRL);
+            conn_tx_ack(c, hdr + n + trl);
+        }
     }
 }
 
 /* Read the next part of a streaming file body into the free room of tx;
- * release the file when its last byte is in tx. */
-static void file_pump(conn *c, hstate *s)
+ * finish when its last byte is in tx. */
+static void file_pump(conn *c, hresp *rs)
 {
     size_t room = 0u;
     char *p = conn_tx_buf(c, &room);
-    size_t want = (s->file_left < (uint64_t)room) ? (size_t)s->file_left : room;
+    size_t want = (rs->file_left < (uint64_t)room) ? (size_t)rs->file_left : room;
     size_t got = 0u;
     st_t st;
-    if (want == 0u) {
+    if ((p == NULL) || (want == 0u)) {
         return;     /* tx is full: the next drain brings room */
     }
-    st = port_file_read_at(s->file, s->file_off, p, want, &got);
+    st = port_file_read_at(rs->file, rs->file_off, p, want, &got);
     if ((st != ST_OK) || (got == 0u)) {
         /* Content-Length is already on the wire: the response can only be
          * cut, so the client sees it as incomplete. */
         LOG_W("http", "%s: file body cut after %llu bytes: %s", svc_of(c)->family,
-              (unsigned long long)s->file_off,
+              (unsigned long long)rs->file_off,
               (st != ST_OK) ? status_str(st) : "file shorter than announced");
         g_stats.file_cuts++;
-        file_release(s);
+        resp_finish(c);
         conn_fail(c, (st != ST_OK) ? st : ST_IO);
         return;
     }
     conn_tx_ack(c, got);
-    s->file_off += got;
-    s->file_left -= got;
-    if (s->file_left == 0u) {
-        file_release(s);
+    rs->file_off += got;
+    rs->file_left -= got;
+    if (rs->file_left == 0u) {
+        resp_finish(c);
     }
 }
 
 void hctx_begin(hctx *h, int status)
 {
-    size_t room = CFG_OUT_SLOT_BYTES;
+    size_t room = CFG_RENDER_BYTES;
     char *p = h->out_buf;
+    bool head = (h->req != NULL) && (h->req->method == HTTP_M_HEAD);
     if (p == NULL) {
         p = conn_tx_buf(h->c, &room);
     }
-    bool head = (h->req != NULL) && (h->req->method == HTTP_M_HEAD);
     resp_begin(&h->resp, p, room, status, h->keep_alive, head);
     cors_add_headers(h);
     if (h->extra_name != NULL) {
@@ -275,19 +346,106 @@ void hctx_body_commit(hctx *h, size_t n)
     resp_body_commit(&h->resp, n);
 }
 
+static void stamp_fix(hctx *h)
+{
+    if (!h->stamped) {
+        h->stamped = true;
+        h->stamp.wall_us = clock_wall_us();
+        h->stamp.spent_us = clock_mono_us() - h->start_us;
+        if (uuid_v7(h->stamp.id) != ST_OK) {
+            h->stamp.id[0] = '\0';
+        }
+    }
+}
+
+const char *hctx_request_id(hctx *h)
+{
+    stamp_fix(h);
+    return h->stamp.id;
+}
+
+uint64_t hctx_wall_us(hctx *h)
+{
+    stamp_fix(h);
+    return h->stamp.wall_us;
+}
+
+uint64_t hctx_spent_us(hctx *h)
+{
+    stamp_fix(h);
+    return h->stamp.spent_us;
+}
+
+/* The scratch holds a whole response of `total` bytes whose body is the
+ * last body_len of them: copy what fits into tx; keep rendering the rest
+ * in windows when it does not fit. */
+static void render_first(hctx *h, size_t total, size_t body_len)
+{
+    conn *c = h->c;
+    size_t room = 0u;
+    char *p = conn_tx_buf(c, &room);
+    hresp *rs;
+    size_t head_len = total - body_len;
+    if (NEVER(p == NULL) || (total <= room)) {
+        if (p != NULL) {
+            (void)memcpy(p, h->out_buf, total);
+            conn_tx_ack(c, total);
+        }
+        return;
+    }
+    /* Larger than tx: the head and the first part of the body now. */
+    if ((h->render == NULL) && (h->req != NULL) && (h->req->method != HTTP_M_GET) &&
+        (h->req->method != HTTP_M_HEAD)) {
+        /* only a safe method may be rendered again by its handler */
+        LOG_E("http", "%s: a %d response of %lu bytes is larger than tx and has no "
+              "render function (hctx_render): answered 500", h->svc->family,
+              h->resp.status, (unsigned long)total);
+        h->keep_alive = false;
+        h->svc->error(h, 500, "INTERNAL_ERROR", "Internal server error");
+        return;
+    }
+    if (NEVER(head_len >= room)) {
+        LOG_E("http", "%s: response head larger than tx", h->svc->family);
+        conn_fail(c, ST_TOOBIG);
+        return;
+    }
+    (void)memcpy(p, h->out_buf, room);
+    conn_tx_ack(c, room);
+    rs = resp_start(c, RS_RENDER);
+    rs->render = h->render;
+    if ((h->render != NULL) && (h->render_state_len > 0u)) {
+        (void)memcpy(rs->state, h->render_state, h->render_state_len);
+    }
+    rs->keep_alive = h->keep_alive;
+    rs->body_len = body_len;
+    rs->body_sent = room - head_len;
+    rs->hash = fnv1a(h->out_buf + head_len, body_len);
+    stamp_fix(h);
+    rs->stamp_wall_us = h->stamp.wall_us;
+    rs->stamp_spent_us = h->stamp.spent_us;
+    (void)memcpy(rs->stamp_id, h->stamp.id, sizeof rs->stamp_id);
+    hc_of(c)->phase = HS_RESP;   /* the request stays for the next passes */
+}
+
 /* Finish the response in h; false when it did not fit and was replaced by
  * a 500. */
 static bool end_response(hctx *h)
 {
     size_t total = 0u;
+    if (h->rerender) {
+        /* a later pass: render_next checks and copies the window */
+        h->rerender_done = (h->out_buf != NULL);
+        return true;
+    }
     if (resp_end(&h->resp, &total) != ST_OK) {
         static const char msg[] = "HTTP/1.1 500 Internal Server Error\r\n"
                                   "Content-Length: 0\r\nConnection: close\r\n\r\n";
         int status = h->resp.status;
-        size_t cap = (h->out_buf != NULL) ? (size_t)CFG_OUT_SLOT_BYTES : (size_t)CFG_TX_BYTES;
+        size_t cap = (h->out_buf != NULL) ? (size_t)CFG_RENDER_BYTES : (size_t)CFG_BUF_BYTES;
         LOG_E("http", "%s: response %d does not fit (%lu bytes)", h->svc->family, status,
               (unsigned long)cap);
         h->keep_alive = false;
+        h->render = NULL;
         if (status != 500) {
             /* Retry once as the family's 500, which is small. */
             h->svc->error(h, 500, "INTERNAL_ERROR", "Internal server error");
@@ -297,7 +455,7 @@ static bool end_response(hctx *h)
             size_t room = 0u;
             char *p = conn_tx_buf(h->c, &room);
             h->out_buf = NULL;
-            if (room >= (sizeof(msg) - 1u)) {
+            if ((p != NULL) && (room >= (sizeof(msg) - 1u))) {
                 (void)memcpy(p, msg, sizeof(msg) - 1u);
                 conn_tx_ack(h->c, sizeof(msg) - 1u);
             }
@@ -305,13 +463,9 @@ static bool end_response(hctx *h)
         return false;
     }
     if (h->out_buf != NULL) {
-        hstate *s = hs_of(h->c);
-        s->out = h->out_buf;
-        s->out_len = total;
-        s->out_off = 0u;
-        s->out_chunked = false;
+        size_t body_len = h->resp.head_only ? 0u : h->resp.body_len;
+        render_first(h, total, body_len);
         h->out_buf = NULL;
-        out_pump(h->c, s);
     } else {
         conn_tx_ack(h->c, total);
     }
@@ -323,26 +477,40 @@ void hctx_end(hctx *h)
     (void)end_response(h);
 }
 
+void hctx_render(hctx *h, hctx_render_fn fn, const void *state, size_t state_len)
+{
+    ASSERT((h->out_buf != NULL) && (state_len <= HCTX_RENDER_STATE_BYTES));
+    if (NEVER(state_len > HCTX_RENDER_STATE_BYTES)) {
+        h->svc->error(h, 500, "INTERNAL_ERROR", "Internal server error");
+        return;
+    }
+    h->render = fn;
+    h->render_state = state;
+    h->render_state_len = state_len;
+    fn(h, state);
+}
+
 void hctx_end_stream(hctx *h, hctx_producer fn, const void *state, size_t state_len)
 {
-    hstate *s = hs_of(h->c);
     bool body = !h->resp.head_only;
-    ASSERT((h->out_buf != NULL) && (state_len <= HCTX_PRODUCER_STATE_BYTES));
-    if (NEVER((h->out_buf == NULL) || (state_len > HCTX_PRODUCER_STATE_BYTES))) {
+    ASSERT(state_len <= HCTX_PRODUCER_STATE_BYTES);
+    if (NEVER(state_len > HCTX_PRODUCER_STATE_BYTES)) {
         h->resp.overflow = true;   /* answered as the family's 500 */
         (void)end_response(h);
         return;
     }
+    if (h->rerender) {
+        return;     /* not what the first pass did: render_next cuts */
+    }
     resp_header_cstr(&h->resp, "Transfer-Encoding", "chunked");
     h->resp.no_length = true;
     h->resp.head_only = true;
-    /* The producer is armed before the head goes out: out_pump calls it
-     * once the head has left the slot. */
-    s->prod = body ? fn : NULL;
-    s->prod_done = !body;
-    (void)memcpy(s->prod_state, state, state_len);
-    if (!end_response(h)) {
-        s->prod = NULL;
+    h->render = NULL;
+    if (end_response(h) && body && !h->c->closing) {
+        hresp *rs = resp_start(h->c, RS_PROD);
+        rs->prod = fn;
+        (void)memcpy(rs->state, state, state_len);
+        prod_pump(h->c, rs);
     }
 }
 
@@ -360,10 +528,13 @@ void hctx_send(hctx *h, int status, const char *content_type, const char *body, 
 
 void hctx_end_file(hctx *h, port_file f, uint64_t size)
 {
-    hstate *s = hs_of(h->c);
     bool stream = !h->resp.head_only && (size > 0u);
-    ASSERT(h->out_buf == NULL);
-    ASSERT(!s->file_on && (s->out == NULL));
+    hresp *rs;
+    if (h->rerender) {
+        port_file_close(f);
+        return;     /* not what the first pass did: render_next cuts */
+    }
+    ASSERT(!hc_of(h->c)->resp_on);
     if (stream && (g_stats.file_streams >= (uint64_t)CFG_FILE_STREAMS)) {
         /* Nothing of the begun response is in tx yet: the 503 replaces it. */
         port_file_close(f);
@@ -380,16 +551,17 @@ void hctx_end_file(hctx *h, port_file f, uint64_t size)
     }
     h->resp.no_length = true;
     h->resp.head_only = true;
-    if (!end_response(h) || !stream) {
+    h->render = NULL;
+    if (!end_response(h) || !stream || h->c->closing) {
         port_file_close(f);
         return;
     }
-    s->file = f;
-    s->file_on = true;
-    s->file_off = 0u;
-    s->file_left = size;
+    rs = resp_start(h->c, RS_FILE);
+    rs->file = f;
+    rs->file_off = 0u;
+    rs->file_left = size;
     g_stats.file_streams++;
-    file_pump(h->c, s);
+    file_pump(h->c, rs);
 }
 
 void hctx_send_file(hctx *h, int status, const char *content_type, port_file f,
@@ -422,38 +594,36 @@ static void hctx_init(hctx *h, conn *c, const http_req *req)
 
 /* ---- request end, errors ---------------------------------------------------- */
 
-static void release_slot(hstate *s)
+/* The request in rx is over (answered, or its framing lost): give back its
+ * body slot; the next head starts from scratch. */
+static void reset_request(conn *c)
 {
-    if (s->slot != NULL) {
-        pool_put(g_slots, s->slot);
-        s->slot = NULL;
-        s->slot_len = 0u;
+    hconn *hc = hc_of(c);
+    if ((hc->phase != HS_HEAD) && (c->rx != NULL)) {
+        hreq *rq = rq_of(c);
+        if (rq->slot != NULL) {
+            pool_put(g_slots, rq->slot);
+            rq->slot = NULL;
+            rq->slot_len = 0u;
+        }
+        rq->in_rx = 0u;
     }
-}
-
-static void reset_request(hstate *s)
-{
-    release_slot(s);
-    s->phase = HS_HEAD;
-    s->in_rx = 0u;
-    s->need = 0u;
-    s->chunk_done = false;
-    s->head_started = false;
-    s->head_seen = 0u;
+    hc->phase = HS_HEAD;
+    hc->head_started = false;
+    hc->head_seen = 0u;
 }
 
 /* Answer an error that ends the connection (framing lost or peer misbehaves). */
 static void fail_request(conn *c, const http_req *req, int status, const char *code,
                          const char *msg)
 {
-    hstate *s = hs_of(c);
     hctx h;
     hctx_init(&h, c, req);
     h.keep_alive = false;
     /* tx only ever holds whole messages (a response, a 100 Continue), so the
      * error can follow whatever is still pending. */
     h.svc->error(&h, status, code, msg);
-    reset_request(s);
+    reset_request(c);
     c->rx_len = 0u;
     conn_close_after_flush(c);
     conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
@@ -479,62 +649,67 @@ static void fail_status(conn *c, const http_req *req, int status)
 
 /* ---- dispatch --------------------------------------------------------------- */
 
-static void dispatch(conn *c, hstate *s)
+/* The body of the request in rx, for a handler. */
+static strv request_body(const conn *c, const hreq *rq)
+{
+    strv b;
+    if (rq->slot != NULL) {
+        b.p = rq->slot;
+        b.n = rq->slot_len;
+    } else {
+        b.p = c->rx + rq->req.head_len;
+        b.n = rq->in_rx;
+    }
+    return b;
+}
+
+/* The response is all in tx (or on its way from a producer or a file): drop
+ * the request's head and the body bytes it kept in rx; bytes of a
+ * pipelined request stay. */
+static void request_done(conn *c, bool keep_alive)
+{
+    hreq *rq = rq_of(c);
+    size_t consumed = rq->req.head_len + rq->in_rx;
+    reset_request(c);
+    conn_rx_consume(c, consumed);
+    if (hc_of(c)->sub != NULL) {
+        return;     /* the stream owns the connection and its deadlines now */
+    }
+    if (!keep_alive) {
+        conn_close_after_flush(c);
+    }
+    conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
+}
+
+static void dispatch(conn *c, hreq *rq)
 {
     hctx h;
-    size_t consumed;
     const http_service *svc = svc_of(c);
-    hctx_init(&h, c, &s->req);
-    h.match = s->match;
-    if (s->slot != NULL) {
-        h.body.p = s->slot;
-        h.body.n = s->slot_len;
-    } else {
-        h.body.p = c->rx + s->req.head_len;
-        h.body.n = s->in_rx;
-    }
+    hctx_init(&h, c, &rq->req);
+    h.match = rq->match;
+    h.body = request_body(c, rq);
     g_stats.requests++;
     conn_set_idle(c, false);
-    h.routed = (s->rr == ROUTE_FOUND);
+    h.routed = (rq->rr == ROUTE_FOUND);
     if (cors_preflight(&h)) {
         /* answered */
     } else if ((svc->authorize != NULL) &&
-               !(h.routed && ((s->match.rt->flags & ROUTE_OPEN) != 0u)) &&
+               !(h.routed && ((rq->match.rt->flags & ROUTE_OPEN) != 0u)) &&
                !svc->authorize(&h)) {
         /* answered 401 */
-    } else if (s->rr == ROUTE_FOUND) {
-        if ((s->match.rt->flags & ROUTE_BIG_OUT) != 0u) {
-            /* Taken before the handler runs: a full pool must never turn a
-             * request that already changed something into a 503. */
-            h.out_buf = (char *)pool_get(g_out_slots);
-            if ((h.out_buf == NULL) && s->req.upgrade_websocket) {
-                /* a WebSocket that cannot be served is closed with 1013
-                 * after its upgrade (hctx_ws_snapshot), not refused here */
-                g_stats.out_slot_waits++;
-            } else if (h.out_buf == NULL) {
-                g_stats.out_slot_waits++;
-                LOG_W("http", "%s: all %u out slots busy, 503", svc->family,
-                      (unsigned)CFG_OUT_SLOTS);
-                svc->error(&h, 503, "SERVICE_UNAVAILABLE", "Service unavailable");
-            } else {
-                /* the slot is the handler's */
-            }
+    } else if (rq->rr == ROUTE_FOUND) {
+        if ((rq->match.rt->flags & ROUTE_BIG_OUT) != 0u) {
+            h.out_buf = g_render;
         }
-        if (!h.responded) {
-            s->match.rt->fn(&h);
-        }
-        if (h.out_buf != NULL) {
-            /* the handler did not end its response: give the slot back */
-            pool_put(g_out_slots, h.out_buf);
-            h.out_buf = NULL;
-        }
-    } else if (s->rr == ROUTE_BAD_PARAM) {
+        rq->match.rt->fn(&h);
+        h.out_buf = NULL;
+    } else if (rq->rr == ROUTE_BAD_PARAM) {
         svc->error(&h, 400, "VALIDATION_ERROR", "Malformed percent-encoding in path");
-    } else if ((s->rr == ROUTE_BAD_METHOD) && !svc->bad_method_is_not_found) {
-        h.allow = s->match.allow;
+    } else if ((rq->rr == ROUTE_BAD_METHOD) && !svc->bad_method_is_not_found) {
+        h.allow = rq->match.allow;
         svc->error(&h, 405, "METHOD_NOT_ALLOWED", "Method not allowed");
     } else if ((svc->fallback != NULL) &&
-               ((s->req.method == HTTP_M_GET) || (s->req.method == HTTP_M_HEAD))) {
+               ((rq->req.method == HTTP_M_GET) || (rq->req.method == HTTP_M_HEAD))) {
         svc->fallback(&h);
     } else {
         svc->error(&h, 404, "NOT_FOUND", "Not found");
@@ -543,105 +718,155 @@ static void dispatch(conn *c, hstate *s)
         LOG_E("http", "%s: handler gave no response", svc->family);
         svc->error(&h, 500, "INTERNAL_ERROR", "Internal server error");
     }
-    /* The request is done: drop its head and the body bytes it kept in rx;
-     * bytes of a pipelined request stay. */
-    consumed = s->req.head_len + s->in_rx;
-    reset_request(s);
-    conn_rx_consume(c, consumed);
-    if (s->sub != NULL) {
-        return;     /* the stream owns the connection and its deadlines now */
+    if (hc_of(c)->phase == HS_RESP) {
+        /* rendered in windows: the request stays until the last one */
+        conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
+        return;
     }
-    if (!h.keep_alive) {
-        conn_close_after_flush(c);
+    request_done(c, h.keep_alive);
+}
+
+/* Render the response of the request in rx again and copy its next window
+ * into tx; the request is done after the last one. */
+static void render_next(conn *c, hresp *rs)
+{
+    hreq *rq = rq_of(c);
+    hctx h;
+    size_t total = 0u;
+    size_t room = 0u;
+    size_t n;
+    const char *body;
+    char *p = conn_tx_buf(c, &room);
+    if (p == NULL) {
+        return;
     }
-    conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
+    hctx_init(&h, c, &rq->req);
+    h.match = rq->match;
+    h.body = request_body(c, rq);
+    h.keep_alive = rs->keep_alive;
+    h.routed = true;
+    h.out_buf = g_render;
+    h.stamped = true;
+    h.stamp.wall_us = rs->stamp_wall_us;
+    h.stamp.spent_us = rs->stamp_spent_us;
+    (void)memcpy(h.stamp.id, rs->stamp_id, sizeof h.stamp.id);
+    h.rerender = true;
+    if (rs->render != NULL) {
+        rs->render(&h, rs->state);
+    } else {
+        rq->match.rt->fn(&h);
+    }
+    g_stats.renders++;
+    if (!h.rerender_done || h.resp.overflow || (resp_end(&h.resp, &total) != ST_OK) ||
+        (h.resp.body_len != rs->body_len) || (total < rs->body_len) ||
+        (fnv1a(g_render + (total - rs->body_len), rs->body_len) != rs->hash)) {
+        LOG_W("http", "%s: a response changed while it was being sent: connection cut",
+              svc_of(c)->family);
+        g_stats.render_cuts++;
+        resp_finish(c);
+        conn_fail(c, ST_IO);
+        return;
+    }
+    body = g_render + (total - rs->body_len);
+    n = rs->body_len - rs->body_sent;
+    if (n > room) {
+        n = room;
+    }
+    (void)memcpy(p, body + rs->body_sent, n);
+    conn_tx_ack(c, n);
+    rs->body_sent += n;
+    if (rs->body_sent == rs->body_len) {
+        bool keep = rs->keep_alive;
+        resp_finish(c);
+        request_done(c, keep);
+    }
 }
 
 /* ---- body ------------------------------------------------------------------- */
 
 /* Move body bytes held in rx into the body slot, keeping any bytes after
  * `body_bytes` (the next request) in rx after the head. */
-static bool spill(conn *c, hstate *s, size_t body_bytes)
+static bool spill(conn *c, hreq *rq, size_t body_bytes)
 {
-    char *src = c->rx + s->req.head_len;
-    size_t tail = c->rx_len - s->req.head_len - body_bytes;
-    if (s->slot == NULL) {
-        s->slot = (char *)pool_get(g_slots);
-        if (s->slot == NULL) {
+    char *src = c->rx + rq->req.head_len;
+    size_t tail = c->rx_len - rq->req.head_len - body_bytes;
+    if (rq->slot == NULL) {
+        rq->slot = (char *)pool_get(g_slots);
+        if (rq->slot == NULL) {
             g_stats.body_slot_waits++;
             LOG_W("http", "%s: all %u body slots busy, 503", svc_of(c)->family,
                   (unsigned)CFG_BODY_SLOTS);
-            fail_status(c, &s->req, 503);
+            fail_status(c, &rq->req, 503);
             return false;
         }
     }
-    if (body_bytes > (CFG_BODY_SLOT_BYTES - s->slot_len)) {
-        fail_status(c, &s->req, 413);
+    if (body_bytes > (CFG_BODY_SLOT_BYTES - rq->slot_len)) {
+        fail_status(c, &rq->req, 413);
         return false;
     }
-    (void)memcpy(s->slot + s->slot_len, src, body_bytes);
-    s->slot_len += body_bytes;
+    (void)memcpy(rq->slot + rq->slot_len, src, body_bytes);
+    rq->slot_len += body_bytes;
     (void)memmove(src, src + body_bytes, tail);
-    c->rx_len = s->req.head_len + tail;
-    s->in_rx = 0u;
+    c->rx_len = (uint32_t)(rq->req.head_len + tail);
+    rq->in_rx = 0u;
     return true;
 }
 
 /* Content-Length body: true when complete. */
-static bool body_fixed(conn *c, hstate *s)
+static bool body_fixed(conn *c, hreq *rq)
 {
-    size_t avail = c->rx_len - s->req.head_len;
-    uint64_t have = (uint64_t)s->slot_len + s->in_rx;
-    uint64_t want = s->need - have;
-    size_t take = avail - s->in_rx;
+    size_t avail = c->rx_len - rq->req.head_len;
+    uint64_t have = (uint64_t)rq->slot_len + rq->in_rx;
+    uint64_t want = rq->need - have;
+    size_t take = avail - rq->in_rx;
     if (take > want) {
         take = (size_t)want;
     }
-    s->in_rx += take;
-    if (((uint64_t)s->slot_len + s->in_rx) == s->need) {
-        if (s->slot != NULL) {
-            return spill(c, s, s->in_rx);
+    rq->in_rx += take;
+    if (((uint64_t)rq->slot_len + rq->in_rx) == rq->need) {
+        if (rq->slot != NULL) {
+            return spill(c, rq, rq->in_rx);
         }
         return true;
     }
     /* Not complete: if the body cannot complete inside rx, spill now. */
-    if ((s->slot != NULL) ||
-        ((s->req.head_len + s->need) > (uint64_t)sizeof c->rx)) {
-        (void)spill(c, s, s->in_rx);
+    if ((rq->slot != NULL) ||
+        ((rq->req.head_len + rq->need) > (uint64_t)CFG_BUF_BYTES)) {
+        (void)spill(c, rq, rq->in_rx);
     }
     return false;
 }
 
 /* Chunked body: true when complete. Decoded bytes collect like fixed ones. */
-static bool body_chunked(conn *c, hstate *s)
+static bool body_chunked(conn *c, hreq *rq)
 {
-    char *raw = c->rx + s->req.head_len + s->in_rx;
-    size_t len = c->rx_len - s->req.head_len - s->in_rx;
+    char *raw = c->rx + rq->req.head_len + rq->in_rx;
+    size_t len = c->rx_len - rq->req.head_len - rq->in_rx;
     size_t rest = 0u;
     st_t st;
     if (len == 0u) {
         return false;
     }
-    st = http_chunked_decode(&s->ch, raw, &len, &rest);
+    st = http_chunked_decode(&rq->ch, raw, &len, &rest);
     if (st == ST_TOOBIG) {
-        fail_status(c, &s->req, 413);
+        fail_status(c, &rq->req, 413);
         return false;
     }
     if (st == ST_BAD) {
-        fail_request(c, &s->req, 400, "VALIDATION_ERROR", "Malformed chunked body");
+        fail_request(c, &rq->req, 400, "VALIDATION_ERROR", "Malformed chunked body");
         return false;
     }
-    s->in_rx += len;
+    rq->in_rx += len;
     if (st == ST_OK) {
-        c->rx_len = s->req.head_len + s->in_rx + rest;
-        if (s->slot != NULL) {
-            return spill(c, s, s->in_rx);
+        c->rx_len = (uint32_t)(rq->req.head_len + rq->in_rx + rest);
+        if (rq->slot != NULL) {
+            return spill(c, rq, rq->in_rx);
         }
         return true;
     }
-    c->rx_len = s->req.head_len + s->in_rx;
-    if ((s->slot != NULL) || (c->rx_len >= (sizeof c->rx - 64u))) {
-        (void)spill(c, s, s->in_rx);
+    c->rx_len = (uint32_t)(rq->req.head_len + rq->in_rx);
+    if ((rq->slot != NULL) || (c->rx_len >= ((uint32_t)CFG_BUF_BYTES - 64u))) {
+        (void)spill(c, rq, rq->in_rx);
     }
     return false;
 }
@@ -649,32 +874,32 @@ static bool body_chunked(conn *c, hstate *s)
 /* ---- head ------------------------------------------------------------------- */
 
 /* Returns false when the request failed (already answered). */
-static bool start_body(conn *c, hstate *s)
+static bool start_body(conn *c, hreq *rq)
 {
     const http_service *svc = svc_of(c);
-    http_req *r = &s->req;
-    s->limit = svc->max_body;
-    if ((s->rr == ROUTE_FOUND) && ((s->match.rt->flags & ROUTE_HOOK_BODY) != 0u)) {
-        s->limit = svc->max_hook_body;
+    http_req *r = &rq->req;
+    rq->limit = svc->max_body;
+    if ((rq->rr == ROUTE_FOUND) && ((rq->match.rt->flags & ROUTE_HOOK_BODY) != 0u)) {
+        rq->limit = svc->max_hook_body;
     }
-    if (s->limit > CFG_BODY_SLOT_BYTES) {
-        s->limit = CFG_BODY_SLOT_BYTES;
+    if (rq->limit > CFG_BODY_SLOT_BYTES) {
+        rq->limit = CFG_BODY_SLOT_BYTES;
     }
     if (r->chunked) {
-        http_chunked_init(&s->ch, s->limit);
-    } else if (r->has_content_length && (r->content_length > s->limit)) {
+        http_chunked_init(&rq->ch, rq->limit);
+    } else if (r->has_content_length && (r->content_length > rq->limit)) {
         fail_status(c, r, 413);
         return false;
     } else {
-        s->need = r->has_content_length ? r->content_length : 0u;
+        rq->need = r->has_content_length ? r->content_length : 0u;
     }
-    s->phase = HS_BODY;
-    if (r->expect_continue && (r->chunked || (s->need > 0u)) &&
+    hc_of(c)->phase = HS_BODY;
+    if (r->expect_continue && (r->chunked || (rq->need > 0u)) &&
         (c->rx_len == r->head_len)) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         size_t room = 0u;
         char *p = conn_tx_buf(c, &room);
-        if (room >= (sizeof(cont) - 1u)) {
+        if ((p != NULL) && (room >= (sizeof(cont) - 1u))) {
             (void)memcpy(p, cont, sizeof(cont) - 1u);
             conn_tx_ack(c, sizeof(cont) - 1u);
             g_stats.continues++;
@@ -684,24 +909,25 @@ static bool start_body(conn *c, hstate *s)
     return true;
 }
 
-static bool parse_head(conn *c, hstate *s)
+static bool parse_head(conn *c, hconn *hc)
 {
     int status = 400;
     const http_service *svc = svc_of(c);
+    hreq *rq = rq_of(c);
     st_t st = ST_AGAIN;
     /* Re-parse only when a new line (or the limit) arrived: a client that
      * sends one byte at a time costs one scan per line, not per byte. */
-    if (http_head_worth_parsing(c->rx, s->head_seen, c->rx_len)) {
-        st = http_parse_head(c->rx, c->rx_len, &s->req, &status);
+    if (http_head_worth_parsing(c->rx, hc->head_seen, c->rx_len)) {
+        st = http_parse_head(c->rx, c->rx_len, &rq->req, &status);
     }
-    s->head_seen = c->rx_len;
+    hc->head_seen = c->rx_len;
     if (st == ST_AGAIN) {
         if (c->rx_len >= (size_t)CFG_HTTP_MAX_HEAD_BYTES) {
             fail_status(c, NULL, http_head_overflow_status(c->rx, c->rx_len));
         } else if (c->peer_closed) {
             conn_fail(c, ST_CLOSED);
-        } else if (!s->head_started) {
-            s->head_started = true;
+        } else if (!hc->head_started) {
+            hc->head_started = true;
             conn_set_idle(c, false);
             conn_set_deadline(c, CONN_DL_HEADER, CFG_HEADER_TIMEOUT_MS);
         } else {
@@ -713,58 +939,77 @@ static bool parse_head(conn *c, hstate *s)
         fail_status(c, NULL, status);
         return false;
     }
-    s->rr = router_match(svc->routes, svc->nroutes, s->req.method, s->req.path,
-                         s->params, sizeof s->params, &s->match);
-    return start_body(c, s);
+    rq->limit = 0u;
+    rq->need = 0u;
+    rq->in_rx = 0u;
+    rq->slot = NULL;
+    rq->slot_len = 0u;
+    rq->body_done = false;
+    rq->rr = router_match(svc->routes, svc->nroutes, rq->req.method, rq->req.path,
+                          rq->params, sizeof rq->params, &rq->match);
+    return start_body(c, rq);
 }
 
 static void on_readable(conn *c)
 {
-    hstate *s = hs_of(c);
+    hconn *hc = hc_of(c);
     while (!c->closing && !c->close_after_flush) {
-        if (s->sub != NULL) {
-            stream_on_readable(s->sub);
+        hreq *rq;
+        if (hc->sub != NULL) {
+            stream_on_readable(hc->sub);
             return;
         }
-        if ((conn_tx_pending(c) > 0u) || (s->out != NULL) || s->file_on) {
+        if ((conn_tx_pending(c) > 0u) || hc->resp_on) {
             /* One response in flight; the rest waits in rx. A 100 Continue
              * is the exception: the body may be read behind it. */
-            if (s->phase != HS_BODY) {
-                conn_pause_read(c, c->rx_len >= sizeof c->rx);
+            if (hc->phase != HS_BODY) {
+                conn_pause_read(c, c->rx_len >= (uint32_t)CFG_BUF_BYTES);
                 return;
             }
         }
-        if (s->phase == HS_HEAD) {
-            if ((c->rx_len == 0u) || !parse_head(c, s)) {
+        if (hc->phase == HS_HEAD) {
+            if ((c->rx_len == 0u) || !parse_head(c, hc)) {
                 if (c->peer_closed && (c->rx_len == 0u)) {
                     conn_fail(c, ST_CLOSED);
                 }
                 return;
             }
         }
-        if (s->phase == HS_BODY) {
-            bool done = s->req.chunked ? body_chunked(c, s) : body_fixed(c, s);
-            if (!done) {
+        if (hc->phase != HS_BODY) {
+            return;
+        }
+        rq = rq_of(c);
+        if (!rq->body_done) {
+            rq->body_done = rq->req.chunked ? body_chunked(c, rq) : body_fixed(c, rq);
+            if (!rq->body_done) {
                 if (c->peer_closed && !c->closing && !c->close_after_flush) {
                     conn_fail(c, ST_CLOSED);
                 }
                 return;
             }
-            if (conn_tx_pending(c) > 0u) {
-                /* Wait for the 100 Continue to leave before answering. */
+        }
+        if (conn_tx_pending(c) > 0u) {
+            /* Wait for the 100 Continue to leave before answering. */
+            conn_pause_read(c, true);
+            return;
+        }
+        {
+            size_t room = 0u;
+            if (conn_tx_buf(c, &room) == NULL) {
+                /* no tx buffer free: the request waits in rx, on_drained
+                 * follows when the queue lends one */
                 conn_pause_read(c, true);
                 return;
             }
-            dispatch(c, s);
         }
+        dispatch(c, rq);
     }
 }
 
 static void on_open(conn *c)
 {
-    hstate *s = hs_of(c);
-    (void)memset(s, 0, sizeof *s);
-    s->file = PORT_FILE_NONE;
+    hconn *hc = hc_of(c);
+    (void)memset(hc, 0, sizeof *hc);
     /* Not reclaimable yet: its first request may already be in the socket
      * buffer. Only a connection that finished a request and waits for the
      * next one counts as an idle keep-alive. One that sends nothing is
@@ -773,36 +1018,48 @@ static void on_open(conn *c)
     conn_set_deadline(c, CONN_DL_IDLE, CFG_HEADER_TIMEOUT_MS);
 }
 
+/* A response being produced takes the room tx has again. */
+static void resp_pump(conn *c)
+{
+    hresp *rs = rs_of(c);
+    if (rs->kind == RS_PROD) {
+        prod_pump(c, rs);
+    } else if (rs->kind == RS_FILE) {
+        file_pump(c, rs);
+    } else if (rs->kind == RS_RENDER) {
+        render_next(c, rs);
+    } else {
+        resp_finish(c);
+    }
+}
+
 static void on_drained(conn *c)
 {
-    hstate *s = hs_of(c);
-    if (s->sub != NULL) {
-        if (s->out != NULL) {
-            out_pump(c, s);     /* the stream's first message */
+    hconn *hc = hc_of(c);
+    if (hc->sub != NULL) {
+        if (hc->resp_on) {
+            resp_pump(c);       /* the stream's first message */
         }
-        if (s->out == NULL) {
-            stream_on_drained(s->sub);
+        if (!hc->resp_on) {
+            stream_on_drained(hc->sub);
         }
         return;
     }
-    if (s->out != NULL) {
-        out_pump(c, s);
+    if (hc->resp_on) {
+        resp_pump(c);
         conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
-        return;
-    }
-    if (s->file_on) {
-        file_pump(c, s);
-        conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
-        return;
+        if (http_conn_out_busy(c) || (conn_tx_pending(c) > 0u)) {
+            return;     /* more of the response to come */
+        }
     }
     if (c->close_after_flush) {
         return;     /* the loop lingers and closes */
     }
     conn_pause_read(c, false);
-    if ((s->phase == HS_HEAD) && (c->rx_len == 0u)) {
+    if ((hc->phase == HS_HEAD) && (c->rx_len == 0u)) {
         conn_set_idle(c, true);
         conn_set_deadline(c, CONN_DL_IDLE, CFG_IDLE_TIMEOUT_MS);
-    } else if (s->phase == HS_BODY) {
+    } else if ((hc->phase == HS_BODY) && !rq_of(c)->body_done) {
         conn_set_deadline(c, CONN_DL_BODY, CFG_BODY_TIMEOUT_MS);
     } else {
         /* the head timer keeps running */
@@ -814,9 +1071,9 @@ static void on_drained(conn *c)
 
 static void on_deadline(conn *c, conn_deadline which)
 {
-    hstate *s = hs_of(c);
-    if (s->sub != NULL) {
-        stream_on_deadline(s->sub);
+    hconn *hc = hc_of(c);
+    if (hc->sub != NULL) {
+        stream_on_deadline(hc->sub);
         return;
     }
     switch (which) {
@@ -824,7 +1081,7 @@ static void on_deadline(conn *c, conn_deadline which)
         fail_status(c, NULL, 408);
         break;
     case CONN_DL_BODY:
-        fail_status(c, &s->req, 408);
+        fail_status(c, (c->rx != NULL) ? &rq_of(c)->req : NULL, 408);
         break;
     case CONN_DL_IDLE:
     case CONN_DL_SEND:
@@ -836,25 +1093,27 @@ static void on_deadline(conn *c, conn_deadline which)
 
 static void on_close(conn *c)
 {
-    hstate *s = hs_of(c);
-    if (s->sub != NULL) {
-        stream_on_close(s->sub);
-        s->sub = NULL;
+    hconn *hc = hc_of(c);
+    if (hc->sub != NULL) {
+        stream_on_close(hc->sub);
+        hc->sub = NULL;
     }
-    release_slot(s);
-    out_release(s);
-    file_release(s);
+    reset_request(c);
+    resp_finish(c);
 }
 
 static size_t on_refuse(const listener *l, char *buf, size_t cap)
 {
-    /* The family's 503 body, rendered through its error writer into buf. */
+    /* The family's 503 body, rendered through its error writer into buf
+     * (the render scratch stands in for the tx buffer of a conn that was
+     * never made). */
     static conn fake;
     hctx h;
     size_t n;
     (void)memset(&h, 0, sizeof h);
     /* cppcheck-suppress misra-c2012-11.4 ; deviation (MISRA.md): lst is only read */
     fake.lst = (listener *)(uintptr_t)l;
+    fake.tx = g_render;
     fake.tx_len = 0u;
     fake.tx_off = 0u;
     h.c = &fake;
@@ -864,14 +1123,15 @@ static size_t on_refuse(const listener *l, char *buf, size_t cap)
     h.svc->error(&h, 503, "SERVICE_UNAVAILABLE", "Service unavailable");
     n = (fake.tx_len < cap) ? fake.tx_len : 0u;
     (void)memcpy(buf, fake.tx, n);
+    fake.tx = NULL;
     return n;
 }
 
 static void on_stop(conn *c)
 {
-    hstate *s = hs_of(c);
-    if (s->sub != NULL) {
-        stream_on_stop(s->sub);
+    hconn *hc = hc_of(c);
+    if (hc->sub != NULL) {
+        stream_on_stop(hc->sub);
     }
 }
 
@@ -883,46 +1143,49 @@ static const conn_proto g_proto = {
 
 void http_conn_attach_stream(conn *c, stream_sub *sub)
 {
-    hs_of(c)->sub = sub;
+    hc_of(c)->sub = sub;
 }
 
 bool http_conn_out_busy(const conn *c)
 {
-    return hs_of(c)->out != NULL;
+    return hc_of(c)->resp_on;
 }
 
-void http_conn_ws_message(conn *c, char *slot, hctx_producer fn, const void *state,
-                          size_t state_len)
+void http_conn_ws_message(conn *c, hctx_producer fn, const void *state, size_t state_len)
 {
-    hstate *s = hs_of(c);
-    ASSERT((s->out == NULL) && (state_len <= HCTX_PRODUCER_STATE_BYTES));
-    s->out = slot;
-    s->out_len = 0u;
-    s->out_off = 0u;
-    s->out_chunked = false;
-    s->out_ws = true;
-    s->ws_started = false;
-    s->ws_fin_sent = false;
-    s->prod = fn;
-    s->prod_done = false;
-    (void)memcpy(s->prod_state, state, state_len);
-    out_pump(c, s);
+    hresp *rs;
+    size_t room = 0u;
+    ASSERT(!hc_of(c)->resp_on && (state_len <= HCTX_PRODUCER_STATE_BYTES));
+    if (NEVER((conn_tx_buf(c, &room) == NULL) || (state_len > HCTX_PRODUCER_STATE_BYTES))) {
+        conn_fail(c, ST_FULL);
+        return;
+    }
+    rs = resp_start(c, RS_PROD);
+    rs->ws = true;
+    rs->prod = fn;
+    (void)memcpy(rs->state, state, state_len);
+    prod_pump(c, rs);
 }
 
-void http_server_init(pool_t *body_slots, pool_t *out_slots)
+void http_server_init(pool_t *body_slots, char *render)
 {
     g_slots = body_slots;
-    g_out_slots = out_slots;
-    /* Slots are written before they are read: clearing 1-2 MiB per request
+    g_render = render;
+    /* Slots are written before they are read: clearing 1 MiB per request
      * would cost more than the request (see bench/README.md). */
     pool_set_zero_prefix(body_slots, 0u);
-    pool_set_zero_prefix(out_slots, 0u);
     (void)memset(&g_stats, 0, sizeof g_stats);
 }
 
 size_t http_server_static_bytes(void)
 {
-    return sizeof g_hs;
+    return (sizeof g_hc) + (sizeof g_rq) + (sizeof g_rs);
+}
+
+char *http_render_scratch(size_t *cap)
+{
+    *cap = CFG_RENDER_BYTES;
+    return g_render;
 }
 
 const conn_proto *http_server_proto(void)

@@ -14,7 +14,25 @@
  * connection's tx buffer through hctx_* below, or turn the connection into a
  * WebSocket or SSE stream (http/stream.h), which then owns it until it
  * closes: on_readable, on_drained, deadlines, the close and the server's
- * stop all go to the stream.
+ * stop all go to the stream. A handler runs only once its connection holds
+ * a tx buffer (lent from the buffer pool, net/conn.h): a request read while
+ * every buffer is lent waits, parsed, in rx until one is free.
+ *
+ * Responses larger than tx are produced into tx piece by piece, never
+ * held whole across turns:
+ *   - lists and other bodies of any length: a producer (hctx_end_stream)
+ *     writes the next piece into tx whenever it has room, chunked;
+ *   - a file: hctx_end_file reads the next piece into tx at each drain;
+ *   - a rendered response on a ROUTE_BIG_OUT route: the handler writes it
+ *     as usual, into the one render scratch (CFG_RENDER_BYTES, shared,
+ *     used only synchronously); what fits goes into tx. When it does not
+ *     fit, the response is rendered again for each next window as tx
+ *     drains: by the route's handler itself for GET and HEAD (safe methods,
+ *     RFC 9110 9.2.1), by the render function the handler gave to
+ *     hctx_render otherwise. The request stays in rx meanwhile. A render
+ *     must be deterministic given the request and the store: timestamps and
+ *     ids come from hctx_stamp (fixed on the first pass), and a body that
+ *     changed between passes (length or FNV-1a hash) cuts the connection.
  */
 #ifndef ROOST_HTTP_SERVER_H
 #define ROOST_HTTP_SERVER_H
@@ -76,10 +94,22 @@ typedef struct hctx {
     bool keep_alive;
     bool responded;
     uint32_t allow;                     /* for 405: methods of the path */
-    char *out_buf;                      /* an out slot (ROUTE_BIG_OUT), or NULL: tx */
+    char *out_buf;                      /* the render scratch (ROUTE_BIG_OUT), or NULL: tx */
     bool routed;                        /* a route matched (path and method) */
     const char *extra_name;             /* one more header hctx_begin adds, or NULL */
     const char *extra_value;
+    bool stamped;                       /* stamp is set (hctx_stamp) */
+    struct hctx_stamp {
+        uint64_t wall_us;               /* the response's wall clock */
+        uint64_t spent_us;              /* request start to first render */
+        char id[40];                    /* a request id (UUIDv7) */
+    } stamp;
+    /* set by hctx_render: how to render this response again */
+    void (*render)(struct hctx *h, const void *state);
+    const void *render_state;
+    size_t render_state_len;
+    bool rerender;                      /* a later pass (server.c) */
+    bool rerender_done;
 } hctx;
 
 /* One request body that does not fit in a connection's rx buffer. */
@@ -87,17 +117,13 @@ typedef struct {
     char bytes[CFG_BODY_SLOT_BYTES];
 } http_body_slot;
 
-/* One response larger than tx (routes flagged ROUTE_BIG_OUT). */
-typedef struct {
-    char bytes[CFG_OUT_SLOT_BYTES];
-} http_out_slot;
-
-/* Bytes of per-connection HTTP state (static, for --budget). */
+/* Bytes of HTTP state kept per connection, per lent rx buffer (a request)
+ * and per lent tx buffer (a response being produced): static, for --budget. */
 size_t http_server_static_bytes(void);
 
 /* body_slots: pool of CFG_BODY_SLOTS buffers of CFG_BODY_SLOT_BYTES;
- * out_slots: pool of CFG_OUT_SLOTS buffers of CFG_OUT_SLOT_BYTES. */
-void http_server_init(pool_t *body_slots, pool_t *out_slots);
+ * render: the CFG_RENDER_BYTES scratch. */
+void http_server_init(pool_t *body_slots, char *render);
 /* The conn_proto to pass to net_listen with the service as ctx. */
 const conn_proto *http_server_proto(void);
 /* Parse a comma-separated origins list ("*" or origins) into the service. */
@@ -131,14 +157,37 @@ void hctx_send_file(hctx *h, int status, const char *content_type, port_file f,
 strv hctx_param(const hctx *h, size_t i);
 
 /* A body made piece by piece, for lists of any length: fn writes the next
- * part into buf (cap bytes: an out slot), returns its length and sets *done
- * with the last part. It runs again each time the previous part has gone
- * into tx, with its own copy of the state handed to hctx_end_stream. */
+ * part into buf (cap bytes of tx's free room, at least
+ * HCTX_PRODUCER_MIN_ROOM), returns its length and sets *done with the last
+ * part. It runs again each time tx has room, with its own copy of the state
+ * handed to hctx_end_stream (kept with the connection's tx buffer). A part
+ * may be empty only when it is the last, or when the producer needs more
+ * room than cap for its next unit (it is called again with an empty tx). */
 typedef size_t (*hctx_producer)(void *state, char *buf, size_t cap, bool *done);
 #define HCTX_PRODUCER_STATE_BYTES 768u
-/* After hctx_begin and the headers, on a ROUTE_BIG_OUT route: end the head
- * with Transfer-Encoding: chunked and stream the body from fn. */
+#define HCTX_PRODUCER_MIN_ROOM 64u
+/* After hctx_begin and the headers: end the head with Transfer-Encoding:
+ * chunked and stream the body from fn. */
 void hctx_end_stream(hctx *h, hctx_producer fn, const void *state, size_t state_len);
+
+/* On a ROUTE_BIG_OUT route whose method is not GET or HEAD (the action is
+ * done): render the response with fn(h, state) now and, when it is larger
+ * than tx, again for each later window (state, at most
+ * HCTX_RENDER_STATE_BYTES, is copied). fn writes a whole response as a
+ * handler does (hctx_begin ... hctx_end); it must not change anything. */
+typedef void (*hctx_render_fn)(hctx *h, const void *state);
+#define HCTX_RENDER_STATE_BYTES 256u
+void hctx_render(hctx *h, hctx_render_fn fn, const void *state, size_t state_len);
+
+/* The render scratch (CFG_RENDER_BYTES, *cap), for a producer that renders
+ * one unit larger than tx there and copies a window of it: only within the
+ * producer's call, never across turns. */
+char *http_render_scratch(size_t *cap);
+
+/* Timestamps and ids a response carries, fixed for all its render passes. */
+const char *hctx_request_id(hctx *h);
+uint64_t hctx_wall_us(hctx *h);
+uint64_t hctx_spent_us(hctx *h);
 
 typedef struct {
     uint64_t requests;
@@ -146,7 +195,8 @@ typedef struct {
     uint64_t errors_5xx;
     uint64_t body_slot_waits;   /* 503 because no body slot was free */
     uint64_t continues;         /* 100 Continue sent */
-    uint64_t out_slot_waits;    /* 503 because no out slot was free */
+    uint64_t renders;           /* render passes after the first (windows of big responses) */
+    uint64_t render_cuts;       /* responses cut: the body changed between passes */
     uint64_t file_streams;      /* file bodies streaming now (<= CFG_FILE_STREAMS) */
     uint64_t file_stream_waits; /* 503 because CFG_FILE_STREAMS were busy */
     uint64_t file_cuts;         /* file responses cut: read error or short file */
@@ -157,11 +207,10 @@ const http_stats_t *http_stats(void);
 struct stream_sub;
 /* From now on the connection's events go to the stream (sub non-NULL). */
 void http_conn_attach_stream(conn *c, struct stream_sub *sub);
-/* An out slot is still being written into tx (the stream's first message). */
+/* A producer is still writing into tx (the stream's first message). */
 bool http_conn_out_busy(const conn *c);
-/* Write one text message produced part by part into slot (an out slot the
- * connection now owns and releases) as WebSocket frames, one per piece. */
-void http_conn_ws_message(conn *c, char *slot, hctx_producer fn, const void *state,
-                          size_t state_len);
+/* Write one text message produced part by part (fn, as hctx_end_stream's)
+ * as WebSocket frames, one per piece. */
+void http_conn_ws_message(conn *c, hctx_producer fn, const void *state, size_t state_len);
 
 #endif

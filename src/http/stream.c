@@ -260,7 +260,11 @@ static void flush_controls(stream_sub *s)
 {
     conn *c = s->c;
     size_t room = 0u;
-    char *p = conn_tx_buf(c, &room);
+    char *p;
+    if ((s->pong_len == 0u) && !s->ping_due && !s->close_queued) {
+        return;     /* nothing to say: no tx buffer needed */
+    }
+    p = conn_tx_buf(c, &room);
     if ((s->pong_len > 0u) && (room >= s->pong_len)) {
         (void)memcpy(p, s->pong, s->pong_len);
         conn_tx_ack(c, s->pong_len);
@@ -360,7 +364,7 @@ static void pump_events(stream_sub *s)
                     put_range(c, hdr, hl, ev.data, ev.n, trl, tl, 0u, total);
                     pol->stats.sent++;
                     s->last_out_ms = clock_mono_ms();
-                } else if ((total > ((size_t)CFG_TX_BYTES - (size_t)CFG_STREAM_CONTROL_RESERVE)) &&
+                } else if ((total > ((size_t)CFG_BUF_BYTES - (size_t)CFG_STREAM_CONTROL_RESERVE)) &&
                            (room > hl)) {
                     /* never fits whole: start it, finish it across drains */
                     s->part_on = true;
@@ -655,7 +659,7 @@ static void ws_read(stream_sub *s)
         size_t used = 0u;
         st_t st = ws_decode(&s->dec, (uint8_t *)c->rx, c->rx_len, &used, &f);
         if (st == ST_AGAIN) {
-            if (ALWAYS(c->rx_len < sizeof c->rx)) {
+            if (ALWAYS(c->rx_len < (uint32_t)CFG_BUF_BYTES)) {
                 more = false;
             } else {
                 protocol_close(s, WS_CLOSE_TOO_BIG, "frame larger than the receive buffer");
@@ -770,21 +774,12 @@ stream_sub *hctx_ws_accept(hctx *h, stream_policy *pol)
     return s;
 }
 
-void hctx_ws_snapshot(hctx *h, stream_sub *s, hctx_producer fn, const void *state,
+void hctx_ws_snapshot(hctx *h, const stream_sub *s, hctx_producer fn, const void *state,
                       size_t state_len)
 {
-    if (s == NULL) {
-        return;
+    if (s != NULL) {
+        http_conn_ws_message(h->c, fn, state, state_len);
     }
-    if (h->out_buf == NULL) {
-        LOG_W("stream", "%s #%u: all out slots busy for the first message: closed 1013",
-              s->pol->name, (unsigned)stream_id(s));
-        s->pol->stats.refused++;
-        stream_close(s, WS_CLOSE_TRY_LATER, "try again later");
-        return;
-    }
-    http_conn_ws_message(h->c, h->out_buf, fn, state, state_len);
-    h->out_buf = NULL;
 }
 
 stream_sub *hctx_sse_begin(hctx *h, stream_policy *pol)

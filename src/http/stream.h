@@ -25,7 +25,7 @@
  *   - overtaken by the ring (its next event was overwritten): lag_skips
  *     skips to the oldest retained event, logs and counts the loss (fleet);
  *     otherwise the client is closed with close_code.
- * Per turn a subscriber writes at most its tx room (CFG_TX_BYTES), and the
+ * Per turn a subscriber writes at most its tx room (CFG_BUF_BYTES), and the
  * loop's write budget caps each socket write, so a fast client cannot
  * starve the others. Room for control frames (CFG_STREAM_CONTROL_RESERVE)
  * is kept free in tx, so a pong, a ping and the close frame always fit.
@@ -122,13 +122,12 @@ size_t stream_static_bytes(void);
 stream_sub *hctx_ws_accept(hctx *h, stream_policy *pol);
 
 /*
- * After hctx_ws_accept on a ROUTE_BIG_OUT route: send a first message (a
- * snapshot such as observability's init) produced part by part into the
- * route's out slot, as one text message fragmented at part boundaries.
- * Events wait until it is written. When the route got no out slot (all
- * busy) the stream is closed with 1013 instead.
+ * After hctx_ws_accept: send a first message (a snapshot such as
+ * observability's init) produced part by part straight into tx (fn as for
+ * hctx_end_stream), as one text message fragmented at part boundaries.
+ * Events wait until it is written. Does nothing when s is NULL.
  */
-void hctx_ws_snapshot(hctx *h, stream_sub *s, hctx_producer fn, const void *state,
+void hctx_ws_snapshot(hctx *h, const stream_sub *s, hctx_producer fn, const void *state,
                       size_t state_len);
 
 /*

@@ -7,6 +7,16 @@
  *   byte budgets -> timers -> deadline sweep (every 50 ms) -> turn hook.
  * - A conn with pending output is not read while its tx is full; a paused
  *   conn is not read at all; so rx never needs to grow.
+ * - Buffers (conn.h): rx is lent in do_read, tx in conn_tx_buf. A conn that
+ *   took one is put on the settle list; at the end of its I/O and at the
+ *   end of the turn (after timers and the turn hook, which write to other
+ *   conns) settle() gives back an empty rx and an empty, unpinned tx. A
+ *   buffer given back goes first to the head of the tx queue (the conn is
+ *   put on the grant list and its on_drained runs in the grant phase of
+ *   the turn, never inside the caller that released it), else to the head
+ *   of the rx queue while more than CFG_BUF_TX_RESERVE stay free, else back
+ *   to the pool. A conn takes a buffer directly only when nobody waits, so
+ *   the queues are served in order.
  * - Pool full on accept: close the idle keep-alive conn that has waited
  *   longest and reuse its slot; if none is idle, accept, send the
  *   protocol's refusal (503 + Retry-After) best-effort and close.
@@ -32,6 +42,7 @@
 #define POLL_CAP_MS 1000
 
 static pool_t *g_pool;
+static pool_t *g_bufs;
 static listener g_listeners[CFG_MAX_LISTENERS];
 static size_t g_nlisteners;
 static net_stats_t g_stats;
@@ -58,11 +69,32 @@ static conn *g_pconn[POLL_SET_MAX];
 static conn *g_live[CFG_MAX_CONNS];
 static size_t g_nlive;
 
-void net_init(pool_t *conns)
+/* Buffer queues (FIFO, linked through the conns) and the settle list. */
+typedef struct {
+    conn *head;
+    conn *tail;
+    uint32_t n;
+} conn_queue;
+
+static conn_queue g_rxq;
+static conn_queue g_txq;
+static conn *g_touched;           /* conns that took a buffer since the last settle */
+static conn *g_granted_head;      /* conns lent a tx from the queue: on_drained due */
+static conn *g_granted_tail;
+static bool g_wait_logged;        /* one log line per episode of an empty pool */
+
+void net_init(pool_t *conns, pool_t *bufs)
 {
     g_pool = conns;
-    /* rx and tx are written before they are read: clear only the header. */
-    pool_set_zero_prefix(conns, offsetof(conn, rx));
+    g_bufs = bufs;
+    /* Buffers are written before they are read: never clear them. */
+    pool_set_zero_prefix(bufs, 0u);
+    (void)memset(&g_rxq, 0, sizeof g_rxq);
+    (void)memset(&g_txq, 0, sizeof g_txq);
+    g_touched = NULL;
+    g_granted_head = NULL;
+    g_granted_tail = NULL;
+    g_wait_logged = false;
     g_nlisteners = 0u;
     g_nlive = 0u;
     g_nwatch = 0u;
@@ -136,6 +168,10 @@ uint32_t net_watches_high(void)
 
 const net_stats_t *net_stats(void)
 {
+    g_stats.bufs_used = g_bufs->used;
+    g_stats.bufs_high = g_bufs->high;
+    g_stats.rx_queue = g_rxq.n;
+    g_stats.tx_queue = g_txq.n;
     return &g_stats;
 }
 
@@ -209,6 +245,209 @@ void conn_close_after_flush(conn *c)
     c->idle = false;
 }
 
+/* ---- buffers ---------------------------------------------------------------- */
+
+static void q_push(conn_queue *q, conn *c, bool rx)
+{
+    if (rx) {
+        c->rx_next = NULL;
+        c->rx_waiting = true;
+        if (q->tail != NULL) {
+            q->tail->rx_next = c;
+        } else {
+            q->head = c;
+        }
+    } else {
+        c->tx_next = NULL;
+        c->tx_waiting = true;
+        if (q->tail != NULL) {
+            q->tail->tx_next = c;
+        } else {
+            q->head = c;
+        }
+    }
+    q->tail = c;
+    q->n++;
+}
+
+static conn *q_pop(conn_queue *q, bool rx)
+{
+    conn *c = q->head;
+    if (c != NULL) {
+        q->head = rx ? c->rx_next : c->tx_next;
+        if (q->head == NULL) {
+            q->tail = NULL;
+        }
+        q->n--;
+        if (rx) {
+            c->rx_waiting = false;
+        } else {
+            c->tx_waiting = false;
+        }
+    }
+    return c;
+}
+
+/* Take c out of a queue it waits in (it closes). */
+static void q_remove(conn_queue *q, conn *c, bool rx)
+{
+    conn *prev = NULL;
+    conn *it = q->head;
+    while ((it != NULL) && (it != c)) {
+        prev = it;
+        it = rx ? it->rx_next : it->tx_next;
+    }
+    if (it == NULL) {
+        return;
+    }
+    {
+        conn *next = rx ? c->rx_next : c->tx_next;
+        if (prev == NULL) {
+            q->head = next;
+        } else if (rx) {
+            prev->rx_next = next;
+        } else {
+            prev->tx_next = next;
+        }
+        if (q->tail == c) {
+            q->tail = prev;
+        }
+    }
+    q->n--;
+    if (rx) {
+        c->rx_waiting = false;
+    } else {
+        c->tx_waiting = false;
+    }
+}
+
+static void touch(conn *c)
+{
+    if (!c->touched) {
+        c->touched = true;
+        c->touch_next = g_touched;
+        g_touched = c;
+    }
+}
+
+static uint32_t bufs_free(void)
+{
+    return g_bufs->count - g_bufs->used;
+}
+
+static void note_wait(const conn *c, const char *what)
+{
+    if (!g_wait_logged) {
+        g_wait_logged = true;
+        LOG_W("net", "%s: %u of %u buffers lent, %s waits its turn (logged once until the "
+              "queues empty)", c->lst->name, (unsigned)g_bufs->used, (unsigned)CFG_BUFS, what);
+    }
+}
+
+/* Give buffer b back: to the first conn waiting for a tx, else to the first
+ * waiting for an rx while more than the reserve stay free, else the pool. */
+static void buf_give_back(char *b)
+{
+    conn *w = q_pop(&g_txq, false);
+    if (w != NULL) {
+        w->tx = b;
+        w->tx_off = 0u;
+        w->tx_len = 0u;
+        touch(w);
+        /* on_drained runs in the grant phase; the queue link is free now */
+        w->granted = true;
+        w->tx_next = NULL;
+        if (g_granted_tail != NULL) {
+            g_granted_tail->tx_next = w;
+        } else {
+            g_granted_head = w;
+        }
+        g_granted_tail = w;
+        return;
+    }
+    if ((g_rxq.head != NULL) && (bufs_free() >= (uint32_t)CFG_BUF_TX_RESERVE)) {
+        /* not on the settle list: it keeps the buffer until it has read */
+        w = q_pop(&g_rxq, true);
+        w->rx = b;
+        w->rx_len = 0u;
+        return;
+    }
+    pool_put(g_bufs, b);
+    if ((g_rxq.n == 0u) && (g_txq.n == 0u)) {
+        g_wait_logged = false;
+    }
+}
+
+/* Lend rx to c; false (c queued) when none may be lent now. */
+static bool rx_take(conn *c)
+{
+    char *b = NULL;
+    if (c->rx != NULL) {
+        return true;
+    }
+    if (!c->rx_waiting && (g_rxq.head == NULL) && (g_txq.head == NULL) &&
+        (bufs_free() > (uint32_t)CFG_BUF_TX_RESERVE)) {
+        b = (char *)pool_get(g_bufs);
+    }
+    if (b == NULL) {
+        if (!c->rx_waiting) {
+            q_push(&g_rxq, c, true);
+            g_stats.rx_waits++;
+            note_wait(c, "a read");
+        }
+        return false;
+    }
+    c->rx = b;
+    c->rx_len = 0u;
+    touch(c);
+    return true;
+}
+
+static void rx_release(conn *c)
+{
+    if (c->rx != NULL) {
+        char *b = c->rx;
+        c->rx = NULL;
+        c->rx_len = 0u;
+        buf_give_back(b);
+    }
+}
+
+static void tx_release(conn *c)
+{
+    if (c->tx != NULL) {
+        char *b = c->tx;
+        c->tx = NULL;
+        c->tx_off = 0u;
+        c->tx_len = 0u;
+        buf_give_back(b);
+    }
+}
+
+/* Give back what c holds empty. */
+static void settle(conn *c)
+{
+    if ((c->rx != NULL) && (c->rx_len == 0u)) {
+        rx_release(c);
+    }
+    if ((c->tx != NULL) && (c->tx_off == c->tx_len) && !c->tx_pinned && !c->granted) {
+        tx_release(c);
+    }
+}
+
+static void settle_touched(void)
+{
+    while (g_touched != NULL) {
+        conn *c = g_touched;
+        g_touched = c->touch_next;
+        c->touched = false;
+        c->touch_next = NULL;
+        if (!c->closing) {
+            settle(c);
+        }
+    }
+}
+
 void conn_rx_consume(conn *c, size_t n)
 {
     ASSERT(n <= c->rx_len);
@@ -216,29 +455,68 @@ void conn_rx_consume(conn *c, size_t n)
         c->rx_len = 0u;
     } else {
         (void)memmove(c->rx, c->rx + n, c->rx_len - n);
-        c->rx_len -= n;
+        c->rx_len -= (uint32_t)n;
     }
 }
 
 char *conn_tx_buf(conn *c, size_t *room)
 {
+    if (c->tx == NULL) {
+        char *b = NULL;
+        if (!c->tx_waiting && (g_txq.head == NULL)) {
+            b = (char *)pool_get(g_bufs);
+        }
+        if (b == NULL) {
+            if (!c->tx_waiting && !c->closing) {
+                q_push(&g_txq, c, false);
+                g_stats.tx_waits++;
+                note_wait(c, "a response");
+            }
+            *room = 0u;
+            return NULL;
+        }
+        c->tx = b;
+        c->tx_off = 0u;
+        c->tx_len = 0u;
+        touch(c);
+    }
     if ((c->tx_off > 0u) && (c->tx_off == c->tx_len)) {
         c->tx_off = 0u;
         c->tx_len = 0u;
     }
-    *room = sizeof c->tx - c->tx_len;
+    *room = (size_t)CFG_BUF_BYTES - c->tx_len;
     return c->tx + c->tx_len;
 }
 
 void conn_tx_ack(conn *c, size_t n)
 {
-    ASSERT(n <= (sizeof c->tx - c->tx_len));
-    c->tx_len += n;
+    ASSERT((c->tx != NULL) && (n <= ((size_t)CFG_BUF_BYTES - c->tx_len)));
+    c->tx_len += (uint32_t)n;
 }
 
 size_t conn_tx_pending(const conn *c)
 {
-    return c->tx_len - c->tx_off;
+    return (size_t)c->tx_len - c->tx_off;
+}
+
+void conn_tx_pin(conn *c, bool pinned)
+{
+    c->tx_pinned = pinned;
+    if (!pinned) {
+        touch(c);      /* settled at the end of the turn when empty */
+    }
+}
+
+uint32_t conn_rx_index(const conn *c)
+{
+    ASSERT(c->rx != NULL);
+    return pool_index(g_bufs, c->rx);
+}
+
+uint32_t conn_tx_index(const conn *c)
+{
+    ASSERT(c->tx != NULL);
+    return pool_index(g_bufs, c->tx);
 }
 
 void conn_set_deadline(conn *c, conn_deadline kind, uint64_t ms_from_now)
@@ -264,6 +542,27 @@ static void conn_free(conn *c, size_t live_index)
     if (c->lst->proto->on_close != NULL) {
         c->lst->proto->on_close(c);
     }
+    if (c->rx_waiting) {
+        q_remove(&g_rxq, c, true);
+    }
+    if (c->tx_waiting) {
+        q_remove(&g_txq, c, false);
+    }
+    ASSERT(!c->granted);     /* the grant phase ends every turn */
+    if (c->touched) {
+        /* unlink from the settle list */
+        conn **pp = &g_touched;
+        while ((*pp != NULL) && (*pp != c)) {
+            pp = &(*pp)->touch_next;
+        }
+        if (*pp == c) {
+            *pp = c->touch_next;
+        }
+        c->touched = false;
+    }
+    c->tx_pinned = false;
+    rx_release(c);
+    tx_release(c);
     port_close(c->sock);
     g_live[live_index] = g_live[g_nlive - 1u];
     g_nlive--;
@@ -365,7 +664,7 @@ static void do_read(conn *c)
     /* cppcheck-suppress misra-c2012-15.4 ; deviation (MISRA.md): one break per stop reason */
     while ((budget > 0u) && !c->closing) {
         size_t n = 0u;
-        size_t room = sizeof c->rx - c->rx_len;
+        size_t room = (size_t)CFG_BUF_BYTES - c->rx_len;
         st_t st;
         if (c->lingering) {
             char sink[512];
@@ -386,6 +685,12 @@ static void do_read(conn *c)
         if (room == 0u) {
             break;
         }
+        if (c->rx == NULL) {
+            if (!rx_take(c)) {
+                return;     /* queued: polled for input again once it has one */
+            }
+            room = (size_t)CFG_BUF_BYTES;
+        }
         st = port_recv(c->sock, c->rx + c->rx_len, (room < budget) ? room : budget, &n);
         if (st == ST_AGAIN) {
             break;
@@ -398,7 +703,7 @@ static void do_read(conn *c)
             conn_fail(c, st);
             return;
         }
-        c->rx_len += n;
+        c->rx_len += (uint32_t)n;
         budget -= n;
         g_stats.bytes_in += n;
         c->last_io_ms = clock_mono_ms();
@@ -413,6 +718,8 @@ static void start_linger(conn *c)
     port_shutdown_write(c->sock);
     c->lingering = true;
     c->rx_len = 0u;
+    c->tx_pinned = false;
+    touch(c);
     conn_set_deadline(c, CONN_DL_LINGER, LINGER_MS);
 }
 
@@ -430,7 +737,7 @@ static void do_write(conn *c)
             conn_fail(c, st);
             return;
         }
-        c->tx_off += n;
+        c->tx_off += (uint32_t)n;
         budget -= n;
         g_stats.bytes_out += n;
         c->last_io_ms = clock_mono_ms();
@@ -449,9 +756,35 @@ static void do_write(conn *c)
     }
 }
 
+/* Connections wait for rx and none is free: a request that has stalled
+ * mid-head or mid-body for CFG_RX_STALL_MS gets its deadline now (the
+ * protocol answers 408 and closes), so that a crowd of clients that
+ * trickle their requests cannot keep every rx buffer for the whole header
+ * timeout. At most as many as wait, per sweep. */
+static void reclaim_stalled(uint64_t now)
+{
+    uint32_t want = g_rxq.n;
+    size_t i;
+    for (i = 0u; (i < g_nlive) && (want > 0u); i++) {
+        conn *c = g_live[i];
+        if ((c->rx != NULL) && (c->tx == NULL) && !c->tx_waiting && !c->closing &&
+            ((c->dl_kind == CONN_DL_HEADER) || (c->dl_kind == CONN_DL_BODY)) &&
+            ((now - c->last_io_ms) >= (uint64_t)CFG_RX_STALL_MS)) {
+            conn_deadline kind = c->dl_kind;
+            c->dl_kind = CONN_DL_NONE;
+            g_stats.rx_reclaimed++;
+            want--;
+            c->lst->proto->on_deadline(c, kind);
+        }
+    }
+}
+
 static void sweep_deadlines(uint64_t now)
 {
     size_t i;
+    if ((g_rxq.n > 0u) && (bufs_free() <= (uint32_t)CFG_BUF_TX_RESERVE)) {
+        reclaim_stalled(now);
+    }
     for (i = 0u; i < g_nlive; i++) {
         conn *c = g_live[i];
         if ((c->dl_kind != CONN_DL_NONE) && !c->closing && (now >= c->dl_at_ms)) {
@@ -485,7 +818,9 @@ static size_t build_poll_set(bool accepting)
         if (c->closing) {
             continue;
         }
-        if (c->lingering || (!c->read_paused && !c->peer_closed && (c->rx_len < sizeof c->rx))) {
+        if (c->lingering ||
+            (!c->read_paused && !c->peer_closed && !c->rx_waiting &&
+             (c->rx_len < (uint32_t)CFG_BUF_BYTES))) {
             want |= PORT_EV_IN;
         }
         if (c->tx_off < c->tx_len) {
@@ -516,6 +851,30 @@ static void run_watches(size_t from, size_t n)
             if (w != NULL) {
                 w->fn(w->ctx, w->sock, got);
             }
+        }
+    }
+}
+
+/* Conns lent a tx from the queue get their on_drained; what they leave
+ * empty goes back (and may be lent on), until nothing is due. */
+static void grant_and_settle(void)
+{
+    for (;;) {
+        conn *c;
+        settle_touched();
+        c = g_granted_head;
+        if (c == NULL) {
+            break;
+        }
+        g_granted_head = c->tx_next;
+        if (g_granted_head == NULL) {
+            g_granted_tail = NULL;
+        }
+        c->tx_next = NULL;
+        c->granted = false;
+        touch(c);
+        if (!c->closing && (c->lst->proto->on_drained != NULL) && !c->lingering) {
+            c->lst->proto->on_drained(c);
         }
     }
 }
@@ -561,11 +920,16 @@ static void one_turn(bool accepting, int timeout_ms)
                 conn_fail(c, ST_CLOSED);
             }
         }
+        if (!c->closing) {
+            settle(c);
+        }
     }
+    grant_and_settle();
     timer_run();
     if (g_turn_hook != NULL) {
         g_turn_hook();
     }
+    grant_and_settle();
 }
 
 void net_turn(int timeout_ms)

@@ -1,21 +1,41 @@
 /*
- * conn.h - connections from the fixed pool, their buffers, and the loop.
+ * conn.h - connections from the fixed pool, the buffers lent to them, and
+ * the loop.
  *
  * net/ knows bytes, not HTTP. A listener carries a protocol (conn_proto: a
  * table of callbacks) that http/ implements; the loop calls it when bytes
  * arrive, when the tx buffer drains and when a deadline passes.
  *
  * Ownership and lifetime:
- * - Every conn comes from the pool of CFG_MAX_CONNS; rx and tx buffers are
- *   part of the slot (CFG_RX_BYTES, CFG_TX_BYTES). Nothing grows.
+ * - Every conn comes from the pool of CFG_MAX_CONNS and holds only its
+ *   state (socket, deadlines, flags, buffer positions: about 100 bytes).
+ *   Its rx and tx buffers are lent from one buffer pool (CFG_BUFS buffers of
+ *   CFG_BUF_BYTES) while bytes are in flight: rx when bytes arrive, tx when
+ *   output starts; both go back as soon as they are empty at the end of a
+ *   callback (tx stays while pinned: a response still being produced).
+ *   An idle keep-alive connection holds no buffer.
+ * - The pool empty (written down in DESIGN.md): a connection with nothing
+ *   to read into is not read (it waits in a FIFO, its socket is not polled
+ *   for input, so TCP pushes back on the client); output that finds no tx
+ *   buffer waits in a second FIFO and the protocol's on_drained runs once
+ *   one is lent to it. The last CFG_BUF_TX_RESERVE buffers are lent only as
+ *   tx, so requests already read can always be answered and the pool cannot
+ *   deadlock on connections that each hold an rx and wait for a tx. While
+ *   connections wait for rx, a request stalled mid-head or mid-body for
+ *   CFG_RX_STALL_MS gets its deadline early (408) and gives its rx back, so
+ *   clients that trickle requests cannot hold every rx for the whole header
+ *   timeout. Waits are counted (net_stats) and logged once per episode;
+ *   nothing grows and nothing is dropped silently.
  * - Errors stick: conn_fail keeps the first status and schedules the close.
  *   The close happens at the top of the next loop turn (never inside a
  *   callback), after proto->on_close has released what the protocol holds.
  * - conn_close_after_flush: write what is in tx, half-close, discard input
  *   for a short linger (so the peer reads the response instead of a reset),
  *   then close.
- * - Zero-copy output: conn_tx_buf gives the free room at the end of tx,
- *   conn_tx_ack commits n bytes of it. Room 0 is backpressure.
+ * - Zero-copy output: conn_tx_buf gives the free room at the end of tx
+ *   (lending a buffer first when the conn has none), conn_tx_ack commits n
+ *   bytes of it. Room 0 is backpressure: tx is full, or no buffer was free
+ *   (then the conn is queued and on_drained follows when it gets one).
  */
 #ifndef ROOST_CONN_H
 #define ROOST_CONN_H
@@ -84,25 +104,49 @@ typedef struct conn {
     bool peer_closed;         /* read side saw EOF */
     bool read_paused;         /* protocol does not want more input now */
     bool idle;                /* reclaimable: between keep-alive requests */
+    bool tx_pinned;           /* keep tx while empty (a response is being produced) */
+    bool rx_waiting;          /* queued for an rx buffer */
+    bool tx_waiting;          /* queued for a tx buffer */
+    bool touched;             /* took a buffer since the last settle */
+    bool granted;             /* got a tx buffer from the queue: on_drained due */
     conn_deadline dl_kind;
     uint64_t dl_at_ms;
     uint64_t last_io_ms;
     uint64_t opened_ms;
-    size_t rx_len;
-    size_t tx_off;            /* first unsent byte */
-    size_t tx_len;            /* end of pending output */
-    char rx[CFG_RX_BYTES];
-    char tx[CFG_TX_BYTES];
+    char *rx;                 /* lent rx buffer (CFG_BUF_BYTES), or NULL */
+    char *tx;                 /* lent tx buffer (CFG_BUF_BYTES), or NULL */
+    uint32_t rx_len;
+    uint32_t tx_off;          /* first unsent byte */
+    uint32_t tx_len;          /* end of pending output */
+    struct conn *rx_next;     /* rx wait queue */
+    struct conn *tx_next;     /* tx wait queue */
+    struct conn *touch_next;  /* settle list, then the grant list */
 } conn;
+
+/* One lent buffer (app/pools.def: X(bufs, net_buf, CFG_BUFS)). */
+typedef struct {
+    char bytes[CFG_BUF_BYTES];
+} net_buf;
 
 /* ---- used by protocols ---- */
 void conn_fail(conn *c, st_t st);
 void conn_close_after_flush(conn *c);
 /* Drop the first n bytes of rx (a request was consumed). */
 void conn_rx_consume(conn *c, size_t n);
+/* Free room at the end of tx, lending a buffer when the conn holds none;
+ * NULL with room 0 when none is free (the conn is queued: on_drained runs
+ * once it has one). */
 char *conn_tx_buf(conn *c, size_t *room);
 void conn_tx_ack(conn *c, size_t n);
 size_t conn_tx_pending(const conn *c);
+/* Keep tx lent while it is empty: a response producer refills it at each
+ * drain (its state is kept per tx buffer, see conn_tx_index). */
+void conn_tx_pin(conn *c, bool pinned);
+/* Index of the lent rx / tx buffer in [0, CFG_BUFS): protocols keep state
+ * that lives exactly as long as a buffer (a request, a response producer)
+ * in arrays indexed by it. The buffer must be lent. */
+uint32_t conn_rx_index(const conn *c);
+uint32_t conn_tx_index(const conn *c);
 void conn_set_deadline(conn *c, conn_deadline kind, uint64_t ms_from_now);
 void conn_pause_read(conn *c, bool paused);
 void conn_set_idle(conn *c, bool idle);
@@ -118,10 +162,18 @@ typedef struct {
     uint64_t timeouts;
     uint64_t bytes_in;
     uint64_t bytes_out;
+    uint64_t rx_waits;        /* reads deferred: no rx buffer free */
+    uint64_t tx_waits;        /* outputs queued: no tx buffer free */
+    uint64_t rx_reclaimed;    /* stalled requests ended early to lend their rx */
+    uint32_t bufs_used;       /* buffers lent now */
+    uint32_t bufs_high;
+    uint32_t rx_queue;        /* conns waiting for rx now */
+    uint32_t tx_queue;        /* conns waiting for tx now */
 } net_stats_t;
 
-/* conns: the pool of CFG_MAX_CONNS conn objects (declared in app/pools.def). */
-void net_init(pool_t *conns);
+/* conns: the pool of CFG_MAX_CONNS conn objects; bufs: CFG_BUFS net_buf
+ * (both declared in app/pools.def). */
+void net_init(pool_t *conns, pool_t *bufs);
 /* Open a listener; ST_ADDRINUSE etc. from the port; ST_NOMEM when
  * CFG_MAX_LISTENERS are open. */
 st_t net_listen(const char *name, const char *host, uint16_t port,

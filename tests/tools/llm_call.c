@@ -141,7 +141,7 @@ int main(int argc, char **argv)
     log_set_level(LOG_WARN);
     pools_init();
     timer_init();
-    net_init(&pool_conns);
+    net_init(&pool_conns, &pool_bufs);
     if (out_mem_init() != ST_OK) {
         fprintf(stderr, "llm_call: out_mem_init failed\n");
         return 1;

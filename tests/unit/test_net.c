@@ -45,31 +45,85 @@ static void big(hctx *h)
     hctx_end(h);
 }
 
-/* Five parts of 3000 bytes: 'A'x3000, 'B'x3000, ... */
+/* Five runs of 3000 bytes: 'A'x3000, 'B'x3000, ..., produced in pieces of
+ * whatever tx has room for (a run may span pieces). */
 typedef struct {
-    int part;
+    size_t at;
 } parts_state;
 
 static size_t parts(void *state, char *buf, size_t cap, bool *done)
 {
     parts_state *st = (parts_state *)state;
-    size_t n = (cap < 3000u) ? cap : 3000u;
-    (void)memset(buf, 'A' + st->part, n);
-    st->part++;
-    *done = (st->part == 5);
+    size_t n = 0u;
+    while ((n < cap) && (st->at < 15000u)) {
+        buf[n] = (char)('A' + (int)(st->at / 3000u));
+        n++;
+        st->at++;
+    }
+    *done = (st->at == 15000u);
     return n;
 }
 
 static void stream(hctx *h)
 {
-    parts_state st = { 0 };
+    parts_state st = { 0u };
     hctx_begin(h, 200);
     hctx_header(h, "Content-Type", "text/plain");
     hctx_end_stream(h, parts, &st, sizeof st);
 }
 
+/* 300 000 bytes in parts: more than the kernel buffers of a client that
+ * does not read, so its tx stays lent. */
+typedef struct {
+    size_t sent;
+} flood_state;
+
+#define FLOOD_BYTES 2000000u
+
+static size_t flood(void *state, char *buf, size_t cap, bool *done)
+{
+    flood_state *st = (flood_state *)state;
+    size_t n = FLOOD_BYTES - st->sent;
+    if (n > cap) {
+        n = cap;
+    }
+    (void)memset(buf, 'f', n);
+    st->sent += n;
+    *done = (st->sent == FLOOD_BYTES);
+    return n;
+}
+
+static void flood_route(hctx *h)
+{
+    flood_state st = { 0u };
+    hctx_begin(h, 200);
+    hctx_header(h, "Content-Type", "text/plain");
+    hctx_end_stream(h, flood, &st, sizeof st);
+}
+
+/* 6000 bytes whose letters change at every render: a response that is
+ * never the same twice. */
+static unsigned g_unstable_calls;
+
+static void unstable(hctx *h)
+{
+    size_t room = 0u;
+    char *p;
+    g_unstable_calls++;
+    hctx_begin(h, 200);
+    hctx_header(h, "Content-Type", "text/plain");
+    p = hctx_body(h, &room);
+    if (room >= 6000u) {
+        (void)memset(p, (int)('a' + (char)(g_unstable_calls % 26u)), 6000u);
+    }
+    hctx_body_commit(h, 6000u);
+    hctx_end(h);
+}
+
 static const route k_routes[] = {
+    { RM_GET, "/unstable", unstable, ROUTE_BIG_OUT },
     { RM_GET, "/stream", stream, ROUTE_BIG_OUT },
+    { RM_GET, "/flood", flood_route, 0u },
     { RM_GET | RM(HTTP_M_POST), "/ok", ok, 0u },
     { RM_GET, "/big", big, ROUTE_BIG_OUT },
 };
@@ -248,7 +302,7 @@ static bool body_is_alphabet(const char *resp, size_t n)
     return true;
 }
 
-static void test_big_response_streams_from_out_slot(void)
+static void test_big_response_rendered_in_windows(void)
 {
     static char buf[16384];
     int s = client();
@@ -266,7 +320,7 @@ static void test_big_response_streams_from_out_slot(void)
             T_CHECK((next != NULL) && body_is_alphabet(buf, (size_t)(next - buf)));
         }
     }
-    T_EQ_INT(pool_out_slots.used, 0);
+    T_EQ_INT(pool_bufs.used, 0);     /* nothing lent to an idle keep-alive */
     close(s);
     pump(20);
 }
@@ -279,7 +333,7 @@ static void test_big_response_with_connection_close(void)
     say(s, "GET /big HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     n = hear(s, buf, sizeof buf, 60);
     T_CHECK((n > 0) && body_is_alphabet(buf, (size_t)n));
-    T_EQ_INT(pool_out_slots.used, 0);
+    T_EQ_INT(pool_bufs.used, 0);
     close(s);
     pump(20);
 }
@@ -334,9 +388,129 @@ static void test_streamed_body_in_chunks(void)
             break;
         }
     }
-    T_EQ_INT(pool_out_slots.used, 0);
+    T_EQ_INT(pool_bufs.used, 0);
     close(s);
     pump(20);
+}
+
+/* A rendered response whose body differs between its windows is cut: the
+ * client gets the head and the first window, then the close, never a mix. */
+static void test_render_changed_between_windows_cuts(void)
+{
+    static char buf[16384];
+    uint64_t cuts = http_stats()->render_cuts;
+    int s = client();
+    ssize_t n;
+    const char *body;
+    say(s, "GET /unstable HTTP/1.1\r\nHost: t\r\n\r\n");
+    n = hear(s, buf, sizeof buf, 60);
+    T_CHECK(n > 0);
+    T_CHECK(strstr(buf, "Content-Length: 6000\r\n") != NULL);
+    body = strstr(buf, "\r\n\r\n");
+    T_CHECK((body != NULL) && ((size_t)((buf + n) - (body + 4)) < 6000u));
+    T_EQ_INT(http_stats()->render_cuts, cuts + 1u);
+    T_EQ_INT(hear(s, buf, sizeof buf, 20), -1);      /* closed */
+    close(s);
+    pump(20);
+    T_EQ_INT(pool_bufs.used, 0);
+    T_EQ_INT(net_conns_used(), 0);
+}
+
+/* Read from s without blocking: bytes appended to *got (counted only). */
+static size_t drain_some(int s, size_t max, bool *closed)
+{
+    static char sink[65536];
+    size_t total = 0u;
+    while (total < max) {
+        size_t want = ((max - total) < sizeof sink) ? (max - total) : sizeof sink;
+        ssize_t r = recv(s, sink, want, MSG_DONTWAIT);
+        if (r <= 0) {
+            if (r == 0) {
+                *closed = true;
+            }
+            break;
+        }
+        total += (size_t)r;
+    }
+    return total;
+}
+
+/* Four connections, four buffers (one kept for tx): each asks for a body
+ * far larger than the kernel buffers and then, pipelined, for /ok, and
+ * reads nothing at first. Every buffer ends up lent, reads wait for rx,
+ * and yet, read a little at a time, every connection gets both answers
+ * whole, and the pool and its queues are back to empty afterwards. */
+static void test_buffer_pool_exhaustion(void)
+{
+    int c[CFG_MAX_CONNS];
+    size_t got[CFG_MAX_CONNS];
+    bool closed[CFG_MAX_CONNS];
+    size_t i;
+    unsigned rounds;
+    uint64_t rx_waits0 = net_stats()->rx_waits;
+    size_t want = 0u;
+    for (i = 0u; i < (size_t)CFG_MAX_CONNS; i++) {
+        struct sockaddr_in a;
+        int small = 4096;
+        c[i] = socket(AF_INET, SOCK_STREAM, 0);
+        (void)setsockopt(c[i], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_port = htons(g_l->port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        T_CHECK(connect(c[i], (struct sockaddr *)&a, sizeof a) == 0);
+        pump(10);
+        got[i] = 0u;
+        closed[i] = false;
+        say(c[i], "GET /flood HTTP/1.1\r\nHost: t\r\n\r\n");
+        pump(5);
+    }
+    pump(50);
+    /* each flood holds its tx; the last request finds no rx (the reserve
+     * is lent only as tx) and waits */
+    T_EQ_INT(pool_bufs.used, CFG_BUFS - CFG_BUF_TX_RESERVE);
+    T_CHECK(net_stats()->rx_waits > rx_waits0);
+    T_EQ_INT(net_stats()->rx_queue, 1);
+    for (i = 0u; i < (size_t)CFG_MAX_CONNS; i++) {
+        say(c[i], "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n");
+    }
+    pump(50);
+    T_EQ_INT(pool_bufs.used, CFG_BUFS - CFG_BUF_TX_RESERVE);
+    /* the answers: a chunked flood, then {"body":0} */
+    for (rounds = 0u; rounds < 20000u; rounds++) {
+        bool all = true;
+        for (i = 0u; i < (size_t)CFG_MAX_CONNS; i++) {
+            got[i] += drain_some(c[i], 65536u, &closed[i]);
+        }
+        net_turn(1);
+        for (i = 0u; i < (size_t)CFG_MAX_CONNS; i++) {
+            if (got[i] < FLOOD_BYTES + 200u) {
+                all = false;
+            }
+        }
+        if (all) {
+            break;
+        }
+    }
+    pump(20);
+    for (i = 0u; i < (size_t)CFG_MAX_CONNS; i++) {
+        got[i] += drain_some(c[i], 1u << 20, &closed[i]);
+        if (want == 0u) {
+            want = got[i];
+        }
+        /* the same bytes for everyone: both answers, whole */
+        T_EQ_INT(got[i], want);
+        T_CHECK(!closed[i]);
+    }
+    T_CHECK(want > FLOOD_BYTES + 100u);
+    T_EQ_INT(pool_bufs.used, 0);
+    T_EQ_INT(net_stats()->rx_queue, 0);
+    T_EQ_INT(net_stats()->tx_queue, 0);
+    for (i = 0u; i < (size_t)CFG_MAX_CONNS; i++) {
+        close(c[i]);
+    }
+    pump(20);
+    T_EQ_INT(net_conns_used(), 0);
 }
 
 static void test_oversize_chunked(void)
@@ -430,8 +604,8 @@ int main(void)
 {
     pools_init();
     timer_init();
-    net_init(&pool_conns);
-    http_server_init(&pool_body_slots, &pool_out_slots);
+    net_init(&pool_conns, &pool_bufs);
+    http_server_init(&pool_body_slots, render_scratch);
     fam_fastapi_setup(&g_svc, "test", k_routes, sizeof k_routes / sizeof k_routes[0], false);
     g_svc.max_body = 1u << 20;
     g_svc.max_hook_body = 1u << 20;
@@ -446,9 +620,11 @@ int main(void)
     T_RUN(test_header_timeout);
     T_RUN(test_idle_timeout);
     T_RUN(test_oversize_chunked);
-    T_RUN(test_big_response_streams_from_out_slot);
+    T_RUN(test_big_response_rendered_in_windows);
     T_RUN(test_big_response_with_connection_close);
     T_RUN(test_streamed_body_in_chunks);
+    T_RUN(test_buffer_pool_exhaustion);
+    T_RUN(test_render_changed_between_windows_cuts);
     T_RUN(test_watched_sockets);
     return t_done("net");
 }

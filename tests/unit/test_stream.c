@@ -516,8 +516,8 @@ int main(void)
 {
     pools_init();
     timer_init();
-    net_init(&pool_conns);
-    http_server_init(&pool_body_slots, &pool_out_slots);
+    net_init(&pool_conns, &pool_bufs);
+    http_server_init(&pool_body_slots, render_scratch);
     ring_init();
     stream_init();
     net_set_turn_hook(stream_turn);

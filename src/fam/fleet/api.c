@@ -46,18 +46,16 @@ size_t fleet_chars(const char *s, size_t n)
 
 /* ---- envelope ---------------------------------------------------------------- */
 
+/* The meta of a response: its id, time and duration are fixed on the first
+ * render pass (hctx_stamp), so a response sent in windows renders the same. */
 static void write_meta(hctx *h, json_w *w)
 {
-    char id[UUID_STR_BYTES];
     char ts[40];
-    uint64_t spent_ms = (clock_mono_us() - h->start_us) / 1000u;
-    if (uuid_v7(id) != ST_OK) {
-        id[0] = '\0';
-    }
-    (void)clock_format(clock_wall_us(), CLOCK_FMT_OFF6, ts, sizeof ts);
+    uint64_t spent_ms = hctx_spent_us(h) / 1000u;
+    (void)clock_format(hctx_wall_us(h), CLOCK_FMT_OFF6, ts, sizeof ts);
     json_w_key(w, "meta");
     json_w_obj_begin(w);
-    json_w_kstr(w, "request_id", id);
+    json_w_kstr(w, "request_id", hctx_request_id(h));
     json_w_kstr(w, "timestamp", ts);
     json_w_ku64(w, "response_time_ms", spent_ms);
     json_w_obj_end(w);

@@ -107,8 +107,8 @@ static bool read_name(hctx *h, const json_doc *d, int obj, bool required, bool *
     return true;
 }
 
-static void answer_bot(hctx *h, int status, const fleet_bot *b, bool soul_link,
-                       bool secrets_link)
+static void write_bot(hctx *h, int status, const fleet_bot *b, bool soul_link,
+                      bool secrets_link)
 {
     char self[HREF_BYTES];
     char soul[HREF_BYTES];
@@ -129,6 +129,43 @@ static void answer_bot(hctx *h, int status, const fleet_bot *b, bool soul_link,
     fleet_ok_begin(h, status, &w);
     bot_write_json(&w, b);
     fleet_ok_end(h, &w, links, n);
+}
+
+/* What renders a bot answered after a change again (hctx_render): the bot
+ * as stored now. */
+typedef struct {
+    char id[UUID_STR_BYTES];
+    int status;
+    bool soul_link;
+    bool secrets_link;
+} bot_render_state;
+
+static void render_bot(hctx *h, const void *state)
+{
+    static fleet_bot b;
+    const bot_render_state *rs = (const bot_render_state *)state;
+    st_t st = bot_load(strv_from_cstr(rs->id), &b);
+    if (st != ST_OK) {
+        fleet_internal(h, "bot reload", st);
+        return;
+    }
+    write_bot(h, rs->status, &b, rs->soul_link, rs->secrets_link);
+}
+
+static void answer_bot(hctx *h, int status, const fleet_bot *b, bool soul_link,
+                       bool secrets_link)
+{
+    if ((h->req != NULL) && (h->req->method != HTTP_M_GET) && (h->req->method != HTTP_M_HEAD)) {
+        bot_render_state rs;
+        (void)memset(&rs, 0, sizeof rs);
+        (void)memcpy(rs.id, b->id, sizeof rs.id);
+        rs.status = status;
+        rs.soul_link = soul_link;
+        rs.secrets_link = secrets_link;
+        hctx_render(h, render_bot, &rs, sizeof rs);
+    } else {
+        write_bot(h, status, b, soul_link, secrets_link);
+    }
 }
 
 static void answer_created(hctx *h, st_t st, const char *base, const fleet_bot *b,

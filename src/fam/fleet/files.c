@@ -73,6 +73,13 @@ static void get_file(hctx *h, file_kind kind)
     answer(h, kind, (strv){ g_text, n });
 }
 
+/* A PUT answers the file as written: read back for each window of a large
+ * answer (hctx_render). */
+static void render_file(hctx *h, const void *state)
+{
+    get_file(h, *(const file_kind *)state);
+}
+
 static void put_file(hctx *h, file_kind kind)
 {
     json_doc d;
@@ -107,7 +114,7 @@ static void put_file(hctx *h, file_kind kind)
         fleet_internal(h, "bot file write", st);
         return;
     }
-    answer(h, kind, (strv){ g_text, n });
+    hctx_render(h, render_file, &kind, sizeof kind);
 }
 
 void files_identity_get(hctx *h)

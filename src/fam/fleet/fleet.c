@@ -21,30 +21,74 @@ static void health(hctx *h)
     fam_json_send(h, 200, "{\"status\":\"ok\",\"version\":\"" ROOST_VERSION "\"}");
 }
 
+/* The whole page into buf (cap bytes); its length, 0 when it does not fit. */
+static size_t metrics_page(char *buf, size_t cap)
+{
+    size_t n = metrics_render(buf, cap);
+    if (n > 0u) {
+        size_t k = fleet_events_metrics(&buf[n], cap - n);
+        size_t c = (k > 0u) ? fleet_chat_metrics(&buf[n + k], cap - n - k) : 0u;
+        n = (c == 0u) ? 0u : (n + k + c);
+    }
+    return n;
+}
+
+/* /metrics streams in whole lines: each piece renders the page again into
+ * the render scratch and takes the lines from the next one on that fit, so
+ * every line is a consistent sample, however long the page grows. */
+typedef struct {
+    size_t line;                  /* lines sent so far */
+} metrics_state;
+
+/* Bytes of the line at p (its newline included), at most n. */
+static size_t line_len(const char *p, size_t n)
+{
+    size_t i = 0u;
+    while ((i < n) && (p[i] != '\n')) {
+        i++;
+    }
+    if (i < n) {
+        i++;      /* the newline */
+    }
+    return i;
+}
+
+static size_t metrics_produce(void *state, char *buf, size_t cap, bool *done)
+{
+    metrics_state *st = (metrics_state *)state;
+    size_t scap = 0u;
+    char *page = http_render_scratch(&scap);
+    size_t n = metrics_page(page, scap);
+    size_t at = 0u;
+    size_t skipped = 0u;
+    size_t out = 0u;
+    *done = false;
+    while ((at < n) && (skipped < st->line)) {
+        at += line_len(&page[at], n - at);
+        skipped++;
+    }
+    while (at < n) {
+        size_t len = line_len(&page[at], n - at);
+        if ((out + len) > cap) {
+            break;
+        }
+        (void)memcpy(&buf[out], &page[at], len);
+        out += len;
+        at += len;
+        st->line++;
+    }
+    if (at >= n) {
+        *done = true;
+    }
+    return out;
+}
+
 static void metrics(hctx *h)
 {
-    size_t room = 0u;
-    char *p;
-    size_t n;
+    metrics_state st = { 0u };
     hctx_begin(h, 200);
     hctx_header(h, "Content-Type", "text/plain; version=0.0.4");
-    p = hctx_body(h, &room);
-    n = metrics_render(p, room);
-    if (n > 0u) {
-        size_t k = fleet_events_metrics(&p[n], room - n);
-        size_t c = (k > 0u) ? fleet_chat_metrics(&p[n + k], room - n - k) : 0u;
-        if (c == 0u) {
-            n = 0u;    /* did not fit: the family's 500 */
-        } else {
-            n += k + c;
-        }
-    }
-    if (n == 0u) {
-        h->resp.overflow = true;
-    } else {
-        hctx_body_commit(h, n);
-    }
-    hctx_end(h);
+    hctx_end_stream(h, metrics_produce, &st, sizeof st);
 }
 
 #define BIG ROUTE_BIG_OUT

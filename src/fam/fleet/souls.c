@@ -62,6 +62,29 @@ static void answer_soul(hctx *h, const fleet_bot *b, const soul_row *r,
     fleet_ok_end(h, &w, links, n);
 }
 
+/* A new current version (PUT, rollback), rendered again from the store
+ * for each window of a large answer (hctx_render). */
+static void render_new_version(hctx *h, const void *state)
+{
+    const int64_t *version = (const int64_t *)state;
+    st_t st;
+    if (!bot_resolve(h, 0u, &g_bot)) {
+        return;
+    }
+    st = soul_load(g_bot.id, *version, &g_row);
+    if (st != ST_OK) {
+        fleet_internal(h, "soul reload", st);
+        return;
+    }
+    answer_soul(h, &g_bot, &g_row, "/soul", false);
+}
+
+static void answer_new_version(hctx *h, const soul_row *r)
+{
+    int64_t version = r->version;
+    hctx_render(h, render_new_version, &version, sizeof version);
+}
+
 void souls_get(hctx *h)
 {
     st_t st;
@@ -132,7 +155,7 @@ void souls_put(hctx *h)
         fleet_internal(h, "soul update", st);
         return;
     }
-    answer_soul(h, &g_bot, &g_row, "/soul", false);
+    answer_new_version(h, &g_row);
 }
 
 /* The versions list streams (fleet_list_stream): a bot's history has no
@@ -272,7 +295,7 @@ void souls_rollback(hctx *h)
         fleet_internal(h, "soul rollback", st);
         return;
     }
-    answer_soul(h, &g_bot, &g_row, "/soul", false);
+    answer_new_version(h, &g_row);
 }
 
 void souls_verify(hctx *h)

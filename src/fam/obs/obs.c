@@ -10,17 +10,20 @@
  *   as it came, so no buffer needs the body's size.
  * - POST /events and PATCH are ROUTE_BIG_OUT: a 422 echoes the body (the
  *   "missing" entry's input is the whole object), and PATCH writes a session
- *   of up to ~30 KiB twice.
+ *   of up to ~30 KiB twice. Both render through hctx_render, so an answer
+ *   larger than tx is written again, window by window, from the request
+ *   (the 422) or the store (the patched session).
  * - Lists are streamed (fapi_list_stream). GET /events keeps, per part, the
  *   id of one event of the session as an anchor instead of the id text.
  * - Every live update goes through obs_publish: serialized once onto the
  *   event ring, delivered to /ws clients by http/stream (a client whose
  *   queue passes observability.ws_max_buffer_bytes, or that the ring
  *   overtakes, is closed with 1013). An `event` message is built in the
- *   POST's out slot (it echoes a body of up to 1 MiB); the session messages
- *   in a static buffer sized for the largest Session.
+ *   render scratch (it echoes a body of up to 1 MiB; nothing else uses the
+ *   scratch while it is built); the session messages in a static buffer
+ *   sized for the largest Session.
  * - /ws sends `init` (the sessions, as GET /sessions) as its first message,
- *   streamed from the route's out slot like the list.
+ *   produced straight into tx like the list.
  * - Stop (§5): pid = the latest event pid of the session; the pane link of
  *   rpg (resolution step 2) is not wired yet. SIGTERM follows after the
  *   grace period through a timer held in one of CFG_OBS_STOP_SLOTS slots.
@@ -70,7 +73,7 @@ typedef enum { OBS_PUB_EVENT, OBS_PUB_SESSION_UPDATED, OBS_PUB_SESSION_DELETED }
 
 static void obs_publish(obs_pub kind, const obs_event *ev, strv session_id);
 
-/* Where obs_record serializes its `event` message: the POST's out slot. */
+/* Where obs_record serializes its `event` message: the render scratch. */
 static char *g_ev_buf;
 static size_t g_ev_cap;
 
@@ -613,8 +616,12 @@ static bool field_content(fapi_errs *e, const json_doc *d, strv *out)
 
 /* ---- POST /events ----------------------------------------------------------- */
 
-static void post_event(hctx *h)
+/* One pass of POST /events (hctx_render): validation writes a 422 entry by
+ * entry, so a 422 larger than tx is written again from the same body for
+ * each window; only a first pass that validates records the event. */
+static void post_event_pass(hctx *h, const void *state)
 {
+    (void)state;
     static char s_type[UTF8_BYTES(EVENT_TYPE_MAX)];
     static char s_sid[UTF8_BYTES(SESSION_ID_MAX)];
     static char s_name[UTF8_BYTES(SESSION_NAME_MAX)];
@@ -663,8 +670,13 @@ static void post_event(hctx *h)
         json_release(&d);
         return;
     }
-    g_ev_buf = h->out_buf;     /* free until the answer is written */
-    g_ev_cap = CFG_OUT_SLOT_BYTES;
+    if (h->rerender) {
+        /* a later pass of an answer that was not a 422: cannot happen */
+        json_release(&d);
+        internal(h, "event validation", ST_INVAL);
+        return;
+    }
+    g_ev_buf = http_render_scratch(&g_ev_cap);   /* free until the answer is written */
     st = obs_record(&ev);
     g_ev_buf = NULL;
     json_release(&d);
@@ -673,6 +685,11 @@ static void post_event(hctx *h)
         return;
     }
     fam_json_send(h, 200, "{\"ok\":true}");
+}
+
+static void post_event(hctx *h)
+{
+    hctx_render(h, post_event_pass, NULL, 0u);
 }
 
 /* ---- GET /sessions ---------------------------------------------------------- */
@@ -784,37 +801,11 @@ static void list_events(hctx *h)
 
 /* ---- PATCH /sessions/{session_id}/metadata ---------------------------------- */
 
-static void patch_session_meta(hctx *h)
+/* The metadata update; ST_NOTFOUND for an unknown session. */
+static st_t update_meta(strv sid, strv name, strv dir, strv agent)
 {
-    static char s_name[UTF8_BYTES(SESSION_NAME_MAX)];
-    static char s_dir[UTF8_BYTES(PROJECT_DIR_MAX)];
-    static char s_agent[UTF8_BYTES(AGENT_NAME_MAX)];
-    strv sid = hctx_param(h, 0u);
-    strv name = STRV_NULL;
-    strv dir = STRV_NULL;
-    strv agent = STRV_NULL;
-    fapi_errs e;
-    json_doc d;
-    sqlite3_stmt *q;
-    json_w w;
-    st_t st;
-    fapi_errs_init(&e, h);
-    if (!fapi_body_object(h, &d, &e)) {
-        (void)fapi_errs_end(&e);
-        return;
-    }
-    (void)field_str(&e, &d, "session_name", false, 0u, SESSION_NAME_MAX, s_name,
-                    sizeof s_name, &name);
-    (void)field_str(&e, &d, "project_dir", false, 0u, PROJECT_DIR_MAX, s_dir, sizeof s_dir,
-                    &dir);
-    (void)field_str(&e, &d, "agent_name", false, 0u, AGENT_NAME_MAX, s_agent,
-                    sizeof s_agent, &agent);
-    json_release(&d);   /* the values live in the static buffers */
-    if (fapi_errs_end(&e)) {
-        return;
-    }
-    q = store_stmt(STORE_OBS_SESSION_META);
-    st = store_bind_text(q, 1, sid);
+    sqlite3_stmt *q = store_stmt(STORE_OBS_SESSION_META);
+    st_t st = store_bind_text(q, 1, sid);
     if (st == ST_OK) {
         st = bind_opt_text(q, 2, name, false);
     }
@@ -830,6 +821,43 @@ static void patch_session_meta(hctx *h)
     if ((st == ST_OK) && (store_changes() == 0u)) {
         st = ST_NOTFOUND;
     }
+    return st;
+}
+
+/* One pass of PATCH (hctx_render): validate; on the first pass only, update
+ * and publish; answer the session as stored. A 422 or an answer larger
+ * than tx is written again from the same request for each window. */
+static void patch_pass(hctx *h, const void *state)
+{
+    static char s_name[UTF8_BYTES(SESSION_NAME_MAX)];
+    static char s_dir[UTF8_BYTES(PROJECT_DIR_MAX)];
+    static char s_agent[UTF8_BYTES(AGENT_NAME_MAX)];
+    strv sid = hctx_param(h, 0u);
+    strv name = STRV_NULL;
+    strv dir = STRV_NULL;
+    strv agent = STRV_NULL;
+    fapi_errs e;
+    json_doc d;
+    sqlite3_stmt *q = NULL;
+    json_w w;
+    st_t st;
+    (void)state;
+    fapi_errs_init(&e, h);
+    if (!fapi_body_object(h, &d, &e)) {
+        (void)fapi_errs_end(&e);
+        return;
+    }
+    (void)field_str(&e, &d, "session_name", false, 0u, SESSION_NAME_MAX, s_name,
+                    sizeof s_name, &name);
+    (void)field_str(&e, &d, "project_dir", false, 0u, PROJECT_DIR_MAX, s_dir, sizeof s_dir,
+                    &dir);
+    (void)field_str(&e, &d, "agent_name", false, 0u, AGENT_NAME_MAX, s_agent,
+                    sizeof s_agent, &agent);
+    json_release(&d);   /* the values live in the static buffers */
+    if (fapi_errs_end(&e)) {
+        return;
+    }
+    st = h->rerender ? ST_OK : update_meta(sid, name, dir, agent);
     if (st == ST_OK) {
         st = session_get(sid, &q);
     }
@@ -850,7 +878,14 @@ static void patch_session_meta(hctx *h)
     json_w_obj_end(&w);
     store_done(q);
     fam_json_end(h, &w);
-    obs_publish(OBS_PUB_SESSION_UPDATED, NULL, sid);
+    if (!h->rerender) {
+        obs_publish(OBS_PUB_SESSION_UPDATED, NULL, sid);
+    }
+}
+
+static void patch_session_meta(hctx *h)
+{
+    hctx_render(h, patch_pass, NULL, 0u);
 }
 
 /* ---- DELETE /sessions/{session_id} ----------------------------------------- */

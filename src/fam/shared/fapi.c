@@ -8,7 +8,7 @@
  * - Query integers follow pydantic v2 on a str input: optional sign, ASCII
  *   digits, surrounding whitespace stripped; anything else is int_parsing.
  * - The list producer is the FastAPI-shaped sibling of fleet_list_stream:
- *   each part holds as many whole rows as fit in an out slot; the query is
+ *   each part holds as many whole rows as fit in tx's room; the query is
  *   re-run from the next row for every part, so no statement stays open
  *   while the client reads.
  */

@@ -17,6 +17,9 @@ typedef struct {
     int64_t next;                 /* rows sent so far */
     uint8_t phase;                /* 0 head, 1 rows, 2 done */
     bool any;                     /* a row was written (comma before the next) */
+    size_t row_off;               /* bytes of a row larger than a part already sent */
+    size_t row_len;               /* its length (comma included) and hash */
+    uint64_t row_hash;
     char head[FAM_LIST_HEAD_BYTES];
     uint64_t ctx[(FAM_LIST_CTX_BYTES + 7u) / 8u];            /* 8-aligned copies */
     uint64_t tail_ctx[(FAM_LIST_TAIL_CTX_BYTES + 7u) / 8u];
@@ -25,13 +28,86 @@ typedef struct {
 _Static_assert(sizeof(list_state) <= HCTX_PRODUCER_STATE_BYTES,
                "list_state must fit the producer state");
 
-/* As many whole rows as fit in this part (less the tail's reserve). */
+static uint64_t row_fnv(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    size_t i;
+    for (i = 0u; i < n; i++) {
+        h ^= (uint64_t)(unsigned char)p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* Render the current row of q, comma first when one is due, into the
+ * render scratch; its length, 0 when it does not fit there either. */
+static size_t row_render(list_state *st, struct sqlite3_stmt *q, const char **out)
+{
+    size_t cap = 0u;
+    char *scratch = http_render_scratch(&cap);
+    size_t comma = st->any ? 1u : 0u;
+    size_t n = 0u;
+    json_w w;
+    json_w_init(&w, scratch + comma, cap - comma);
+    st->row(q, &w);
+    if (json_w_finish(&w, &n) != ST_OK) {
+        return 0u;
+    }
+    if (comma > 0u) {
+        scratch[0] = ',';
+    }
+    *out = scratch;
+    return comma + n;
+}
+
+/* Copy the next window of a row larger than the part (rendered again from
+ * the store at each part; a row that changed in between cuts the list). */
+static size_t row_window(list_state *st, struct sqlite3_stmt *q, char *dst, size_t room)
+{
+    const char *r = NULL;
+    size_t len = row_render(st, q, &r);
+    size_t n;
+    if (st->row_off == 0u) {
+        st->row_len = len;
+        st->row_hash = (len > 0u) ? row_fnv(r, len) : 0u;
+    } else if ((len != st->row_len) || (row_fnv(r, len) != st->row_hash)) {
+        len = 0u;
+    } else {
+        /* the same row */
+    }
+    if (len == 0u) {
+        LOG_E("list", "row %lld larger than the render scratch or changed while sent: "
+              "list cut", (long long)st->next);
+        st->phase = 2u;
+        st->row_off = 0u;
+        return 0u;
+    }
+    n = len - st->row_off;
+    if (n > room) {
+        n = room;
+    }
+    (void)memcpy(dst, r + st->row_off, n);
+    st->row_off += n;
+    if (st->row_off == len) {
+        st->row_off = 0u;
+        st->any = true;
+        st->next++;
+    }
+    return n;
+}
+
+/* As many rows as fit in this part (less the tail's reserve); a row larger
+ * than what is left goes out in windows. */
 static size_t put_rows(list_state *st, char *buf, size_t cap, size_t len)
 {
-    struct sqlite3_stmt *q = st->query(st->ctx, st->next);
+    struct sqlite3_stmt *q;
     bool part_full = false;       /* this part is full: the next row waits */
     bool row = false;
     size_t end = len;
+    if ((end + LIST_TAIL_RESERVE + 16u) >= cap) {
+        return end;               /* too little room: the next call has more */
+    }
+    q = st->query(st->ctx, st->next);
     if (q == NULL) {
         st->phase = 2u;
     }
@@ -39,21 +115,21 @@ static size_t put_rows(list_state *st, char *buf, size_t cap, size_t len)
         json_w w;
         size_t comma = st->any ? 1u : 0u;
         size_t n = 0u;
+        size_t room = cap - end - LIST_TAIL_RESERVE;
         if ((store_step(q, &row) != ST_OK) || !row) {
             st->phase = 2u;
-        } else if ((end + comma + LIST_TAIL_RESERVE) >= cap) {
+        } else if ((end + comma + 16u + LIST_TAIL_RESERVE) >= cap) {
             part_full = true;
+        } else if (st->row_off > 0u) {
+            end += row_window(st, q, buf + end, room);
+            part_full = (st->row_off > 0u);
         } else {
-            json_w_init(&w, buf + end + comma, cap - end - comma - LIST_TAIL_RESERVE);
+            json_w_init(&w, buf + end + comma, room - comma);
             st->row(q, &w);
             if (json_w_finish(&w, &n) != ST_OK) {
-                if (end == 0u) {
-                    /* one row larger than a whole slot: it can never be sent */
-                    LOG_E("list", "row %lld larger than an out slot: list cut",
-                          (long long)st->next);
-                    st->phase = 2u;
-                }
-                part_full = true;   /* it goes first in the next part */
+                /* larger than what is left of the part: in windows */
+                end += row_window(st, q, buf + end, room);
+                part_full = (st->row_off > 0u);
             } else {
                 if (comma > 0u) {
                     buf[end] = ',';

@@ -5,9 +5,13 @@
  * LIMIT/OFFSET into it), a writer for one row, and the text around the rows:
  * a fixed head ("{\"data\":[") and a tail written when the rows end (fixed
  * for FastAPI-style bodies, computed for the fleet envelope's meta). The body
- * goes out as a chunked response produced part by part into one out slot: as
- * many whole rows as fit per part, the query restarting at the next row, so
- * the length of a list never costs memory. The route must be ROUTE_BIG_OUT.
+ * goes out as a chunked response produced part by part straight into the
+ * connection's tx buffer: as many whole rows as fit per part, the query
+ * restarting at the next row, so the length of a list never costs memory. A
+ * row larger than the room left (a soul version's content, a hook event's
+ * tool output) is rendered into the render scratch and sent in windows, the
+ * row read again for each (http/server.h); a row that changed between
+ * windows, or that does not fit the scratch, cuts the list (logged).
  */
 #ifndef ROOST_FAM_LIST_H
 #define ROOST_FAM_LIST_H
@@ -42,8 +46,8 @@ void fam_list_stream(hctx *h, const char *head, fam_list_query query, fam_list_r
                      const void *tail_ctx, size_t tail_len);
 
 /* The same list as the first message of a WebSocket stream s (from
- * hctx_ws_accept, on a ROUTE_BIG_OUT route): one text message, fragmented at
- * part boundaries. Does nothing when s is NULL. */
+ * hctx_ws_accept): one text message, fragmented at part boundaries. Does
+ * nothing when s is NULL. */
 void fam_list_ws_snapshot(hctx *h, stream_sub *s, const char *head, fam_list_query query,
                           fam_list_row row, const void *ctx, size_t ctx_len,
                           fam_list_tail tail, const void *tail_ctx, size_t tail_len);

@@ -233,13 +233,27 @@ size_t metrics_render(char *buf, size_t cap)
     counter(&m, "roost_conn_timeouts_total", "Connection deadlines that passed.", ns->timeouts);
     counter(&m, "roost_bytes_received_total", "Bytes read from clients.", ns->bytes_in);
     counter(&m, "roost_bytes_sent_total", "Bytes written to clients.", ns->bytes_out);
+    gauge(&m, "roost_bufs_lent", "rx/tx buffers lent to connections now.", ns->bufs_used);
+    gauge(&m, "roost_bufs_lent_high_water", "Most rx/tx buffers ever lent at once.",
+          ns->bufs_high);
+    gauge(&m, "roost_buf_rx_queue", "Connections waiting for an rx buffer now.", ns->rx_queue);
+    gauge(&m, "roost_buf_tx_queue", "Connections waiting for a tx buffer now.", ns->tx_queue);
+    counter(&m, "roost_buf_rx_waits_total", "Reads deferred because no rx buffer was free.",
+            ns->rx_waits);
+    counter(&m, "roost_buf_tx_waits_total", "Outputs queued because no tx buffer was free.",
+            ns->tx_waits);
+    counter(&m, "roost_buf_rx_reclaimed_total",
+            "Stalled requests answered 408 early to lend their rx buffer.", ns->rx_reclaimed);
     counter(&m, "roost_http_requests_total", "HTTP requests dispatched.", hs->requests);
     counter(&m, "roost_http_client_errors_total", "4xx responses.", hs->errors_4xx);
     counter(&m, "roost_http_server_errors_total", "5xx responses.", hs->errors_5xx);
     counter(&m, "roost_http_body_slot_exhausted_total", "503 because no body slot was free.",
             hs->body_slot_waits);
-    counter(&m, "roost_http_out_slot_exhausted_total", "503 because no out slot was free.",
-            hs->out_slot_waits);
+    counter(&m, "roost_http_render_passes_total",
+            "Render passes after the first (windows of responses larger than tx).",
+            hs->renders);
+    counter(&m, "roost_http_render_cuts_total",
+            "Responses cut because they changed between render passes.", hs->render_cuts);
     gauge(&m, "roost_http_file_streams", "File bodies streaming now.", hs->file_streams);
     counter(&m, "roost_http_file_stream_exhausted_total",
             "503 because all file streams were busy.", hs->file_stream_waits);
