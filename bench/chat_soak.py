@@ -25,7 +25,6 @@ share the machine: the timings are the whole machine's.
 """
 
 import argparse
-import math
 import multiprocessing as mp
 import os
 import shutil
@@ -36,6 +35,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import roostlib  # noqa: E402
+from benchlib import pct  # noqa: E402
 from fleetlib import Fleet  # noqa: E402
 from test_chat_soak import (STREAMS, metrics, read_shim_report, round_errors,  # noqa: E402
                             rss_kib, run_round, wait_idle)
@@ -53,13 +53,6 @@ def fake_process(conn, pieces, delay):
     errors = len(fake.errors) + len(fake.unmatched)
     fake.stop()
     conn.send(errors)
-
-
-def pct(values, p):
-    if not values:
-        return float("nan")
-    v = sorted(values)                  # nearest rank
-    return v[max(0, math.ceil(p / 100.0 * len(v)) - 1)]
 
 
 def ms(x):

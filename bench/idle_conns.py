@@ -31,7 +31,6 @@ machine with roostd: compare numbers only between runs on the same host.
 """
 
 import argparse
-import math
 import os
 import platform
 import re
@@ -44,16 +43,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import roostlib  # noqa: E402
+from benchlib import pct  # noqa: E402
 
 REQ = b"GET /health HTTP/1.1\r\nHost: bench\r\n\r\n"
 WARMUP = 200
-
-
-def pct(values, p):
-    if not values:
-        return float("nan")
-    v = sorted(values)                  # nearest rank
-    return v[max(0, math.ceil(p / 100.0 * len(v)) - 1)]
 
 
 def us(x):

@@ -32,7 +32,6 @@ roostd share the machine: compare numbers only between runs on the same host.
 import argparse
 import http.client
 import json
-import math
 import multiprocessing as mp
 import os
 import platform
@@ -46,17 +45,11 @@ from collections import Counter
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import roostlib  # noqa: E402
+from benchlib import pct  # noqa: E402
 from test_lent_buffers import (Incoming, drain, grow_versions, recv_into,  # noqa: E402
                                slow_reader_socket)
 
 API = "/api/v1"
-
-
-def pct(values, p):
-    if not values:
-        return float("nan")
-    v = sorted(values)                  # nearest rank
-    return v[max(0, math.ceil(p / 100.0 * len(v)) - 1)]
 
 
 def ms(x):

@@ -81,6 +81,12 @@ static st_t llm_setup(void)
 {
     st_t st = ST_OK;
     if (g_cfg.llm.n_prov > 0u) {
+        /* Without providers the outbound stack is never set up: its code
+         * and heaps stay out of the resident set. */
+        if (out_mem_init() != ST_OK) {
+            err_str("roostd: cannot set up the outbound HTTP stack (curl, c-ares, mbedtls)\n");
+            return ST_INTERNAL;
+        }
         out_mem_commit();
         st = llm_init(g_cfg.llm.ca_file);
         if (st == ST_NOMEM) {
@@ -281,10 +287,6 @@ int app_main(int argc, char *const *argv, const char *const *envp)
     }
     net_init(&pool_conns, &pool_bufs);
     http_server_init(&pool_body_slots, render_scratch);
-    if (out_mem_init() != ST_OK) {
-        err_str("roostd: cannot set up the outbound HTTP stack (curl, c-ares, mbedtls)\n");
-        return 1;
-    }
     if (llm_setup() != ST_OK) {
         return 1;
     }

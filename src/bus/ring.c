@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "core/pool.h"
 #include "core/assert.h"
 
 _Static_assert(CFG_BUS_SLOTS >= 2, "CFG_BUS_SLOTS too small");
@@ -109,7 +110,8 @@ static void event_of(uint64_t seq, ring_event *ev)
 
 void ring_init(void)
 {
-    (void)memset(g_slots, 0, sizeof g_slots);
+    static bool s_used;
+    static_zero(g_slots, sizeof g_slots, &s_used);
     (void)memset(&g_stats, 0, sizeof g_stats);
     g_head_seq = 1u;
     g_tail_seq = 1u;

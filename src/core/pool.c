@@ -92,3 +92,11 @@ const pool_t *pool_nth(size_t i)
 {
     return (i < g_nregistry) ? g_registry[i] : NULL;
 }
+
+void static_zero(void *p, size_t n, bool *used)
+{
+    if (*used) {
+        (void)memset(p, 0, n);
+    }
+    *used = true;
+}

@@ -9,6 +9,7 @@
 #ifndef ROOST_POOL_H
 #define ROOST_POOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,12 @@ void pool_put(pool_t *p, void *obj);
 void pool_register(pool_t *p);
 size_t pool_registered(void);
 const pool_t *pool_nth(size_t i);
+
+/* Clear static storage p of n bytes for a (re)start: the first time it is
+ * still as the loader left it (zero, untouched), so it is not written, and
+ * pages nobody uses stay out of the resident set; later calls (tests that
+ * start a module again) clear it. *used remembers which call this is. */
+void static_zero(void *p, size_t n, bool *used);
 
 uint32_t pool_index(const pool_t *p, const void *obj);
 void *pool_at(const pool_t *p, uint32_t index);

@@ -146,3 +146,14 @@ strv strv_trim_ws(strv a)
     }
     return t;
 }
+
+uint64_t strv_fnv1a(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    size_t i;
+    for (i = 0u; i < n; i++) {
+        h ^= (uint64_t)(unsigned char)p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}

@@ -40,5 +40,8 @@ bool strv_to_u64(strv a, uint64_t max, uint64_t *out);
 bool strv_list_has_token(strv list, const char *tok);
 /* Value of a hexadecimal digit (either case), or -1. */
 int strv_hex_digit(unsigned char c);
+/* 64-bit FNV-1a of n bytes: a cheap fingerprint (a response rendered twice
+ * must be the same), not a defence against anyone. */
+uint64_t strv_fnv1a(const char *p, size_t n);
 
 #endif

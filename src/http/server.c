@@ -147,17 +147,6 @@ static const http_service *svc_of(const conn *c)
     return (const http_service *)c->lst->ctx;
 }
 
-static uint64_t fnv1a(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    size_t i;
-    for (i = 0u; i < n; i++) {
-        h ^= (uint64_t)(unsigned char)p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 /* ---- responses ------------------------------------------------------------ */
 
 static void resp_finish(conn *c)
@@ -419,7 +408,7 @@ static void render_first(hctx *h, size_t total, size_t body_len)
     rs->keep_alive = h->keep_alive;
     rs->body_len = body_len;
     rs->body_sent = room - head_len;
-    rs->hash = fnv1a(h->out_buf + head_len, body_len);
+    rs->hash = strv_fnv1a(h->out_buf + head_len, body_len);
     stamp_fix(h);
     rs->stamp_wall_us = h->stamp.wall_us;
     rs->stamp_spent_us = h->stamp.spent_us;
@@ -759,7 +748,7 @@ static void render_next(conn *c, hresp *rs)
     g_stats.renders++;
     if (!h.rerender_done || h.resp.overflow || (resp_end(&h.resp, &total) != ST_OK) ||
         (h.resp.body_len != rs->body_len) || (total < rs->body_len) ||
-        (fnv1a(g_render + (total - rs->body_len), rs->body_len) != rs->hash)) {
+        (strv_fnv1a(g_render + (total - rs->body_len), rs->body_len) != rs->hash)) {
         LOG_W("http", "%s: a response changed while it was being sent: connection cut",
               svc_of(c)->family);
         g_stats.render_cuts++;

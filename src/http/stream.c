@@ -44,7 +44,6 @@
 struct stream_sub {
     conn *c;
     stream_policy *pol;
-    uint32_t id;                /* index in g_subs, for logs */
     bool in_use;
     bool ws;                    /* else SSE */
     bool closing;               /* a close is on its way: no more events */
@@ -112,12 +111,9 @@ static void (*g_stop_hook)(void);
 
 void stream_init(void)
 {
+    static bool s_used;
     g_stopping = false;
-    uint32_t i;
-    (void)memset(g_subs, 0, sizeof g_subs);
-    for (i = 0u; i < (uint32_t)CFG_STREAM_SUBS; i++) {
-        g_subs[i].id = i;
-    }
+    static_zero(g_subs, sizeof g_subs, &s_used);
     g_nlive = 0u;
     (void)memset(&g_totals, 0, sizeof g_totals);
 }
@@ -146,7 +142,7 @@ void *stream_user(stream_sub *s)
 
 uint32_t stream_id(const stream_sub *s)
 {
-    return s->id;
+    return (uint32_t)(s - g_subs);
 }
 
 const stream_policy *stream_policy_of(const stream_sub *s)
@@ -446,11 +442,7 @@ static stream_sub *sub_open(conn *c, stream_policy *pol, bool ws)
     if (s == NULL) {
         return NULL;
     }
-    {
-        uint32_t id = s->id;
-        (void)memset(s, 0, offsetof(stream_sub, msg));
-        s->id = id;
-    }
+    (void)memset(s, 0, offsetof(stream_sub, msg));
     (void)memset(s->user, 0, sizeof s->user);
     s->in_use = true;
     s->c = c;

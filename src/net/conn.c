@@ -658,7 +658,7 @@ static void accept_some(listener *l)
     }
 }
 
-static void do_read(conn *c)
+static void do_read(conn *c, bool hangup)
 {
     size_t budget = CFG_READ_BUDGET_BYTES;
     /* cppcheck-suppress misra-c2012-15.4 ; deviation (MISRA.md): one break per stop reason */
@@ -687,7 +687,13 @@ static void do_read(conn *c)
         }
         if (c->rx == NULL) {
             if (!rx_take(c)) {
-                return;     /* queued: polled for input again once it has one */
+                /* queued: polled for input again once it has one. A hang-up
+                 * (poll reports it whatever is asked) would wake every turn
+                 * until then, and nobody can be answered on it: close. */
+                if (hangup) {
+                    conn_fail(c, ST_CLOSED);
+                }
+                return;
             }
             room = (size_t)CFG_BUF_BYTES;
         }
@@ -904,7 +910,7 @@ static void one_turn(bool accepting, int timeout_ms)
             continue;
         }
         if ((got & (PORT_EV_IN | PORT_EV_ERR)) != 0u) {
-            do_read(c);
+            do_read(c, ((got & PORT_EV_ERR) != 0u) && ((got & PORT_EV_IN) == 0u));
         }
         if (!c->closing && ((got & (PORT_EV_OUT | PORT_EV_ERR)) != 0u)) {
             do_write(c);

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/pool.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "fam/fleet/api.h"
@@ -1030,7 +1031,8 @@ static void stop_all(void)
 void fleet_chat_init(const chat_config *cfg)
 {
     g_chat_cfg = cfg;
-    (void)memset(g_reqs, 0, sizeof g_reqs);
+    static bool s_used;
+    static_zero(g_reqs, sizeof g_reqs, &s_used);
     (void)memset(&g_chat_stats, 0, sizeof g_chat_stats);
     heap_init(&g_chat_heap, "chat", g_heap_mem, sizeof g_heap_mem);
     chat_agents_reset();

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/pool.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "fam/fleet/chat_int.h"
@@ -70,7 +71,8 @@ static const char k_synth_tail[] =
 
 void chat_agents_reset(void)
 {
-    (void)memset(g_chat_agents, 0, sizeof g_chat_agents);
+    static bool s_used;
+    static_zero(g_chat_agents, sizeof g_chat_agents, &s_used);
     g_wait_seq = 0u;
     if (g_pump != TIMER_NONE) {
         timer_cancel(g_pump);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "bus/ring.h"
+#include "core/pool.h"
 #include "core/log.h"
 #include "core/strv.h"
 #include "core/uuid.h"
@@ -109,8 +110,10 @@ const stream_policy *fleet_events_policy(void)
 void fleet_events_init(void)
 {
     stream_register(&g_policy);
-    (void)memset(g_agents, 0, sizeof g_agents);
-    (void)memset(g_paused, 0, sizeof g_paused);
+    static bool s_agents_used;
+    static bool s_paused_used;
+    static_zero(g_agents, sizeof g_agents, &s_agents_used);
+    static_zero(g_paused, sizeof g_paused, &s_paused_used);
     (void)memset(&g_stats, 0, sizeof g_stats);
 }
 

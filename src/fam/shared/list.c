@@ -28,17 +28,6 @@ typedef struct {
 _Static_assert(sizeof(list_state) <= HCTX_PRODUCER_STATE_BYTES,
                "list_state must fit the producer state");
 
-static uint64_t row_fnv(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    size_t i;
-    for (i = 0u; i < n; i++) {
-        h ^= (uint64_t)(unsigned char)p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 /* Render the current row of q, comma first when one is due, into the
  * render scratch; its length, 0 when it does not fit there either. */
 static size_t row_render(list_state *st, struct sqlite3_stmt *q, const char **out)
@@ -69,8 +58,8 @@ static size_t row_window(list_state *st, struct sqlite3_stmt *q, char *dst, size
     size_t n;
     if (st->row_off == 0u) {
         st->row_len = len;
-        st->row_hash = (len > 0u) ? row_fnv(r, len) : 0u;
-    } else if ((len != st->row_len) || (row_fnv(r, len) != st->row_hash)) {
+        st->row_hash = (len > 0u) ? strv_fnv1a(r, len) : 0u;
+    } else if ((len != st->row_len) || (strv_fnv1a(r, len) != st->row_hash)) {
         len = 0u;
     } else {
         /* the same row */
