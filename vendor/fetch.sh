@@ -192,17 +192,14 @@ put() { # src dst(relative to $VDIR); an unchanged file keeps its mtime
     OUTPUTS+=("$2")
 }
 
-# sqlite3: Debian's upstream fixes (vendor/sqlite3.patches), then the
+# sqlite3: Debian's upstream fixes and roost's own (vendor/sqlite3.patches), then the
 # amalgamation from the full source tree (needs tclsh; configure runs
 # out of tree so the unpacked sources stay as shipped plus patches).
 prepare_sqlite3() {
     local dir=$1 p log=$VDIR/build-sqlite3.log
     command -v tclsh >/dev/null 2>&1 ||
         die "tclsh not found: the sqlite3 amalgamation needs it (Debian package tcl; tools/deps.sh installs it)"
-    while read -r p; do
-        case $p in '' | '#'*) continue ;; esac
-        patch -d "$dir" -p1 -s -N <"$dir/debian/patches/$p" || die "sqlite3: patch $p does not apply"
-    done <vendor/sqlite3.patches
+    apply_patches sqlite3 "$dir"
     say "sqlite3: making the amalgamation"
     mkdir -p "$dir/bld"
     # Our caller may be make: its flags and command-line variables must not
