@@ -9,7 +9,10 @@
  * copies them into its connection's tx buffer as room allows, once per loop
  * turn (stream_turn) and whenever its tx drains. Nothing is copied per
  * subscriber ahead of time: an event waiting for a slow client waits in the
- * ring, published once for everyone.
+ * ring, published once for everyone. A subscriber's tx buffer is lent from
+ * net/'s pool only while bytes are pending for it, its rx only while a
+ * partial client frame is in it (conn.h); with the pool empty its events
+ * wait in the ring until a buffer is lent to it.
  *
  * Queue and backpressure. A subscriber's queue is what it has not written
  * to its socket yet: the bytes pending in tx plus the ring's bytes from its

@@ -8,6 +8,11 @@
  * blocks: DNS (c-ares), connect, TLS (mbedTLS) and the transfer all advance
  * a little per loop turn. Memory: curl and c-ares use out/mem's fixed
  * heap, mbedTLS its own buffer; nothing reaches libc malloc after init.
+ * Calls do not borrow from net/'s buffer pool (conn.h): their sockets are
+ * curl's, their receive buffers and TLS records live in those two heaps,
+ * which size per call slot, and a call's output goes to its owner (the
+ * chat's queue in the chat heap, bounded per request, pausing the call
+ * beyond it) before the owner's connection borrows a tx to send it.
  *
  * A call POSTs one JSON body (the caller's buffer, which must stay valid
  * until the call ends) to a provider and streams its SSE reply through the
