@@ -214,6 +214,7 @@ class Server:
         if self.proc is None:
             return None
         if self.proc.poll() is None:
+            self.record_high_waters()
             self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout=timeout)
@@ -227,6 +228,25 @@ class Server:
         if expect_rc is not None:
             assert rc == expect_rc, f"roostd exit code {rc}, expected {expect_rc}\n{self.logs()}"
         return rc
+
+    def record_high_waters(self):
+        """With $ROOST_HW_LOG set, append this server's /metrics high-water
+        marks to that file (how the profiles' sizes were measured)."""
+        log = os.environ.get("ROOST_HW_LOG")
+        if not log or "fleet" not in self.ports:
+            return
+        try:
+            r = request(self.ports["fleet"], "GET", "/metrics", timeout=2.0)
+        except OSError:
+            return
+        if r.status != 200:
+            return
+        keep = [ln for ln in r.body.decode("utf-8", "replace").splitlines()
+                if not ln.startswith("#") and ("high" in ln or "exhausted" in ln
+                                               or "failures" in ln)]
+        with open(log, "a") as f:
+            f.write(f"== {os.environ.get('PYTEST_CURRENT_TEST', '?')}\n")
+            f.write("\n".join(keep) + "\n")
 
     def kill9(self):
         self.proc.kill()

@@ -1,0 +1,170 @@
+/*
+ * profiles/default.h - the default profile: all five families, TLS and the
+ * LLM providers, sized for a home server or a Raspberry-class board. Static
+ * plan <= 16 MiB once connections stop embedding their buffers (issue 10
+ * parts 1-2); `roostd --budget` prints it.
+ *
+ * Build: make (or make PROFILE=default), into build/.
+ *
+ * Sizes come from the high-water marks /metrics showed over the whole
+ * integration suite on the server profile (ROOST_HW_LOG=file make
+ * integration records them), the heaviest test named:
+ *   chat heap      3,930,128 B with 200 chats streaming (test_chat_soak):
+ *                  about 20 KiB per chat
+ *   out heap       6,042,496 B, same run: 7 KiB per slot at init
+ *                  (256 slots) + about 22 KiB per running call
+ *   tls heap       1,461,168 B (test_chat: CA bundle parsed + handshakes)
+ *   sqlite heap    1,377,280 B (test_chat many turns), page cache 222 pages
+ *   bus ring       17,009 B in 134 events (test_chat_agents)
+ *   streams        200 at once (the 200 chat streams), body slots 1,
+ *                  out slots 1
+ *
+ * The 16 MiB arithmetic (MiB = 1,048,576 B), after the merge of the lent
+ * buffer pool:
+ *   conns + HTTP state   1,024 x <= 1 KiB                     1.000
+ *   lent buffers         128 x 17,408 B (CFG_BUFS)            2.125
+ *   render scratch       1 MiB + 64 KiB (CFG_RENDER_BYTES)    1.063
+ *   body slot            1 x 1 MiB                            1.000
+ *   sqlite heap          2 MiB                                2.000
+ *   sqlite page cache    64 x 4,384 B                         0.268
+ *   bus ring             1,024 x 24 B + 512 KiB               0.523
+ *   chat heap            1.5 MiB                              1.500
+ *   chat requests/agents 64 x 2,336 B + 256 x 344 B           0.227
+ *   LLM slots            32 x (16 KiB SSE + 6.7 KiB)          0.710
+ *   out heap             512 KiB + 32 x 24 KiB                1.250
+ *   tls heap             1 MiB + 32 x 32 KiB                  2.000
+ *   json tokens          8,192 x 20 B                         0.156
+ *   stream subscribers   128 x ~1.7 KiB                       0.220
+ *   module statics       fleet content and skill buffers,
+ *                        chat scratch, obs, cfg, timers (the
+ *                        plan lists each)                     ~1.9
+ *   total                                                    ~15.9
+ * Until that merge every connection still embeds rx and tx (33,876 B each),
+ * so this profile's plan is about 50 MiB and CFG_RAM_BUDGET_BYTES is set
+ * above it for now (see the end of this file).
+ */
+#ifndef ROOST_PROFILE_DEFAULT_H
+#define ROOST_PROFILE_DEFAULT_H
+
+#define CFG_PROFILE_NAME "default"
+
+/* ---- network: at least 1,024 connections (issue 10) -------------------- */
+#ifndef CFG_MAX_CONNS
+#define CFG_MAX_CONNS 1024
+#endif
+/* The lent buffer pool and the render scratch that replace per-connection
+ * rx/tx and the out slots (unused until that merge): 128 buffers serve 64
+ * chat streams and 64 other connections with bytes in flight at once. */
+#ifndef CFG_BUFS
+#define CFG_BUFS 128
+#endif
+#ifndef CFG_BUF_BYTES
+#define CFG_BUF_BYTES 17408
+#endif
+#ifndef CFG_RENDER_BYTES
+#define CFG_RENDER_BYTES ((1024u * 1024u) + (64u * 1024u))
+#endif
+/* One request body above rx at a time (measured high water: 1); a second
+ * concurrent one is answered 503 + Retry-After. 1 MiB keeps
+ * max_json_body_bytes' default honoured. */
+#ifndef CFG_BODY_SLOTS
+#define CFG_BODY_SLOTS 1
+#endif
+/* Out slots until the render scratch replaces them: measured high water 1;
+ * 4 keep a few slow list readers from refusing everybody else. */
+#ifndef CFG_OUT_SLOTS
+#define CFG_OUT_SLOTS 4
+#endif
+#ifndef CFG_OUT_SLOT_BYTES
+#define CFG_OUT_SLOT_BYTES ((1024u * 1024u) + (64u * 1024u))
+#endif
+/* 4 sockets per LLM slot (2 connect attempts + DNS) and room to spare. */
+#ifndef CFG_NET_WATCHES
+#define CFG_NET_WATCHES 256
+#endif
+
+/* Nothing allocates from the init arena yet: 4 KiB keeps its API honest. */
+#ifndef CFG_INIT_ARENA_BYTES
+#define CFG_INIT_ARENA_BYTES (4u * 1024u)
+#endif
+
+/* ---- JSON: 8,192 values per document (20 B each: 160 KiB); a 1 MiB body
+ * of small values can hold more, and is answered 413. Bot, soul and chat
+ * bodies hold a few dozen. */
+#ifndef CFG_JSON_MAX_TOKENS
+#define CFG_JSON_MAX_TOKENS 8192
+#endif
+
+/* ---- store: measured 1.31 MiB heap high water with a 256-page cache;
+ * 2 MiB leaves room for the pages a 64-page cache no longer holds (sqlite
+ * spills them back to the file). */
+#ifndef CFG_SQLITE_HEAP_BYTES
+#define CFG_SQLITE_HEAP_BYTES (2u * 1024u * 1024u)
+#endif
+#ifndef CFG_SQLITE_PAGE_CACHE_PAGES
+#define CFG_SQLITE_PAGE_CACHE_PAGES 64
+#endif
+
+/* ---- fleet registries: 4 sub-agents per chat stream at most at once,
+ * 1 paused request per stream. */
+#ifndef CFG_FLEET_AGENT_SLOTS
+#define CFG_FLEET_AGENT_SLOTS 256
+#endif
+#ifndef CFG_FLEET_PAUSED_SLOTS
+#define CFG_FLEET_PAUSED_SLOTS 64
+#endif
+
+/* ---- bus: measured 134 events, 17 KiB at once; 1,024 events and 512 KiB
+ * keep a reconnecting client's backlog of a few hundred events. */
+#ifndef CFG_BUS_SLOTS
+#define CFG_BUS_SLOTS 1024
+#endif
+#ifndef CFG_BUS_BYTES
+#define CFG_BUS_BYTES (512u * 1024u)
+#endif
+
+/* ---- streams: 64 chat streams + 64 WebSocket/SSE clients. Client
+ * messages (fleet commands, pings) are a few hundred bytes. */
+#ifndef CFG_STREAM_SUBS
+#define CFG_STREAM_SUBS 128
+#endif
+#ifndef CFG_STREAM_MSG_BYTES
+#define CFG_STREAM_MSG_BYTES 1024
+#endif
+
+/* ---- out: 32 LLM calls at once (issue 10). Provider events are a few
+ * hundred bytes, text deltas a few KiB: 16 KiB per parser. Heaps from the
+ * measured per-call costs above with a third to spare. */
+#ifndef CFG_LLM_SLOTS
+#define CFG_LLM_SLOTS 32
+#endif
+#ifndef CFG_LLM_SSE_BYTES
+#define CFG_LLM_SSE_BYTES 16384u
+#endif
+#ifndef CFG_OUT_HEAP_BYTES
+#define CFG_OUT_HEAP_BYTES ((512u * 1024u) + ((size_t)CFG_LLM_SLOTS * 24u * 1024u))
+#endif
+#ifndef CFG_TLS_HEAP_BYTES
+#define CFG_TLS_HEAP_BYTES ((1024u * 1024u) + ((size_t)CFG_LLM_SLOTS * 32u * 1024u))
+#endif
+
+/* ---- chat: 64 streams (issue 10), 4 agents each; measured 20 KiB of heap
+ * per chat (1.25 MiB for 64) plus one reply at its 1 MiB cap would not fit
+ * beside them: 1.5 MiB, a chat that does not fit is answered 503. */
+#ifndef CFG_CHAT_REQS
+#define CFG_CHAT_REQS 64
+#endif
+#ifndef CFG_CHAT_AGENTS
+#define CFG_CHAT_AGENTS 256
+#endif
+#ifndef CFG_CHAT_HEAP_BYTES
+#define CFG_CHAT_HEAP_BYTES (1536u * 1024u)
+#endif
+
+/* ---- the plan: 16 MiB is the target; until connections stop embedding
+ * rx/tx (about 38 MiB of them here) the check allows 64 MiB. */
+#ifndef CFG_RAM_BUDGET_BYTES
+#define CFG_RAM_BUDGET_BYTES (64u * 1024u * 1024u)
+#endif
+
+#endif
