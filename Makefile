@@ -3,6 +3,8 @@
 #   make            build/roostd
 #   make unit       unit tests (tiny pools), run
 #   make integration  real binary over loopback (pytest)
+#   make integration-small  the small profile's suites (build/small/roostd)
+#   make check-plan every profile's --budget against its binary (size)
 #   make asan       unit + integration again under ASan+UBSan
 #   make misra      cppcheck --addon=misra over src/ and port/
 #   make fuzz-smoke libFuzzer targets, briefly
@@ -69,7 +71,7 @@ LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
 OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 MAIN_OBJ := $(BUILD)/obj/$(MAIN_SRC:.c=.o)
 
-.PHONY: all clean unit integration asan misra fuzz fuzz-smoke check check-os-headers bench-heap \
+.PHONY: all clean unit integration integration-small check-plan asan misra fuzz fuzz-smoke check check-os-headers bench-heap \
         bench vendor deps soak
 # Objects are not intermediates: keep them between runs.
 .SECONDARY:
@@ -147,6 +149,27 @@ integration: $(BUILD)/roostd $(SHIM) $(BUILD)/tools/llm_fetch $(BUILD)/tools/llm
 	  ROOST_LLM_CALL=$(abspath $(BUILD)/tools/llm_call) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
+# ---- profiles: the plan of every profile, the small profile's suites ------
+# check-plan builds the server and small profiles beside this one and checks
+# each plan against its binary (tests/integration/test_plan.py).
+# integration-small runs the suites of small's families (observability;
+# documents and agents as they land) and the chassis suites against
+# build/small/roostd; tests needing fleet, rpg or the LLM stack are
+# deselected by conftest.py (their NEEDS) and listed at the end.
+SMALL_SUITES := test_obs_rest.py test_obs_ws.py test_ws_conformance.py test_health.py \
+                test_http.py test_startup.py test_crash.py test_threads.py test_cors.py \
+                test_limits.py test_no_heap.py test_plan.py
+check-plan: $(BUILD)/roostd
+	$(MAKE) PROFILE=server all
+	$(MAKE) PROFILE=small all
+	ROOSTD=$(abspath $(BUILD)/roostd) $(PYTHON) -m pytest -q -p no:cacheprovider \
+	  tests/integration/test_plan.py
+
+integration-small: $(SHIM)
+	$(MAKE) PROFILE=small all
+	ROOSTD=$(abspath build/small/roostd) ROOST_SHIM=$(abspath $(SHIM)) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider $(addprefix tests/integration/,$(SMALL_SUITES))
+
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 all unit build/asan/tools/llm_fetch build/asan/tools/llm_call
 	ROOSTD=$(abspath build/asan/roostd) ROOST_SANITIZED=1 \
@@ -199,6 +222,8 @@ check: all
 	$(MAKE) check-os-headers
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) check-plan
+	$(MAKE) integration-small
 	$(MAKE) asan
 	$(MAKE) misra
 	$(MAKE) fuzz-smoke

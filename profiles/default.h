@@ -83,26 +83,42 @@
 #define CFG_NET_WATCHES 256
 #endif
 
+/* A roost.conf is a few dozen lines. */
+#ifndef CFG_CONF_FILE_BYTES
+#define CFG_CONF_FILE_BYTES 16384
+#endif
+/* Timers in use at once: one per LLM call (first byte), two per chat
+ * (budget pause, budget update), one per observability stop and a few of
+ * the loop's own: about 180 at most. */
+#ifndef CFG_MAX_TIMERS
+#define CFG_MAX_TIMERS 256
+#endif
+/* A SKILL.md above 64 KiB is treated as invalid (the upstream skills are a
+ * few KiB); two buffers of it are static. */
+#ifndef CFG_FLEET_SKILL_MD_BYTES
+#define CFG_FLEET_SKILL_MD_BYTES (64u * 1024u)
+#endif
+
 /* Nothing allocates from the init arena yet: 4 KiB keeps its API honest. */
 #ifndef CFG_INIT_ARENA_BYTES
 #define CFG_INIT_ARENA_BYTES (4u * 1024u)
 #endif
 
-/* ---- JSON: 8,192 values per document (20 B each: 160 KiB); a 1 MiB body
+/* ---- JSON: 4,096 values per document (20 B each: 80 KiB); a 1 MiB body
  * of small values can hold more, and is answered 413. Bot, soul and chat
  * bodies hold a few dozen. */
 #ifndef CFG_JSON_MAX_TOKENS
-#define CFG_JSON_MAX_TOKENS 8192
+#define CFG_JSON_MAX_TOKENS 4096
 #endif
 
-/* ---- store: measured 1.31 MiB heap high water with a 256-page cache;
- * 2 MiB leaves room for the pages a 64-page cache no longer holds (sqlite
- * spills them back to the file). */
+/* ---- store: measured 1.31 MiB heap high water (statements, schema,
+ * sorts; the page cache is separate and PRAGMA cache_size keeps sqlite to
+ * it): 1.5 MiB. */
 #ifndef CFG_SQLITE_HEAP_BYTES
-#define CFG_SQLITE_HEAP_BYTES (2u * 1024u * 1024u)
+#define CFG_SQLITE_HEAP_BYTES (1536u * 1024u)
 #endif
 #ifndef CFG_SQLITE_PAGE_CACHE_PAGES
-#define CFG_SQLITE_PAGE_CACHE_PAGES 64
+#define CFG_SQLITE_PAGE_CACHE_PAGES 32
 #endif
 
 /* ---- fleet registries: 4 sub-agents per chat stream at most at once,
@@ -114,13 +130,16 @@
 #define CFG_FLEET_PAUSED_SLOTS 64
 #endif
 
-/* ---- bus: measured 134 events, 17 KiB at once; 1,024 events and 512 KiB
- * keep a reconnecting client's backlog of a few hundred events. */
+/* ---- bus: measured 134 events, 17 KiB at once in the chat tests; but an
+ * observability client may hold up to observability.ws_max_buffer_bytes
+ * (1 MiB by default) unread before its policy closes it 1013, so the ring
+ * holds that and an eighth more: with less, the ring would overtake a
+ * client the policy still allows. */
 #ifndef CFG_BUS_SLOTS
-#define CFG_BUS_SLOTS 1024
+#define CFG_BUS_SLOTS 4096
 #endif
 #ifndef CFG_BUS_BYTES
-#define CFG_BUS_BYTES (512u * 1024u)
+#define CFG_BUS_BYTES (1152u * 1024u)
 #endif
 
 /* ---- streams: 64 chat streams + 64 WebSocket/SSE clients. Client
@@ -142,15 +161,16 @@
 #define CFG_LLM_SSE_BYTES 16384u
 #endif
 #ifndef CFG_OUT_HEAP_BYTES
-#define CFG_OUT_HEAP_BYTES ((512u * 1024u) + ((size_t)CFG_LLM_SLOTS * 24u * 1024u))
+#define CFG_OUT_HEAP_BYTES ((256u * 1024u) + ((size_t)CFG_LLM_SLOTS * 24u * 1024u))
 #endif
 #ifndef CFG_TLS_HEAP_BYTES
-#define CFG_TLS_HEAP_BYTES ((1024u * 1024u) + ((size_t)CFG_LLM_SLOTS * 32u * 1024u))
+#define CFG_TLS_HEAP_BYTES ((1024u * 1024u) + ((size_t)CFG_LLM_SLOTS * 24u * 1024u))
 #endif
 
 /* ---- chat: 64 streams (issue 10), 4 agents each; measured 20 KiB of heap
- * per chat (1.25 MiB for 64) plus one reply at its 1 MiB cap would not fit
- * beside them: 1.5 MiB, a chat that does not fit is answered 503. */
+ * per chat (1.25 MiB for 64), and one message at its 100,000-character
+ * limit (test_chat) needs about 1.6 MiB on its own: 2 MiB. A chat that
+ * does not fit is answered 503. */
 #ifndef CFG_CHAT_REQS
 #define CFG_CHAT_REQS 64
 #endif
@@ -158,7 +178,7 @@
 #define CFG_CHAT_AGENTS 256
 #endif
 #ifndef CFG_CHAT_HEAP_BYTES
-#define CFG_CHAT_HEAP_BYTES (1536u * 1024u)
+#define CFG_CHAT_HEAP_BYTES (2u * 1024u * 1024u)
 #endif
 
 /* ---- the plan: 16 MiB is the target; until connections stop embedding

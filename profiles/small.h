@@ -53,7 +53,7 @@
 #define CFG_BODY_SLOTS 1
 #endif
 #ifndef CFG_BODY_SLOT_BYTES
-#define CFG_BODY_SLOT_BYTES (64u * 1024u)
+#define CFG_BODY_SLOT_BYTES (32u * 1024u)
 #endif
 /* Lists stream a slot at a time; one slot holds the largest single row
  * (a session's JSON, about 30 KiB at the spec's limits). */
@@ -61,7 +61,7 @@
 #define CFG_OUT_SLOTS 1
 #endif
 #ifndef CFG_OUT_SLOT_BYTES
-#define CFG_OUT_SLOT_BYTES (32u * 1024u)
+#define CFG_OUT_SLOT_BYTES (36u * 1024u)
 #endif
 #ifndef CFG_FILE_STREAMS
 #define CFG_FILE_STREAMS 2
@@ -90,7 +90,7 @@
 
 /* ---- JSON, core, configuration ---------------------------------------- */
 #ifndef CFG_JSON_MAX_TOKENS
-#define CFG_JSON_MAX_TOKENS 1024
+#define CFG_JSON_MAX_TOKENS 768
 #endif
 #ifndef CFG_MAX_TIMERS
 #define CFG_MAX_TIMERS 32
@@ -117,7 +117,7 @@
 /* ---- store: the schema and every prepared statement of the three
  * families, a few pages of cache. */
 #ifndef CFG_SQLITE_HEAP_BYTES
-#define CFG_SQLITE_HEAP_BYTES (144u * 1024u)
+#define CFG_SQLITE_HEAP_BYTES (184u * 1024u)
 #endif
 #ifndef CFG_SQLITE_PAGE_CACHE_PAGES
 #define CFG_SQLITE_PAGE_CACHE_PAGES 4
@@ -131,7 +131,7 @@
 #define CFG_OBS_STOP_SLOTS 4
 #endif
 #ifndef CFG_OBS_MSG_BYTES
-#define CFG_OBS_MSG_BYTES (16u * 1024u)
+#define CFG_OBS_MSG_BYTES (12u * 1024u)
 #endif
 #ifndef CFG_BUS_SLOTS
 #define CFG_BUS_SLOTS 64

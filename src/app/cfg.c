@@ -1054,7 +1054,7 @@ static st_t load_flags(cfg_ctx *x, int argc, char *const *argv)
         const char *a = argv[i];
         i++;
         x->where[0] = '\0';
-        if (arg_eq(a, "--budget") || (strncmp(a, "--config=", 9u) == 0)) {
+        if (arg_eq(a, "--budget") || arg_eq(a, "--limits") || (strncmp(a, "--config=", 9u) == 0)) {
             continue;
         }
         if (arg_eq(a, "--config")) {
@@ -1539,7 +1539,11 @@ static void help_build(text_w *w)
              "  -V, --version      print the version and exit\n"
              "  --config PATH      config file (default: ./roost.conf if it exists)\n"
              "  --budget           check the config, print the static RAM plan, exit\n"
+             "  --limits           print the profile and its compile-time limits, exit\n"
              "  --KEY=VALUE        set any key below (--KEY VALUE works too)\n\n");
+    w_printf(w, "Build profile: %s. Keys of a family not built in (or llm.* without\n"
+             "the LLM stack) are refused; F.enabled=false is accepted.\n\n",
+             CFG_PROFILE_NAME);
     w_printf(w, "Families (one listener each; all bound to 127.0.0.1 by default):\n");
     for (i = 0u; i < (size_t)FAM_COUNT; i++) {
         static const char *const what[FAM_COUNT] = {
@@ -1551,6 +1555,10 @@ static void help_build(text_w *w)
         };
         const char *fn = g_fam_names[i];
         char key[32];
+        if (!cfg_fam_built((fam_id)i)) {
+            w_printf(w, "  %-13s  not built in this profile\n", fn);
+            continue;
+        }
         (void)snprintf(key, sizeof key, "%s.port", fn);
         w_printf(w, "  %-13s  %-4s  %s\n      --%s.enabled --%s.host --%s.port ...\n", fn,
                  g_keys[key_index_cstr(key)].def, what[i], fn, fn, fn);

@@ -13,6 +13,61 @@ import roostlib  # noqa: E402
 roostlib.raise_nofile()
 
 
+# ---- profiles: what the binary under test has built in ---------------------
+#
+# A test needs the families it talks to (and "llm" for the outbound stack).
+# It says so with a module-level NEEDS = {...}, a @pytest.mark.needs(...)
+# marker, or a parameter fam=<family>. Under a profile without them
+# (make PROFILE=small builds neither fleet nor rpg nor the LLM stack) the
+# test is deselected, never skipped, and the run ends with the list of what
+# was deselected and why. Nothing else is deselected.
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs(*parts): families (or 'llm') the test needs "
+                            "built into roostd; deselected under a profile without them")
+
+
+def _needs(item):
+    needs = set(getattr(item.module, "NEEDS", ()))
+    for mark in item.iter_markers("needs"):
+        needs.update(mark.args)
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params.get("fam") in roostlib.FAMILIES:
+        needs.add(callspec.params["fam"])
+    return needs
+
+
+_DESELECTED = {}
+
+
+def pytest_collection_modifyitems(config, items):
+    keep, drop = [], []
+    try:
+        lim = roostlib.limits()
+    except (RuntimeError, OSError, subprocess.SubprocessError):
+        return      # no binary: the roostd fixture fails each test with the reason
+    for item in items:
+        missing = sorted(n for n in _needs(item) if not roostlib.built(n))
+        if missing:
+            drop.append(item)
+            key = (item.module.__name__, ", ".join(missing))
+            _DESELECTED[key] = _DESELECTED.get(key, 0) + 1
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+    config._roost_profile = lim.get("profile")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if _DESELECTED:
+        tr = terminalreporter
+        tr.write_line(f"deselected: not built in profile {getattr(config, '_roost_profile', '?')}:")
+        for (mod, missing), n in sorted(_DESELECTED.items()):
+            tr.write_line(f"  {mod}: {n} test(s) need {missing}")
+
+
 @pytest.fixture(scope="session")
 def shim(tmp_path_factory):
     """The malloc-counting LD_PRELOAD shim (tests/shim/countmalloc.c): the one

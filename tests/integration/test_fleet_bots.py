@@ -11,6 +11,10 @@ from fleetlib import (API, Fleet, bot_links, check_bot, db, db_count, default_id
                       write_skill)
 from roostlib import Server, assert_error_shape
 
+# What this file needs built into roostd (conftest.py deselects it, and
+# lists it, for a profile without them).
+NEEDS = {"fleet"}
+
 
 @pytest.fixture(scope="module")
 def fleet(server):
