@@ -14,34 +14,28 @@
  *   out heap       6,042,496 B, same run: 7 KiB per slot at init
  *                  (256 slots) + about 22 KiB per running call
  *   tls heap       1,461,168 B (test_chat: CA bundle parsed + handshakes)
- *   sqlite heap    1,377,280 B (test_chat many turns), page cache 222 pages
+ *   sqlite heap    1,377,280 B (test_chat, many turns), page cache 222
  *   bus ring       17,009 B in 134 events (test_chat_agents)
  *   streams        200 at once (the 200 chat streams), body slots 1,
  *                  out slots 1
  *
- * The 16 MiB arithmetic (MiB = 1,048,576 B), after the merge of the lent
- * buffer pool:
- *   conns + HTTP state   1,024 x <= 1 KiB                     1.000
- *   lent buffers         128 x 17,408 B (CFG_BUFS)            2.125
- *   render scratch       1 MiB + 64 KiB (CFG_RENDER_BYTES)    1.063
- *   body slot            1 x 1 MiB                            1.000
- *   sqlite heap          2 MiB                                2.000
- *   sqlite page cache    64 x 4,384 B                         0.268
- *   bus ring             1,024 x 24 B + 512 KiB               0.523
- *   chat heap            1.5 MiB                              1.500
- *   chat requests/agents 64 x 2,336 B + 256 x 344 B           0.227
- *   LLM slots            32 x (16 KiB SSE + 6.7 KiB)          0.710
- *   out heap             512 KiB + 32 x 24 KiB                1.250
- *   tls heap             1 MiB + 32 x 32 KiB                  2.000
- *   json tokens          8,192 x 20 B                         0.156
- *   stream subscribers   128 x ~1.7 KiB                       0.220
- *   module statics       fleet content and skill buffers,
- *                        chat scratch, obs, cfg, timers (the
- *                        plan lists each)                     ~1.9
- *   total                                                    ~15.9
- * Until that merge every connection still embeds rx and tx (33,876 B each),
- * so this profile's plan is about 50 MiB and CFG_RAM_BUDGET_BYTES is set
- * above it for now (see the end of this file).
+ * The 16 MiB arithmetic, from this profile's `roostd --budget` (bytes),
+ * once the lent buffer pool is merged (issue 10 parts 1-2):
+ *   today's plan                                        55,247,926
+ *   - conns embedding rx/tx (1,024 x 33,876 B)         -34,689,024
+ *   - out slots (4 x 1,114,116 B)                       -4,456,464
+ *   - per-connection HTTP state (1,024 x 3,744 B)       -3,833,856
+ *   + conns and their HTTP state, 1,024 x <= 1 KiB      +1,048,576
+ *   + lent buffers, 128 x 17,408 B (CFG_BUFS)           +2,228,224
+ *   + render scratch, 1 MiB + 64 KiB (CFG_RENDER_BYTES) +1,114,112
+ *   = 16,659,494 B (15.89 MiB) <= 16 MiB (16,777,216 B)
+ * The largest lines that stay: chat (2.6 MiB: 2 MiB heap, 64 requests, 256
+ * agents, the message scratch), tls heap 1.75 MiB, sqlite heap 1.5 MiB,
+ * bus ring 1.2 MiB, fleet's content and skill buffers 1.1 MiB, body slot
+ * 1 MiB, out heap 1 MiB, LLM slots 0.8 MiB.
+ * Until that merge every connection still embeds rx and tx, so this
+ * profile's plan is about 53 MiB and CFG_RAM_BUDGET_BYTES allows 64 MiB
+ * for now (the end of this file); set it to 16 MiB with the merge.
  */
 #ifndef ROOST_PROFILE_DEFAULT_H
 #define ROOST_PROFILE_DEFAULT_H
@@ -182,7 +176,8 @@
 #endif
 
 /* ---- the plan: 16 MiB is the target; until connections stop embedding
- * rx/tx (about 38 MiB of them here) the check allows 64 MiB. */
+ * rx/tx (about 38 MiB of them here) the check allows 64 MiB. With the
+ * merge: (16u * 1024u * 1024u). */
 #ifndef CFG_RAM_BUDGET_BYTES
 #define CFG_RAM_BUDGET_BYTES (64u * 1024u * 1024u)
 #endif

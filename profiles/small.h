@@ -8,16 +8,33 @@
  * Build: make PROFILE=small (into build/small/).
  *
  * What shrinks, and what a client sees at the edges:
+ *   connections    8 (a full pool reclaims idle keep-alive connections,
+ *                  then answers 503)
  *   request head   4 KiB (431 above), target 2 KiB (414 above); rx holds a
- *                  head and 1 KiB of body
- *   bodies         one 64 KiB body slot: a hook event or JSON body above it
+ *                  head and 1 KiB of body, tx 2 KiB
+ *   bodies         one 32 KiB body slot: a hook event or JSON body above it
  *                  is answered 413 (max_json_body_bytes and
- *                  max_hook_body_bytes above 64 KiB are warned about at
- *                  start), a second large body at once 503
+ *                  max_hook_body_bytes above it are warned about at start),
+ *                  a second large body at once 503
+ *   responses      one 36 KiB out slot: a list streams a slot at a time and
+ *                  one slot holds the largest event a body can carry
  *   WebSocket      4 subscribers (close 1013 beyond), client messages of
- *                  4 KiB (1009 beyond)
- *   JSON           2,048 values per document (413 beyond)
- *   event ring     256 events, 96 KiB: one maximal hook event fits
+ *                  4 KiB (1009 beyond); the 36 KiB ring holds about 128
+ *                  small events or one maximal one, and a client that falls
+ *                  further behind is closed 1013 whatever
+ *                  observability.ws_max_buffer_bytes says
+ *   session_updated  12 KiB: a session whose JSON is larger (fields near the
+ *                  spec's limits) is stored but not broadcast (logged)
+ *   JSON           768 values per document (413 beyond)
+ *   sqlite         184 KiB heap and 4 cached pages: the statements of these
+ *                  three families only (fleet's are not prepared), measured
+ *                  high water 178,496 B over the observability suites
+ *                  (store logs it at shutdown)
+ *
+ * The plan (`build/small/roostd --budget`): 522,336 B of 524,288. Until
+ * the lent buffer pool is merged, the 8 connections embed rx and tx
+ * (58,016 B) and the HTTP state is 21,760 B; after it they cost 8 small
+ * states and 8 lent buffers (CFG_BUFS, CFG_BUF_BYTES below).
  */
 #ifndef ROOST_PROFILE_SMALL_H
 #define ROOST_PROFILE_SMALL_H

@@ -53,7 +53,7 @@ static http_service g_svc[FAM_COUNT];
 static listener *g_lst[FAM_COUNT];
 static char g_out[APP_OUT_BYTES];
 
-_Static_assert((sizeof g_cfg + sizeof g_svc + sizeof g_lst + sizeof g_out) <= APP_STATIC_BYTES,
+_Static_assert(((sizeof g_cfg) + (sizeof g_svc) + (sizeof g_lst) + (sizeof g_out)) <= APP_STATIC_BYTES,
                "APP_STATIC_BYTES is the plan of this module");
 
 static void out_str(const char *s)

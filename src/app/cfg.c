@@ -224,7 +224,7 @@ static char g_file[CFG_CONF_FILE_BYTES];
 static char g_help[CFG_HELP_BYTES];
 static cfg_ctx g_ctx; /* ~1 KiB: keep it off small stacks; init-only */
 
-_Static_assert((sizeof g_file + sizeof g_help + sizeof g_ctx) <= CFG_STATIC_BYTES,
+_Static_assert(((sizeof g_file) + (sizeof g_help) + (sizeof g_ctx)) <= CFG_STATIC_BYTES,
                "CFG_STATIC_BYTES is the plan of this module");
 
 static bool is_empty(const char *s)
@@ -776,7 +776,7 @@ static st_t prov_set(cfg_ctx *x, strv rest, strv v)
  * What the key belongs to, or NULL when it is built. */
 static const char *key_not_built(strv key)
 {
-    static const struct {
+    static const struct built_part {
         const char *prefix;
         bool built;
         const char *what;
@@ -804,10 +804,10 @@ static const char *key_not_built(strv key)
 static st_t key_not_built_apply(cfg_ctx *x, strv key, strv v, const char *what)
 {
     static const char *const k_false[] = { "false", "0", "no", "off" };
-    size_t i;
     static const char k_enabled[] = ".enabled";
     size_t n = sizeof(k_enabled) - 1u;
     if ((key.n > n) && (memcmp(key.p + key.n - n, k_enabled, n) == 0)) {
+        size_t i;
         for (i = 0u; i < (sizeof(k_false) / sizeof(k_false[0])); i++) {
             if (strv_ieq_cstr(v, k_false[i])) {
                 return ST_OK;

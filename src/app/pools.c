@@ -133,7 +133,7 @@ size_t pools_budget(char *buf, size_t cap)
  * tests) may need, as KEY=VALUE lines. */
 size_t pools_limits(char *buf, size_t cap)
 {
-    static const struct {
+    static const struct limit_line {
         const char *key;
         unsigned long long v;
     } k_lim[] = {

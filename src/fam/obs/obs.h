@@ -20,9 +20,9 @@
  * message (CFG_OBS_MSG_BYTES), the
  * fields of one hook event and session decoded at their limits, and the
  * stop slots (obs.c checks the sum). */
-#define OBS_MSG_BYTES ((size_t)CFG_OBS_MSG_BYTES)
+#define OBS_MSG_BYTES CFG_OBS_MSG_BYTES
 #define OBS_STATIC_BYTES \
-    ((size_t)OBS_MSG_BYTES + 26624u + ((size_t)CFG_OBS_STOP_SLOTS * 96u))
+    (OBS_MSG_BYTES + 26624u + ((size_t)CFG_OBS_STOP_SLOTS * 96u))
 
 void obs_setup(http_service *svc);
 
