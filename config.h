@@ -243,6 +243,12 @@
 #define CFG_FLEET_SKILL_MD_BYTES (128u * 1024u)
 #endif
 
+/* A bot skill's overrides object, as compact JSON text; a larger one is
+ * refused (400). Two static buffers of it. */
+#ifndef CFG_FLEET_SKILL_OVERRIDES_BYTES
+#define CFG_FLEET_SKILL_OVERRIDES_BYTES 8192u
+#endif
+
 /* ---- fleet: /ws/events command registries ------------------------------ */
 
 /* Sub-agents that cancel_agent can reach at once (fam/fleet/events.h); one
@@ -367,6 +373,12 @@
  * the heap above. */
 #ifndef CFG_TLS_HEAP_BYTES
 #define CFG_TLS_HEAP_BYTES ((2u * 1024u * 1024u) + ((size_t)CFG_LLM_SLOTS * 36u * 1024u))
+#endif
+
+/* A provider's API key (fleet secret or environment), NUL included; a
+ * longer key fails the call. */
+#ifndef CFG_LLM_KEY_BYTES
+#define CFG_LLM_KEY_BYTES 2048u
 #endif
 
 /* ---- fleet chat (src/fam/fleet/chat.h) ---------------------------------- */

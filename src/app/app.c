@@ -6,6 +6,11 @@
  * listeners -> seal the init arena -> ready line -> loop. Everything that
  * allocates happens before the first poll(); after it nothing reaches the
  * system heap (tests/integration/test_no_heap.py proves it).
+ *
+ * Only the families and the LLM stack of the build profile are compiled in
+ * (CFG_FAM_*, CFG_WITH_LLM from profiles/<name>.mk): a family not built has
+ * no setup function here and never listens. `--budget` prints the static
+ * plan of the profile, `--limits` its compile-time limits.
  */
 #include "app/app.h"
 

@@ -17,6 +17,10 @@
  *   defaults (documents.public_url, agents.*, llm.fallback_chain,
  *   llm.builder_*) only for keys nobody set.
  * - Every error is written once, as "<where>: <what>", by fail().
+ * - Keys of what the build profile does not build (a family's keys, llm.*)
+ *   are refused in key_apply, except <family>.enabled=false; the upstream
+ *   environment names that feed them are ignored; finish() leaves such a
+ *   family disabled.
  */
 #include "app/cfg.h"
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from roostlib import (FAMILIES, SLOW, Raw, assert_error_shape, built_families, family_or_other,
-                      get_req, limits, readable)
+                      get_req, limits, readable, wait_for)
 
 # Chassis tests that need a listener of some family's error shape: fleet and
 # rpg where they are built (as before), another family in a profile without.
@@ -465,4 +465,10 @@ def test_reset_mid_request_is_harmless(server):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         s.sendall(b"GET /health HTTP/1.1\r\nHo")
         s.close()                                    # RST
-    assert server.request(FLEET, "GET", "/health").status == 200
+    if LIM["CFG_MAX_CONNS"] > 100:
+        assert server.request(FLEET, "GET", "/health").status == 200
+    else:
+        # A pool smaller than the 50 resets (8 in the small profile) may still
+        # hold some of them, mid-head, when the next client comes: that one
+        # is answered 503 + Retry-After until the loop has read the resets.
+        wait_for(lambda: server.request(FLEET, "GET", "/health").status == 200, 5 * SLOW)

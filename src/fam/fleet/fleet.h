@@ -24,11 +24,12 @@
 #define FLEET_STATIC_BYTES                                                            \
     ((3u * ((size_t)FLEET_CONTENT_MAX_BYTES + 1u)) +                                  \
      (2u * CFG_FLEET_SKILL_MD_BYTES) + (2u * sizeof(skillmd)) +                       \
-     ((size_t)CFG_FLEET_SKILLS_MAX * (SKILLMD_NAME_MAX + 1u)) + 16384u + 256u +       \
+     ((size_t)CFG_FLEET_SKILLS_MAX * (SKILLMD_NAME_MAX + 1u)) +                        \
+     (2u * (size_t)CFG_FLEET_SKILL_OVERRIDES_BYTES) + 256u +                          \
      (3u * (size_t)TEMPLATES_BUF_BYTES) + ((FLEET_SECRET_MAX_CHARS * 4u) + 1u) +      \
      (6u * sizeof(fleet_bot)) + (3u * sizeof(soul_row)) + SOUL_MESSAGE_BYTES +        \
      FLEET_NAME_BYTES + FLEET_DESC_BYTES + FLEET_TAGS_JSON_BYTES +                    \
-     2048u + (2u * (size_t)CFG_CONF_VALUE_BYTES) + 32u)
+     (size_t)CFG_LLM_KEY_BYTES + (2u * (size_t)CFG_CONF_VALUE_BYTES) + 32u)
 
 /* Serve the SPA of spec/fleet.md §4 from dir (fleet.web_dir) when it
  * exists; call before fleet_setup. Returns whether it is served; when not,
