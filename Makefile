@@ -3,6 +3,8 @@
 #   make            build/roostd
 #   make unit       unit tests (tiny pools), run
 #   make integration  real binary over loopback (pytest)
+#   make integration-small  the small profile's suites (build/small/roostd)
+#   make check-plan every profile's --budget against its binary (size)
 #   make asan       unit + integration again under ASan+UBSan
 #   make misra      cppcheck --addon=misra over src/ and port/
 #   make fuzz-smoke libFuzzer targets, briefly
@@ -12,10 +14,24 @@
 #                   streams under the malloc shim (bench/chat_soak.py), then
 #                   30 minutes of fuzzing
 #
-# Variables: BUILD (output dir), SAN=1 (sanitizers), CC.
+# Variables: PROFILE (default|server|small, see profiles/), BUILD (output
+# dir), SAN=1 (sanitizers), CC.
 
 PORT   ?= linux
+# A profile is profiles/<name>.h (sizes, read by config.h) and
+# profiles/<name>.mk (what the build needs: FAMILIES, WITH_LLM), as BearSSL's
+# conf/*.mk. The default profile builds into build/, the others into
+# build/<profile>/, so they coexist.
+PROFILE ?= default
+ifeq ($(wildcard profiles/$(PROFILE).mk),)
+$(error PROFILE=$(PROFILE): no profiles/$(PROFILE).mk (default, server, small))
+endif
+include profiles/$(PROFILE).mk
+ifeq ($(PROFILE),default)
 BUILD  ?= build
+else
+BUILD  ?= build/$(PROFILE)
+endif
 CC     ?= cc
 PYTHON ?= /usr/bin/python3
 
@@ -30,12 +46,24 @@ OPT     := -O1 -g
 EXTRA_CFLAGS += $(SANFLAGS)
 EXTRA_LDFLAGS += $(SANFLAGS)
 endif
-CFLAGS  := $(WARN) $(OPT) $(INCS) $(EXTRA_CFLAGS)
+# Families and the LLM stack are chosen at compile time: the C side sees
+# CFG_FAM_<F> and CFG_WITH_LLM, and code that is not built is not linked.
+fam_flag = -DCFG_FAM_$(1)=$(if $(filter $(2),$(FAMILIES)),1,0)
+PROFILE_CFLAGS := -DROOST_PROFILE_HEADER='"profiles/$(PROFILE).h"' \
+                  $(call fam_flag,FLEET,fleet) $(call fam_flag,RPG,rpg) \
+                  $(call fam_flag,OBS,obs) $(call fam_flag,DOCS,docs) \
+                  $(call fam_flag,AGENTS,agents) -DCFG_WITH_LLM=$(WITH_LLM)
+CFLAGS  := $(WARN) $(OPT) $(INCS) $(PROFILE_CFLAGS) $(EXTRA_CFLAGS)
 PORT_CFLAGS := -D_GNU_SOURCE
 LDFLAGS := $(EXTRA_LDFLAGS)
 LDLIBS  := -lm
 
-SRC      := $(sort $(wildcard src/*/*.c src/fam/*/*.c))
+ALL_SRC  := $(sort $(wildcard src/*/*.c src/fam/*/*.c))
+SRC      := $(sort $(wildcard src/*/*.c src/fam/shared/*.c) \
+                   $(foreach f,$(FAMILIES),$(wildcard src/fam/$(f)/*.c)))
+ifneq ($(WITH_LLM),1)
+SRC      := $(filter-out src/out/%,$(SRC))
+endif
 PORT_SRC := $(sort $(wildcard port/$(PORT)/*.c))
 MAIN_SRC := port/$(PORT)/main.c
 LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
@@ -43,7 +71,7 @@ LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
 OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 MAIN_OBJ := $(BUILD)/obj/$(MAIN_SRC:.c=.o)
 
-.PHONY: all clean unit integration asan misra fuzz fuzz-smoke check check-os-headers bench-heap \
+.PHONY: all clean unit integration integration-small check-plan asan misra fuzz fuzz-smoke check check-os-headers bench-heap \
         bench vendor deps soak
 # Objects are not intermediates: keep them between runs.
 .SECONDARY:
@@ -52,29 +80,43 @@ all: $(BUILD)/roostd
 
 include vendor/vendor.mk
 
-$(BUILD)/roostd: $(OBJ) $(MAIN_OBJ) $(VENDOR_OBJS)
+# Without the LLM stack, curl, c-ares and mbedtls are neither built nor linked.
+ifeq ($(WITH_LLM),1)
+ROOSTD_VENDOR := $(VENDOR_OBJS)
+else
+ROOSTD_VENDOR := $(filter-out $(VENDOR_LIBS),$(VENDOR_OBJS))
+endif
+
+$(BUILD)/roostd: $(OBJ) $(MAIN_OBJ) $(ROOSTD_VENDOR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/obj/port/%.o: port/%.c config.h | vendor-headers
+# The profile's flags are part of every object: a changed .mk rebuilds.
+PROFILE_DEPS := config.h profiles/$(PROFILE).h profiles/$(PROFILE).mk
+
+$(BUILD)/obj/port/%.o: port/%.c $(PROFILE_DEPS) | vendor-headers
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PORT_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/obj/src/%.o: src/%.c config.h | vendor-headers
+$(BUILD)/obj/src/%.o: src/%.c $(PROFILE_DEPS) | vendor-headers
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # ---- unit tests: every module rebuilt with tiny pools ---------------------
+# Unit tests build every module (all families, whatever PROFILE says) with
+# tiny_config.h and no profile: tiny pools over config.h's defaults.
 UNIT_CFG    := -DROOST_CONFIG_OVERRIDE='"tests/unit/tiny_config.h"'
+UNIT_CFLAGS := $(WARN) $(OPT) $(INCS) $(EXTRA_CFLAGS) $(UNIT_CFG)
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
-UNIT_OBJ    := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(LIB_SRC) tests/unit/t.c)
+UNIT_OBJ    := $(patsubst %.c,$(BUILD)/unit/obj/%.o, \
+                 $(ALL_SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC)) tests/unit/t.c)
 
 $(BUILD)/unit/obj/port/%.o: port/%.c config.h tests/unit/tiny_config.h | vendor-headers
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(UNIT_CFG) $(PORT_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(UNIT_CFLAGS) $(PORT_CFLAGS) -MMD -MP -c -o $@ $<
 $(BUILD)/unit/obj/%.o: %.c config.h tests/unit/tiny_config.h | vendor-headers
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(UNIT_CFG) -MMD -MP -c -o $@ $<
+	$(CC) $(UNIT_CFLAGS) -MMD -MP -c -o $@ $<
 $(BUILD)/unit/test_%: $(BUILD)/unit/obj/tests/unit/test_%.o $(UNIT_OBJ) $(VENDOR_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -106,6 +148,27 @@ integration: $(BUILD)/roostd $(SHIM) $(BUILD)/tools/llm_fetch $(BUILD)/tools/llm
 	  ROOST_LLM_FETCH=$(abspath $(BUILD)/tools/llm_fetch) \
 	  ROOST_LLM_CALL=$(abspath $(BUILD)/tools/llm_call) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+# ---- profiles: the plan of every profile, the small profile's suites ------
+# check-plan builds the server and small profiles beside this one and checks
+# each plan against its binary (tests/integration/test_plan.py).
+# integration-small runs the suites of small's families (observability;
+# documents and agents as they land) and the chassis suites against
+# build/small/roostd; tests needing fleet, rpg or the LLM stack are
+# deselected by conftest.py (their NEEDS) and listed at the end.
+SMALL_SUITES := test_obs_rest.py test_obs_ws.py test_ws_conformance.py test_health.py \
+                test_http.py test_startup.py test_crash.py test_threads.py test_cors.py \
+                test_limits.py test_no_heap.py test_plan.py test_render_windows.py
+check-plan: $(BUILD)/roostd
+	$(MAKE) PROFILE=server all
+	$(MAKE) PROFILE=small all
+	ROOSTD=$(abspath $(BUILD)/roostd) $(PYTHON) -m pytest -q -p no:cacheprovider \
+	  tests/integration/test_plan.py
+
+integration-small: $(SHIM)
+	$(MAKE) PROFILE=small all
+	ROOSTD=$(abspath build/small/roostd) ROOST_SHIM=$(abspath $(SHIM)) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider $(addprefix tests/integration/,$(SMALL_SUITES))
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 all unit build/asan/tools/llm_fetch build/asan/tools/llm_call
@@ -159,6 +222,8 @@ check: all
 	$(MAKE) check-os-headers
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) check-plan
+	$(MAKE) integration-small
 	$(MAKE) asan
 	$(MAKE) misra
 	$(MAKE) fuzz-smoke

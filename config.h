@@ -15,8 +15,41 @@
 #ifdef ROOST_CONFIG_OVERRIDE
 #include ROOST_CONFIG_OVERRIDE
 #endif
+/* The build profile (make PROFILE=default|server|small): profiles/<name>.h,
+ * named by the Makefile, sets its sizes before the defaults below, which are
+ * the server profile's. An override above still wins over the profile. */
+#ifdef ROOST_PROFILE_HEADER
+#include ROOST_PROFILE_HEADER
+#endif
 
 #define ROOST_VERSION "0.1.0"
+
+/* ---- build profile ------------------------------------------------------ */
+
+#ifndef CFG_PROFILE_NAME
+#define CFG_PROFILE_NAME "server"
+#endif
+/* Families and the outbound LLM stack (curl, c-ares, mbedtls) built in. The
+ * Makefile sets them from profiles/<name>.mk (FAMILIES, WITH_LLM); code of a
+ * family that is 0 is neither compiled nor linked. */
+#ifndef CFG_FAM_FLEET
+#define CFG_FAM_FLEET 1
+#endif
+#ifndef CFG_FAM_RPG
+#define CFG_FAM_RPG 1
+#endif
+#ifndef CFG_FAM_OBS
+#define CFG_FAM_OBS 1
+#endif
+#ifndef CFG_FAM_DOCS
+#define CFG_FAM_DOCS 1
+#endif
+#ifndef CFG_FAM_AGENTS
+#define CFG_FAM_AGENTS 1
+#endif
+#ifndef CFG_WITH_LLM
+#define CFG_WITH_LLM 1
+#endif
 
 /* ---- network ------------------------------------------------------------ */
 
@@ -44,9 +77,9 @@
 #ifndef CFG_BUF_TX_RESERVE
 #define CFG_BUF_TX_RESERVE 128        /* a quarter of CFG_BUFS */
 #endif
-/* While connections wait for an rx buffer, a request that has sent nothing
- * for this long mid-head or mid-body is answered 408 and closed, to lend
- * its rx (net/conn.h). */
+/* While connections wait for an rx buffer, a head still incomplete this
+ * long after its connection opened, or a body that has sent nothing for this
+ * long, is answered 408 and closed, to lend its rx (net/conn.h). */
 #ifndef CFG_RX_STALL_MS
 #define CFG_RX_STALL_MS 1000
 #endif
@@ -190,6 +223,13 @@
 #ifndef CFG_CONF_FILE_BYTES
 #define CFG_CONF_FILE_BYTES 65536      /* roost.conf read whole at init */
 #endif
+#ifndef CFG_HELP_BYTES
+#define CFG_HELP_BYTES 12288           /* the --help text, built once */
+#endif
+/* Text roostd prints whole: the ready line, --budget, --limits. */
+#ifndef CFG_APP_TEXT_BYTES
+#define CFG_APP_TEXT_BYTES 8192
+#endif
 #ifndef CFG_MAX_PROVIDERS
 #define CFG_MAX_PROVIDERS 8            /* llm.provider.<name>.* entries */
 #endif
@@ -213,6 +253,12 @@
 /* A SKILL.md larger than this is treated as invalid (two static buffers). */
 #ifndef CFG_FLEET_SKILL_MD_BYTES
 #define CFG_FLEET_SKILL_MD_BYTES (128u * 1024u)
+#endif
+
+/* A bot skill's overrides object, as compact JSON text; a larger one is
+ * refused (400). Two static buffers of it. */
+#ifndef CFG_FLEET_SKILL_OVERRIDES_BYTES
+#define CFG_FLEET_SKILL_OVERRIDES_BYTES 8192u
 #endif
 
 /* ---- fleet: /ws/events command registries ------------------------------ */
@@ -240,6 +286,13 @@
  * sends SIGINT only (logged). */
 #ifndef CFG_OBS_STOP_SLOTS
 #define CFG_OBS_STOP_SLOTS 16
+#endif
+
+/* The session_updated message a /ws client gets, serialized once: a Session
+ * at the spec's field limits escapes to about 30 KiB. A session that does
+ * not fit is logged and not broadcast (it is stored all the same). */
+#ifndef CFG_OBS_MSG_BYTES
+#define CFG_OBS_MSG_BYTES (40u * 1024u)
 #endif
 
 /* ---- bus: the event ring ------------------------------------------------ */
@@ -334,6 +387,12 @@
 #define CFG_TLS_HEAP_BYTES ((2u * 1024u * 1024u) + ((size_t)CFG_LLM_SLOTS * 36u * 1024u))
 #endif
 
+/* A provider's API key (fleet secret or environment), NUL included; a
+ * longer key fails the call. */
+#ifndef CFG_LLM_KEY_BYTES
+#define CFG_LLM_KEY_BYTES 2048u
+#endif
+
 /* ---- fleet chat (src/fam/fleet/chat.h) ---------------------------------- */
 
 /* Chat requests streaming at once (POST /bots/{id}/chat/stream): one more
@@ -377,6 +436,15 @@
 
 /* ---- the whole static RAM plan ------------------------------------------ */
 
+/* What the linker adds beyond roost's own buffers: sqlite3's state and
+ * tables (with the LLM stack also curl's, c-ares' and mbedtls'), and every
+ * const table holding pointers, which a PIE relocates at load (.data.rel.ro,
+ * .got, .dynamic). Measured with size(1) on the linked binary and listed so
+ * the plan is the binary's whole .data + .bss (test_plan.py checks it). */
+#ifndef CFG_LINKED_STATIC_BYTES
+#define CFG_LINKED_STATIC_BYTES (64u * 1024u)
+#endif
+
 /* `roostd --budget` prints the plan; the build fails when it exceeds this. */
 #ifndef CFG_RAM_BUDGET_BYTES
 #define CFG_RAM_BUDGET_BYTES (160u * 1024u * 1024u)
@@ -419,6 +487,9 @@
 #endif
 #if CFG_MAX_CONNS > 65535
 #error "connection ids are 16-bit"
+#endif
+#if CFG_FAM_FLEET && !CFG_WITH_LLM
+#error "the fleet family needs the LLM stack (WITH_LLM := 1 in the profile's .mk)"
 #endif
 #if CFG_LLM_SSE_NAME_BYTES < 32 || CFG_LLM_DETAIL_BYTES < 64 || CFG_LLM_JSON_TOKENS < 64
 #error "CFG_LLM_SSE_NAME_BYTES must be >= 32, CFG_LLM_DETAIL_BYTES >= 64, CFG_LLM_JSON_TOKENS >= 64"

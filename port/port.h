@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#include "config.h"
 #include "core/status.h"
 
 typedef int port_sock;
@@ -54,6 +55,12 @@ typedef struct {
     uint32_t want;     /* PORT_EV_IN | PORT_EV_OUT */
     uint32_t got;      /* filled by port_poll */
 } port_pollfd;
+
+/* The port's own poll array: one OS pollfd (8 B on Linux) per connection,
+ * listener and watched socket, and 8 spare; for the static plan. */
+#define PORT_MAX_POLLFDS \
+    ((size_t)CFG_MAX_CONNS + (size_t)CFG_MAX_LISTENERS + (size_t)CFG_NET_WATCHES + 8u)
+#define PORT_STATIC_BYTES (PORT_MAX_POLLFDS * 8u)
 
 /* Wait up to timeout_ms (-1 forever) for events on fds[0..n). Returns the
  * number of entries with got != 0 (0 on timeout or signal). Never blocks

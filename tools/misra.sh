@@ -42,7 +42,9 @@ args=(--addon=misra --addon-python="$ADDON_PY" --cppcheck-build-dir="$OUT/cache-
       # The shipped configuration only: every CFG_* at its config.h default
       # (ROOST_CONFIG_OVERRIDE is for unit builds). Exploring every #ifdef
       # combination multiplies the time and checks builds nobody ships.
-      --max-configs=1 -UROOST_CONFIG_OVERRIDE
+      # No profile header either: config.h's defaults are the server
+      # profile, with every family and the LLM stack built.
+      --max-configs=1 -UROOST_CONFIG_OVERRIDE -UROOST_PROFILE_HEADER
       # Third-party headers are read for types, not judged.
       --suppress='*:build/vendor/*' --suppress='*:vendor/*' --suppress=toomanyconfigs
       --template='{file}:{line}:{column}: {severity}: {message} [{id}]'

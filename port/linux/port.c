@@ -220,9 +220,10 @@ void port_close(port_sock s)
     }
 }
 
-/* One pollfd per connection, listener, and a spare for later (timers fd...). */
-#define PORT_MAX_POLLFDS ((size_t)CFG_MAX_CONNS + (size_t)CFG_MAX_LISTENERS + 8u)
+/* One pollfd per connection, listener and watched socket (net_watch), and
+ * a spare for later (timers fd...). */
 static struct pollfd g_pfds[PORT_MAX_POLLFDS];
+_Static_assert(sizeof g_pfds <= PORT_STATIC_BYTES, "PORT_STATIC_BYTES is this module's plan");
 
 size_t port_poll(port_pollfd *fds, size_t n, int timeout_ms)
 {

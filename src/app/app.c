@@ -6,6 +6,11 @@
  * listeners -> seal the init arena -> ready line -> loop. Everything that
  * allocates happens before the first poll(); after it nothing reaches the
  * system heap (tests/integration/test_no_heap.py proves it).
+ *
+ * Only the families and the LLM stack of the build profile are compiled in
+ * (CFG_FAM_*, CFG_WITH_LLM from profiles/<name>.mk): a family not built has
+ * no setup function here and never listens. `--budget` prints the static
+ * plan of the profile, `--limits` its compile-time limits.
  */
 #include "app/app.h"
 
@@ -18,28 +23,43 @@
 #include "config.h"
 #include "core/log.h"
 #include "core/timer.h"
-#include "fam/agents/agents.h"
-#include "fam/docs/docs.h"
-#include "fam/fleet/api.h"
-#include "fam/fleet/events.h"
-#include "fam/fleet/fleet.h"
-#include "fam/fleet/soul.h"
 #include "fam/shared/auth.h"
-#include "fam/obs/obs.h"
-#include "fam/rpg/rpg.h"
 #include "http/server.h"
 #include "http/stream.h"
 #include "net/conn.h"
-#include "out/llm.h"
-#include "fam/fleet/chat.h"
-#include "out/mem.h"
 #include "port.h"
 #include "store/store.h"
+#if CFG_FAM_AGENTS
+#include "fam/agents/agents.h"
+#endif
+#if CFG_FAM_DOCS
+#include "fam/docs/docs.h"
+#endif
+#if CFG_FAM_FLEET
+#include "fam/fleet/api.h"
+#include "fam/fleet/chat.h"
+#include "fam/fleet/events.h"
+#include "fam/fleet/fleet.h"
+#include "fam/fleet/soul.h"
+#endif
+#if CFG_FAM_OBS
+#include "fam/obs/obs.h"
+#endif
+#if CFG_FAM_RPG
+#include "fam/rpg/rpg.h"
+#endif
+#if CFG_WITH_LLM
+#include "out/llm.h"
+#include "out/mem.h"
+#endif
 
 static roost_cfg g_cfg;
 static http_service g_svc[FAM_COUNT];
 static listener *g_lst[FAM_COUNT];
-static char g_out[8192];
+static char g_out[APP_OUT_BYTES];
+
+_Static_assert(((sizeof g_cfg) + (sizeof g_svc) + (sizeof g_lst) + (sizeof g_out)) <= APP_STATIC_BYTES,
+               "APP_STATIC_BYTES is the plan of this module");
 
 static void out_str(const char *s)
 {
@@ -59,8 +79,34 @@ static int usage_error(const char *msg)
     return 2;
 }
 
+/* The families built in this profile (NULL: not built, its keys refused by
+ * cfg_load and its listener never opened). */
 static void (*const k_setup[FAM_COUNT])(http_service *) = {
-    fleet_setup, rpg_setup, obs_setup, docs_setup, agents_setup,
+#if CFG_FAM_FLEET
+    fleet_setup,
+#else
+    NULL,
+#endif
+#if CFG_FAM_RPG
+    rpg_setup,
+#else
+    NULL,
+#endif
+#if CFG_FAM_OBS
+    obs_setup,
+#else
+    NULL,
+#endif
+#if CFG_FAM_DOCS
+    docs_setup,
+#else
+    NULL,
+#endif
+#if CFG_FAM_AGENTS
+    agents_setup,
+#else
+    NULL,
+#endif
 };
 
 /* A body limit above what one body slot holds cannot be honoured by this
@@ -74,6 +120,7 @@ static void warn_body_limit(const char *key, uint64_t limit)
     }
 }
 
+#if CFG_WITH_LLM
 /* The LLM call slots, when a provider is configured. An unreadable CA
  * bundle is a warning: plain-http providers (a local Ollama) still work and
  * https ones fail their certificate check, never skip it. */
@@ -101,7 +148,9 @@ static st_t llm_setup(void)
     }
     return st;
 }
+#endif
 
+#if CFG_FAM_FLEET
 /* The chat engine's view of the llm.* keys; a provider's key may come from
  * the environment variable named by api_key_secret (read here, once). */
 static chat_provider g_chat_prov[CFG_MAX_PROVIDERS];
@@ -146,30 +195,37 @@ static void chat_setup(const char *const *envp)
     g_chat_conf.history_max_messages = g_cfg.llm.history_max_messages;
     fleet_chat_init(&g_chat_conf);
 }
+#endif
 
 static st_t open_listeners(void)
 {
     int f;
     warn_body_limit("max_json_body_bytes", g_cfg.max_json_body_bytes);
     warn_body_limit("max_hook_body_bytes", g_cfg.max_hook_body_bytes);
+#if CFG_FAM_FLEET
     if (g_cfg.fam[FAM_FLEET].enabled) {
         (void)fleet_set_web_dir(g_cfg.fleet.web_dir);   /* before fleet_setup */
     }
+#endif
     for (f = 0; f < (int)FAM_COUNT; f++) {
         const cfg_listener *lc = &g_cfg.fam[f];
         http_service *svc = &g_svc[f];
         st_t st;
-        if (!lc->enabled) {
+        if (!lc->enabled || (k_setup[f] == NULL)) {
             continue;
         }
         k_setup[f](svc);
+#if CFG_FAM_FLEET
         if (f == (int)FAM_FLEET) {
             fleet_events_set_heartbeat_ms(g_cfg.fleet.ws_heartbeat_ms);
         }
+#endif
+#if CFG_FAM_OBS
         if (f == (int)FAM_OBS) {
             obs_set_stop_grace_ms(g_cfg.obs.stop_grace_ms);
             obs_set_ws(g_cfg.obs.ws_heartbeat_ms, g_cfg.obs.ws_max_buffer_bytes);
         }
+#endif
         svc->max_body = g_cfg.max_json_body_bytes;
         /* README §3: auto = open on loopback, the key elsewhere. */
         svc->auth_required = (lc->auth == AUTH_KEY) ||
@@ -239,7 +295,9 @@ static st_t open_store(void)
         LOG_E("app", "database %s: %s", path, status_str(st));
         return st;
     }
+#if CFG_FAM_FLEET
     fleet_set_data_dir(g_cfg.data_dir);
+#endif
     st = auth_init(g_cfg.data_dir);
     if (st != ST_OK) {
         LOG_E("app", "API key: %s", status_str(st));
@@ -247,7 +305,9 @@ static st_t open_store(void)
     }
     /* Roll SOUL.md forward where a crash fell between the version's commit
      * and the file's rename (fam/fleet/soul.c explains). */
+#if CFG_FAM_FLEET
     soul_recover();
+#endif
     return st;
 }
 
@@ -279,6 +339,11 @@ int app_main(int argc, char *const *argv, const char *const *envp)
         port_stdout(g_out, n);
         return 0;
     }
+    if (act == CFG_ACT_LIMITS) {
+        size_t n = pools_limits(g_out, sizeof g_out);
+        port_stdout(g_out, n);
+        return 0;
+    }
     log_set_level(g_cfg.log_level);
     timer_init();
     if (port_signals_init() != ST_OK) {
@@ -287,13 +352,19 @@ int app_main(int argc, char *const *argv, const char *const *envp)
     }
     net_init(&pool_conns, &pool_bufs);
     http_server_init(&pool_body_slots, render_scratch);
+#if CFG_WITH_LLM
     if (llm_setup() != ST_OK) {
         return 1;
     }
+#endif
     ring_init();
     stream_init();
+#if CFG_FAM_FLEET
     fleet_events_init();
     chat_setup(envp);
+#else
+    (void)envp;
+#endif
     net_set_turn_hook(stream_turn);
     if (open_store() != ST_OK) {
         return 1;

@@ -9,6 +9,18 @@
 #ifndef ROOST_APP_H
 #define ROOST_APP_H
 
+#include "app/cfg.h"
+#include "http/server.h"
+#include "net/conn.h"
+
+/* Static RAM of this module (the configuration, the listeners' services,
+ * the text buffer of the ready line, --budget and --limits), for `roostd
+ * --budget`. */
+#define APP_OUT_BYTES ((size_t)CFG_APP_TEXT_BYTES)
+#define APP_STATIC_BYTES                                                  \
+    (sizeof(roost_cfg) + ((size_t)FAM_COUNT * sizeof(http_service)) +     \
+     ((size_t)FAM_COUNT * sizeof(listener *)) + APP_OUT_BYTES)
+
 int app_main(int argc, char *const *argv, const char *const *envp);
 
 #endif

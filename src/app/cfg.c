@@ -17,6 +17,10 @@
  *   defaults (documents.public_url, agents.*, llm.fallback_chain,
  *   llm.builder_*) only for keys nobody set.
  * - Every error is written once, as "<where>: <what>", by fail().
+ * - Keys of what the build profile does not build (a family's keys, llm.*)
+ *   are refused in key_apply, except <family>.enabled=false; the upstream
+ *   environment names that feed them are ignored; finish() leaves such a
+ *   family disabled.
  */
 #include "app/cfg.h"
 
@@ -221,6 +225,11 @@ typedef struct {
 } cfg_ctx;
 
 static char g_file[CFG_CONF_FILE_BYTES];
+static char g_help[CFG_HELP_BYTES];
+static cfg_ctx g_ctx; /* ~1 KiB: keep it off small stacks; init-only */
+
+_Static_assert(((sizeof g_file) + (sizeof g_help) + (sizeof g_ctx)) <= CFG_STATIC_BYTES,
+               "CFG_STATIC_BYTES is the plan of this module");
 
 static bool is_empty(const char *s)
 {
@@ -767,11 +776,60 @@ static st_t prov_set(cfg_ctx *x, strv rest, strv v)
 
 /* ---- applying one key = value from any source ---------------------------- */
 
+/* Keys of what this profile does not build: a family's keys and llm.*.
+ * What the key belongs to, or NULL when it is built. */
+static const char *key_not_built(strv key)
+{
+    static const struct built_part {
+        const char *prefix;
+        bool built;
+        const char *what;
+    } k_parts[] = {
+        { "fleet.", CFG_FAM_FLEET != 0, "family fleet" },
+        { "rpg.", CFG_FAM_RPG != 0, "family rpg" },
+        { "observability.", CFG_FAM_OBS != 0, "family observability" },
+        { "documents.", CFG_FAM_DOCS != 0, "family documents" },
+        { "agents.", CFG_FAM_AGENTS != 0, "family agents" },
+        { "llm.", CFG_WITH_LLM != 0, "the LLM stack" },
+    };
+    const char *what = NULL;
+    size_t i;
+    for (i = 0u; (i < (sizeof(k_parts) / sizeof(k_parts[0]))) && (what == NULL); i++) {
+        if (!k_parts[i].built && strv_starts_with_cstr(key, k_parts[i].prefix)) {
+            what = k_parts[i].what;
+        }
+    }
+    return what;
+}
+
+/* A key of a part not built is refused, so a setting never silently does
+ * nothing; `<family>.enabled = false` is accepted (it is what this build
+ * does anyway). */
+static st_t key_not_built_apply(cfg_ctx *x, strv key, strv v, const char *what)
+{
+    static const char *const k_false[] = { "false", "0", "no", "off" };
+    static const char k_enabled[] = ".enabled";
+    size_t n = sizeof(k_enabled) - 1u;
+    if ((key.n > n) && (memcmp(key.p + key.n - n, k_enabled, n) == 0)) {
+        size_t i;
+        for (i = 0u; i < (sizeof(k_false) / sizeof(k_false[0])); i++) {
+            if (strv_ieq_cstr(v, k_false[i])) {
+                return ST_OK;
+            }
+        }
+    }
+    return fail(x, ST_BAD, "'%.*s': %s is not built in this profile (%s; see roostd "
+                "--limits)", show_len(key), key.p, what, CFG_PROFILE_NAME);
+}
+
 static st_t key_apply(cfg_ctx *x, strv key, strv v)
 {
     int i = key_index(key);
+    const char *what = key_not_built(key);
     st_t st;
-    if (i >= 0) {
+    if ((what != NULL) && ((i >= 0) || strv_starts_with_cstr(key, PROV_PREFIX))) {
+        st = key_not_built_apply(x, key, v, what);
+    } else if (i >= 0) {
         st = value_set(x, &g_keys[i], g_keys[i].name, x->c, v);
         x->set[i] = true;
     } else if (strv_starts_with_cstr(key, PROV_PREFIX)) {
@@ -886,7 +944,9 @@ static st_t load_aliases(cfg_ctx *x, const char *const *envp)
     st_t st = ST_OK;
     for (i = 0u; (i < N_ALIASES) && (st == ST_OK); i++) {
         const char *v = env_get(envp, g_aliases[i].env);
-        if (v != NULL) {
+        /* An upstream name (PORT, CORS_ORIGINS) may be set for another
+         * program: for a family not built it is ignored, not refused. */
+        if ((v != NULL) && (key_not_built(strv_from_cstr(g_aliases[i].key)) == NULL)) {
             where_set(x, "environment variable %s", g_aliases[i].env);
             st = key_apply(x, strv_from_cstr(g_aliases[i].key), trim_all(strv_from_cstr(v)));
         }
@@ -998,7 +1058,7 @@ static st_t load_flags(cfg_ctx *x, int argc, char *const *argv)
         const char *a = argv[i];
         i++;
         x->where[0] = '\0';
-        if (arg_eq(a, "--budget") || (strncmp(a, "--config=", 9u) == 0)) {
+        if (arg_eq(a, "--budget") || arg_eq(a, "--limits") || (strncmp(a, "--config=", 9u) == 0)) {
             continue;
         }
         if (arg_eq(a, "--config")) {
@@ -1038,6 +1098,11 @@ static st_t finish_listeners(cfg_ctx *x)
     size_t i;
     size_t j;
     st_t st = ST_OK;
+    for (i = 0u; i < (size_t)FAM_COUNT; i++) {
+        if (!cfg_fam_built((fam_id)i)) {
+            c->fam[i].enabled = false;      /* not built in this profile */
+        }
+    }
     for (i = 0u; (i < (size_t)FAM_COUNT) && (st == ST_OK); i++) {
         const cfg_listener *l = &c->fam[i];
         if (is_empty(l->tls_cert) != is_empty(l->tls_key)) {
@@ -1217,13 +1282,13 @@ st_t cfg_load(roost_cfg *c, int argc, char *const *argv, const char *const *envp
               st_t (*read_file)(const char *path, char *buf, size_t cap, size_t *n),
               cfg_action *act, char *err, size_t errcap)
 {
-    static cfg_ctx ctx; /* ~1 KiB: keep it off small stacks; init-only */
-    cfg_ctx *x = &ctx;
+    cfg_ctx *x = &g_ctx;
     const char *conf = NULL;
     bool conf_explicit = false;
     bool help = false;
     bool version = false;
     bool budget = false;
+    bool limits = false;
     int i;
     st_t st;
 
@@ -1247,6 +1312,8 @@ st_t cfg_load(roost_cfg *c, int argc, char *const *argv, const char *const *envp
             version = true;
         } else if (arg_eq(a, "--budget")) {
             budget = true;
+        } else if (arg_eq(a, "--limits")) {
+            limits = true;
         } else if (arg_eq(a, "--config")) {
             if (i < argc) {
                 conf = argv[i];
@@ -1305,7 +1372,19 @@ st_t cfg_load(roost_cfg *c, int argc, char *const *argv, const char *const *envp
     if ((st == ST_OK) && budget) {
         *act = CFG_ACT_BUDGET;
     }
+    if ((st == ST_OK) && limits) {
+        *act = CFG_ACT_LIMITS;
+    }
     return st;
+}
+
+bool cfg_fam_built(fam_id f)
+{
+    static const bool k_built[FAM_COUNT] = {
+        CFG_FAM_FLEET != 0, CFG_FAM_RPG != 0, CFG_FAM_OBS != 0, CFG_FAM_DOCS != 0,
+        CFG_FAM_AGENTS != 0,
+    };
+    return ((unsigned)f < (unsigned)FAM_COUNT) && k_built[f];
 }
 
 const char *fam_name(fam_id f)
@@ -1438,7 +1517,6 @@ size_t cfg_dump(const roost_cfg *c, char *buf, size_t cap)
     return n;
 }
 
-#define HELP_BYTES 12288u
 #define HELP_COL 40
 
 static void help_key_line(text_w *w, const char *flag, const char *meta, const char *dflt)
@@ -1465,7 +1543,11 @@ static void help_build(text_w *w)
              "  -V, --version      print the version and exit\n"
              "  --config PATH      config file (default: ./roost.conf if it exists)\n"
              "  --budget           check the config, print the static RAM plan, exit\n"
+             "  --limits           print the profile and its compile-time limits, exit\n"
              "  --KEY=VALUE        set any key below (--KEY VALUE works too)\n\n");
+    w_printf(w, "Build profile: %s. Keys of a family not built in (or llm.* without\n"
+             "the LLM stack) are refused; F.enabled=false is accepted.\n\n",
+             CFG_PROFILE_NAME);
     w_printf(w, "Families (one listener each; all bound to 127.0.0.1 by default):\n");
     for (i = 0u; i < (size_t)FAM_COUNT; i++) {
         static const char *const what[FAM_COUNT] = {
@@ -1477,6 +1559,10 @@ static void help_build(text_w *w)
         };
         const char *fn = g_fam_names[i];
         char key[32];
+        if (!cfg_fam_built((fam_id)i)) {
+            w_printf(w, "  %-13s  not built in this profile\n", fn);
+            continue;
+        }
         (void)snprintf(key, sizeof key, "%s.port", fn);
         w_printf(w, "  %-13s  %-4s  %s\n      --%s.enabled --%s.host --%s.port ...\n", fn,
                  g_keys[key_index_cstr(key)].def, what[i], fn, fn, fn);
@@ -1549,10 +1635,10 @@ static void help_build(text_w *w)
 
 const char *cfg_help_text(void)
 {
-    static char buf[HELP_BYTES];
     static bool built;
+    char *buf = g_help;
     if (!built) {
-        text_w w = { buf, sizeof buf, 0u, false };
+        text_w w = { g_help, sizeof g_help, 0u, false };
         help_build(&w);
         ASSERT(!w.full);
         built = true;

@@ -53,7 +53,7 @@
 #include "core/status.h"
 #include "core/strv.h"
 
-typedef enum { CFG_ACT_RUN, CFG_ACT_HELP, CFG_ACT_VERSION, CFG_ACT_BUDGET } cfg_action;
+typedef enum { CFG_ACT_RUN, CFG_ACT_HELP, CFG_ACT_VERSION, CFG_ACT_BUDGET, CFG_ACT_LIMITS } cfg_action;
 typedef enum { FAM_FLEET, FAM_RPG, FAM_OBS, FAM_DOCS, FAM_AGENTS, FAM_COUNT } fam_id;
 typedef enum { AUTH_AUTO, AUTH_KEY, AUTH_OPEN } auth_mode;
 typedef enum { PROV_NONE, PROV_ANTHROPIC, PROV_OPENAI_COMPAT } cfg_prov_kind;
@@ -172,6 +172,17 @@ const char *cfg_help_text(void);
 
 /* "fleet", "rpg", "observability", "documents", "agents"; "?" otherwise. */
 const char *fam_name(fam_id f);
+
+/* Whether family f is built in this profile (CFG_FAM_*). A family that is
+ * not built never listens: cfg_load refuses its keys ("family fleet is not
+ * built in this profile"), except `<family>.enabled = false`, ignores the
+ * upstream environment names (PORT, ...) that feed it, and leaves it
+ * disabled. llm.* keys are refused the same way without CFG_WITH_LLM. */
+bool cfg_fam_built(fam_id f);
+
+/* Static RAM of this module (the file buffer, the --help text and the load
+ * context of at most 1 KiB), for `roostd --budget`. */
+#define CFG_STATIC_BYTES ((size_t)CFG_CONF_FILE_BYTES + (size_t)CFG_HELP_BYTES + 1024u)
 
 /* Print the effective config as `key = value\n` lines (every key of the
  * table, then each provider's fields) into buf. Only whole lines are

@@ -2,17 +2,41 @@
 
 #include <stdio.h>
 
+#include "app/app.h"
+#include "app/cfg.h"
 #include "bus/ring.h"
 #include "config.h"
-#include "fam/fleet/chat.h"
-#include "fam/fleet/events.h"
+#include "core/timer.h"
+#include "fam/shared/spa.h"
 #include "http/server.h"
 #include "http/stream.h"
 #include "json/read.h"
+#include "net/conn.h"
+#include "port.h"
+#include "store/store.h"
+#if CFG_FAM_FLEET
+#include "fam/fleet/chat.h"
+#include "fam/fleet/events.h"
+#include "fam/fleet/fleet.h"
+#endif
+#if CFG_FAM_OBS
+#include "fam/obs/obs.h"
+#endif
+#if CFG_WITH_LLM
 #include "out/llm.h"
 #include "out/llm_wire.h"
-#include "net/conn.h"
-#include "store/store.h"
+#endif
+
+/* src/net/conn.c's own arrays (listeners, watched sockets, the poll set and
+ * its conn pointers, the live list), mirrored here while conn.c is being
+ * rebuilt; test_plan.py catches a drift. */
+#define NET_POLL_SET_MAX ((size_t)CFG_MAX_CONNS + (size_t)CFG_MAX_LISTENERS + (size_t)CFG_NET_WATCHES)
+#define NET_STATIC_BYTES                                                                \
+    (((size_t)CFG_MAX_LISTENERS * sizeof(listener)) + ((size_t)CFG_NET_WATCHES * 24u) + \
+     (NET_POLL_SET_MAX * (sizeof(port_pollfd) + sizeof(void *))) +                      \
+     ((size_t)CFG_MAX_CONNS * sizeof(void *)) + 256u)
+/* http/server.c's spare connection (a conn-sized static) and the SPA path. */
+#define HTTP_MISC_STATIC_BYTES (sizeof(conn) + SPA_STATIC_BYTES)
 
 #define X(name, type, count)                          \
     static type g_##name##_store[count];              \
@@ -77,8 +101,11 @@ size_t pools_budget(char *buf, size_t cap)
     size_t len = 0u;
     size_t total = 0u;
     int k;
-    k = snprintf(buf, cap, "roost %s static memory plan (config.h)\n%-22s %25s %11s\n",
-                 ROOST_VERSION, "pool/area", "slots x size", "bytes");
+    k = snprintf(buf, cap,
+                 "roost %s static memory plan, profile %s (profiles/%s.h, config.h)\n"
+                 "%-22s %25s %11s\n",
+                 ROOST_VERSION, CFG_PROFILE_NAME, CFG_PROFILE_NAME, "pool/area",
+                 "slots x size", "bytes");
     len = ((k > 0) && ((size_t)k < cap)) ? (size_t)k : 0u;
 #define X(name, type, count)                                                          \
     len = line(buf, cap, len, #name, (size_t)(count), sizeof(type) + sizeof(uint32_t), \
@@ -91,14 +118,84 @@ size_t pools_budget(char *buf, size_t cap)
 #undef X
 #undef A
     len = line(buf, cap, len, "http_conn_state", (size_t)CFG_MAX_CONNS,
-               http_server_static_bytes() / (size_t)CFG_MAX_CONNS, http_server_static_bytes());
-    total += http_server_static_bytes();
+               http_server_conn_bytes() / (size_t)CFG_MAX_CONNS, http_server_conn_bytes());
+    total += http_server_conn_bytes();
+    len = line(buf, cap, len, "http_buf_state", (size_t)CFG_BUFS,
+               http_server_buf_bytes() / (size_t)CFG_BUFS, http_server_buf_bytes());
+    total += http_server_buf_bytes();
     len = line(buf, cap, len, "stream_subs", (size_t)CFG_STREAM_SUBS,
                stream_static_bytes() / (size_t)CFG_STREAM_SUBS, stream_static_bytes());
     total += stream_static_bytes();
     if (len < cap) {
         k = snprintf(buf + len, cap - len, "%-22s %25s %11lu B (%7.1f MiB)\n", "total", "",
                      (unsigned long)total, (double)total / (1024.0 * 1024.0));
+        len = ((k > 0) && ((size_t)k < (cap - len))) ? (len + (size_t)k) : cap;
+    }
+    return (len < cap) ? len : (cap - 1u);
+}
+
+/* `roostd --limits`: the compile-time limits a client (the integration
+ * tests) may need, as KEY=VALUE lines. */
+size_t pools_limits(char *buf, size_t cap)
+{
+    static const struct limit_line {
+        const char *key;
+        unsigned long long v;
+    } k_lim[] = {
+        { "CFG_MAX_CONNS", CFG_MAX_CONNS },
+        { "CFG_BODY_SLOTS", CFG_BODY_SLOTS },
+        { "CFG_BODY_SLOT_BYTES", CFG_BODY_SLOT_BYTES },
+        { "CFG_BUFS", CFG_BUFS },
+        { "CFG_BUF_BYTES", CFG_BUF_BYTES },
+        { "CFG_BUF_TX_RESERVE", CFG_BUF_TX_RESERVE },
+        { "CFG_RENDER_BYTES", CFG_RENDER_BYTES },
+        { "CFG_FILE_STREAMS", CFG_FILE_STREAMS },
+        { "CFG_HTTP_MAX_HEAD_BYTES", CFG_HTTP_MAX_HEAD_BYTES },
+        { "CFG_HTTP_MAX_TARGET_BYTES", CFG_HTTP_MAX_TARGET_BYTES },
+        { "CFG_HTTP_MAX_HEADERS", CFG_HTTP_MAX_HEADERS },
+        { "CFG_WS_MAX_MESSAGE", CFG_WS_MAX_MESSAGE },
+        { "CFG_JSON_MAX_TOKENS", CFG_JSON_MAX_TOKENS },
+        { "CFG_JSON_MAX_DEPTH", CFG_JSON_MAX_DEPTH },
+        { "CFG_MAX_TIMERS", CFG_MAX_TIMERS },
+        { "CFG_BUS_SLOTS", CFG_BUS_SLOTS },
+        { "CFG_BUS_BYTES", CFG_BUS_BYTES },
+        { "CFG_STREAM_SUBS", CFG_STREAM_SUBS },
+        { "CFG_STREAM_MSG_BYTES", CFG_STREAM_MSG_BYTES },
+        { "CFG_SQLITE_HEAP_BYTES", CFG_SQLITE_HEAP_BYTES },
+        { "CFG_SQLITE_PAGE_CACHE_PAGES", CFG_SQLITE_PAGE_CACHE_PAGES },
+        { "CFG_OBS_STOP_SLOTS", CFG_OBS_STOP_SLOTS },
+        { "CFG_LLM_SLOTS", CFG_LLM_SLOTS },
+        { "CFG_NET_WATCHES", CFG_NET_WATCHES },
+        { "CFG_CHAT_REQS", CFG_CHAT_REQS },
+        { "CFG_CHAT_AGENTS", CFG_CHAT_AGENTS },
+        { "CFG_CHAT_HEAP_BYTES", CFG_CHAT_HEAP_BYTES },
+        { "CFG_FLEET_AGENT_SLOTS", CFG_FLEET_AGENT_SLOTS },
+        { "CFG_FLEET_PAUSED_SLOTS", CFG_FLEET_PAUSED_SLOTS },
+        { "CFG_RAM_BUDGET_BYTES", CFG_RAM_BUDGET_BYTES },
+    };
+    static const char *const k_fam[] = { "fleet", "rpg", "observability", "documents",
+                                         "agents" };
+    static const bool k_built[] = { CFG_FAM_FLEET != 0, CFG_FAM_RPG != 0, CFG_FAM_OBS != 0,
+                                    CFG_FAM_DOCS != 0, CFG_FAM_AGENTS != 0 };
+    size_t len = 0u;
+    size_t i;
+    const char *sep = "";
+    int k = snprintf(buf, cap, "profile=%s\nllm=%d\nfamilies=", CFG_PROFILE_NAME,
+                     (CFG_WITH_LLM != 0) ? 1 : 0);
+    len = ((k > 0) && ((size_t)k < cap)) ? (size_t)k : cap;
+    for (i = 0u; (i < (sizeof(k_fam) / sizeof(k_fam[0]))) && (len < cap); i++) {
+        if (k_built[i]) {
+            k = snprintf(buf + len, cap - len, "%s%s", sep, k_fam[i]);
+            len = ((k > 0) && ((size_t)k < (cap - len))) ? (len + (size_t)k) : cap;
+            sep = ",";
+        }
+    }
+    if (len < cap) {
+        k = snprintf(buf + len, cap - len, "\n");
+        len = ((k > 0) && ((size_t)k < (cap - len))) ? (len + (size_t)k) : cap;
+    }
+    for (i = 0u; (i < (sizeof(k_lim) / sizeof(k_lim[0]))) && (len < cap); i++) {
+        k = snprintf(buf + len, cap - len, "%s=%llu\n", k_lim[i].key, k_lim[i].v);
         len = ((k > 0) && ((size_t)k < (cap - len))) ? (len + (size_t)k) : cap;
     }
     return (len < cap) ? len : (cap - 1u);

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "config.h"
 #include "core/arena.h"
 #include "core/pool.h"
 
@@ -24,5 +25,8 @@ extern char *const render_scratch;
 void pools_init(void);
 /* The static RAM plan, one line per pool/area and a total; returns length. */
 size_t pools_budget(char *buf, size_t cap);
+/* The profile, its families and its compile-time limits as KEY=VALUE lines
+ * (`roostd --limits`); returns length. */
+size_t pools_limits(char *buf, size_t cap);
 
 #endif

@@ -34,6 +34,7 @@ typedef struct {
 } timer_slot;
 
 static timer_slot g_timers[CFG_MAX_TIMERS];
+_Static_assert(sizeof g_timers <= TIMER_STATIC_BYTES, "TIMER_STATIC_BYTES is this module's plan");
 static uint32_t g_used;
 static uint32_t g_high;
 static uint64_t g_seq;

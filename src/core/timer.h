@@ -19,7 +19,12 @@
 
 #include <stdint.h>
 
+#include "config.h"
 #include "core/status.h"
+
+/* Static storage of the timer slots (40 B each), for app/pools.def. */
+#define TIMER_SLOT_BYTES 40u
+#define TIMER_STATIC_BYTES ((size_t)CFG_MAX_TIMERS * TIMER_SLOT_BYTES)
 
 typedef void (*timer_fn)(void *arg);
 typedef int32_t timer_id;    /* -1 is "no timer" */

@@ -1166,9 +1166,14 @@ void http_server_init(pool_t *body_slots, char *render)
     (void)memset(&g_stats, 0, sizeof g_stats);
 }
 
-size_t http_server_static_bytes(void)
+size_t http_server_conn_bytes(void)
 {
-    return (sizeof g_hc) + (sizeof g_rq) + (sizeof g_rs);
+    return sizeof g_hc;
+}
+
+size_t http_server_buf_bytes(void)
+{
+    return (sizeof g_rq) + (sizeof g_rs);
 }
 
 char *http_render_scratch(size_t *cap)

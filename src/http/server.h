@@ -117,9 +117,11 @@ typedef struct {
     char bytes[CFG_BODY_SLOT_BYTES];
 } http_body_slot;
 
-/* Bytes of HTTP state kept per connection, per lent rx buffer (a request)
- * and per lent tx buffer (a response being produced): static, for --budget. */
-size_t http_server_static_bytes(void);
+/* Bytes of HTTP state kept per connection, and per lent buffer (a request
+ * with its rx, a response being produced with its tx): static, for
+ * --budget. */
+size_t http_server_conn_bytes(void);
+size_t http_server_buf_bytes(void);
 
 /* body_slots: pool of CFG_BODY_SLOTS buffers of CFG_BODY_SLOT_BYTES;
  * render: the CFG_RENDER_BYTES scratch. */

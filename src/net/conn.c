@@ -762,11 +762,24 @@ static void do_write(conn *c)
     }
 }
 
-/* Connections wait for rx and none is free: a request that has stalled
- * mid-head or mid-body for CFG_RX_STALL_MS gets its deadline now (the
- * protocol answers 408 and closes), so that a crowd of clients that
- * trickle their requests cannot keep every rx buffer for the whole header
- * timeout. At most as many as wait, per sweep. */
+/* Connections wait for rx and none is free: a request stalled in rx gets
+ * its deadline now (the protocol answers 408 and closes), so that a crowd
+ * of clients that trickle their requests cannot keep every rx buffer for
+ * the whole header timeout. Stalled means: a head still incomplete on a
+ * connection open for CFG_RX_STALL_MS with nothing new this sweep (a head
+ * is sent whole by any client that means it; one that waited its turn in
+ * the queue has used up its time there), or a body with nothing new for
+ * CFG_RX_STALL_MS. At most as many as wait, per sweep. */
+static bool rx_stalled(const conn *c, uint64_t now)
+{
+    bool head = (c->dl_kind == CONN_DL_HEADER) &&
+                ((now - c->opened_ms) >= (uint64_t)CFG_RX_STALL_MS) &&
+                ((now - c->last_io_ms) >= (uint64_t)SWEEP_MS);
+    bool body = (c->dl_kind == CONN_DL_BODY) &&
+                ((now - c->last_io_ms) >= (uint64_t)CFG_RX_STALL_MS);
+    return head || body;
+}
+
 static void reclaim_stalled(uint64_t now)
 {
     uint32_t want = g_rxq.n;
@@ -774,8 +787,7 @@ static void reclaim_stalled(uint64_t now)
     for (i = 0u; (i < g_nlive) && (want > 0u); i++) {
         conn *c = g_live[i];
         if ((c->rx != NULL) && (c->tx == NULL) && !c->tx_waiting && !c->closing &&
-            ((c->dl_kind == CONN_DL_HEADER) || (c->dl_kind == CONN_DL_BODY)) &&
-            ((now - c->last_io_ms) >= (uint64_t)CFG_RX_STALL_MS)) {
+            rx_stalled(c, now)) {
             conn_deadline kind = c->dl_kind;
             c->dl_kind = CONN_DL_NONE;
             g_stats.rx_reclaimed++;

@@ -21,10 +21,10 @@
  *   one is lent to it. The last CFG_BUF_TX_RESERVE buffers are lent only as
  *   tx, so requests already read can always be answered and the pool cannot
  *   deadlock on connections that each hold an rx and wait for a tx. While
- *   connections wait for rx, a request stalled mid-head or mid-body for
- *   CFG_RX_STALL_MS gets its deadline early (408) and gives its rx back, so
- *   clients that trickle requests cannot hold every rx for the whole header
- *   timeout. Waits are counted (net_stats) and logged once per episode;
+ *   connections wait for rx, a request stalled in rx (a head incomplete
+ *   CFG_RX_STALL_MS after its connection opened, a body silent that long)
+ *   gets its deadline early (408) and gives its rx back, so clients that
+ *   trickle requests cannot hold every rx for the whole header timeout. Waits are counted (net_stats) and logged once per episode;
  *   nothing grows and nothing is dropped silently.
  * - Errors stick: conn_fail keeps the first status and schedules the close.
  *   The close happens at the top of the next loop turn (never inside a

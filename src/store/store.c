@@ -34,7 +34,7 @@
 _Static_assert((int)STORE_STMT_COUNT <= CFG_STORE_MAX_STMTS,
                "store/stmts.def has more statements than CFG_STORE_MAX_STMTS");
 _Static_assert(CFG_SQLITE_HEAP_BYTES <= (unsigned)INT_MAX, "sqlite heap size must fit an int");
-_Static_assert(CFG_SQLITE_HEAP_BYTES >= (256u * 1024u), "sqlite needs a heap of at least 256 KiB");
+_Static_assert(CFG_SQLITE_HEAP_BYTES >= (128u * 1024u), "sqlite needs a heap of at least 128 KiB");
 _Static_assert((CFG_SQLITE_HEAP_BYTES % 8u) == 0u, "sqlite heap size is a multiple of 8");
 _Static_assert(CFG_SQLITE_MIN_ALLOC >= 8, "memsys5 atoms are at least 8 bytes");
 _Static_assert(CFG_SQLITE_PAGE_CACHE_PAGES <= 1048576, "page cache slot count out of range");
@@ -403,6 +403,15 @@ void store_close(void)
         (void)sqlite3_exec(g_db, "ROLLBACK", NULL, NULL, NULL);
     }
     (void)exec_sql("PRAGMA wal_checkpoint(TRUNCATE)");
+    {
+        /* The high waters that size a profile's heap and page cache (a
+         * profile without /metrics has only this line). */
+        store_stats_t s;
+        store_stats(&s);
+        LOG_I(MOD, "sqlite heap high water %llu of %u bytes, page cache %llu of %u pages",
+              (unsigned long long)s.heap_high, (unsigned)CFG_SQLITE_HEAP_BYTES,
+              (unsigned long long)s.pcache_high, (unsigned)CFG_SQLITE_PAGE_CACHE_PAGES);
+    }
     close_db();
 }
 

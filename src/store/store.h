@@ -8,7 +8,8 @@
  *
  * store_init opens (or creates) the database in WAL mode, applies the
  * migrations compiled in (store/migrations.c) and prepares every statement
- * of store/stmts.def. After that, a request runs only prepared statements:
+ * of store/stmts.def (fleet's only where the fleet family is built, so a
+ * small profile's heap holds just what its families run). After that, a request runs only prepared statements:
  *
  *   sqlite3_stmt *s = store_stmt(STORE_META_GET);
  *   st = store_bind_text(s, 1, key);

@@ -62,6 +62,43 @@ def roostd_path():
     return path
 
 
+_LIMITS = None
+
+
+def limits():
+    """The binary's compile-time limits, read once from `roostd --limits`:
+    KEY=VALUE lines (profile, llm, families, CFG_* values). Integers are
+    ints; families is a tuple of the families built in."""
+    global _LIMITS
+    if _LIMITS is None:
+        out = subprocess.run([roostd_path(), "--limits"], capture_output=True, text=True,
+                             env=clean_env(), timeout=10.0 * SLOW, check=True).stdout
+        lim = {}
+        for line in out.splitlines():
+            key, _, val = line.partition("=")
+            lim[key] = int(val) if val.isdigit() else val
+        lim["families"] = tuple(f for f in str(lim.get("families", "")).split(",") if f)
+        lim["llm"] = bool(lim.get("llm"))
+        _LIMITS = lim
+    return _LIMITS
+
+
+def built(fam):
+    """Whether family fam ("fleet", ...) or "llm" is built into the binary."""
+    lim = limits()
+    return lim["llm"] if fam == "llm" else fam in lim["families"]
+
+
+def built_families():
+    return tuple(f for f in FAMILIES if built(f))
+
+
+def family_or_other(fam):
+    """fam when it is built, else the first family that is: for chassis
+    tests that need some listener, not that family's API."""
+    return fam if built(fam) else built_families()[0]
+
+
 def clean_env(extra=None):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("ROOST_") and k not in UPSTREAM_ENV}
@@ -142,7 +179,10 @@ class Server:
         self.workdir = str(workdir)
         os.makedirs(self.workdir, exist_ok=True)
         self.binary = binary or roostd_path()
-        self.ports = dict(ports) if ports else dict(zip(FAMILIES, free_ports(len(FAMILIES))))
+        # Only the families built into the binary: a port flag of another
+        # one is refused ("family fleet is not built in this profile").
+        fams = built_families()
+        self.ports = dict(ports) if ports else dict(zip(fams, free_ports(len(fams))))
         self.data_dir = data_dir or os.path.join(self.workdir, "roost-data")
         self.extra_args = list(args)
         self.port_flags = port_flags
@@ -214,6 +254,7 @@ class Server:
         if self.proc is None:
             return None
         if self.proc.poll() is None:
+            self.record_high_waters()
             self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout=timeout)
@@ -227,6 +268,25 @@ class Server:
         if expect_rc is not None:
             assert rc == expect_rc, f"roostd exit code {rc}, expected {expect_rc}\n{self.logs()}"
         return rc
+
+    def record_high_waters(self):
+        """With $ROOST_HW_LOG set, append this server's /metrics high-water
+        marks to that file (how the profiles' sizes were measured)."""
+        log = os.environ.get("ROOST_HW_LOG")
+        if not log or "fleet" not in self.ports:
+            return
+        try:
+            r = request(self.ports["fleet"], "GET", "/metrics", timeout=2.0)
+        except OSError:
+            return
+        if r.status != 200:
+            return
+        keep = [ln for ln in r.body.decode("utf-8", "replace").splitlines()
+                if not ln.startswith("#") and ("high" in ln or "exhausted" in ln
+                                               or "failures" in ln)]
+        with open(log, "a") as f:
+            f.write(f"== {os.environ.get('PYTEST_CURRENT_TEST', '?')}\n")
+            f.write("\n".join(keep) + "\n")
 
     def kill9(self):
         self.proc.kill()

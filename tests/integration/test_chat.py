@@ -32,6 +32,10 @@ from fleetlib import (API, INVALID_KEY_MSG, MISSING_KEY_MSG, MODEL, Fleet, asser
 from roostlib import IO_TIMEOUT, SLOW, Raw, assert_error_shape, readable, wait_for
 from wslib import OP_TEXT, QUIET, WS, SmallRaw
 
+# What this file needs built into roostd (conftest.py deselects it, and
+# lists it, for a profile without them).
+NEEDS = {"fleet", "llm"}
+
 FAM = "fleet"
 TIMEOUT_MS = int(3000 * SLOW)          # provider connect + first byte
 STREAM_TIMEOUT = 10.0 * SLOW           # a whole chat stream

@@ -24,6 +24,10 @@ from test_chat import (AGENT_CAPABILITIES, BUS_TYPE, STREAM_TIMEOUT,
                        provider_args, session_data, wait_messages)
 from wslib import QUIET
 
+# What this file needs built into roostd (conftest.py deselects it, and
+# lists it, for a profile without them).
+NEEDS = {"fleet", "llm"}
+
 SOUL = "---\nname: Conductor\n---\n\n# Conductor\n\nYou orchestrate.\n"
 IDENT = identity_md("Conductor", model="claude-orch", provider="anth", temperature=0.2,
                     max_tokens=900)

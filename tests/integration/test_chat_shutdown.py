@@ -24,6 +24,10 @@ from roostlib import IO_TIMEOUT, wait_for
 from test_chat import Bus, chat, make_bot, messages, provider_args, session_data
 from wslib import OP_CLOSE
 
+# What this file needs built into roostd (conftest.py deselects it, and
+# lists it, for a profile without them).
+NEEDS = {"fleet", "llm"}
+
 
 @pytest.fixture
 def fake():

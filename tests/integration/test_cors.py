@@ -26,6 +26,7 @@ def vary_has_origin(r):
 
 # ---- fleet: any origin by default; preflight 200 echoing method/headers -----------
 
+@pytest.mark.needs("fleet")
 @pytest.mark.parametrize("path", ["/health", "/api/v1/bots", "/api/nope"])
 def test_fleet_preflight(server, path):
     r = preflight(server, "fleet", path, origin=UNLISTED, method="PUT",
@@ -37,6 +38,7 @@ def test_fleet_preflight(server, path):
     assert r.header("Access-Control-Allow-Headers") == "content-type,x-api-key", r
 
 
+@pytest.mark.needs("fleet")
 def test_fleet_preflight_without_requested_headers(server):
     r = preflight(server, "fleet", "/api/v1/bots", method="DELETE")
     assert r.status == 200, r
@@ -44,18 +46,21 @@ def test_fleet_preflight_without_requested_headers(server):
     assert r.header("Access-Control-Allow-Headers") == "*", r
 
 
+@pytest.mark.needs("fleet")
 def test_fleet_simple_response(server):
     r = server.request("fleet", "GET", "/health", headers={"Origin": UNLISTED})
     assert r.status == 200
     assert r.header("Access-Control-Allow-Origin") == "*", r
 
 
+@pytest.mark.needs("fleet")
 def test_fleet_error_response_carries_cors(server):
     r = server.request("fleet", "GET", "/api/nope", headers=server.key_headers({"Origin": UNLISTED}))
     assert_error_shape("fleet", r, 404)
     assert r.header("Access-Control-Allow-Origin") == "*", r
 
 
+@pytest.mark.needs("fleet")
 def test_fleet_401_carries_cors(server):
     r = server.request("fleet", "GET", "/api/v1/bots", headers={"Origin": UNLISTED})
     assert_error_shape("fleet", r, 401)
@@ -70,6 +75,7 @@ def check_rpg_headers(r, origin):
     assert r.header("Access-Control-Allow-Headers") == RPG_HEADERS, r
 
 
+@pytest.mark.needs("rpg")
 @pytest.mark.parametrize("path", ["/health", "/api/quests", "/event", "/api/nope"])
 def test_rpg_preflight(server, path):
     r = preflight(server, "rpg", path, origin=UNLISTED, method="PATCH",
@@ -80,6 +86,7 @@ def test_rpg_preflight(server, path):
     assert r.header("Access-Control-Max-Age") == "86400", r
 
 
+@pytest.mark.needs("rpg")
 def test_rpg_simple_with_and_without_origin(server):
     r = server.request("rpg", "GET", "/health", headers={"Origin": UNLISTED})
     assert r.status == 200
@@ -89,6 +96,7 @@ def test_rpg_simple_with_and_without_origin(server):
     check_rpg_headers(r, "*")
 
 
+@pytest.mark.needs("rpg")
 def test_rpg_error_response_carries_cors(server):
     r = server.request("rpg", "GET", "/api/nope", headers={"Origin": LISTED})
     assert_error_shape("rpg", r, 404)
@@ -172,23 +180,27 @@ def test_fastapi_options_without_request_method_is_not_preflight(server, fam):
 @pytest.fixture(scope="module")
 def configured(roostd, tmp_path_factory):
     import roostlib
-    srv = roostlib.Server(tmp_path_factory.mktemp("cors"), args=[
-        "--fleet.cors_origins=http://a.example,http://b.example",
-        "--rpg.cors_origins=http://a.example",
-        "--observability.cors_origins=*",
-        "--documents.cors_origins=http://a.example",
-    ])
+    args = {
+        "fleet": "--fleet.cors_origins=http://a.example,http://b.example",
+        "rpg": "--rpg.cors_origins=http://a.example",
+        "observability": "--observability.cors_origins=*",
+        "documents": "--documents.cors_origins=http://a.example",
+    }
+    srv = roostlib.Server(tmp_path_factory.mktemp("cors"),
+                          args=[a for fam, a in args.items() if roostlib.built(fam)])
     srv.start()
     yield srv
     srv.stop()
 
 
+@pytest.mark.needs("fleet")
 def test_fleet_listed_origin(configured):
     r = configured.request("fleet", "GET", "/health", headers={"Origin": "http://b.example"})
     assert r.header("Access-Control-Allow-Origin") == "http://b.example", r
     assert vary_has_origin(r), r
 
 
+@pytest.mark.needs("fleet")
 def test_fleet_unlisted_origin(configured):
     r = configured.request("fleet", "GET", "/health", headers={"Origin": UNLISTED})
     assert r.status == 200
@@ -197,6 +209,7 @@ def test_fleet_unlisted_origin(configured):
     assert p.header("Access-Control-Allow-Origin") is None, p
 
 
+@pytest.mark.needs("rpg")
 def test_rpg_unlisted_preflight_gets_204_without_origin(configured):
     r = preflight(configured, "rpg", "/api/quests", origin=UNLISTED)
     assert r.status == 204, r

@@ -4,13 +4,13 @@ back ready (store integrity checks join when the families write data)."""
 import threading
 import time
 
-from roostlib import FAMILIES, Raw, get_req, port_accepts, wait_for
+from roostlib import Raw, built_families, get_req, port_accepts, wait_for
 
 
 def load(server, stop, counts):
     fam_i = 0
     while not stop.is_set():
-        fam = FAMILIES[fam_i % len(FAMILIES)]
+        fam = built_families()[fam_i % len(built_families())]
         fam_i += 1
         try:
             with Raw(server.ports[fam], timeout=2) as c:
@@ -36,10 +36,10 @@ def test_kill9_under_load_then_restart(fresh):
             stop.set()
             for t in threads:
                 t.join()
-        for fam in FAMILIES:
+        for fam in built_families():
             assert not port_accepts(srv.ports[fam]), "a listener survived kill -9"
         srv.start()                         # same ports, same data dir; waits for ready
-        for fam in FAMILIES:
+        for fam in built_families():
             r = srv.request(fam, "GET", "/health")
             assert r.status == 200, (attempt, fam, r)
     srv.stop()

@@ -25,6 +25,10 @@ import pytest
 import fakellm
 from roostlib import REPO, SANITIZED, SLOW
 
+# What this file needs built into roostd (conftest.py deselects it, and
+# lists it, for a profile without them).
+NEEDS = {"llm"}
+
 BODY = json.dumps({"model": "claude-test", "max_tokens": 100,
                    "messages": [{"role": "user", "content": "hi"}], "stream": True})
 

@@ -11,6 +11,10 @@ import pytest
 from fleetlib import API, INVALID_KEY_MSG, MISSING_KEY_MSG, Fleet, uuid7
 from roostlib import Raw, assert_error_shape, get_req
 
+# What this file needs built into roostd (conftest.py deselects it, and
+# lists it, for a profile without them).
+NEEDS = {"fleet"}
+
 # Every §5.1-§5.7 route, with path parameters and bodies that would be rejected
 # (bad UUID, bad version, bad key, invalid JSON) if they were looked at before the key.
 ROUTES = [

@@ -20,6 +20,10 @@ import time
 
 from roostlib import SLOW, assert_error_shape
 
+# What this file needs built into roostd (conftest.py deselects it, and
+# lists it, for a profile without them).
+NEEDS = {"fleet"}
+
 # About the size of a default SOUL.md. (GET /soul/versions answers every
 # version with its content in one response, which must fit the 2 MiB out slot.)
 PAD = "x" * 2048

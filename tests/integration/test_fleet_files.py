@@ -10,6 +10,10 @@ import pytest
 from fleetlib import (API, IDENTITY_KEYS, MODEL, PARSED_KEYS, Fleet, assert_keys,
                       default_identity, default_user)
 
+# What this file needs built into roostd (conftest.py deselects it, and
+# lists it, for a profile without them).
+NEEDS = {"fleet"}
+
 
 @pytest.fixture(scope="module")
 def fleet(server):

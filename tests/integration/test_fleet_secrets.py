@@ -7,6 +7,10 @@ import pytest
 from fleetlib import (API, SECRET_KEYS, Fleet, assert_keys, assert_recent, parse_offset_ts,
                       server_output)
 
+# What this file needs built into roostd (conftest.py deselects it, and
+# lists it, for a profile without them).
+NEEDS = {"fleet"}
+
 
 @pytest.fixture(scope="module")
 def fleet(server):

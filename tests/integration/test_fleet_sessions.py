@@ -7,6 +7,10 @@ import pytest
 from fleetlib import (API, MESSAGE_KEYS, MODEL, SESSION_KEYS, STATS_KEYS, Fleet, bot_links,
                       check_message, check_session, db, db_count, seed_session, ts_at, uuid7)
 
+# What this file needs built into roostd (conftest.py deselects it, and
+# lists it, for a profile without them).
+NEEDS = {"fleet"}
+
 
 @pytest.fixture(scope="module")
 def fleet(server):

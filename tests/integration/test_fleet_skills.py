@@ -10,6 +10,10 @@ from fleetlib import (API, BOT_SKILL_CONFIG_KEYS, BOT_SKILL_ITEM_KEYS, MANIFEST_
                       METADATA_KEYS, SKILL_DETAIL_KEYS, SKILL_ITEM_KEYS, Fleet, assert_keys,
                       db_count, write_skill)
 
+# What this file needs built into roostd (conftest.py deselects it, and
+# lists it, for a profile without them).
+NEEDS = {"fleet"}
+
 WEB_SEARCH = """---
 name: web-search
 description: Search the web and summarise results

@@ -10,6 +10,10 @@ import pytest
 from fleetlib import (API, INTEGRITY_KEYS, SOUL_VERSION_KEYS, Fleet, assert_keys, bot_links,
                       check_soul, db, default_soul, parse_entity_ts, sha256, soul_links)
 
+# What this file needs built into roostd (conftest.py deselects it, and
+# lists it, for a profile without them).
+NEEDS = {"fleet"}
+
 LUNA = "---\nname: Luna\n---\n# Luna\n"
 LUNA_HASH = "1e860a0aa581067586ca07b5f58b215cbbff20a831d0d89fa1a4d9855234fcd2"
 

@@ -14,6 +14,10 @@ import pytest
 
 from roostlib import REPO, SLOW, Raw, Server, assert_error_shape, get_req, wait_for
 
+# What this file needs built into roostd (conftest.py deselects it, and
+# lists it, for a profile without them).
+NEEDS = {"fleet"}
+
 BIG = 5 * 1024 * 1024
 INDEX = b"<!doctype html><html><head><title>boternity</title></head><body>spa</body></html>\n"
 APP_JS = b"console.log('app');\n"

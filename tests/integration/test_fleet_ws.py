@@ -21,9 +21,13 @@ from roostlib import IO_TIMEOUT, SLOW, Raw, assert_error_shape, wait_for
 from wslib import (OP_BINARY, OP_PING, OP_TEXT, QUIET, WS, build_frame, expect_heartbeat_close,
                    heartbeat_server, new_key, upgrade, upgrade_request)
 
+# What this file needs built into roostd (conftest.py deselects it, and
+# lists it, for a profile without them).
+NEEDS = {"fleet"}
+
 FAM = "fleet"
 PATH = "/ws/events"
-MSG_BYTES = 4096            # CFG_STREAM_MSG_BYTES: the longest command
+MSG_BYTES = roostlib.limits()["CFG_STREAM_MSG_BYTES"]   # the longest command
 HB_MS = 300
 OPEN = 'roost_stream_open{stream="fleet /ws/events"}'
 

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from roostlib import FAMILIES, FASTAPI, RPG_TS, Raw, assert_error_shape, get_req, run_roostd
+from roostlib import (FAMILIES, FASTAPI, RPG_TS, Raw, assert_error_shape, built_families, get_req,
+                      run_roostd)
 
 FIXED_HEALTH = {
     "observability": b'{"status":"healthy","service":"observability"}',
@@ -77,12 +78,14 @@ def test_head_health(server, fam):
 
 # ---- unknown routes -----------------------------------------------------------
 
+@pytest.mark.needs("fleet")
 @pytest.mark.parametrize("path", ["/api/nope", "/api/", "/nope", "/health/x", "/healthz"])
 def test_fleet_unknown_route(server, path):
     r = server.request("fleet", "GET", path, headers=server.key_headers())
     assert_error_shape("fleet", r, 404, code="NOT_FOUND")
 
 
+@pytest.mark.needs("fleet")
 @pytest.mark.parametrize("path", ["/api/nope", "/api/", "/api/v1/bots"])
 def test_fleet_api_needs_the_key_before_routing(server, path):
     """Under /api/ the key is checked first: unknown routes are 401 too."""
@@ -96,6 +99,7 @@ def test_fleet_api_needs_the_key_before_routing(server, path):
 
 @pytest.mark.parametrize("method,path", [("GET", "/api/nope"), ("POST", "/api/nope"),
                                          ("DELETE", "/api/x/y"), ("GET", "/healthz")])
+@pytest.mark.needs("rpg")
 def test_rpg_unknown_route(server, method, path):
     r = server.request("rpg", method, path,
                        body=b"{}" if method == "POST" else None)
@@ -103,6 +107,7 @@ def test_rpg_unknown_route(server, method, path):
                        message=f"Route not found: {method} {path}")
 
 
+@pytest.mark.needs("rpg")
 def test_rpg_non_api_path_without_web_dir(server):
     r = server.request("rpg", "GET", "/some/page")
     assert_error_shape("rpg", r, 404, code="NOT_FOUND")
@@ -124,6 +129,7 @@ def allow_methods(resp):
     return {m.strip() for m in allow.split(",")}
 
 
+@pytest.mark.needs("fleet")
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
 def test_fleet_wrong_method(server, method):
     r = server.request("fleet", method, "/health", body=b"")
@@ -142,6 +148,7 @@ def test_fastapi_wrong_method(server, fam, method):
     assert method not in allow_methods(r), r
 
 
+@pytest.mark.needs("rpg")
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
 def test_rpg_wrong_method_is_unknown_route(server, method):
     r = server.request("rpg", method, "/health", body=b"")
@@ -164,7 +171,7 @@ def test_error_then_success_on_same_connection(server, fam):
 def test_health_on_fresh_connections_many_times(server):
     """Every request on its own connection: no slot leaks across 300 connects."""
     for i in range(60):
-        for fam in FAMILIES:
+        for fam in built_families():
             with Raw(server.ports[fam]) as c:
                 r = c.exchange(get_req("/health", extra="Connection: close\r\n"))
                 assert r.status == 200, (i, fam, r)

@@ -38,6 +38,8 @@ from fleetlib import API, Fleet, sha256
 from roostlib import (IO_TIMEOUT, SANITIZED, SLOW, Raw, get_req, raise_nofile, request,
                       run_roostd, wait_for)
 
+NEEDS = {"fleet"}
+
 IDLE_TARGET = 1500
 IDLE_BOUND_KIB = 1536                   # the 1.5 MiB for 1,500 connections
 

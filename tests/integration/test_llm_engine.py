@@ -19,6 +19,10 @@ import pytest
 import fakellm
 from roostlib import IO_TIMEOUT, REPO, SANITIZED, SLOW
 
+# What this file needs built into roostd (conftest.py deselects it, and
+# lists it, for a profile without them).
+NEEDS = {"llm"}
+
 BODY = json.dumps({"model": "claude-test", "max_tokens": 100,
                    "messages": [{"role": "user", "content": "hi"}], "stream": True})
 OPENAI_BODY = json.dumps({"model": "gpt-test", "max_tokens": 100, "stream": True,

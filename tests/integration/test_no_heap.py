@@ -20,7 +20,8 @@ import time
 
 import pytest
 
-from roostlib import (FAMILIES, IO_TIMEOUT, SANITIZED, SLOW, Raw, Server, get_req, raise_nofile,
+from roostlib import (IO_TIMEOUT, SANITIZED, SLOW, Raw, Server, built, built_families,
+                      family_or_other, get_req, limits, raise_nofile,
                       read_shim_report, readable)
 from wslib import OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, WS, build_frame
 
@@ -92,13 +93,14 @@ def workload(srv, spa=False):
     """Every path the foundation has, several times over. spa: the fleet
     listener serves a web dir (unknown paths are its index.html)."""
     p = srv.ports
+    fleet, rpg = family_or_other("fleet"), family_or_other("rpg")
     # A slow client that will hit the header timeout (408) while the rest runs.
-    slow = Raw(p["rpg"], timeout=30 * SLOW)
+    slow = Raw(p[rpg], timeout=30 * SLOW)
     slow.send(b"GET /health HTTP/1.1\r\nHost: x\r\n")
     t_slow = time.monotonic()
 
     for rnd in range(3):
-        for fam in FAMILIES:
+        for fam in built_families():
             # fresh connections, keep-alive, HEAD, 404, 405, query strings
             assert srv.request(fam, "GET", "/health").status == 200
             with Raw(p[fam]) as c:
@@ -166,7 +168,7 @@ def workload(srv, spa=False):
             s.sendall(b"GET /hea")
             s.close()
         # a chunked body over the limit (413 mid-stream)
-        with Raw(p["fleet"]) as c:
+        with Raw(p[fleet]) as c:
             c.send(b"POST /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
             chunk = b"10000\r\n" + b"a" * 0x10000 + b"\r\n"
             for _ in range(20):
@@ -189,7 +191,10 @@ def workload(srv, spa=False):
         except Exception as e:   # reported below
             errors.append(e)
 
-    threads = [threading.Thread(target=hammer, args=(f,)) for f in FAMILIES * 2]
+    # Two per family, fewer where the pool is small (8 connections in the
+    # small profile: the slow client holds one).
+    fams = (built_families() * 2)[:max(1, limits()["CFG_MAX_CONNS"] - 2)]
+    threads = [threading.Thread(target=hammer, args=(f,)) for f in fams]
     for t in threads:
         t.start()
     for t in threads:
@@ -198,17 +203,17 @@ def workload(srv, spa=False):
 
     # Pool exhaustion: idle reclaim, then 503 with everything busy.
     raise_nofile()
-    cap = 1100
+    cap = limits()["CFG_MAX_CONNS"]
     idle = []
     try:
         for i in range(cap + 5):
-            c = Raw(p[FAMILIES[i % 5]], timeout=10 * SLOW)
+            c = Raw(p[built_families()[i % len(built_families())]], timeout=10 * SLOW)
             assert c.exchange(get_req("/health")).status == 200
             idle.append(c)
     finally:
         for c in idle:
             c.close()
-    assert srv.request("fleet", "GET", "/health").status == 200
+    assert srv.request(fleet, "GET", "/health").status == 200
     busy = []
     try:
         # One listener: accept order is connect order, so the probe comes last.
@@ -217,7 +222,7 @@ def workload(srv, spa=False):
             c.send(b"GET /health HTTP/1.1\r\nHost: x\r\nX-W: ")
             busy.append(c)
         # (The exact answer is test_limits' business; here only the path counts.)
-        for fam in ("documents", "rpg"):
+        for fam in ("documents", rpg):
             with Raw(p[fam]) as c:
                 assert c.exchange(get_req("/health")).status in (200, 503)
     finally:
@@ -328,7 +333,10 @@ def stream_workload(srv):
     for c in clients:
         f = c.recv_frame()
         assert f.opcode == OP_TEXT and json.loads(f.payload)["type"] == "init"
-    big = "x" * (100 * 1024)
+    # One event larger than tx (100 KiB; in a build whose body slot or
+    # ring is smaller, as large as both take).
+    lim = limits()
+    big = "x" * min(100 * 1024, min(lim["CFG_BODY_SLOT_BYTES"], lim["CFG_BUS_BYTES"]) - 2048)
     for i in range(20):
         body = {"event_type": "pre_tool", "session_id": f"heap-{i % 3}", "session_name": "n",
                 "timestamp": "2025-01-01T00:00:00Z", "tool_name": "Read",
@@ -438,18 +446,25 @@ def test_no_heap_after_first_poll(roostd, shim, tmp_path):
     fake.script(fakellm.stall(["first words ", "never"], after=1), user_contains="leave early")
     fake.script(fakellm.text("Hello ", "from the fake."), times=None)
     tls_fake.script(fakellm.text("Over ", "TLS."), times=None)
+    # Without fleet (the small profile): the chassis, observability and
+    # the other families built; no web dir, no providers, no chat.
+    with_fleet = built("fleet") and built("llm")
+    args = ([f"--fleet.web_dir={web}", "--llm.providers=main,backup",
+             f"--llm.ca_file={tls_fake.ca_file}"] +
+            fake.provider_args("main") + tls_fake.provider_args("backup", kind="openai-compatible",
+                                                             default_model="local-model")
+            if with_fleet else [])
     srv = Server(tmp_path / "srv", preload=shim, env={"ROOST_SHIM_REPORT": str(report)},
-                 args=[f"--fleet.web_dir={web}", "--llm.providers=main,backup",
-                       f"--llm.ca_file={tls_fake.ca_file}"] +
-                 fake.provider_args("main") + tls_fake.provider_args("backup", kind="openai-compatible",
-                                                  default_model="local-model"))
+                 args=args)
     srv.env["ROOST_SHIM_REPORT"] = str(report)    # clean_env drops ROOST_*; put it back
     srv.start()
     try:
-        workload(srv, spa=True)
-        spa_workload(srv, web)
+        workload(srv, spa=with_fleet)
+        if with_fleet:
+            spa_workload(srv, web)
         stream_workload(srv)
-        chat_workload(srv, fake, tls_fake)
+        if with_fleet:
+            chat_workload(srv, fake, tls_fake)
     finally:
         srv.stop()
         fake.stop()

@@ -18,7 +18,7 @@ import uuid
 import pytest
 
 import roostlib
-from roostlib import IO_TIMEOUT, assert_error_shape
+from roostlib import IO_TIMEOUT, assert_error_shape, limits
 from wslib import OP_BINARY, OP_TEXT, WS, new_key, upgrade, upgrade_request
 
 FAM = "observability"
@@ -571,11 +571,16 @@ def test_ws_messages_are_text_json_only(server):
 # ---- large events, backpressure ----------------------------------------------------
 
 def test_event_larger_than_tx_arrives_whole(server):
-    """An event near the 1 MiB body limit of this build goes out as one
-    message written across many drains, to every client, in order."""
+    """An event near the body limit of this build (1 MiB by default) goes
+    out as one message written across many drains, to every client, in
+    order."""
+    lim = limits()
+    room = min(lim["CFG_BODY_SLOT_BYTES"], lim["CFG_BUS_BYTES"]) - 1024
+    assert room > 4 * lim["CFG_BUF_BYTES"], "the event must be larger than tx"
     with connect(server) as c1, connect(server) as c2:
         big = ev(sid(), "post_tool", tool_name="Read",
-                 tool_output={"stdout": "0123456789abcdef" * 64000, "tail": "✓"})
+                 tool_output={"stdout": "0123456789abcdef" * min(64000, room // 16),
+                              "tail": "✓"})
         small = ev(sid(), "message", role="assistant")
         post(server, big)
         post(server, small)
@@ -588,8 +593,11 @@ def test_stalled_client_closed_1013_others_unaffected(fresh):
     """A client that reads nothing while its queue grows past
     observability.ws_max_buffer_bytes is closed with 1013 (spec §6); a
     reading client gets every event."""
-    srv = fresh(args=["--observability.ws_max_buffer_bytes=65536"])
-    n, size = 100, 20000
+    # The queue limit and event size scale down with the ring of a small
+    # build: the stalled client must pass the limit before the ring wraps.
+    max_buffer = min(65536, limits()["CFG_BUS_BYTES"] // 4)
+    srv = fresh(args=[f"--observability.ws_max_buffer_bytes={max_buffer}"])
+    n, size = 100, (20000 if max_buffer >= 65536 else max_buffer // 12)
     got, errors = [], []
     fast = connect(srv)
     slow = connect(srv, rcvbuf=4096)

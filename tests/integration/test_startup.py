@@ -15,11 +15,17 @@ import textwrap
 import pytest
 
 import roostlib
-from roostlib import (DEFAULT_PORTS, FAMILIES, READY_TIMEOUT, SLOW, free_ports, port_accepts,
-                      run_roostd)
+from roostlib import (DEFAULT_PORTS, FAMILIES, READY_TIMEOUT, SLOW, built, built_families,
+                      family_or_other, free_ports, port_accepts, run_roostd)
 
-FLAGS = ["--data_dir", "--config", "--budget", "--help", "--version"] + \
-    [f"--{f}.{k}" for f in FAMILIES for k in ("port", "host", "enabled")]
+# The families of the binary under test (all five, or small's three), and
+# the one the precedence tests bind: fleet where it is built.
+BUILT = built_families()
+F = family_or_other("fleet")
+ENV_F = F.upper()
+
+FLAGS = ["--data_dir", "--config", "--budget", "--limits", "--help", "--version"] + \
+    [f"--{f}.{k}" for f in BUILT for k in ("port", "host", "enabled")]
 
 
 def test_help_lists_every_flag_and_port():
@@ -28,7 +34,8 @@ def test_help_lists_every_flag_and_port():
     text = out
     missing = [f for f in FLAGS if f not in text]
     assert not missing, f"--help does not mention {missing}:\n{text}"
-    for fam, port in DEFAULT_PORTS.items():
+    for fam in BUILT:
+        port = DEFAULT_PORTS[fam]
         assert str(port) in text, f"--help does not show {fam}'s default port {port}"
     assert "roost-data" in text, "--help does not show the default data dir"
 
@@ -77,7 +84,7 @@ def test_bad_value_is_a_startup_error(arg, tmp_path):
 
 def test_unknown_key_in_config_file_exits_2(tmp_path):
     conf = tmp_path / "roost.conf"
-    conf.write_text("# comment\n\nfleet.port = 3100\nnot_a_key = 1\n")
+    conf.write_text(f"# comment\n\n{F}.port = 3100\nnot_a_key = 1\n")
     rc, out, err = run_roostd([f"--config={conf}"], cwd=str(tmp_path))
     assert rc == 2, (rc, out, err)
     assert "not_a_key" in err, err
@@ -85,17 +92,17 @@ def test_unknown_key_in_config_file_exits_2(tmp_path):
 
 def test_config_precedence_file_env_flag(fresh, tmp_path):
     """defaults < config file < ROOST_* environment < flag, observed through the
-    port the fleet listener actually binds."""
+    port the fleet listener (or, without fleet, another) actually binds."""
     p_file, p_env, p_flag, *others = free_ports(7)
-    base = dict(zip(FAMILIES[1:], others))
+    base = dict(zip([f for f in BUILT if f != F], others))
     conf = tmp_path / "alt.conf"
     conf.write_text(textwrap.dedent(f"""\
-        # fleet port from the file
-        fleet.port = {p_file}
+        # {F} port from the file
+        {F}.port = {p_file}
         """))
 
     def run(env, flag):
-        args = [f"--config={conf}"] + ([f"--fleet.port={p_flag}"] if flag else [])
+        args = [f"--config={conf}"] + ([f"--{F}.port={p_flag}"] if flag else [])
         srv = fresh(start=False, ports=base, args=args, env=env)
         srv.start()
         try:
@@ -105,28 +112,29 @@ def test_config_precedence_file_env_flag(fresh, tmp_path):
         return got
 
     assert run({}, False) == [p_file]
-    assert run({"ROOST_FLEET_PORT": str(p_env)}, False) == [p_env]
-    assert run({"ROOST_FLEET_PORT": str(p_env)}, True) == [p_flag]
+    assert run({f"ROOST_{ENV_F}_PORT": str(p_env)}, False) == [p_env]
+    assert run({f"ROOST_{ENV_F}_PORT": str(p_env)}, True) == [p_flag]
 
 
 def test_roost_conf_in_cwd_and_roost_config_env(fresh, tmp_path):
     p_cwd, p_envfile, *others = free_ports(6)
-    base = dict(zip(FAMILIES[1:], others))
+    base = dict(zip([f for f in BUILT if f != F], others))
     srv = fresh(start=False, ports=base)
     with open(os.path.join(srv.workdir, "roost.conf"), "w") as f:
-        f.write(f"fleet.port={p_cwd}\n")
+        f.write(f"{F}.port={p_cwd}\n")
     srv.start()
     assert port_accepts(p_cwd), "roost.conf in the working directory was not read"
     srv.stop()
 
     other = tmp_path / "elsewhere.conf"
-    other.write_text(f"# spaces around key and value are trimmed\n  fleet.port   =   {p_envfile}  \n")
+    other.write_text(f"# spaces around key and value are trimmed\n  {F}.port   =   {p_envfile}  \n")
     srv2 = fresh(start=False, ports=base, env={"ROOST_CONFIG": str(other)})
     srv2.start()
     assert port_accepts(p_envfile), "ROOST_CONFIG was not honoured"
     srv2.stop()
 
 
+@pytest.mark.needs("fleet", "rpg")
 def test_upstream_env_alias_below_roost_env(fresh):
     """PORT (rpg.port alias) is honoured, and ROOST_RPG_PORT beats it."""
     p_alias, p_roost, *others = free_ports(6)
@@ -149,7 +157,7 @@ def test_port_in_use_fails_clearly(fresh):
     blocker.listen(1)
     busy = blocker.getsockname()[1]
     try:
-        ports = dict(zip(FAMILIES, free_ports(5)))
+        ports = dict(zip(BUILT, free_ports(len(BUILT))))
         ports["documents"] = busy
         srv = fresh(start=False, ports=ports)
         srv.start(wait=False)
@@ -172,23 +180,24 @@ def test_port_in_use_fails_clearly(fresh):
 def test_disabled_family_does_not_listen(fresh):
     srv = fresh(args=["--agents.enabled=false"])
     assert not port_accepts(srv.ports["agents"]), "disabled agents listener accepts"
-    for fam in FAMILIES[:-1]:
+    for fam in BUILT[:-1]:
         assert srv.request(fam, "GET", "/health").status == 200
 
 
 def test_all_disabled_but_one(fresh):
-    args = [f"--{f}.enabled=false" for f in FAMILIES if f != "rpg"]
+    one = family_or_other("rpg")
+    args = [f"--{f}.enabled=false" for f in BUILT if f != one]
     srv = fresh(args=args)
-    assert srv.request("rpg", "GET", "/health").status == 200
-    for fam in FAMILIES:
-        if fam != "rpg":
+    assert srv.request(one, "GET", "/health").status == 200
+    for fam in BUILT:
+        if fam != one:
             assert not port_accepts(srv.ports[fam]), fam
 
 
 def test_host_flag_binds_that_address(fresh):
     """--fleet.host=127.0.0.2 binds there and not on 127.0.0.1."""
-    srv = fresh(args=["--fleet.host=127.0.0.2"])
-    p = srv.ports["fleet"]
+    srv = fresh(args=[f"--{F}.host=127.0.0.2"])
+    p = srv.ports[F]
     assert port_accepts(p, host="127.0.0.2")
     assert not port_accepts(p, host="127.0.0.1")
     r = roostlib.request(p, "GET", "/health", host="127.0.0.2")
@@ -226,28 +235,28 @@ def test_data_dir_created_0700(fresh, tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_exits_zero_with_open_connections(fresh, sig):
     srv = fresh()
-    idle = [srv.raw(f) for f in FAMILIES]
+    idle = [srv.raw(f) for f in BUILT]
     for c in idle:
         assert c.exchange(roostlib.get_req("/health")).status == 200
-    partial = srv.raw("fleet")
+    partial = srv.raw(F)
     partial.send(b"GET /health HTTP/1.1\r\nHo")
     try:
         srv.stop(sig=sig, timeout=8 * SLOW)      # exit 0, no sanitizer report
     finally:
         for c in idle + [partial]:
             c.close()
-    for fam in FAMILIES:
+    for fam in BUILT:
         assert not port_accepts(srv.ports[fam])
 
 
 def test_restart_same_ports_immediately(fresh):
     """SO_REUSEADDR: a restart right after a stop with TIME_WAIT sockets binds."""
     srv = fresh()
-    for fam in FAMILIES:
+    for fam in BUILT:
         srv.request(fam, "GET", "/health")
     srv.stop()
     srv.start()
-    assert srv.request("fleet", "GET", "/health").status == 200
+    assert srv.request(F, "GET", "/health").status == 200
 
 
 # ---- no arguments at all: the real thing, in a private network namespace ----------
@@ -266,7 +275,7 @@ while time.monotonic() < deadline and p.poll() is None:
         break
     time.sleep(0.02)
 if res["ready"]:
-    for port in (3000, 4011, 8765, 8766, 8767):
+    for port in json.loads(sys.argv[4]):
         try:
             s = socket.create_connection(("127.0.0.1", port), timeout=5)
             s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -309,21 +318,22 @@ def test_no_arguments_defaults(roostd, tmp_path):
         if probe.returncode == 0:
             cmd = [unshare, "-n", "sh", "-c", f'"{ip}" link set lo up && exec "$@"', "sh"]
     if cmd is None:
-        busy = [p for p in DEFAULT_PORTS.values() if port_accepts(p)]
+        busy = [DEFAULT_PORTS[f] for f in BUILT if port_accepts(DEFAULT_PORTS[f])]
         if busy:
             pytest.skip(f"no network namespace (unshare -n failed) and default ports "
                         f"{busy} are in use on this machine")
         cmd = []
         print("running on the host network: unshare -n is not available")
+    ports = [DEFAULT_PORTS[f] for f in BUILT]
     p = subprocess.run(cmd + [sys.executable, str(script), roostd, str(cwd),
-                              str(READY_TIMEOUT)],
+                              str(READY_TIMEOUT), json.dumps(ports)],
                        capture_output=True, timeout=60 * SLOW, env=roostlib.clean_env())
     assert p.returncode == 0, p.stderr.decode()
     res = json.loads(p.stdout.decode().strip().splitlines()[-1])
     logs = (cwd / "out.txt").read_text(errors="replace") + (cwd / "err.txt").read_text(
         errors="replace")
     assert res["ready"], f"not ready with no arguments:\n{logs}"
-    for port in ("3000", "4011", "8765", "8766", "8767"):
+    for port in map(str, ports):
         assert res["health"].get(port, "").startswith("HTTP/1.1 200"), (port, res, logs)
     assert res["rc"] == 0, (res, logs)
     d = cwd / "roost-data"
@@ -331,3 +341,30 @@ def test_no_arguments_defaults(roostd, tmp_path):
     assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
     for mark in roostlib.SANITIZER_MARKS:
         assert mark not in logs, logs
+
+
+# ---- what the profile does not build -----------------------------------------------
+
+@pytest.mark.parametrize("part", FAMILIES + ("llm",))
+def test_keys_of_what_is_not_built_are_refused(part, tmp_path):
+    """A key of a family (or of llm.*) this profile does not build is an error
+    that says so; `<family>.enabled = false` is accepted. Where it is built,
+    the same keys are ordinary."""
+    key = "llm.max_depth=2" if part == "llm" else f"{part}.port=3999"
+    rc, out, err = run_roostd([f"--{key}", "--budget"], cwd=str(tmp_path))
+    if built(part):
+        assert rc == 0, (rc, out, err)
+    else:
+        assert rc == 2, (rc, out, err)
+        what = "the LLM stack" if part == "llm" else f"family {part}"
+        assert f"{what} is not built in this profile" in err, err
+    if part != "llm":
+        rc, out, err = run_roostd([f"--{part}.enabled=false", "--budget"], cwd=str(tmp_path))
+        assert rc == 0, (rc, out, err)
+
+
+def test_upstream_alias_of_a_family_not_built_is_ignored(tmp_path):
+    """PORT (rpg.port's upstream name) may be set for another program: where
+    rpg is not built it changes nothing and is no error."""
+    rc, out, err = run_roostd(["--budget"], cwd=str(tmp_path), env={"PORT": "4999"})
+    assert rc == 0, (rc, out, err)

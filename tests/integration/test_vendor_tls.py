@@ -21,6 +21,10 @@ import pytest
 import fakellm
 from roostlib import SANITIZED, IO_TIMEOUT, REPO
 
+# What this file needs built into roostd (conftest.py deselects it, and
+# lists it, for a profile without them).
+NEEDS = {"llm"}
+
 DEBIAN_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 ANTHROPIC = ["-H", "anthropic-version: 2023-06-01", "-H", "x-api-key: test-key"]
 

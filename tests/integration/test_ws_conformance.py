@@ -23,7 +23,7 @@ from wslib import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, WS,
                    heartbeat_server, new_key, upgrade, upgrade_request)
 
 FAM = "observability"
-MAX_MESSAGE = 16384          # CFG_WS_MAX_MESSAGE
+MAX_MESSAGE = roostlib.limits()["CFG_WS_MAX_MESSAGE"]
 
 
 def port(srv):
@@ -289,8 +289,8 @@ def test_message_of_exactly_max_size_accepted(server):
     with ws(server) as c:
         c.send_frame(OP_TEXT, b"a" * MAX_MESSAGE)
         c.alive()
-        c.send_frame(OP_TEXT, b"a" * 8000, fin=False)
-        c.send_frame(OP_CONT, b"b" * (MAX_MESSAGE - 8000))
+        c.send_frame(OP_TEXT, b"a" * (MAX_MESSAGE // 2), fin=False)
+        c.send_frame(OP_CONT, b"b" * (MAX_MESSAGE - MAX_MESSAGE // 2))
         c.alive()
 
 
@@ -660,7 +660,7 @@ def test_sigterm_closes_every_client_1001(fresh):
 
 # ---- subscriber slots --------------------------------------------------------------
 
-SUBS = 256     # CFG_STREAM_SUBS
+SUBS = roostlib.limits()["CFG_STREAM_SUBS"]
 
 
 def test_subscriber_slots_exhausted_gives_1013(fresh):

@@ -122,9 +122,11 @@ const chat_stats_t *fleet_chat_stats(void);
  * into buf[0..cap), or 0 when it does not fit. */
 size_t fleet_chat_metrics(char *buf, size_t cap);
 
-/* Static storage of the module (requests, agents, heap), for the plan. */
+/* Static storage of the module, for the plan: requests (about 2.3 KiB
+ * each), agents (344 B each), the heap, and the scratch that holds one
+ * message at its 100,000-character limit (chat.c checks the sum). */
 #define FLEET_CHAT_STATIC_BYTES                                                  \
-    (((size_t)CFG_CHAT_REQS * 2048u) + ((size_t)CFG_CHAT_AGENTS * 512u) +        \
-     CFG_CHAT_HEAP_BYTES + 524288u)
+    (((size_t)CFG_CHAT_REQS * 2400u) + ((size_t)CFG_CHAT_AGENTS * 352u) +        \
+     (size_t)CFG_CHAT_HEAP_BYTES + 401408u)
 
 #endif

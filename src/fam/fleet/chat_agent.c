@@ -43,7 +43,7 @@
 #define SUMMARY_BYTES 200u
 #define UPDATE_EVERY_MS 250u
 #define TASK_SHOWN_BYTES 1000u
-#define KEY_BYTES 2048u
+#define KEY_BYTES CFG_LLM_KEY_BYTES
 #define URL_BYTES ((size_t)CFG_CONF_VALUE_BYTES + 32u)
 
 chat_agent g_chat_agents[CFG_CHAT_AGENTS];

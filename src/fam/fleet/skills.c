@@ -34,8 +34,8 @@
 #include "store/store.h"
 
 #define NAME_BYTES (SKILLMD_NAME_MAX + 1u)
-/* Largest overrides object accepted, as compact JSON text. */
-#define OVERRIDES_MAX_BYTES 8192u
+/* Largest overrides object accepted, as compact JSON text (config.h). */
+#define OVERRIDES_MAX_BYTES CFG_FLEET_SKILL_OVERRIDES_BYTES
 /* Capabilities as JSON text: 8 distinct names, quoted, with commas. */
 #define CAPS_JSON_BYTES 160u
 #define MSG_NAME_MAX 64

@@ -308,7 +308,7 @@ st_t obs_record(const obs_event *ev)
 /* ---- live updates (§6) -------------------------------------------------------- */
 
 /* session_updated: a Session escapes to at most ~30 KiB (§2.1 limits). */
-#define SESSION_MSG_BYTES (40u * 1024u)
+#define SESSION_MSG_BYTES OBS_MSG_BYTES
 
 static stream_policy g_ws = {
     .name = "observability /ws",
@@ -944,6 +944,14 @@ typedef struct {
 } stop_slot;
 
 static stop_slot g_stops[CFG_OBS_STOP_SLOTS];
+
+/* The module's statics (the function-local ones at their sizes) are in the
+ * plan (obs.h). */
+_Static_assert((SESSION_MSG_BYTES + UTF8_BYTES(EVENT_TYPE_MAX) + UTF8_BYTES(SESSION_ID_MAX) +
+                (3u * UTF8_BYTES(SESSION_NAME_MAX)) + UTF8_BYTES(TIMESTAMP_MAX) +
+                UTF8_BYTES(TOOL_NAME_MAX) + UTF8_BYTES(PROJECT_DIR_MAX) +
+                UTF8_BYTES(AGENT_NAME_MAX) + sizeof g_stops) <= OBS_STATIC_BYTES,
+               "OBS_STATIC_BYTES is the plan of this module");
 
 static void stop_grace_done(void *arg)
 {

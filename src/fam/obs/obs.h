@@ -16,6 +16,14 @@
 #include "http/server.h"
 #include "http/stream.h"
 
+/* Static storage of this module, for app/pools.def: the session_updated
+ * message (CFG_OBS_MSG_BYTES), the
+ * fields of one hook event and session decoded at their limits, and the
+ * stop slots (obs.c checks the sum). */
+#define OBS_MSG_BYTES CFG_OBS_MSG_BYTES
+#define OBS_STATIC_BYTES \
+    (OBS_MSG_BYTES + 26624u + ((size_t)CFG_OBS_STOP_SLOTS * 96u))
+
 void obs_setup(http_service *svc);
 
 /* observability.stop_grace_ms: the wait between SIGINT and SIGTERM of a

@@ -13,7 +13,9 @@
 #include "http/server.h"
 #include "http/stream.h"
 #include "net/conn.h"
+#if CFG_WITH_LLM
 #include "out/mem.h"
+#endif
 #include "port.h"
 #include "store/store.h"
 
@@ -185,6 +187,7 @@ static void streams(mbuf *m)
                   "Client text messages received.", SS_MESSAGES);
 }
 
+#if CFG_WITH_LLM
 /* The fixed heaps of the outbound HTTP stack. */
 static void out_heaps(mbuf *m)
 {
@@ -200,6 +203,7 @@ static void out_heaps(mbuf *m)
     gauge(m, "roost_tls_heap_high_water_bytes", "Most mbedtls heap ever in use.", o->tls.high);
     counter(m, "roost_tls_heap_failures_total", "mbedtls allocations refused.", o->tls.fails);
 }
+#endif
 
 static void store(mbuf *m)
 {
@@ -262,7 +266,9 @@ size_t metrics_render(char *buf, size_t cap)
     gauge(&m, "roost_timers_used", "Timers in use.", timer_used());
     ring(&m);
     streams(&m);
+#if CFG_WITH_LLM
     out_heaps(&m);
+#endif
     store(&m);
     counter(&m, "roost_log_warnings_total", "Warning lines logged.", log_count(LOG_WARN));
     counter(&m, "roost_log_errors_total", "Error lines logged.", log_count(LOG_ERROR));

@@ -54,6 +54,7 @@ static const mime_entry k_mime[] = {
 /* The decoded request path, then the relative path opened beneath the root
  * (room for "/index.html" after the longest target). */
 static char g_path[(size_t)CFG_HTTP_MAX_TARGET_BYTES + sizeof("/" SPA_INDEX) + 1u];
+_Static_assert(sizeof g_path <= SPA_STATIC_BYTES, "SPA_STATIC_BYTES is this module's plan");
 
 /* ---- pieces ------------------------------------------------------------------ */
 

@@ -34,6 +34,9 @@
 #include "http/server.h"
 #include "port.h"
 
+/* Static storage of this module (the path being resolved), for the plan. */
+#define SPA_STATIC_BYTES ((size_t)CFG_HTTP_MAX_TARGET_BYTES + 64u)
+
 typedef struct {
     bool on;                       /* the web directory exists and is open */
     port_file root;

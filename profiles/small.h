@@ -1,0 +1,170 @@
+/*
+ * profiles/small.h - the small profile: observability, documents and agents
+ * only (profiles/small.mk), no LLM providers, no TLS, 8 connections. Static
+ * plan <= 512 KiB, sqlite's heap and page cache included; `roostd --budget`
+ * prints it. For a board with a few MiB of RAM (the board port comes later;
+ * this profile builds and runs on Linux).
+ *
+ * Build: make PROFILE=small (into build/small/).
+ *
+ * What shrinks, and what a client sees at the edges:
+ *   connections    8 (a full pool reclaims idle keep-alive connections,
+ *                  then answers 503)
+ *   request head   4 KiB (431 above), target 2 KiB (414 above); rx holds a
+ *                  head and 1 KiB of body, tx 2 KiB
+ *   bodies         one 32 KiB body slot: a hook event or JSON body above it
+ *                  is answered 413 (max_json_body_bytes and
+ *                  max_hook_body_bytes above it are warned about at start),
+ *                  a second large body at once 503
+ *   responses      one 36 KiB out slot: a list streams a slot at a time and
+ *                  one slot holds the largest event a body can carry
+ *   WebSocket      4 subscribers (close 1013 beyond), client messages of
+ *                  4 KiB (1009 beyond); the 36 KiB ring holds about 128
+ *                  small events or one maximal one, and a client that falls
+ *                  further behind is closed 1013 whatever
+ *                  observability.ws_max_buffer_bytes says
+ *   session_updated  12 KiB: a session whose JSON is larger (fields near the
+ *                  spec's limits) is stored but not broadcast (logged)
+ *   JSON           768 values per document (413 beyond)
+ *   sqlite         184 KiB heap and 4 cached pages: the statements of these
+ *                  three families only (fleet's are not prepared), measured
+ *                  high water 178,496 B over the observability suites
+ *                  (store logs it at shutdown)
+ *
+ * The plan (`build/small/roostd --budget`): 522,336 B of 524,288. Until
+ * the lent buffer pool is merged, the 8 connections embed rx and tx
+ * (58,016 B) and the HTTP state is 21,760 B; after it they cost 8 small
+ * states and 8 lent buffers (CFG_BUFS, CFG_BUF_BYTES below).
+ */
+#ifndef ROOST_PROFILE_SMALL_H
+#define ROOST_PROFILE_SMALL_H
+
+#define CFG_PROFILE_NAME "small"
+
+/* ---- network ---------------------------------------------------------- */
+#ifndef CFG_MAX_CONNS
+#define CFG_MAX_CONNS 8
+#endif
+#ifndef CFG_MAX_LISTENERS
+#define CFG_MAX_LISTENERS 3
+#endif
+#ifndef CFG_HTTP_MAX_HEAD_BYTES
+#define CFG_HTTP_MAX_HEAD_BYTES 4096
+#endif
+#ifndef CFG_HTTP_MAX_TARGET_BYTES
+#define CFG_HTTP_MAX_TARGET_BYTES 2048
+#endif
+#ifndef CFG_HTTP_MAX_HEADERS
+#define CFG_HTTP_MAX_HEADERS 32
+#endif
+#ifndef CFG_WS_MAX_MESSAGE
+#define CFG_WS_MAX_MESSAGE 4096
+#endif
+#ifndef CFG_BODY_SLOTS
+#define CFG_BODY_SLOTS 1
+#endif
+#ifndef CFG_BODY_SLOT_BYTES
+#define CFG_BODY_SLOT_BYTES (32u * 1024u)
+#endif
+#ifndef CFG_FILE_STREAMS
+#define CFG_FILE_STREAMS 2
+#endif
+#ifndef CFG_ACCEPT_BUDGET
+#define CFG_ACCEPT_BUDGET 8
+#endif
+/* No LLM calls: no sockets of other modules to poll (one entry kept, an
+ * array cannot be empty). */
+#ifndef CFG_NET_WATCHES
+#define CFG_NET_WATCHES 1
+#endif
+#ifndef CFG_LLM_SLOTS
+#define CFG_LLM_SLOTS 0
+#endif
+/* The lent buffer pool: 8 buffers of a head and 1 KiB, 2 of them kept for
+ * responses. The render scratch holds the largest rendered answer or list
+ * row (a session's JSON, about 30 KiB at the spec's limits; a 422 that
+ * echoes a 32 KiB body). */
+#ifndef CFG_BUFS
+#define CFG_BUFS 8
+#endif
+#ifndef CFG_BUF_BYTES
+#define CFG_BUF_BYTES (4096 + 1024)
+#endif
+#ifndef CFG_BUF_TX_RESERVE
+#define CFG_BUF_TX_RESERVE 2
+#endif
+#ifndef CFG_RENDER_BYTES
+#define CFG_RENDER_BYTES (48u * 1024u)
+#endif
+
+/* ---- JSON, core, configuration ---------------------------------------- */
+#ifndef CFG_JSON_MAX_TOKENS
+#define CFG_JSON_MAX_TOKENS 768
+#endif
+#ifndef CFG_MAX_TIMERS
+#define CFG_MAX_TIMERS 32
+#endif
+#ifndef CFG_INIT_ARENA_BYTES
+#define CFG_INIT_ARENA_BYTES 1024u
+#endif
+#ifndef CFG_CONF_FILE_BYTES
+#define CFG_CONF_FILE_BYTES 4096
+#endif
+#ifndef CFG_CONF_VALUE_BYTES
+#define CFG_CONF_VALUE_BYTES 256
+#endif
+#ifndef CFG_APP_TEXT_BYTES
+#define CFG_APP_TEXT_BYTES 4096
+#endif
+#ifndef CFG_HELP_BYTES
+#define CFG_HELP_BYTES 8192           /* --help is about 5.7 KiB */
+#endif
+#ifndef CFG_MAX_PROVIDERS
+#define CFG_MAX_PROVIDERS 1
+#endif
+
+/* ---- store: the schema and every prepared statement of the three
+ * families, a few pages of cache. */
+#ifndef CFG_SQLITE_HEAP_BYTES
+#define CFG_SQLITE_HEAP_BYTES (184u * 1024u)
+#endif
+#ifndef CFG_SQLITE_PAGE_CACHE_PAGES
+#define CFG_SQLITE_PAGE_CACHE_PAGES 4
+#endif
+#ifndef CFG_SQLITE_LOOKASIDE_COUNT
+#define CFG_SQLITE_LOOKASIDE_COUNT 16
+#endif
+
+/* ---- observability, bus, streams -------------------------------------- */
+#ifndef CFG_OBS_STOP_SLOTS
+#define CFG_OBS_STOP_SLOTS 4
+#endif
+#ifndef CFG_OBS_MSG_BYTES
+#define CFG_OBS_MSG_BYTES (12u * 1024u)
+#endif
+#ifndef CFG_BUS_SLOTS
+#define CFG_BUS_SLOTS 64
+#endif
+#ifndef CFG_BUS_BYTES
+#define CFG_BUS_BYTES (36u * 1024u)
+#endif
+#ifndef CFG_STREAM_SUBS
+#define CFG_STREAM_SUBS 4
+#endif
+#ifndef CFG_STREAM_MSG_BYTES
+#define CFG_STREAM_MSG_BYTES 512
+#endif
+
+/* sqlite's own state and tables, and every const table holding pointers
+ * (relocated at load: .data.rel.ro, .got, .dynamic), measured: 27,232 B of
+ * .data and sqlite's .bss. */
+#ifndef CFG_LINKED_STATIC_BYTES
+#define CFG_LINKED_STATIC_BYTES (28u * 1024u)
+#endif
+
+/* ---- the plan --------------------------------------------------------- */
+#ifndef CFG_RAM_BUDGET_BYTES
+#define CFG_RAM_BUDGET_BYTES (512u * 1024u)
+#endif
+
+#endif
