@@ -41,9 +41,9 @@ static uint64_t g_seq;
 
 void timer_init(void)
 {
-    size_t i;
     static bool s_again;   /* the first time the slots are as loaded: none live */
     if (s_again) {
+        size_t i;
         for (i = 0u; i < (size_t)CFG_MAX_TIMERS; i++) {
             g_timers[i].live = false;
         }

@@ -142,7 +142,8 @@ void *stream_user(stream_sub *s)
 
 uint32_t stream_id(const stream_sub *s)
 {
-    return (uint32_t)(s - g_subs);
+    ptrdiff_t at = s - g_subs;
+    return (uint32_t)at;
 }
 
 const stream_policy *stream_policy_of(const stream_sub *s)
