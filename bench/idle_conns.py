@@ -49,6 +49,17 @@ REQ = b"GET /health HTTP/1.1\r\nHost: bench\r\n\r\n"
 WARMUP = 200
 
 
+def status_kib(pid, keys):
+    """Fields of /proc/<pid>/status in KiB."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in keys:
+                out[k] = int(v.split()[0])
+    return out
+
+
 def us(x):
     return f"{x * 1e6:.0f} us" if x == x else "-"
 
@@ -185,7 +196,11 @@ def main():
 
         time.sleep(0.5)
         rss_idle = srv.rss_kib()
-        print(f"VmRSS idle (fresh, default profile, no providers): {rss_idle} KiB")
+        parts = status_kib(srv.pid, ("RssAnon", "RssFile", "RssShmem"))
+        print(f"VmRSS idle (fresh, no providers): {rss_idle} KiB = RssAnon {parts['RssAnon']} "
+              f"(roost's own memory) + RssFile {parts['RssFile']} (code of roostd, libc and "
+              f"ld.so, shared with the page cache) + RssShmem {parts['RssShmem']} (sqlite's "
+              f"WAL index)")
 
         lat0, bad0 = health_latencies(port, a.requests)
 

@@ -468,14 +468,16 @@ void hctx_end(hctx *h)
 
 void hctx_render(hctx *h, hctx_render_fn fn, const void *state, size_t state_len)
 {
-    ASSERT((h->out_buf != NULL) && (state_len <= HCTX_RENDER_STATE_BYTES));
     if (NEVER(state_len > HCTX_RENDER_STATE_BYTES)) {
         h->svc->error(h, 500, "INTERNAL_ERROR", "Internal server error");
         return;
     }
-    h->render = fn;
-    h->render_state = state;
-    h->render_state_len = state_len;
+    if (h->out_buf != NULL) {
+        /* a ROUTE_BIG_OUT route: windows can be rendered again */
+        h->render = fn;
+        h->render_state = state;
+        h->render_state_len = state_len;
+    }
     fn(h, state);
 }
 

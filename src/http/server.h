@@ -176,7 +176,8 @@ void hctx_end_stream(hctx *h, hctx_producer fn, const void *state, size_t state_
  * done): render the response with fn(h, state) now and, when it is larger
  * than tx, again for each later window (state, at most
  * HCTX_RENDER_STATE_BYTES, is copied). fn writes a whole response as a
- * handler does (hctx_begin ... hctx_end); it must not change anything. */
+ * handler does (hctx_begin ... hctx_end); it must not change anything. On
+ * another route fn just runs once (its answer must fit tx). */
 typedef void (*hctx_render_fn)(hctx *h, const void *state);
 #define HCTX_RENDER_STATE_BYTES 256u
 void hctx_render(hctx *h, hctx_render_fn fn, const void *state, size_t state_len);
