@@ -71,7 +71,7 @@ LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
 OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 MAIN_OBJ := $(BUILD)/obj/$(MAIN_SRC:.c=.o)
 
-.PHONY: all clean unit integration integration-small check-plan asan misra fuzz fuzz-smoke check check-os-headers bench-heap \
+.PHONY: all clean unit integration integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers bench-heap \
         bench vendor deps soak
 # Objects are not intermediates: keep them between runs.
 .SECONDARY:
@@ -156,6 +156,8 @@ integration: $(BUILD)/roostd $(SHIM) $(BUILD)/tools/llm_fetch $(BUILD)/tools/llm
 # documents and agents as they land) and the chassis suites against
 # build/small/roostd; tests needing fleet, rpg or the LLM stack are
 # deselected by conftest.py (their NEEDS) and listed at the end.
+# integration-server runs the memory and thread properties (no heap after
+# init, one thread, lent buffers) against build/server/roostd.
 SMALL_SUITES := test_obs_rest.py test_obs_ws.py test_ws_conformance.py test_health.py \
                 test_http.py test_startup.py test_crash.py test_threads.py test_cors.py \
                 test_limits.py test_no_heap.py test_plan.py test_render_windows.py
@@ -164,6 +166,12 @@ check-plan: $(BUILD)/roostd
 	$(MAKE) PROFILE=small all
 	ROOSTD=$(abspath $(BUILD)/roostd) $(PYTHON) -m pytest -q -p no:cacheprovider \
 	  tests/integration/test_plan.py
+
+SERVER_SUITES := test_no_heap.py test_threads.py test_lent_buffers.py test_plan.py
+integration-server: $(SHIM)
+	$(MAKE) PROFILE=server all
+	ROOSTD=$(abspath build/server/roostd) ROOST_SHIM=$(abspath $(SHIM)) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider $(addprefix tests/integration/,$(SERVER_SUITES))
 
 integration-small: $(SHIM)
 	$(MAKE) PROFILE=small all
@@ -224,6 +232,7 @@ check: all
 	$(MAKE) integration
 	$(MAKE) check-plan
 	$(MAKE) integration-small
+	$(MAKE) integration-server
 	$(MAKE) asan
 	$(MAKE) misra
 	$(MAKE) fuzz-smoke
