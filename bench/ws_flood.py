@@ -4,7 +4,7 @@
 Against a running roostd (observability listener on --port, process --pid):
   1. a /health prober process measures idle GET /health latency (1 s);
   2. a warm-up flood of --events with no subscriber touches the ring, the
-     sqlite heap and the out slot (--warmup 0 skips it);
+     sqlite heap and the render scratch (--warmup 0 skips it);
   3. a reader process opens --subs normal /ws subscribers and one stuck one
      (MSS 536, SO_RCVBUF 4096, never read until the end);
   4. this process publishes --events POST /events, pipelined --depth deep on

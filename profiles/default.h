@@ -1,8 +1,7 @@
 /*
  * profiles/default.h - the default profile: all five families, TLS and the
  * LLM providers, sized for a home server or a Raspberry-class board. Static
- * plan <= 16 MiB once connections stop embedding their buffers (issue 10
- * parts 1-2); `roostd --budget` prints it.
+ * plan <= 16 MiB (CFG_RAM_BUDGET_BYTES below); `roostd --budget` prints it.
  *
  * Build: make (or make PROFILE=default), into build/.
  *
@@ -16,26 +15,15 @@
  *   tls heap       1,461,168 B (test_chat: CA bundle parsed + handshakes)
  *   sqlite heap    1,377,280 B (test_chat, many turns), page cache 222
  *   bus ring       17,009 B in 134 events (test_chat_agents)
- *   streams        200 at once (the 200 chat streams), body slots 1,
- *                  out slots 1
+ *   streams        200 at once (the 200 chat streams), body slots 1
  *
- * The 16 MiB arithmetic, from this profile's `roostd --budget` (bytes),
- * once the lent buffer pool is merged (issue 10 parts 1-2):
- *   today's plan                                        55,247,926
- *   - conns embedding rx/tx (1,024 x 33,876 B)         -34,689,024
- *   - out slots (4 x 1,114,116 B)                       -4,456,464
- *   - per-connection HTTP state (1,024 x 3,744 B)       -3,833,856
- *   + conns and their HTTP state, 1,024 x <= 1 KiB      +1,048,576
- *   + lent buffers, 128 x 17,408 B (CFG_BUFS)           +2,228,224
- *   + render scratch, 1 MiB + 64 KiB (CFG_RENDER_BYTES) +1,114,112
- *   = 16,659,494 B (15.89 MiB) <= 16 MiB (16,777,216 B)
- * The largest lines that stay: chat (2.6 MiB: 2 MiB heap, 64 requests, 256
- * agents, the message scratch), tls heap 1.75 MiB, sqlite heap 1.5 MiB,
- * bus ring 1.2 MiB, fleet's content and skill buffers 1.1 MiB, body slot
- * 1 MiB, out heap 1 MiB, LLM slots 0.8 MiB.
- * Until that merge every connection still embeds rx and tx, so this
- * profile's plan is about 53 MiB and CFG_RAM_BUDGET_BYTES allows 64 MiB
- * for now (the end of this file); set it to 16 MiB with the merge.
+ * The plan (`roostd --budget`): 16,400,974 B of 16,777,216. The largest
+ * lines: chat 2.6 MiB (2 MiB heap, 64 requests, 256 agents, the message
+ * scratch), lent buffers 2.1 MiB (128 x 17 KiB), tls heap 1.75 MiB,
+ * sqlite heap 1.5 MiB, bus ring 1.2 MiB, fleet's content and skill
+ * buffers 1.1 MiB, the render scratch 1.06 MiB, body slot 1 MiB, out heap
+ * 1 MiB, LLM slots 0.8 MiB; 2,048 connections cost 0.3 MiB with their
+ * HTTP state.
  */
 #ifndef ROOST_PROFILE_DEFAULT_H
 #define ROOST_PROFILE_DEFAULT_H

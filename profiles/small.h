@@ -16,8 +16,10 @@
  *                  is answered 413 (max_json_body_bytes and
  *                  max_hook_body_bytes above it are warned about at start),
  *                  a second large body at once 503
- *   responses      one 36 KiB out slot: a list streams a slot at a time and
- *                  one slot holds the largest event a body can carry
+ *   buffers        8 of 5 KiB lent to connections with bytes in flight, 2
+ *                  kept for responses; a 48 KiB render scratch holds the
+ *                  largest rendered answer or list row (an event a 32 KiB
+ *                  body carries, a 422 that echoes it)
  *   WebSocket      4 subscribers (close 1013 beyond), client messages of
  *                  4 KiB (1009 beyond); the 36 KiB ring holds about 128
  *                  small events or one maximal one, and a client that falls
@@ -31,10 +33,7 @@
  *                  high water 178,496 B over the observability suites
  *                  (store logs it at shutdown)
  *
- * The plan (`build/small/roostd --budget`): 522,336 B of 524,288. Until
- * the lent buffer pool is merged, the 8 connections embed rx and tx
- * (58,016 B) and the HTTP state is 21,760 B; after it they cost 8 small
- * states and 8 lent buffers (CFG_BUFS, CFG_BUF_BYTES below).
+ * The plan (`build/small/roostd --budget`): 511,940 B of 524,288.
  */
 #ifndef ROOST_PROFILE_SMALL_H
 #define ROOST_PROFILE_SMALL_H
@@ -80,7 +79,7 @@
 #ifndef CFG_LLM_SLOTS
 #define CFG_LLM_SLOTS 0
 #endif
-/* The lent buffer pool: 8 buffers of a head and 1 KiB, 2 of them kept for
+/* The lent buffer pool (net/conn.h): 8 buffers of a head and 1 KiB, 2 of them kept for
  * responses. The render scratch holds the largest rendered answer or list
  * row (a session's JSON, about 30 KiB at the spec's limits; a 422 that
  * echoes a 32 KiB body). */

@@ -25,7 +25,8 @@ from roostlib import SLOW, assert_error_shape
 NEEDS = {"fleet"}
 
 # About the size of a default SOUL.md. (GET /soul/versions answers every
-# version with its content in one response, which must fit the 2 MiB out slot.)
+# version with its content, streamed; a row larger than the room left is
+# rendered whole into the render scratch and sent in windows.)
 PAD = "x" * 2048
 
 

@@ -402,7 +402,7 @@ def test_stuck_client_closed_1013_normal_client_complete_rss_flat(fresh):
     stuck = None
     try:
         # warm-up: touches the ring (a flood wraps it many times), the
-        # sqlite heap and page cache, the out slot, the publisher's, the
+        # sqlite heap and page cache, the render scratch, the publisher's, the
         # probe's and the normal client's connection slots. Repeated until a
         # flood leaves RSS where it was: sqlite's heap settles only after
         # its first WAL checkpoints (one flood of 50,000 events is enough on
