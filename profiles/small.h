@@ -33,8 +33,9 @@
  *
  * The plan (`build/small/roostd --budget`): 522,336 B of 524,288. Until
  * the lent buffer pool is merged, the 8 connections embed rx and tx
- * (58,016 B) and the HTTP state is 21,760 B; after it they cost 8 small
- * states and 8 lent buffers (CFG_BUFS, CFG_BUF_BYTES below).
+ * (58,016 B) and the HTTP state is 21,760 B; after it, 8 states of at most
+ * 1 KiB and 8 lent buffers of 5 KiB (CFG_BUFS, CFG_BUF_BYTES below), with
+ * the render scratch in place of the out slot: about 491,700 B.
  */
 #ifndef ROOST_PROFILE_SMALL_H
 #define ROOST_PROFILE_SMALL_H
@@ -94,7 +95,9 @@
 #ifndef CFG_LLM_SLOTS
 #define CFG_LLM_SLOTS 0
 #endif
-/* The lent buffer pool of the merge to come: 8 buffers of 4 KiB + 1 KiB. */
+/* The lent buffer pool and render scratch of the merge to come (unused
+ * until then): 8 buffers of a head and 1 KiB, one scratch the size of the
+ * out slot it replaces. */
 #ifndef CFG_BUFS
 #define CFG_BUFS 8
 #endif
@@ -102,7 +105,7 @@
 #define CFG_BUF_BYTES (4096 + 1024)
 #endif
 #ifndef CFG_RENDER_BYTES
-#define CFG_RENDER_BYTES (48u * 1024u)
+#define CFG_RENDER_BYTES (36u * 1024u)
 #endif
 
 /* ---- JSON, core, configuration ---------------------------------------- */
