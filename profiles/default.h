@@ -21,14 +21,14 @@
  *
  * The 16 MiB arithmetic, from this profile's `roostd --budget` (bytes),
  * once the lent buffer pool is merged (issue 10 parts 1-2):
- *   today's plan                                        55,247,926
+ *   today's plan                                        55,247,943
  *   - conns embedding rx/tx (1,024 x 33,876 B)         -34,689,024
  *   - out slots (4 x 1,114,116 B)                       -4,456,464
  *   - per-connection HTTP state (1,024 x 3,744 B)       -3,833,856
  *   + conns and their HTTP state, 1,024 x <= 1 KiB      +1,048,576
  *   + lent buffers, 128 x 17,408 B (CFG_BUFS)           +2,228,224
  *   + render scratch, 1 MiB + 64 KiB (CFG_RENDER_BYTES) +1,114,112
- *   = 16,659,494 B (15.89 MiB) <= 16 MiB (16,777,216 B)
+ *   = 16,659,511 B (15.89 MiB) <= 16 MiB (16,777,216 B)
  * The largest lines that stay: chat (2.6 MiB: 2 MiB heap, 64 requests, 256
  * agents, the message scratch), tls heap 1.75 MiB, sqlite heap 1.5 MiB,
  * bus ring 1.2 MiB, fleet's content and skill buffers 1.1 MiB, body slot
