@@ -143,24 +143,26 @@ $(BUILD)/tools/llm_call: tests/tools/llm_call.c $(OBJ) $(VENDOR_OBJS) | vendor-h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PORT_CFLAGS) $(LDFLAGS) -o $@ $< $(OBJ) $(VENDOR_OBJS) $(LDLIBS)
 
-integration: $(BUILD)/roostd $(SHIM) $(BUILD)/tools/llm_fetch $(BUILD)/tools/llm_call
-	ROOSTD=$(abspath $(BUILD)/roostd) ROOST_SHIM=$(abspath $(SHIM)) \
-	  ROOST_LLM_FETCH=$(abspath $(BUILD)/tools/llm_fetch) \
-	  ROOST_LLM_CALL=$(abspath $(BUILD)/tools/llm_call) \
+# The LLM test tools exist only where the profile builds the LLM stack (the
+# tests that use them are deselected elsewhere).
+ifeq ($(WITH_LLM),1)
+LLM_TOOLS := $(BUILD)/tools/llm_fetch $(BUILD)/tools/llm_call
+LLM_TOOLS_ENV := ROOST_LLM_FETCH=$(abspath $(BUILD)/tools/llm_fetch) \
+                 ROOST_LLM_CALL=$(abspath $(BUILD)/tools/llm_call)
+endif
+integration: $(BUILD)/roostd $(SHIM) $(LLM_TOOLS)
+	ROOSTD=$(abspath $(BUILD)/roostd) ROOST_SHIM=$(abspath $(SHIM)) $(LLM_TOOLS_ENV) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 # ---- profiles: the plan of every profile, the small profile's suites ------
 # check-plan builds the server and small profiles beside this one and checks
 # each plan against its binary (tests/integration/test_plan.py).
-# integration-small runs the suites of small's families (observability;
-# documents and agents as they land) and the chassis suites against
-# build/small/roostd; tests needing fleet, rpg or the LLM stack are
-# deselected by conftest.py (their NEEDS) and listed at the end.
+# integration-small runs the whole suite against build/small/roostd: what
+# needs fleet, rpg or the LLM stack (NEEDS, @pytest.mark.needs) or a larger
+# limit (@pytest.mark.needs_limit) is deselected by conftest.py and listed
+# at the end; the observability, chassis, no-heap and one-thread suites run.
 # integration-server runs the memory and thread properties (no heap after
 # init, one thread, lent buffers) against build/server/roostd.
-SMALL_SUITES := test_obs_rest.py test_obs_ws.py test_ws_conformance.py test_health.py \
-                test_http.py test_startup.py test_crash.py test_threads.py test_cors.py \
-                test_limits.py test_no_heap.py test_plan.py test_render_windows.py
 check-plan: $(BUILD)/roostd
 	$(MAKE) PROFILE=server all
 	$(MAKE) PROFILE=small all
@@ -176,7 +178,7 @@ integration-server: $(SHIM)
 integration-small: $(SHIM)
 	$(MAKE) PROFILE=small all
 	ROOSTD=$(abspath build/small/roostd) ROOST_SHIM=$(abspath $(SHIM)) \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider $(addprefix tests/integration/,$(SMALL_SUITES))
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 all unit build/asan/tools/llm_fetch build/asan/tools/llm_call

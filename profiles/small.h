@@ -17,23 +17,25 @@
  *                  max_hook_body_bytes above it are warned about at start),
  *                  a second large body at once 503
  *   buffers        8 of 5 KiB lent to connections with bytes in flight, 2
- *                  kept for responses; a 48 KiB render scratch holds the
- *                  largest rendered answer or list row (an event a 32 KiB
- *                  body carries, a 422 that echoes it)
+ *                  kept for responses; a 33 KiB render scratch holds the
+ *                  largest rendered answer or list row (the largest event
+ *                  a 32 KiB body carries, with the fields the store adds)
  *   WebSocket      4 subscribers (close 1013 beyond), client messages of
- *                  4 KiB (1009 beyond); the 36 KiB ring holds about 128
+ *                  4 KiB (1009 beyond); the 33 KiB ring holds about 128
  *                  small events or one maximal one, and a client that falls
  *                  further behind is closed 1013 whatever
  *                  observability.ws_max_buffer_bytes says
- *   session_updated  12 KiB: a session whose JSON is larger (fields near the
+ *   session_updated  8 KiB: a session whose JSON is larger (fields near the
  *                  spec's limits) is stored but not broadcast (logged)
  *   JSON           768 values per document (413 beyond)
- *   sqlite         184 KiB heap and 4 cached pages: the statements of these
+ *   sqlite         196 KiB heap and 4 cached pages: the statements of these
  *                  three families only (fleet's are not prepared), measured
- *                  high water 178,496 B over the observability suites
- *                  (store logs it at shutdown)
+ *                  high water 178,752 B over the whole suite on this profile
+ *                  (store logs it at shutdown); memsys5 rounds every block
+ *                  to a power of two, so a tenth is kept spare
+ *   roost.conf     2 KiB
  *
- * The plan (`build/small/roostd --budget`): 511,940 B of 524,288.
+ * The plan (`build/small/roostd --budget`): 499,652 B of 524,288.
  */
 #ifndef ROOST_PROFILE_SMALL_H
 #define ROOST_PROFILE_SMALL_H
@@ -93,7 +95,7 @@
 #define CFG_BUF_TX_RESERVE 2
 #endif
 #ifndef CFG_RENDER_BYTES
-#define CFG_RENDER_BYTES (48u * 1024u)
+#define CFG_RENDER_BYTES (33u * 1024u)
 #endif
 
 /* ---- JSON, core, configuration ---------------------------------------- */
@@ -107,7 +109,7 @@
 #define CFG_INIT_ARENA_BYTES 1024u
 #endif
 #ifndef CFG_CONF_FILE_BYTES
-#define CFG_CONF_FILE_BYTES 4096
+#define CFG_CONF_FILE_BYTES 2048
 #endif
 #ifndef CFG_CONF_VALUE_BYTES
 #define CFG_CONF_VALUE_BYTES 256
@@ -125,7 +127,7 @@
 /* ---- store: the schema and every prepared statement of the three
  * families, a few pages of cache. */
 #ifndef CFG_SQLITE_HEAP_BYTES
-#define CFG_SQLITE_HEAP_BYTES (184u * 1024u)
+#define CFG_SQLITE_HEAP_BYTES (196u * 1024u)
 #endif
 #ifndef CFG_SQLITE_PAGE_CACHE_PAGES
 #define CFG_SQLITE_PAGE_CACHE_PAGES 4
@@ -139,13 +141,13 @@
 #define CFG_OBS_STOP_SLOTS 4
 #endif
 #ifndef CFG_OBS_MSG_BYTES
-#define CFG_OBS_MSG_BYTES (12u * 1024u)
+#define CFG_OBS_MSG_BYTES (8u * 1024u)
 #endif
 #ifndef CFG_BUS_SLOTS
 #define CFG_BUS_SLOTS 64
 #endif
 #ifndef CFG_BUS_BYTES
-#define CFG_BUS_BYTES (36u * 1024u)
+#define CFG_BUS_BYTES (33u * 1024u)
 #endif
 #ifndef CFG_STREAM_SUBS
 #define CFG_STREAM_SUBS 4

@@ -20,11 +20,17 @@ roostlib.raise_nofile()
 # marker, or a parameter fam=<family>. Under a profile without them
 # (make PROFILE=small builds neither fleet nor rpg nor the LLM stack) the
 # test is deselected, never skipped, and the run ends with the list of what
-# was deselected and why. Nothing else is deselected.
+# was deselected and why. A test that needs a compile-time limit of at
+# least some size (a ring larger than a policy's default cap) says so with
+# @pytest.mark.needs_limit(CFG_...=N) and is deselected and listed the same
+# way. Nothing else is deselected.
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "needs(*parts): families (or 'llm') the test needs "
                             "built into roostd; deselected under a profile without them")
+    config.addinivalue_line("markers", "needs_limit(**minimums): compile-time limits "
+                            "(roostd --limits) the test needs at least, e.g. "
+                            "CFG_BUS_BYTES=1048577; deselected under a smaller profile")
 
 
 def _needs(item):
@@ -35,6 +41,12 @@ def _needs(item):
     if callspec is not None and callspec.params.get("fam") in roostlib.FAMILIES:
         needs.add(callspec.params["fam"])
     return needs
+
+
+def _limits_missing(item):
+    lim = roostlib.limits()
+    return sorted(f"{k} >= {v}" for mark in item.iter_markers("needs_limit")
+                  for k, v in mark.kwargs.items() if lim[k] < v)
 
 
 _DESELECTED = {}
@@ -48,6 +60,7 @@ def pytest_collection_modifyitems(config, items):
         return      # no binary: the roostd fixture fails each test with the reason
     for item in items:
         missing = sorted(n for n in _needs(item) if not roostlib.built(n))
+        missing += _limits_missing(item)
         if missing:
             drop.append(item)
             key = (item.module.__name__, ", ".join(missing))
@@ -69,7 +82,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             tr.write_line(f"  {nodeid}: {reason}", red=True)
     if _DESELECTED:
         tr = terminalreporter
-        tr.write_line(f"deselected: not built in profile {getattr(config, '_roost_profile', '?')}:")
+        tr.write_line("deselected: not built, or a limit too small, in profile "
+                      f"{getattr(config, '_roost_profile', '?')}:")
         for (mod, missing), n in sorted(_DESELECTED.items()):
             tr.write_line(f"  {mod}: {n} test(s) need {missing}")
 

@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/sha256.h"
 #include "fam/fleet/botdir.h"
+#include "fam/fleet/fleet.h"
 #include "fam/fleet/soul.h"
 #include "fam/fleet/templates.h"
 #include "store/store.h"
@@ -15,6 +16,9 @@
 static char g_soul[TEMPLATES_BUF_BYTES];
 static char g_identity[TEMPLATES_BUF_BYTES];
 static char g_user[TEMPLATES_BUF_BYTES];
+_Static_assert(((sizeof g_soul) + (sizeof g_identity) + (sizeof g_user)) <=
+                   FLEET_BOTCREATE_STATIC_BYTES,
+               "FLEET_BOTCREATE_STATIC_BYTES is this file's share of the plan (fleet.h)");
 
 static bool is_alnum(char c)
 {

@@ -16,6 +16,7 @@
 #include "fam/fleet/api.h"
 #include "fam/fleet/bot.h"
 #include "fam/fleet/botdir.h"
+#include "fam/fleet/fleet.h"
 #include "fam/fleet/identity.h"
 
 #define HREF_BYTES 160u
@@ -23,6 +24,8 @@
 /* A file read, or the decoded `content` of a PUT body. */
 static char g_text[FLEET_CONTENT_MAX_BYTES + 1u];
 static fleet_bot g_bot;
+_Static_assert(((sizeof g_text) + (sizeof g_bot)) <= FLEET_FILES_STATIC_BYTES,
+               "FLEET_FILES_STATIC_BYTES is this file's share of the plan (fleet.h)");
 
 typedef enum { FILE_IDENTITY, FILE_USER } file_kind;
 

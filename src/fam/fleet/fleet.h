@@ -15,21 +15,38 @@
 #include "http/server.h"
 
 /* Static storage of the fleet handlers outside chat and the /ws/events
- * registries (which have their own lines in the plan), for app/pools.def:
- * the content buffers of files.c, soul.c and souls.c (one file each, at
- * the spec's 256 KiB), skills.c's two SKILL.md buffers and name table,
- * botcreate.c's three templates, secrets.c's value, and the bot and soul
- * rows the handlers load into. tests/integration/test_plan.py checks the
- * sum against the binary. */
-#define FLEET_STATIC_BYTES                                                            \
-    ((3u * ((size_t)FLEET_CONTENT_MAX_BYTES + 1u)) +                                  \
-     (2u * CFG_FLEET_SKILL_MD_BYTES) + (2u * sizeof(skillmd)) +                       \
-     ((size_t)CFG_FLEET_SKILLS_MAX * (SKILLMD_NAME_MAX + 1u)) +                        \
-     (2u * (size_t)CFG_FLEET_SKILL_OVERRIDES_BYTES) + 256u +                          \
-     (3u * (size_t)TEMPLATES_BUF_BYTES) + ((FLEET_SECRET_MAX_CHARS * 4u) + 1u) +      \
-     (6u * sizeof(fleet_bot)) + (3u * sizeof(soul_row)) + SOUL_MESSAGE_BYTES +        \
-     FLEET_NAME_BYTES + FLEET_DESC_BYTES + FLEET_TAGS_JSON_BYTES +                    \
-     (size_t)CFG_LLM_KEY_BYTES + (2u * (size_t)CFG_CONF_VALUE_BYTES) + 32u)
+ * registries (which have their own lines in the plan), for app/pools.def,
+ * one share per file; files.c, soul.c, souls.c, skills.c, botcreate.c and
+ * secrets.c each check theirs with a _Static_assert, and
+ * tests/integration/test_plan.py checks the sum against the binary. */
+/* files.c: one file's content at the spec's 256 KiB, the bot it is of */
+#define FLEET_FILES_STATIC_BYTES (((size_t)FLEET_CONTENT_MAX_BYTES + 1u) + sizeof(fleet_bot))
+/* soul.c: the SOUL.md being written or recovered */
+#define FLEET_SOUL_STATIC_BYTES (((size_t)FLEET_CONTENT_MAX_BYTES + 1u) + sizeof(bool))
+/* souls.c: a soul version's content, two rows, a message, the bot */
+#define FLEET_SOULS_STATIC_BYTES                                              \
+    (((size_t)FLEET_CONTENT_MAX_BYTES + 1u) + (2u * sizeof(soul_row)) +       \
+     SOUL_MESSAGE_BYTES + sizeof(fleet_bot))
+/* skills.c: two SKILL.md texts, their parses, the name table, overrides */
+#define FLEET_SKILLS_STATIC_BYTES                                                       \
+    ((2u * CFG_FLEET_SKILL_MD_BYTES) + (2u * sizeof(skillmd)) +                         \
+     ((size_t)CFG_FLEET_SKILLS_MAX * (SKILLMD_NAME_MAX + 2u)) +                         \
+     (2u * (size_t)CFG_FLEET_SKILL_OVERRIDES_BYTES) + sizeof(fleet_bot) + (2u * sizeof(size_t)))
+/* botcreate.c: the three rendered templates */
+#define FLEET_BOTCREATE_STATIC_BYTES (3u * (size_t)TEMPLATES_BUF_BYTES)
+/* secrets.c: one secret value at the spec's limit */
+#define FLEET_SECRETS_STATIC_BYTES ((FLEET_SECRET_MAX_CHARS * 4u) + 1u)
+/* bots.c (a bot's name, description, tags, the bot, a soul row),
+ * sessions.c and chat.c (a bot each), chat_agent.c (a provider's key and
+ * URL), api.c (the data directory): function-local statics among them */
+#define FLEET_OTHER_STATIC_BYTES                                                       \
+    (FLEET_NAME_BYTES + FLEET_DESC_BYTES + FLEET_TAGS_JSON_BYTES +                     \
+     (3u * sizeof(fleet_bot)) + sizeof(soul_row) + (size_t)CFG_LLM_KEY_BYTES +          \
+     (2u * (size_t)CFG_CONF_VALUE_BYTES) + 32u)
+#define FLEET_STATIC_BYTES                                                    \
+    (FLEET_FILES_STATIC_BYTES + FLEET_SOUL_STATIC_BYTES + FLEET_SOULS_STATIC_BYTES + \
+     FLEET_SKILLS_STATIC_BYTES + FLEET_BOTCREATE_STATIC_BYTES +              \
+     FLEET_SECRETS_STATIC_BYTES + FLEET_OTHER_STATIC_BYTES)
 
 /* Serve the SPA of spec/fleet.md §4 from dir (fleet.web_dir) when it
  * exists; call before fleet_setup. Returns whether it is served; when not,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fam/fleet/api.h"
+#include "fam/fleet/fleet.h"
 #include "fam/fleet/handlers.h"
 #include "store/store.h"
 
@@ -21,6 +22,8 @@
 #define SECRET_VALUE_BYTES ((FLEET_SECRET_MAX_CHARS * 4u) + 1u)
 
 static char g_value[SECRET_VALUE_BYTES];
+_Static_assert((sizeof g_value) <= FLEET_SECRETS_STATIC_BYTES,
+               "FLEET_SECRETS_STATIC_BYTES is this file's share of the plan (fleet.h)");
 
 bool secrets_key_ok(strv key)
 {

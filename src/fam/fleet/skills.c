@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "fam/fleet/api.h"
 #include "fam/fleet/bot.h"
+#include "fam/fleet/fleet.h"
 #include "fam/fleet/skillmd.h"
 #include "port.h"
 #include "fam/shared/fam.h"
@@ -51,6 +52,11 @@ static size_t g_dropped;
 static char g_overrides[OVERRIDES_MAX_BYTES];
 static char g_key[OVERRIDES_MAX_BYTES];
 static fleet_bot g_bot;
+_Static_assert(((sizeof g_md) + (sizeof g_md_up) + (sizeof g_skill) + (sizeof g_up) +
+                (sizeof g_names) + (sizeof g_found) + (sizeof g_nnames) + (sizeof g_dropped) +
+                (sizeof g_overrides) + (sizeof g_key) + (sizeof g_bot)) <=
+                   FLEET_SKILLS_STATIC_BYTES,
+               "FLEET_SKILLS_STATIC_BYTES is this file's share of the plan (fleet.h)");
 
 /* ---- the library -------------------------------------------------------------- */
 

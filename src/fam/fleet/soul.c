@@ -54,11 +54,14 @@
 
 #include "core/log.h"
 #include "fam/fleet/botdir.h"
+#include "fam/fleet/fleet.h"
 #include "store/store.h"
 
 /* Content of soul_load, and the file read of soul_file_hash. */
 static char g_buf[FLEET_CONTENT_MAX_BYTES + 1u];
 static bool g_recovered;
+_Static_assert(((sizeof g_buf) + (sizeof g_recovered)) <= FLEET_SOUL_STATIC_BYTES,
+               "FLEET_SOUL_STATIC_BYTES is this file's share of the plan (fleet.h)");
 
 static void copy_cstr(char *dst, size_t cap, const char *src)
 {
