@@ -880,10 +880,10 @@ static void start(hctx *h, size_t msg_n, const char *sid)
     st_t st;
     char json[96];
     int n;
-    if ((llm_stats()->slots_used + chat_agents_waiting()) >= (uint32_t)CFG_LLM_SLOTS) {
-        unavailable(h, "every LLM call slot is busy");
-        return;
-    }
+    /* No LLM slot free is no refusal: the root call waits its turn in the
+     * pump like a sub-agent (CFG_CHAT_REQS streams over CFG_LLM_SLOTS
+     * provider connections); the stream's keep-alive comments cover the
+     * wait. */
     r = req_alloc();
     if (r == NULL) {
         unavailable(h, "every chat request slot is busy");

@@ -139,18 +139,6 @@ void chat_agents_free(const chat_req *r)
     }
 }
 
-uint32_t chat_agents_waiting(void)
-{
-    size_t i;
-    uint32_t n = 0u;
-    for (i = 0u; i < (size_t)CFG_CHAT_AGENTS; i++) {
-        if (g_chat_agents[i].phase == AG_WAIT) {
-            n++;
-        }
-    }
-    return n;
-}
-
 static bool is_root(const chat_agent *a)
 {
     return a->parent == CHAT_NONE;

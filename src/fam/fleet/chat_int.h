@@ -179,7 +179,4 @@ void chat_agents_resume(chat_req *r);
 void chat_agents_pause(const chat_req *r);
 /* Free every agent of r (nothing running). */
 void chat_agents_free(const chat_req *r);
-/* Agents waiting to start a call (each will take an LLM slot). */
-uint32_t chat_agents_waiting(void);
-
 #endif
