@@ -69,18 +69,23 @@ static conn *g_pconn[POLL_SET_MAX];
 static conn *g_live[CFG_MAX_CONNS];
 static size_t g_nlive;
 
-/* Buffer queues (FIFO, linked through the conns) and the settle list. */
+/* FIFOs linked through the conns: waiting for an rx, waiting for a tx, and
+ * lent a tx from that queue with on_drained due (a conn leaves the tx queue
+ * before it joins the grant list, so the two share tx_next). Each kind has
+ * its link field and its membership flag in the conn. */
+typedef enum { Q_RX, Q_TX, Q_GRANT } q_kind;
+
 typedef struct {
+    q_kind kind;
     conn *head;
     conn *tail;
     uint32_t n;
 } conn_queue;
 
-static conn_queue g_rxq;
-static conn_queue g_txq;
+static conn_queue g_rxq = { Q_RX, NULL, NULL, 0u };
+static conn_queue g_txq = { Q_TX, NULL, NULL, 0u };
+static conn_queue g_granted = { Q_GRANT, NULL, NULL, 0u };
 static conn *g_touched;           /* conns that took a buffer since the last settle */
-static conn *g_granted_head;      /* conns lent a tx from the queue: on_drained due */
-static conn *g_granted_tail;
 static bool g_wait_logged;        /* one log line per episode of an empty pool */
 
 void net_init(pool_t *conns, pool_t *bufs)
@@ -89,11 +94,10 @@ void net_init(pool_t *conns, pool_t *bufs)
     g_bufs = bufs;
     /* Buffers are written before they are read: never clear them. */
     pool_set_zero_prefix(bufs, 0u);
-    (void)memset(&g_rxq, 0, sizeof g_rxq);
-    (void)memset(&g_txq, 0, sizeof g_txq);
+    g_rxq = (conn_queue){ Q_RX, NULL, NULL, 0u };
+    g_txq = (conn_queue){ Q_TX, NULL, NULL, 0u };
+    g_granted = (conn_queue){ Q_GRANT, NULL, NULL, 0u };
     g_touched = NULL;
-    g_granted_head = NULL;
-    g_granted_tail = NULL;
     g_wait_logged = false;
     g_nlisteners = 0u;
     g_nlive = 0u;
@@ -247,77 +251,71 @@ void conn_close_after_flush(conn *c)
 
 /* ---- buffers ---------------------------------------------------------------- */
 
-static void q_push(conn_queue *q, conn *c, bool rx)
+static conn **q_link(const conn_queue *q, conn *c)
 {
-    if (rx) {
-        c->rx_next = NULL;
-        c->rx_waiting = true;
-        if (q->tail != NULL) {
-            q->tail->rx_next = c;
-        } else {
-            q->head = c;
-        }
+    return (q->kind == Q_RX) ? &c->rx_next : &c->tx_next;
+}
+
+static void q_mark(const conn_queue *q, conn *c, bool in)
+{
+    if (q->kind == Q_RX) {
+        c->rx_waiting = in;
+    } else if (q->kind == Q_TX) {
+        c->tx_waiting = in;
     } else {
-        c->tx_next = NULL;
-        c->tx_waiting = true;
-        if (q->tail != NULL) {
-            q->tail->tx_next = c;
-        } else {
-            q->head = c;
-        }
+        c->granted = in;
+    }
+}
+
+static void q_push(conn_queue *q, conn *c)
+{
+    *q_link(q, c) = NULL;
+    q_mark(q, c, true);
+    if (q->tail != NULL) {
+        *q_link(q, q->tail) = c;
+    } else {
+        q->head = c;
     }
     q->tail = c;
     q->n++;
 }
 
-static conn *q_pop(conn_queue *q, bool rx)
+static conn *q_pop(conn_queue *q)
 {
     conn *c = q->head;
     if (c != NULL) {
-        q->head = rx ? c->rx_next : c->tx_next;
+        q->head = *q_link(q, c);
         if (q->head == NULL) {
             q->tail = NULL;
         }
+        *q_link(q, c) = NULL;
         q->n--;
-        if (rx) {
-            c->rx_waiting = false;
-        } else {
-            c->tx_waiting = false;
-        }
+        q_mark(q, c, false);
     }
     return c;
 }
 
-/* Take c out of a queue it waits in (it closes). */
-static void q_remove(conn_queue *q, conn *c, bool rx)
+/* Take c out of q (it closes). */
+static void q_remove(conn_queue *q, conn *c)
 {
     conn *prev = NULL;
     conn *it = q->head;
     while ((it != NULL) && (it != c)) {
         prev = it;
-        it = rx ? it->rx_next : it->tx_next;
+        it = *q_link(q, it);
     }
-    if (it == NULL) {
-        return;
-    }
-    {
-        conn *next = rx ? c->rx_next : c->tx_next;
+    if (it != NULL) {
         if (prev == NULL) {
-            q->head = next;
-        } else if (rx) {
-            prev->rx_next = next;
+            q->head = *q_link(q, c);
         } else {
-            prev->tx_next = next;
+            *q_link(q, prev) = *q_link(q, c);
         }
         if (q->tail == c) {
             q->tail = prev;
         }
-    }
-    q->n--;
-    if (rx) {
-        c->rx_waiting = false;
-    } else {
-        c->tx_waiting = false;
+        *q_link(q, c) = NULL;
+        q->n--;
+        q_mark(q, c, false);
     }
 }
 
@@ -348,26 +346,18 @@ static void note_wait(const conn *c, const char *what)
  * waiting for an rx while more than the reserve stay free, else the pool. */
 static void buf_give_back(char *b)
 {
-    conn *w = q_pop(&g_txq, false);
+    conn *w = q_pop(&g_txq);
     if (w != NULL) {
         w->tx = b;
         w->tx_off = 0u;
         w->tx_len = 0u;
         touch(w);
-        /* on_drained runs in the grant phase; the queue link is free now */
-        w->granted = true;
-        w->tx_next = NULL;
-        if (g_granted_tail != NULL) {
-            g_granted_tail->tx_next = w;
-        } else {
-            g_granted_head = w;
-        }
-        g_granted_tail = w;
+        q_push(&g_granted, w);     /* on_drained runs in the grant phase */
         return;
     }
     if ((g_rxq.head != NULL) && (bufs_free() >= (uint32_t)CFG_BUF_TX_RESERVE)) {
         /* not on the settle list: it keeps the buffer until it has read */
-        w = q_pop(&g_rxq, true);
+        w = q_pop(&g_rxq);
         w->rx = b;
         w->rx_len = 0u;
         return;
@@ -391,7 +381,7 @@ static bool rx_take(conn *c)
     }
     if (b == NULL) {
         if (!c->rx_waiting) {
-            q_push(&g_rxq, c, true);
+            q_push(&g_rxq, c);
             g_stats.rx_waits++;
             note_wait(c, "a read");
         }
@@ -468,7 +458,7 @@ char *conn_tx_buf(conn *c, size_t *room)
         }
         if (b == NULL) {
             if (!c->tx_waiting && !c->closing) {
-                q_push(&g_txq, c, false);
+                q_push(&g_txq, c);
                 g_stats.tx_waits++;
                 note_wait(c, "a response");
             }
@@ -543,12 +533,14 @@ static void conn_free(conn *c, size_t live_index)
         c->lst->proto->on_close(c);
     }
     if (c->rx_waiting) {
-        q_remove(&g_rxq, c, true);
+        q_remove(&g_rxq, c);
     }
     if (c->tx_waiting) {
-        q_remove(&g_txq, c, false);
+        q_remove(&g_txq, c);
     }
-    ASSERT(!c->granted);     /* the grant phase ends every turn */
+    if (c->granted) {
+        q_remove(&g_granted, c);
+    }
     if (c->touched) {
         /* unlink from the settle list */
         conn **pp = &g_touched;
@@ -880,16 +872,10 @@ static void grant_and_settle(void)
     for (;;) {
         conn *c;
         settle_touched();
-        c = g_granted_head;
+        c = q_pop(&g_granted);
         if (c == NULL) {
             break;
         }
-        g_granted_head = c->tx_next;
-        if (g_granted_head == NULL) {
-            g_granted_tail = NULL;
-        }
-        c->tx_next = NULL;
-        c->granted = false;
         touch(c);
         if (!c->closing && (c->lst->proto->on_drained != NULL) && !c->lingering) {
             c->lst->proto->on_drained(c);

@@ -119,8 +119,8 @@ typedef struct conn {
     uint32_t tx_off;          /* first unsent byte */
     uint32_t tx_len;          /* end of pending output */
     struct conn *rx_next;     /* rx wait queue */
-    struct conn *tx_next;     /* tx wait queue */
-    struct conn *touch_next;  /* settle list, then the grant list */
+    struct conn *tx_next;     /* tx wait queue, then the grant list */
+    struct conn *touch_next;  /* settle list */
 } conn;
 
 /* One lent buffer (app/pools.def: X(bufs, net_buf, CFG_BUFS)). */
