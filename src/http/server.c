@@ -105,9 +105,7 @@ typedef struct {
     size_t body_len;         /* body bytes of the first pass */
     size_t body_sent;        /* body bytes in tx so far */
     uint64_t hash;           /* FNV-1a of the first pass's body */
-    uint64_t stamp_wall_us;
-    uint64_t stamp_spent_us;
-    char stamp_id[40];
+    struct hctx_stamp stamp; /* the first pass's, for the next ones */
     /* the producer's or render's own state, 8-aligned */
     uint64_t state[(HCTX_PRODUCER_STATE_BYTES + 7u) / 8u];
 } hresp;
@@ -410,9 +408,7 @@ static void render_first(hctx *h, size_t total, size_t body_len)
     rs->body_sent = room - head_len;
     rs->hash = strv_fnv1a(h->out_buf + head_len, body_len);
     stamp_fix(h);
-    rs->stamp_wall_us = h->stamp.wall_us;
-    rs->stamp_spent_us = h->stamp.spent_us;
-    (void)memcpy(rs->stamp_id, h->stamp.id, sizeof rs->stamp_id);
+    rs->stamp = h->stamp;
     hc_of(c)->phase = HS_RESP;   /* the request stays for the next passes */
 }
 
@@ -738,9 +734,7 @@ static void render_next(conn *c, hresp *rs)
     h.routed = true;
     h.out_buf = g_render;
     h.stamped = true;
-    h.stamp.wall_us = rs->stamp_wall_us;
-    h.stamp.spent_us = rs->stamp_spent_us;
-    (void)memcpy(h.stamp.id, rs->stamp_id, sizeof h.stamp.id);
+    h.stamp = rs->stamp;
     h.rerender = true;
     if (rs->render != NULL) {
         rs->render(&h, rs->state);
