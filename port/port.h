@@ -170,4 +170,23 @@ st_t port_proc_exists(int64_t pid);
  * permitted"), "" on success. */
 st_t port_proc_signal(int64_t pid, port_sig sig, const char **reason);
 
+/* ---- fault injection (tests) --------------------------------------------- */
+
+/* Every OS call of a port goes through its operations table; a test arms one
+ * fault at a time, as SQLite's test VFS does. op names an operation of the
+ * table ("accept", "recv", "send", "send_short", "open", "write", "fsync",
+ * "rename", "clock_mono", "clock_wall", ...; port_fault_ops lists them), nth
+ * counts its calls from 1 after arming: the nth call fails (and every later
+ * one too when and_after). err is an errno name ("EMFILE", "ECONNRESET",
+ * "EINTR", ...) the call fails with as the OS would have; for the clocks it
+ * is a signed jump in milliseconds ("+60000"). ST_INVAL for an unknown op or
+ * error name, ST_UNSUPPORTED in a build without fault injection. */
+st_t port_fault_arm(const char *op, uint32_t nth, bool and_after, const char *err);
+/* Disarm; the table is back to the OS calls. */
+void port_fault_disarm(void);
+/* Faults injected since the last arm. */
+uint64_t port_fault_fired(void);
+/* The operation names, NULL-terminated. */
+const char *const *port_fault_ops(void);
+
 #endif

@@ -655,3 +655,29 @@ uint64_t port_rss_kib(void)
 {
     return proc_status_field("VmRSS:");
 }
+
+/* ---- fault injection: the operations table comes with the event-shaped
+ * port; until then nothing can be armed. */
+st_t port_fault_arm(const char *op, uint32_t nth, bool and_after, const char *err)
+{
+    (void)op;
+    (void)nth;
+    (void)and_after;
+    (void)err;
+    return ST_UNSUPPORTED;
+}
+
+void port_fault_disarm(void)
+{
+}
+
+uint64_t port_fault_fired(void)
+{
+    return 0u;
+}
+
+const char *const *port_fault_ops(void)
+{
+    static const char *const none[] = { NULL };
+    return none;
+}
