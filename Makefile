@@ -2,7 +2,8 @@
 #
 #   make            build/roostd
 #   make unit       unit tests (tiny pools), run
-#   make integration  real binary over loopback (pytest)
+#   make integration  real binary over loopback (pytest), epoll loop
+#   make integration-poll  the same suite against the poll loop (LOOP=poll)
 #   make integration-small  the small profile's suites (build/small/roostd)
 #   make check-plan every profile's --budget against its binary (size)
 #   make asan       unit + integration again under ASan+UBSan
@@ -14,8 +15,8 @@
 #                   streams under the malloc shim (bench/chat_soak.py), then
 #                   30 minutes of fuzzing
 #
-# Variables: PROFILE (default|server|small, see profiles/), BUILD (output
-# dir), SAN=1 (sanitizers), CC.
+# Variables: PROFILE (default|server|small, see profiles/), LOOP (epoll|poll:
+# the loop's readiness backend), BUILD (output dir), SAN=1 (sanitizers), CC.
 
 PORT   ?= linux
 # A profile is profiles/<name>.h (sizes, read by config.h) and
@@ -27,7 +28,11 @@ ifeq ($(wildcard profiles/$(PROFILE).mk),)
 $(error PROFILE=$(PROFILE): no profiles/$(PROFILE).mk (default, server, small))
 endif
 include profiles/$(PROFILE).mk
-ifeq ($(PROFILE),default)
+LOOP   ?= epoll
+LOOP_CFLAGS := -DPORT_LOOP_POLL=$(if $(filter poll,$(LOOP)),1,0)
+ifeq ($(LOOP),poll)
+BUILD  ?= build/poll
+else ifeq ($(PROFILE),default)
 BUILD  ?= build
 else
 BUILD  ?= build/$(PROFILE)
@@ -49,7 +54,7 @@ endif
 # Families and the LLM stack are chosen at compile time: the C side sees
 # CFG_FAM_<F> and CFG_WITH_LLM, and code that is not built is not linked.
 fam_flag = -DCFG_FAM_$(1)=$(if $(filter $(2),$(FAMILIES)),1,0)
-PROFILE_CFLAGS := -DROOST_PROFILE_HEADER='"profiles/$(PROFILE).h"' \
+PROFILE_CFLAGS := -DROOST_PROFILE_HEADER='"profiles/$(PROFILE).h"' $(LOOP_CFLAGS) \
                   $(call fam_flag,FLEET,fleet) $(call fam_flag,RPG,rpg) \
                   $(call fam_flag,OBS,obs) $(call fam_flag,DOCS,docs) \
                   $(call fam_flag,AGENTS,agents) -DCFG_WITH_LLM=$(WITH_LLM)
@@ -64,14 +69,16 @@ SRC      := $(sort $(wildcard src/*/*.c src/fam/shared/*.c) \
 ifneq ($(WITH_LLM),1)
 SRC      := $(filter-out src/out/%,$(SRC))
 endif
-PORT_SRC := $(sort $(wildcard port/$(PORT)/*.c))
+# The loop's readiness backend (port/<port>/loop_<LOOP>.c, LOOP above).
+PORT_SRC := $(sort $(filter-out port/$(PORT)/loop_%.c,$(wildcard port/$(PORT)/*.c)) \
+                   port/$(PORT)/loop_$(LOOP).c)
 MAIN_SRC := port/$(PORT)/main.c
 LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
 
 OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 MAIN_OBJ := $(BUILD)/obj/$(MAIN_SRC:.c=.o)
 
-.PHONY: all clean unit integration integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers bench-heap \
+.PHONY: all clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers bench-heap \
         bench vendor deps soak
 # Objects are not intermediates: keep them between runs.
 .SECONDARY:
@@ -105,7 +112,7 @@ $(BUILD)/obj/src/%.o: src/%.c $(PROFILE_DEPS) | vendor-headers
 # Unit tests build every module (all families, whatever PROFILE says) with
 # tiny_config.h and no profile: tiny pools over config.h's defaults.
 UNIT_CFG    := -DROOST_CONFIG_OVERRIDE='"tests/unit/tiny_config.h"'
-UNIT_CFLAGS := $(WARN) $(OPT) $(INCS) $(EXTRA_CFLAGS) $(UNIT_CFG)
+UNIT_CFLAGS := $(WARN) $(OPT) $(INCS) $(EXTRA_CFLAGS) $(UNIT_CFG) $(LOOP_CFLAGS)
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 UNIT_OBJ    := $(patsubst %.c,$(BUILD)/unit/obj/%.o, \
@@ -132,7 +139,8 @@ $(SHIM): tests/shim/countmalloc.c
 # Test tools (not part of roostd): llm_fetch drives the vendored HTTPS stack
 # (libcurl + c-ares + mbedtls on out_mem's heaps) for test_vendor_tls.py.
 LLM_FETCH_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,src/out/mem.c src/core/heap.c src/core/assert.c \
-                   src/core/status.c port/$(PORT)/port.c)
+                   src/core/status.c port/$(PORT)/port.c port/$(PORT)/os.c \
+                   port/$(PORT)/loop_$(LOOP).c)
 $(BUILD)/tools/llm_fetch: tests/tools/llm_fetch.c $(LLM_FETCH_OBJ) $(VENDOR_OBJS) | vendor-headers
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PORT_CFLAGS) $(LDFLAGS) -o $@ $< $(LLM_FETCH_OBJ) $(VENDOR_LIBS) $(LDLIBS)
@@ -175,6 +183,13 @@ integration-server: $(SHIM)
 	ROOSTD=$(abspath build/server/roostd) ROOST_SHIM=$(abspath $(SHIM)) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider $(addprefix tests/integration/,$(SERVER_SUITES))
 
+# integration-poll runs the whole suite against the poll backend
+# (build/poll/roostd, LOOP=poll); `integration` runs it against epoll.
+integration-poll: $(SHIM) $(LLM_TOOLS)
+	$(MAKE) LOOP=poll all
+	ROOSTD=$(abspath build/poll/roostd) ROOST_SHIM=$(abspath $(SHIM)) $(LLM_TOOLS_ENV) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
 integration-small: $(SHIM)
 	$(MAKE) PROFILE=small all
 	ROOSTD=$(abspath build/small/roostd) ROOST_SHIM=$(abspath $(SHIM)) \
@@ -201,7 +216,8 @@ FUZZ_CC      ?= clang
 FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(filter-out fuzz/replay.c,$(wildcard fuzz/*.c)))
 FUZZ_BASE    := -std=c11 -g -O1 -I. -Isrc -Iport -I$(VENDOR_DIR)/include $(UNIT_CFG) $(PORT_CFLAGS) \
                 -fno-sanitize-recover=all
-FUZZ_CORE    := src/core/strv.c src/core/status.c src/core/assert.c src/core/utf8.c port/$(PORT)/port.c
+FUZZ_CORE    := src/core/strv.c src/core/status.c src/core/assert.c src/core/utf8.c port/$(PORT)/port.c \
+               port/$(PORT)/os.c port/$(PORT)/loop_$(LOOP).c
 FUZZ_SRC_http := src/http/parse.c $(FUZZ_CORE)
 FUZZ_SRC_json := src/json/read.c src/json/write.c vendor/jsmn.c $(FUZZ_CORE)
 FUZZ_SRC_ws := src/http/ws.c src/core/sha1.c src/core/mdblock.c src/core/base64.c $(FUZZ_CORE)
@@ -232,6 +248,7 @@ check: all
 	$(MAKE) check-os-headers
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) integration-poll
 	$(MAKE) check-plan
 	$(MAKE) integration-small
 	$(MAKE) integration-server

@@ -133,6 +133,12 @@
 #define CFG_LISTEN_BACKLOG 511
 #endif
 /* Accepts per listener per loop turn. */
+/* Accept failed for lack of descriptors (EMFILE, ENFILE): the listener is
+ * not watched for this long, so the loop does not spin on a backlog it
+ * cannot take (counted: roost_accept_pauses_total). */
+#ifndef CFG_ACCEPT_PAUSE_MS
+#define CFG_ACCEPT_PAUSE_MS 100
+#endif
 #ifndef CFG_ACCEPT_BUDGET
 #define CFG_ACCEPT_BUDGET 64
 #endif

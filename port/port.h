@@ -9,7 +9,10 @@
  * Sockets are small integers (port_sock). PORT_SOCK_NONE is "no socket".
  * All sockets handed to src/ are non-blocking.
  *
- * Ports: port/linux (POSIX, poll(2)); others implement the same header.
+ * Ports: port/linux (POSIX; the loop waits with epoll(7), or poll(2) in a
+ * LOOP=poll build); others implement the same header. Every OS call of a
+ * port goes through its operations table, which a test can arm to fail
+ * (fault injection, at the end).
  */
 #ifndef ROOST_PORT_H
 #define ROOST_PORT_H
@@ -44,28 +47,59 @@ st_t port_send(port_sock s, const void *buf, size_t len, size_t *n);
 void port_shutdown_write(port_sock s);
 void port_close(port_sock s);
 
-/* ---- poll --------------------------------------------------------------- */
+/* ---- readiness: the loop's events (after Redis' ae) ----------------------- */
 
 #define PORT_EV_IN 0x1u
 #define PORT_EV_OUT 0x2u
 #define PORT_EV_ERR 0x4u   /* error or hang-up: read to find out which */
 
+/* The one constant every size of the loop derives from: sockets watched at
+ * once (every connection, every listener, every socket of another module:
+ * libcurl's connections and c-ares' queries). */
+#define PORT_WATCH_MAX \
+    ((size_t)CFG_MAX_CONNS + (size_t)CFG_MAX_LISTENERS + (size_t)CFG_NET_WATCHES)
+/* Descriptors the process holds at most: the watched sockets, a file per
+ * lent buffer (a static file being sent), and 64 for the rest (sqlite's
+ * files, web roots, stdio, the loop's own). port_loop_init sets the soft
+ * descriptor limit to it, so running out of descriptors is accept failing
+ * (EMFILE), never a socket the loop cannot watch. */
+#define PORT_FD_MAX (PORT_WATCH_MAX + (size_t)CFG_BUFS + 64u)
+
+/* One ready socket, as port_wait reports it: the tag given to port_watch
+ * and what it got (PORT_EV_*). */
 typedef struct {
-    port_sock sock;
-    uint32_t want;     /* PORT_EV_IN | PORT_EV_OUT */
-    uint32_t got;      /* filled by port_poll */
-} port_pollfd;
+    uint32_t tag;
+    uint32_t got;
+} port_event;
 
-/* The port's own poll array: one OS pollfd (8 B on Linux) per connection,
- * listener and watched socket, and 8 spare; for the static plan. */
-#define PORT_MAX_POLLFDS \
-    ((size_t)CFG_MAX_CONNS + (size_t)CFG_MAX_LISTENERS + (size_t)CFG_NET_WATCHES + 8u)
-#define PORT_STATIC_BYTES (PORT_MAX_POLLFDS * 8u)
+/* Create the loop's readiness set (an epoll instance, or the poll array)
+ * and set the descriptor limit. ST_IO when the OS refuses. */
+st_t port_loop_init(void);
+/* Watch s for events (PORT_EV_IN | PORT_EV_OUT; 0 keeps s in the set for
+ * errors only), reporting it as tag; calling it again changes events and
+ * tag. Level-triggered: a socket is reported every wait while it is ready.
+ * ST_FULL when s is beyond PORT_FD_MAX; ST_IO when the OS refuses. */
+st_t port_watch(port_sock s, uint32_t events, uint32_t tag);
+/* Stop watching s (port_close does it too). */
+void port_unwatch(port_sock s);
+/* Wait up to timeout_ms (-1: forever) and fill fired[0..cap) with the
+ * sockets that are ready, only those. Returns how many (0 on timeout or a
+ * signal). A socket unwatched or closed after the wait is never reported
+ * by a later one. */
+size_t port_wait(port_event *fired, size_t cap, int timeout_ms);
+/* The backend this build waits with ("epoll", "poll"). */
+const char *port_loop_name(void);
 
-/* Wait up to timeout_ms (-1 forever) for events on fds[0..n). Returns the
- * number of entries with got != 0 (0 on timeout or signal). Never blocks
- * longer than timeout_ms. */
-size_t port_poll(port_pollfd *fds, size_t n, int timeout_ms);
+/* Static bytes of the backend, for the plan (app/pools.def). The build
+ * says which backend it links: -DPORT_LOOP_POLL=1 for poll. */
+#ifndef PORT_LOOP_POLL
+#define PORT_LOOP_POLL 0
+#endif
+#if PORT_LOOP_POLL
+#define PORT_STATIC_BYTES ((PORT_WATCH_MAX * 12u) + (PORT_FD_MAX * 4u))
+#else
+#define PORT_STATIC_BYTES ((PORT_WATCH_MAX * 12u) + PORT_FD_MAX)
+#endif
 
 /* ---- time and entropy --------------------------------------------------- */
 

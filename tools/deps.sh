@@ -39,6 +39,7 @@ TEST_PKGS=(
     util-linux          # unshare
     procps
     wrk                 # bench/
+    nginx-light         # bench/: the server roostd is compared with
 )
 
 set_name=all

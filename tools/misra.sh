@@ -56,8 +56,16 @@ fi
 
 t0=$(date +%s)
 set +e
-cppcheck "${args[@]}" src port >"$OUT/stdout.txt" 2>"$REPORT"
+# The poll backend defines the same functions as the epoll one (a build
+# links one of them, LOOP=): it is checked in a pass of its own (where the
+# headers' macros it does not use are not findings: 2.5 is whole-program).
+cppcheck "${args[@]}" -iport/linux/loop_poll.c src port >"$OUT/stdout.txt" 2>"$REPORT"
 rc=$?
+mkdir -p "$OUT/cache-$mode-poll"
+cppcheck "${args[@]/cache-$mode/cache-$mode-poll}" --suppress=misra-c2012-2.5 port/linux/loop_poll.c \
+    >>"$OUT/stdout.txt" 2>>"$REPORT"
+rc2=$?
+[ "$rc" -ne 0 ] || rc=$rc2
 set -e
 secs=$(( $(date +%s) - t0 ))
 

@@ -5,8 +5,8 @@
  * - Every socket is non-blocking and close-on-exec. Writes use send() with
  *   MSG_NOSIGNAL; SIGPIPE is ignored as well for anything else.
  * - errno never leaves this file: each call maps it to an st_t.
- * - port_poll keeps a static pollfd array sized for every connection plus the
- *   listeners and one spare, so it needs no memory per call.
+ * - The loop's readiness set is loop_epoll.c or loop_poll.c (one is built);
+ *   every OS call goes through the operations table of os.c.
  * - Signals only set a flag (sig_atomic_t); the loop reads it each turn.
  */
 #include "port.h"
@@ -17,7 +17,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +29,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "os.h"
+#include "port_loop.h"
 
 static st_t map_errno(int e)
 {
@@ -129,7 +130,7 @@ st_t port_listen(const char *host, uint16_t port, int backlog, port_sock *out)
     if (st != ST_OK) {
         return st;
     }
-    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd = os_socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         return map_errno(errno);
     }
@@ -137,7 +138,7 @@ st_t port_listen(const char *host, uint16_t port, int backlog, port_sock *out)
     if (ss.ss_family == AF_INET6) {
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     }
-    if ((bind(fd, (struct sockaddr *)&ss, len) < 0) || (listen(fd, backlog) < 0)) {
+    if ((os_bind(fd, (struct sockaddr *)&ss, len) < 0) || (os_listen(fd, backlog) < 0)) {
         st = map_errno(errno);
         (void)close(fd);
         return st;
@@ -169,7 +170,7 @@ st_t port_local_port(port_sock s, uint16_t *port)
 st_t port_accept(port_sock listener, port_sock *out)
 {
     int one = 1;
-    int fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = os_accept4(listener, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
         int e = errno;
         /* A connection reset before accept is not the listener's problem. */
@@ -185,7 +186,7 @@ st_t port_accept(port_sock listener, port_sock *out)
 
 st_t port_recv(port_sock s, void *buf, size_t cap, size_t *n)
 {
-    ssize_t r = recv(s, buf, cap, 0);
+    ssize_t r = os_recv(s, buf, cap);
     if (r > 0) {
         *n = (size_t)r;
         return ST_OK;
@@ -199,7 +200,7 @@ st_t port_recv(port_sock s, void *buf, size_t cap, size_t *n)
 
 st_t port_send(port_sock s, const void *buf, size_t len, size_t *n)
 {
-    ssize_t r = send(s, buf, len, MSG_NOSIGNAL);
+    ssize_t r = os_send(s, buf, len);
     if (r >= 0) {
         *n = (size_t)r;
         return ST_OK;
@@ -216,67 +217,35 @@ void port_shutdown_write(port_sock s)
 void port_close(port_sock s)
 {
     if (s >= 0) {
+        port_loop_forget(s);
         (void)close(s);
     }
 }
 
-/* One pollfd per connection, listener and watched socket (net_watch), and
- * a spare for later (timers fd...). */
-static struct pollfd g_pfds[PORT_MAX_POLLFDS];
-_Static_assert(sizeof g_pfds <= PORT_STATIC_BYTES, "PORT_STATIC_BYTES is this module's plan");
-
-size_t port_poll(port_pollfd *fds, size_t n, int timeout_ms)
-{
-    size_t i;
-    size_t hits = 0u;
-    size_t count = n;
-    int r;
-    if (count > PORT_MAX_POLLFDS) {
-        count = PORT_MAX_POLLFDS;
-    }
-    for (i = 0u; i < count; i++) {
-        g_pfds[i].fd = fds[i].sock;
-        g_pfds[i].events = (short)((((fds[i].want & PORT_EV_IN) != 0u) ? POLLIN : 0) |
-                                   (((fds[i].want & PORT_EV_OUT) != 0u) ? POLLOUT : 0));
-        g_pfds[i].revents = 0;
-        fds[i].got = 0u;
-    }
-    r = poll(g_pfds, (nfds_t)count, timeout_ms);
-    if (r <= 0) {
-        return 0u;
-    }
-    for (i = 0u; i < count; i++) {
-        short re = g_pfds[i].revents;
-        uint32_t got = 0u;
-        if ((re & POLLIN) != 0) {
-            got |= PORT_EV_IN;
-        }
-        if ((re & POLLOUT) != 0) {
-            got |= PORT_EV_OUT;
-        }
-        if ((re & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
-            got |= PORT_EV_ERR;
-        }
-        fds[i].got = got;
-        if (got != 0u) {
-            hits++;
-        }
-    }
-    return hits;
-}
-
+/* A jump of the monotonic clock (fault injection) moves it forward or back;
+ * the value returned never goes backwards, as the contract says. */
 uint64_t port_mono_us(void)
 {
+    static uint64_t last;
     struct timespec ts;
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ((uint64_t)ts.tv_sec * 1000000u) + ((uint64_t)ts.tv_nsec / 1000u);
+    int64_t v;
+    (void)os_clock_gettime(CLOCK_MONOTONIC, &ts);
+    v = ((int64_t)ts.tv_sec * 1000000) + ((int64_t)ts.tv_nsec / 1000) +
+        os_clock_jump_us(OS_CLOCK_MONO);
+    if ((v > 0) && ((uint64_t)v > last)) {
+        last = (uint64_t)v;
+    }
+    return last;
 }
 
 uint64_t port_wall_us(void)
 {
     struct timespec ts;
-    (void)clock_gettime(CLOCK_REALTIME, &ts);
-    return ((uint64_t)ts.tv_sec * 1000000u) + ((uint64_t)ts.tv_nsec / 1000u);
+    int64_t v;
+    (void)os_clock_gettime(CLOCK_REALTIME, &ts);
+    v = ((int64_t)ts.tv_sec * 1000000) + ((int64_t)ts.tv_nsec / 1000) +
+        os_clock_jump_us(OS_CLOCK_WALL);
+    return (v > 0) ? (uint64_t)v : 0u;
 }
 
 st_t port_entropy(void *buf, size_t n)
@@ -284,7 +253,7 @@ st_t port_entropy(void *buf, size_t n)
     unsigned char *p = (unsigned char *)buf;
     size_t done = 0u;
     while (done < n) {
-        ssize_t r = getrandom(p + done, n - done, 0);
+        ssize_t r = os_getrandom(p + done, n - done);
         if (r < 0) {
             if (errno == EINTR) {
                 continue;
@@ -307,7 +276,6 @@ static void on_stop_signal(int sig)
 st_t port_signals_init(void)
 {
     struct sigaction sa;
-    struct rlimit rl;
     (void)memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
     (void)sigemptyset(&sa.sa_mask);
@@ -316,13 +284,21 @@ st_t port_signals_init(void)
     }
     sa.sa_handler = SIG_IGN;
     (void)sigaction(SIGPIPE, &sa, NULL);
-    /* Every pooled connection needs a descriptor: raise the soft limit to the
-     * hard limit so CFG_MAX_CONNS is reachable. */
+    return ST_OK;
+}
+
+/* Every pooled connection needs a descriptor, and every descriptor must fit
+ * the loop's tables: the soft limit is PORT_FD_MAX, or the hard limit when
+ * that is lower (then accept fails with EMFILE first, and the loop pauses
+ * accepting). */
+void port_loop_fd_limit(void)
+{
+    struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        rl.rlim_cur = rl.rlim_max;
+        rl.rlim_cur = ((rl.rlim_max == RLIM_INFINITY) || (rl.rlim_max > (rlim_t)PORT_FD_MAX))
+                          ? (rlim_t)PORT_FD_MAX : rl.rlim_max;
         (void)setrlimit(RLIMIT_NOFILE, &rl);
     }
-    return ST_OK;
 }
 
 bool port_stop_requested(void)
@@ -333,7 +309,7 @@ bool port_stop_requested(void)
 st_t port_file_read(const char *path, char *buf, size_t cap, size_t *n)
 {
     size_t got = 0u;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = os_open(path, O_RDONLY | O_CLOEXEC, 0);
     st_t st = ST_OK;
     if (fd < 0) {
         return map_errno(errno);
@@ -343,7 +319,7 @@ st_t port_file_read(const char *path, char *buf, size_t cap, size_t *n)
         ssize_t r;
         if (got == cap) {
             char extra;
-            r = read(fd, &extra, 1u);
+            r = os_read(fd, &extra, 1u);
             if (r > 0) {
                 st = ST_TOOBIG;
             } else if (r < 0) {
@@ -353,7 +329,7 @@ st_t port_file_read(const char *path, char *buf, size_t cap, size_t *n)
             }
             break;
         }
-        r = read(fd, buf + got, cap - got);
+        r = os_read(fd, buf + got, cap - got);
         if (r < 0) {
             if (errno == EINTR) {
                 continue;
@@ -376,7 +352,7 @@ static st_t write_all(int fd, const void *data, size_t n)
     const char *p = (const char *)data;
     size_t done = 0u;
     while (done < n) {
-        ssize_t r = write(fd, p + done, n - done);
+        ssize_t r = os_write(fd, p + done, n - done);
         if (r < 0) {
             if (errno == EINTR) {
                 continue;
@@ -400,23 +376,23 @@ st_t port_file_write_atomic(const char *path, const void *data, size_t n, unsign
     if ((k < 0) || ((size_t)k >= sizeof tmp)) {
         return ST_TOOBIG;
     }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    fd = os_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
     if (fd < 0) {
         return map_errno(errno);
     }
     (void)fchmod(fd, (mode_t)mode);
     st = write_all(fd, data, n);
-    if ((st == ST_OK) && (fsync(fd) < 0)) {
+    if ((st == ST_OK) && (os_fsync(fd) < 0)) {
         st = map_errno(errno);
     }
     if ((close(fd) < 0) && (st == ST_OK)) {
         st = ST_IO;
     }
-    if ((st == ST_OK) && (rename(tmp, path) < 0)) {
+    if ((st == ST_OK) && (os_rename(tmp, path) < 0)) {
         st = map_errno(errno);
     }
     if (st != ST_OK) {
-        (void)unlink(tmp);
+        (void)os_unlink(tmp);
         return st;
     }
     slash = strrchr(path, '/');
@@ -429,9 +405,9 @@ st_t port_file_write_atomic(const char *path, const void *data, size_t n, unsign
         k = snprintf(dir, sizeof dir, "%.*s", (int)dir_len, path);
     }
     if ((k > 0) && ((size_t)k < sizeof dir)) {
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int dfd = os_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (dfd >= 0) {
-            (void)fsync(dfd);
+            (void)os_fsync(dfd);
             (void)close(dfd);
         }
     }
@@ -451,7 +427,7 @@ st_t port_mkdir_p(const char *path, unsigned mode)
         if ((buf[i] == '/') || (buf[i] == '\0')) {
             char saved = buf[i];
             buf[i] = '\0';
-            if ((mkdir(buf, (mode_t)mode) < 0) && (errno != EEXIST)) {
+            if ((os_mkdir(buf, (mode_t)mode) < 0) && (errno != EEXIST)) {
                 return map_errno(errno);
             }
             buf[i] = saved;
@@ -523,7 +499,7 @@ st_t port_dir_list(const char *path, bool (*fn)(const char *name, bool is_dir, v
                    void *ctx)
 {
     st_t st;
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = os_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd < 0) {
         return map_errno(errno);
     }
@@ -555,7 +531,7 @@ static bool tree_entry(const char *name, bool is_dir, void *ctx)
         w->descended = true;
         return false;   /* continue the walk from inside this directory */
     }
-    (void)unlink(w->path);
+    (void)os_unlink(w->path);
     w->path[n] = '\0';
     return true;
 }
@@ -569,7 +545,7 @@ st_t port_remove_tree(const char *path)
         return (errno == ENOENT) ? ST_OK : map_errno(errno);
     }
     if (!S_ISDIR(stt.st_mode)) {
-        return (unlink(path) == 0) ? ST_OK : map_errno(errno);
+        return (os_unlink(path) == 0) ? ST_OK : map_errno(errno);
     }
     if (strlen(path) >= sizeof w.path) {
         return ST_TOOBIG;
@@ -654,30 +630,4 @@ unsigned port_thread_count(void)
 uint64_t port_rss_kib(void)
 {
     return proc_status_field("VmRSS:");
-}
-
-/* ---- fault injection: the operations table comes with the event-shaped
- * port; until then nothing can be armed. */
-st_t port_fault_arm(const char *op, uint32_t nth, bool and_after, const char *err)
-{
-    (void)op;
-    (void)nth;
-    (void)and_after;
-    (void)err;
-    return ST_UNSUPPORTED;
-}
-
-void port_fault_disarm(void)
-{
-}
-
-uint64_t port_fault_fired(void)
-{
-    return 0u;
-}
-
-const char *const *port_fault_ops(void)
-{
-    static const char *const none[] = { NULL };
-    return none;
 }

@@ -21,6 +21,7 @@
  * - errno never leaves this file.
  */
 #include "port.h"
+#include "os.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,6 +68,11 @@ static int open_how2(int dir, const char *rel, uint64_t flags)
     (void)memset(&how, 0, sizeof how);
     how.flags = flags;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    r = (long)os_fault(OS_OPEN);
+    if (r != 0) {
+        errno = (int)r;
+        return -1;
+    }
     do {
         r = syscall(SYS_openat2, dir, rel, &how, sizeof how);
     /* cppcheck-suppress misra-c2012-22.10 ; deviation (MISRA.md): errno of a failed call */
@@ -97,7 +103,7 @@ st_t port_root_open(const char *path, port_file *out)
     int fd;
     *out = PORT_FILE_NONE;
     do {
-        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        fd = os_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     /* cppcheck-suppress misra-c2012-22.10 ; deviation (MISRA.md): errno of a failed call */
     } while ((fd < 0) && (errno == EINTR));
     if (fd < 0) {
@@ -164,8 +170,8 @@ static st_t walk_open(int root, const char *rel, int flags, int *out)
             (void)memcpy(name, p, len);
             name[len] = '\0';
             do {
-                fd = openat(dir, name, last ? (flags | O_NOFOLLOW)
-                                            : (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+                fd = os_openat(dir, name, last ? (flags | O_NOFOLLOW)
+                                            : (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), 0);
             /* cppcheck-suppress misra-c2012-22.10 ; deviation (MISRA.md): errno of a failed call */
             } while ((fd < 0) && (errno == EINTR));
             if (fd < 0) {
@@ -244,7 +250,7 @@ st_t port_file_read_at(port_file f, uint64_t off, void *buf, size_t cap, size_t 
         return ST_RANGE;
     }
     do {
-        r = pread(f, buf, cap, (off_t)off);
+        r = os_pread(f, buf, cap, (off_t)off);
     /* cppcheck-suppress misra-c2012-22.10 ; deviation (MISRA.md): errno of a failed call */
     } while ((r < 0) && (errno == EINTR));
     if (r < 0) {

@@ -5,6 +5,7 @@
  * errno never leaves this file: it is mapped to a status and a static text.
  */
 #include "port.h"
+#include "os.h"
 
 #include <errno.h>
 /* cppcheck-suppress misra-c2012-21.5 ; kill(2) and its signal numbers are what this file is for */
@@ -32,7 +33,7 @@ st_t port_proc_exists(int64_t pid)
 {
     st_t st = ST_NOTFOUND;
     if (pid_valid(pid)) {
-        if (kill((pid_t)pid, 0) == 0) {
+        if (os_kill((pid_t)pid, 0) == 0) {
             st = ST_OK;
         } else {
             int e = errno;
@@ -51,7 +52,7 @@ st_t port_proc_signal(int64_t pid, port_sig sig, const char **reason)
     if (!pid_valid(pid)) {
         st = ST_NOTFOUND;
         why = "No such process";
-    } else if (kill((pid_t)pid, (sig == PORT_SIG_INT) ? SIGINT : SIGTERM) != 0) {
+    } else if (os_kill((pid_t)pid, (sig == PORT_SIG_INT) ? SIGINT : SIGTERM) != 0) {
         int e = errno;
         if (e == EPERM) {
             st = ST_PERM;

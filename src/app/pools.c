@@ -11,7 +11,7 @@
 #include "http/server.h"
 #include "http/stream.h"
 #include "json/read.h"
-#include "net/conn.h"
+#include "net/net_int.h"
 #include "port.h"
 #include "store/store.h"
 #if CFG_FAM_FLEET
@@ -27,14 +27,11 @@
 #include "out/llm_wire.h"
 #endif
 
-/* src/net/conn.c's own arrays (listeners, watched sockets, the poll set and
- * its conn pointers, the live list), mirrored here while conn.c is being
- * rebuilt; test_plan.py catches a drift. */
-#define NET_POLL_SET_MAX ((size_t)CFG_MAX_CONNS + (size_t)CFG_MAX_LISTENERS + (size_t)CFG_NET_WATCHES)
-#define NET_STATIC_BYTES                                                                \
-    (((size_t)CFG_MAX_LISTENERS * sizeof(listener)) + ((size_t)CFG_NET_WATCHES * 24u) + \
-     (NET_POLL_SET_MAX * (sizeof(port_pollfd) + sizeof(void *))) +                      \
-     ((size_t)CFG_MAX_CONNS * sizeof(void *)) + 256u)
+/* net/'s own arrays (its state with the live list, listeners, watched
+ * sockets, the fired array), mirrored here; test_plan.py catches a drift. */
+#define NET_STATIC_BYTES                                                              \
+    (sizeof(net_state) + ((size_t)CFG_MAX_LISTENERS * sizeof(listener)) +             \
+     ((size_t)CFG_NET_WATCHES * 32u) + (PORT_WATCH_MAX * sizeof(port_event)) + 256u)
 /* http/server.c's spare connection (a conn-sized static) and the SPA path. */
 #define HTTP_MISC_STATIC_BYTES (sizeof(conn) + SPA_STATIC_BYTES)
 

@@ -1098,6 +1098,7 @@ static size_t on_refuse(const listener *l, char *buf, size_t cap)
     (void)memset(&h, 0, sizeof h);
     /* cppcheck-suppress misra-c2012-11.4 ; deviation (MISRA.md): lst is only read */
     fake.lst = (listener *)(uintptr_t)l;
+    fake.sock = PORT_SOCK_NONE;   /* not a connection of the loop */
     fake.tx = g_render;
     fake.tx_len = 0u;
     fake.tx_off = 0u;

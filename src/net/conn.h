@@ -1,6 +1,6 @@
 /*
  * conn.h - connections from the fixed pool, the buffers lent to them, and
- * the loop.
+ * the loop (net/conn.c, net/loop.c, net/listen.c).
  *
  * net/ knows bytes, not HTTP. A listener carries a protocol (conn_proto: a
  * table of callbacks) that http/ implements; the loop calls it when bytes
@@ -92,6 +92,10 @@ typedef struct listener {
     uint64_t accepted;
     uint64_t refused;         /* 503 on a full pool */
     uint64_t reclaimed;       /* idle keep-alive conns closed to make room */
+    uint64_t accept_pauses;   /* accepting paused: out of descriptors */
+    uint64_t paused_until_ms; /* not accepting before this (0: accepting) */
+    bool watched;             /* watched for new connections now */
+    port_sock parked;         /* accepted, waiting for a reclaimed slot */
 } listener;
 
 typedef struct conn {
@@ -109,6 +113,9 @@ typedef struct conn {
     bool tx_waiting;          /* queued for a tx buffer */
     bool touched;             /* took a buffer since the last settle */
     bool granted;             /* got a tx buffer from the queue: on_drained due */
+    bool dirty;               /* interest to bring up to date before the next wait */
+    uint8_t watched;          /* interest registered with the port, + 1 (0: none) */
+    uint32_t live_i;          /* index in the live list */
     conn_deadline dl_kind;
     uint64_t dl_at_ms;
     uint64_t last_io_ms;
@@ -121,6 +128,8 @@ typedef struct conn {
     struct conn *rx_next;     /* rx wait queue */
     struct conn *tx_next;     /* tx wait queue, then the grant list */
     struct conn *touch_next;  /* settle list */
+    struct conn *dirty_next;  /* dirty list */
+    struct conn *close_next;  /* close list */
 } conn;
 
 /* One lent buffer (app/pools.def: X(bufs, net_buf, CFG_BUFS)). */
@@ -165,6 +174,7 @@ typedef struct {
     uint64_t rx_waits;        /* reads deferred: no rx buffer free */
     uint64_t tx_waits;        /* outputs queued: no tx buffer free */
     uint64_t rx_reclaimed;    /* stalled requests ended early to lend their rx */
+    uint64_t accept_pauses;   /* accepting paused for CFG_ACCEPT_PAUSE_MS: no descriptors */
     uint32_t bufs_used;       /* buffers lent now */
     uint32_t bufs_high;
     uint32_t rx_queue;        /* conns waiting for rx now */
@@ -182,7 +192,7 @@ st_t net_listen(const char *name, const char *host, uint16_t port,
  * in-flight responses finish for up to CFG_SHUTDOWN_GRACE_MS, close all.
  * `on_first_turn` runs once just before the first poll (the ready line). */
 void net_run(void (*on_first_turn)(void));
-/* One turn of the loop (poll up to timeout_ms, I/O, timers, deadlines):
+/* One turn of the loop (wait up to timeout_ms, I/O, timers, deadlines):
  * what net_run repeats; unit tests drive the loop with it. */
 void net_turn(int timeout_ms);
 /* Ask the loop to stop (as a signal would). */
@@ -195,7 +205,7 @@ const listener *net_listener_at(size_t i);
 /* Register a hook called once per turn after I/O (bus delivery, out/ driving). */
 void net_set_turn_hook(void (*fn)(void));
 
-/* Sockets the loop polls for another module (outbound HTTP: libcurl's
+/* Sockets the loop watches for another module (outbound HTTP: libcurl's
  * connections and c-ares' queries), at most CFG_NET_WATCHES at once. The
  * callback runs in the turn the socket is ready, with what it got
  * (PORT_EV_IN / PORT_EV_OUT / PORT_EV_ERR). want 0 removes the socket (as

@@ -5,7 +5,7 @@
  * free of a non-NULL pointer, posix_memalign, aligned_alloc, memalign, valloc,
  * pvalloc, strdup, strndup) and arms itself at the process's first poll()
  * (also ppoll, the _FORTIFY_SOURCE __poll_chk/__ppoll_chk entry points, and
- * epoll_wait/epoll_pwait should the loop ever move to epoll):
+ * epoll_wait/epoll_pwait, which the default loop backend uses):
  * calls before that are init and allowed, calls after it are counted as
  * violations. For the first SHIM_MAX_TRACES violations a backtrace is written.
  *

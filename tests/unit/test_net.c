@@ -600,6 +600,41 @@ static void test_watched_sockets(void)
     close(b[1]);
 }
 
+/* Out of descriptors: accept fails with EMFILE. The listener pauses for
+ * CFG_ACCEPT_PAUSE_MS at a time instead of waking the loop at every turn
+ * (the backlog stays readable), each pause is counted, and once accept
+ * works again the waiting client is served. */
+static void test_accept_pause_does_not_spin(void)
+{
+    char buf[4096];
+    uint64_t pauses = net_stats()->accept_pauses;
+    uint64_t turns;
+    uint64_t fired;
+    int s;
+    T_EQ_INT(port_fault_arm("accept", 1u, true, "EMFILE"), ST_OK);
+    s = client();
+    say(s, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n");
+    turns = net_stats()->turns;
+    {
+        /* the loop waits as long as it may: no timer, nothing else to do */
+        uint64_t end = clock_mono_ms() + 350u;
+        while (clock_mono_ms() < end) {
+            net_turn(1000);
+        }
+    }
+    fired = port_fault_fired();
+    port_fault_disarm();
+    /* 350 ms: about 4 pauses of 100 ms, a handful of turns per pause */
+    T_CHECK(fired >= 2u);
+    T_CHECK(fired <= 6u);
+    T_EQ_INT(net_stats()->accept_pauses - pauses, fired);
+    T_CHECK((net_stats()->turns - turns) < 60u);
+    T_CHECK(hear(s, buf, sizeof buf, 400) > 0);
+    T_CHECK(strstr(buf, "HTTP/1.1 200 OK\r\n") == buf);
+    close(s);
+    pump(30);
+}
+
 int main(void)
 {
     pools_init();
@@ -626,5 +661,6 @@ int main(void)
     T_RUN(test_buffer_pool_exhaustion);
     T_RUN(test_render_changed_between_windows_cuts);
     T_RUN(test_watched_sockets);
+    T_RUN(test_accept_pause_does_not_spin);
     return t_done("net");
 }

@@ -227,13 +227,15 @@ size_t metrics_render(char *buf, size_t cap)
     const net_stats_t *ns = net_stats();
     const http_stats_t *hs = http_stats();
     pools(&m);
-    counter(&m, "roost_loop_turns_total", "poll() loop turns.", ns->turns);
+    counter(&m, "roost_loop_turns_total", "Event loop turns.", ns->turns);
     counter(&m, "roost_conns_accepted_total", "Connections accepted.", ns->accepted);
     counter(&m, "roost_conns_closed_total", "Connections closed.", ns->closed);
     counter(&m, "roost_conns_refused_total", "Connections refused with 503 (pool full).",
             ns->refused);
     counter(&m, "roost_conns_reclaimed_total",
             "Idle keep-alive connections closed to make room.", ns->reclaimed);
+    counter(&m, "roost_accept_pauses_total",
+            "Accepting paused because the process was out of descriptors.", ns->accept_pauses);
     counter(&m, "roost_conn_timeouts_total", "Connection deadlines that passed.", ns->timeouts);
     counter(&m, "roost_bytes_received_total", "Bytes read from clients.", ns->bytes_in);
     counter(&m, "roost_bytes_sent_total", "Bytes written to clients.", ns->bytes_out);

@@ -1,0 +1,241 @@
+/*
+ * test_port.c - the port contract (port.h) on this build's backend (epoll,
+ * or poll in a LOOP=poll build): watch, unwatch and wait report only what
+ * fired, with its tag, level-triggered; and the operations table's faults:
+ * each armed operation fails as the OS would, on its nth call, once or
+ * from then on, and the table is back to the OS when disarmed.
+ */
+
+#define _DEFAULT_SOURCE
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "t.h"
+
+#include "port.h"
+
+static port_sock g_l;
+static uint16_t g_port;
+
+static int connect_client(void)
+{
+    struct sockaddr_in a;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(g_port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
+        perror("connect");
+    }
+    return s;
+}
+
+/* Wait (up to 200 ms) until port_wait reports something; how many. */
+static size_t wait_some(port_event *ev, size_t cap)
+{
+    size_t n = 0u;
+    int i;
+    for (i = 0; (i < 20) && (n == 0u); i++) {
+        n = port_wait(ev, cap, 10);
+    }
+    return n;
+}
+
+static port_sock accept_one(void)
+{
+    port_event ev[4];
+    port_sock s = PORT_SOCK_NONE;
+    T_EQ_INT(port_watch(g_l, PORT_EV_IN, 7u), ST_OK);
+    T_EQ_INT(wait_some(ev, 4), 1);
+    T_EQ_INT(ev[0].tag, 7u);
+    T_CHECK((ev[0].got & PORT_EV_IN) != 0u);
+    T_EQ_INT(port_accept(g_l, &s), ST_OK);
+    T_EQ_INT(port_watch(g_l, 0u, 7u), ST_OK);
+    return s;
+}
+
+static void test_wait_reports_only_what_fired(void)
+{
+    port_event ev[8];
+    int c1 = connect_client();
+    port_sock s1 = accept_one();
+    int c2 = connect_client();
+    port_sock s2 = accept_one();
+    char buf[16];
+    size_t n = 0u;
+    T_EQ_INT(port_watch(s1, PORT_EV_IN, 101u), ST_OK);
+    T_EQ_INT(port_watch(s2, PORT_EV_IN, 102u), ST_OK);
+    /* nothing sent: nothing fires */
+    T_EQ_INT(port_wait(ev, 8, 20), 0);
+    T_EQ_INT(write(c2, "x", 1), 1);
+    T_EQ_INT(wait_some(ev, 8), 1);
+    T_EQ_INT(ev[0].tag, 102u);
+    T_EQ_INT(ev[0].got, PORT_EV_IN);
+    /* level-triggered: reported again until read */
+    T_EQ_INT(port_wait(ev, 8, 0), 1);
+    T_EQ_INT(port_recv(s2, buf, sizeof buf, &n), ST_OK);
+    T_EQ_INT(n, 1);
+    T_EQ_INT(port_wait(ev, 8, 0), 0);
+    /* a new tag and OUT: writable at once */
+    T_EQ_INT(port_watch(s1, PORT_EV_OUT, 201u), ST_OK);
+    T_EQ_INT(wait_some(ev, 8), 1);
+    T_EQ_INT(ev[0].tag, 201u);
+    T_EQ_INT(ev[0].got, PORT_EV_OUT);
+    /* both ready, cap 1: one per wait, the other next time */
+    T_EQ_INT(write(c2, "y", 1), 1);
+    T_EQ_INT(wait_some(ev, 1), 1);
+    T_EQ_INT(port_wait(ev, 8, 10), 2);
+    /* unwatched: never reported; closed: gone from the set */
+    port_unwatch(s1);
+    T_EQ_INT(port_wait(ev, 8, 10), 1);
+    T_EQ_INT(ev[0].tag, 102u);
+    port_close(s2);
+    T_EQ_INT(port_wait(ev, 8, 10), 0);
+    /* a hang-up is reported even with no interest but errors */
+    T_EQ_INT(port_watch(s1, 0u, 301u), ST_OK);
+    T_EQ_INT(port_wait(ev, 8, 10), 0);
+    close(c1);
+    T_EQ_INT(port_watch(s1, PORT_EV_IN, 301u), ST_OK);
+    T_EQ_INT(wait_some(ev, 8), 1);
+    T_EQ_INT(ev[0].tag, 301u);
+    T_EQ_INT(port_recv(s1, buf, sizeof buf, &n), ST_CLOSED);
+    port_close(s1);
+    close(c2);
+    T_EQ_INT(port_watch(-1, PORT_EV_IN, 1u), ST_FULL);
+    T_EQ_INT(port_watch((port_sock)PORT_FD_MAX, PORT_EV_IN, 1u), ST_FULL);
+}
+
+static void test_socket_faults(void)
+{
+    int c = connect_client();
+    port_sock s;
+    port_sock extra = PORT_SOCK_NONE;
+    char buf[64];
+    size_t n = 0u;
+    size_t i;
+    const char *const *ops = port_fault_ops();
+    bool seen_recv = false;
+    for (i = 0u; ops[i] != NULL; i++) {
+        seen_recv = seen_recv || (strcmp(ops[i], "recv") == 0);
+    }
+    T_CHECK(seen_recv);
+    T_EQ_INT(port_fault_arm("nosuch", 1u, false, "EIO"), ST_INVAL);
+    T_EQ_INT(port_fault_arm("recv", 1u, false, "ENOTANERRNO"), ST_INVAL);
+    T_EQ_INT(port_fault_arm("recv", 0u, false, "EIO"), ST_INVAL);
+    /* accept EMFILE: out of descriptors, as the OS says it */
+    T_EQ_INT(port_fault_arm("accept", 1u, false, "EMFILE"), ST_OK);
+    T_EQ_INT(port_accept(g_l, &extra), ST_NOMEM);
+    T_EQ_INT(port_fault_fired(), 1);
+    s = accept_one();
+    /* the 2nd recv is reset; the 1st and 3rd are the OS's */
+    T_EQ_INT(write(c, "abc", 3), 3);
+    usleep(20000);
+    T_EQ_INT(port_fault_arm("recv", 2u, false, "ECONNRESET"), ST_OK);
+    T_EQ_INT(port_recv(s, buf, 1u, &n), ST_OK);
+    T_EQ_INT(port_recv(s, buf, 1u, &n), ST_CLOSED);
+    T_EQ_INT(port_recv(s, buf, 1u, &n), ST_OK);
+    T_EQ_INT(buf[0], 'b');
+    T_EQ_INT(port_fault_fired(), 1);
+    /* EINTR from the 1st call on: every call is "try again" until disarmed */
+    T_EQ_INT(port_fault_arm("recv", 1u, true, "EINTR"), ST_OK);
+    T_EQ_INT(port_recv(s, buf, sizeof buf, &n), ST_AGAIN);
+    T_EQ_INT(port_recv(s, buf, sizeof buf, &n), ST_AGAIN);
+    T_EQ_INT(port_fault_fired(), 2);
+    port_fault_disarm();
+    T_EQ_INT(port_recv(s, buf, sizeof buf, &n), ST_OK);
+    T_EQ_INT(buf[0], 'c');
+    /* send: EAGAIN, then a short write */
+    T_EQ_INT(port_fault_arm("send", 1u, false, "EAGAIN"), ST_OK);
+    T_EQ_INT(port_send(s, "hello!", 6u, &n), ST_AGAIN);
+    T_EQ_INT(port_fault_arm("send_short", 1u, false, "SHORT"), ST_OK);
+    T_EQ_INT(port_send(s, "hello!", 6u, &n), ST_OK);
+    T_EQ_INT(n, 3);
+    T_EQ_INT(port_send(s, "lo!", 3u, &n), ST_OK);
+    T_EQ_INT(n, 3);
+    T_EQ_INT(port_fault_arm("send", 1u, false, "EPIPE"), ST_OK);
+    T_EQ_INT(port_send(s, "x", 1u, &n), ST_CLOSED);
+    port_fault_disarm();
+    usleep(20000);
+    T_EQ_INT(read(c, buf, sizeof buf), 6);
+    T_EQ_INT(memcmp(buf, "hello!", 6), 0);
+    port_close(s);
+    close(c);
+}
+
+static void test_file_faults(void)
+{
+    char path[] = "/tmp/roost-test-port-XXXXXX";
+    char file[64];
+    char buf[32];
+    size_t n = 0u;
+    T_CHECK(mkdtemp(path) != NULL);
+    (void)snprintf(file, sizeof file, "%s/f", path);
+    T_EQ_INT(port_file_write_atomic(file, "one", 3u, 0600u), ST_OK);
+    /* ENOSPC on write, EIO on fsync, ENOSPC on rename: the file keeps its
+     * old content and no temporary is left behind */
+    T_EQ_INT(port_fault_arm("write", 1u, false, "ENOSPC"), ST_OK);
+    T_EQ_INT(port_file_write_atomic(file, "two", 3u, 0600u), ST_IO);
+    T_EQ_INT(port_fault_arm("fsync", 1u, false, "EIO"), ST_OK);
+    T_EQ_INT(port_file_write_atomic(file, "two", 3u, 0600u), ST_IO);
+    T_EQ_INT(port_fault_arm("rename", 1u, false, "ENOSPC"), ST_OK);
+    T_EQ_INT(port_file_write_atomic(file, "two", 3u, 0600u), ST_IO);
+    port_fault_disarm();
+    T_EQ_INT(port_file_read(file, buf, sizeof buf, &n), ST_OK);
+    T_EQ_INT(n, 3);
+    T_EQ_INT(memcmp(buf, "one", 3), 0);
+    /* open EACCES */
+    T_EQ_INT(port_fault_arm("open", 1u, false, "EACCES"), ST_OK);
+    T_EQ_INT(port_file_read(file, buf, sizeof buf, &n), ST_PERM);
+    /* EINTR on write is retried, the write completes */
+    T_EQ_INT(port_fault_arm("write", 1u, false, "EINTR"), ST_OK);
+    T_EQ_INT(port_file_write_atomic(file, "two", 3u, 0600u), ST_OK);
+    T_EQ_INT(port_fault_fired(), 1);
+    port_fault_disarm();
+    T_EQ_INT(port_file_read(file, buf, sizeof buf, &n), ST_OK);
+    T_EQ_INT(memcmp(buf, "two", 3), 0);
+    T_EQ_INT(port_remove_tree(path), ST_OK);
+    T_CHECK(!port_is_dir(path));
+}
+
+static void test_clock_jumps(void)
+{
+    uint64_t m0 = port_mono_us();
+    uint64_t w0 = port_wall_us();
+    uint64_t m1;
+    T_EQ_INT(port_fault_arm("clock_mono", 1u, false, "+60000"), ST_OK);
+    m1 = port_mono_us();
+    T_CHECK((m1 - m0) >= 60000000u);
+    /* a jump back of the monotonic clock never shows: it does not go back */
+    T_EQ_INT(port_fault_arm("clock_mono", 1u, false, "-120000"), ST_OK);
+    T_CHECK(port_mono_us() >= m1);
+    T_EQ_INT(port_fault_arm("clock_wall", 1u, false, "-3600000"), ST_OK);
+    T_CHECK((w0 - port_wall_us()) >= 3500000000u);
+    T_EQ_INT(port_fault_arm("clock_wall", 1u, false, "+3600000"), ST_OK);
+    (void)port_wall_us();
+    T_EQ_INT(port_fault_arm("clock_wall", 1u, false, "soon"), ST_INVAL);
+    port_fault_disarm();
+}
+
+int main(void)
+{
+    T_CHECK(port_loop_init() == ST_OK);
+    if (port_listen("127.0.0.1", 0u, 16, &g_l) != ST_OK) {
+        printf("port: cannot listen\n");
+        return 1;
+    }
+    (void)port_local_port(g_l, &g_port);
+    printf("port: backend %s\n", port_loop_name());
+    T_RUN(test_wait_reports_only_what_fired);
+    T_RUN(test_socket_faults);
+    T_RUN(test_file_faults);
+    T_RUN(test_clock_jumps);
+    return t_done("port");
+}
