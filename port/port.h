@@ -223,4 +223,14 @@ uint64_t port_fault_fired(void);
 /* The operation names, NULL-terminated. */
 const char *const *port_fault_ops(void);
 
+/* A function of any type, as sqlite's VFS stores its system calls. */
+typedef void (*port_any_fn)(void);
+/* The entry of the operations table that stands for the system call sqlite's
+ * unix VFS knows as `name` ("open", "read", "write", "unlink"), with the
+ * signature sqlite calls it with, for sqlite3_vfs.xSetSystemCall: the
+ * database's own I/O then goes through the table and can be made to fail
+ * like the rest. NULL for a call the table does not have, and on ports
+ * whose sqlite has no such VFS. */
+port_any_fn port_os_call(const char *name);
+
 #endif

@@ -29,6 +29,7 @@
 
 #include "core/assert.h"
 #include "core/log.h"
+#include "port.h"
 #include "store/migrations.h"
 
 _Static_assert((int)STORE_STMT_COUNT <= CFG_STORE_MAX_STMTS,
@@ -97,6 +98,24 @@ static void sqlite_log(void *arg, int code, const char *msg)
     }
 }
 
+/* The database's own file I/O goes through the port's operations table,
+ * where a test can make it fail (port_fault_arm), as the rest of the I/O. */
+static void route_os_calls(void)
+{
+    static const char *const k_calls[] = { "open", "read", "write", "unlink" };
+    sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
+    size_t i;
+    if ((vfs == NULL) || (vfs->iVersion < 3) || (vfs->xSetSystemCall == NULL)) {
+        return;
+    }
+    for (i = 0u; i < (sizeof(k_calls) / sizeof(k_calls[0])); i++) {
+        port_any_fn fn = port_os_call(k_calls[i]);
+        if (fn != NULL) {
+            (void)vfs->xSetSystemCall(vfs, k_calls[i], fn);
+        }
+    }
+}
+
 static st_t configure(void)
 {
     int rc;
@@ -152,6 +171,7 @@ static st_t configure(void)
         LOG_E(MOD, "sqlite3_initialize: %s (%d)", sqlite3_errstr(rc), rc);
         return (rc == SQLITE_NOMEM) ? ST_NOMEM : ST_INTERNAL;
     }
+    route_os_calls();
     g_configured = true;
     return ST_OK;
 }

@@ -12,6 +12,8 @@
 #include "store/store.h"
 #include "t.h"
 
+#include "port.h"
+
 static char g_dir[64];
 static char g_path[128];
 
@@ -174,6 +176,27 @@ static void test_statements(void)
     T_EQ_INT(rows, 1);
 }
 
+/* The database's own writes go through the port's operations table: a
+ * write that fails (ENOSPC, then EIO) fails the statement, nothing half
+ * written shows, and the store works again once the disk does. */
+static void test_write_faults(void)
+{
+    char buf[32];
+    T_EQ_INT(store_meta_set("fault", "before"), ST_OK);
+    T_EQ_INT(port_fault_arm("write", 1u, true, "ENOSPC"), ST_OK);
+    T_CHECK(store_meta_set("fault", "during") != ST_OK);
+    T_CHECK(port_fault_fired() > 0u);
+    T_EQ_INT(port_fault_arm("write", 1u, false, "EIO"), ST_OK);
+    T_CHECK(store_meta_set("fault", "during") != ST_OK);
+    T_EQ_INT(port_fault_fired(), 1);
+    port_fault_disarm();
+    T_EQ_INT(store_meta_get("fault", buf, sizeof buf, NULL), ST_OK);
+    T_EQ_STR(buf, "before");
+    T_EQ_INT(store_meta_set("fault", "after"), ST_OK);
+    T_EQ_INT(store_meta_get("fault", buf, sizeof buf, NULL), ST_OK);
+    T_EQ_STR(buf, "after");
+}
+
 /* A value bigger than the whole sqlite heap: the insert must fail with
  * ST_NOMEM and the store must keep working. */
 static char g_big[CFG_SQLITE_HEAP_BYTES + 1024u * 1024u];
@@ -288,6 +311,7 @@ int main(void)
     T_RUN(test_transactions);
     T_RUN(test_statements);
     T_RUN(test_heap_exhaustion);
+    T_RUN(test_write_faults);
     T_RUN(test_stats);
     T_RUN(test_reopen);
     T_RUN(test_newer_schema);

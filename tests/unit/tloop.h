@@ -1,5 +1,5 @@
 /*
- * tloop.h - driving the real poll() loop from a unit test: turn it for a
+ * tloop.h - driving the real event loop from a unit test: turn it for a
  * while, and open a loopback client to a listener.
  */
 #ifndef ROOST_TEST_TLOOP_H
@@ -14,12 +14,16 @@
 #include "core/clock.h"
 #include "net/conn.h"
 
-/* Turn the loop for ms milliseconds. */
+/* Turn the loop for ms milliseconds, and at least three turns (a test
+ * process descheduled for longer than ms on a loaded machine still gets its
+ * I/O done). */
 static inline void tl_pump(unsigned ms)
 {
     uint64_t end = clock_mono_ms() + ms;
-    while (clock_mono_ms() < end) {
+    unsigned turns = 0u;
+    while ((turns < 3u) || (clock_mono_ms() < end)) {
         net_turn(5);
+        turns++;
     }
 }
 
