@@ -209,6 +209,16 @@ static st_t open_listeners(void)
 #endif
     for (f = 0; f < (int)FAM_COUNT; f++) {
         const cfg_listener *lc = &g_cfg.fam[f];
+        if (g_cfg.diag.echo && lc->enabled && (k_setup[f] != NULL) &&
+            !auth_host_is_loopback(lc->host)) {
+            LOG_E("app", "diag.echo = true needs every listener on loopback, but %s.host is %s: "
+                  "refused (the echo endpoints are for local conformance runs)",
+                  fam_name((fam_id)f), lc->host);
+            return ST_BAD;
+        }
+    }
+    for (f = 0; f < (int)FAM_COUNT; f++) {
+        const cfg_listener *lc = &g_cfg.fam[f];
         http_service *svc = &g_svc[f];
         st_t st;
         if (!lc->enabled || (k_setup[f] == NULL)) {
@@ -227,6 +237,8 @@ static st_t open_listeners(void)
         }
 #endif
         svc->max_body = g_cfg.max_json_body_bytes;
+        svc->body_timeout_ms = g_cfg.http.body_timeout_ms;
+        svc->diag_echo = g_cfg.diag.echo;
         /* README §3: auto = open on loopback, the key elsewhere. */
         svc->auth_required = (lc->auth == AUTH_KEY) ||
                              ((lc->auth == AUTH_AUTO) && !auth_host_is_loopback(lc->host));

@@ -55,6 +55,7 @@
 #include "core/log.h"
 #include "core/uuid.h"
 #include "http/cors.h"
+#include "http/diag.h"
 #include "http/stream.h"
 #include "http/ws.h"
 
@@ -680,6 +681,8 @@ static void dispatch(conn *c, hreq *rq)
     h.routed = (rq->rr == ROUTE_FOUND);
     if (cors_preflight(&h)) {
         /* answered */
+    } else if (svc->diag_echo && diag_dispatch(&h)) {
+        /* answered */
     } else if ((svc->authorize != NULL) &&
                !(h.routed && ((rq->match.rt->flags & ROUTE_OPEN) != 0u)) &&
                !svc->authorize(&h)) {
@@ -768,6 +771,14 @@ static void render_next(conn *c, hresp *rs)
 }
 
 /* ---- body ------------------------------------------------------------------- */
+
+/* The body's stall timer (re)starts: at the head, and whenever body bytes
+ * arrive, so a slow body that keeps coming is never cut. */
+static void body_deadline(conn *c)
+{
+    uint32_t ms = svc_of(c)->body_timeout_ms;
+    conn_set_deadline(c, CONN_DL_BODY, (ms != 0u) ? (uint64_t)ms : (uint64_t)CFG_BODY_TIMEOUT_MS);
+}
 
 /* Move body bytes held in rx into the body slot, keeping any bytes after
  * `body_bytes` (the next request) in rx after the head. */
@@ -890,7 +901,7 @@ static bool start_body(conn *c, hreq *rq)
             g_stats.continues++;
         }
     }
-    conn_set_deadline(c, CONN_DL_BODY, CFG_BODY_TIMEOUT_MS);
+    body_deadline(c);
     return true;
 }
 
@@ -965,6 +976,9 @@ static void on_readable(conn *c)
         }
         rq = rq_of(c);
         if (!rq->body_done) {
+            if (c->rx_len > (rq->req.head_len + rq->in_rx)) {
+                body_deadline(c);    /* new body bytes: progress */
+            }
             rq->body_done = rq->req.chunked ? body_chunked(c, rq) : body_fixed(c, rq);
             if (!rq->body_done) {
                 if (c->peer_closed && !c->closing && !c->close_after_flush) {
@@ -1045,7 +1059,7 @@ static void on_drained(conn *c)
         conn_set_idle(c, true);
         conn_set_deadline(c, CONN_DL_IDLE, CFG_IDLE_TIMEOUT_MS);
     } else if ((hc->phase == HS_BODY) && !rq_of(c)->body_done) {
-        conn_set_deadline(c, CONN_DL_BODY, CFG_BODY_TIMEOUT_MS);
+        body_deadline(c);
     } else {
         /* the head timer keeps running */
     }

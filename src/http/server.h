@@ -81,6 +81,11 @@ typedef struct http_service {
     char cors_storage[CFG_CONF_VALUE_BYTES];
     uint64_t max_body;                  /* max_json_body_bytes */
     uint64_t max_hook_body;             /* for ROUTE_HOOK_BODY routes */
+    /* A request body that receives nothing this long is answered 408; each
+     * body byte that arrives restarts it (a stall timeout, not a deadline).
+     * 0: CFG_BODY_TIMEOUT_MS. */
+    uint32_t body_timeout_ms;
+    bool diag_echo;                     /* answer /_echo (http/diag.h) */
 } http_service;
 
 typedef struct hctx {
