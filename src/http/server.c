@@ -25,6 +25,11 @@
  *   rx is full; on_drained resumes. A complete request runs its handler
  *   only with a tx buffer in hand; without one it waits in rx, and the
  *   buffer queue calls on_drained when one is lent.
+ * - The body timeout is a stall timeout: armed when the head is parsed and
+ *   armed again whenever bytes of the body arrive (and after a 100 Continue
+ *   leaves), so a body that keeps coming is never cut, however slowly.
+ *   net/'s rx-stall reclaim (CFG_RX_STALL_MS, only while reads wait for
+ *   buffers) measures silence the same way, from the last byte read.
  * - A failed request whose framing is lost (bad head, 413, bad chunk) is
  *   answered and the connection closes after the write (with a linger).
  * - A stream (hc->sub, set by http/stream.c after a 101 or an SSE head)

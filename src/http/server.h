@@ -8,7 +8,8 @@
  * limits (400/408/413/414/431/501/505), bodies (Content-Length, chunked,
  * 100-continue, spilling to a body slot), keep-alive and pipelining (one
  * response in flight per connection, the next request waits in rx), HEAD,
- * CORS preflight, 404/405 and the 503 refusal when a pool is full.
+ * CORS preflight, 404/405 and the 503 refusal when a pool is full, and
+ * the diagnostics' /_echo when the service's diag_echo is set (http/diag.h).
  *
  * Handlers run synchronously and write their whole response into the
  * connection's tx buffer through hctx_* below, or turn the connection into a

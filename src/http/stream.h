@@ -34,7 +34,8 @@
  * is kept free in tx, so a pong, a ping and the close frame always fit.
  *
  * WebSocket specifics: client frames are decoded by http/ws (mask, RSV,
- * fragmentation, UTF-8 across fragments, size limit), pings answered with
+ * fragmentation, UTF-8 across fragments checked as bytes arrive, the
+ * endpoint's own size limit: pol->max_message), pings answered with
  * pongs, a client close answered and the connection closed; protocol
  * errors close with 1002/1007/1009. The server pings every heartbeat_ms; a
  * client that sent nothing for pong_timeout_ms after a ping is closed with
