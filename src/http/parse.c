@@ -103,8 +103,10 @@ static bool host_valid(strv h)
     if (ok && (i < h.n)) {
         /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
         ok = (h.p[i] == ':');
-        for (i++; ok && (i < h.n); i++) {
+        i++;
+        while (ok && (i < h.n)) {
             ok = is_digit((unsigned char)h.p[i]);
+            i++;
         }
     }
     return ok;
