@@ -255,7 +255,7 @@ def test_ws_echo_text_and_binary(echo):
         c.send_text("héllo wörld")
         m = c.recv_message()
         assert m.opcode == OP_TEXT and m.payload == "héllo wörld".encode(), m
-        blob = os.urandom(5000)
+        blob = os.urandom(min(5000, LIM["CFG_WS_MAX_MESSAGE"]))
         c.send_frame(OP_BINARY, blob)
         m = c.recv_message()
         assert m.opcode == OP_BINARY and m.payload == blob, m
