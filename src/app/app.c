@@ -209,16 +209,6 @@ static st_t open_listeners(void)
 #endif
     for (f = 0; f < (int)FAM_COUNT; f++) {
         const cfg_listener *lc = &g_cfg.fam[f];
-        if (g_cfg.diag.echo && lc->enabled && (k_setup[f] != NULL) &&
-            !auth_host_is_loopback(lc->host)) {
-            LOG_E("app", "diag.echo = true needs every listener on loopback, but %s.host is %s: "
-                  "refused (the echo endpoints are for local conformance runs)",
-                  fam_name((fam_id)f), lc->host);
-            return ST_BAD;
-        }
-    }
-    for (f = 0; f < (int)FAM_COUNT; f++) {
-        const cfg_listener *lc = &g_cfg.fam[f];
         http_service *svc = &g_svc[f];
         st_t st;
         if (!lc->enabled || (k_setup[f] == NULL)) {

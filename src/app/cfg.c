@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "fam/shared/auth.h"
 
 /* ---- the key table ------------------------------------------------------- */
 
@@ -1113,6 +1114,11 @@ static st_t finish_listeners(cfg_ctx *x)
             st = fail(x, ST_INVAL, "%s.%s is set but %s.%s is not (set both or neither)",
                       g_fam_names[i], is_empty(l->tls_cert) ? "tls_key" : "tls_cert",
                       g_fam_names[i], is_empty(l->tls_cert) ? "tls_cert" : "tls_key");
+        } else if (c->diag.echo && l->enabled && !auth_host_is_loopback(l->host)) {
+            st = fail(x, ST_INVAL, "diag.echo = true needs every listener on loopback, but "
+                      "%s.host is %s", g_fam_names[i], l->host);
+        } else {
+            /* consistent */
         }
         for (j = i + 1u; (j < (size_t)FAM_COUNT) && (st == ST_OK); j++) {
             const cfg_listener *m = &c->fam[j];

@@ -1,7 +1,8 @@
 /*
  * diag.h - diagnostics endpoints for conformance runs: /_echo on every
  * listener, only when the runtime key diag.echo is true (off by default;
- * app/ refuses it unless every listener is bound to a loopback address).
+ * the configuration is refused, exit 2, unless every enabled listener is
+ * bound to a loopback address).
  *
  *   POST /_echo   200 with the request body back, as received after
  *                 de-framing (Content-Length or chunked), under the

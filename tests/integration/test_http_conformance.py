@@ -300,9 +300,18 @@ def test_echo_refused_on_non_loopback_bind(tmp_path):
                                         f"--data_dir={tmp_path}/d"] +
                                        [f"--{f}.port=0" for f in roostlib.built_families()],
                                        cwd=str(tmp_path))
-    assert rc != 0, out
-    assert "diag.echo" in err and "loopback" in err, err
+    assert rc == 2, (rc, out, err)             # a configuration error
+    assert "diag.echo" in err and "loopback" in err and f"{fam}.host" in err, err
     assert "ready" not in out
+    assert not os.path.exists(f"{tmp_path}/d"), "refused only after touching the data dir"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.2", "::1", "localhost"])
+def test_echo_accepted_on_any_loopback_bind(tmp_path, host):
+    fam = roostlib.built_families()[-1]
+    rc, out, err = roostlib.run_roostd(["--diag.echo=true", f"--{fam}.host={host}", "--budget"],
+                                       cwd=str(tmp_path))
+    assert rc == 0, (rc, out, err)
 
 
 def test_help_describes_diag_echo(tmp_path):
