@@ -121,7 +121,9 @@
 #define CFG_HEADER_TIMEOUT_MS 10000    /* request head not complete -> 408 */
 #endif
 #ifndef CFG_BODY_TIMEOUT_MS
-#define CFG_BODY_TIMEOUT_MS 30000      /* body stalls this long -> 408 */
+#define CFG_BODY_TIMEOUT_MS 30000      /* body stalls this long -> 408 (each body
+                                        * byte restarts it; http.body_timeout_ms
+                                        * overrides it at run time) */
 #endif
 #ifndef CFG_SEND_TIMEOUT_MS
 #define CFG_SEND_TIMEOUT_MS 30000      /* peer reads nothing this long -> close */
@@ -166,8 +168,10 @@
 #ifndef CFG_HTTP_PARAM_BYTES
 #define CFG_HTTP_PARAM_BYTES 512       /* decoded bytes of all params of one request */
 #endif
-/* WebSocket client message (all fragments); above: close 1009. A single
- * frame is decoded from rx, so rx must hold the largest one plus its header. */
+/* WebSocket client message (all fragments); above: close 1009. The default
+ * of an endpoint that sets no limit of its own (stream_policy.max_message).
+ * A single frame is decoded from rx, so rx must hold the largest one plus
+ * its header. */
 #ifndef CFG_WS_MAX_MESSAGE
 #define CFG_WS_MAX_MESSAGE 16384
 #endif

@@ -227,6 +227,8 @@ static st_t open_listeners(void)
         }
 #endif
         svc->max_body = g_cfg.max_json_body_bytes;
+        svc->body_timeout_ms = g_cfg.http.body_timeout_ms;
+        svc->diag_echo = g_cfg.diag.echo;
         /* README §3: auto = open on loopback, the key elsewhere. */
         svc->auth_required = (lc->auth == AUTH_KEY) ||
                              ((lc->auth == AUTH_AUTO) && !auth_host_is_loopback(lc->host));

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "fam/shared/auth.h"
 
 /* ---- the key table ------------------------------------------------------- */
 
@@ -128,6 +129,10 @@ static const key_def g_keys[] = {
         "<project_dir>/.agent-orchestrator/agents"),
     KEY("agents.project_dir", K_STR, F_NONEMPTY, agents.project_dir, 0, 0, 0, NULL, "DIR",
         "the working directory"),
+    KEY("http.body_timeout_ms", K_UINT, 0, http.body_timeout_ms, 0, 3600000, 0, "0", "MS",
+        "0 = CFG_BODY_TIMEOUT_MS; body stall: 408"),
+    KEY("diag.echo", K_BOOL, 0, diag.echo, 0, 0, 0, "false", "BOOL",
+        "false (echo POST/WS at /_echo; loopback)"),
     KEY("llm.providers", K_LIST, F_NAMES, llm.providers, 0, 0, CFG_MAX_PROVIDERS, "", "LIST",
         "none (e.g. anthropic,ollama)"),
     KEY("llm.fallback_chain", K_LIST, F_NAMES, llm.fallback_chain, 0, 0, CFG_MAX_PROVIDERS,
@@ -1109,6 +1114,11 @@ static st_t finish_listeners(cfg_ctx *x)
             st = fail(x, ST_INVAL, "%s.%s is set but %s.%s is not (set both or neither)",
                       g_fam_names[i], is_empty(l->tls_cert) ? "tls_key" : "tls_cert",
                       g_fam_names[i], is_empty(l->tls_cert) ? "tls_cert" : "tls_key");
+        } else if (c->diag.echo && l->enabled && !auth_host_is_loopback(l->host)) {
+            st = fail(x, ST_INVAL, "diag.echo = true needs every listener on loopback, but "
+                      "%s.host is %s", g_fam_names[i], l->host);
+        } else {
+            /* consistent */
         }
         for (j = i + 1u; (j < (size_t)FAM_COUNT) && (st == ST_OK); j++) {
             const cfg_listener *m = &c->fam[j];

@@ -121,6 +121,12 @@ typedef struct {
         char project_dir[CFG_CONF_VALUE_BYTES];
     } agents;
     struct {
+        uint32_t body_timeout_ms;                  /* body stall -> 408; 0: CFG_BODY_TIMEOUT_MS */
+    } http;
+    struct {
+        bool echo;                                 /* /_echo on every listener (loopback only) */
+    } diag;
+    struct {
         char providers[CFG_CONF_VALUE_BYTES];      /* list, as configured */
         char fallback_chain[CFG_CONF_VALUE_BYTES]; /* list of listed names */
         uint64_t request_budget_tokens;            /* >= 10000 */

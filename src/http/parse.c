@@ -49,6 +49,69 @@ static bool is_ows(unsigned char c)
     return (c == (unsigned char)' ') || (c == (unsigned char)'\t');
 }
 
+static bool is_digit(unsigned char c)
+{
+    return (c >= (unsigned char)'0') && (c <= (unsigned char)'9');
+}
+
+/* RFC 3986 unreserved or sub-delims: a reg-name's bytes besides %HH. */
+static bool is_host_char(unsigned char c)
+{
+    static const char extra[] = "-._~!$&'()*+,;=";
+    bool alnum = ((c >= (unsigned char)'a') && (c <= (unsigned char)'z')) ||
+                 ((c >= (unsigned char)'A') && (c <= (unsigned char)'Z')) || is_digit(c);
+    return alnum || ((c != 0u) && (memchr(extra, (int)c, (sizeof extra) - 1u) != NULL));
+}
+
+/*
+ * Host = uri-host [ ":" port ] (RFC 9112 3.2, RFC 3986 3.2.2 and 3.2.3). An
+ * IP-literal is checked by its alphabet only ("[" unreserved / sub-delims /
+ * ":" "]", which covers IPv6address and IPvFuture); a reg-name is unreserved,
+ * sub-delims and pct-encoded; port is digits. The host may not be empty: an
+ * http(s) URI has a non-empty host (RFC 9110 4.2.1).
+ */
+static bool host_valid(strv h)
+{
+    size_t i = 0u;
+    bool ok = (h.n > 0u);
+    /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
+    if (ok && (h.p[0] == '[')) {
+        i = 1u;
+        /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
+        while (ok && (i < h.n) && (h.p[i] != ']')) {
+            unsigned char c = (unsigned char)h.p[i];
+            ok = is_host_char(c) || (c == (unsigned char)':');
+            i++;
+        }
+        ok = ok && (i > 1u) && (i < h.n);
+        i++;
+    } else {
+        /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
+        while (ok && (i < h.n) && (h.p[i] != ':')) {
+            unsigned char c = (unsigned char)h.p[i];
+            if (c == (unsigned char)'%') {
+                ok = ((h.n - i) >= 3u) && (strv_hex_digit((unsigned char)h.p[i + 1u]) >= 0) &&
+                     (strv_hex_digit((unsigned char)h.p[i + 2u]) >= 0);
+                i += 3u;
+            } else {
+                ok = is_host_char(c);
+                i++;
+            }
+        }
+        ok = ok && (i > 0u);
+    }
+    if (ok && (i < h.n)) {
+        /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
+        ok = (h.p[i] == ':');
+        i++;
+        while (ok && (i < h.n)) {
+            ok = is_digit((unsigned char)h.p[i]);
+            i++;
+        }
+    }
+    return ok;
+}
+
 
 /* ---- request head --------------------------------------------------------- */
 
@@ -160,8 +223,8 @@ static bool target_split(head_scan *s)
             while ((end < t.n) && (t.p[end] != '/') && (t.p[end] != '?')) {
                 end++;
             }
-            if ((end == skip) || (memchr(t.p + skip, '@', end - skip) != NULL)) {
-                ok = false;
+            if ((end == skip) || !host_valid(span(t.p, skip, end))) {
+                ok = false; /* '@' (userinfo) is not a host byte */
             } else {
                 req->host = span(t.p, skip, end);
                 s->absolute = true;
@@ -241,11 +304,12 @@ static step_t head_step_request_line(head_scan *s, size_t i, unsigned char c)
         } else {
             char major = s->buf[s->mark + 5u];
             char minor = s->buf[s->mark + 7u];
-            if ((major != '1') || ((minor != '0') && (minor != '1'))) {
+            if (major != '1') {
                 r = head_fail(s, 505);
             } else {
+                /* a higher 1.x is served as 1.1 (RFC 9110 2.5) */
                 /* cppcheck-suppress misra-c2012-10.6 ; false positive: int constants into an int */
-                req->minor = (minor == '1') ? 1 : 0;
+                req->minor = (minor == '0') ? 0 : 1;
                 s->state = HS_LINE;
             }
         }
@@ -355,13 +419,61 @@ static http_method method_from(strv m)
     return out;
 }
 
+/* The codings of every Transfer-Encoding field, in order, as one list
+ * (RFC 9110 5.3): 0 when it is exactly "chunked" (empty items skipped);
+ * 400 when chunked is not the final coding or is applied twice (RFC 9112
+ * 6.3, 7: the length cannot be determined), which includes "identity" or a
+ * second field after chunked; 501 when chunked is final but follows a
+ * coding roost does not decode ("gzip, chunked", RFC 9112 6.1). */
+static int te_status(const http_req *req)
+{
+    size_t i;
+    size_t chunked = 0u;
+    size_t other = 0u;
+    bool last_chunked = false;
+    int status = 0;
+
+    for (i = 0u; i < req->nheaders; i++) {
+        strv v = req->headers[i].value;
+        size_t start = 0u;
+        size_t k;
+        if (!strv_ieq_cstr(req->headers[i].name, "transfer-encoding")) {
+            continue;
+        }
+        for (k = 0u; k <= v.n; k++) {
+            /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
+            if ((k == v.n) || (v.p[k] == ',')) {
+                strv item = strv_trim(span(v.p, start, k));
+                start = k + 1u;
+                if (item.n == 0u) {
+                    continue;
+                }
+                last_chunked = strv_ieq_cstr(item, "chunked");
+                if (last_chunked) {
+                    chunked++;
+                } else {
+                    other++;
+                }
+            }
+        }
+    }
+    if (!last_chunked || (chunked > 1u)) {
+        status = 400;
+    } else if (other > 0u) {
+        status = 501;
+    } else {
+        /* chunked alone */
+    }
+    return status;
+}
+
 /* Whole-head checks and derived fields; returns 0 or the HTTP status. */
 static int head_finish(http_req *req, bool absolute)
 {
     size_t i;
     size_t hosts = 0u;
     size_t tes = 0u;
-    strv te = STRV_NULL;
+    bool bad_host = false;
     bool bad_cl = false;
     bool conn_close = false;
     bool conn_keep = false;
@@ -378,6 +490,7 @@ static int head_finish(http_req *req, bool absolute)
                 req->host = h->value;
             }
             hosts++;
+            bad_host = bad_host || !host_valid(h->value);
         } else if (strv_ieq_cstr(h->name, "content-length")) {
             uint64_t v = 0u;
             if (!strv_to_u64(h->value, (uint64_t)INT64_MAX, &v)) {
@@ -390,7 +503,6 @@ static int head_finish(http_req *req, bool absolute)
             }
         } else if (strv_ieq_cstr(h->name, "transfer-encoding")) {
             tes++;
-            te = h->value;
         } else if (strv_ieq_cstr(h->name, "connection")) {
             conn_close = conn_close || strv_list_has_token(h->value, "close");
             conn_keep = conn_keep || strv_list_has_token(h->value, "keep-alive");
@@ -404,13 +516,16 @@ static int head_finish(http_req *req, bool absolute)
         }
     }
 
-    if (bad_cl || (hosts > 1u) || ((req->minor == 1) && (hosts == 0u))) {
+    if (bad_cl || bad_host || (hosts > 1u) || ((req->minor == 1) && (hosts == 0u))) {
         status = 400;
     } else if ((tes > 0u) && (req->has_content_length || (req->minor == 0))) {
         status = 400;
-    } else if ((tes > 0u) && ((tes > 1u) || !strv_ieq_cstr(te, "chunked"))) {
-        status = 501;
+    } else if (tes > 0u) {
+        status = te_status(req);
     } else {
+        /* no Transfer-Encoding */
+    }
+    if (status == 0) {
         req->chunked = (tes > 0u);
         if (req->minor == 1) {
             req->keep_alive = !conn_close;

@@ -27,7 +27,9 @@
  *     ("/" when it is empty) and host is the authority, which overrides the
  *     Host header (RFC 9112 3.2.2). authority-form (CONNECT) is 400.
  *   - HTTP-version must be "HTTP/" DIGIT "." DIGIT (case-sensitive) or the
- *     answer is 400; a well-formed version other than 1.0 / 1.1 is 505.
+ *     answer is 400; HTTP/1.0 is 1.0, HTTP/1.1 and any higher 1.x (1.2 ...)
+ *     are served as 1.1 (minor 1; RFC 9110 2.5); another major version is
+ *     505.
  *   - Header field: token ":" OWS value OWS CRLF. Whitespace before the
  *     colon, an empty name, obs-fold (a line starting with SP/HTAB) and any
  *     control byte in a value (other than HTAB; NUL and DEL included) are
@@ -36,11 +38,16 @@
  *     a list such as "5, 5", sign, spaces inside) is 400. Repeats with the
  *     same value are accepted, differing repeats are 400.
  *   - Transfer-Encoding together with Content-Length is 400, in an HTTP/1.0
- *     request it is 400 (RFC 9112 6.1: framing cannot be trusted), and any
- *     value other than a single "chunked" (case-insensitive, one header) is
- *     501, including "gzip", "gzip, chunked" and a repeated header.
+ *     request it is 400 (RFC 9112 6.1: framing cannot be trusted). Its codings,
+ *     over every Transfer-Encoding field in order (empty list items
+ *     skipped), must end with one "chunked" (case-insensitive): chunked not
+ *     last ("chunked, identity", "gzip", a second field after chunked) or
+ *     applied twice is 400 (RFC 9112 6.3); a coding before a final chunked
+ *     ("gzip, chunked") is 501, as roost decodes none.
  *   - Host: more than one is 400; none in an HTTP/1.1 request is 400 (also
- *     for absolute-form). The Host value is not otherwise validated.
+ *     for absolute-form); a value that is not uri-host [":" port] (RFC 9112
+ *     3.2: empty, "a b", "a/b", userinfo, a bad port) is 400 in any version.
+ *     The authority of an absolute-form target is checked the same way.
  *   - keep_alive: HTTP/1.1 unless a Connection header lists "close";
  *     HTTP/1.0 only when Connection lists "keep-alive" (and not "close").
  *   - expect_continue: HTTP/1.1 and Expect is "100-continue"
@@ -86,7 +93,7 @@ typedef struct {
     strv target;              /* raw request-target */
     strv path;                /* target up to '?' (still percent-encoded) */
     strv query;               /* after '?', without it; n==0 if none (p==NULL if no '?') */
-    int minor;                /* 0 for HTTP/1.0, 1 for HTTP/1.1 */
+    int minor;                /* 0 for HTTP/1.0, 1 for HTTP/1.1 and higher 1.x */
     http_header headers[CFG_HTTP_MAX_HEADERS];
     size_t nheaders;
     /* derived from headers: */
@@ -115,15 +122,17 @@ typedef struct {
  * ST_BAD    malformed or over a limit; *status is the HTTP status to answer
  *           (then close the connection):
  *           400 syntax (see the choices above), Content-Length with
- *               Transfer-Encoding, Transfer-Encoding in HTTP/1.0, invalid or
- *               differing Content-Length, HTTP/1.1 without Host, two Hosts
+ *               Transfer-Encoding, Transfer-Encoding in HTTP/1.0 or without
+ *               chunked as its one final coding, invalid or differing
+ *               Content-Length, HTTP/1.1 without Host, two Hosts, an
+ *               invalid Host
  *           414 request-target longer than CFG_HTTP_MAX_TARGET_BYTES, or a
  *               request line with no end in the first
  *               CFG_HTTP_MAX_HEAD_BYTES bytes (http_head_overflow_status)
  *           431 more than CFG_HTTP_MAX_HEADERS fields, or no end of head in
  *               the first CFG_HTTP_MAX_HEAD_BYTES bytes
- *           501 Transfer-Encoding other than exactly "chunked"
- *           505 HTTP version other than 1.0 / 1.1
+ *           501 a transfer coding other than chunked before a final chunked
+ *           505 HTTP major version other than 1
  *
  * The answer for a prefix of a byte stream never contradicts the answer for
  * the whole: once ST_OK or ST_BAD is returned for buf[0..k), every longer

@@ -25,6 +25,11 @@
  *   rx is full; on_drained resumes. A complete request runs its handler
  *   only with a tx buffer in hand; without one it waits in rx, and the
  *   buffer queue calls on_drained when one is lent.
+ * - The body timeout is a stall timeout: armed when the head is parsed and
+ *   armed again whenever bytes of the body arrive (and after a 100 Continue
+ *   leaves), so a body that keeps coming is never cut, however slowly.
+ *   net/'s rx-stall reclaim (CFG_RX_STALL_MS, only while reads wait for
+ *   buffers) measures silence the same way, from the last byte read.
  * - A failed request whose framing is lost (bad head, 413, bad chunk) is
  *   answered and the connection closes after the write (with a linger).
  * - A stream (hc->sub, set by http/stream.c after a 101 or an SSE head)
@@ -55,6 +60,7 @@
 #include "core/log.h"
 #include "core/uuid.h"
 #include "http/cors.h"
+#include "http/diag.h"
 #include "http/stream.h"
 #include "http/ws.h"
 
@@ -680,6 +686,8 @@ static void dispatch(conn *c, hreq *rq)
     h.routed = (rq->rr == ROUTE_FOUND);
     if (cors_preflight(&h)) {
         /* answered */
+    } else if (svc->diag_echo && diag_dispatch(&h)) {
+        /* answered */
     } else if ((svc->authorize != NULL) &&
                !(h.routed && ((rq->match.rt->flags & ROUTE_OPEN) != 0u)) &&
                !svc->authorize(&h)) {
@@ -768,6 +776,14 @@ static void render_next(conn *c, hresp *rs)
 }
 
 /* ---- body ------------------------------------------------------------------- */
+
+/* The body's stall timer (re)starts: at the head, and whenever body bytes
+ * arrive, so a slow body that keeps coming is never cut. */
+static void body_deadline(conn *c)
+{
+    uint32_t ms = svc_of(c)->body_timeout_ms;
+    conn_set_deadline(c, CONN_DL_BODY, (ms != 0u) ? (uint64_t)ms : (uint64_t)CFG_BODY_TIMEOUT_MS);
+}
 
 /* Move body bytes held in rx into the body slot, keeping any bytes after
  * `body_bytes` (the next request) in rx after the head. */
@@ -890,7 +906,7 @@ static bool start_body(conn *c, hreq *rq)
             g_stats.continues++;
         }
     }
-    conn_set_deadline(c, CONN_DL_BODY, CFG_BODY_TIMEOUT_MS);
+    body_deadline(c);
     return true;
 }
 
@@ -965,6 +981,9 @@ static void on_readable(conn *c)
         }
         rq = rq_of(c);
         if (!rq->body_done) {
+            if (c->rx_len > (rq->req.head_len + rq->in_rx)) {
+                body_deadline(c);    /* new body bytes: progress */
+            }
             rq->body_done = rq->req.chunked ? body_chunked(c, rq) : body_fixed(c, rq);
             if (!rq->body_done) {
                 if (c->peer_closed && !c->closing && !c->close_after_flush) {
@@ -1045,7 +1064,7 @@ static void on_drained(conn *c)
         conn_set_idle(c, true);
         conn_set_deadline(c, CONN_DL_IDLE, CFG_IDLE_TIMEOUT_MS);
     } else if ((hc->phase == HS_BODY) && !rq_of(c)->body_done) {
-        conn_set_deadline(c, CONN_DL_BODY, CFG_BODY_TIMEOUT_MS);
+        body_deadline(c);
     } else {
         /* the head timer keeps running */
     }

@@ -8,7 +8,8 @@
  * limits (400/408/413/414/431/501/505), bodies (Content-Length, chunked,
  * 100-continue, spilling to a body slot), keep-alive and pipelining (one
  * response in flight per connection, the next request waits in rx), HEAD,
- * CORS preflight, 404/405 and the 503 refusal when a pool is full.
+ * CORS preflight, 404/405 and the 503 refusal when a pool is full, and
+ * the diagnostics' /_echo when the service's diag_echo is set (http/diag.h).
  *
  * Handlers run synchronously and write their whole response into the
  * connection's tx buffer through hctx_* below, or turn the connection into a
@@ -81,6 +82,11 @@ typedef struct http_service {
     char cors_storage[CFG_CONF_VALUE_BYTES];
     uint64_t max_body;                  /* max_json_body_bytes */
     uint64_t max_hook_body;             /* for ROUTE_HOOK_BODY routes */
+    /* A request body that receives nothing this long is answered 408; each
+     * body byte that arrives restarts it (a stall timeout, not a deadline).
+     * 0: CFG_BODY_TIMEOUT_MS. */
+    uint32_t body_timeout_ms;
+    bool diag_echo;                     /* answer /_echo (http/diag.h) */
 } http_service;
 
 typedef struct hctx {

@@ -452,10 +452,8 @@ static stream_sub *sub_open(conn *c, stream_policy *pol, bool ws)
     s->cursor = ring_head_seq();
     s->last_out_ms = clock_mono_ms();
     maxm = (pol->max_message == 0u) ? (uint64_t)CFG_WS_MAX_MESSAGE : (uint64_t)pol->max_message;
-    if (maxm > (uint64_t)CFG_WS_MAX_MESSAGE) {
-        maxm = (uint64_t)CFG_WS_MAX_MESSAGE;
-    }
-    if ((pol->on_text != NULL) && (maxm > (uint64_t)CFG_STREAM_MSG_BYTES)) {
+    if ((pol->on_text != NULL) && (pol->on_data == NULL) &&
+        (maxm > (uint64_t)CFG_STREAM_MSG_BYTES)) {
         maxm = (uint64_t)CFG_STREAM_MSG_BYTES;
     }
     ws_decoder_init(&s->dec, maxm);
@@ -555,6 +553,9 @@ void stream_stop_all(void)
 void stream_on_drained(stream_sub *s)
 {
     pump(s);
+    if ((s->pol->on_data != NULL) && (s->c->rx_len > 0u)) {
+        stream_on_readable(s);    /* the frames held back while tx was busy */
+    }
 }
 
 void stream_turn(void)
@@ -616,6 +617,13 @@ static void protocol_close(stream_sub *s, uint16_t code, const char *why)
 static void on_data_frame(stream_sub *s, const ws_frame *f)
 {
     stream_policy *pol = s->pol;
+    if (pol->on_data != NULL) {
+        if (f->msg_end) {
+            pol->stats.messages_in++;
+        }
+        pol->on_data(s, f);
+        return;
+    }
     if ((f->msg_opcode != WS_OP_TEXT) || (pol->on_text == NULL)) {
         if (f->msg_end && (f->msg_opcode == WS_OP_TEXT)) {
             pol->stats.messages_in++;
@@ -643,11 +651,20 @@ static void on_data_frame(stream_sub *s, const ws_frame *f)
     }
 }
 
+/* An on_data owner gets a frame only with tx lent and empty (stream.h). */
+static bool data_room(stream_sub *s)
+{
+    size_t room = 0u;
+    return (s->pol->on_data == NULL) ||
+           (!s->part_on && !http_conn_out_busy(s->c) && (conn_tx_pending(s->c) == 0u) &&
+            (conn_tx_buf(s->c, &room) != NULL));
+}
+
 static void ws_read(stream_sub *s)
 {
     conn *c = s->c;
     bool more = true;
-    while (more && !s->closing && (c->rx_len > 0u)) {
+    while (more && !s->closing && (c->rx_len > 0u) && data_room(s)) {
         ws_frame f;
         size_t used = 0u;
         st_t st = ws_decode(&s->dec, (uint8_t *)c->rx, c->rx_len, &used, &f);
@@ -819,6 +836,26 @@ st_t stream_send_text(stream_sub *s, const char *text, size_t n)
         return ST_FULL;
     }
     put_range(s->c, hdr, hl, text, n, "", 0u, 0u, hl + n);
+    s->last_out_ms = clock_mono_ms();
+    return ST_OK;
+}
+
+st_t stream_send_frame(stream_sub *s, ws_opcode op, bool fin, const uint8_t *p, size_t n)
+{
+    uint8_t hdr[WS_MAX_SERVER_HEADER];
+    size_t hl;
+    if (!s->ws || s->closing) {
+        return ST_CLOSED;
+    }
+    if (s->part_on || http_conn_out_busy(s->c)) {
+        return ST_FULL;
+    }
+    flush_controls(s);         /* a pong for an earlier ping goes first */
+    hl = ws_frame_header(hdr, op, fin, (uint64_t)n);
+    if ((hl + n) > event_room(s->c)) {
+        return ST_FULL;
+    }
+    put_range(s->c, hdr, hl, (const char *)p, n, "", 0u, 0u, hl + n);
     s->last_out_ms = clock_mono_ms();
     return ST_OK;
 }

@@ -34,7 +34,8 @@
  * is kept free in tx, so a pong, a ping and the close frame always fit.
  *
  * WebSocket specifics: client frames are decoded by http/ws (mask, RSV,
- * fragmentation, UTF-8 across fragments, size limit), pings answered with
+ * fragmentation, UTF-8 across fragments checked as bytes arrive, the
+ * endpoint's own size limit: pol->max_message), pings answered with
  * pongs, a client close answered and the connection closed; protocol
  * errors close with 1002/1007/1009. The server pings every heartbeat_ms; a
  * client that sent nothing for pong_timeout_ms after a ping is closed with
@@ -57,6 +58,7 @@
 
 #include "config.h"
 #include "http/server.h"
+#include "http/ws.h"
 
 /* Ring topics, one bit per family. */
 #define STREAM_TOPIC_FLEET 0x1u
@@ -94,11 +96,20 @@ typedef struct stream_policy {
     uint16_t close_code;             /* backpressure close, 1013 */
     uint32_t heartbeat_ms;           /* ping (SSE: comment) period; 0: none */
     uint32_t pong_timeout_ms;        /* WebSocket: silence after a ping that closes */
-    uint32_t max_message;            /* client message limit, <= CFG_WS_MAX_MESSAGE
-                                      * (and <= CFG_STREAM_MSG_BYTES with on_text);
-                                      * 0: CFG_WS_MAX_MESSAGE */
+    /* The endpoint's client message limit (1009 above it): 0 means
+     * CFG_WS_MAX_MESSAGE; with on_text at most CFG_STREAM_MSG_BYTES (the
+     * reassembly buffer; larger is clamped). Each frame must also fit in
+     * rx (CFG_BUF_BYTES less its header), else 1009 as well. */
+    uint32_t max_message;
     /* A whole client text message (valid UTF-8). NULL: text is ignored. */
     void (*on_text)(stream_sub *s, const char *text, size_t n);
+    /* Every client data frame (text or binary, each fragment as it comes,
+     * checked by the decoder; f->msg_opcode says which), instead of on_text.
+     * With on_data a frame is decoded only when tx is lent and empty, so
+     * the owner can always answer a frame of up to
+     * event room (CFG_BUF_BYTES - CFG_STREAM_CONTROL_RESERVE) with
+     * stream_send_frame; the client waits in its socket meanwhile. */
+    void (*on_data)(stream_sub *s, const ws_frame *f);
     /* The stream is closing (any reason); the subscriber is still valid. */
     void (*on_close)(stream_sub *s);
     /* tx has room again (after ring events were pumped, each turn and when
@@ -148,6 +159,12 @@ stream_sub *hctx_sse_begin(hctx *h, stream_policy *pol);
  * queued ring events. ST_FULL when tx lacks room now (nothing written;
  * the caller drops it or retries), ST_CLOSED when the stream is closing. */
 st_t stream_send_text(stream_sub *s, const char *text, size_t n);
+
+/* WebSocket only: send one frame (op WS_OP_TEXT, WS_OP_BINARY or
+ * WS_OP_CONT; fin as given) of p[0..n) to this subscriber, ahead of queued
+ * ring events. ST_FULL when tx lacks room now (nothing written),
+ * ST_CLOSED when the stream is closing or is SSE. */
+st_t stream_send_frame(stream_sub *s, ws_opcode op, bool fin, const uint8_t *p, size_t n);
 
 /* SSE only: append up to n bytes of data[0..n) to the body, as much as tx
  * has room for now (the body is a byte stream, so a block may be written

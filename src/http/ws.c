@@ -8,8 +8,13 @@
  *     bytes present (byte 0, then byte 1, then the extended length), so an
  *     error is reported as soon as the byte that shows it has arrived.
  *   - Message state (in_message, msg_len, the UTF-8 stream) changes only
- *     when a whole frame is returned; until then a call has no effect, so
- *     calling again with a longer buffer is always safe.
+ *     when a whole frame is returned. The one thing a call without a frame
+ *     keeps is the UTF-8 check of the text payload bytes already present
+ *     (part, part_checked): each call feeds only the bytes that arrived
+ *     since, unmasking them into a small stack copy (buf stays untouched),
+ *     so an ill-formed byte fails the frame as soon as it is read, not when
+ *     the frame is complete. The caller offers the same frame from its
+ *     start on every call (it must anyway), so the count stays true.
  *   - The payload of a data frame is at most max_message bytes (checked from
  *     the header), which ws_decoder_init keeps below SIZE_MAX, so the
  *     uint64_t length converts to size_t without loss.
@@ -290,27 +295,72 @@ static st_t close_payload(ws_frame *f)
     return st;
 }
 
-/* A complete data frame: run the message layer. */
-static st_t data_frame(ws_decoder *d, ws_frame *f)
+/* Whether the data frame whose byte 0 is b0 (already checked) carries text. */
+static bool frame_is_text(const ws_decoder *d, uint8_t b0)
+{
+    unsigned op = (unsigned)b0 & 0x0Fu;
+    return (op == (unsigned)WS_OP_TEXT) ||
+           ((op == (unsigned)WS_OP_CONT) && (d->msg_opcode == WS_OP_TEXT));
+}
+
+/* Feed the text payload bytes [part_checked, avail) of the frame at buf[0]
+ * (header hdr bytes, mask key last) to the frame's UTF-8 check, starting it
+ * from the message's state at the frame's first bytes. masked: the payload
+ * is still masked in buf (unmasked into a stack copy), else it is plain. */
+static bool text_check(ws_decoder *d, const uint8_t *buf, size_t hdr, size_t avail, bool masked)
+{
+    const uint8_t *key = buf + (hdr - 4u);
+    const uint8_t *pay = buf + hdr;
+    bool ok = true;
+
+    if (!d->part_on) {
+        d->part_on = true;
+        d->part_checked = 0u;
+        if (((unsigned)buf[0] & 0x0Fu) == (unsigned)WS_OP_CONT) {
+            d->part = d->utf8;
+        } else {
+            utf8_stream_init(&d->part);
+        }
+    }
+    while (ok && (d->part_checked < avail)) {
+        uint8_t tmp[64];
+        size_t n = avail - d->part_checked;
+        size_t i;
+        if (n > sizeof tmp) {
+            n = sizeof tmp;
+        }
+        for (i = 0u; i < n; i++) {
+            size_t at = d->part_checked + i;
+            tmp[i] = masked ? (uint8_t)(pay[at] ^ key[at & 3u]) : pay[at];
+        }
+        ok = utf8_stream_feed(&d->part, tmp, n);
+        d->part_checked += n;
+    }
+    return ok;
+}
+
+/* A complete data frame (payload unmasked): run the message layer. */
+static st_t data_frame(ws_decoder *d, const uint8_t *buf, size_t hdr, ws_frame *f)
 {
     st_t st = ST_OK;
 
     if (f->opcode != WS_OP_CONT) {
         d->msg_opcode = f->opcode;
         d->msg_len = 0u;
-        utf8_stream_init(&d->utf8);
     }
     d->msg_len += (uint64_t)f->len;
     f->msg_opcode = d->msg_opcode;
     if (d->msg_opcode == WS_OP_TEXT) {
-        if (!utf8_stream_feed(&d->utf8, f->payload, f->len)) {
+        if (!text_check(d, buf, hdr, f->len, false)) {
             st = ST_UTF8;
-        } else if (f->fin && !utf8_stream_done(&d->utf8)) {
+        } else if (f->fin && !utf8_stream_done(&d->part)) {
             st = ST_UTF8;
         } else {
-            /* well-formed so far */
+            d->utf8 = d->part;   /* well-formed so far */
         }
     }
+    d->part_on = false;
+    d->part_checked = 0u;
     d->in_message = !f->fin;
     f->msg_end = f->fin;
     return st;
@@ -330,7 +380,12 @@ st_t ws_decode(ws_decoder *d, uint8_t *buf, size_t len, size_t *consumed, ws_fra
     } else {
         st = parse_header(d, buf, len, &hdr, &plen);
         if ((st == ST_OK) && (plen > (uint64_t)(len - hdr))) {
+            /* incomplete: check the text bytes that are here (fail fast) */
             st = ST_AGAIN;
+            if (!is_control((unsigned)buf[0] & 0x0Fu) && frame_is_text(d, buf[0]) &&
+                !text_check(d, buf, hdr, len - hdr, true)) {
+                st = ST_UTF8;
+            }
         }
         if (st == ST_OK) {
             size_t n = (size_t)plen;
@@ -346,7 +401,7 @@ st_t ws_decode(ws_decoder *d, uint8_t *buf, size_t len, size_t *consumed, ws_fra
                 st = close_payload(f);
                 d->closed = (st == ST_OK);
             } else if (!is_control((unsigned)f->opcode)) {
-                st = data_frame(d, f);
+                st = data_frame(d, buf, hdr, f);
             } else {
                 /* ping, pong: nothing more to check */
             }

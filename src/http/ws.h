@@ -20,8 +20,10 @@
  *     max_message: 1009, detected from the frame header, before the payload
  *     arrives.
  *   - Text messages must be UTF-8 across fragments: an ill-formed byte fails
- *     the frame that holds it (1007); a sequence left open by the final
- *     fragment fails that fragment (1007).
+ *     the frame that holds it (1007) as soon as that byte has arrived, even
+ *     when the rest of the frame has not (fail fast, across fragment and
+ *     read boundaries); a sequence left open by the final fragment fails
+ *     that fragment (1007) once it is complete.
  *   - Close frame payload: empty (code 1005 reported), or a 2-byte code and
  *     a UTF-8 reason. One byte: 1002. A code that ws_close_code_valid()
  *     refuses: 1002. A reason that is not UTF-8: 1007.
@@ -116,7 +118,10 @@ typedef struct {
 typedef struct {
     uint64_t max_message;  /* limit on a message's total payload */
     uint64_t msg_len;      /* payload bytes of the message in progress */
-    utf8_stream utf8;      /* text message in progress */
+    utf8_stream utf8;      /* text message in progress, up to the last whole frame */
+    utf8_stream part;      /* ... and on through the frame being read (part_on) */
+    size_t part_checked;   /* payload bytes of that frame fed to part */
+    bool part_on;          /* part belongs to the text frame at the buffer's start */
     ws_opcode msg_opcode;  /* TEXT or BINARY while in_message */
     bool in_message;       /* a data frame with FIN=0 was seen, not yet finished */
     bool closed;           /* a close frame was returned */
@@ -131,11 +136,14 @@ void ws_decoder_init(ws_decoder *d, uint64_t max_message);
  * Decode the first frame in buf[0..len). The decoder keeps no bytes: the
  * caller keeps unconsumed bytes at the front of its buffer, appends what it
  * reads, and calls again with the same start (buf may be NULL only when len
- * is 0). A frame is decoded only once all of it is in buf, so the caller's
+ * is 0). A frame is returned only once all of it is in buf, so the caller's
  * buffer must hold max(max_message, 125) + WS_MAX_CLIENT_HEADER bytes (a
  * longer frame is refused from its header: data frames over the message
  * limit, control frames over 125). ST_AGAIN leaves buf untouched, so the
- * same bytes can be offered again with more appended.
+ * same bytes can be offered again with more appended; the payload bytes of
+ * a text frame already present are UTF-8 checked then (ST_UTF8 before the
+ * frame is complete), and the decoder remembers how far, so every call
+ * must offer the same frame from its first byte until it is consumed.
  *
  *   ST_OK      one frame: *consumed = its size (header + payload), f filled,
  *              its payload unmasked in place. Control frames may come

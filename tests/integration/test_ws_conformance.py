@@ -1,7 +1,8 @@
 """RFC 6455 conformance of roostd's WebSocket endpoints, run against the
 observability listener's /ws over raw sockets (wslib.py): the opening
 handshake and its refusals, client frame validation (mask, RSV, opcodes,
-control frames, fragmentation, length encoding, UTF-8, size limit), close
+control frames, fragmentation, length encoding, UTF-8 (failing at the bad byte,
+before its frame is complete), size limit, which is each endpoint's own), close
 handling, ping/pong, heartbeat, shutdown and the subscriber slot limit.
 
 The observability /ws ignores client text and binary messages, so a
@@ -533,6 +534,66 @@ def test_utf8_valid_fragment_ok_until_final_is_open(server):
         c.send_frame(OP_CONT, b"\x82", fin=False)
         c.alive()
         c.send_frame(OP_CONT, b"\xac")          # completes U+20AC
+        c.alive()
+
+
+def test_utf8_invalid_byte_fails_before_the_frame_is_complete(server):
+    """Fail fast inside a frame: the header announces 1000 bytes, only the
+    first ones are sent, and one of them is invalid. The close comes without
+    the rest of the frame ever being sent."""
+    with ws(server) as c:
+        c.send(build_frame(OP_TEXT, b"fine \xff", length=1000))
+        c.expect_close(1007)
+
+
+def test_utf8_invalid_byte_fails_in_a_later_read(server):
+    """The bad byte arrives in a second write of a frame whose first part
+    was valid: closed at once, the frame still incomplete."""
+    with ws(server) as c:
+        frame = build_frame(OP_TEXT, b"a" * 300 + b"\xc0\xaf", length=2000)
+        c.send(frame[:200])
+        time.sleep(0.2)
+        c.send(frame[200:])
+        c.expect_close(1007)
+
+
+def test_utf8_invalid_byte_in_incomplete_continuation_fails_fast(server):
+    """Across a fragment boundary: fragment 1 ends inside a sequence, the
+    first byte of an incomplete fragment 2 breaks it."""
+    with ws(server) as c:
+        c.send_frame(OP_TEXT, b"ok \xe2\x82", fin=False)
+        c.alive()
+        c.send(build_frame(OP_CONT, b"A", length=500))
+        c.expect_close(1007)
+
+
+def test_utf8_valid_text_in_an_incomplete_frame_waits(server):
+    """The same partial frame without the bad byte is not an error: the
+    connection waits for the rest, then takes it."""
+    with ws(server) as c:
+        frame = build_frame(OP_TEXT, "€ ok ".encode() * 100)
+        c.send(frame[:150])
+        c.expect_quiet(0.3)
+        c.send(frame[150:])
+        c.alive()
+
+
+# ---- per-endpoint message limit -------------------------------------------------------
+
+@pytest.mark.needs("fleet")
+def test_message_limit_is_per_endpoint(server):
+    """Each WebSocket endpoint has its own message limit: fleet /ws/events
+    takes commands up to CFG_STREAM_MSG_BYTES, observability /ws up to
+    CFG_WS_MAX_MESSAGE. A message between the two is 1009 on the first and
+    taken by the second."""
+    small = roostlib.limits()["CFG_STREAM_MSG_BYTES"]
+    assert small < MAX_MESSAGE
+    msg = b"x" * (small + 1)
+    with WS(server.ports["fleet"], path="/ws/events", read_init=False) as c:
+        c.send_frame(OP_TEXT, msg)
+        c.expect_close(1009, skip_data=True)
+    with ws(server) as c:
+        c.send_frame(OP_TEXT, msg)
         c.alive()
 
 

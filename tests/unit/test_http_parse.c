@@ -391,23 +391,92 @@ static void test_overflow_status(void)
     T_EQ_INT(http_head_overflow_status(NULL, 0u), 431);
 }
 
-static void test_501(void)
+/* Transfer-Encoding (RFC 9112 6.1, 6.3, 7): chunked must be the one final
+ * coding over every field; a coding before it roost cannot decode. */
+static void test_transfer_encoding(void)
 {
-    EXPECT_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501);
-    EXPECT_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501);
-    EXPECT_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 501);
+    int status = -1;
+    /* chunked not final, or twice, or nothing: the length is unknown, 400 */
+    EXPECT_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 400);
+    EXPECT_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+               400);
+    EXPECT_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400);
     EXPECT_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
                "Transfer-Encoding: chunked\r\n\r\n",
+               400);
+    EXPECT_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+               "Transfer-Encoding: identity\r\n\r\n",
+               400);
+    EXPECT_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked,chunked\r\n\r\n",
+               400);
+    EXPECT_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\r\n", 400);
+    EXPECT_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,\r\n\r\n", 400);
+    EXPECT_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;x=1\r\n\r\n", 400);
+    /* chunked final after a coding roost does not decode: 501 */
+    EXPECT_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501);
+    EXPECT_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n",
                501);
-    EXPECT_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\r\n", 501);
+    /* one chunked, empty list items and case aside */
+    T_EQ_INT(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: , CHUNKED ,\r\n\r\n",
+                   &status),
+             ST_OK);
+    T_EQ_INT(g_req.chunked, 1);
+    T_EQ_INT(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n",
+                   &status),
+             ST_OK);
+    T_EQ_INT(g_req.chunked, 1);
 }
 
 static void test_505(void)
 {
+    int status = -1;
     EXPECT_BAD("GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505);
-    EXPECT_BAD("GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505);
     EXPECT_BAD("GET / HTTP/0.9\r\n\r\n", 505);
     EXPECT_BAD("GET / HTTP/3.1\r\n", 505); /* known at the end of the line */
+    /* a higher 1.x minor is served as 1.1 (RFC 9110 2.5) */
+    T_EQ_INT(parse("GET / HTTP/1.2\r\nHost: a\r\n\r\n", &status), ST_OK);
+    T_EQ_INT(g_req.minor, 1);
+    T_EQ_INT(g_req.keep_alive, 1);
+    T_EQ_INT(parse("GET / HTTP/1.9\r\nHost: a\r\nConnection: close\r\n\r\n", &status), ST_OK);
+    T_EQ_INT(g_req.minor, 1);
+    T_EQ_INT(g_req.keep_alive, 0);
+    EXPECT_BAD("GET / HTTP/1.2\r\n\r\n", 400); /* and needs Host as 1.1 does */
+}
+
+/* Host (RFC 9112 3.2): one, present in 1.1, and uri-host [":" port]. */
+static void test_host(void)
+{
+    static const char *const bad[] = {
+        "", "a b", "a/b", "a?b", "u@h", "h:8x", "h:80:1", ":80", "[::1", "[]", "[::1]x",
+        "h%4", "h%zz", "a\\b", "\"h\"",
+    };
+    static const char *const good[] = {
+        "h", "example.com", "example.com:8080", "h:", "127.0.0.1:1", "[::1]", "[::1]:80",
+        "[v1.x]", "a-b_c~d!$&'()*+,;=", "h%41", "xn--bcher-kva.example",
+    };
+    char buf[256];
+    size_t i;
+    int status = -1;
+    for (i = 0u; i < sizeof bad / sizeof bad[0]; i++) {
+        int n = snprintf(buf, sizeof buf, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", bad[i]);
+        expect_bad_n(buf, (size_t)n, 400, __LINE__);
+        n = snprintf(buf, sizeof buf, "GET / HTTP/1.0\r\nHost: %s\r\n\r\n", bad[i]);
+        expect_bad_n(buf, (size_t)n, 400, __LINE__);
+    }
+    for (i = 0u; i < sizeof good / sizeof good[0]; i++) {
+        int n = snprintf(buf, sizeof buf, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", good[i]);
+        T_EQ_INT(parse_n(buf, (size_t)n, &status), ST_OK);
+        T_CHECK(strv_eq_cstr(g_req.host, good[i]));
+    }
+    EXPECT_BAD("GET / HTTP/1.1\r\n\r\n", 400);
+    EXPECT_BAD("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400);
+    EXPECT_BAD("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", 400);
+    EXPECT_BAD("GET http://a b/ HTTP/1.1\r\nHost: h\r\n\r\n", 400);
+    EXPECT_BAD("GET http://h:x/ HTTP/1.1\r\nHost: h\r\n\r\n", 400);
+    EXPECT_BAD("GET http://h/ HTTP/1.1\r\nHost: a b\r\n\r\n", 400); /* the field too */
+    T_EQ_INT(parse("GET / HTTP/1.0\r\n\r\n", &status), ST_OK);     /* 1.0 may omit it */
 }
 
 /* Feeding any prefix gives ST_AGAIN or the final answer, and the first
@@ -469,7 +538,9 @@ static void test_incremental(void)
         "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
         "GET / HTTP/2.0\r\nHost: a\r\n\r\n",
         "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
-        "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        "GET / HTTP/1.2\r\nHost: a b\r\n\r\n",
+        "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: a\nb\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: a\r\n",
     };
@@ -840,7 +911,8 @@ int main(void)
     T_RUN(test_431_count);
     T_RUN(test_431_size);
     T_RUN(test_overflow_status);
-    T_RUN(test_501);
+    T_RUN(test_transfer_encoding);
+    T_RUN(test_host);
     T_RUN(test_505);
     T_RUN(test_incremental);
     T_RUN(test_pipelined);

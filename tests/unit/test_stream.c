@@ -70,6 +70,20 @@ static stream_policy g_sse = {
     .name = "sse", .topics = 0x1u, .close_code = WS_CLOSE_TRY_LATER, .heartbeat_ms = 100u,
 };
 
+static size_t g_data_frames;
+
+/* Echo every data frame as it came (opcode, FIN, payload). */
+static void on_data(stream_sub *s, const ws_frame *f)
+{
+    g_data_frames++;
+    T_EQ_INT(stream_send_frame(s, f->opcode, f->fin, f->payload, f->len), ST_OK);
+}
+
+static stream_policy g_data = {
+    .name = "data", .topics = 0u, .close_code = WS_CLOSE_TRY_LATER,
+    .max_message = 200u, .on_data = on_data,
+};
+
 static stream_policy *g_next = &g_plain;
 
 static void ws_route(hctx *h)
@@ -512,6 +526,65 @@ static void test_shutdown_closes_1001(void)
     settle();
 }
 
+/* Hear until `want` whole frames are in buf or the server stops sending
+ * (a bounded number of pumps: a busy machine is slow, not wrong). */
+static size_t hear_frames(int s, char *buf, size_t cap, size_t want)
+{
+    sframe f[16];
+    bool eof = false;
+    size_t n = 0u;
+    int tries;
+    for (tries = 0; (tries < 50) && !eof && (frames(buf, n, f, 16) < want); tries++) {
+        n = hear(s, buf, n, cap, 20, &eof);
+    }
+    return n;
+}
+
+/* on_data gets every data frame, text and binary, fragments as they come;
+ * frames that arrive together are each answered (the stream reads the next
+ * one when tx has drained); the endpoint's own message limit holds. */
+static void test_on_data_frames_and_limit(void)
+{
+    char buf[4096];
+    uint8_t out[1024];
+    sframe f[16];
+    size_t n;
+    size_t k = 0u;
+    size_t i;
+    int s = ws_open(&g_data);
+    g_data_frames = 0u;
+    k += cframe(out + k, 0x82u, "\x00\xff", 2u);
+    k += cframe(out + k, 0x01u, "ab", 2u);
+    k += cframe(out + k, 0x89u, "pp", 2u);
+    k += cframe(out + k, 0x80u, "\xc3\xa9", 2u);
+    for (i = 0u; i < 4u; i++) {
+        k += cframe(out + k, 0x81u, "0123456789012345678901234567890123456789", 40u);
+    }
+    say(s, out, k);
+    n = hear_frames(s, buf, sizeof buf, 8u);
+    T_EQ_INT((long)frames(buf, n, f, 16), 8);
+    T_EQ_INT((long)g_data_frames, 7);
+    T_CHECK((f[0].op == 0x2u) && f[0].fin && (f[0].len == 2u) &&
+            (memcmp(f[0].payload, "\x00\xff", 2) == 0));
+    T_CHECK((f[1].op == 0x1u) && !f[1].fin && (memcmp(f[1].payload, "ab", 2) == 0));
+    T_CHECK((f[2].op == 0xAu) && (memcmp(f[2].payload, "pp", 2) == 0));
+    T_CHECK((f[3].op == 0x0u) && f[3].fin && (memcmp(f[3].payload, "\xc3\xa9", 2) == 0));
+    for (i = 4u; i < 8u; i++) {
+        T_CHECK((f[i].op == 0x1u) && f[i].fin && (f[i].len == 40u));
+    }
+    /* 120 + 90 bytes: over this endpoint's 200, under CFG_WS_MAX_MESSAGE */
+    k = cframe(out, 0x02u, buf, 120u);
+    k += cframe(out + k, 0x80u, buf, 90u);
+    say(s, out, k);
+    n = hear_frames(s, buf, sizeof buf, 2u);
+    T_EQ_INT((long)frames(buf, n, f, 16), 2);
+    T_CHECK((f[0].op == 0x2u) && !f[0].fin && (f[0].len == 120u));
+    T_EQ_INT(f[1].op, 0x8);
+    T_EQ_INT(close_code(&f[1]), 1009);
+    close(s);
+    settle();
+}
+
 int main(void)
 {
     pools_init();
@@ -539,5 +612,6 @@ int main(void)
     T_RUN(test_slots_full);
     T_RUN(test_sse);
     T_RUN(test_shutdown_closes_1001);
+    T_RUN(test_on_data_frames_and_limit);
     return t_done("stream");
 }

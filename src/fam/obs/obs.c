@@ -319,6 +319,7 @@ static stream_policy g_ws = {
     .close_code = WS_CLOSE_TRY_LATER,
     .heartbeat_ms = 20000u,
     .pong_timeout_ms = 20000u,
+    .max_message = CFG_WS_MAX_MESSAGE,  /* the client sends nothing it needs */
 };
 
 void obs_set_ws(uint32_t heartbeat_ms, uint64_t max_buffer_bytes)
