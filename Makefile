@@ -59,7 +59,9 @@ LDFLAGS := $(EXTRA_LDFLAGS)
 LDLIBS  := -lm
 
 ALL_SRC  := $(sort $(wildcard src/*/*.c src/fam/*/*.c))
-SRC      := $(sort $(wildcard src/*/*.c src/fam/shared/*.c) \
+# A family's desc.c (its descriptor: name, keys, schema steps) is built in
+# every profile, the rest of its folder only when it is in FAMILIES.
+SRC      := $(sort $(wildcard src/*/*.c src/fam/shared/*.c src/fam/*/desc.c) \
                    $(foreach f,$(FAMILIES),$(wildcard src/fam/$(f)/*.c)))
 ifneq ($(WITH_LLM),1)
 SRC      := $(filter-out src/out/%,$(SRC))

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "fam/families.h"
 
 /* ---- the key table ------------------------------------------------------- */
 
@@ -64,18 +65,19 @@ typedef struct {
 #define MAX_U32 4294967295ULL
 #define MS_DAY 86400000ULL
 
-#define FAM_KEYS(i, fn, dport, dcors)                                                      \
+/* The listener keys of a family. Their port and cors_origins defaults are
+ * the family's descriptor's (fam/desc.h), set by load_defaults; the rows'
+ * prefixes are checked against the descriptors there too. */
+#define FAM_KEYS(i, fn)                                                                    \
     KEY(fn ".enabled", K_BOOL, F_FAMILY, fam[i].enabled, 0, 0, 0, "true", "BOOL", NULL), \
     KEY(fn ".host", K_STR, F_FAMILY | F_NONEMPTY, fam[i].host, 0, 0, 0, "127.0.0.1",     \
         "ADDR", NULL),                                                                   \
-    KEY(fn ".port", K_UINT, F_FAMILY, fam[i].port, 0, 65535, 0, dport, "N", NULL),        \
+    KEY(fn ".port", K_UINT, F_FAMILY, fam[i].port, 0, 65535, 0, NULL, "N", NULL),         \
     KEY(fn ".auth", K_AUTH, F_FAMILY, fam[i].auth, 0, 0, 0, "auto", "MODE", NULL),       \
     KEY(fn ".cors_origins", K_LIST, F_FAMILY, fam[i].cors_origins, 0, 0,                 \
-        CFG_MAX_CORS_ORIGINS, dcors, "LIST", NULL),                                       \
+        CFG_MAX_CORS_ORIGINS, NULL, "LIST", NULL),                                        \
     KEY(fn ".tls_cert", K_STR, F_FAMILY, fam[i].tls_cert, 0, 0, 0, "", "PATH", NULL),    \
     KEY(fn ".tls_key", K_STR, F_FAMILY, fam[i].tls_key, 0, 0, 0, "", "PATH", NULL)
-
-#define AO_CORS "http://localhost:5173,http://localhost:3000"
 
 static const key_def g_keys[] = {
     KEY("data_dir", K_STR, F_NONEMPTY, data_dir, 0, 0, 0, "./roost-data", "DIR", NULL),
@@ -85,11 +87,11 @@ static const key_def g_keys[] = {
         "N", NULL),
     KEY("log_level", K_LEVEL, 0, log_level, 0, 0, 0, "info", "LEVEL",
         "info (debug|info|warn|error)"),
-    FAM_KEYS(FAM_FLEET, "fleet", "3000", "*"),
-    FAM_KEYS(FAM_RPG, "rpg", "4011", "*"),
-    FAM_KEYS(FAM_OBS, "observability", "8765", AO_CORS),
-    FAM_KEYS(FAM_DOCS, "documents", "8766", AO_CORS),
-    FAM_KEYS(FAM_AGENTS, "agents", "8767", AO_CORS),
+    FAM_KEYS(FAM_FLEET, "fleet"),
+    FAM_KEYS(FAM_RPG, "rpg"),
+    FAM_KEYS(FAM_OBS, "observability"),
+    FAM_KEYS(FAM_DOCS, "documents"),
+    FAM_KEYS(FAM_AGENTS, "agents"),
     KEY("fleet.web_dir", K_STR, 0, fleet.web_dir, 0, 0, 0, "apps/web/dist", "DIR",
         "apps/web/dist (if it exists)"),
     KEY("fleet.ws_heartbeat_ms", K_UINT, 0, fleet.ws_heartbeat_ms, 100, MS_DAY, 0, "30000",
@@ -205,9 +207,6 @@ static const alias_def g_aliases[] = {
 
 #define N_ALIASES (sizeof(g_aliases) / sizeof(g_aliases[0]))
 
-static const char *const g_fam_names[FAM_COUNT] = {
-    "fleet", "rpg", "observability", "documents", "agents"
-};
 static const char *const g_auth_names[] = { "auto", "key", "open" };
 static const char *const g_level_names[] = { "debug", "info", "warn", "error" };
 static const char *const g_kind_names[] = { "", "anthropic", "openai-compatible" };
@@ -778,28 +777,23 @@ static st_t prov_set(cfg_ctx *x, strv rest, strv v)
 
 /* Keys of what this profile does not build: a family's keys and llm.*.
  * What the key belongs to, or NULL when it is built. */
-static const char *key_not_built(strv key)
+static const char *key_not_built(strv key, char *what, size_t cap)
 {
-    static const struct built_part {
-        const char *prefix;
-        bool built;
-        const char *what;
-    } k_parts[] = {
-        { "fleet.", CFG_FAM_FLEET != 0, "family fleet" },
-        { "rpg.", CFG_FAM_RPG != 0, "family rpg" },
-        { "observability.", CFG_FAM_OBS != 0, "family observability" },
-        { "documents.", CFG_FAM_DOCS != 0, "family documents" },
-        { "agents.", CFG_FAM_AGENTS != 0, "family agents" },
-        { "llm.", CFG_WITH_LLM != 0, "the LLM stack" },
-    };
-    const char *what = NULL;
+    const char *res = NULL;
     size_t i;
-    for (i = 0u; (i < (sizeof(k_parts) / sizeof(k_parts[0]))) && (what == NULL); i++) {
-        if (!k_parts[i].built && strv_starts_with_cstr(key, k_parts[i].prefix)) {
-            what = k_parts[i].what;
+    for (i = 0u; (i < (size_t)FAM_COUNT) && (res == NULL); i++) {
+        const fam_desc *d = fam_list[i];
+        size_t n = strlen(d->prefix);
+        if (!d->built && (key.n > n) && (memcmp(key.p, d->prefix, n) == 0) &&
+            (key.p[n] == '.')) {
+            (void)snprintf(what, cap, "family %s", d->prefix);
+            res = what;
         }
     }
-    return what;
+    if ((res == NULL) && (CFG_WITH_LLM == 0) && strv_starts_with_cstr(key, "llm.")) {
+        res = "the LLM stack";
+    }
+    return res;
 }
 
 /* A key of a part not built is refused, so a setting never silently does
@@ -825,7 +819,8 @@ static st_t key_not_built_apply(cfg_ctx *x, strv key, strv v, const char *what)
 static st_t key_apply(cfg_ctx *x, strv key, strv v)
 {
     int i = key_index(key);
-    const char *what = key_not_built(key);
+    char what_buf[CFG_CONF_NAME_BYTES + 16];
+    const char *what = key_not_built(key, what_buf, sizeof what_buf);
     st_t st;
     if ((what != NULL) && ((i >= 0) || strv_starts_with_cstr(key, PROV_PREFIX))) {
         st = key_not_built_apply(x, key, v, what);
@@ -860,6 +855,17 @@ static st_t load_defaults(cfg_ctx *x)
         if (g_keys[i].def != NULL) {
             st = value_set(x, &g_keys[i], g_keys[i].name, x->c, strv_from_cstr(g_keys[i].def));
         }
+    }
+    /* The listener defaults a family's descriptor gives. */
+    for (i = 0u; (i < (size_t)FAM_COUNT) && (st == ST_OK); i++) {
+        const fam_desc *d = fam_list[i];
+        char key[CFG_CONF_NAME_BYTES + 16];
+        size_t k;
+        (void)snprintf(key, sizeof key, "%s.cors_origins", d->prefix);
+        k = key_index_cstr(key);
+        ASSERT(g_keys[k].off == OFF(fam[i].cors_origins));   /* rows in families.def order */
+        x->c->fam[i].port = d->port;
+        st = value_set(x, &g_keys[k], g_keys[k].name, x->c, strv_from_cstr(d->cors_origins));
     }
     ASSERT(st == ST_OK);
     return st;
@@ -944,9 +950,10 @@ static st_t load_aliases(cfg_ctx *x, const char *const *envp)
     st_t st = ST_OK;
     for (i = 0u; (i < N_ALIASES) && (st == ST_OK); i++) {
         const char *v = env_get(envp, g_aliases[i].env);
+        char what[CFG_CONF_NAME_BYTES + 16];
         /* An upstream name (PORT, CORS_ORIGINS) may be set for another
          * program: for a family not built it is ignored, not refused. */
-        if ((v != NULL) && (key_not_built(strv_from_cstr(g_aliases[i].key)) == NULL)) {
+        if ((v != NULL) && (key_not_built(strv_from_cstr(g_aliases[i].key), what, sizeof what) == NULL)) {
             where_set(x, "environment variable %s", g_aliases[i].env);
             st = key_apply(x, strv_from_cstr(g_aliases[i].key), trim_all(strv_from_cstr(v)));
         }
@@ -1107,15 +1114,15 @@ static st_t finish_listeners(cfg_ctx *x)
         const cfg_listener *l = &c->fam[i];
         if (is_empty(l->tls_cert) != is_empty(l->tls_key)) {
             st = fail(x, ST_INVAL, "%s.%s is set but %s.%s is not (set both or neither)",
-                      g_fam_names[i], is_empty(l->tls_cert) ? "tls_key" : "tls_cert",
-                      g_fam_names[i], is_empty(l->tls_cert) ? "tls_cert" : "tls_key");
+                      fam_list[i]->prefix, is_empty(l->tls_cert) ? "tls_key" : "tls_cert",
+                      fam_list[i]->prefix, is_empty(l->tls_cert) ? "tls_cert" : "tls_key");
         }
         for (j = i + 1u; (j < (size_t)FAM_COUNT) && (st == ST_OK); j++) {
             const cfg_listener *m = &c->fam[j];
             if (l->enabled && m->enabled && (l->port != 0u) && (l->port == m->port) &&
                 (strcmp(l->host, m->host) == 0)) {
-                st = fail(x, ST_INVAL, "%s.port and %s.port are both %s:%u", g_fam_names[i],
-                          g_fam_names[j], l->host, (unsigned)l->port);
+                st = fail(x, ST_INVAL, "%s.port and %s.port are both %s:%u", fam_list[i]->prefix,
+                          fam_list[j]->prefix, l->host, (unsigned)l->port);
             }
         }
     }
@@ -1380,16 +1387,39 @@ st_t cfg_load(roost_cfg *c, int argc, char *const *argv, const char *const *envp
 
 bool cfg_fam_built(fam_id f)
 {
-    static const bool k_built[FAM_COUNT] = {
-        CFG_FAM_FLEET != 0, CFG_FAM_RPG != 0, CFG_FAM_OBS != 0, CFG_FAM_DOCS != 0,
-        CFG_FAM_AGENTS != 0,
-    };
-    return ((unsigned)f < (unsigned)FAM_COUNT) && k_built[f];
+    return ((unsigned)f < (unsigned)FAM_COUNT) && fam_list[f]->built;
 }
 
 const char *fam_name(fam_id f)
 {
-    return ((unsigned)f < (unsigned)FAM_COUNT) ? g_fam_names[f] : "?";
+    return ((unsigned)f < (unsigned)FAM_COUNT) ? fam_list[f]->name : "?";
+}
+
+const char *cfg_str(const roost_cfg *c, const char *key)
+{
+    int i = key_index(strv_from_cstr(key));
+    const char *v = "";
+    if ((i >= 0) && ((g_keys[i].kind == K_STR) || (g_keys[i].kind == K_LIST) ||
+                     (g_keys[i].kind == K_URL))) {
+        v = (const char *)c + g_keys[i].off;
+    }
+    return v;
+}
+
+uint64_t cfg_num(const roost_cfg *c, const char *key)
+{
+    int i = key_index(strv_from_cstr(key));
+    uint64_t v = 0u;
+    if ((i >= 0) && (g_keys[i].kind == K_UINT)) {
+        v = uint_load((const char *)c + g_keys[i].off, g_keys[i].size);
+    } else if ((i >= 0) && (g_keys[i].kind == K_BOOL)) {
+        bool b;
+        (void)memcpy(&b, (const char *)c + g_keys[i].off, sizeof b);
+        v = b ? 1u : 0u;
+    } else {
+        /* not a number */
+    }
+    return v;
 }
 
 const cfg_provider *cfg_provider_find(const roost_cfg *c, strv name)
@@ -1550,22 +1580,14 @@ static void help_build(text_w *w)
              CFG_PROFILE_NAME);
     w_printf(w, "Families (one listener each; all bound to 127.0.0.1 by default):\n");
     for (i = 0u; i < (size_t)FAM_COUNT; i++) {
-        static const char *const what[FAM_COUNT] = {
-            "bots, souls, chat over SSE, /ws/events, builder, web UI",
-            "tmux panes running Claude Code, personas, quests, XP",
-            "Claude Code hook events and sessions, /ws",
-            "tagged file store",
-            "agent blueprints on disk",
-        };
-        const char *fn = g_fam_names[i];
-        char key[32];
-        if (!cfg_fam_built((fam_id)i)) {
+        const fam_desc *d = fam_list[i];
+        const char *fn = d->prefix;
+        if (!d->built) {
             w_printf(w, "  %-13s  not built in this profile\n", fn);
             continue;
         }
-        (void)snprintf(key, sizeof key, "%s.port", fn);
-        w_printf(w, "  %-13s  %-4s  %s\n      --%s.enabled --%s.host --%s.port ...\n", fn,
-                 g_keys[key_index_cstr(key)].def, what[i], fn, fn, fn);
+        w_printf(w, "  %-13s  %-4u  %s\n      --%s.enabled --%s.host --%s.port ...\n", fn,
+                 (unsigned)d->port, d->about, fn, fn, fn);
     }
     w_printf(w, "Keys of each family F:\n");
     help_key_line(w, "F.enabled", "BOOL", "true");

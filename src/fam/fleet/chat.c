@@ -35,6 +35,7 @@
 #include "fam/fleet/events.h"
 #include "fam/fleet/identity.h"
 #include "fam/fleet/spawn.h"
+#include "fam/fleet/sql.h"
 #include "fam/shared/metrics.h"
 #include "store/store.h"
 
@@ -315,7 +316,7 @@ static st_t insert_message(const chat_req *r, const char *role, strv content,
                            const char *created_at, bool assistant, const char *stop,
                            bool partial)
 {
-    sqlite3_stmt *q = store_stmt(STORE_CHAT_MESSAGE_INSERT);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_CHAT_MESSAGE_INSERT);
     char id[UUID_STR_BYTES];
     st_t st = uuid_v7(id);
     if (st != ST_OK) {
@@ -360,7 +361,7 @@ static void persist(chat_req *r, strv text, const char *stop, bool partial)
         st = insert_message(r, "assistant", text, now, true, stop, partial);
     }
     if (st == ST_OK) {
-        q = store_stmt(STORE_CHAT_SESSION_ADD);
+        q = fleet_stmt(FLEET_SQL_CHAT_SESSION_ADD);
         (void)store_bind_text(q, 1, strv_from_cstr(r->session_id));
         (void)store_bind_int64(q, 2, 2);
         (void)store_bind_int64(q, 3, (int64_t)r->in_tokens);
@@ -368,7 +369,7 @@ static void persist(chat_req *r, strv text, const char *stop, bool partial)
         st = store_exec(q);
     }
     if (st == ST_OK) {
-        q = store_stmt(STORE_CHAT_BOT_ADD);
+        q = fleet_stmt(FLEET_SQL_CHAT_BOT_ADD);
         (void)store_bind_text(q, 1, strv_from_cstr(r->bot_id));
         (void)store_bind_int64(q, 2, (int64_t)r->in_tokens);
         (void)store_bind_int64(q, 3, (int64_t)r->out_tokens);
@@ -705,7 +706,7 @@ static st_t assemble(chat_req *r)
  * the user message and a synthesis' two more. */
 static st_t load_history(chat_req *r)
 {
-    sqlite3_stmt *q = store_stmt(STORE_CHAT_HISTORY);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_CHAT_HISTORY);
     size_t count = 0u;
     size_t i = 0u;
     size_t off = 0u;
@@ -828,7 +829,7 @@ static bool read_session(hctx *h, const json_doc *d, int root, char sid[UUID_STR
 /* Session sid of this bot? false: answered 404 (or 500). */
 static bool check_session(hctx *h, const char *sid)
 {
-    sqlite3_stmt *q = store_stmt(STORE_SESSION_GET);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_SESSION_GET);
     bool row = false;
     bool mine = false;
     st_t st;
@@ -850,7 +851,7 @@ static bool check_session(hctx *h, const char *sid)
 
 static st_t create_session(chat_req *r)
 {
-    sqlite3_stmt *q = store_stmt(STORE_CHAT_SESSION_CREATE);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_CHAT_SESSION_CREATE);
     st_t st = uuid_v7(r->session_id);
     if (st == ST_OK) {
         (void)store_bind_text(q, 1, strv_from_cstr(r->session_id));
@@ -860,7 +861,7 @@ static st_t create_session(chat_req *r)
         st = store_exec(q);
     }
     if (st == ST_OK) {
-        q = store_stmt(STORE_CHAT_BOT_CONVERSATION);
+        q = fleet_stmt(FLEET_SQL_CHAT_BOT_CONVERSATION);
         (void)store_bind_text(q, 1, strv_from_cstr(r->bot_id));
         st = store_exec(q);
     }

@@ -63,30 +63,13 @@
 
 #include "config.h"
 #include "http/server.h"
+#include "out/llm.h"
 #include "out/llm_wire.h"
 
-/* One configured provider (llm.provider.<name>.*). */
-typedef struct chat_provider {
-    const char *name;
-    llm_kind kind;
-    const char *base_url;          /* no trailing '/' */
-    const char *api_key_secret;    /* fleet secret name, "" for none */
-    const char *env_key;           /* the environment variable's value at
-                                    * start, NULL when unset */
-    const char *default_model;
-    uint32_t timeout_ms;
-} chat_provider;
-
-typedef struct chat_config {
-    const chat_provider *prov;     /* nprov entries, in llm.providers order */
-    uint32_t nprov;
-    const uint8_t *chain;          /* llm.fallback_chain as indexes into prov */
-    uint32_t nchain;
-    uint64_t budget_tokens;        /* llm.request_budget_tokens (>= 10000) */
-    uint32_t budget_pause_timeout_ms;
-    uint32_t max_depth;
-    uint32_t history_max_messages;
-} chat_config;
+/* The engine's configuration: the llm.* keys (out/llm.h), one
+ * llm_provider_conf per llm.provider.<name>.*. */
+typedef llm_provider_conf chat_provider;
+typedef llm_conf chat_config;
 
 /* Take the configuration (the pointers must stay valid) and reset every
  * request, agent and the heap. Call once at startup after the store, the

@@ -37,6 +37,7 @@
 #include "core/log.h"
 #include "core/timer.h"
 #include "bus/ring.h"
+#include "fam/obs/sql.h"
 #include "http/stream.h"
 #include "fam/shared/fam.h"
 #include "fam/shared/fapi.h"
@@ -113,7 +114,7 @@ static void session_row(sqlite3_stmt *q, json_w *w)
  * calls store_done), ST_NOTFOUND, or a storage error. */
 static st_t session_get(strv sid, sqlite3_stmt **out)
 {
-    sqlite3_stmt *q = store_stmt(STORE_OBS_SESSION_GET);
+    sqlite3_stmt *q = obs_stmt(OBS_SQL_SESSION_GET);
     bool row = false;
     st_t st = store_bind_text(q, 1, sid);
     if (st == ST_OK) {
@@ -129,9 +130,9 @@ static st_t session_get(strv sid, sqlite3_stmt **out)
     return st;
 }
 
-static st_t exec_1(store_stmt_id id, strv a)
+static st_t exec_1(obs_sql_id id, strv a)
 {
-    sqlite3_stmt *q = store_stmt(id);
+    sqlite3_stmt *q = obs_stmt(id);
     st_t st = store_bind_text(q, 1, a);
     if (st == ST_OK) {
         st = store_exec(q);
@@ -139,9 +140,9 @@ static st_t exec_1(store_stmt_id id, strv a)
     return st;
 }
 
-static st_t exec_2(store_stmt_id id, strv a, strv b)
+static st_t exec_2(obs_sql_id id, strv a, strv b)
 {
-    sqlite3_stmt *q = store_stmt(id);
+    sqlite3_stmt *q = obs_stmt(id);
     st_t st = store_bind_text(q, 1, a);
     if (st == ST_OK) {
         st = store_bind_text(q, 2, b);
@@ -225,7 +226,7 @@ static st_t bind_opt_int(sqlite3_stmt *q, int idx, bool has, int64_t v)
 
 static st_t insert_event(const obs_event *ev)
 {
-    sqlite3_stmt *q = store_stmt(STORE_OBS_EVENT_INSERT);
+    sqlite3_stmt *q = obs_stmt(OBS_SQL_EVENT_INSERT);
     st_t st = store_bind_text(q, 1, ev->session_id);
     if (st == ST_OK) {
         st = store_bind_text(q, 2, ev->event_type);
@@ -271,7 +272,7 @@ st_t obs_record(const obs_event *ev)
     st_t st = store_begin();
     if (st == ST_OK) {
         if (strv_eq_cstr(ev->event_type, "session_start")) {
-            sqlite3_stmt *q = store_stmt(STORE_OBS_SESSION_START);
+            sqlite3_stmt *q = obs_stmt(OBS_SQL_SESSION_START);
             st = store_bind_text(q, 1, ev->session_id);
             if (st == ST_OK) {
                 st = store_bind_text(q, 2, ev->session_name);
@@ -283,7 +284,7 @@ st_t obs_record(const obs_event *ev)
                 st = store_exec(q);
             }
         } else if (strv_eq_cstr(ev->event_type, "session_stop")) {
-            st = exec_1(STORE_OBS_SESSION_FINISH, ev->session_id);
+            st = exec_1(OBS_SQL_SESSION_FINISH, ev->session_id);
         } else {
             /* other types: stored and broadcast, no session effect */
         }
@@ -292,7 +293,7 @@ st_t obs_record(const obs_event *ev)
         st = insert_event(ev);
     }
     if (st == ST_OK) {
-        st = exec_2(STORE_OBS_SESSION_TOUCH, ev->session_id, ev->timestamp);
+        st = exec_2(OBS_SQL_SESSION_TOUCH, ev->session_id, ev->timestamp);
     }
     if (st == ST_OK) {
         st = store_commit();
@@ -312,7 +313,7 @@ st_t obs_record(const obs_event *ev)
 
 static stream_policy g_ws = {
     .name = "observability /ws",
-    .topics = STREAM_TOPIC_OBS,
+    .topics = OBS_TOPIC,
     .priorities = false,
     .lag_skips = false,
     .max_queue_bytes = 1048576u,
@@ -412,7 +413,7 @@ static void obs_publish(obs_pub kind, const obs_event *ev, strv session_id)
         st = json_w_finish(&w, &n);
     }
     if (st == ST_OK) {
-        st = ring_publish(STREAM_TOPIC_OBS, RING_PRIO_NORMAL,
+        st = ring_publish(OBS_TOPIC, RING_PRIO_NORMAL,
                           (kind == OBS_PUB_EVENT) ? g_ev_buf : s_msg, n, NULL);
     }
     if (st != ST_OK) {
@@ -696,7 +697,7 @@ static void post_event(hctx *h)
 
 static sqlite3_stmt *sessions_query(const void *ctx, int64_t sent)
 {
-    sqlite3_stmt *q = store_stmt(STORE_OBS_SESSION_LIST);
+    sqlite3_stmt *q = obs_stmt(OBS_SQL_SESSION_LIST);
     (void)ctx;
     if ((store_bind_int64(q, 1, -1) != ST_OK) || (store_bind_int64(q, 2, sent) != ST_OK)) {
         store_done(q);
@@ -723,7 +724,7 @@ typedef struct {
 static sqlite3_stmt *events_query(const void *ctx, int64_t sent)
 {
     const events_ctx *ec = (const events_ctx *)ctx;
-    sqlite3_stmt *q = store_stmt(STORE_OBS_EVENT_LIST);
+    sqlite3_stmt *q = obs_stmt(OBS_SQL_EVENT_LIST);
     if ((store_bind_int64(q, 1, ec->anchor) != ST_OK) ||
         (store_bind_int64(q, 2, ec->limit - sent) != ST_OK) ||
         (store_bind_int64(q, 3, ec->offset + sent) != ST_OK)) {
@@ -778,7 +779,7 @@ static void list_events(hctx *h)
         /* storage error */
     }
     if (st == ST_OK) {
-        q = store_stmt(STORE_OBS_EVENT_ANY);
+        q = obs_stmt(OBS_SQL_EVENT_ANY);
         st = store_bind_text(q, 1, sid);
         if (st == ST_OK) {
             st = store_step(q, &row);
@@ -804,7 +805,7 @@ static void list_events(hctx *h)
 /* The metadata update; ST_NOTFOUND for an unknown session. */
 static st_t update_meta(strv sid, strv name, strv dir, strv agent)
 {
-    sqlite3_stmt *q = store_stmt(STORE_OBS_SESSION_META);
+    sqlite3_stmt *q = obs_stmt(OBS_SQL_SESSION_META);
     st_t st = store_bind_text(q, 1, sid);
     if (st == ST_OK) {
         st = bind_opt_text(q, 2, name, false);
@@ -897,13 +898,13 @@ static void delete_session(hctx *h)
     json_w w;
     st_t st = store_begin();
     if (st == ST_OK) {
-        st = exec_1(STORE_OBS_SESSION_DELETE, sid);
+        st = exec_1(OBS_SQL_SESSION_DELETE, sid);
     }
     if ((st == ST_OK) && (store_changes() == 0u)) {
         st = ST_NOTFOUND;
     }
     if (st == ST_OK) {
-        st = exec_1(STORE_OBS_EVENT_DELETE_SESSION, sid);
+        st = exec_1(OBS_SQL_EVENT_DELETE_SESSION, sid);
         events = store_changes();
     }
     if (st == ST_OK) {
@@ -991,7 +992,7 @@ static void arm_sigterm(strv sid, int64_t pid)
 /* §5 process resolution: the latest event pid, if usable; 0: none. */
 static int64_t stop_pid(strv sid)
 {
-    sqlite3_stmt *q = store_stmt(STORE_OBS_EVENT_LAST_PID);
+    sqlite3_stmt *q = obs_stmt(OBS_SQL_EVENT_LAST_PID);
     bool row = false;
     int64_t pid = 0;
     if ((store_bind_text(q, 1, sid) == ST_OK) && (store_step(q, &row) == ST_OK) && row) {
@@ -1031,7 +1032,7 @@ static void stop_session(hctx *h)
         return;
     }
     (void)clock_format(clock_wall_us(), CLOCK_FMT_OFF6, now, sizeof now);
-    st = exec_2(STORE_OBS_SESSION_STOP, sid, strv_from_cstr(now));
+    st = exec_2(OBS_SQL_SESSION_STOP, sid, strv_from_cstr(now));
     if (st != ST_OK) {
         internal(h, "session stop", st);
         return;
@@ -1082,9 +1083,17 @@ static const route k_routes[] = {
     { RM_GET, "/ws", ws_connect, ROUTE_BIG_OUT },
 };
 
-void obs_setup(http_service *svc)
+const fam_routes obs_routes = { k_routes, sizeof(k_routes) / sizeof(k_routes[0]) };
+
+st_t obs_init(const fam_env *env)
 {
-    fam_fastapi_setup(svc, "observability", k_routes, sizeof(k_routes) / sizeof(k_routes[0]),
-                      false);
+    obs_set_stop_grace_ms((uint32_t)env->num("observability.stop_grace_ms"));
+    return ST_OK;
+}
+
+void obs_streams(const fam_env *env)
+{
+    obs_set_ws((uint32_t)env->num("observability.ws_heartbeat_ms"),
+               env->num("observability.ws_max_buffer_bytes"));
     stream_register(&g_ws);
 }
