@@ -7,6 +7,7 @@
 #   make check-plan every profile's --budget against its binary (size)
 #   make asan       unit + integration again under ASan+UBSan
 #   make misra      cppcheck --addon=misra over src/ and port/
+#   make check-layers  includes point down, only fam/ names a family
 #   make fuzz-smoke libFuzzer targets, briefly
 #   make check      everything CI runs (see .ci/run)
 #   make bench      measurements (bench/README.md): wrk runs, /ws flood, chat soak
@@ -73,7 +74,7 @@ LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
 OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 MAIN_OBJ := $(BUILD)/obj/$(MAIN_SRC:.c=.o)
 
-.PHONY: all clean unit integration integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers bench-heap \
+.PHONY: all clean unit integration integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap \
         bench vendor deps soak
 # Objects are not intermediates: keep them between runs.
 .SECONDARY:
@@ -193,6 +194,11 @@ asan:
 check-os-headers:
 	@tools/check_os_headers.sh
 
+# includes point down the layers, only fam/ names a family (tools/check_layers.py)
+check-layers:
+	@$(PYTHON) tools/check_layers.py --self-test
+	@$(PYTHON) tools/check_layers.py
+
 misra: vendor-headers
 	@tools/misra.sh
 
@@ -232,6 +238,7 @@ fuzz-smoke: fuzz
 # ---- everything CI runs ----------------------------------------------------
 check: all
 	$(MAKE) check-os-headers
+	$(MAKE) check-layers
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) check-plan
