@@ -3,7 +3,9 @@
  * GET /health, POST /events, GET /sessions, GET /events/{session_id},
  * PATCH /sessions/{id}/metadata, DELETE /sessions/{id} and
  * POST /sessions/{id}/stop (spec/observability.md §3-§5), FastAPI-style
- * errors. The WebSocket /ws is not here yet.
+ * errors, and the live updates on /ws (§6). The folder is split as fleet's:
+ * obs.c (routes, hooks), events.c, sessions.c, api.c (obs_int.h), with the
+ * descriptor in desc.c and the SQL in stmts.def.
  */
 #ifndef ROOST_FAM_OBS_H
 #define ROOST_FAM_OBS_H
