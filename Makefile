@@ -65,7 +65,7 @@ ALL_SRC  := $(sort $(wildcard src/*/*.c src/fam/*/*.c))
 SRC      := $(sort $(wildcard src/*/*.c src/fam/shared/*.c src/fam/*/desc.c) \
                    $(foreach f,$(FAMILIES),$(wildcard src/fam/$(f)/*.c)))
 ifneq ($(WITH_LLM),1)
-SRC      := $(filter-out src/out/%,$(SRC))
+SRC      := $(filter-out src/out/% src/engine/%,$(SRC))
 endif
 PORT_SRC := $(sort $(wildcard port/$(PORT)/*.c))
 MAIN_SRC := port/$(PORT)/main.c
@@ -214,7 +214,7 @@ FUZZ_SRC_http := src/http/parse.c $(FUZZ_CORE)
 FUZZ_SRC_json := src/json/read.c src/json/write.c vendor/jsmn.c $(FUZZ_CORE)
 FUZZ_SRC_ws := src/http/ws.c src/core/sha1.c src/core/mdblock.c src/core/base64.c $(FUZZ_CORE)
 FUZZ_SRC_sse_in := src/out/sse_in.c src/out/llm_wire.c src/json/read.c src/json/write.c vendor/jsmn.c $(FUZZ_CORE)
-FUZZ_SRC_spawn := src/fam/fleet/spawn.c $(FUZZ_CORE)
+FUZZ_SRC_spawn := src/engine/spawn.c $(FUZZ_CORE)
 # fuzz/heap.c includes src/core/heap.c itself (built with NDEBUG: bad frees
 # take the release path and are counted)
 FUZZ_SRC_heap := $(FUZZ_CORE)

@@ -34,7 +34,7 @@
 #include "fam/fleet/chat_int.h"
 #include "fam/fleet/events.h"
 #include "fam/fleet/identity.h"
-#include "fam/fleet/spawn.h"
+#include "engine/spawn.h"
 #include "fam/fleet/sql.h"
 #include "fam/shared/metrics.h"
 #include "store/store.h"

@@ -35,7 +35,7 @@
 #include "fam/fleet/chat_int.h"
 #include "fam/fleet/events.h"
 #include "fam/fleet/secrets.h"
-#include "fam/fleet/spawn.h"
+#include "engine/spawn.h"
 #include "json/write.h"
 
 #define MOD "chat"

@@ -1,8 +1,13 @@
 /*
- * spawn.h - the text rules of fleet sub-agents (spec/fleet.md §7.4): finding
- * a spawn block in an agent's response, reading its tasks, the task key of
- * cycle detection, the result summary, and XML escaping for the synthesis
- * message. Pure functions over caller buffers; no state, no I/O.
+ * spawn.h - the text rules of the agent engine's sub-agents (spec/fleet.md
+ * §7.4): finding a spawn block in an agent's response, reading its tasks,
+ * the task key of cycle detection, the result summary, and XML escaping
+ * for the synthesis message. Pure functions over caller buffers; no state,
+ * no I/O.
+ *
+ * engine/ is the layer of the agent engine, between out/ and the families
+ * (DESIGN.md): this is its first module; the runtime (calls, failover,
+ * sub-agents, budgets) is still fam/fleet/chat_agent.c.
  *
  * A spawn block is the first `<spawn_agents` ... `</spawn_agents>` of the
  * text (an opening without its closing is no block). Its mode is
@@ -13,8 +18,8 @@
  * &quot; &amp; &lt; &gt; &apos; are decoded (anything else is kept as it
  * is). An unterminated value ends the task list.
  */
-#ifndef ROOST_FLEET_SPAWN_H
-#define ROOST_FLEET_SPAWN_H
+#ifndef ROOST_ENGINE_SPAWN_H
+#define ROOST_ENGINE_SPAWN_H
 
 #include <stdbool.h>
 #include <stddef.h>
