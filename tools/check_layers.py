@@ -27,10 +27,11 @@ in fam/, another family's folder.
 Rule 2 (family names): a file outside fam/ fails when its code (comments
 are skipped; the spec and the history may be cited there) names a family:
   - an identifier with a `_`-separated part fleet, rpg, obs or docs, in any
-    case (fleet_setup, STREAM_TOPIC_FLEET, CFG_FAM_OBS, FAM_DOCS), or one
-    that starts with agents_ / AGENTS_ or is FAM_AGENTS / CFG_FAM_AGENTS
-    ("agents" alone is the chat engine's word for its sub-agents, so
-    chat_agents_reset or CFG_CHAT_AGENTS is no hit);
+    case (fleet_setup, STREAM_TOPIC_FLEET, CFG_FAM_OBS, FAM_DOCS); for the
+    agents family, FAM_AGENTS, CFG_FAM_AGENTS, AGENTS_*, a function
+    agents_*( or agents_routes ("agents" alone is the engine's word for its
+    sub-agents, so chat_agents_reset, CFG_CHAT_AGENTS or a member
+    agents_high is no hit);
   - a string literal that is a family's name or config prefix, alone or
     followed by '.', '/', ':' or a space ("fleet", "observability.port",
     "documents /ws");
@@ -128,11 +129,15 @@ def layer_of(rel):
     return layer, fam
 
 
-def ident_names_family(name):
+def ident_names_family(name, after):
+    """after: the code that follows the identifier on its line."""
     low = name.lower()
     if any(p in PART_WORDS for p in low.split("_")):
         return True
-    return low.startswith("agents_") or low in ("fam_agents", "cfg_fam_agents")
+    if name in ("FAM_AGENTS", "CFG_FAM_AGENTS") or name.startswith("AGENTS_"):
+        return True
+    return name.startswith("agents_") and (after.lstrip().startswith("(") or
+                                           name == "agents_routes")
 
 
 def check_file(src, rel):
@@ -162,8 +167,9 @@ def check_file(src, rel):
             continue
         if layer == "fam":
             continue
-        for ident in IDENT.findall(code):
-            if ident_names_family(ident):
+        for m in IDENT.finditer(code):
+            ident = m.group(0)
+            if ident_names_family(ident, code[m.end():]):
                 findings.append("%s:%d: names a family: identifier %s" % (rel, no, ident))
         for s in strings:
             if STRING_NAME.match(s):
@@ -219,6 +225,7 @@ def self_test():
         "unrelated include": ("src/store/zz_side.c", '#include "out/llm.h"\n'),
         "cross-family include": ("src/fam/docs/zz_x.c", '#include "fam/fleet/fleet.h"\n'),
         "identifier": ("src/http/zz_id.c", "void zz(void) { fleet_setup(0); }\n"),
+        "agents function": ("src/bus/zz_a.c", "void zz(void) { agents_setup(0); }\n"),
         "topic constant": ("src/net/zz_t.h", "#define ZZ STREAM_TOPIC_OBS\n"),
         "string": ("src/store/zz_s.c", 'static const char *zz = "observability.port";\n'),
         "family path": ("src/app/zz_p.c", '#include "fam/agents/agents.h"\n'),
@@ -226,6 +233,7 @@ def self_test():
     clean_ok = ("src/core/zz_ok.c",
                 "/* fleet_setup and \"fleet\" in a comment are fine */\n"
                 "static int chat_agents_reset_count; /* the engine's agents */\n"
+                "struct zz { unsigned agents_high; };\n"
                 'static const char *zz = "fleets of ships";\n')
     ok = True
     for name, (path, text) in list(cases.items()) + [("clean", clean_ok)]:
