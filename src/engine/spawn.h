@@ -5,9 +5,7 @@
  * for the synthesis message. Pure functions over caller buffers; no state,
  * no I/O.
  *
- * engine/ is the layer of the agent engine, between out/ and the families
- * (DESIGN.md): this is its first module; the runtime (calls, failover,
- * sub-agents, budgets) is still fam/fleet/chat_agent.c.
+ * Part of the agent engine (engine/agent.h), between out/ and the families.
  *
  * A spawn block is the first `<spawn_agents` ... `</spawn_agents>` of the
  * text (an opening without its closing is no block). Its mode is

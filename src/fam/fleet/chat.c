@@ -1,7 +1,8 @@
 /*
  * chat.c - the chat request: endpoint checks, session, prompt and history,
- * SSE output, the end of the turn and its persistence (see chat.h). The
- * engine that runs the LLM calls is chat_agent.c.
+ * SSE output, the end of the turn and its persistence (see chat.h): the host
+ * of the agent engine (engine/agent.h), which runs the LLM calls and gets
+ * fleet's registries through k_host.
  *
  * Implementation notes:
  * - Everything a request owns beyond its slot lives in g_chat_heap (TLSF,
@@ -11,7 +12,7 @@
  *   writes what tx takes (stream_sse_write, partial writes allowed); the
  *   stream's on_writable writes the rest as tx drains. Above
  *   CFG_CHAT_QUEUE_BYTES the request counts as blocked and its calls pause
- *   (chat_agent.c asks chat_req_blocked); below half of it they resume.
+ *   (the engine asks chat_req_blocked); below half of it they resume.
  * - The end: `done` is queued, the request is marked ending, and once the
  *   queue is empty the stream is closed (the body ends with the
  *   connection) and the slot freed. stream_close calls on_close at once,
@@ -25,16 +26,17 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/pool.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/pool.h"
+#include "engine/agent.h"
+#include "engine/spawn.h"
 #include "fam/fleet/api.h"
 #include "fam/fleet/bot.h"
 #include "fam/fleet/botdir.h"
-#include "fam/fleet/chat_int.h"
 #include "fam/fleet/events.h"
 #include "fam/fleet/identity.h"
-#include "engine/spawn.h"
+#include "fam/fleet/secrets.h"
 #include "fam/fleet/sql.h"
 #include "fam/shared/metrics.h"
 #include "store/store.h"
@@ -1029,9 +1031,20 @@ static void stop_all(void)
     }
 }
 
+/* The engine's view of fleet's registries (fam/fleet/events.h, secrets.h). */
+static const engine_host k_host = {
+    .agent_register = fleet_agent_register,
+    .agent_unregister = fleet_agent_unregister,
+    .budget_pause = fleet_budget_pause,
+    .budget_forget = fleet_budget_forget,
+    .bus_publish = fleet_bus_publish,
+    .secret = secrets_lookup,
+};
+
 void fleet_chat_init(const chat_config *cfg)
 {
     g_chat_cfg = cfg;
+    chat_agents_set_host(&k_host);
     static bool s_used;
     static_zero(g_reqs, sizeof g_reqs, &s_used);
     (void)memset(&g_chat_stats, 0, sizeof g_chat_stats);

@@ -38,7 +38,7 @@
 /* secrets.c: one secret value at the spec's limit */
 #define FLEET_SECRETS_STATIC_BYTES ((FLEET_SECRET_MAX_CHARS * 4u) + 1u)
 /* bots.c (a bot's name, description, tags, the bot, a soul row),
- * sessions.c and chat.c (a bot each), chat_agent.c (a provider's key and
+ * sessions.c and chat.c (a bot each), engine/agent.c (a provider's key and
  * URL), api.c (the data directory): function-local statics among them */
 #define FLEET_OTHER_STATIC_BYTES                                                       \
     (FLEET_NAME_BYTES + FLEET_DESC_BYTES + FLEET_TAGS_JSON_BYTES +                     \
