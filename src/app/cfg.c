@@ -22,7 +22,6 @@
 #include "app/cfg_int.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -124,10 +123,12 @@ static const char *key_not_built(strv key, char *what, size_t cap)
     for (i = 0u; (i < (size_t)FAM_COUNT) && (res == NULL); i++) {
         const fam_desc *d = fam_list[i];
         size_t n = strlen(d->prefix);
-        if (!d->built && (key.n > n) && (memcmp(key.p, d->prefix, n) == 0) &&
-            (key.p[n] == '.')) {
-            (void)snprintf(what, cap, "family %s", d->prefix);
-            res = what;
+        if (!d->built && (key.n > n) && strv_starts_with_cstr(key, d->prefix)) {
+            char sep = key.p[n];
+            if (sep == '.') {
+                (void)snprintf(what, cap, "family %s", d->prefix);
+                res = what;
+            }
         }
     }
     if ((res == NULL) && (CFG_WITH_LLM == 0) && strv_starts_with_cstr(key, "llm.")) {
@@ -204,7 +205,7 @@ static st_t load_defaults(cfg_ctx *x)
         (void)snprintf(key, sizeof key, "%s.cors_origins", d->prefix);
         k = cfg_key_index_cstr(key);
         /* the listener rows are in families.def order */
-        ASSERT(cfg_keys[k].off == (size_t)(x->c->fam[i].cors_origins - (char *)x->c));
+        ASSERT(&((const char *)x->c)[cfg_keys[k].off] == x->c->fam[i].cors_origins);
         x->c->fam[i].port = d->port;
         st = cfg_value_set(x, &cfg_keys[k], cfg_keys[k].name, x->c,
                            strv_from_cstr(d->cors_origins));

@@ -41,9 +41,9 @@ typedef struct {
 /* The keys of roost_cfg (cfg_keys[]), the fields of an
  * llm.provider.<name>.<field> key (cfg_pfields[], offsets into
  * cfg_provider) and the upstream environment names (cfg_aliases[]). */
-extern const key_def cfg_keys[];
+extern const key_def *const cfg_keys;
 extern const size_t cfg_nkeys;
-extern const key_def cfg_pfields[];
+extern const key_def *const cfg_pfields;
 extern const size_t cfg_npfields;
 
 typedef struct {
@@ -51,12 +51,12 @@ typedef struct {
     const char *key;
 } alias_def;
 
-extern const alias_def cfg_aliases[];
+extern const alias_def *const cfg_aliases;
 extern const size_t cfg_naliases;
 
-extern const char *const cfg_auth_names[];
-extern const char *const cfg_level_names[];
-extern const char *const cfg_kind_names[];
+extern const char *const *const cfg_auth_names;
+extern const char *const *const cfg_level_names;
+extern const char *const *const cfg_kind_names;
 
 #define PROV_PREFIX "llm.provider."
 #define ANTHROPIC_URL "https://api.anthropic.com"

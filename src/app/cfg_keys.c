@@ -51,7 +51,7 @@
     KEY(fn ".tls_cert", K_STR, F_FAMILY, fam[i].tls_cert, 0, 0, 0, "", "PATH", NULL),    \
     KEY(fn ".tls_key", K_STR, F_FAMILY, fam[i].tls_key, 0, 0, 0, "", "PATH", NULL)
 
-const key_def cfg_keys[] = {
+static const key_def k_keys[] = {
     KEY("data_dir", K_STR, F_NONEMPTY, data_dir, 0, 0, 0, "./roost-data", "DIR", NULL),
     KEY("max_json_body_bytes", K_UINT, 0, max_json_body_bytes, 1, MAX_U32, 0, "1048576",
         "N", NULL),
@@ -121,8 +121,8 @@ const key_def cfg_keys[] = {
         "/etc/ssl/certs/ca-certificates.crt", "FILE", NULL),
 };
 
-const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
-_Static_assert((sizeof(cfg_keys) / sizeof(cfg_keys[0])) <= CFG_KEYS_MAX,
+const size_t cfg_nkeys = sizeof(k_keys) / sizeof(k_keys[0]);
+_Static_assert((sizeof(k_keys) / sizeof(k_keys[0])) <= CFG_KEYS_MAX,
                "cfg_ctx.set has room for CFG_KEYS_MAX keys");
 
 _Static_assert(CFG_MAX_CORS_ORIGINS <= 255, "max_items is 8-bit");
@@ -136,7 +136,7 @@ _Static_assert(CFG_CONF_NAME_BYTES >= 16, "provider names need room");
 
 /* Fields of llm.provider.<name>.<field>. Defaults that depend on the kind
  * are filled in finish(). */
-const key_def cfg_pfields[] = {
+static const key_def k_pfields[] = {
     PKEY("kind", K_KIND, kind, 0, 0, NULL, "KIND", "anthropic|openai-compatible"),
     PKEY("base_url", K_URL, base_url, 0, 0, NULL, "URL", "anthropic: " ANTHROPIC_URL),
     PKEY("api_key_secret", K_STR, api_key_secret, 0, 0, NULL, "SECRET",
@@ -146,12 +146,12 @@ const key_def cfg_pfields[] = {
     PKEY("timeout_ms", K_UINT, timeout_ms, 1, 3600000, "30000", "MS", NULL),
 };
 
-const size_t cfg_npfields = sizeof(cfg_pfields) / sizeof(cfg_pfields[0]);
+const size_t cfg_npfields = sizeof(k_pfields) / sizeof(k_pfields[0]);
 
 
 
 /* Spec 2.2. CORS_ORIGINS feeds two keys. */
-const alias_def cfg_aliases[] = {
+static const alias_def k_aliases[] = {
     { "BOTERNITY_WEB_DIR", "fleet.web_dir" },
     { "PORT", "rpg.port" },
     { "POLL_INTERVAL", "rpg.poll_interval_ms" },
@@ -171,11 +171,18 @@ const alias_def cfg_aliases[] = {
     { "AGENT_ORCHESTRATOR_PROJECT_DIR", "agents.project_dir" },
 };
 
-const size_t cfg_naliases = sizeof(cfg_aliases) / sizeof(cfg_aliases[0]);
+const size_t cfg_naliases = sizeof(k_aliases) / sizeof(k_aliases[0]);
 
-const char *const cfg_auth_names[] = { "auto", "key", "open" };
-const char *const cfg_level_names[] = { "debug", "info", "warn", "error" };
-const char *const cfg_kind_names[] = { "", "anthropic", "openai-compatible" };
+static const char *const k_auth_names[] = { "auto", "key", "open" };
+static const char *const k_level_names[] = { "debug", "info", "warn", "error" };
+static const char *const k_kind_names[] = { "", "anthropic", "openai-compatible" };
+
+const key_def *const cfg_keys = k_keys;
+const key_def *const cfg_pfields = k_pfields;
+const alias_def *const cfg_aliases = k_aliases;
+const char *const *const cfg_auth_names = k_auth_names;
+const char *const *const cfg_level_names = k_level_names;
+const char *const *const cfg_kind_names = k_kind_names;
 
 
 /* ---- load context and errors -------------------------------------------- */
@@ -678,7 +685,9 @@ uint64_t cfg_num(const roost_cfg *c, const char *key)
     } else if ((i >= 0) && (cfg_keys[i].kind == K_BOOL)) {
         bool b;
         (void)memcpy(&b, (const char *)c + cfg_keys[i].off, sizeof b);
-        v = b ? 1u : 0u;
+        if (b) {
+            v = 1u;
+        }
     } else {
         /* not a number */
     }

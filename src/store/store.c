@@ -325,12 +325,17 @@ static st_t check_steps(unsigned top)
     unsigned v;
 
     for (v = 1u; (v <= top) && (st == ST_OK); v++) {
-        unsigned seen = ((v <= store_migration_count()) ? 1u : 0u);
+        unsigned seen = 0u;
         size_t i;
         size_t j;
+        if (v <= store_migration_count()) {
+            seen++;
+        }
         for (i = 0u; i < g_nparts; i++) {
             for (j = 0u; j < g_parts[i]->nsteps; j++) {
-                seen += (g_parts[i]->steps[j].version == v) ? 1u : 0u;
+                if (g_parts[i]->steps[j].version == v) {
+                    seen++;
+                }
             }
         }
         if (seen != 1u) {
@@ -561,8 +566,11 @@ sqlite3_stmt *store_stmt_in(const store_stmts *set, unsigned i)
 
     ASSERT(g_db != NULL);
     ASSERT((set != NULL) && (i < (unsigned)set->n));
+    if (NEVER((set == NULL) || (i >= (unsigned)set->n))) {
+        return NULL;
+    }
     k = (size_t)set->base + (size_t)i;
-    if (NEVER((set == NULL) || (i >= (unsigned)set->n) || (k >= g_nstmts))) {
+    if (NEVER(k >= g_nstmts)) {
         return NULL;
     }
     s = g_stmts[k];

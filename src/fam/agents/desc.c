@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "fam/agents/agents.h"
+#include "fam/families.h"
 #include "fam/shared/fam.h"
 
 const fam_desc fam_agents = {

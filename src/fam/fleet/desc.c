@@ -8,6 +8,7 @@
 #include "fam/desc.h"
 
 #include "config.h"
+#include "fam/families.h"
 #include "fam/fleet/events.h"
 #include "fam/fleet/fleet.h"
 #include "fam/fleet/sql.h"

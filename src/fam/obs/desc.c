@@ -8,6 +8,7 @@
 #include "fam/desc.h"
 
 #include "config.h"
+#include "fam/families.h"
 #include "fam/obs/obs.h"
 #include "fam/obs/sql.h"
 #include "fam/shared/fam.h"

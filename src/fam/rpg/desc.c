@@ -8,6 +8,7 @@
 #include "fam/desc.h"
 
 #include "config.h"
+#include "fam/families.h"
 #include "fam/rpg/rpg.h"
 
 const fam_desc fam_rpg = {
