@@ -8,6 +8,7 @@
 #   make check-plan every profile's --budget against its binary (size)
 #   make asan       unit + integration again under ASan+UBSan
 #   make misra      cppcheck --addon=misra over src/ and port/
+#   make check-layers  includes point down, only fam/ names a family
 #   make fuzz-smoke libFuzzer targets, briefly
 #   make check      everything CI runs (see .ci/run)
 #   make bench      measurements (bench/README.md): wrk runs, /ws flood, chat soak
@@ -64,10 +65,12 @@ LDFLAGS := $(EXTRA_LDFLAGS)
 LDLIBS  := -lm
 
 ALL_SRC  := $(sort $(wildcard src/*/*.c src/fam/*/*.c))
-SRC      := $(sort $(wildcard src/*/*.c src/fam/shared/*.c) \
+# A family's desc.c (its descriptor: name, keys, schema steps) is built in
+# every profile, the rest of its folder only when it is in FAMILIES.
+SRC      := $(sort $(wildcard src/*/*.c src/fam/shared/*.c src/fam/*/desc.c) \
                    $(foreach f,$(FAMILIES),$(wildcard src/fam/$(f)/*.c)))
 ifneq ($(WITH_LLM),1)
-SRC      := $(filter-out src/out/%,$(SRC))
+SRC      := $(filter-out src/out/% src/engine/%,$(SRC))
 endif
 # The loop's readiness backend (port/<port>/loop_<LOOP>.c, LOOP above).
 PORT_SRC := $(sort $(filter-out port/$(PORT)/loop_%.c,$(wildcard port/$(PORT)/*.c)) \
@@ -78,7 +81,7 @@ LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
 OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 MAIN_OBJ := $(BUILD)/obj/$(MAIN_SRC:.c=.o)
 
-.PHONY: all clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers bench-heap \
+.PHONY: all clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap \
         bench vendor deps soak
 # Objects are not intermediates: keep them between runs.
 .SECONDARY:
@@ -206,6 +209,11 @@ asan:
 check-os-headers:
 	@tools/check_os_headers.sh
 
+# includes point down the layers, only fam/ names a family (tools/check_layers.py)
+check-layers:
+	@$(PYTHON) tools/check_layers.py --self-test
+	@$(PYTHON) tools/check_layers.py
+
 misra: vendor-headers
 	@tools/misra.sh
 
@@ -222,7 +230,7 @@ FUZZ_SRC_http := src/http/parse.c $(FUZZ_CORE)
 FUZZ_SRC_json := src/json/read.c src/json/write.c vendor/jsmn.c $(FUZZ_CORE)
 FUZZ_SRC_ws := src/http/ws.c src/core/sha1.c src/core/mdblock.c src/core/base64.c $(FUZZ_CORE)
 FUZZ_SRC_sse_in := src/out/sse_in.c src/out/llm_wire.c src/json/read.c src/json/write.c vendor/jsmn.c $(FUZZ_CORE)
-FUZZ_SRC_spawn := src/fam/fleet/spawn.c $(FUZZ_CORE)
+FUZZ_SRC_spawn := src/engine/spawn.c $(FUZZ_CORE)
 # fuzz/heap.c includes src/core/heap.c itself (built with NDEBUG: bad frees
 # take the release path and are counted)
 FUZZ_SRC_heap := $(FUZZ_CORE)
@@ -246,6 +254,7 @@ fuzz-smoke: fuzz
 # ---- everything CI runs ----------------------------------------------------
 check: all
 	$(MAKE) check-os-headers
+	$(MAKE) check-layers
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) integration-poll

@@ -218,6 +218,9 @@
 #ifndef CFG_STORE_MAX_STMTS
 #define CFG_STORE_MAX_STMTS 128        /* prepared statements made at init */
 #endif
+#ifndef CFG_STORE_MAX_PARTS
+#define CFG_STORE_MAX_PARTS 8          /* parts handed to store_add (families) */
+#endif
 /* PRAGMA synchronous of the WAL database. 1 = NORMAL: a commit survives the
  * process being killed (kill -9); power loss may drop the last commits,
  * never consistency. 2 = FULL: one fsync per commit, survives power loss. */

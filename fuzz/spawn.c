@@ -1,6 +1,6 @@
 /*
  * fuzz/spawn.c - libFuzzer target for the text rules of fleet sub-agents
- * (src/fam/fleet/spawn.c): an agent's response is untrusted text.
+ * (src/engine/spawn.c): an agent's response is untrusted text.
  *
  * Input: byte 0 picks the summary size and a short buffer capacity, the rest
  * is the response text. One input checks:
@@ -36,7 +36,7 @@
 #include <string.h>
 
 #include "core/strv.h"
-#include "fam/fleet/spawn.h"
+#include "engine/spawn.h"
 #include "ref_utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -7,10 +7,16 @@
  * allocates happens before the first poll(); after it nothing reaches the
  * system heap (tests/integration/test_no_heap.py proves it).
  *
- * Only the families and the LLM stack of the build profile are compiled in
- * (CFG_FAM_*, CFG_WITH_LLM from profiles/<name>.mk): a family not built has
- * no setup function here and never listens. `--budget` prints the static
- * plan of the profile, `--limits` its compile-time limits.
+ * The app names no family: it walks the descriptors of fam/families.def
+ * (fam/desc.h). Every family hands its schema steps to the store; a built
+ * one its statements too, then its init and streams hooks run, and an
+ * enabled one gets a service filled from its descriptor (routes, error
+ * writer, CORS style and defaults, limits, auth) that its setup hook
+ * completes, and a listener. Only the families and the LLM stack of the
+ * build profile are compiled in (CFG_FAM_*, CFG_WITH_LLM from
+ * profiles/<name>.mk): a family not built says so (built = false) and never
+ * listens. `--budget` prints the static plan of the profile, `--limits` its
+ * compile-time limits.
  */
 #include "app/app.h"
 
@@ -23,31 +29,13 @@
 #include "config.h"
 #include "core/log.h"
 #include "core/timer.h"
+#include "fam/families.h"
 #include "fam/shared/auth.h"
 #include "http/server.h"
 #include "http/stream.h"
 #include "net/conn.h"
 #include "port.h"
 #include "store/store.h"
-#if CFG_FAM_AGENTS
-#include "fam/agents/agents.h"
-#endif
-#if CFG_FAM_DOCS
-#include "fam/docs/docs.h"
-#endif
-#if CFG_FAM_FLEET
-#include "fam/fleet/api.h"
-#include "fam/fleet/chat.h"
-#include "fam/fleet/events.h"
-#include "fam/fleet/fleet.h"
-#include "fam/fleet/soul.h"
-#endif
-#if CFG_FAM_OBS
-#include "fam/obs/obs.h"
-#endif
-#if CFG_FAM_RPG
-#include "fam/rpg/rpg.h"
-#endif
 #if CFG_WITH_LLM
 #include "out/llm.h"
 #include "out/mem.h"
@@ -78,36 +66,6 @@ static int usage_error(const char *msg)
     port_stderr(line, ((k > 0) && ((size_t)k < sizeof line)) ? (size_t)k : 0u);
     return 2;
 }
-
-/* The families built in this profile (NULL: not built, its keys refused by
- * cfg_load and its listener never opened). */
-static void (*const k_setup[FAM_COUNT])(http_service *) = {
-#if CFG_FAM_FLEET
-    fleet_setup,
-#else
-    NULL,
-#endif
-#if CFG_FAM_RPG
-    rpg_setup,
-#else
-    NULL,
-#endif
-#if CFG_FAM_OBS
-    obs_setup,
-#else
-    NULL,
-#endif
-#if CFG_FAM_DOCS
-    docs_setup,
-#else
-    NULL,
-#endif
-#if CFG_FAM_AGENTS
-    agents_setup,
-#else
-    NULL,
-#endif
-};
 
 /* A body limit above what one body slot holds cannot be honoured by this
  * build: say so once, with the limit that applies. */
@@ -150,11 +108,11 @@ static st_t llm_setup(void)
 }
 #endif
 
-#if CFG_FAM_FLEET
-/* The chat engine's view of the llm.* keys; a provider's key may come from
- * the environment variable named by api_key_secret (read here, once). */
-static chat_provider g_chat_prov[CFG_MAX_PROVIDERS];
-static chat_config g_chat_conf;
+/* The llm.* keys as the families' hooks read them (fam_env.llm, out/llm.h);
+ * a provider's key may come from the environment variable named by
+ * api_key_secret (read here, once). */
+static llm_provider_conf g_llm_prov[CFG_MAX_PROVIDERS];
+static llm_conf g_llm_conf;
 
 static const char *env_value(const char *const *envp, const char *name)
 {
@@ -171,12 +129,12 @@ static const char *env_value(const char *const *envp, const char *name)
     return NULL;
 }
 
-static void chat_setup(const char *const *envp)
+static void llm_conf_setup(const char *const *envp)
 {
     uint32_t i;
     for (i = 0u; i < g_cfg.llm.n_prov; i++) {
         const cfg_provider *p = &g_cfg.llm.prov[i];
-        chat_provider *c = &g_chat_prov[i];
+        llm_provider_conf *c = &g_llm_prov[i];
         c->name = p->name;
         c->kind = (p->kind == PROV_ANTHROPIC) ? LLM_ANTHROPIC : LLM_OPENAI;
         c->base_url = p->base_url;
@@ -185,47 +143,95 @@ static void chat_setup(const char *const *envp)
         c->default_model = p->default_model;
         c->timeout_ms = p->timeout_ms;
     }
-    g_chat_conf.prov = g_chat_prov;
-    g_chat_conf.nprov = g_cfg.llm.n_prov;
-    g_chat_conf.chain = g_cfg.llm.chain;
-    g_chat_conf.nchain = g_cfg.llm.n_chain;
-    g_chat_conf.budget_tokens = g_cfg.llm.request_budget_tokens;
-    g_chat_conf.budget_pause_timeout_ms = g_cfg.llm.budget_pause_timeout_ms;
-    g_chat_conf.max_depth = g_cfg.llm.max_depth;
-    g_chat_conf.history_max_messages = g_cfg.llm.history_max_messages;
-    fleet_chat_init(&g_chat_conf);
+    g_llm_conf.prov = g_llm_prov;
+    g_llm_conf.nprov = g_cfg.llm.n_prov;
+    g_llm_conf.chain = g_cfg.llm.chain;
+    g_llm_conf.nchain = g_cfg.llm.n_chain;
+    g_llm_conf.budget_tokens = g_cfg.llm.request_budget_tokens;
+    g_llm_conf.budget_pause_timeout_ms = g_cfg.llm.budget_pause_timeout_ms;
+    g_llm_conf.max_depth = g_cfg.llm.max_depth;
+    g_llm_conf.history_max_messages = g_cfg.llm.history_max_messages;
 }
-#endif
+
+/* fam_env's key readers: the loaded config by key name. */
+static const char *env_str(const char *key)
+{
+    return cfg_str(&g_cfg, key);
+}
+
+static uint64_t env_num(const char *key)
+{
+    return cfg_num(&g_cfg, key);
+}
+
+static fam_env g_env;
+
+/* Every family's schema steps, a built family's statements. */
+static st_t store_parts(void)
+{
+    st_t st = ST_OK;
+    size_t f;
+    for (f = 0u; (f < (size_t)FAM_COUNT) && (st == ST_OK); f++) {
+        st = store_add(&fam_list[f]->store);
+    }
+    return st;
+}
+
+/* The built families' runtime state, then an enabled one's streams. */
+static st_t fam_init(void)
+{
+    st_t st = ST_OK;
+    size_t f;
+    for (f = 0u; (f < (size_t)FAM_COUNT) && (st == ST_OK); f++) {
+        const fam_desc *d = fam_list[f];
+        if (d->built && (d->init != NULL)) {
+            st = d->init(&g_env);
+            if (st != ST_OK) {
+                LOG_E("app", "%s: %s", d->name, status_str(st));
+            }
+        }
+    }
+    for (f = 0u; (f < (size_t)FAM_COUNT) && (st == ST_OK); f++) {
+        const fam_desc *d = fam_list[f];
+        if (d->built && g_cfg.fam[f].enabled && (d->streams != NULL)) {
+            d->streams(&g_env);
+        }
+    }
+    return st;
+}
+
+/* The service of an enabled family, from its descriptor. */
+static void service_fill(const fam_desc *d, http_service *svc)
+{
+    svc->family = d->name;
+    svc->routes = d->routes->routes;
+    svc->nroutes = d->routes->n;
+    svc->error = d->error;
+    svc->fallback = NULL;
+    svc->authorize = NULL;
+    svc->bad_method_is_not_found = false;
+    svc->cors = d->cors;
+    svc->cors_credentials = d->cors_credentials;
+    svc->cors_methods = d->cors_methods;
+    svc->cors_headers = d->cors_headers;
+    if (d->setup != NULL) {
+        d->setup(svc);
+    }
+}
 
 static st_t open_listeners(void)
 {
     int f;
     warn_body_limit("max_json_body_bytes", g_cfg.max_json_body_bytes);
     warn_body_limit("max_hook_body_bytes", g_cfg.max_hook_body_bytes);
-#if CFG_FAM_FLEET
-    if (g_cfg.fam[FAM_FLEET].enabled) {
-        (void)fleet_set_web_dir(g_cfg.fleet.web_dir);   /* before fleet_setup */
-    }
-#endif
     for (f = 0; f < (int)FAM_COUNT; f++) {
         const cfg_listener *lc = &g_cfg.fam[f];
         http_service *svc = &g_svc[f];
         st_t st;
-        if (!lc->enabled || (k_setup[f] == NULL)) {
+        if (!lc->enabled || !fam_list[f]->built) {
             continue;
         }
-        k_setup[f](svc);
-#if CFG_FAM_FLEET
-        if (f == (int)FAM_FLEET) {
-            fleet_events_set_heartbeat_ms(g_cfg.fleet.ws_heartbeat_ms);
-        }
-#endif
-#if CFG_FAM_OBS
-        if (f == (int)FAM_OBS) {
-            obs_set_stop_grace_ms(g_cfg.obs.stop_grace_ms);
-            obs_set_ws(g_cfg.obs.ws_heartbeat_ms, g_cfg.obs.ws_max_buffer_bytes);
-        }
-#endif
+        service_fill(fam_list[f], svc);
         svc->max_body = g_cfg.max_json_body_bytes;
         svc->body_timeout_ms = g_cfg.http.body_timeout_ms;
         svc->diag_echo = g_cfg.diag.echo;
@@ -257,6 +263,16 @@ static st_t open_listeners(void)
               (unsigned)g_lst[f]->port);
     }
     return ST_OK;
+}
+
+static void fam_shutdown(void)
+{
+    size_t f;
+    for (f = 0u; f < (size_t)FAM_COUNT; f++) {
+        if (fam_list[f]->built && (fam_list[f]->shutdown != NULL)) {
+            fam_list[f]->shutdown();
+        }
+    }
 }
 
 static void ready_line(void)
@@ -292,25 +308,20 @@ static st_t open_store(void)
     if ((k < 0) || ((size_t)k >= sizeof path)) {
         return ST_TOOBIG;
     }
-    st = store_init(path);
+    st = store_parts();
+    if (st == ST_OK) {
+        st = store_init(path);
+    }
     if (st != ST_OK) {
         LOG_E("app", "database %s: %s", path, status_str(st));
         return st;
     }
-#if CFG_FAM_FLEET
-    fleet_set_data_dir(g_cfg.data_dir);
-#endif
     st = auth_init(g_cfg.data_dir);
     if (st != ST_OK) {
         LOG_E("app", "API key: %s", status_str(st));
         return st;
     }
-    /* Roll SOUL.md forward where a crash fell between the version's commit
-     * and the file's rename (fam/fleet/soul.c explains). */
-#if CFG_FAM_FLEET
-    soul_recover();
-#endif
-    return st;
+    return fam_init();
 }
 
 int app_main(int argc, char *const *argv, const char *const *envp)
@@ -361,12 +372,12 @@ int app_main(int argc, char *const *argv, const char *const *envp)
 #endif
     ring_init();
     stream_init();
-#if CFG_FAM_FLEET
-    fleet_events_init();
-    chat_setup(envp);
-#else
-    (void)envp;
-#endif
+    llm_conf_setup(envp);
+    g_env.data_dir = g_cfg.data_dir;
+    g_env.envp = envp;
+    g_env.llm = (CFG_WITH_LLM != 0) ? &g_llm_conf : NULL;
+    g_env.str = env_str;
+    g_env.num = env_num;
     net_set_turn_hook(stream_turn);
     if (open_store() != ST_OK) {
         return 1;
@@ -377,6 +388,7 @@ int app_main(int argc, char *const *argv, const char *const *envp)
     }
     arena_seal(&init_arena);
     net_run(ready_line);
+    fam_shutdown();
     store_close();
     LOG_I("app", "stopped cleanly");
     return 0;

@@ -52,9 +52,9 @@
 #include "core/log.h"
 #include "core/status.h"
 #include "core/strv.h"
+#include "fam/families.h"
 
 typedef enum { CFG_ACT_RUN, CFG_ACT_HELP, CFG_ACT_VERSION, CFG_ACT_BUDGET, CFG_ACT_LIMITS } cfg_action;
-typedef enum { FAM_FLEET, FAM_RPG, FAM_OBS, FAM_DOCS, FAM_AGENTS, FAM_COUNT } fam_id;
 typedef enum { AUTH_AUTO, AUTH_KEY, AUTH_OPEN } auth_mode;
 typedef enum { PROV_NONE, PROV_ANTHROPIC, PROV_OPENAI_COMPAT } cfg_prov_kind;
 
@@ -196,6 +196,12 @@ bool cfg_fam_built(fam_id f);
  * (without the NUL). Secrets are never part of roost_cfg, so nothing is
  * masked. */
 size_t cfg_dump(const roost_cfg *c, char *buf, size_t cap);
+
+/* A loaded key's value by its name, for the families' hooks (fam_env):
+ * text keys (str) as stored in c, numbers and booleans (num, 1/0). "" and 0
+ * for a key that does not exist or is of the other kind. */
+const char *cfg_str(const roost_cfg *c, const char *key);
+uint64_t cfg_num(const roost_cfg *c, const char *key);
 
 /* The provider called name, or NULL. */
 const cfg_provider *cfg_provider_find(const roost_cfg *c, strv name);

@@ -7,6 +7,7 @@
 #include "bus/ring.h"
 #include "config.h"
 #include "core/timer.h"
+#include "fam/families.h"
 #include "fam/shared/spa.h"
 #include "http/server.h"
 #include "http/stream.h"
@@ -171,19 +172,15 @@ size_t pools_limits(char *buf, size_t cap)
         { "CFG_FLEET_PAUSED_SLOTS", CFG_FLEET_PAUSED_SLOTS },
         { "CFG_RAM_BUDGET_BYTES", CFG_RAM_BUDGET_BYTES },
     };
-    static const char *const k_fam[] = { "fleet", "rpg", "observability", "documents",
-                                         "agents" };
-    static const bool k_built[] = { CFG_FAM_FLEET != 0, CFG_FAM_RPG != 0, CFG_FAM_OBS != 0,
-                                    CFG_FAM_DOCS != 0, CFG_FAM_AGENTS != 0 };
     size_t len = 0u;
     size_t i;
     const char *sep = "";
     int k = snprintf(buf, cap, "profile=%s\nllm=%d\nfamilies=", CFG_PROFILE_NAME,
                      (CFG_WITH_LLM != 0) ? 1 : 0);
     len = ((k > 0) && ((size_t)k < cap)) ? (size_t)k : cap;
-    for (i = 0u; (i < (sizeof(k_fam) / sizeof(k_fam[0]))) && (len < cap); i++) {
-        if (k_built[i]) {
-            k = snprintf(buf + len, cap - len, "%s%s", sep, k_fam[i]);
+    for (i = 0u; (i < (size_t)FAM_COUNT) && (len < cap); i++) {
+        if (fam_list[i]->built) {
+            k = snprintf(buf + len, cap - len, "%s%s", sep, fam_list[i]->name);
             len = ((k > 0) && ((size_t)k < (cap - len))) ? (len + (size_t)k) : cap;
             sep = ",";
         }

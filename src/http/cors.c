@@ -21,11 +21,16 @@ bool cors_origin_allowed(const struct http_service *svc, strv origin)
     return false;
 }
 
-static void rpg_common(hctx *h)
+/* CORS_STYLE_ECHO's fixed lists, from the service (its descriptor). */
+static void echo_lists(hctx *h)
 {
-    resp_header_cstr(&h->resp, "Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS");
-    resp_header_cstr(&h->resp, "Access-Control-Allow-Headers",
-                     "Content-Type, Authorization, X-API-Key");
+    const http_service *svc = h->svc;
+    if (svc->cors_methods != NULL) {
+        resp_header_cstr(&h->resp, "Access-Control-Allow-Methods", svc->cors_methods);
+    }
+    if (svc->cors_headers != NULL) {
+        resp_header_cstr(&h->resp, "Access-Control-Allow-Headers", svc->cors_headers);
+    }
 }
 
 void cors_add_headers(hctx *h)
@@ -34,7 +39,7 @@ void cors_add_headers(hctx *h)
     strv origin = origin_of(h);
     bool has_origin = (origin.p != NULL);
     switch (svc->cors) {
-    case CORS_STYLE_FLEET:
+    case CORS_STYLE_TOWER:
         if (svc->cors_any) {
             resp_header_cstr(&h->resp, "Access-Control-Allow-Origin", "*");
         } else if (has_origin && cors_origin_allowed(svc, origin)) {
@@ -44,13 +49,13 @@ void cors_add_headers(hctx *h)
             /* unlisted origin: no header */
         }
         break;
-    case CORS_STYLE_RPG:
+    case CORS_STYLE_ECHO:
         if (!has_origin) {
             resp_header_cstr(&h->resp, "Access-Control-Allow-Origin", "*");
-            rpg_common(h);
+            echo_lists(h);
         } else if (cors_origin_allowed(svc, origin)) {
             resp_header(&h->resp, "Access-Control-Allow-Origin", origin);
-            rpg_common(h);
+            echo_lists(h);
         } else {
             /* unlisted origin: no CORS headers */
         }
@@ -83,7 +88,7 @@ bool cors_preflight(hctx *h)
     }
     req_headers = http_header_get(h->req, "Access-Control-Request-Headers");
     switch (svc->cors) {
-    case CORS_STYLE_FLEET:
+    case CORS_STYLE_TOWER:
         hctx_begin(h, 200);   /* adds Allow-Origin as for any response */
         resp_header(&h->resp, "Access-Control-Allow-Methods",
                     (req_method.n > 0u) ? req_method : STRV_LIT("*"));
@@ -91,10 +96,10 @@ bool cors_preflight(hctx *h)
                     (req_headers.p != NULL) ? req_headers : STRV_LIT("*"));
         hctx_end(h);
         return true;
-    case CORS_STYLE_RPG:
+    case CORS_STYLE_ECHO:
         hctx_begin(h, 204);   /* allow-origin only when allowed */
         if ((origin.p != NULL) && !cors_origin_allowed(svc, origin)) {
-            rpg_common(h);
+            echo_lists(h);
         }
         resp_header_cstr(&h->resp, "Access-Control-Max-Age", "86400");
         hctx_end(h);

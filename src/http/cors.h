@@ -1,7 +1,8 @@
 /*
- * cors.h - CORS per listener, in the header style of the upstream family
- * (spec README §5): fleet (tower-http style), rpg (echo the Origin on every
- * response), FastAPI/Starlette style for observability, documents, agents.
+ * cors.h - CORS per listener, in the header style its service names
+ * (cors_style in http/server.h; spec README §5): tower-http, the Origin
+ * echoed on every response, or FastAPI/Starlette. The style, the defaults
+ * and the allowed origins come from the family's descriptor and config.
  */
 #ifndef ROOST_CORS_H
 #define ROOST_CORS_H

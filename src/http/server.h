@@ -2,9 +2,10 @@
  * server.h - HTTP/1.1 on a listener: the request lifecycle and the service
  * (one per family) that answers it.
  *
- * A family describes itself with an http_service: its route table, how its
- * error bodies look (fleet envelope, rpg envelope, FastAPI detail), its CORS
- * style and its runtime limits. The server does everything else: parsing,
+ * A family describes itself with an http_service (the app fills it from the
+ * family's descriptor, fam/desc.h): its route table, how its error bodies
+ * look (an envelope of its own, FastAPI's detail), its CORS style and its
+ * runtime limits. The server does everything else: parsing,
  * limits (400/408/413/414/431/501/505), bodies (Content-Length, chunked,
  * 100-continue, spilling to a body slot), keep-alive and pipelining (one
  * response in flight per connection, the next request waits in rx), HEAD,
@@ -50,12 +51,21 @@
 #include "http/router.h"
 #include "net/conn.h"
 
-typedef enum { CORS_STYLE_FLEET, CORS_STYLE_RPG, CORS_STYLE_FASTAPI } cors_style;
+/* How a listener writes CORS headers (http/cors.c):
+ *   TOWER    tower-http: Allow-Origin `*` for a "*" list, else the listed
+ *            origin echoed with Vary; a preflight mirrors the requested
+ *            method and headers (200)
+ *   ECHO     the Origin echoed on every response when listed (`*` without
+ *            an Origin) with the service's fixed method and header lists;
+ *            a preflight is 204 with Max-Age
+ *   FASTAPI  Starlette's CORSMiddleware: listed origins only, a preflight
+ *            from an unlisted origin is 400 */
+typedef enum { CORS_STYLE_TOWER, CORS_STYLE_ECHO, CORS_STYLE_FASTAPI } cors_style;
 
 struct hctx;
 
 typedef struct http_service {
-    const char *family;                 /* "fleet", "rpg", ... */
+    const char *family;                 /* the family's name, for logs */
     const route *routes;
     size_t nroutes;
     /* Write the family's error response. code is a machine code
@@ -72,10 +82,12 @@ typedef struct http_service {
     /* The listener requires the key for its governed surfaces (README §3:
      * `<family>.auth`, with auto = open on loopback). */
     bool auth_required;
-    /* rpg answers a wrong method on a known path as an unknown route. */
+    /* A wrong method on a known path is answered as an unknown route. */
     bool bad_method_is_not_found;
     cors_style cors;
-    bool cors_credentials;              /* agents: Allow-Credentials: true */
+    bool cors_credentials;              /* Allow-Credentials: true */
+    const char *cors_methods;           /* CORS_STYLE_ECHO: Allow-Methods */
+    const char *cors_headers;           /* CORS_STYLE_ECHO: Allow-Headers */
     bool cors_any;                      /* the list is "*" */
     strv cors_origins[CFG_MAX_CORS_ORIGINS];
     size_t ncors_origins;

@@ -19,14 +19,14 @@
  * next event to the newest (events of other topics in that span count too,
  * so a busy neighbour family makes a slow client look slower, never
  * faster). The policy decides what a long queue means:
- *   - priorities (rpg.md §9.4): above pause_bytes the client is paused and
+ *   - priorities (a watermark policy): above pause_bytes the client is paused and
  *     normal/low events are skipped for it (counted); below resume_bytes (or
  *     when everything is written) it resumes. High events are always kept;
  *   - max_queue_bytes: an event that would leave more queued than this
  *     closes the client with close_code (1013) and a log line (for
  *     priorities only a high event does; a normal/low one is dropped);
  *   - overtaken by the ring (its next event was overwritten): lag_skips
- *     skips to the oldest retained event, logs and counts the loss (fleet);
+ *     skips to the oldest retained event, logs and counts the loss;
  *     otherwise the client is closed with close_code.
  * Per turn a subscriber writes at most its tx room (CFG_BUF_BYTES), and the
  * loop's write budget caps each socket write, so a fast client cannot
@@ -60,10 +60,6 @@
 #include "http/server.h"
 #include "http/ws.h"
 
-/* Ring topics, one bit per family. */
-#define STREAM_TOPIC_FLEET 0x1u
-#define STREAM_TOPIC_OBS 0x4u
-
 #define WS_CLOSE_GOING_AWAY 1001u
 #define WS_CLOSE_TRY_LATER 1013u
 
@@ -87,7 +83,8 @@ typedef struct {
 
 typedef struct stream_policy {
     const char *name;                /* for logs: "observability /ws" */
-    uint32_t topics;                 /* ring topics delivered (0: none) */
+    uint32_t topics;                 /* ring topics delivered (0: none); a
+                                      * family's bit is its descriptor's topic */
     bool priorities;                 /* watermarks with priority skipping */
     bool lag_skips;                  /* overtaken: skip and log; else close */
     size_t pause_bytes;              /* with priorities */

@@ -51,6 +51,32 @@
 
 typedef struct llm_call llm_call;
 
+/* The llm.* keys as the callers of this module use them (the app fills it
+ * from its config, the chat engine reads it): the providers and the
+ * fallback chain, the budgets. Plain data: it is also the type of a build
+ * without the LLM stack, where nothing fills it. */
+typedef struct llm_provider_conf {
+    const char *name;
+    llm_kind kind;
+    const char *base_url;          /* no trailing '/' */
+    const char *api_key_secret;    /* the secret's name, "" for none */
+    const char *env_key;           /* the environment variable's value at
+                                    * start, NULL when unset */
+    const char *default_model;
+    uint32_t timeout_ms;
+} llm_provider_conf;
+
+typedef struct llm_conf {
+    const llm_provider_conf *prov; /* nprov entries, in llm.providers order */
+    uint32_t nprov;
+    const uint8_t *chain;          /* llm.fallback_chain as indexes into prov */
+    uint32_t nchain;
+    uint64_t budget_tokens;        /* llm.request_budget_tokens (>= 10000) */
+    uint32_t budget_pause_timeout_ms;
+    uint32_t max_depth;
+    uint32_t history_max_messages;
+} llm_conf;
+
 /* Static RAM of the slots (for app/pools.def): each slot's SSE buffer and
  * bookkeeping, and one shared decoded-text buffer. */
 #define LLM_STATIC_BYTES                                                          \

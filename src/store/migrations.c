@@ -2,9 +2,12 @@
 
 #include <stddef.h>
 
-/* Append only; the count follows the array. */
+/* The store's own steps, numbered from 1. Released steps are never edited;
+ * steps 2 and on belong to the parts handed to store_add (the families'
+ * desc.c), in the one numbering of store.h. */
 static const char *const k_steps[] = {
-    /* 1: store basics; fleet API keys (SHA-256 hex of each key, never the key) */
+    /* 1: store basics; the listeners' API keys (SHA-256 hex of each key,
+     * never the key) */
     "CREATE TABLE roost_meta("
     "  key TEXT PRIMARY KEY NOT NULL,"
     "  value TEXT NOT NULL"
@@ -15,114 +18,6 @@ static const char *const k_steps[] = {
     "  created_at TEXT NOT NULL,"
     "  last_used_at TEXT"
     ") STRICT;",
-
-    /* 2: fleet. Timestamps are RFC 3339 text with 6 fractional digits (UTC,
-     * 'Z'), so text order is time order. tags, overrides and capabilities
-     * hold JSON text written and validated by roost. Deleting a bot
-     * cascades to everything that belongs to it. */
-    "CREATE TABLE bots("
-    "  id TEXT PRIMARY KEY NOT NULL,"
-    "  slug TEXT NOT NULL UNIQUE,"
-    "  name TEXT NOT NULL,"
-    "  description TEXT NOT NULL,"
-    "  status TEXT NOT NULL,"
-    "  category TEXT NOT NULL,"
-    "  tags TEXT NOT NULL,"
-    "  conversation_count INTEGER NOT NULL DEFAULT 0,"
-    "  total_tokens_used INTEGER NOT NULL DEFAULT 0,"
-    "  version_count INTEGER NOT NULL DEFAULT 0,"
-    "  created_at TEXT NOT NULL,"
-    "  updated_at TEXT NOT NULL,"
-    "  last_active_at TEXT"
-    ") STRICT, WITHOUT ROWID;"
-    "CREATE TABLE soul_versions("
-    "  id TEXT PRIMARY KEY NOT NULL,"
-    "  bot_id TEXT NOT NULL REFERENCES bots(id) ON DELETE CASCADE,"
-    "  version INTEGER NOT NULL,"
-    "  content TEXT NOT NULL,"
-    "  hash TEXT NOT NULL,"
-    "  message TEXT,"
-    "  created_at TEXT NOT NULL,"
-    "  UNIQUE(bot_id, version)"
-    ") STRICT;"
-    "CREATE TABLE chat_sessions("
-    "  id TEXT PRIMARY KEY NOT NULL,"
-    "  bot_id TEXT NOT NULL REFERENCES bots(id) ON DELETE CASCADE,"
-    "  title TEXT,"
-    "  started_at TEXT NOT NULL,"
-    "  ended_at TEXT,"
-    "  total_input_tokens INTEGER NOT NULL DEFAULT 0,"
-    "  total_output_tokens INTEGER NOT NULL DEFAULT 0,"
-    "  message_count INTEGER NOT NULL DEFAULT 0,"
-    "  model TEXT NOT NULL,"
-    "  status TEXT NOT NULL DEFAULT 'active'"
-    ") STRICT;"
-    "CREATE INDEX chat_sessions_by_bot ON chat_sessions(bot_id, started_at);"
-    "CREATE TABLE chat_messages("
-    "  id TEXT PRIMARY KEY NOT NULL,"
-    "  session_id TEXT NOT NULL REFERENCES chat_sessions(id) ON DELETE CASCADE,"
-    "  role TEXT NOT NULL,"
-    "  content TEXT NOT NULL,"
-    "  created_at TEXT NOT NULL,"
-    "  input_tokens INTEGER,"
-    "  output_tokens INTEGER,"
-    "  model TEXT,"
-    "  stop_reason TEXT,"
-    "  response_ms INTEGER,"
-    "  partial INTEGER NOT NULL DEFAULT 0"
-    ") STRICT;"
-    "CREATE INDEX chat_messages_by_session ON chat_messages(session_id, created_at, id);"
-    "CREATE TABLE secrets("
-    "  key TEXT PRIMARY KEY NOT NULL,"
-    "  value TEXT NOT NULL,"
-    "  updated_at TEXT NOT NULL"
-    ") STRICT, WITHOUT ROWID;"
-    "CREATE TABLE bot_skills("
-    "  bot_id TEXT NOT NULL REFERENCES bots(id) ON DELETE CASCADE,"
-    "  skill_name TEXT NOT NULL,"
-    "  enabled INTEGER NOT NULL DEFAULT 1,"
-    "  trust_tier TEXT,"
-    "  version TEXT,"
-    "  overrides TEXT NOT NULL DEFAULT '{}',"
-    "  capabilities TEXT,"
-    "  PRIMARY KEY(bot_id, skill_name)"
-    ") STRICT, WITHOUT ROWID;",
-
-    /* 3: observability (spec/observability.md §2). Timestamps are client
-     * text stored verbatim (modified_at may be roost's clock). seq is the
-     * creation order of a session (GET /sessions breaks created_at ties by
-     * it). Events keep their own rows for session ids without a session;
-     * tool_input, tool_output and content hold JSON text (NULL for the
-     * "empty" values), and tool_name, error, reason and role hold the JSON
-     * string literal as received (quotes and escapes), so they are returned
-     * byte for byte without decoding. */
-    "CREATE TABLE obs_sessions("
-    "  seq INTEGER PRIMARY KEY,"
-    "  session_id TEXT NOT NULL UNIQUE,"
-    "  session_name TEXT NOT NULL,"
-    "  status TEXT NOT NULL,"
-    "  created_at TEXT NOT NULL,"
-    "  modified_at TEXT NOT NULL,"
-    "  project_dir TEXT,"
-    "  agent_name TEXT"
-    ") STRICT;"
-    "CREATE INDEX obs_sessions_by_created ON obs_sessions(created_at, seq);"
-    "CREATE TABLE obs_events("
-    "  id INTEGER PRIMARY KEY,"
-    "  session_id TEXT NOT NULL,"
-    "  event_type TEXT NOT NULL,"
-    "  timestamp TEXT NOT NULL,"
-    "  tool_name_json TEXT,"
-    "  tool_input TEXT,"
-    "  tool_output TEXT,"
-    "  error_json TEXT,"
-    "  exit_code INTEGER,"
-    "  reason_json TEXT,"
-    "  role_json TEXT,"
-    "  content TEXT,"
-    "  pid INTEGER"
-    ") STRICT;"
-    "CREATE INDEX obs_events_by_session ON obs_events(session_id, timestamp, id);",
 };
 
 #define MIGRATION_COUNT ((unsigned)(sizeof(k_steps) / sizeof(k_steps[0])))

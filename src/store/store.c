@@ -34,6 +34,8 @@
 
 _Static_assert((int)STORE_STMT_COUNT <= CFG_STORE_MAX_STMTS,
                "store/stmts.def has more statements than CFG_STORE_MAX_STMTS");
+_Static_assert((CFG_STORE_MAX_STMTS <= 65535) && (CFG_STORE_MAX_PARTS > 0),
+               "statement indexes are 16-bit");
 _Static_assert(CFG_SQLITE_HEAP_BYTES <= (unsigned)INT_MAX, "sqlite heap size must fit an int");
 _Static_assert(CFG_SQLITE_HEAP_BYTES >= (128u * 1024u), "sqlite needs a heap of at least 128 KiB");
 _Static_assert((CFG_SQLITE_HEAP_BYTES % 8u) == 0u, "sqlite heap size is a multiple of 8");
@@ -55,7 +57,11 @@ static uint64_t g_pcache[STORE_PCACHE_BYTES / 8u];
 
 static bool g_configured;
 static sqlite3 *g_db;
-static sqlite3_stmt *g_stmts[STORE_STMT_COUNT];
+/* The store's own statements first, then each part's, in the order added. */
+static sqlite3_stmt *g_stmts[CFG_STORE_MAX_STMTS];
+static size_t g_nstmts;
+static const store_part *g_parts[CFG_STORE_MAX_PARTS];
+static size_t g_nparts;
 static sqlite3_mem_methods g_mem5;
 static uint64_t g_alloc_failures;
 static uint64_t g_nomem_errors;
@@ -293,25 +299,99 @@ static st_t set_pragmas(void)
     return st;
 }
 
+/* The SQL of step version (1-based) from the store or a part; NULL when no
+ * one has it. *owner names who does. */
+static const char *step_sql(unsigned version, const char **owner)
+{
+    const char *sql = NULL;
+    size_t i;
+    size_t j;
+
+    if ((version >= 1u) && (version <= store_migration_count())) {
+        *owner = "store";
+        sql = store_migration_sql(version - 1u);
+    }
+    for (i = 0u; (i < g_nparts) && (sql == NULL); i++) {
+        for (j = 0u; (j < g_parts[i]->nsteps) && (sql == NULL); j++) {
+            if (g_parts[i]->steps[j].version == version) {
+                *owner = g_parts[i]->owner;
+                sql = g_parts[i]->steps[j].sql;
+            }
+        }
+    }
+    return sql;
+}
+
+unsigned store_schema_version(void)
+{
+    unsigned top = store_migration_count();
+    size_t i;
+    size_t j;
+
+    for (i = 0u; i < g_nparts; i++) {
+        for (j = 0u; j < g_parts[i]->nsteps; j++) {
+            if (g_parts[i]->steps[j].version > top) {
+                top = g_parts[i]->steps[j].version;
+            }
+        }
+    }
+    return top;
+}
+
+/* Every version 1..top exactly once among the store and its parts. */
+static st_t check_steps(unsigned top)
+{
+    st_t st = ST_OK;
+    unsigned v;
+
+    for (v = 1u; (v <= top) && (st == ST_OK); v++) {
+        unsigned seen = 0u;
+        size_t i;
+        size_t j;
+        if (v <= store_migration_count()) {
+            seen++;
+        }
+        for (i = 0u; i < g_nparts; i++) {
+            for (j = 0u; j < g_parts[i]->nsteps; j++) {
+                if (g_parts[i]->steps[j].version == v) {
+                    seen++;
+                }
+            }
+        }
+        if (seen != 1u) {
+            LOG_E(MOD, "schema step %u is defined %u times (steps are 1..%u, each once)", v,
+                  seen, top);
+            st = ST_INTERNAL;
+        }
+    }
+    return st;
+}
+
 static st_t migrate(void)
 {
     int64_t have = 0;
     char sql[48];
-    st_t st = query_one("PRAGMA user_version", &have, NULL, 0u);
+    unsigned top = store_schema_version();
+    st_t st = check_steps(top);
     unsigned v;
 
+    if (st == ST_OK) {
+        st = query_one("PRAGMA user_version", &have, NULL, 0u);
+    }
     if (st != ST_OK) {
         return st;
     }
-    if ((have < 0) || (have > (int64_t)store_migration_count())) {
+    if ((have < 0) || (have > (int64_t)top)) {
         LOG_E(MOD, "database schema version %lld is newer than this roost knows (%u)",
-              (long long)have, store_migration_count());
+              (long long)have, top);
         return ST_UNSUPPORTED;
     }
-    for (v = (unsigned)have; (v < store_migration_count()) && (st == ST_OK); v++) {
+    for (v = (unsigned)have; (v < top) && (st == ST_OK); v++) {
+        const char *owner = "";
+        const char *step = step_sql(v + 1u, &owner);
         st = exec_sql("BEGIN IMMEDIATE");
         if (st == ST_OK) {
-            st = exec_sql(store_migration_sql(v));
+            st = exec_sql(step);
             if (st == ST_OK) {
                 (void)snprintf(sql, sizeof sql, "PRAGMA user_version=%u", v + 1u);
                 st = exec_sql(sql);
@@ -324,10 +404,23 @@ static st_t migrate(void)
             }
         }
         if (st == ST_OK) {
-            LOG_I(MOD, "schema migrated to version %u", v + 1u);
+            LOG_I(MOD, "schema migrated to version %u (%s)", v + 1u, owner);
         }
     }
     return st;
+}
+
+static st_t prepare(const char *sql)
+{
+    int rc;
+
+    if (g_nstmts >= (size_t)CFG_STORE_MAX_STMTS) {
+        LOG_E(MOD, "more statements than CFG_STORE_MAX_STMTS (%u)", (unsigned)CFG_STORE_MAX_STMTS);
+        return ST_INTERNAL;
+    }
+    rc = sqlite3_prepare_v3(g_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &g_stmts[g_nstmts], NULL);
+    g_nstmts++;
+    return map_rc(rc, "prepare", sql);
 }
 
 static st_t prepare_all(void)
@@ -339,24 +432,40 @@ static st_t prepare_all(void)
     };
     st_t st = ST_OK;
     size_t i;
+    size_t j;
 
+    g_nstmts = 0u;
     for (i = 0; (i < (size_t)STORE_STMT_COUNT) && (st == ST_OK); i++) {
-        int rc = sqlite3_prepare_v3(g_db, k_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &g_stmts[i],
-                                    NULL);
-        st = map_rc(rc, "prepare", k_sql[i]);
+        st = prepare(k_sql[i]);
+    }
+    for (i = 0u; (i < g_nparts) && (st == ST_OK); i++) {
+        store_stmts *set = g_parts[i]->stmts;
+        if (set != NULL) {
+            set->base = (uint16_t)g_nstmts;
+            for (j = 0u; (j < (size_t)set->n) && (st == ST_OK); j++) {
+                st = prepare(set->sql[j]);
+            }
+        }
     }
     return st;
 }
 
-static void close_db(void)
+static void finalize_all(void)
 {
     size_t i;
-    int rc;
 
-    for (i = 0; i < (size_t)STORE_STMT_COUNT; i++) {
+    for (i = 0; i < g_nstmts; i++) {
         (void)sqlite3_finalize(g_stmts[i]);
         g_stmts[i] = NULL;
     }
+    g_nstmts = 0u;
+}
+
+static void close_db(void)
+{
+    int rc;
+
+    finalize_all();
     rc = sqlite3_close(g_db);
     if (rc != SQLITE_OK) {
         LOG_E(MOD, "close: %s (%d)", sqlite3_errmsg(g_db), rc);
@@ -365,6 +474,26 @@ static void close_db(void)
 }
 
 /* ---- public ------------------------------------------------------------------------ */
+
+st_t store_add(const store_part *p)
+{
+    size_t i;
+
+    if ((p == NULL) || (g_db != NULL)) {
+        return ST_INVAL;
+    }
+    for (i = 0u; i < g_nparts; i++) {
+        if (g_parts[i] == p) {
+            return ST_OK;
+        }
+    }
+    if (g_nparts >= (size_t)CFG_STORE_MAX_PARTS) {
+        return ST_FULL;
+    }
+    g_parts[g_nparts] = p;
+    g_nparts++;
+    return ST_OK;
+}
 
 st_t store_init(const char *db_path)
 {
@@ -402,22 +531,17 @@ st_t store_init(const char *db_path)
         return st;
     }
     LOG_I(MOD, "opened %s (schema %u, heap %u KiB, page cache %u pages)", db_path,
-          store_migration_count(), CFG_SQLITE_HEAP_BYTES / 1024u,
+          store_schema_version(), CFG_SQLITE_HEAP_BYTES / 1024u,
           (unsigned)CFG_SQLITE_PAGE_CACHE_PAGES);
     return ST_OK;
 }
 
 void store_close(void)
 {
-    size_t i;
-
     if (g_db == NULL) {
         return;
     }
-    for (i = 0; i < (size_t)STORE_STMT_COUNT; i++) {
-        (void)sqlite3_finalize(g_stmts[i]);
-        g_stmts[i] = NULL;
-    }
+    finalize_all();
     if (sqlite3_get_autocommit(g_db) == 0) {
         LOG_W(MOD, "closing with a transaction open: rolled back");
         (void)sqlite3_exec(g_db, "ROLLBACK", NULL, NULL, NULL);
@@ -450,6 +574,26 @@ sqlite3_stmt *store_stmt(store_stmt_id id)
         return NULL;
     }
     s = g_stmts[id];
+    (void)sqlite3_reset(s);
+    (void)sqlite3_clear_bindings(s);
+    return s;
+}
+
+sqlite3_stmt *store_stmt_in(const store_stmts *set, unsigned i)
+{
+    sqlite3_stmt *s;
+    size_t k;
+
+    ASSERT(g_db != NULL);
+    ASSERT((set != NULL) && (i < (unsigned)set->n));
+    if (NEVER((set == NULL) || (i >= (unsigned)set->n))) {
+        return NULL;
+    }
+    k = (size_t)set->base + (size_t)i;
+    if (NEVER(k >= g_nstmts)) {
+        return NULL;
+    }
+    s = g_stmts[k];
     (void)sqlite3_reset(s);
     (void)sqlite3_clear_bindings(s);
     return s;
@@ -577,9 +721,8 @@ st_t store_rollback(void)
     return store_exec(store_stmt(STORE_ROLLBACK));
 }
 
-st_t store_get_text(store_stmt_id id, strv key, char *buf, size_t cap, size_t *n)
+st_t store_get_text(sqlite3_stmt *s, strv key, char *buf, size_t cap, size_t *n)
 {
-    sqlite3_stmt *s = store_stmt(id);
     bool row = false;
     st_t st;
 
@@ -617,7 +760,7 @@ st_t store_get_text(store_stmt_id id, strv key, char *buf, size_t cap, size_t *n
 st_t store_meta_get(const char *key, char *buf, size_t cap, size_t *n)
 {
     ASSERT(key != NULL);
-    return store_get_text(STORE_META_GET, strv_from_cstr(key), buf, cap, n);
+    return store_get_text(store_stmt(STORE_META_GET), strv_from_cstr(key), buf, cap, n);
 }
 
 st_t store_meta_set(const char *key, const char *value)

@@ -6,10 +6,18 @@
  * slots, and per-connection lookaside taken from that heap. The system heap
  * is never used (sqlite is built with SQLITE_ZERO_MALLOC, vendor/sqlite3.mk).
  *
+ * The store knows no table but its own (roost_meta, api_keys). The rest of
+ * the schema and the statements come from parts handed to store_add before
+ * store_init (the app hands each family's, from its descriptor): a part is
+ * a list of numbered migration steps and a table of statements.
+ *
  * store_init opens (or creates) the database in WAL mode, applies the
- * migrations compiled in (store/migrations.c) and prepares every statement
- * of store/stmts.def (fleet's only where the fleet family is built, so a
- * small profile's heap holds just what its families run). After that, a request runs only prepared statements:
+ * migration steps the database lacks (its own, store/migrations.c, and every
+ * part's) and prepares the statements of store/stmts.def and of every part
+ * (a part of a family not built in the profile brings its steps but no
+ * statements, so a small profile's heap holds just what its families run
+ * while its schema stays the one every profile writes). After that, a
+ * request runs only prepared statements:
  *
  *   sqlite3_stmt *s = store_stmt(STORE_META_GET);
  *   st = store_bind_text(s, 1, key);
@@ -69,11 +77,47 @@ typedef enum {
     STORE_STMT_COUNT
 } store_stmt_id;
 
+/* One migration step: it takes the database from PRAGMA user_version
+ * `version - 1` to `version`. Versions are one numbering for the whole
+ * database (the store's own step is 1), so a step, once released, keeps its
+ * number and its SQL forever; a new step takes the next free number. */
+typedef struct {
+    uint16_t version;
+    const char *sql;                    /* one or more statements */
+} store_migration;
+
+/* A table of statements of one part, prepared by store_init. The owner
+ * keeps it (not const): store_init writes where its statements start.
+ * store_stmt_in(set, i) is statement i of sql[]. */
+typedef struct {
+    const char *const *sql;             /* n statements */
+    uint16_t n;
+    uint16_t base;                      /* set by store_init */
+} store_stmts;
+
+/* What a module hands to the store: its steps and its statements. */
+typedef struct {
+    const char *owner;                  /* for logs */
+    const store_migration *steps;       /* nsteps, any order; may be NULL */
+    size_t nsteps;
+    store_stmts *stmts;                 /* NULL: none */
+} store_part;
+
+/* Hand a part to the store, before store_init (p must stay valid; adding
+ * the same part again is a no-op). ST_INVAL: the store is open or p is
+ * NULL. ST_FULL: more than CFG_STORE_MAX_PARTS parts. */
+st_t store_add(const store_part *p);
+/* The schema version this binary writes: the highest step of the store and
+ * the parts added. */
+unsigned store_schema_version(void);
+
 /* Configure sqlite's memory (first call in the process only), open db_path
  * (created if missing; its directory must exist), set WAL, synchronous,
  * foreign keys and cache size, apply migrations, prepare all statements.
  * ST_INVAL: already open or db_path NULL/empty. ST_UNSUPPORTED: the database
- * has a newer schema than this binary knows (logged). ST_INTERNAL: sqlite
+ * has a newer schema than this binary knows (logged). ST_INTERNAL: the
+ * steps of the store and its parts are not exactly 1..N, each once, or the
+ * statements exceed CFG_STORE_MAX_STMTS (a bug, logged). ST_INTERNAL: sqlite
  * was started before its memory could be configured. Other codes as above.
  * On failure nothing stays open; store_init may be called again. */
 st_t store_init(const char *db_path);
@@ -85,6 +129,9 @@ bool store_is_open(void);
 /* The prepared statement id, reset and with its bindings cleared. Valid
  * until the next store_stmt(id) or store_close. */
 sqlite3_stmt *store_stmt(store_stmt_id id);
+/* Statement i of a part's table, the same way (the part was added before
+ * store_init). */
+sqlite3_stmt *store_stmt_in(const store_stmts *set, unsigned i);
 /* Run one step. *row is true when a row is available (read it with the
  * store_col_* functions), false when the statement is done. On done and on
  * any error the statement is reset; after reading only some rows, call
@@ -131,9 +178,10 @@ st_t store_rollback(void);
  * and sets *n to its length (n may be NULL). ST_NOTFOUND: no such key.
  * ST_TOOBIG: the value needs more than cap - 1 bytes (buf holds ""). */
 st_t store_meta_get(const char *key, char *buf, size_t cap, size_t *n);
-/* The general form: statement id takes the key as ?1 and selects one text
- * column; same copy rules and statuses as store_meta_get. */
-st_t store_get_text(store_stmt_id id, strv key, char *buf, size_t cap, size_t *n);
+/* The general form: statement s (from store_stmt or store_stmt_in) takes
+ * the key as ?1 and selects one text column; same copy rules and statuses
+ * as store_meta_get. */
+st_t store_get_text(sqlite3_stmt *s, strv key, char *buf, size_t cap, size_t *n);
 st_t store_meta_set(const char *key, const char *value);
 
 typedef struct {

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "core/status.h"
 #include "fam/fleet/events.h"
+#include "fam/obs/obs.h"
 #include "http/stream.h"
 #include "json/read.h"
 #include "t.h"
@@ -111,7 +112,7 @@ static void test_policy(void)
         }
     }
     T_CHECK(listed);
-    T_CHECK(p->topics == STREAM_TOPIC_FLEET);
+    T_CHECK(p->topics == FLEET_TOPIC);
     T_CHECK(!p->priorities);
     T_CHECK(p->lag_skips);
     T_EQ_INT(p->max_queue_bytes, 0);
@@ -439,12 +440,12 @@ static void test_publish(void)
     ring_init();
     cur = ring_head_seq();
     T_EQ_INT(fleet_bus_publish(ev, sizeof ev - 1u), ST_OK);
-    T_EQ_INT(ring_publish(STREAM_TOPIC_OBS, RING_PRIO_NORMAL, "{}", 2u, NULL), ST_OK);
-    T_EQ_INT(ring_read(&cur, STREAM_TOPIC_FLEET, &e, &missed), ST_OK);
+    T_EQ_INT(ring_publish(OBS_TOPIC, RING_PRIO_NORMAL, "{}", 2u, NULL), ST_OK);
+    T_EQ_INT(ring_read(&cur, FLEET_TOPIC, &e, &missed), ST_OK);
     T_EQ_MEM(e.data, e.n, "{\"type\":\"synthesis_started\",\"request_id\":\"" ID_R "\"}");
-    T_CHECK(e.topics == STREAM_TOPIC_FLEET);
+    T_CHECK(e.topics == FLEET_TOPIC);
     T_CHECK(e.prio == RING_PRIO_NORMAL);
-    T_EQ_INT(ring_read(&cur, STREAM_TOPIC_FLEET, &e, &missed), ST_AGAIN);
+    T_EQ_INT(ring_read(&cur, FLEET_TOPIC, &e, &missed), ST_AGAIN);
     T_EQ_INT(fleet_events_stats()->published, 1);
     T_EQ_INT(fleet_bus_publish(NULL, 3u), ST_INVAL);
     T_EQ_INT(fleet_bus_publish(ev, 0u), ST_INVAL);

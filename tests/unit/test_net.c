@@ -641,7 +641,12 @@ int main(void)
     timer_init();
     net_init(&pool_conns, &pool_bufs);
     http_server_init(&pool_body_slots, render_scratch);
-    fam_fastapi_setup(&g_svc, "test", k_routes, sizeof k_routes / sizeof k_routes[0], false);
+    g_svc.family = "test";   /* as the app fills it from a descriptor */
+    g_svc.routes = k_routes;
+    g_svc.nroutes = sizeof k_routes / sizeof k_routes[0];
+    g_svc.error = fam_fastapi_error;
+    g_svc.cors = CORS_STYLE_FASTAPI;
+    fam_fastapi_setup(&g_svc);
     g_svc.max_body = 1u << 20;
     g_svc.max_hook_body = 1u << 20;
     if (net_listen("test", "127.0.0.1", 0u, http_server_proto(), &g_svc, &g_l) != ST_OK) {

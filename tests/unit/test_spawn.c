@@ -1,5 +1,5 @@
 /*
- * test_spawn.c - the text rules of fleet sub-agents (src/fam/fleet/spawn.c,
+ * test_spawn.c - the text rules of fleet sub-agents (src/engine/spawn.c,
  * spec/fleet.md §7.4): finding the spawn block, its mode and its raw tasks,
  * decoding a task, the task key of cycle detection, trimming, the cut of a
  * result summary and XML escaping for the synthesis message.
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/strv.h"
-#include "fam/fleet/spawn.h"
+#include "engine/spawn.h"
 #include "t.h"
 
 #define MAX_TASKS 8

@@ -283,6 +283,59 @@ static void test_newer_schema(void)
     store_close();
 }
 
+/* Parts handed to store_add: their steps continue the one numbering (the
+ * store's own is 1), their statements are prepared and reached through
+ * store_stmt_in; a gap or a step defined twice is refused at init. */
+static const store_migration k_part_a_steps[] = {
+    { 3u, "CREATE TABLE part_a2(x INTEGER);" },
+    { 2u, "CREATE TABLE part_a(x INTEGER);" },
+};
+static const char *const k_part_a_sql[] = {
+    "INSERT INTO part_a(x) VALUES (?1)",
+    "SELECT count(*) FROM part_a",
+};
+static store_stmts g_part_a_stmts = { k_part_a_sql, 2u, 0u };
+static const store_part k_part_a = { "part_a", k_part_a_steps, 2u, &g_part_a_stmts };
+static const store_migration k_part_b_steps[] = {
+    { 5u, "CREATE TABLE part_b(x INTEGER);" },
+};
+static const store_part k_part_b = { "part_b", k_part_b_steps, 1u, NULL };
+static const store_migration k_part_c_steps[] = {
+    { 4u, "CREATE TABLE part_c(x INTEGER);" },
+};
+static const store_part k_part_c = { "part_c", k_part_c_steps, 1u, NULL };
+
+static void test_parts(void)
+{
+    sqlite3_stmt *s;
+    bool row = false;
+
+    T_EQ_INT(store_add(NULL), ST_INVAL);
+    T_EQ_INT(store_add(&k_part_a), ST_OK);
+    T_EQ_INT(store_add(&k_part_a), ST_OK);            /* again: no-op */
+    T_EQ_INT(store_add(&k_part_b), ST_OK);
+    T_EQ_INT((int)store_schema_version(), 5);
+    T_EQ_INT(store_init(g_path), ST_INTERNAL);        /* step 4 is missing */
+    T_CHECK(!store_is_open());
+    T_EQ_INT(store_add(&k_part_c), ST_OK);
+    T_EQ_INT(store_init(g_path), ST_OK);
+    T_EQ_INT(store_add(&k_part_c), ST_INVAL);         /* the store is open */
+    T_EQ_INT(raw_query_int("PRAGMA user_version"), 5);
+    T_EQ_INT(raw_query_int("SELECT count(*) FROM sqlite_master WHERE name LIKE 'part_%'"), 4);
+    s = store_stmt_in(&g_part_a_stmts, 0u);
+    T_EQ_INT(store_bind_int64(s, 1, 7), ST_OK);
+    T_EQ_INT(store_exec(s), ST_OK);
+    s = store_stmt_in(&g_part_a_stmts, 1u);
+    T_EQ_INT(store_step(s, &row), ST_OK);
+    T_CHECK(row);
+    T_EQ_INT(store_col_int64(s, 0), 1);
+    store_done(s);
+    store_close();
+    T_EQ_INT(store_init(g_path), ST_OK);              /* nothing left to migrate */
+    T_EQ_INT(raw_query_int("PRAGMA user_version"), 5);
+    store_close();
+}
+
 static void cleanup(void)
 {
     static const char *const names[] = { "roost.db", "roost.db-wal", "roost.db-shm" };
@@ -315,6 +368,7 @@ int main(void)
     T_RUN(test_stats);
     T_RUN(test_reopen);
     T_RUN(test_newer_schema);
+    T_RUN(test_parts);
     cleanup();
     return t_done("store");
 }

@@ -11,7 +11,4 @@ static const route k_routes[] = {
     { RM_GET, "/health", health, ROUTE_OPEN },
 };
 
-void agents_setup(http_service *svc)
-{
-    fam_fastapi_setup(svc, "agents", k_routes, sizeof(k_routes) / sizeof(k_routes[0]), true);
-}
+const fam_routes agents_routes = { k_routes, sizeof(k_routes) / sizeof(k_routes[0]) };

@@ -6,8 +6,9 @@
 #ifndef ROOST_FAM_AGENTS_H
 #define ROOST_FAM_AGENTS_H
 
-#include "http/server.h"
+#include "fam/desc.h"
 
-void agents_setup(http_service *svc);
+/* Its route table (the descriptor's, desc.c). */
+extern const fam_routes agents_routes;
 
 #endif

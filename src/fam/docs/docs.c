@@ -11,7 +11,4 @@ static const route k_routes[] = {
     { RM_GET, "/health", health, ROUTE_OPEN },
 };
 
-void docs_setup(http_service *svc)
-{
-    fam_fastapi_setup(svc, "documents", k_routes, sizeof(k_routes) / sizeof(k_routes[0]), false);
-}
+const fam_routes docs_routes = { k_routes, sizeof(k_routes) / sizeof(k_routes[0]) };

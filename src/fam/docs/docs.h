@@ -5,8 +5,9 @@
 #ifndef ROOST_FAM_DOCS_H
 #define ROOST_FAM_DOCS_H
 
-#include "http/server.h"
+#include "fam/desc.h"
 
-void docs_setup(http_service *svc);
+/* Its route table (the descriptor's, desc.c). */
+extern const fam_routes docs_routes;
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fam/fleet/sql.h"
 #include "store/store.h"
 
 void bot_from_row(sqlite3_stmt *q, fleet_bot *b)
@@ -22,9 +23,9 @@ void bot_from_row(sqlite3_stmt *q, fleet_bot *b)
     (void)store_col_copy(q, 12, b->last_active_at, sizeof b->last_active_at);
 }
 
-static st_t load_by(store_stmt_id id, strv key, fleet_bot *b)
+static st_t load_by(fleet_sql_id id, strv key, fleet_bot *b)
 {
-    sqlite3_stmt *q = store_stmt(id);
+    sqlite3_stmt *q = fleet_stmt(id);
     bool row = false;
     st_t st = store_bind_text(q, 1, key);
     if (st == ST_OK) {
@@ -46,9 +47,9 @@ st_t bot_load(strv id_or_slug, fleet_bot *b)
     if ((id_or_slug.n == 0u) || (id_or_slug.n > (UUID_STR_BYTES + FLEET_SLUG_MAX))) {
         return ST_NOTFOUND;
     }
-    st = load_by(STORE_BOT_BY_SLUG, id_or_slug, b);
+    st = load_by(FLEET_SQL_BOT_BY_SLUG, id_or_slug, b);
     if (st == ST_NOTFOUND) {
-        st = load_by(STORE_BOT_BY_ID, id_or_slug, b);
+        st = load_by(FLEET_SQL_BOT_BY_ID, id_or_slug, b);
     }
     return st;
 }

@@ -8,6 +8,7 @@
 #include "fam/fleet/botdir.h"
 #include "fam/fleet/fleet.h"
 #include "fam/fleet/soul.h"
+#include "fam/fleet/sql.h"
 #include "fam/fleet/templates.h"
 #include "store/store.h"
 
@@ -101,7 +102,7 @@ static void candidate(const char *base, int i, char out[FLEET_SLUG_MAX + 1u])
 
 static st_t slug_taken(const char *slug, bool *taken)
 {
-    sqlite3_stmt *q = store_stmt(STORE_BOT_SLUG_TAKEN);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_BOT_SLUG_TAKEN);
     st_t st = store_bind_text(q, 1, strv_from_cstr(slug));
     *taken = true;
     if (st == ST_OK) {
@@ -129,7 +130,7 @@ static st_t pick_slug(const char *base, char slug[FLEET_SLUG_MAX + 1u])
 static st_t insert_bot(const botcreate_req *r, const char *id, const char *slug,
                        const char *now)
 {
-    sqlite3_stmt *q = store_stmt(STORE_BOT_INSERT);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_BOT_INSERT);
     st_t st = store_bind_text(q, 1, strv_from_cstr(id));
     if (st == ST_OK) {
         st = store_bind_text(q, 2, strv_from_cstr(slug));

@@ -25,6 +25,7 @@
 #include "fam/fleet/botcreate.h"
 #include "fam/fleet/botdir.h"
 #include "fam/fleet/soul.h"
+#include "fam/fleet/sql.h"
 #include "store/store.h"
 
 #define HREF_BYTES 128u
@@ -263,7 +264,7 @@ typedef struct {
 static sqlite3_stmt *list_query(const void *ctx, int64_t sent)
 {
     const list_ctx *lc = (const list_ctx *)ctx;
-    sqlite3_stmt *q = store_stmt(STORE_BOT_LIST);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_BOT_LIST);
     strv status = strv_from_cstr(lc->status);
     strv category = strv_from_cstr(lc->category);
     st_t st = (status.n > 0u) ? store_bind_text(q, 1, status) : store_bind_null(q, 1);
@@ -336,7 +337,7 @@ void bots_get(hctx *h)
 
 static st_t store_update(const fleet_bot *b)
 {
-    sqlite3_stmt *q = store_stmt(STORE_BOT_UPDATE);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_BOT_UPDATE);
     st_t st = store_bind_text(q, 1, strv_from_cstr(b->id));
     if (st == ST_OK) {
         st = store_bind_text(q, 2, strv_from_cstr(b->name));
@@ -418,7 +419,7 @@ static st_t delete_rows(const char *id)
 {
     st_t st = store_begin();
     if (st == ST_OK) {
-        sqlite3_stmt *q = store_stmt(STORE_BOT_DELETE);
+        sqlite3_stmt *q = fleet_stmt(FLEET_SQL_BOT_DELETE);
         st = store_bind_text(q, 1, strv_from_cstr(id));
         if (st == ST_OK) {
             st = store_exec(q);

@@ -1,7 +1,8 @@
 /*
  * chat.c - the chat request: endpoint checks, session, prompt and history,
- * SSE output, the end of the turn and its persistence (see chat.h). The
- * engine that runs the LLM calls is chat_agent.c.
+ * SSE output, the end of the turn and its persistence (see chat.h): the host
+ * of the agent engine (engine/agent.h), which runs the LLM calls and gets
+ * fleet's registries through k_host.
  *
  * Implementation notes:
  * - Everything a request owns beyond its slot lives in g_chat_heap (TLSF,
@@ -11,7 +12,7 @@
  *   writes what tx takes (stream_sse_write, partial writes allowed); the
  *   stream's on_writable writes the rest as tx drains. Above
  *   CFG_CHAT_QUEUE_BYTES the request counts as blocked and its calls pause
- *   (chat_agent.c asks chat_req_blocked); below half of it they resume.
+ *   (the engine asks chat_req_blocked); below half of it they resume.
  * - The end: `done` is queued, the request is marked ending, and once the
  *   queue is empty the stream is closed (the body ends with the
  *   connection) and the slot freed. stream_close calls on_close at once,
@@ -25,16 +26,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/pool.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/pool.h"
+#include "engine/agent.h"
+#include "engine/spawn.h"
 #include "fam/fleet/api.h"
 #include "fam/fleet/bot.h"
 #include "fam/fleet/botdir.h"
-#include "fam/fleet/chat_int.h"
 #include "fam/fleet/events.h"
 #include "fam/fleet/identity.h"
-#include "fam/fleet/spawn.h"
+#include "fam/fleet/secrets.h"
+#include "fam/fleet/sql.h"
 #include "fam/shared/metrics.h"
 #include "store/store.h"
 
@@ -315,7 +318,7 @@ static st_t insert_message(const chat_req *r, const char *role, strv content,
                            const char *created_at, bool assistant, const char *stop,
                            bool partial)
 {
-    sqlite3_stmt *q = store_stmt(STORE_CHAT_MESSAGE_INSERT);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_CHAT_MESSAGE_INSERT);
     char id[UUID_STR_BYTES];
     st_t st = uuid_v7(id);
     if (st != ST_OK) {
@@ -360,7 +363,7 @@ static void persist(chat_req *r, strv text, const char *stop, bool partial)
         st = insert_message(r, "assistant", text, now, true, stop, partial);
     }
     if (st == ST_OK) {
-        q = store_stmt(STORE_CHAT_SESSION_ADD);
+        q = fleet_stmt(FLEET_SQL_CHAT_SESSION_ADD);
         (void)store_bind_text(q, 1, strv_from_cstr(r->session_id));
         (void)store_bind_int64(q, 2, 2);
         (void)store_bind_int64(q, 3, (int64_t)r->in_tokens);
@@ -368,7 +371,7 @@ static void persist(chat_req *r, strv text, const char *stop, bool partial)
         st = store_exec(q);
     }
     if (st == ST_OK) {
-        q = store_stmt(STORE_CHAT_BOT_ADD);
+        q = fleet_stmt(FLEET_SQL_CHAT_BOT_ADD);
         (void)store_bind_text(q, 1, strv_from_cstr(r->bot_id));
         (void)store_bind_int64(q, 2, (int64_t)r->in_tokens);
         (void)store_bind_int64(q, 3, (int64_t)r->out_tokens);
@@ -705,7 +708,7 @@ static st_t assemble(chat_req *r)
  * the user message and a synthesis' two more. */
 static st_t load_history(chat_req *r)
 {
-    sqlite3_stmt *q = store_stmt(STORE_CHAT_HISTORY);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_CHAT_HISTORY);
     size_t count = 0u;
     size_t i = 0u;
     size_t off = 0u;
@@ -828,7 +831,7 @@ static bool read_session(hctx *h, const json_doc *d, int root, char sid[UUID_STR
 /* Session sid of this bot? false: answered 404 (or 500). */
 static bool check_session(hctx *h, const char *sid)
 {
-    sqlite3_stmt *q = store_stmt(STORE_SESSION_GET);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_SESSION_GET);
     bool row = false;
     bool mine = false;
     st_t st;
@@ -850,7 +853,7 @@ static bool check_session(hctx *h, const char *sid)
 
 static st_t create_session(chat_req *r)
 {
-    sqlite3_stmt *q = store_stmt(STORE_CHAT_SESSION_CREATE);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_CHAT_SESSION_CREATE);
     st_t st = uuid_v7(r->session_id);
     if (st == ST_OK) {
         (void)store_bind_text(q, 1, strv_from_cstr(r->session_id));
@@ -860,7 +863,7 @@ static st_t create_session(chat_req *r)
         st = store_exec(q);
     }
     if (st == ST_OK) {
-        q = store_stmt(STORE_CHAT_BOT_CONVERSATION);
+        q = fleet_stmt(FLEET_SQL_CHAT_BOT_CONVERSATION);
         (void)store_bind_text(q, 1, strv_from_cstr(r->bot_id));
         st = store_exec(q);
     }
@@ -1028,9 +1031,20 @@ static void stop_all(void)
     }
 }
 
+/* The engine's view of fleet's registries (fam/fleet/events.h, secrets.h). */
+static const engine_host k_host = {
+    .agent_register = fleet_agent_register,
+    .agent_unregister = fleet_agent_unregister,
+    .budget_pause = fleet_budget_pause,
+    .budget_forget = fleet_budget_forget,
+    .bus_publish = fleet_bus_publish,
+    .secret = secrets_lookup,
+};
+
 void fleet_chat_init(const chat_config *cfg)
 {
     g_chat_cfg = cfg;
+    chat_agents_set_host(&k_host);
     static bool s_used;
     static_zero(g_reqs, sizeof g_reqs, &s_used);
     (void)memset(&g_chat_stats, 0, sizeof g_chat_stats);

@@ -62,31 +62,11 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "engine/agent.h"
 #include "http/server.h"
+#include "out/llm.h"
 #include "out/llm_wire.h"
 
-/* One configured provider (llm.provider.<name>.*). */
-typedef struct chat_provider {
-    const char *name;
-    llm_kind kind;
-    const char *base_url;          /* no trailing '/' */
-    const char *api_key_secret;    /* fleet secret name, "" for none */
-    const char *env_key;           /* the environment variable's value at
-                                    * start, NULL when unset */
-    const char *default_model;
-    uint32_t timeout_ms;
-} chat_provider;
-
-typedef struct chat_config {
-    const chat_provider *prov;     /* nprov entries, in llm.providers order */
-    uint32_t nprov;
-    const uint8_t *chain;          /* llm.fallback_chain as indexes into prov */
-    uint32_t nchain;
-    uint64_t budget_tokens;        /* llm.request_budget_tokens (>= 10000) */
-    uint32_t budget_pause_timeout_ms;
-    uint32_t max_depth;
-    uint32_t history_max_messages;
-} chat_config;
 
 /* Take the configuration (the pointers must stay valid) and reset every
  * request, agent and the heap. Call once at startup after the store, the
@@ -97,25 +77,7 @@ void fleet_chat_init(const chat_config *cfg);
 /* The route handler of POST /api/v1/bots/{id}/chat/stream. */
 void fleet_chat_stream(hctx *h);
 
-/* Statistics for /metrics. */
-typedef struct chat_stats_t {
-    uint64_t requests;          /* streams started */
-    uint64_t refused;           /* 503 (slots, heap) */
-    uint32_t active;            /* requests streaming now */
-    uint32_t active_high;
-    uint32_t agents;            /* agents in use now */
-    uint32_t agents_high;
-    uint64_t completed;         /* turns persisted as successful */
-    uint64_t failed;            /* turns ended with an error event */
-    uint64_t disconnected;      /* clients gone mid-stream, or cut by a shutdown */
-    uint64_t calls;             /* LLM calls started */
-    uint64_t failovers;         /* provider_failover published */
-    uint64_t spawned;           /* sub-agents announced */
-    uint64_t cancelled;         /* agents cancelled (user, budget, disconnect) */
-    uint64_t budget_pauses;     /* budget_exhausted */
-    uint64_t output_pauses;     /* provider streams paused for a slow client */
-    uint64_t events_dropped;    /* SSE events lost: no heap for them */
-} chat_stats_t;
+/* Statistics for /metrics (chat_stats_t: engine/agent.h). */
 const chat_stats_t *fleet_chat_stats(void);
 
 /* Prometheus text (roost_chat_*), appended by /metrics: the length written

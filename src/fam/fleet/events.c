@@ -67,7 +67,7 @@ static fleet_events_stats_t g_stats;
 
 static stream_policy g_policy = {
     .name = "fleet /ws/events",
-    .topics = STREAM_TOPIC_FLEET,
+    .topics = FLEET_TOPIC,
     .priorities = false,
     .lag_skips = true,
     .pause_bytes = 0u,
@@ -177,7 +177,7 @@ st_t fleet_bus_publish(const char *json, size_t n)
 {
     st_t st = ST_INVAL;
     if ((json != NULL) && (n > 0u)) {
-        st = ring_publish(STREAM_TOPIC_FLEET, RING_PRIO_NORMAL, json, n, NULL);
+        st = ring_publish(FLEET_TOPIC, RING_PRIO_NORMAL, json, n, NULL);
     }
     if (st == ST_OK) {
         g_stats.published++;

@@ -5,7 +5,7 @@
  * requests paused on an exhausted budget, §7.5).
  *
  * Bus. fleet_bus_publish puts one event (a JSON object with its `type`)
- * into the event ring under STREAM_TOPIC_FLEET; every /ws/events client
+ * into the event ring under FLEET_TOPIC; every /ws/events client
  * (WebSocket, or SSE for an EventSource GET) reads it from its own cursor.
  * A client overtaken by the ring skips what it lost (logged, counted as lag
  * in the policy's stats). Nothing is sent on connect.
@@ -43,6 +43,9 @@
 #include "core/status.h"
 #include "http/server.h"
 #include "http/stream.h"
+
+/* The family's ring topic (its descriptor's topic, fam/fleet/desc.c). */
+#define FLEET_TOPIC 0x1u
 
 /* ---- route ---------------------------------------------------------------- */
 

@@ -184,15 +184,29 @@ bool fleet_set_web_dir(const char *dir)
     return g_spa.on;
 }
 
+const fam_routes fleet_routes = { k_routes, sizeof(k_routes) / sizeof(k_routes[0]) };
+
 void fleet_setup(http_service *svc)
 {
-    svc->family = "fleet";
-    svc->routes = k_routes;
-    svc->nroutes = sizeof(k_routes) / sizeof(k_routes[0]);
-    svc->error = fleet_error;
     svc->authorize = fleet_authorize;
     svc->fallback = g_spa.on ? fleet_spa : NULL;
-    svc->bad_method_is_not_found = false;
-    svc->cors = CORS_STYLE_FLEET;
-    svc->cors_credentials = false;
+}
+
+st_t fleet_init(const fam_env *env)
+{
+    fleet_set_data_dir(env->data_dir);
+    fleet_events_init();
+    fleet_chat_init(env->llm);
+    /* Roll SOUL.md forward where a crash fell between the version's commit
+     * and the file's rename (soul.c explains). */
+    soul_recover();
+    if (env->num("fleet.enabled") != 0u) {
+        (void)fleet_set_web_dir(env->str("fleet.web_dir"));   /* before setup */
+    }
+    return ST_OK;
+}
+
+void fleet_streams(const fam_env *env)
+{
+    fleet_events_set_heartbeat_ms((uint32_t)env->num("fleet.ws_heartbeat_ms"));
 }

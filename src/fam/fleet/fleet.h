@@ -12,6 +12,7 @@
 #include "fam/fleet/skillmd.h"
 #include "fam/fleet/soul.h"
 #include "fam/fleet/templates.h"
+#include "fam/desc.h"
 #include "http/server.h"
 
 /* Static storage of the fleet handlers outside chat and the /ws/events
@@ -37,7 +38,7 @@
 /* secrets.c: one secret value at the spec's limit */
 #define FLEET_SECRETS_STATIC_BYTES ((FLEET_SECRET_MAX_CHARS * 4u) + 1u)
 /* bots.c (a bot's name, description, tags, the bot, a soul row),
- * sessions.c and chat.c (a bot each), chat_agent.c (a provider's key and
+ * sessions.c and chat.c (a bot each), engine/agent.c (a provider's key and
  * URL), api.c (the data directory): function-local statics among them */
 #define FLEET_OTHER_STATIC_BYTES                                                       \
     (FLEET_NAME_BYTES + FLEET_DESC_BYTES + FLEET_TAGS_JSON_BYTES +                     \
@@ -52,6 +53,13 @@
  * exists; call before fleet_setup. Returns whether it is served; when not,
  * non-API paths stay the family's 404. */
 bool fleet_set_web_dir(const char *dir);
+/* The descriptor's route table and hooks (fam/desc.h, desc.c). init: the
+ * data directory, the /ws/events registries, the chat engine (env->llm),
+ * SOUL.md recovery, the web app; streams: /ws/events' heartbeat; setup:
+ * authorization and the SPA fallback. */
+extern const fam_routes fleet_routes;
+st_t fleet_init(const fam_env *env);
+void fleet_streams(const fam_env *env);
 void fleet_setup(http_service *svc);
 /* The fleet error envelope (also used for protocol errors). */
 void fleet_error(hctx *h, int status, const char *code, const char *msg);

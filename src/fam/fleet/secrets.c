@@ -14,6 +14,7 @@
 #include "fam/fleet/api.h"
 #include "fam/fleet/fleet.h"
 #include "fam/fleet/handlers.h"
+#include "fam/fleet/sql.h"
 #include "store/store.h"
 
 #define MASK_TAIL_CHARS 4u
@@ -99,7 +100,7 @@ static bool key_param(hctx *h, char keyz[SECRETS_KEY_MAX + 1u], size_t *n)
 
 void secrets_list(hctx *h)
 {
-    sqlite3_stmt *q = store_stmt(STORE_SECRET_LIST);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_SECRET_LIST);
     char masked[MASK_BYTES];
     bool row = false;
     json_w w;
@@ -177,7 +178,7 @@ void secrets_put(hctx *h)
         return;
     }
     fleet_now(now);
-    q = store_stmt(STORE_SECRET_PUT);
+    q = fleet_stmt(FLEET_SQL_SECRET_PUT);
     st = store_bind_text(q, 1, (strv){ keyz, key_n });
     if (st == ST_OK) {
         st = store_bind_text(q, 2, (strv){ g_value, n });
@@ -220,7 +221,7 @@ void secrets_delete(hctx *h)
     if (!key_param(h, keyz, &key_n)) {
         return;
     }
-    q = store_stmt(STORE_SECRET_DELETE);
+    q = fleet_stmt(FLEET_SQL_SECRET_DELETE);
     st = store_bind_text(q, 1, (strv){ keyz, key_n });
     if (st == ST_OK) {
         st = store_exec(q);
@@ -263,5 +264,5 @@ st_t secrets_lookup(const char *key, char *buf, size_t cap, size_t *n)
         return ST_NOTFOUND;
     }
     /* ST_TOOBIG leaves buf "" (store_get_text) */
-    return store_get_text(STORE_SECRET_GET, k, buf, cap, n);
+    return store_get_text(fleet_stmt(FLEET_SQL_SECRET_GET), k, buf, cap, n);
 }

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "fam/fleet/api.h"
 #include "fam/fleet/bot.h"
+#include "fam/fleet/sql.h"
 #include "fam/shared/fam.h"
 #include "store/store.h"
 
@@ -117,7 +118,7 @@ static bool page_params(hctx *h, int64_t limit_default, int64_t *limit, int64_t 
 /* Does session sid exist? ST_OK / ST_NOTFOUND / storage error. */
 static st_t session_exists(const char *sid)
 {
-    sqlite3_stmt *q = store_stmt(STORE_SESSION_GET);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_SESSION_GET);
     bool row = false;
     st_t st = store_bind_text(q, 1, strv_from_cstr(sid));
     if (st == ST_OK) {
@@ -158,7 +159,7 @@ void sessions_list(hctx *h)
     if (!bot_resolve(h, 0u, &b) || !page_params(h, SESSIONS_LIMIT_DEFAULT, &limit, &offset)) {
         return;
     }
-    q = store_stmt(STORE_SESSION_LIST_BY_BOT);
+    q = fleet_stmt(FLEET_SQL_SESSION_LIST_BY_BOT);
     st = store_bind_text(q, 1, strv_from_cstr(b.id));
     if (st == ST_OK) {
         st = store_bind_int64(q, 2, limit);
@@ -199,7 +200,7 @@ void sessions_get(hctx *h)
     if (!session_param(h, sid)) {
         return;
     }
-    q = store_stmt(STORE_SESSION_GET);
+    q = fleet_stmt(FLEET_SQL_SESSION_GET);
     st = store_bind_text(q, 1, strv_from_cstr(sid));
     if (st == ST_OK) {
         st = store_step(q, &row);
@@ -233,7 +234,7 @@ typedef struct {
 static sqlite3_stmt *messages_query(const void *ctx, int64_t sent)
 {
     const messages_ctx *mc = (const messages_ctx *)ctx;
-    sqlite3_stmt *q = store_stmt(STORE_MESSAGE_LIST);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_MESSAGE_LIST);
     if ((store_bind_text(q, 1, strv_from_cstr(mc->sid)) != ST_OK) ||
         (store_bind_int64(q, 2, mc->limit - sent) != ST_OK) ||
         (store_bind_int64(q, 3, mc->offset + sent) != ST_OK)) {
@@ -279,7 +280,7 @@ void sessions_delete(hctx *h)
     }
     /* chat_messages cascade with the session (foreign keys are on); one
      * statement, so nothing is ever half-deleted. */
-    q = store_stmt(STORE_SESSION_DELETE);
+    q = fleet_stmt(FLEET_SQL_SESSION_DELETE);
     st = store_bind_text(q, 1, strv_from_cstr(sid));
     if (st == ST_OK) {
         st = store_exec(q);
@@ -305,7 +306,7 @@ static st_t clear_session(const char *sid)
     if (st != ST_OK) {
         return st;
     }
-    q = store_stmt(STORE_SESSION_CLEAR_COUNT);
+    q = fleet_stmt(FLEET_SQL_SESSION_CLEAR_COUNT);
     st = store_bind_text(q, 1, strv_from_cstr(sid));
     if (st == ST_OK) {
         st = store_exec(q);
@@ -314,7 +315,7 @@ static st_t clear_session(const char *sid)
         st = ST_NOTFOUND;
     }
     if (st == ST_OK) {
-        q = store_stmt(STORE_MESSAGE_DELETE_SESSION);
+        q = fleet_stmt(FLEET_SQL_MESSAGE_DELETE_SESSION);
         st = store_bind_text(q, 1, strv_from_cstr(sid));
         if (st == ST_OK) {
             st = store_exec(q);
@@ -354,7 +355,7 @@ void sessions_stats(hctx *h)
         "total_sessions", "active_sessions", "total_messages",
     };
     int64_t v[7] = { 0, 0, 0, 0, 0, 0, 0 };
-    sqlite3_stmt *q = store_stmt(STORE_FLEET_STATS);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_STATS);
     bool row = false;
     json_w w;
     size_t i;

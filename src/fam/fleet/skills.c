@@ -30,6 +30,7 @@
 #include "fam/fleet/bot.h"
 #include "fam/fleet/fleet.h"
 #include "fam/fleet/skillmd.h"
+#include "fam/fleet/sql.h"
 #include "port.h"
 #include "fam/shared/fam.h"
 #include "store/store.h"
@@ -384,7 +385,7 @@ void skills_bot_list(hctx *h)
         return;
     }
     (void)snprintf(self, sizeof self, "/api/v1/bots/%.*s/skills", (int)given.n, given.p);
-    q = store_stmt(STORE_BOT_SKILL_LIST);
+    q = fleet_stmt(FLEET_SQL_BOT_SKILL_LIST);
     st = store_bind_text(q, 1, strv_from_cstr(g_bot.id));
     if (st != ST_OK) {
         store_done(q);
@@ -569,7 +570,7 @@ static bool attach_body(hctx *h, const json_doc *d, char *name, size_t cap, size
 /* Answer a BotSkillConfig read back from the store. */
 static void answer_config(hctx *h, int status, const char *name)
 {
-    sqlite3_stmt *q = store_stmt(STORE_BOT_SKILL_GET);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_BOT_SKILL_GET);
     bool row = false;
     json_w w;
     st_t st = store_bind_text(q, 1, strv_from_cstr(g_bot.id));
@@ -616,7 +617,7 @@ void skills_attach(hctx *h)
         skill_not_found(h, (strv){ name, name_n }, " not found in global store");
         return;
     }
-    q = store_stmt(STORE_BOT_SKILL_ATTACH);
+    q = fleet_stmt(FLEET_SQL_BOT_SKILL_ATTACH);
     st = store_bind_text(q, 1, strv_from_cstr(g_bot.id));
     if (st == ST_OK) {
         st = store_bind_text(q, 2, strv_from_cstr(name));
@@ -646,7 +647,7 @@ static bool attached(hctx *h, char name[NAME_BYTES])
     bool row = false;
     st_t st = ST_NOTFOUND;
     if (name_copy(param, name)) {
-        sqlite3_stmt *q = store_stmt(STORE_BOT_SKILL_GET);
+        sqlite3_stmt *q = fleet_stmt(FLEET_SQL_BOT_SKILL_GET);
         st = store_bind_text(q, 1, strv_from_cstr(g_bot.id));
         if (st == ST_OK) {
             st = store_bind_text(q, 2, strv_from_cstr(name));
@@ -707,7 +708,7 @@ void skills_patch(hctx *h)
     if (!ok) {
         return;
     }
-    q = store_stmt(STORE_BOT_SKILL_UPDATE);
+    q = fleet_stmt(FLEET_SQL_BOT_SKILL_UPDATE);
     st = store_bind_text(q, 1, strv_from_cstr(g_bot.id));
     if (st == ST_OK) {
         st = store_bind_text(q, 2, strv_from_cstr(name));
@@ -741,7 +742,7 @@ void skills_detach(hctx *h)
     }
     param = hctx_param(h, 1u);
     if (name_copy(param, name)) {
-        sqlite3_stmt *q = store_stmt(STORE_BOT_SKILL_DETACH);
+        sqlite3_stmt *q = fleet_stmt(FLEET_SQL_BOT_SKILL_DETACH);
         st = store_bind_text(q, 1, strv_from_cstr(g_bot.id));
         if (st == ST_OK) {
             st = store_bind_text(q, 2, strv_from_cstr(name));

@@ -55,6 +55,7 @@
 #include "core/log.h"
 #include "fam/fleet/botdir.h"
 #include "fam/fleet/fleet.h"
+#include "fam/fleet/sql.h"
 #include "store/store.h"
 
 /* Content of soul_load, and the file read of soul_file_hash. */
@@ -73,7 +74,7 @@ static void copy_cstr(char *dst, size_t cap, const char *src)
 
 st_t soul_load(const char *bot_id, int64_t version, soul_row *r)
 {
-    sqlite3_stmt *q = store_stmt((version > 0) ? STORE_SOUL_BY_VERSION : STORE_SOUL_CURRENT);
+    sqlite3_stmt *q = fleet_stmt((version > 0) ? FLEET_SQL_SOUL_BY_VERSION : FLEET_SQL_SOUL_CURRENT);
     bool row = false;
     st_t st = store_bind_text(q, 1, strv_from_cstr(bot_id));
     if ((st == ST_OK) && (version > 0)) {
@@ -111,7 +112,7 @@ st_t soul_load(const char *bot_id, int64_t version, soul_row *r)
 st_t soul_insert(const char *id, const char *bot_id, int64_t version, strv content,
                  const char *hash, const char *message, const char *created_at)
 {
-    sqlite3_stmt *q = store_stmt(STORE_SOUL_INSERT);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_SOUL_INSERT);
     st_t st = store_bind_text(q, 1, strv_from_cstr(id));
     if (st == ST_OK) {
         st = store_bind_text(q, 2, strv_from_cstr(bot_id));
@@ -142,7 +143,7 @@ st_t soul_insert(const char *id, const char *bot_id, int64_t version, strv conte
 
 static st_t max_version(const char *bot_id, int64_t *out)
 {
-    sqlite3_stmt *q = store_stmt(STORE_SOUL_MAX_VERSION);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_SOUL_MAX_VERSION);
     bool row = false;
     st_t st = store_bind_text(q, 1, strv_from_cstr(bot_id));
     if (st == ST_OK) {
@@ -160,7 +161,7 @@ static st_t max_version(const char *bot_id, int64_t *out)
 
 static st_t sync_versions(const char *bot_id, const char *updated_at)
 {
-    sqlite3_stmt *q = store_stmt(STORE_BOT_SYNC_VERSIONS);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_BOT_SYNC_VERSIONS);
     st_t st = store_bind_text(q, 1, strv_from_cstr(bot_id));
     if (st == ST_OK) {
         st = store_bind_text(q, 2, strv_from_cstr(updated_at));
@@ -179,7 +180,7 @@ static void undo_append(const fleet_bot *b, const char *version_id)
 {
     st_t st = store_begin();
     if (st == ST_OK) {
-        sqlite3_stmt *q = store_stmt(STORE_SOUL_DELETE);
+        sqlite3_stmt *q = fleet_stmt(FLEET_SQL_SOUL_DELETE);
         st = store_bind_text(q, 1, strv_from_cstr(version_id));
         if (st == ST_OK) {
             st = store_exec(q);
@@ -263,7 +264,7 @@ st_t soul_file_hash(const char *slug, char hex[SHA256_HEX_BYTES], bool *present)
 /* Rewrite SOUL.md of one bot from its version `version`. */
 static void roll_forward(const char *slug, const char *bot_id, int64_t version)
 {
-    sqlite3_stmt *q = store_stmt(STORE_SOUL_BY_VERSION);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_SOUL_BY_VERSION);
     bool row = false;
     st_t st = store_bind_text(q, 1, strv_from_cstr(bot_id));
     if (st == ST_OK) {
@@ -294,7 +295,7 @@ void soul_recover(void)
         return;
     }
     g_recovered = true;
-    q = store_stmt(STORE_SOUL_RECOVER_SCAN);
+    q = fleet_stmt(FLEET_SQL_SOUL_RECOVER_SCAN);
     st = store_step(q, &row);
     while ((st == ST_OK) && row) {
         char slug[FLEET_SLUG_MAX + 1u];

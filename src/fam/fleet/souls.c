@@ -20,6 +20,7 @@
 #include "fam/fleet/api.h"
 #include "fam/fleet/bot.h"
 #include "fam/fleet/soul.h"
+#include "fam/fleet/sql.h"
 #include "store/store.h"
 
 #define HREF_BYTES 160u
@@ -167,7 +168,7 @@ typedef struct {
 static sqlite3_stmt *versions_query(const void *ctx, int64_t offset)
 {
     const versions_ctx *vc = (const versions_ctx *)ctx;
-    sqlite3_stmt *q = store_stmt(STORE_SOUL_LIST);
+    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_SOUL_LIST);
     if ((store_bind_text(q, 1, strv_from_cstr(vc->bot_id)) != ST_OK) ||
         (store_bind_int64(q, 2, offset) != ST_OK)) {
         store_done(q);

@@ -3,7 +3,9 @@
  * GET /health, POST /events, GET /sessions, GET /events/{session_id},
  * PATCH /sessions/{id}/metadata, DELETE /sessions/{id} and
  * POST /sessions/{id}/stop (spec/observability.md §3-§5), FastAPI-style
- * errors. The WebSocket /ws is not here yet.
+ * errors, and the live updates on /ws (§6). The folder is split as fleet's:
+ * obs.c (routes, hooks), events.c, sessions.c, api.c (obs_int.h), with the
+ * descriptor in desc.c and the SQL in stmts.def.
  */
 #ifndef ROOST_FAM_OBS_H
 #define ROOST_FAM_OBS_H
@@ -13,8 +15,12 @@
 
 #include "core/status.h"
 #include "core/strv.h"
+#include "fam/desc.h"
 #include "http/server.h"
 #include "http/stream.h"
+
+/* The family's ring topic (its descriptor's topic, fam/obs/desc.c). */
+#define OBS_TOPIC 0x4u
 
 /* Static storage of this module, for app/pools.def: the session_updated
  * message (CFG_OBS_MSG_BYTES), the
@@ -24,7 +30,11 @@
 #define OBS_STATIC_BYTES \
     (OBS_MSG_BYTES + 26624u + ((size_t)CFG_OBS_STOP_SLOTS * 96u))
 
-void obs_setup(http_service *svc);
+/* The descriptor's route table and hooks (fam/desc.h, desc.c): init reads
+ * observability.stop_grace_ms, streams the /ws keys and registers /ws. */
+extern const fam_routes obs_routes;
+st_t obs_init(const fam_env *env);
+void obs_streams(const fam_env *env);
 
 /* observability.stop_grace_ms: the wait between SIGINT and SIGTERM of a
  * stop (default 5000 until set). */

@@ -75,15 +75,10 @@ static bool rpg_authorize(hctx *h)
     return false;
 }
 
+const fam_routes rpg_routes = { k_routes, sizeof(k_routes) / sizeof(k_routes[0]) };
+
 void rpg_setup(http_service *svc)
 {
     svc->authorize = rpg_authorize;
-    svc->family = "rpg";
-    svc->routes = k_routes;
-    svc->nroutes = sizeof(k_routes) / sizeof(k_routes[0]);
-    svc->error = rpg_error;
-    svc->fallback = NULL;
     svc->bad_method_is_not_found = true;
-    svc->cors = CORS_STYLE_RPG;
-    svc->cors_credentials = false;
 }

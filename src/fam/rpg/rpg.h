@@ -7,8 +7,10 @@
 #ifndef ROOST_FAM_RPG_H
 #define ROOST_FAM_RPG_H
 
-#include "http/server.h"
+#include "fam/desc.h"
 
+extern const fam_routes rpg_routes;
+/* The setup hook: authorization, a wrong method answered as unknown. */
 void rpg_setup(http_service *svc);
 void rpg_error(hctx *h, int status, const char *code, const char *msg);
 

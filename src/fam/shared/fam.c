@@ -92,18 +92,9 @@ static bool fastapi_authorize(hctx *h)
     return false;
 }
 
-void fam_fastapi_setup(http_service *svc, const char *family, const route *routes,
-                       size_t nroutes, bool cors_credentials)
+void fam_fastapi_setup(http_service *svc)
 {
     svc->authorize = fastapi_authorize;
-    svc->family = family;
-    svc->routes = routes;
-    svc->nroutes = nroutes;
-    svc->error = fam_fastapi_error;
-    svc->fallback = NULL;
-    svc->bad_method_is_not_found = false;
-    svc->cors = CORS_STYLE_FASTAPI;
-    svc->cors_credentials = cors_credentials;
 }
 
 void fam_kcol_str(json_w *w, const char *key, sqlite3_stmt *q, int col)

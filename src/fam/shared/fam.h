@@ -27,9 +27,9 @@ void fam_kcol_str(json_w *w, const char *key, struct sqlite3_stmt *q, int col);
 void fam_kcol_int(json_w *w, const char *key, struct sqlite3_stmt *q, int col);
 void fam_kcol_raw(json_w *w, const char *key, struct sqlite3_stmt *q, int col);
 
-/* Fill a FastAPI-style service (observability, documents, agents). */
-void fam_fastapi_setup(http_service *svc, const char *family, const route *routes,
-                       size_t nroutes, bool cors_credentials);
+/* The setup hook of a FastAPI-style family (fam/desc.h): authorization
+ * as FastAPI's dependencies do it (an unknown path stays 404). */
+void fam_fastapi_setup(http_service *svc);
 /* The error writer of the FastAPI-style families. */
 void fam_fastapi_error(hctx *h, int status, const char *code, const char *msg);
 

@@ -1,7 +1,7 @@
 /*
  * spawn.c - spawn blocks, tasks, summaries (see spawn.h).
  */
-#include "fam/fleet/spawn.h"
+#include "engine/spawn.h"
 
 #include <string.h>
 

@@ -1,6 +1,7 @@
 /*
- * chat_agent.c - the chat engine: the agents of each request and their LLM
- * calls (spec/fleet.md §7.2 – §7.6; overview in chat.h).
+ * agent.c - the agent engine: the agents of each request and their LLM
+ * calls (spec/fleet.md §7.2 – §7.6; overview in fam/fleet/chat.h, the
+ * contract with the host in agent.h).
  *
  * Implementation notes:
  * - An agent moves NEW -> WAIT -> CALL -> (KIDS -> WAIT -> CALL) -> DONE.
@@ -26,16 +27,15 @@
  *   request at once (llm_pause: the next bytes are held, not parsed); the
  *   pump resumes them when the request is no longer blocked.
  */
+#include "engine/agent.h"
+
 #include <stdio.h>
 #include <string.h>
 
-#include "core/pool.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "fam/fleet/chat_int.h"
-#include "fam/fleet/events.h"
-#include "fam/fleet/secrets.h"
-#include "fam/fleet/spawn.h"
+#include "core/pool.h"
+#include "engine/spawn.h"
 #include "json/write.h"
 
 #define MOD "chat"
@@ -47,6 +47,12 @@
 #define URL_BYTES ((size_t)CFG_CONF_VALUE_BYTES + 32u)
 
 chat_agent g_chat_agents[CFG_CHAT_AGENTS];
+static const engine_host *g_host;
+
+void chat_agents_set_host(const engine_host *h)
+{
+    g_host = h;
+}
 
 static uint64_t g_wait_seq;
 static timer_id g_pump = TIMER_NONE;
@@ -112,7 +118,7 @@ static void agent_free(chat_agent *a)
         a->call = NULL;
     }
     if (a->registered) {
-        fleet_agent_unregister(a->id);
+        g_host->agent_unregister(a->id);
     }
     chat_buf_free(&a->sys);
     chat_buf_free(&a->task);
@@ -365,7 +371,7 @@ static void pause_timeout(void *arg)
     if (r->in_use && r->paused) {
         LOG_I(MOD, "request %s: no budget decision within %u ms: stopped", r->request_id,
               (unsigned)g_chat_cfg->budget_pause_timeout_ms);
-        fleet_budget_forget(r->request_id);
+        g_host->budget_forget(r->request_id);
         budget_stop(r);
     }
 }
@@ -411,7 +417,7 @@ static void exhausted(chat_req *r)
         agent_ids(&e.w, r, false);
         ev_send(r, &e, "budget_exhausted");
     }
-    st = fleet_budget_pause(r->request_id, budget_decide, r);
+    st = g_host->budget_pause(r->request_id, budget_decide, r);
     if (st != ST_OK) {
         /* stop, but not from here (this may run inside a call's callback) */
         LOG_W(MOD, "request %s: cannot wait for a budget decision (%s): stopped",
@@ -479,7 +485,7 @@ static void cancel_one(chat_agent *a, const char *reason, bool tell)
         g_chat_stats.cancelled++;
     }
     if (a->registered) {
-        fleet_agent_unregister(a->id);
+        g_host->agent_unregister(a->id);
         a->registered = false;
     }
     a->status = AS_CANCELLED;
@@ -678,7 +684,7 @@ static st_t start_call(chat_agent *a)
     }
     g_key[0] = '\0';
     if (strlen(p->api_key_secret) > 0u) {
-        st_t ks = secrets_lookup(p->api_key_secret, g_key, sizeof g_key, &keyn);
+        st_t ks = g_host->secret(p->api_key_secret, g_key, sizeof g_key, &keyn);
         if (ks != ST_OK) {
             keyn = 0u;
             if ((p->env_key != NULL) && (strlen(p->env_key) < sizeof g_key)) {
@@ -896,7 +902,7 @@ static void call_failed(chat_agent *a, const llm_result *res)
                 json_w_kstr(&e.w, "reason", reason);
                 len = ev_close(&e);
                 if (len > 0u) {
-                    (void)fleet_bus_publish(e.buf, len);   /* bus only (§7.2) */
+                    (void)g_host->bus_publish(e.buf, len);   /* bus only (§7.2) */
                 }
                 heap_free(&g_chat_heap, e.buf);
             }
@@ -1011,7 +1017,7 @@ static void announce(chat_agent *k)
         json_w_ku64(&e.w, "total", k->total);
         ev_send_alias(r, &e, "task", task, "agent_spawned");
     }
-    st = fleet_agent_register(k->id, cancel_cb, k);
+    st = g_host->agent_register(k->id, cancel_cb, k);
     k->registered = (st == ST_OK);
     if (st != ST_OK) {
         LOG_W(MOD, "agent %s cannot be cancelled: %s", k->id, status_str(st));
@@ -1254,7 +1260,7 @@ static void finish_agent(chat_agent *a, chat_status status)
         return;
     }
     if (a->registered) {
-        fleet_agent_unregister(a->id);
+        g_host->agent_unregister(a->id);
         a->registered = false;
     }
     if (status == AS_OK) {

@@ -1,10 +1,20 @@
 /*
- * chat_int.h - what chat.c (the request: endpoint, prompt, SSE output,
- * persistence) and chat_agent.c (the engine: calls, failover, sub-agents,
- * budget, cancellation) share. Not for other modules.
+ * agent.h - the agent engine: the agents of a chat request and their LLM
+ * calls, failover, sub-agents, budgets and cancellation (engine/agent.c),
+ * and the contract with the family that runs it (its host: today fleet's
+ * chat, fam/fleet/chat.c; the builder next).
+ *
+ * The engine sits between out/ and the families and includes neither:
+ *   - what it needs of the host's registries (cancel by agent id, budget
+ *     decisions, the event bus, secrets) comes through an engine_host of
+ *     callbacks, set once with chat_agents_set_host;
+ *   - the request side (the request slot, its output stream, persistence)
+ *     is the host's: chat_req below is shared, its stream is opaque here,
+ *     and the host implements the "request side" functions declared below
+ *     (chat_sse, chat_event, chat_finish, ...), which the engine calls.
  */
-#ifndef ROOST_FLEET_CHAT_INT_H
-#define ROOST_FLEET_CHAT_INT_H
+#ifndef ROOST_ENGINE_AGENT_H
+#define ROOST_ENGINE_AGENT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,9 +25,54 @@
 #include "core/strv.h"
 #include "core/timer.h"
 #include "core/uuid.h"
-#include "fam/fleet/chat.h"
-#include "http/stream.h"
 #include "out/llm.h"
+#include "out/llm_wire.h"
+
+/* The engine's configuration: the llm.* keys (out/llm.h), one
+ * llm_provider_conf per llm.provider.<name>.*. */
+typedef llm_provider_conf chat_provider;
+typedef llm_conf chat_config;
+
+/* Statistics for /metrics. */
+typedef struct chat_stats_t {
+    uint64_t requests;          /* streams started */
+    uint64_t refused;           /* 503 (slots, heap) */
+    uint32_t active;            /* requests streaming now */
+    uint32_t active_high;
+    uint32_t agents;            /* agents in use now */
+    uint32_t agents_high;
+    uint64_t completed;         /* turns persisted as successful */
+    uint64_t failed;            /* turns ended with an error event */
+    uint64_t disconnected;      /* clients gone mid-stream, or cut by a shutdown */
+    uint64_t calls;             /* LLM calls started */
+    uint64_t failovers;         /* provider_failover published */
+    uint64_t spawned;           /* sub-agents announced */
+    uint64_t cancelled;         /* agents cancelled (user, budget, disconnect) */
+    uint64_t budget_pauses;     /* budget_exhausted */
+    uint64_t output_pauses;     /* provider streams paused for a slow client */
+    uint64_t events_dropped;    /* SSE events lost: no heap for them */
+} chat_stats_t;
+
+/* What the engine needs of its host's registries. Every member is set. */
+typedef struct engine_host {
+    /* Make agent_id reachable by the host's cancel (cancel(ctx, id) once);
+     * ST_OK, ST_EXISTS, ST_FULL (logged by the host). */
+    st_t (*agent_register)(const char *agent_id,
+                           void (*cancel)(void *ctx, const char *agent_id), void *ctx);
+    void (*agent_unregister)(const char *agent_id);
+    /* Wait for the client's decision on request_id's budget:
+     * decide(ctx, continue) once; ST_OK, ST_EXISTS, ST_FULL. */
+    st_t (*budget_pause)(const char *request_id, void (*decide)(void *ctx, bool cont),
+                         void *ctx);
+    void (*budget_forget)(const char *request_id);
+    /* Publish one event (a JSON object) on the host's bus only. */
+    st_t (*bus_publish)(const char *json, size_t n);
+    /* A secret's value by name into buf (cap bytes, NUL-terminated);
+     * ST_NOTFOUND when there is none. */
+    st_t (*secret)(const char *name, char *buf, size_t cap, size_t *n);
+} engine_host;
+
+struct stream_sub;                /* the request's output (the host's) */
 
 #define CHAT_NONE (-1)
 
@@ -91,7 +146,7 @@ struct chat_req {
     bool warned;                 /* budget_warning sent for this total */
     bool update_dirty;           /* a budget_update is owed */
     bool new_session;
-    stream_sub *sub;
+    struct stream_sub *sub;      /* the host's; the engine never touches it */
     char request_id[UUID_STR_BYTES];
     char session_id[UUID_STR_BYTES];
     char bot_id[UUID_STR_BYTES];
@@ -133,7 +188,7 @@ struct chat_req {
     uint32_t task_count[CFG_CHAT_TASKS];
 };
 
-/* ---- chat.c (request side) ---- */
+/* ---- the request side: implemented by the host (fam/fleet/chat.c) ---- */
 extern heap_t g_chat_heap;
 extern chat_stats_t g_chat_stats;
 extern const chat_config *g_chat_cfg;
@@ -164,8 +219,10 @@ void chat_finish(chat_req *r, bool ok, strv final_text, const char *error);
 /* Must calls of r hold off (budget pause, output full, stopping)? */
 bool chat_req_blocked(const chat_req *r);
 
-/* ---- chat_agent.c (engine) ---- */
+/* ---- the engine (engine/agent.c) ---- */
 extern chat_agent g_chat_agents[CFG_CHAT_AGENTS];
+/* The host's registries (h must stay valid); before any request. */
+void chat_agents_set_host(const engine_host *h);
 void chat_agents_reset(void);
 /* Start the root agent of r (r->root set). false: no agent slot. */
 bool chat_agents_start(chat_req *r);

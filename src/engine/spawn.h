@@ -1,8 +1,11 @@
 /*
- * spawn.h - the text rules of fleet sub-agents (spec/fleet.md §7.4): finding
- * a spawn block in an agent's response, reading its tasks, the task key of
- * cycle detection, the result summary, and XML escaping for the synthesis
- * message. Pure functions over caller buffers; no state, no I/O.
+ * spawn.h - the text rules of the agent engine's sub-agents (spec/fleet.md
+ * §7.4): finding a spawn block in an agent's response, reading its tasks,
+ * the task key of cycle detection, the result summary, and XML escaping
+ * for the synthesis message. Pure functions over caller buffers; no state,
+ * no I/O.
+ *
+ * Part of the agent engine (engine/agent.h), between out/ and the families.
  *
  * A spawn block is the first `<spawn_agents` ... `</spawn_agents>` of the
  * text (an opening without its closing is no block). Its mode is
@@ -13,8 +16,8 @@
  * &quot; &amp; &lt; &gt; &apos; are decoded (anything else is kept as it
  * is). An unterminated value ends the task list.
  */
-#ifndef ROOST_FLEET_SPAWN_H
-#define ROOST_FLEET_SPAWN_H
+#ifndef ROOST_ENGINE_SPAWN_H
+#define ROOST_ENGINE_SPAWN_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,0 +1,251 @@
+/*
+ * cfg_help.c - the text of the runtime configuration: roostd --help (built
+ * once into a static buffer from the key table and the families'
+ * descriptors) and cfg_dump (the effective config as key = value lines).
+ */
+#include "app/cfg_int.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/assert.h"
+#include "fam/families.h"
+
+static char g_help[CFG_HELP_BYTES];
+
+/* ---- text output --------------------------------------------------------- */
+
+typedef struct {
+    char *buf;
+    size_t cap;
+    size_t n;
+    bool full;
+} text_w;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void w_printf(text_w *w, const char *fmt, ...)
+{
+    va_list ap;
+    int k;
+    if (w->full || (w->cap == 0u)) {
+        w->full = true;
+        return;
+    }
+    va_start(ap, fmt);
+    k = vsnprintf(w->buf + w->n, w->cap - w->n, fmt, ap);
+    va_end(ap);
+    if ((k < 0) || ((size_t)k >= (w->cap - w->n))) {
+        w->buf[w->n] = '\0';
+        w->full = true;
+    } else {
+        w->n += (size_t)k;
+    }
+}
+
+static void value_format(const key_def *k, const void *base, char *out, size_t cap)
+{
+    const char *p = (const char *)base + k->off;
+    int e;
+    switch (k->kind) {
+    case K_STR:
+    case K_LIST:
+    case K_URL:
+        (void)snprintf(out, cap, "%s", p);
+        break;
+    case K_BOOL: {
+        bool b;
+        (void)memcpy(&b, p, sizeof b);
+        (void)snprintf(out, cap, "%s", b ? "true" : "false");
+        break;
+    }
+    case K_UINT:
+        (void)snprintf(out, cap, "%" PRIu64, cfg_uint_load(p, k->size));
+        break;
+    case K_AUTH: {
+        auth_mode m;
+        (void)memcpy(&m, p, sizeof m);
+        e = (int)m;
+        (void)snprintf(out, cap, "%s", ((e >= 0) && (e < 3)) ? cfg_auth_names[e] : "?");
+        break;
+    }
+    case K_LEVEL: {
+        log_level lv;
+        (void)memcpy(&lv, p, sizeof lv);
+        e = (int)lv;
+        (void)snprintf(out, cap, "%s", ((e >= 0) && (e < 4)) ? cfg_level_names[e] : "?");
+        break;
+    }
+    case K_KIND: {
+        cfg_prov_kind kd;
+        (void)memcpy(&kd, p, sizeof kd);
+        e = (int)kd;
+        (void)snprintf(out, cap, "%s", ((e >= 0) && (e < 3)) ? cfg_kind_names[e] : "?");
+        break;
+    }
+    default:
+        (void)snprintf(out, cap, "?");
+        break;
+    }
+}
+
+size_t cfg_dump(const roost_cfg *c, char *buf, size_t cap)
+{
+    char val[CFG_CONF_VALUE_BYTES + 8];
+    char line[CFG_CONF_VALUE_BYTES + 128];
+    size_t n = 0u;
+    size_t i;
+    size_t f;
+    uint32_t p;
+    int k;
+    bool room = (cap > 0u);
+
+    for (i = 0u; room && (i < (cfg_nkeys + ((size_t)c->llm.n_prov * cfg_npfields))); i++) {
+        if (i < cfg_nkeys) {
+            value_format(&cfg_keys[i], c, val, sizeof val);
+            k = snprintf(line, sizeof line, "%s =%s%s\n", cfg_keys[i].name,
+                         (val[0] != '\0') ? " " : "", val);
+        } else {
+            p = (uint32_t)((i - cfg_nkeys) / cfg_npfields);
+            f = (i - cfg_nkeys) % cfg_npfields;
+            value_format(&cfg_pfields[f], &c->llm.prov[p], val, sizeof val);
+            k = snprintf(line, sizeof line, PROV_PREFIX "%s.%s =%s%s\n", c->llm.prov[p].name,
+                         cfg_pfields[f].name, (val[0] != '\0') ? " " : "", val);
+        }
+        if ((k > 0) && ((n + (size_t)k) < cap)) {
+            (void)memcpy(buf + n, line, (size_t)k);
+            n += (size_t)k;
+        } else {
+            room = false;
+        }
+    }
+    if (cap > 0u) {
+        buf[n] = '\0';
+    }
+    return n;
+}
+
+#define HELP_COL 40
+
+static void help_key_line(text_w *w, const char *flag, const char *meta, const char *dflt)
+{
+    char left[96];
+    int k = snprintf(left, sizeof left, "  --%s=%s", flag, meta);
+    int pad = HELP_COL - k;
+    if (pad < 2) {
+        pad = 2;
+    }
+    w_printf(w, "%s%*s%s\n", left, pad, "", dflt);
+}
+
+static void help_build(text_w *w)
+{
+    size_t i;
+    size_t col;
+
+    w_printf(w, "roostd %s - one server for the fleet, rpg and agent-orchestrator "
+             "frontends\n\n", ROOST_VERSION);
+    w_printf(w, "Usage: roostd [OPTION...] [--KEY=VALUE...]\n\n"
+             "Options:\n"
+             "  -h, --help         print this help and exit\n"
+             "  -V, --version      print the version and exit\n"
+             "  --config PATH      config file (default: ./roost.conf if it exists)\n"
+             "  --budget           check the config, print the static RAM plan, exit\n"
+             "  --limits           print the profile and its compile-time limits, exit\n"
+             "  --KEY=VALUE        set any key below (--KEY VALUE works too)\n\n");
+    w_printf(w, "Build profile: %s. Keys of a family not built in (or llm.* without\n"
+             "the LLM stack) are refused; F.enabled=false is accepted.\n\n",
+             CFG_PROFILE_NAME);
+    w_printf(w, "Families (one listener each; all bound to 127.0.0.1 by default):\n");
+    for (i = 0u; i < (size_t)FAM_COUNT; i++) {
+        const fam_desc *d = fam_list[i];
+        const char *fn = d->prefix;
+        if (!d->built) {
+            w_printf(w, "  %-13s  not built in this profile\n", fn);
+            continue;
+        }
+        w_printf(w, "  %-13s  %-4u  %s\n      --%s.enabled --%s.host --%s.port ...\n", fn,
+                 (unsigned)d->port, d->about, fn, fn, fn);
+    }
+    w_printf(w, "Keys of each family F:\n");
+    help_key_line(w, "F.enabled", "BOOL", "true");
+    help_key_line(w, "F.host", "ADDR", "127.0.0.1");
+    help_key_line(w, "F.port", "N", "as above (0 = any free port)");
+    help_key_line(w, "F.auth", "MODE", "auto (auto|key|open)");
+    help_key_line(w, "F.cors_origins", "LIST", "* (any) for fleet and rpg, else");
+    w_printf(w, "%*shttp://localhost:5173,http://localhost:3000\n", 36, "");
+    help_key_line(w, "F.tls_cert", "PATH", "unset; set both for HTTPS/WSS only");
+    help_key_line(w, "F.tls_key", "PATH", "unset");
+    w_printf(w, "\nOther keys (default at right):\n");
+    for (i = 0u; i < cfg_nkeys; i++) {
+        const key_def *k = &cfg_keys[i];
+        if ((k->flags & F_FAMILY) == 0u) {
+            help_key_line(w, k->name, k->meta,
+                          (k->hdef != NULL) ? k->hdef : (!cfg_is_empty(k->def) ? k->def : "unset"));
+        }
+    }
+    w_printf(w, "LLM providers (NAME as listed in llm.providers):\n");
+    for (i = 0u; i < cfg_npfields; i++) {
+        char flag[48];
+        const key_def *k = &cfg_pfields[i];
+        (void)snprintf(flag, sizeof flag, "llm.provider.NAME.%s", k->name);
+        help_key_line(w, flag, k->meta, (k->hdef != NULL) ? k->hdef : k->def);
+    }
+    w_printf(w, "  openai-compatible (OpenAI, Ollama .../v1, llama.cpp, vLLM) needs base_url\n"
+             "  and default_model. The API key comes from the fleet secret named by\n"
+             "  api_key_secret, else from the environment variable of that name.\n\n");
+    w_printf(w, "Config file and environment:\n"
+             "  Precedence, low to high: defaults, config file (--config PATH, else\n"
+             "  $ROOST_CONFIG, else ./roost.conf), upstream variables, ROOST_* variables,\n"
+             "  flags. The file has `key = value` lines; a line starting with # is a\n"
+             "  comment (# inside a value is kept); blank lines are ignored; values are\n"
+             "  trimmed; lists are comma-separated. Unknown keys are an error.\n"
+             "  Variables: ROOST_ + key in capitals with . as _: ROOST_FLEET_PORT=3100,\n"
+             "  ROOST_LLM_PROVIDER_OLLAMA_BASE_URL=http://localhost:11434/v1\n"
+             "  Upstream names also read:");
+    col = 27u;
+    for (i = 0u; i < cfg_naliases; i++) {
+        size_t len = strlen(cfg_aliases[i].env);
+        if ((i > 0u) && (strcmp(cfg_aliases[i].env, cfg_aliases[i - 1u].env) == 0)) {
+            continue;
+        }
+        if ((col + 1u + len) > 78u) {
+            w_printf(w, "\n   ");
+            col = 3u;
+        }
+        w_printf(w, " %s", cfg_aliases[i].env);
+        col += 1u + len;
+    }
+    w_printf(w, "\n\n");
+    w_printf(w, "Authentication:\n"
+             "  fleet REST (/api/v1) always needs the API key. roostd makes one on first\n"
+             "  start, prints it once and keeps it in <data_dir>/api_key (mode 0600).\n"
+             "  Send it as `Authorization: Bearer KEY` or `X-API-Key: KEY`. Everything\n"
+             "  else (other listeners, WebSockets, /metrics) is open on a loopback bind\n"
+             "  and needs the key on any other bind, unless F.auth says key or open.\n"
+             "  /health is always open.\n\n");
+    w_printf(w, "Data directory (data_dir, created with mode 0700):\n"
+             "  api_key, roost.db, bots/<slug>/{SOUL,IDENTITY,USER}.md,\n"
+             "  skills/<name>/SKILL.md, rpg/avatars/<seed>.svg, documents/<doc_id>.\n"
+             "  Agent blueprints live in agents.dir, outside data_dir.\n\n");
+    w_printf(w, "Signals and exit status:\n"
+             "  SIGTERM, SIGINT: stop accepting, close WebSockets, finish responses, exit 0.\n"
+             "  Exit status: 0 ok, 1 runtime failure, 2 usage or config error.\n");
+}
+
+const char *cfg_help_text(void)
+{
+    static bool built;
+    char *buf = g_help;
+    if (!built) {
+        text_w w = { g_help, sizeof g_help, 0u, false };
+        help_build(&w);
+        ASSERT(!w.full);
+        built = true;
+    }
+    return buf;
+}
+

@@ -1,0 +1,117 @@
+/*
+ * desc.c - the fleet family as a descriptor (fam/desc.h): bots, souls, chat
+ * sessions, /ws/events; listener default :3000, tower-http CORS.
+ *
+ * Compiled in every profile; what needs the family's code is behind
+ * CFG_FAM_FLEET.
+ */
+#include "fam/desc.h"
+
+#include "config.h"
+#include "fam/families.h"
+#include "fam/fleet/events.h"
+#include "fam/fleet/fleet.h"
+#include "fam/fleet/sql.h"
+
+/* Its schema steps, in the one numbering of the database (store.h): a
+ * released step is never edited; a change is a new step with the next free
+ * number of the whole schema. */
+static const store_migration k_steps[] = {
+    { 2u,
+    /* 2: fleet. Timestamps are RFC 3339 text with 6 fractional digits (UTC,
+     * 'Z'), so text order is time order. tags, overrides and capabilities
+     * hold JSON text written and validated by roost. Deleting a bot
+     * cascades to everything that belongs to it. */
+    "CREATE TABLE bots("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  slug TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL,"
+    "  description TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  category TEXT NOT NULL,"
+    "  tags TEXT NOT NULL,"
+    "  conversation_count INTEGER NOT NULL DEFAULT 0,"
+    "  total_tokens_used INTEGER NOT NULL DEFAULT 0,"
+    "  version_count INTEGER NOT NULL DEFAULT 0,"
+    "  created_at TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL,"
+    "  last_active_at TEXT"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE soul_versions("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  bot_id TEXT NOT NULL REFERENCES bots(id) ON DELETE CASCADE,"
+    "  version INTEGER NOT NULL,"
+    "  content TEXT NOT NULL,"
+    "  hash TEXT NOT NULL,"
+    "  message TEXT,"
+    "  created_at TEXT NOT NULL,"
+    "  UNIQUE(bot_id, version)"
+    ") STRICT;"
+    "CREATE TABLE chat_sessions("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  bot_id TEXT NOT NULL REFERENCES bots(id) ON DELETE CASCADE,"
+    "  title TEXT,"
+    "  started_at TEXT NOT NULL,"
+    "  ended_at TEXT,"
+    "  total_input_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  total_output_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  message_count INTEGER NOT NULL DEFAULT 0,"
+    "  model TEXT NOT NULL,"
+    "  status TEXT NOT NULL DEFAULT 'active'"
+    ") STRICT;"
+    "CREATE INDEX chat_sessions_by_bot ON chat_sessions(bot_id, started_at);"
+    "CREATE TABLE chat_messages("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  session_id TEXT NOT NULL REFERENCES chat_sessions(id) ON DELETE CASCADE,"
+    "  role TEXT NOT NULL,"
+    "  content TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL,"
+    "  input_tokens INTEGER,"
+    "  output_tokens INTEGER,"
+    "  model TEXT,"
+    "  stop_reason TEXT,"
+    "  response_ms INTEGER,"
+    "  partial INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+    "CREATE INDEX chat_messages_by_session ON chat_messages(session_id, created_at, id);"
+    "CREATE TABLE secrets("
+    "  key TEXT PRIMARY KEY NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE bot_skills("
+    "  bot_id TEXT NOT NULL REFERENCES bots(id) ON DELETE CASCADE,"
+    "  skill_name TEXT NOT NULL,"
+    "  enabled INTEGER NOT NULL DEFAULT 1,"
+    "  trust_tier TEXT,"
+    "  version TEXT,"
+    "  overrides TEXT NOT NULL DEFAULT '{}',"
+    "  capabilities TEXT,"
+    "  PRIMARY KEY(bot_id, skill_name)"
+    ") STRICT, WITHOUT ROWID;" },
+};
+
+const fam_desc fam_fleet = {
+    .name = "fleet",
+    .prefix = "fleet",
+    .about = "bots, souls, chat over SSE, /ws/events, builder, web UI",
+    .port = 3000u,
+    .topic = FLEET_TOPIC,
+    .cors = CORS_STYLE_TOWER,
+    .cors_origins = "*",
+    .cors_credentials = false,
+    .cors_methods = NULL,
+    .cors_headers = NULL,
+#if CFG_FAM_FLEET
+    .store = { "fleet", k_steps, sizeof(k_steps) / sizeof(k_steps[0]), &fleet_stmts },
+    .built = true,
+    .routes = &fleet_routes,
+    .error = fleet_error,
+    .init = fleet_init,
+    .streams = fleet_streams,
+    .setup = fleet_setup,
+#else
+    .store = { "fleet", k_steps, sizeof(k_steps) / sizeof(k_steps[0]), NULL },
+    .built = false,
+#endif
+};

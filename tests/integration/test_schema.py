@@ -1,0 +1,56 @@
+"""The schema of roost.db is one numbering for every profile (store.h): the
+store's own step 1, fleet's 2, observability's 3, each in its family's
+desc.c. A profile that does not build a family still writes its tables, so
+a database moves between builds; a database written before the steps moved
+into the families opens without migrating."""
+
+import os
+import sqlite3
+
+from roostlib import Server
+
+TABLES = {"roost_meta", "api_keys", "bots", "soul_versions", "chat_sessions",
+          "chat_messages", "secrets", "bot_skills", "obs_sessions", "obs_events"}
+FIXTURE = os.path.join(os.path.dirname(__file__), "data", "schema_v3.sql")
+
+
+def schema(path):
+    db = sqlite3.connect(path)
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        rows = sorted((n, (s or "").replace(" ", "")) for n, s in
+                      db.execute("SELECT name, sql FROM sqlite_master"))
+    finally:
+        db.close()
+    return version, rows
+
+
+def test_fresh_database_has_every_family_schema(tmp_path):
+    srv = Server(tmp_path).start()
+    srv.stop()
+    version, rows = schema(os.path.join(srv.data_dir, "roost.db"))
+    assert version == 3, srv.logs()
+    assert TABLES <= {n for n, _ in rows}, rows
+    assert "schema migrated to version 2 (fleet)" in srv.stdout() + srv.stderr()
+
+
+def test_released_database_opens_without_migrating(tmp_path):
+    data = tmp_path / "roost-data"
+    data.mkdir()
+    db = sqlite3.connect(str(data / "roost.db"))
+    with open(FIXTURE, encoding="utf-8") as f:
+        db.executescript(f.read())
+    db.execute("INSERT INTO obs_sessions(session_id, session_name, status, created_at,"
+               " modified_at) VALUES ('s1', 'n', 'running', 't', 't')")
+    db.commit()
+    db.close()
+    before = schema(str(data / "roost.db"))
+    srv = Server(tmp_path, data_dir=str(data)).start()
+    srv.stop()
+    logs = srv.stdout() + srv.stderr()
+    assert "migrated" not in logs, logs
+    assert "(schema 3," in logs, logs
+    assert schema(str(data / "roost.db")) == before
+    db = sqlite3.connect(str(data / "roost.db"))
+    assert db.execute("SELECT count(*) FROM obs_sessions").fetchone()[0] == 1
+    db.close()
