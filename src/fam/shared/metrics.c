@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "core/log.h"
+#include "core/assert.h"
 #include "core/pool.h"
 #include "core/timer.h"
 #include "bus/ring.h"
@@ -272,6 +273,9 @@ size_t metrics_render(char *buf, size_t cap)
     store(&m);
     counter(&m, "roost_log_warnings_total", "Warning lines logged.", log_count(LOG_WARN));
     counter(&m, "roost_log_errors_total", "Error lines logged.", log_count(LOG_ERROR));
+    counter(&m, "roost_never_hits_total",
+            "Can't-happen branches taken (release builds; debug builds abort).",
+            roost_never_hits());
     gauge(&m, "roost_resident_kib", "Resident set size.", port_rss_kib());
     gauge(&m, "roost_threads", "Threads in the process (always 1).", port_thread_count());
     return m.full ? 0u : m.len;
