@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "core/timer.h"
 #include "fam/shared/auth.h"
+#include "http/fault_ctl.h"
 #include "http/server.h"
 #include "http/stream.h"
 #include "net/conn.h"
@@ -213,6 +214,10 @@ static st_t open_listeners(void)
         st_t st;
         if (!lc->enabled || (k_setup[f] == NULL)) {
             continue;
+        }
+        st = fault_ctl_listener(g_cfg.diag_faults, lc->host);
+        if (st != ST_OK) {
+            return st;
         }
         k_setup[f](svc);
 #if CFG_FAM_FLEET

@@ -85,6 +85,10 @@ static const key_def g_keys[] = {
         "N", NULL),
     KEY("log_level", K_LEVEL, 0, log_level, 0, 0, 0, "info", "LEVEL",
         "info (debug|info|warn|error)"),
+#if CFG_FAULT
+    /* debug builds only (http/fault_ctl.h); loopback listeners only */
+    KEY("diag.faults", K_BOOL, 0, diag_faults, 0, 0, 0, "false", "BOOL", NULL),
+#endif
     FAM_KEYS(FAM_FLEET, "fleet", "3000", "*"),
     FAM_KEYS(FAM_RPG, "rpg", "4011", "*"),
     FAM_KEYS(FAM_OBS, "observability", "8765", AO_CORS),
