@@ -262,11 +262,28 @@ FUZZ_SECONDS ?= 30
 fuzz-smoke: fuzz
 	@tools/fuzz.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+# ---- the fault suite: the debug build under injected faults -----------------
+# tests/fault/test_faults.py (its docstring lists what each fault must
+# produce) against build/debug/roostd. fault-short walks a sparse schedule of
+# N for every fault (part of check); fault-long walks every N, round after
+# round, for FAULT_SECONDS (CI runs it after check).
+FAULT_SECONDS ?= 600
+FAULT_ENV = ROOSTD=$(abspath build/roostd) ROOSTD_DEBUG=$(abspath build/debug/roostd)
+fault-short: all
+	$(MAKE) debug
+	$(FAULT_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider tests/fault
+
+fault-long: all
+	$(MAKE) debug
+	$(FAULT_ENV) FAULT_LONG=1 FAULT_SECONDS=$(FAULT_SECONDS) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/fault
+
 # ---- everything CI runs ----------------------------------------------------
 check: all
 	$(MAKE) check-os-headers
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) fault-short
 	$(MAKE) check-plan
 	$(MAKE) integration-small
 	$(MAKE) integration-server

@@ -15,6 +15,7 @@
 #include "http/stream.h"
 #include "net/conn.h"
 #if CFG_WITH_LLM
+#include "out/llm.h"
 #include "out/mem.h"
 #endif
 #include "port.h"
@@ -203,6 +204,7 @@ static void out_heaps(mbuf *m)
     gauge(m, "roost_tls_heap_used_bytes", "mbedtls heap in use.", o->tls.used);
     gauge(m, "roost_tls_heap_high_water_bytes", "Most mbedtls heap ever in use.", o->tls.high);
     counter(m, "roost_tls_heap_failures_total", "mbedtls allocations refused.", o->tls.fails);
+    gauge(m, "roost_llm_slots_used", "LLM calls running now.", llm_stats()->slots_used);
 }
 #endif
 
