@@ -1,17 +1,16 @@
 /*
- * fault.c - one armed allocation fault (see fault.h). Empty unless
- * CFG_FAULT.
+ * fault.c - one armed allocation fault (see fault.h). Built in every
+ * flavour (a few bytes), consulted only when CFG_FAULT.
  */
 #include "core/fault.h"
-
-#if CFG_FAULT
 
 #include <string.h>
 
 #define FAULT_NAME_BYTES 32u
 
-static struct {
+typedef struct {
     bool armed;
+    bool any_name;        /* name is "": every allocator of the kind */
     bool suspended;
     bool after;
     fault_kind kind;
@@ -19,7 +18,9 @@ static struct {
     uint32_t calls;       /* matching calls since arming */
     uint64_t fired;
     char name[FAULT_NAME_BYTES];
-} g_fault;
+} fault_state;
+
+static fault_state g_fault;
 
 st_t fault_arm(fault_kind kind, const char *name, uint32_t nth, bool after)
 {
@@ -33,6 +34,7 @@ st_t fault_arm(fault_kind kind, const char *name, uint32_t nth, bool after)
     g_fault.calls = 0u;
     g_fault.fired = 0u;
     (void)memcpy(g_fault.name, (n > 0u) ? name : "", n + 1u);
+    g_fault.any_name = (n == 0u);
     g_fault.armed = true;
     return ST_OK;
 }
@@ -56,7 +58,7 @@ bool fault_hit(fault_kind kind, const char *name)
 {
     bool hit = false;
     if (g_fault.armed && !g_fault.suspended && (kind == g_fault.kind) &&
-        ((g_fault.name[0] == '\0') || ((name != NULL) && (strcmp(name, g_fault.name) == 0)))) {
+        (g_fault.any_name || ((name != NULL) && (strcmp(name, g_fault.name) == 0)))) {
         if (g_fault.calls < UINT32_MAX) {
             g_fault.calls++;
         }
@@ -83,10 +85,3 @@ bool fault_kind_from(const char *s, size_t n, fault_kind *out)
     }
     return false;
 }
-
-#else
-
-/* ISO C wants a translation unit to declare something. */
-typedef int fault_unused;
-
-#endif

@@ -17,8 +17,10 @@
  * OS operations fail through port/'s operations table (port_fault_arm in
  * port.h); http/fault_ctl.c drives both at runtime.
  *
- * Compiled only with CFG_FAULT (the debug flavour and the unit tests); in
- * the release build FAULT_HIT is the constant false and this module is empty.
+ * The allocators consult it only with CFG_FAULT (the debug flavour and the
+ * unit tests); in the release build FAULT_HIT is the constant false, nothing
+ * calls into this module and nothing can arm it (http/fault_ctl.c is not
+ * there either).
  */
 #ifndef ROOST_FAULT_H
 #define ROOST_FAULT_H
@@ -38,8 +40,6 @@ typedef enum {
     FAULT_KINDS
 } fault_kind;
 
-#if CFG_FAULT
-
 /* Arm: the nth matching call from now fails (nth >= 1), and every later
  * one too when after. name NULL or "" matches every allocator of the kind;
  * it is copied. Replaces any armed fault. ST_INVAL for nth 0, an unknown
@@ -56,12 +56,10 @@ bool fault_hit(fault_kind kind, const char *name);
 /* "pool", "heap", "sqlite", "timer" -> kind; false if unknown. */
 bool fault_kind_from(const char *s, size_t n, fault_kind *out);
 
+#if CFG_FAULT
 #define FAULT_HIT(kind, name) fault_hit((kind), (name))
-
 #else
-
 #define FAULT_HIT(kind, name) false
-
 #endif
 
 #endif

@@ -31,14 +31,14 @@
 #include "core/status.h"
 #include "http/server.h"
 
-#if CFG_FAULT
 /* At startup, once per listener to open: remembers enabled, and refuses
- * (ST_INVAL, logged) a listener on host that is not loopback while enabled. */
+ * (ST_INVAL, logged) a listener on host that is not loopback while enabled.
+ * ST_OK in a release build. */
 st_t fault_ctl_listener(bool enabled, const char *host);
+#if CFG_FAULT
 /* From dispatch: true when this was a /_fault request (answered). */
 bool fault_ctl_handle(hctx *h);
 #else
-#define fault_ctl_listener(enabled, host) ST_OK
 #define fault_ctl_handle(h) false
 #endif
 

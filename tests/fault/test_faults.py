@@ -412,6 +412,8 @@ def test_alloc_fault(faulty, kind, op):
     deadline = time.monotonic() + FAULT_SECONDS / (len(ALLOC_FAULTS) + len(OS_FAULTS)) \
         if LONG else None
     fired = walk(faulty, kind, op, after_ok=(kind, op) in AFTER_OK, deadline=deadline)
+    while LONG and time.monotonic() < deadline:      # round after round
+        walk(faulty, kind, op, after_ok=(kind, op) in AFTER_OK, deadline=deadline)
     if (kind, op) != ("pool", "body_slots"):
         assert fired, f"{kind} {op}: the workload never reached this allocator"
 
@@ -421,6 +423,8 @@ def test_os_fault(faulty, op, err):
     deadline = time.monotonic() + FAULT_SECONDS / (len(ALLOC_FAULTS) + len(OS_FAULTS)) \
         if LONG else None
     walk(faulty, "os", op, err=err, after_ok=False, deadline=deadline)
+    while LONG and time.monotonic() < deadline:
+        walk(faulty, "os", op, err=err, after_ok=False, deadline=deadline)
 
 
 def test_release_build_has_no_fault_channel(tmp_path):

@@ -215,6 +215,8 @@ static chat_chunk *chunk_new(chat_req *r, size_t cap)
             q->n = 0u;
             q->off = 0u;
         }
+    } else {
+        /* the stream is gone: nothing is written */
     }
     return q;
 }
