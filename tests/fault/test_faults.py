@@ -4,15 +4,15 @@ to fail at its Nth call, under a mixed workload, against the debug build
 
 As SQLite tests itself, a loop arms one fault, runs the workload, disarms and
 checks; then the next N, until a run no longer reaches the Nth call (the
-fault did not fire). `make fault-short` walks a sparse schedule of N
-(1, 2, 3, 5, 8, ...) for every fault; `make fault-long` walks every N and
+fault did not fire). `make fault-short` walks a short schedule of N
+(1 to 24, then 34, 55, 89, ...) for every fault; `make fault-long` walks every N and
 then the "every call from N on" variants, round after round, for
 FAULT_SECONDS.
 
 The workload of one run (one roostd for the whole suite, the fake LLM
 provider of tests/integration/fakellm.py answering every call):
 
-  1. fleet: create a bot, write its soul, list the bots
+  1. fleet: create a bot, write its soul, update it, list the bots
   2. fleet: one chat turn with the bot (SSE), the fake provider answering
   3. observability: a /ws subscriber, then POST /events; the event must
      reach the subscriber
@@ -89,7 +89,7 @@ from wslib import OP_CLOSE, WS, UpgradeRefused   # noqa: E402
 LONG = os.environ.get("FAULT_LONG") == "1"
 VERBOSE = os.environ.get("FAULT_VERBOSE") == "1"
 FAULT_SECONDS = float(os.environ.get("FAULT_SECONDS", "600"))
-SHORT_SCHEDULE = (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610)
+SHORT_SCHEDULE = tuple(range(1, 25)) + (34, 55, 89, 144, 233, 377, 610, 987)
 MAX_N = 100000
 API = "/api/v1"
 
@@ -235,6 +235,15 @@ class Faulty:
                 out.append(("soul", r.status))
             except ConnectionError as e:
                 out.append(("soul", repr(e)))
+        if bot is not None:
+            desc = f"updated {tag}"
+            try:
+                r = self.call("fleet", "PUT", f"{API}/bots/{bot['id']}", {"description": desc})
+                if self.fleet_ok_or_5xx(r, "update bot"):
+                    bot["description"] = desc
+                out.append(("update", r.status))
+            except ConnectionError as e:
+                out.append(("update", repr(e)))
         try:
             r = self.call("fleet", "GET", f"{API}/bots")
             self.fleet_ok_or_5xx(r, "list bots")
@@ -337,6 +346,9 @@ class Faulty:
         for bid, b in self.bots.items():
             r = self.call("fleet", "GET", f"{API}/bots/{bid}")
             assert r.status == 200, f"{label}: acknowledged bot {bid} is gone: {r!r}"
+            if b.get("description") is not None:
+                assert r.json()["data"]["description"] == b["description"], \
+                    f"{label}: acknowledged update of {bid} lost"
             if b["soul"] is not None:
                 r = self.call("fleet", "GET", f"{API}/bots/{bid}/soul")
                 assert r.status == 200, f"{label}: soul of {bid}: {r!r}"
