@@ -87,7 +87,8 @@ static const key_def g_keys[] = {
         "info (debug|info|warn|error)"),
 #if CFG_FAULT
     /* debug builds only (http/fault_ctl.h); loopback listeners only */
-    KEY("diag.faults", K_BOOL, 0, diag_faults, 0, 0, 0, "false", "BOOL", NULL),
+    KEY("diag.faults", K_BOOL, 0, diag_faults, 0, 0, 0, "false", "BOOL",
+        "false (/_fault; debug builds)"),
 #endif
     FAM_KEYS(FAM_FLEET, "fleet", "3000", "*"),
     FAM_KEYS(FAM_RPG, "rpg", "4011", "*"),
