@@ -166,7 +166,7 @@ $(SHIM): tests/shim/countmalloc.c
 
 # Test tools (not part of roostd): llm_fetch drives the vendored HTTPS stack
 # (libcurl + c-ares + mbedtls on out_mem's heaps) for test_vendor_tls.py.
-LLM_FETCH_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,src/out/mem.c src/core/heap.c src/core/assert.c \
+LLM_FETCH_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,src/out/mem.c src/core/heap.c src/core/fault.c src/core/assert.c \
                    src/core/status.c port/$(PORT)/port.c)
 $(BUILD)/tools/llm_fetch: tests/tools/llm_fetch.c $(LLM_FETCH_OBJ) $(VENDOR_OBJS) | vendor-headers
 	@mkdir -p $(dir $@)
