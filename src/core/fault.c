@@ -75,7 +75,8 @@ bool fault_hit(fault_kind kind, const char *name)
 
 bool fault_kind_from(const char *s, size_t n, fault_kind *out)
 {
-    static const char *const k_names[FAULT_KINDS] = { "pool", "heap", "sqlite", "timer" };
+    static const char *const k_names[FAULT_KINDS] = { "pool", "heap", "sqlite", "timer",
+                                                             "slot" };
     size_t i;
     for (i = 0u; i < (size_t)FAULT_KINDS; i++) {
         if ((strlen(k_names[i]) == n) && (memcmp(k_names[i], s, n) == 0)) {

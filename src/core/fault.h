@@ -13,6 +13,9 @@
  *   FAULT_HEAP    heap_alloc/realloc  name: the heap (chat, out, tls)
  *   FAULT_SQLITE  sqlite3_malloc/realloc (memsys5, wrapped in store/)
  *   FAULT_TIMER   timer_start
+ *   FAULT_SLOT    a fixed slot table's search: name "stream" (SSE and
+ *                 WebSocket subscribers), "chat" (chat requests), "agent"
+ *                 (chat agents)
  *
  * OS operations fail through port/'s operations table (port_fault_arm in
  * port.h); http/fault_ctl.c drives both at runtime.
@@ -37,6 +40,7 @@ typedef enum {
     FAULT_HEAP,
     FAULT_SQLITE,
     FAULT_TIMER,
+    FAULT_SLOT,
     FAULT_KINDS
 } fault_kind;
 
@@ -53,7 +57,7 @@ uint64_t fault_fired(void);
 void fault_suspend(bool on);
 /* For the allocators: is this call (of kind, by allocator name) to fail? */
 bool fault_hit(fault_kind kind, const char *name);
-/* "pool", "heap", "sqlite", "timer" -> kind; false if unknown. */
+/* "pool", "heap", "sqlite", "timer", "slot" -> kind; false if unknown. */
 bool fault_kind_from(const char *s, size_t n, fault_kind *out);
 
 #if CFG_FAULT

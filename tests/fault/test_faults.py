@@ -37,6 +37,10 @@ for a valid request, no malformed response):
   timer             chat: the stream ends with `error` + `done` (no first
                     agent, or the LLM call not started); nothing else uses
                     timers in this workload.
+  slot stream       the /ws upgrade is answered 101 then closed 1013 (an
+                    SSE stream would get 503); the event is still stored.
+  slot chat         chat: 503 in the fleet envelope.
+  slot agent        chat: the stream's `error` (no agent slot) + `done`.
   os accept EMFILE  the connection waits in the kernel's backlog and is
                     accepted on a later turn; or 503.
   os recv ECONNRESET / send EAGAIN, short writes / EINTR
@@ -97,11 +101,13 @@ API = "/api/v1"
 # (kind, op): the allocation faults. tls is left out: the fake provider is
 # plain HTTP, so the TLS heap is not used after init.
 ALLOC_FAULTS = [("pool", "conns"), ("pool", "body_slots"), ("heap", "chat"),
-                ("heap", "out"), ("sqlite", ""), ("timer", "")]
-# pool bufs is not armed: its "full" answer is a wait for a buffer another
-# connection gives back (DESIGN.md, Memory), which a fault on an idle server
-# never gets.
-AFTER_OK = {("heap", "chat"), ("heap", "out"), ("sqlite", ""), ("timer", "")}
+                ("heap", "out"), ("sqlite", ""), ("timer", ""), ("slot", "stream"),
+                ("slot", "chat"), ("slot", "agent")]
+# pool bufs and the LLM slots are not armed: their "full" answer is a wait
+# for a buffer or a slot another user gives back (DESIGN.md, Memory; a chat
+# agent waits for an LLM slot), which a fault on an idle server never gets.
+AFTER_OK = {("heap", "chat"), ("heap", "out"), ("sqlite", ""), ("timer", ""),
+            ("slot", "stream"), ("slot", "chat"), ("slot", "agent")}
 
 OS_FAULTS = [("accept", "EMFILE"), ("recv", "ECONNRESET"), ("recv", "EINTR"),
              ("send", "EAGAIN"), ("send_short", ""), ("send", "EINTR"),

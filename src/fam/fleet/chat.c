@@ -31,6 +31,7 @@
 
 #include "core/pool.h"
 #include "core/clock.h"
+#include "core/fault.h"
 #include "core/log.h"
 #include "fam/fleet/api.h"
 #include "fam/fleet/bot.h"
@@ -788,6 +789,9 @@ static st_t load_history(chat_req *r)
 static chat_req *req_alloc(void)
 {
     size_t i;
+    if (FAULT_HIT(FAULT_SLOT, "chat")) {
+        return NULL;
+    }
     for (i = 0u; i < (size_t)CFG_CHAT_REQS; i++) {
         if (!g_reqs[i].in_use) {
             chat_req *r = &g_reqs[i];

@@ -31,6 +31,7 @@
 
 #include "core/pool.h"
 #include "core/clock.h"
+#include "core/fault.h"
 #include "core/log.h"
 #include "fam/fleet/chat_int.h"
 #include "fam/fleet/events.h"
@@ -83,6 +84,9 @@ void chat_agents_reset(void)
 static chat_agent *agent_alloc(chat_req *r, int32_t parent, uint32_t depth)
 {
     size_t i;
+    if (FAULT_HIT(FAULT_SLOT, "agent")) {
+        return NULL;
+    }
     for (i = 0u; i < (size_t)CFG_CHAT_AGENTS; i++) {
         chat_agent *a = &g_chat_agents[i];
         if (a->phase == AG_FREE) {
