@@ -5,10 +5,11 @@
  * compiled in, and refused at startup unless every listener is bound to a
  * loopback address), every listener answers, before routing and auth:
  *
- *   POST /_fault  {"kind":"pool"|"heap"|"sqlite"|"timer", "op":NAME,
+ *   POST /_fault  {"kind":"pool"|"heap"|"sqlite"|"timer"|"slot", "op":NAME,
  *                  "nth":N, "after":BOOL}
- *                 arms one allocation fault (core/fault.h; op is the pool or
- *                 heap name, "" or absent for all of the kind), or
+ *                 arms one allocation fault (core/fault.h; op is the pool,
+ *                 heap or slot table name, "" or absent for all of the
+ *                 kind), or
  *                 {"kind":"os", "op":OP, "nth":N, "after":BOOL, "err":ERR}
  *                 one OS fault through port_fault_arm (port.h). Arming one
  *                 disarms the other. 200 {"armed":true}; 400 for a bad
