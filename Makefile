@@ -1,6 +1,8 @@
 # roost - build rules. One target per port: make PORT=linux (default).
 #
-#   make            build/roostd
+#   make            build/roostd, the release flavour (-O2 -g, NDEBUG)
+#   make debug      build/debug/roostd: -O1 -g, asserts on, fault injection
+#                   compiled in (CFG_FAULT=1, the /_fault control channel)
 #   make unit       unit tests (tiny pools), run
 #   make integration  real binary over loopback (pytest), epoll loop
 #   make integration-poll  the same suite against the poll loop (LOOP=poll)
@@ -10,6 +12,9 @@
 #   make misra      cppcheck --addon=misra over src/ and port/
 #   make check-layers  includes point down, only fam/ names a family
 #   make fuzz-smoke libFuzzer targets, briefly
+#   make fault-short  the fault suite (tests/fault) on build/debug/roostd,
+#                   a short loop (part of make check)
+#   make fault-long the same suite looping for FAULT_SECONDS
 #   make check      everything CI runs (see .ci/run)
 #   make bench      measurements (bench/README.md): wrk runs, /ws flood, chat soak
 #   make soak       long campaigns: SOAK_ROUNDS rounds of 200 concurrent chat
@@ -17,7 +22,8 @@
 #                   30 minutes of fuzzing
 #
 # Variables: PROFILE (default|server|small, see profiles/), LOOP (epoll|poll:
-# the loop's readiness backend), BUILD (output dir), SAN=1 (sanitizers), CC.
+# the loop's readiness backend), BUILD (output dir), FLAVOUR (release|debug),
+# SAN=1 (sanitizers, implies debug), CC.
 
 PORT   ?= linux
 # A profile is profiles/<name>.h (sizes, read by config.h) and
@@ -43,15 +49,31 @@ PYTHON ?= /usr/bin/python3
 
 WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror \
            -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wundef
-OPT     ?= -O2 -g
-VENDOR_DIR := build/vendor
-INCS    := -I. -Isrc -Iport -I$(VENDOR_DIR)/include
+# Two flavours of roostd. release (make, integration, the profiles'
+# builds): -O2 with NDEBUG, so ASSERT is compiled out and NEVER/ALWAYS take
+# their safe branch (logged and counted, core/assert.h); -g keeps symbols.
+# debug (make debug, the sanitizer build, the fault suite): asserts abort
+# and fault injection is compiled in (CFG_FAULT, core/fault.h). Unit tests
+# are always debug.
+FLAVOUR ?= release
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ifeq ($(SAN),1)
-OPT     := -O1 -g
+FLAVOUR := debug
 EXTRA_CFLAGS += $(SANFLAGS)
 EXTRA_LDFLAGS += $(SANFLAGS)
 endif
+DEBUG_CFLAGS := -DCFG_FAULT=1
+ifeq ($(FLAVOUR),release)
+OPT     ?= -O2 -g
+FLAVOUR_CFLAGS := -DNDEBUG -DCFG_FAULT=0
+else ifeq ($(FLAVOUR),debug)
+OPT     ?= -O1 -g
+FLAVOUR_CFLAGS := $(DEBUG_CFLAGS)
+else
+$(error FLAVOUR=$(FLAVOUR): release or debug)
+endif
+VENDOR_DIR := build/vendor
+INCS    := -I. -Isrc -Iport -I$(VENDOR_DIR)/include
 # Families and the LLM stack are chosen at compile time: the C side sees
 # CFG_FAM_<F> and CFG_WITH_LLM, and code that is not built is not linked.
 fam_flag = -DCFG_FAM_$(1)=$(if $(filter $(2),$(FAMILIES)),1,0)
@@ -59,7 +81,7 @@ PROFILE_CFLAGS := -DROOST_PROFILE_HEADER='"profiles/$(PROFILE).h"' $(LOOP_CFLAGS
                   $(call fam_flag,FLEET,fleet) $(call fam_flag,RPG,rpg) \
                   $(call fam_flag,OBS,obs) $(call fam_flag,DOCS,docs) \
                   $(call fam_flag,AGENTS,agents) -DCFG_WITH_LLM=$(WITH_LLM)
-CFLAGS  := $(WARN) $(OPT) $(INCS) $(PROFILE_CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS  := $(WARN) $(OPT) $(FLAVOUR_CFLAGS) $(INCS) $(PROFILE_CFLAGS) $(EXTRA_CFLAGS)
 PORT_CFLAGS := -D_GNU_SOURCE
 LDFLAGS := $(EXTRA_LDFLAGS)
 LDLIBS  := -lm
@@ -81,12 +103,15 @@ LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
 OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 MAIN_OBJ := $(BUILD)/obj/$(MAIN_SRC:.c=.o)
 
-.PHONY: all clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap \
+.PHONY: all debug fault-short fault-long clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap \
         bench vendor deps soak
 # Objects are not intermediates: keep them between runs.
 .SECONDARY:
 
 all: $(BUILD)/roostd
+
+debug:
+	$(MAKE) BUILD=build/debug FLAVOUR=debug all
 
 include vendor/vendor.mk
 
@@ -100,8 +125,12 @@ endif
 $(BUILD)/roostd: $(OBJ) $(MAIN_OBJ) $(ROOSTD_VENDOR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The profile's flags are part of every object: a changed .mk rebuilds.
-PROFILE_DEPS := config.h profiles/$(PROFILE).h profiles/$(PROFILE).mk
+# The profile's flags are part of every object: a changed .mk rebuilds, and
+# so does a change of the compiler flags (a flavour built into an existing
+# BUILD directory): $(BUILD)/cflags holds them and is rewritten only when
+# they differ.
+CFLAGS_STAMP := $(BUILD)/cflags
+PROFILE_DEPS := config.h profiles/$(PROFILE).h profiles/$(PROFILE).mk $(CFLAGS_STAMP)
 
 $(BUILD)/obj/port/%.o: port/%.c $(PROFILE_DEPS) | vendor-headers
 	@mkdir -p $(dir $@)
@@ -115,16 +144,23 @@ $(BUILD)/obj/src/%.o: src/%.c $(PROFILE_DEPS) | vendor-headers
 # Unit tests build every module (all families, whatever PROFILE says) with
 # tiny_config.h and no profile: tiny pools over config.h's defaults.
 UNIT_CFG    := -DROOST_CONFIG_OVERRIDE='"tests/unit/tiny_config.h"'
-UNIT_CFLAGS := $(WARN) $(OPT) $(INCS) $(EXTRA_CFLAGS) $(UNIT_CFG) $(LOOP_CFLAGS)
+UNIT_OPT    := $(if $(filter 1,$(SAN)),-O1 -g,-O2 -g)
+UNIT_CFLAGS := $(WARN) $(UNIT_OPT) $(DEBUG_CFLAGS) $(INCS) $(EXTRA_CFLAGS) $(UNIT_CFG) $(LOOP_CFLAGS)
+# The flags stamp (see PROFILE_DEPS) covers the unit tests' flags too.
+CFLAGS_NOW = $(strip $(CC) $(CFLAGS) $(LDFLAGS) $(UNIT_CFLAGS))
+ifneq ($(strip $(file <$(CFLAGS_STAMP))),$(CFLAGS_NOW))
+$(shell mkdir -p $(BUILD))
+$(file >$(CFLAGS_STAMP),$(CFLAGS_NOW))
+endif
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 UNIT_OBJ    := $(patsubst %.c,$(BUILD)/unit/obj/%.o, \
                  $(ALL_SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC)) tests/unit/t.c)
 
-$(BUILD)/unit/obj/port/%.o: port/%.c config.h tests/unit/tiny_config.h | vendor-headers
+$(BUILD)/unit/obj/port/%.o: port/%.c config.h tests/unit/tiny_config.h $(CFLAGS_STAMP) | vendor-headers
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) $(PORT_CFLAGS) -MMD -MP -c -o $@ $<
-$(BUILD)/unit/obj/%.o: %.c config.h tests/unit/tiny_config.h | vendor-headers
+$(BUILD)/unit/obj/%.o: %.c config.h tests/unit/tiny_config.h $(CFLAGS_STAMP) | vendor-headers
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) -MMD -MP -c -o $@ $<
 $(BUILD)/unit/test_%: $(BUILD)/unit/obj/tests/unit/test_%.o $(UNIT_OBJ) $(VENDOR_OBJS)
@@ -141,7 +177,7 @@ $(SHIM): tests/shim/countmalloc.c
 
 # Test tools (not part of roostd): llm_fetch drives the vendored HTTPS stack
 # (libcurl + c-ares + mbedtls on out_mem's heaps) for test_vendor_tls.py.
-LLM_FETCH_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,src/out/mem.c src/core/heap.c src/core/assert.c \
+LLM_FETCH_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,src/out/mem.c src/core/heap.c src/core/fault.c src/core/assert.c \
                    src/core/status.c port/$(PORT)/port.c port/$(PORT)/os.c \
                    port/$(PORT)/loop_$(LOOP).c)
 $(BUILD)/tools/llm_fetch: tests/tools/llm_fetch.c $(LLM_FETCH_OBJ) $(VENDOR_OBJS) | vendor-headers
@@ -251,6 +287,22 @@ FUZZ_SECONDS ?= 30
 fuzz-smoke: fuzz
 	@tools/fuzz.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+# ---- the fault suite: the debug build under injected faults -----------------
+# tests/fault/test_faults.py (its docstring lists what each fault must
+# produce) against build/debug/roostd. fault-short walks a sparse schedule of
+# N for every fault (part of check); fault-long walks every N, round after
+# round, for FAULT_SECONDS (CI runs it after check).
+FAULT_SECONDS ?= 600
+FAULT_ENV = ROOSTD=$(abspath build/roostd) ROOSTD_DEBUG=$(abspath build/debug/roostd)
+fault-short: all
+	$(MAKE) debug
+	$(FAULT_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider tests/fault
+
+fault-long: all
+	$(MAKE) debug
+	$(FAULT_ENV) FAULT_LONG=1 FAULT_SECONDS=$(FAULT_SECONDS) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/fault
+
 # ---- everything CI runs ----------------------------------------------------
 check: all
 	$(MAKE) check-os-headers
@@ -258,6 +310,7 @@ check: all
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) integration-poll
+	$(MAKE) fault-short
 	$(MAKE) check-plan
 	$(MAKE) integration-small
 	$(MAKE) integration-server

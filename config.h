@@ -190,6 +190,12 @@
 #ifndef CFG_MAX_TIMERS
 #define CFG_MAX_TIMERS 1024
 #endif
+/* Fault injection (core/fault.h, the /_fault control channel): 1 in the
+ * debug flavour (make debug, unit tests, the sanitizer build), 0 in the
+ * release build, where it costs nothing. The Makefile sets it. */
+#ifndef CFG_FAULT
+#define CFG_FAULT 0
+#endif
 #ifndef CFG_INIT_ARENA_BYTES
 #define CFG_INIT_ARENA_BYTES (64u * 1024u)
 #endif
@@ -503,6 +509,17 @@
 #endif
 #if CFG_FAM_FLEET && !CFG_WITH_LLM
 #error "the fleet family needs the LLM stack (WITH_LLM := 1 in the profile's .mk)"
+#endif
+/* Timers in use at once, at most, by their users (each of which answers a
+ * timer_start failure, but with this sum none should ever see one): the LLM
+ * engine (curl's timer, the starved-call reaper, one first-byte timeout per
+ * slot), the fleet chat (its pump, a budget pause and a budget update per
+ * request) and the observability stops (one grace timer per slot). */
+#define CFG_TIMER_USERS ((CFG_WITH_LLM ? (2 + CFG_LLM_SLOTS) : 0) + \
+                         (CFG_FAM_FLEET ? (1 + (2 * CFG_CHAT_REQS)) : 0) + \
+                         (CFG_FAM_OBS ? CFG_OBS_STOP_SLOTS : 0))
+#if CFG_MAX_TIMERS < CFG_TIMER_USERS
+#error "CFG_MAX_TIMERS must cover every timer user at its maximum (CFG_TIMER_USERS)"
 #endif
 #if CFG_LLM_SSE_NAME_BYTES < 32 || CFG_LLM_DETAIL_BYTES < 64 || CFG_LLM_JSON_TOKENS < 64
 #error "CFG_LLM_SSE_NAME_BYTES must be >= 32, CFG_LLM_DETAIL_BYTES >= 64, CFG_LLM_JSON_TOKENS >= 64"

@@ -31,6 +31,7 @@
 #include "core/timer.h"
 #include "fam/families.h"
 #include "fam/shared/auth.h"
+#include "http/fault_ctl.h"
 #include "http/server.h"
 #include "http/stream.h"
 #include "net/conn.h"
@@ -230,6 +231,10 @@ static st_t open_listeners(void)
         st_t st;
         if (!lc->enabled || !fam_list[f]->built) {
             continue;
+        }
+        st = fault_ctl_listener(g_cfg.diag_faults, lc->host);
+        if (st != ST_OK) {
+            return st;
         }
         service_fill(fam_list[f], svc);
         svc->max_body = g_cfg.max_json_body_bytes;

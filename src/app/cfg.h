@@ -142,6 +142,7 @@ typedef struct {
                                                     * indexes into prov[] */
         uint32_t n_chain;
     } llm;
+    bool diag_faults;   /* diag.faults: the /_fault control channel (debug builds) */
 } roost_cfg;
 
 /* Fill *c from defaults, the config file, the environment and argv.

@@ -59,6 +59,11 @@ static const key_def k_keys[] = {
         "N", NULL),
     KEY("log_level", K_LEVEL, 0, log_level, 0, 0, 0, "info", "LEVEL",
         "info (debug|info|warn|error)"),
+#if CFG_FAULT
+    /* debug builds only (http/fault_ctl.h); loopback listeners only */
+    KEY("diag.faults", K_BOOL, 0, diag_faults, 0, 0, 0, "false", "BOOL",
+        "false (/_fault; debug builds)"),
+#endif
     FAM_KEYS(FAM_FLEET, "fleet"),
     FAM_KEYS(FAM_RPG, "rpg"),
     FAM_KEYS(FAM_OBS, "observability"),

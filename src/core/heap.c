@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "core/fault.h"
 
 #define HDR 8u                /* header bytes */
 #define MIN_BLOCK 16u         /* header + the two free-list links */
@@ -368,7 +369,7 @@ void *heap_alloc(heap_t *h, size_t n)
     uint32_t o;
     uint32_t size;
 
-    if (n > h->max_request) {
+    if ((n > h->max_request) || FAULT_HIT(FAULT_HEAP, h->name)) {
         h->fails++;
         return NULL;
     }
@@ -448,7 +449,7 @@ void *heap_realloc(heap_t *h, void *p, size_t n)
         ASSERT(o != 0u);
         return NULL;
     }
-    if (n > h->max_request) {
+    if ((n > h->max_request) || FAULT_HIT(FAULT_HEAP, h->name)) {
         h->fails++;
         return NULL;
     }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "core/fault.h"
 
 void pool_init(pool_t *p, const char *name, void *base, size_t obj_size,
                uint32_t count, uint32_t *free_stack)
@@ -32,7 +33,7 @@ void pool_set_zero_prefix(pool_t *p, size_t n)
 void *pool_get(pool_t *p)
 {
     void *obj;
-    if (p->free_top == 0u) {
+    if ((p->free_top == 0u) || FAULT_HIT(FAULT_POOL, p->name)) {
         p->fails++;
         return NULL;
     }

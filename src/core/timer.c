@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "core/clock.h"
+#include "core/fault.h"
 #include "core/log.h"
 
 #define TIMER_GEN_SPAN ((uint32_t)INT32_MAX / (uint32_t)CFG_MAX_TIMERS)
@@ -56,6 +57,10 @@ void timer_init(void)
 timer_id timer_start(uint64_t delay_ms, timer_fn fn, void *arg)
 {
     int32_t i;
+    if (FAULT_HIT(FAULT_TIMER, "timer")) {
+        LOG_W("timer", "timer_start failed (injected fault)");
+        return TIMER_NONE;
+    }
     for (i = 0; i < (int32_t)CFG_MAX_TIMERS; i++) {
         timer_slot *t = &g_timers[i];
         if (!t->live) {

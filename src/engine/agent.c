@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/fault.h"
 #include "core/log.h"
 #include "core/pool.h"
 #include "engine/spawn.h"
@@ -89,6 +90,9 @@ void chat_agents_reset(void)
 static chat_agent *agent_alloc(chat_req *r, int32_t parent, uint32_t depth)
 {
     size_t i;
+    if (FAULT_HIT(FAULT_SLOT, "agent")) {
+        return NULL;
+    }
     for (i = 0u; i < (size_t)CFG_CHAT_AGENTS; i++) {
         chat_agent *a = &g_chat_agents[i];
         if (a->phase == AG_FREE) {
@@ -175,11 +179,20 @@ static strv result_of(const chat_agent *a)
 
 static void pump(void *arg);
 
-static void schedule_pump(void)
+/* false when the pump could not be scheduled (no timer free, which
+ * CFG_TIMER_USERS rules out short of a bug or an injected fault): queued
+ * agents then wait for the next schedule (a call ending, a cancel, a
+ * resume); a request's first agent is refused instead (chat_agents_start). */
+static bool schedule_pump(void)
 {
     if (g_pump == TIMER_NONE) {
         g_pump = timer_start(0u, pump, NULL);
+        if (g_pump == TIMER_NONE) {
+            LOG_W(MOD, "no timer free for the agent pump");
+            return false;
+        }
     }
+    return true;
 }
 
 static void queue(chat_agent *a)
@@ -189,7 +202,7 @@ static void queue(chat_agent *a)
         g_wait_seq++;
         a->wait_seq = g_wait_seq;
     }
-    schedule_pump();
+    (void)schedule_pump();
 }
 
 /* ---- events -------------------------------------------------------------------- */
@@ -423,11 +436,21 @@ static void exhausted(chat_req *r)
         LOG_W(MOD, "request %s: cannot wait for a budget decision (%s): stopped",
               r->request_id, status_str(st));
         r->pause_timer = timer_start(0u, pause_timeout, r);
+        if (r->pause_timer == TIMER_NONE) {
+            /* nor a timer to stop it later: it stays paused (no tokens
+             * spent) until its client goes */
+            LOG_W(MOD, "request %s: no timer free to stop it", r->request_id);
+        }
         return;
     }
     LOG_I(MOD, "request %s: budget of %llu tokens exhausted: paused", r->request_id,
           (unsigned long long)r->total);
     r->pause_timer = timer_start(g_chat_cfg->budget_pause_timeout_ms, pause_timeout, r);
+    if (r->pause_timer == TIMER_NONE) {
+        /* the pause waits for the decision (or the client's going) alone */
+        LOG_W(MOD, "request %s: no timer free for the budget decision's timeout",
+              r->request_id);
+    }
 }
 
 /* The count changed (force: an agent completed). */
@@ -443,6 +466,8 @@ static void budget_changed(chat_req *r, bool force)
     } else {
         r->update_dirty = true;
         if (r->update_timer == TIMER_NONE) {
+            /* without a timer the update stays dirty: it goes out with the
+             * next charge after UPDATE_EVERY_MS or an agent's completion */
             r->update_timer = timer_start(UPDATE_EVERY_MS - (now - r->last_update_ms),
                                           update_due, r);
         }
@@ -544,7 +569,7 @@ static void cancel_cb(void *ctx, const char *agent_id)
     parent = &g_chat_agents[a->parent];
     cancel_tree(a, "Cancelled by user");
     kid_done(parent);
-    schedule_pump();
+    (void)schedule_pump();
 }
 
 /* ---- calls ---------------------------------------------------------------------- */
@@ -769,7 +794,7 @@ void chat_agents_pause(const chat_req *r)
 void chat_agents_resume(chat_req *r)
 {
     (void)r;
-    schedule_pump();    /* pump() resumes the calls no longer blocked */
+    (void)schedule_pump();    /* pump() resumes the calls no longer blocked */
 }
 
 /* ---- streaming ------------------------------------------------------------------ */
@@ -964,7 +989,7 @@ static void on_end(void *ctx, const llm_result *res)
     a->est = 0u;
     a->call = NULL;
     a->call_paused = false;
-    schedule_pump();
+    (void)schedule_pump();
     if (res->st == ST_OK) {
         call_ok(a, res);
     } else {
@@ -1296,6 +1321,11 @@ bool chat_agents_start(chat_req *r)
     r->root = a->self;
     a->start_ms = r->start_ms;
     queue(a);
+    if (g_pump == TIMER_NONE) {
+        agent_free(a);
+        r->root = CHAT_NONE;
+        return false;
+    }
     return true;
 }
 

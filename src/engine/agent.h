@@ -143,6 +143,9 @@ struct chat_req {
     bool paused;                 /* budget exhausted, waiting for a decision */
     bool stopping;               /* budget stop: no more calls */
     bool out_full;               /* output queue above CFG_CHAT_QUEUE_BYTES */
+    bool lost;                   /* output dropped (no chat heap): the turn fails */
+    const char *tail;            /* static end written after the queue, or NULL */
+    size_t tail_off;             /* bytes of tail written */
     bool warned;                 /* budget_warning sent for this total */
     bool update_dirty;           /* a budget_update is owed */
     bool new_session;

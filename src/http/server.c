@@ -61,6 +61,7 @@
 #include "core/uuid.h"
 #include "http/cors.h"
 #include "http/diag.h"
+#include "http/fault_ctl.h"
 #include "http/stream.h"
 #include "http/ws.h"
 
@@ -261,7 +262,7 @@ static void prod_pump(conn *c, hresp *rs)
             rs->ws_started = true;
         } else {
             char h8[CHUNK_HDR + 1u];
-            (void)snprintf(h8, sizeof h8, "%08lx\r\n", (unsigned long)n);
+            (void)snprintf(h8, sizeof h8, "%08lx\r\n", (unsigned long)(n & 0xffffffffu));
             (void)memcpy(p, h8, CHUNK_HDR);
             (void)memcpy(p + hdr + n, "\r\n", CHUNK_TRL);
             conn_tx_ack(c, hdr + n + trl);
@@ -684,7 +685,9 @@ static void dispatch(conn *c, hreq *rq)
     g_stats.requests++;
     conn_set_idle(c, false);
     h.routed = (rq->rr == ROUTE_FOUND);
-    if (cors_preflight(&h)) {
+    if (fault_ctl_handle(&h)) {
+        /* answered: the fault control channel (debug builds) */
+    } else if (cors_preflight(&h)) {
         /* answered */
     } else if (svc->diag_echo && diag_dispatch(&h)) {
         /* answered */

@@ -30,6 +30,7 @@
 #include "bus/ring.h"
 #include "core/assert.h"
 #include "core/clock.h"
+#include "core/fault.h"
 #include "core/log.h"
 #include "http/cors.h"
 #include "http/ws.h"
@@ -762,7 +763,7 @@ stream_sub *hctx_ws_accept(hctx *h, stream_policy *pol)
     (void)ws_accept_key(http_header_get(h->req, "Sec-WebSocket-Key"), accept);
     write_101(h->c, accept);
     h->responded = true;
-    s = sub_open(h->c, pol, true);
+    s = FAULT_HIT(FAULT_SLOT, "stream") ? NULL : sub_open(h->c, pol, true);
     if (s == NULL) {
         uint8_t f[WS_MAX_CONTROL_FRAME];
         size_t n = 0u;
@@ -796,7 +797,7 @@ stream_sub *hctx_sse_begin(hctx *h, stream_policy *pol)
 {
     stream_sub *s = NULL;
     bool head = (h->req != NULL) && (h->req->method == HTTP_M_HEAD);
-    if (!head && (sub_alloc() == NULL)) {
+    if (!head && ((sub_alloc() == NULL) || FAULT_HIT(FAULT_SLOT, "stream"))) {
         pol->stats.refused++;
         LOG_W("stream", "%s: all %u stream slots busy, 503", pol->name,
               (unsigned)CFG_STREAM_SUBS);

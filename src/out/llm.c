@@ -36,6 +36,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "core/assert.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/timer.h"
 #include "net/conn.h"
@@ -76,6 +77,15 @@ _Static_assert((sizeof g_slots + sizeof g_text) <= LLM_STATIC_BYTES,
 static CURLM *g_multi;
 static timer_id g_timer = TIMER_NONE;
 static timer_id g_reap = TIMER_NONE;
+/* A timer curl asked for (or the reaper) that could not be started: owed,
+ * retried at every socket event, first-byte timeout and start (config.h's
+ * CFG_TIMER_USERS counts this module's timers, so this needs a bug or an
+ * injected fault). Until then curl's timeouts are late, not lost: every
+ * call before its first byte still ends at its own first-byte timeout. */
+static bool g_timer_owed;
+static uint64_t g_timer_owed_due;
+static bool g_reap_owed;
+static void retry_timers(void);
 static llm_stats_t g_stats;
 static mbedtls_x509_crt g_ca;
 static bool g_ca_ok;
@@ -186,6 +196,24 @@ static void on_socket(void *ctx, port_sock s, uint32_t got)
     }
     (void)curl_multi_socket_action(g_multi, (curl_socket_t)s, flags, &running);
     collect();
+    retry_timers();
+}
+
+static void on_timer(void *arg);
+static void reap_starved(void *arg);
+
+static void retry_timers(void)
+{
+    if (g_timer_owed && (g_timer == TIMER_NONE)) {
+        uint64_t now = clock_mono_ms();
+        uint64_t delay = (g_timer_owed_due > now) ? (g_timer_owed_due - now) : 0u;
+        g_timer = timer_start(delay, on_timer, NULL);
+        g_timer_owed = (g_timer == TIMER_NONE);
+    }
+    if (g_reap_owed && (g_reap == TIMER_NONE)) {
+        g_reap = timer_start(0u, reap_starved, NULL);
+        g_reap_owed = (g_reap == TIMER_NONE);
+    }
 }
 
 /* End the calls whose socket could not be watched (see sock_cb). */
@@ -230,6 +258,7 @@ static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socket
             detail(c, "connect error: ", "no socket watch slot free");
             if (g_reap == TIMER_NONE) {
                 g_reap = timer_start(0u, reap_starved, NULL);
+                g_reap_owed = (g_reap == TIMER_NONE);
             }
         }
     } else {
@@ -255,8 +284,15 @@ static int timer_cb(CURLM *m, long timeout_ms, void *userp)
         timer_cancel(g_timer);
         g_timer = TIMER_NONE;
     }
+    g_timer_owed = false;
     if (timeout_ms >= 0) {
         g_timer = timer_start((uint64_t)timeout_ms, on_timer, NULL);
+        if (g_timer == TIMER_NONE) {
+            /* Not -1: curl 7.88 would mark the multi handle dead. */
+            LOG_W("llm", "no timer free for curl's timeout: retried at the next event");
+            g_timer_owed = true;
+            g_timer_owed_due = clock_mono_ms() + (uint64_t)timeout_ms;
+        }
     }
     return 0;
 }
@@ -274,6 +310,7 @@ static void on_first_byte_timeout(void *arg)
         (void)curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &c->status);
         finish(c, CURLE_OPERATION_TIMEDOUT);
     }
+    retry_timers();
 }
 
 static size_t header_cb(char *p, size_t size, size_t n, void *userp)
@@ -487,8 +524,18 @@ st_t llm_start(const llm_target *t, const char *body, size_t n, const llm_sink *
         c->hdrs = NULL;
         return ST_IO;
     }
-    c->state = SLOT_RUNNING;
+    /* Every running call has its first-byte timeout: it is what ends a
+     * call whose socket nobody watches (sock_cb) or whose curl timer is
+     * owed. Without a timer the call is not started. */
     c->first_byte = timer_start((uint64_t)t->timeout_ms, on_first_byte_timeout, c);
+    if (c->first_byte == TIMER_NONE) {
+        (void)curl_multi_remove_handle(g_multi, c->easy);
+        curl_slist_free_all(c->hdrs);
+        c->hdrs = NULL;
+        return ST_NOMEM;
+    }
+    c->state = SLOT_RUNNING;
+    retry_timers();
     g_stats.started++;
     g_stats.slots_used++;
     if (g_stats.slots_used > g_stats.slots_high) {

@@ -124,6 +124,7 @@ typedef struct {
 st_t llm_init(const char *ca_file);
 
 /* Start a call. ST_FULL when every slot is busy (nothing started);
+ * ST_NOMEM when no header or timer could be had (nothing started);
  * ST_INVAL for bad arguments. body[0..n) must stay valid until on_end or
  * llm_cancel. */
 st_t llm_start(const llm_target *t, const char *body, size_t n, const llm_sink *sink,

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "core/fault.h"
 #include "core/log.h"
 #include "port.h"
 #include "store/migrations.h"
@@ -71,7 +72,7 @@ static uint64_t g_db_errors;
 
 static void *mem_malloc(int n)
 {
-    void *p = g_mem5.xMalloc(n);
+    void *p = FAULT_HIT(FAULT_SQLITE, "sqlite") ? NULL : g_mem5.xMalloc(n);
 
     if (p == NULL) {
         g_alloc_failures++;
@@ -81,7 +82,7 @@ static void *mem_malloc(int n)
 
 static void *mem_realloc(void *old, int n)
 {
-    void *p = g_mem5.xRealloc(old, n);
+    void *p = FAULT_HIT(FAULT_SQLITE, "sqlite") ? NULL : g_mem5.xRealloc(old, n);
 
     if (p == NULL) {
         g_alloc_failures++;

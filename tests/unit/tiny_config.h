@@ -11,7 +11,10 @@
 #define CFG_BUF_TX_RESERVE 1
 #define CFG_BODY_SLOTS 2
 #define CFG_BODY_SLOT_BYTES 8192
-#define CFG_MAX_TIMERS 4
+/* CFG_TIMER_USERS (config.h): 3 for the LLM engine, 5 for the chat, 2 for
+ * the observability stops. */
+#define CFG_MAX_TIMERS 10
+#define CFG_OBS_STOP_SLOTS 2
 #define CFG_JSON_MAX_TOKENS 64
 #define CFG_JSON_MAX_DEPTH 8
 #define CFG_INIT_ARENA_BYTES 4096

@@ -15,7 +15,11 @@
  *   (the engine asks chat_req_blocked); below half of it they resume.
  * - The end: `done` is queued, the request is marked ending, and once the
  *   queue is empty the stream is closed (the body ends with the
- *   connection) and the slot freed. stream_close calls on_close at once,
+ *   connection) and the slot freed. Output that finds no chat heap is not
+ *   dropped silently: the request is marked lost, nothing more is queued
+ *   (no gap in the stream), and the turn ends with a static `error` and
+ *   `done` written after the queue (r->tail, no allocation), or a static
+ *   `done` alone when only `done` itself found no heap. stream_close calls on_close at once,
  *   which sees `ending` and does nothing more.
  * - The checks read the message into a static scratch buffer (it must be
  *   validated before the bot is looked up); the same buffer then carries
@@ -27,6 +31,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/fault.h"
 #include "core/log.h"
 #include "core/pool.h"
 #include "engine/agent.h"
@@ -167,6 +172,11 @@ static void write_queue(chat_req *r, stream_sub *s)
     }
 }
 
+static const char k_tail_done[] = "event: done\ndata: {}\n\n";
+static const char k_tail_lost[] =
+    "event: error\ndata: {\"message\":\"Internal error: the reply did not fit in memory\"}"
+    "\n\nevent: done\ndata: {}\n\n";
+
 static void flush(chat_req *r)
 {
     if (!r->gone) {
@@ -175,6 +185,13 @@ static void flush(chat_req *r)
     if (r->out_full && (r->qbytes <= (CFG_CHAT_QUEUE_BYTES / 2u))) {
         r->out_full = false;
         chat_agents_resume(r);
+    }
+    if (r->ending && (r->qhead == NULL) && (r->tail != NULL) && !r->gone) {
+        size_t n = strlen(r->tail);
+        r->tail_off += stream_sse_write(r->sub, &r->tail[r->tail_off], n - r->tail_off);
+        if (r->tail_off < n) {
+            return;     /* the rest when tx drains (on_writable) */
+        }
     }
     if (r->ending && (r->qhead == NULL) && !r->gone) {
         stream_sub *s = r->sub;
@@ -188,17 +205,22 @@ static void flush(chat_req *r)
 static chat_chunk *chunk_new(chat_req *r, size_t cap)
 {
     chat_chunk *q = NULL;
-    if (!r->gone) {
+    if (r->lost) {
+        g_chat_stats.events_dropped++;     /* after a gap, nothing more */
+    } else if (!r->gone) {
         q = (chat_chunk *)heap_alloc(&g_chat_heap, sizeof(chat_chunk) + cap);
         if (q == NULL) {
             g_chat_stats.events_dropped++;
-            LOG_W(MOD, "request %s: no heap for %lu bytes of output: dropped", r->request_id,
-                  (unsigned long)cap);
+            r->lost = true;
+            LOG_W(MOD, "request %s: no heap for %lu bytes of output: the turn fails",
+                  r->request_id, (unsigned long)cap);
         } else {
             q->next = NULL;
             q->n = 0u;
             q->off = 0u;
         }
+    } else {
+        /* the stream is gone: nothing is written */
     }
     return q;
 }
@@ -417,10 +439,14 @@ void chat_usage(chat_req *r)
 void chat_finish(chat_req *r, bool ok, strv final_text, const char *error)
 {
     const chat_agent *root = &g_chat_agents[r->root];
+    bool lost_before = r->lost;
     if (r->ending || r->gone) {
         return;
     }
-    if (ok) {
+    if (lost_before) {
+        g_chat_stats.failed++;
+        LOG_I(MOD, "request %s: output was lost: ends with an error", r->request_id);
+    } else if (ok) {
         if (root->synth || r->stopping) {
             chat_usage(r);     /* totals of the whole request */
         }
@@ -445,7 +471,14 @@ void chat_finish(chat_req *r, bool ok, strv final_text, const char *error)
         LOG_I(MOD, "request %s: %s", r->request_id, error);
     }
     chat_agents_free(r);
-    chat_sse(r, "done", "{}", 2u);
+    if (r->lost) {
+        r->tail = k_tail_lost;     /* before done, something was dropped */
+    } else {
+        chat_sse(r, "done", "{}", 2u);
+        if (r->lost) {
+            r->tail = k_tail_done;
+        }
+    }
     r->ending = true;
     flush(r);
 }
@@ -759,6 +792,9 @@ static st_t load_history(chat_req *r)
 static chat_req *req_alloc(void)
 {
     size_t i;
+    if (FAULT_HIT(FAULT_SLOT, "chat")) {
+        return NULL;
+    }
     for (i = 0u; i < (size_t)CFG_CHAT_REQS; i++) {
         if (!g_reqs[i].in_use) {
             chat_req *r = &g_reqs[i];

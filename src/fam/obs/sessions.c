@@ -231,7 +231,12 @@ static void arm_sigterm(strv sid, int64_t pid)
     s->pid = pid;
     (void)snprintf(s->sid, sizeof s->sid, "%.*s", (int)((sid.n < 63u) ? sid.n : 63u), sid.p);
     s->t = timer_start((uint64_t)g_stop_grace_ms, stop_grace_done, s);
-    s->used = (s->t != TIMER_NONE);
+    s->used = true;
+    if (s->t == TIMER_NONE) {
+        /* no timer for the grace period: the SIGTERM goes now */
+        LOG_W("obs", "stop %s: no timer free, SIGTERM without a grace period", s->sid);
+        stop_grace_done(s);
+    }
 }
 
 /* §5 process resolution: the latest event pid, if usable; 0: none. */

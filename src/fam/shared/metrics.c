@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "core/log.h"
+#include "core/assert.h"
 #include "core/pool.h"
 #include "core/timer.h"
 #include "bus/ring.h"
@@ -14,6 +15,7 @@
 #include "http/stream.h"
 #include "net/conn.h"
 #if CFG_WITH_LLM
+#include "out/llm.h"
 #include "out/mem.h"
 #endif
 #include "port.h"
@@ -202,6 +204,7 @@ static void out_heaps(mbuf *m)
     gauge(m, "roost_tls_heap_used_bytes", "mbedtls heap in use.", o->tls.used);
     gauge(m, "roost_tls_heap_high_water_bytes", "Most mbedtls heap ever in use.", o->tls.high);
     counter(m, "roost_tls_heap_failures_total", "mbedtls allocations refused.", o->tls.fails);
+    gauge(m, "roost_llm_slots_used", "LLM calls running now.", llm_stats()->slots_used);
 }
 #endif
 
@@ -274,6 +277,9 @@ size_t metrics_render(char *buf, size_t cap)
     store(&m);
     counter(&m, "roost_log_warnings_total", "Warning lines logged.", log_count(LOG_WARN));
     counter(&m, "roost_log_errors_total", "Error lines logged.", log_count(LOG_ERROR));
+    counter(&m, "roost_never_hits_total",
+            "Can't-happen branches taken (release builds; debug builds abort).",
+            roost_never_hits());
     gauge(&m, "roost_resident_kib", "Resident set size.", port_rss_kib());
     gauge(&m, "roost_threads", "Threads in the process (always 1).", port_thread_count());
     return m.full ? 0u : m.len;
