@@ -31,7 +31,7 @@
 #include "core/timer.h"
 #include "fam/families.h"
 #include "fam/shared/auth.h"
-#include "http/fault_ctl.h"
+#include "fam/shared/fault_ctl.h"
 #include "http/server.h"
 #include "http/stream.h"
 #include "net/conn.h"
@@ -237,6 +237,11 @@ static st_t open_listeners(void)
             return st;
         }
         service_fill(fam_list[f], svc);
+#if CFG_FAULT
+        if (g_cfg.diag_faults) {
+            svc->intercept = fault_ctl_handle;
+        }
+#endif
         svc->max_body = g_cfg.max_json_body_bytes;
         svc->body_timeout_ms = g_cfg.http.body_timeout_ms;
         svc->diag_echo = g_cfg.diag.echo;

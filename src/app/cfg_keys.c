@@ -60,7 +60,7 @@ static const key_def k_keys[] = {
     KEY("log_level", K_LEVEL, 0, log_level, 0, 0, 0, "info", "LEVEL",
         "info (debug|info|warn|error)"),
 #if CFG_FAULT
-    /* debug builds only (http/fault_ctl.h); loopback listeners only */
+    /* debug builds only (fam/shared/fault_ctl.h); loopback listeners only */
     KEY("diag.faults", K_BOOL, 0, diag_faults, 0, 0, 0, "false", "BOOL",
         "false (/_fault; debug builds)"),
 #endif

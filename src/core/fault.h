@@ -18,11 +18,11 @@
  *                 (chat agents)
  *
  * OS operations fail through port/'s operations table (port_fault_arm in
- * port.h); http/fault_ctl.c drives both at runtime.
+ * port.h); fam/shared/fault_ctl.c drives both at runtime.
  *
  * The allocators consult it only with CFG_FAULT (the debug flavour and the
  * unit tests); in the release build FAULT_HIT is the constant false, nothing
- * calls into this module and nothing can arm it (http/fault_ctl.c is not
+ * calls into this module and nothing can arm it (fam/shared/fault_ctl.c is not
  * there either).
  */
 #ifndef ROOST_FAULT_H

@@ -61,7 +61,6 @@
 #include "core/uuid.h"
 #include "http/cors.h"
 #include "http/diag.h"
-#include "http/fault_ctl.h"
 #include "http/stream.h"
 #include "http/ws.h"
 
@@ -685,8 +684,8 @@ static void dispatch(conn *c, hreq *rq)
     g_stats.requests++;
     conn_set_idle(c, false);
     h.routed = (rq->rr == ROUTE_FOUND);
-    if (fault_ctl_handle(&h)) {
-        /* answered: the fault control channel (debug builds) */
+    if ((svc->intercept != NULL) && svc->intercept(&h)) {
+        /* answered: a diagnostic channel (debug builds' /_fault) */
     } else if (cors_preflight(&h)) {
         /* answered */
     } else if (svc->diag_echo && diag_dispatch(&h)) {

@@ -99,6 +99,9 @@ typedef struct http_service {
      * 0: CFG_BODY_TIMEOUT_MS. */
     uint32_t body_timeout_ms;
     bool diag_echo;                     /* answer /_echo (http/diag.h) */
+    /* Before CORS, auth and routing: a diagnostic channel the app plugs in
+     * (the debug builds' /_fault); true when it answered. NULL: none. */
+    bool (*intercept)(struct hctx *h);
 } http_service;
 
 typedef struct hctx {

@@ -1,7 +1,7 @@
 /*
  * fault_ctl.c - /_fault (see fault_ctl.h). Empty unless CFG_FAULT.
  */
-#include "http/fault_ctl.h"
+#include "fam/shared/fault_ctl.h"
 
 #if CFG_FAULT
 

@@ -37,10 +37,9 @@
  * ST_OK in a release build. */
 st_t fault_ctl_listener(bool enabled, const char *host);
 #if CFG_FAULT
-/* From dispatch: true when this was a /_fault request (answered). */
+/* A service's intercept (http_service.intercept, set when diag.faults is
+ * on): true when this was a /_fault request (answered). */
 bool fault_ctl_handle(hctx *h);
-#else
-#define fault_ctl_handle(h) false
 #endif
 
 #endif
