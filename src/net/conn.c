@@ -133,8 +133,10 @@ void net_flush_dirty(void)
         size_t i;
         for (i = 0u; i < g_net.nlive; i++) {
             const conn *c = g_net.live[i];
-            /* a state change without net_dirty would leave a stale interest */
+            /* a state change without net_dirty would leave a stale interest,
+             * a conn still marked dirty would never be flushed again */
             ASSERT(c->closing || ((uint32_t)c->watched == (net_conn_want(c) + 1u)));
+            ASSERT(c->closing || !c->dirty);
         }
     }
 #endif

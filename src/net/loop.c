@@ -3,8 +3,9 @@
  * and the sockets it watches for other modules (net_watch).
  *
  * Implementation notes:
- * - One turn: close what was marked closing (net_reap) -> sockets parked
- *   for a reclaimed slot become conns -> bring the
+ * - One turn: close what was marked closing (net_reap) -> flush (a freed
+ *   conn leaves the dirty list before its slot can be taken again) ->
+ *   sockets parked for a reclaimed slot become conns -> bring the
  *   interest of the conns whose state changed up to date (net_flush_dirty)
  *   -> port_wait, which reports only what fired -> for each: accept, or a
  *   conn's read and write within its byte budgets, or a watched socket's
@@ -204,6 +205,9 @@ static void one_turn(bool accepting, int timeout_ms)
     int timeout = timeout_ms;
     int resume;
     net_reap();
+    /* before a freed slot can be taken again (adopt, accept): a conn freed
+     * while still on the dirty list must leave it first */
+    net_flush_dirty();
     net_listeners_adopt();
     net_flush_dirty();
     resume = net_listeners_arm(accepting, clock_mono_ms());

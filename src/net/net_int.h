@@ -45,7 +45,8 @@ void net_dirty(conn *c);
 uint32_t net_conn_want(const conn *c);
 /* Bring the interest of every dirty conn up to date (before a wait). */
 void net_flush_dirty(void);
-/* Close and free every conn marked closing (the top of a turn). */
+/* Close and free every conn marked closing (the top of a turn). A freed
+ * conn may still be on the dirty list: flush it before any conn is opened. */
 void net_reap(void);
 /* A new conn for socket s on listener l, or NULL when the pool is full. */
 conn *net_conn_open(listener *l, port_sock s);

@@ -5,6 +5,7 @@
  * deadline run on every test run.
  */
 
+#define _DEFAULT_SOURCE
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -600,6 +601,50 @@ static void test_watched_sockets(void)
     close(b[1]);
 }
 
+/* A slot freed at the top of a turn and taken again there (a parked
+ * connection adopted) while the freed conn is still on the list of conns
+ * whose interest must be brought up to date: the other conns on that list
+ * still get their interest updated (debug builds check every conn after
+ * the flush), and every client is answered. */
+static void test_slot_reused_at_the_top_of_a_turn(void)
+{
+    char buf[4096];
+    int s[4];
+    int extra;
+    int i;
+    struct linger lg = { 1, 0 };
+    for (i = 0; i < 4; i++) {
+        s[i] = client();
+        say(s[i], "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n");
+        T_CHECK(hear(s[i], buf, sizeof buf, 20) > 0);
+    }
+    T_EQ_INT(net_conns_used(), 4);
+    /* in one turn: s[2] sends a request (dirty), s[3] resets (its conn is
+     * dirty and closing), a new client arrives to a full pool (the
+     * oldest idle conn is reclaimed, the new socket parked) */
+    say(s[2], "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n");
+    usleep(5000);
+    (void)setsockopt(s[3], SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(s[3]);
+    extra = client();
+    usleep(20000);
+    net_turn(0);
+    net_turn(0);
+    say(extra, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n");
+    T_CHECK(hear(s[2], buf, sizeof buf, 40) > 0);
+    T_CHECK(strstr(buf, "HTTP/1.1 200 OK\r\n") == buf);
+    T_CHECK(hear(extra, buf, sizeof buf, 40) > 0);
+    T_CHECK(strstr(buf, "HTTP/1.1 200 OK\r\n") == buf);
+    /* the conns left still answer */
+    say(s[1], "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n");
+    T_CHECK(hear(s[1], buf, sizeof buf, 40) > 0);
+    for (i = 0; i < 3; i++) {
+        close(s[i]);
+    }
+    close(extra);
+    pump(30);
+}
+
 /* Out of descriptors: accept fails with EMFILE. The listener pauses for
  * CFG_ACCEPT_PAUSE_MS at a time instead of waking the loop at every turn
  * (the backlog stays readable), each pause is counted, and once accept
@@ -667,5 +712,6 @@ int main(void)
     T_RUN(test_render_changed_between_windows_cuts);
     T_RUN(test_watched_sockets);
     T_RUN(test_accept_pause_does_not_spin);
+    T_RUN(test_slot_reused_at_the_top_of_a_turn);
     return t_done("net");
 }
