@@ -19,6 +19,8 @@ port.h, config.h, profiles/ and vendor headers (sqlite3.h, jsmn.h, curl/...)
 are below everything: any file may include them. Inside fam/, a family's
 folder fam/<f>/ may include its own folder, fam/shared/ and the list headers
 fam/*.h; fam/shared/ and fam/*.[ch] may include only fam/shared/ and fam/*.h.
+The one list that gathers files of the family folders is fam/plan.def: a
+list fam/*.def may include a family's plan.def (its static plan lines).
 
 Rule 1 (includes): a file fails when it includes a header of a layer that
 is not its own nor listed as below it (a higher or an unrelated layer), or,
@@ -36,9 +38,9 @@ are skipped; the spec and the history may be cited there) names a family:
     followed by '.', '/', ':' or a space ("fleet", "observability.port",
     "documents /ws");
   - an #include of fam/<family>/.
-Known debt: tools/layers_debt.txt lists files still exempt from rule 2,
-each with its reason; the check fails when a listed file no longer needs it
-(a stale line), so the list only shrinks.
+No file is exempt: the last exemptions (tools/layers_debt.txt, the app's
+key table and static plan) ended when the families' config keys and plan
+lines moved into their folders, and the list went with them.
 
 Usage: tools/check_layers.py [ROOT]     check ROOT/src (default: the repo)
        tools/check_layers.py --self-test  prove each rule can fail
@@ -158,7 +160,9 @@ def check_file(src, rel):
             if layer == "fam" and top == "fam":
                 hp = hdr.split("/")
                 hfam = hp[1] if len(hp) > 2 else ""
-                if hfam not in ("", "shared", fam):
+                plan_list = (fam == "" and rel.endswith(".def") and len(hp) == 3 and
+                             hp[2] == "plan.def")
+                if hfam not in ("", "shared", fam) and not plan_list:
                     findings.append("%s:%d: includes %s (another family's folder)" %
                                     (rel, no, hdr))
             if layer != "fam" and re.match(r"fam/(%s)/" % "|".join(FAMILIES), hdr):
@@ -177,43 +181,22 @@ def check_file(src, rel):
     return findings
 
 
-def load_debt(root):
-    path = os.path.join(root, "tools", "layers_debt.txt")
-    debt = {}
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                line = line.strip()
-                if line and not line.startswith("#"):
-                    name, _, why = line.partition(":")
-                    debt[name.strip()] = why.strip()
-    return debt
-
-
 def check(root):
     src = os.path.join(root, "src")
-    debt = load_debt(root)
-    bad, nfiles, used = [], 0, set()
+    bad, nfiles = [], 0
     for dirpath, _, files in os.walk(src):
         for fn in sorted(files):
             if not fn.endswith((".c", ".h", ".def")):
                 continue
             rel = os.path.relpath(os.path.join(dirpath, fn), src).replace(os.sep, "/")
             nfiles += 1
-            for f in check_file(src, rel):
-                if ": names " in f and ("src/" + rel) in debt:
-                    used.add("src/" + rel)
-                    continue
-                bad.append(f)
-    for name in sorted(set(debt) - used):
-        bad.append("tools/layers_debt.txt: %s no longer names a family: drop the line" % name)
+            bad.extend(check_file(src, rel))
     for f in sorted(bad):
-        print("src/" + f if not f.startswith("tools/") else f)
+        print("src/" + f)
     if bad:
         print("check_layers: FAIL (%d findings in %d files)" % (len(bad), nfiles), file=sys.stderr)
         return 1
-    print("check_layers: ok (%d files; %d still exempt from the family rule, "
-          "tools/layers_debt.txt)" % (nfiles, len(used)))
+    print("check_layers: ok (%d files)" % nfiles)
     return 0
 
 
@@ -224,6 +207,7 @@ def self_test():
         "upward include": ("src/core/zz_up.h", '#include "http/server.h"\n'),
         "unrelated include": ("src/store/zz_side.c", '#include "out/llm.h"\n'),
         "cross-family include": ("src/fam/docs/zz_x.c", '#include "fam/fleet/fleet.h"\n'),
+        "list includes a header": ("src/fam/zz_l.def", '#include "fam/fleet/fleet.h"\n'),
         "identifier": ("src/http/zz_id.c", "void zz(void) { fleet_setup(0); }\n"),
         "agents function": ("src/bus/zz_a.c", "void zz(void) { agents_setup(0); }\n"),
         "topic constant": ("src/net/zz_t.h", "#define ZZ STREAM_TOPIC_OBS\n"),
@@ -240,10 +224,6 @@ def self_test():
         tmp = tempfile.mkdtemp()
         try:
             shutil.copytree(os.path.join(root, "src"), os.path.join(tmp, "src"))
-            os.makedirs(os.path.join(tmp, "tools"))
-            debt = os.path.join(root, "tools", "layers_debt.txt")
-            if os.path.exists(debt):
-                shutil.copy(debt, os.path.join(tmp, "tools"))
             with open(os.path.join(tmp, path), "w", encoding="utf-8") as f:
                 f.write(text)
             r = subprocess.run([sys.executable, os.path.abspath(__file__), tmp],

@@ -11,8 +11,8 @@
  * - A load is: scan argv (help/version/budget/config), defaults, file, the
  *   upstream environment names, ROOST_* variables, key flags, finish().
  *   ctx.set[] records which keys a source set, so finish() fills derived
- *   defaults (documents.public_url, agents.*, llm.fallback_chain,
- *   llm.builder_*) only for keys nobody set.
+ *   defaults (llm.fallback_chain, llm.builder_*; a family's in its
+ *   keys_finish hook, fam/desc.h) only for keys nobody set.
  * - Every error is written once, as "<where>: <what>", by cfg_fail() (cfg_keys.c).
  * - Keys of what the build profile does not build (a family's keys, llm.*)
  *   are refused in key_apply, except <family>.enabled=false; the upstream
@@ -56,7 +56,7 @@ static st_t prov_set(cfg_ctx *x, strv rest, strv v)
     size_t i;
     strv name;
     strv field;
-    const key_def *f = NULL;
+    const cfg_key_def *f = NULL;
     cfg_provider *p;
     ptrdiff_t name_len;
     st_t st = ST_OK;
@@ -167,7 +167,8 @@ static st_t key_apply(cfg_ctx *x, strv key, strv v)
     if ((what != NULL) && ((i >= 0) || strv_starts_with_cstr(key, PROV_PREFIX))) {
         st = key_not_built_apply(x, key, v, what);
     } else if (i >= 0) {
-        st = cfg_value_set(x, &cfg_keys[i], cfg_keys[i].name, x->c, v);
+        const cfg_key_def *k = cfg_key((size_t)i);
+        st = cfg_value_set(x, k, k->name, x->c, v);
         x->set[i] = true;
     } else if (strv_starts_with_cstr(key, PROV_PREFIX)) {
         size_t pl = sizeof(PROV_PREFIX) - 1u;
@@ -193,23 +194,25 @@ static st_t load_defaults(cfg_ctx *x)
     st_t st = ST_OK;
     (void)memset(x->c, 0, sizeof *x->c);
     x->where[0] = '\0';
-    for (i = 0u; (i < cfg_nkeys) && (st == ST_OK); i++) {
-        if (cfg_keys[i].def != NULL) {
-            st = cfg_value_set(x, &cfg_keys[i], cfg_keys[i].name, x->c, strv_from_cstr(cfg_keys[i].def));
+    for (i = 0u; (i < cfg_key_count()) && (st == ST_OK); i++) {
+        const cfg_key_def *k = cfg_key(i);
+        if (k->ptr != NULL) {
+            (void)memset(k->ptr, 0, k->size); /* a family's value, as *x->c */
+        }
+        if (k->def != NULL) {
+            st = cfg_value_set(x, k, k->name, x->c, strv_from_cstr(k->def));
         }
     }
     /* The listener defaults a family's descriptor gives. */
     for (i = 0u; (i < (size_t)FAM_COUNT) && (st == ST_OK); i++) {
         const fam_desc *d = fam_list[i];
         char key[CFG_CONF_NAME_BYTES + 16];
-        size_t k;
+        const cfg_key_def *k;
         (void)snprintf(key, sizeof key, "%s.cors_origins", d->prefix);
-        k = cfg_key_index_cstr(key);
-        /* the listener rows are in families.def order */
-        ASSERT(&((const char *)x->c)[cfg_keys[k].off] == x->c->fam[i].cors_origins);
+        k = cfg_key(cfg_key_index_cstr(key));
+        ASSERT(cfg_key_cvalue(k, x->c) == (const void *)x->c->fam[i].cors_origins);
         x->c->fam[i].port = d->port;
-        st = cfg_value_set(x, &cfg_keys[k], cfg_keys[k].name, x->c,
-                           strv_from_cstr(d->cors_origins));
+        st = cfg_value_set(x, k, k->name, x->c, strv_from_cstr(d->cors_origins));
     }
     ASSERT(st == ST_OK);
     return st;
@@ -292,15 +295,16 @@ static st_t load_aliases(cfg_ctx *x, const char *const *envp)
 {
     size_t i;
     st_t st = ST_OK;
-    for (i = 0u; (i < cfg_naliases) && (st == ST_OK); i++) {
-        const char *v = env_get(envp, cfg_aliases[i].env);
+    for (i = 0u; (i < cfg_alias_count()) && (st == ST_OK); i++) {
+        const cfg_alias *a = cfg_alias_at(i);
+        const char *v = env_get(envp, a->env);
         char what[CFG_CONF_NAME_BYTES + 16];
         /* An upstream name (PORT, CORS_ORIGINS) may be set for another
          * program: for a family not built it is ignored, not refused. */
         if ((v != NULL) &&
-            (key_not_built(strv_from_cstr(cfg_aliases[i].key), what, sizeof what) == NULL)) {
-            cfg_where_set(x, "environment variable %s", cfg_aliases[i].env);
-            st = key_apply(x, strv_from_cstr(cfg_aliases[i].key), cfg_trim_all(strv_from_cstr(v)));
+            (key_not_built(strv_from_cstr(a->key), what, sizeof what) == NULL)) {
+            cfg_where_set(x, "environment variable %s", a->env);
+            st = key_apply(x, strv_from_cstr(a->key), cfg_trim_all(strv_from_cstr(v)));
         }
     }
     return st;
@@ -373,11 +377,12 @@ static st_t load_roost_env(cfg_ctx *x, const char *const *envp)
             continue;
         }
         cfg_where_set(x, "environment variable %.*s", cfg_show_len(name), name.p);
-        for (k = 0u; (k < cfg_nkeys) && !done; k++) {
-            cfg_env_name_of(cfg_keys[k].name, buf, sizeof buf);
+        for (k = 0u; (k < cfg_key_count()) && !done; k++) {
+            const cfg_key_def *kd = cfg_key(k);
+            cfg_env_name_of(kd->name, buf, sizeof buf);
             if (strv_eq_cstr(name, buf)) {
                 done = true;
-                st = cfg_value_set(x, &cfg_keys[k], cfg_keys[k].name, x->c, v);
+                st = cfg_value_set(x, kd, kd->name, x->c, v);
                 x->set[k] = true;
             }
         }
@@ -476,55 +481,42 @@ static st_t finish_listeners(cfg_ctx *x)
             }
         }
     }
-    if ((st == ST_OK) && (c->rpg.ws_resume_bytes >= c->rpg.ws_pause_bytes)) {
-        st = cfg_fail(x, ST_INVAL, "rpg.ws_resume_bytes (%" PRIu64 ") must be below "
-                  "rpg.ws_pause_bytes (%" PRIu64 ")", c->rpg.ws_resume_bytes,
-                  c->rpg.ws_pause_bytes);
-    }
-    if ((st == ST_OK) && (c->rpg.ws_pause_bytes > c->rpg.ws_max_buffer_bytes)) {
-        st = cfg_fail(x, ST_INVAL, "rpg.ws_pause_bytes (%" PRIu64 ") must not exceed "
-                  "rpg.ws_max_buffer_bytes (%" PRIu64 ")", c->rpg.ws_pause_bytes,
-                  c->rpg.ws_max_buffer_bytes);
-    }
     return st;
 }
 
-static st_t finish_paths(cfg_ctx *x, const char *cwd)
+/* The families' own finish (fam/keys.h): derived keys, cross-key rules. */
+static bool env_set(const char *key)
 {
-    roost_cfg *c = x->c;
+    int i = cfg_key_index(strv_from_cstr(key));
+    return (i >= 0) && g_ctx.set[i];
+}
+
+static const char *env_str(const char *key)
+{
+    return cfg_str(g_ctx.c, key);
+}
+
+static uint64_t env_num(const char *key)
+{
+    return cfg_num(g_ctx.c, key);
+}
+
+static st_t finish_families(cfg_ctx *x, const char *cwd)
+{
+    fam_keys_env env;
+    size_t i;
     st_t st = ST_OK;
-    static const char sub[] = "/.agent-orchestrator/agents";
-    if (!x->set[cfg_key_index_cstr("agents.project_dir")]) {
-        if ((cwd == NULL) || (cwd[0] == '\0')) {
-            st = cfg_fail(x, ST_INVAL, "agents.project_dir: working directory unknown, set it");
-        } else if (strlen(cwd) >= sizeof c->agents.project_dir) {
-            st = cfg_fail(x, ST_TOOBIG, "agents.project_dir: working directory path too long "
-                      "(at most %zu bytes)", sizeof c->agents.project_dir - 1u);
-        } else {
-            (void)memcpy(c->agents.project_dir, cwd, strlen(cwd) + 1u);
+    ASSERT(x == &g_ctx);
+    env.cwd = cwd;
+    env.set = env_set;
+    env.str = env_str;
+    env.num = env_num;
+    env.err = x->err;
+    env.errcap = x->errcap;
+    for (i = 0u; (i < (size_t)FAM_COUNT) && (st == ST_OK); i++) {
+        if (fam_list[i]->keys_finish != NULL) {
+            st = fam_list[i]->keys_finish(&env);
         }
-    }
-    if ((st == ST_OK) && !x->set[cfg_key_index_cstr("agents.dir")]) {
-        size_t pn = strlen(c->agents.project_dir);
-        /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
-        while ((pn > 0u) && (c->agents.project_dir[pn - 1u] == '/')) {
-            pn--;
-        }
-        if ((pn + sizeof sub) > sizeof c->agents.dir) {
-            st = cfg_fail(x, ST_TOOBIG, "agents.dir: %.*s%s is too long (at most %zu bytes)",
-                      (int)pn, c->agents.project_dir, sub, sizeof c->agents.dir - 1u);
-        } else {
-            (void)memcpy(c->agents.dir, c->agents.project_dir, pn);
-            (void)memcpy(c->agents.dir + pn, sub, sizeof sub);
-        }
-    }
-    if ((st == ST_OK) && !x->set[cfg_key_index_cstr("documents.public_url")]) {
-        int k = snprintf(c->docs.public_url, sizeof c->docs.public_url, "http://localhost:%u",
-                         (unsigned)c->fam[FAM_DOCS].port);
-        if (NEVER((k <= 0) || ((size_t)k >= sizeof c->docs.public_url))) {
-            st = ST_INTERNAL;
-        }
-        c->docs.public_url_derived = true;
     }
     return st;
 }
@@ -721,7 +713,7 @@ st_t cfg_load(roost_cfg *c, int argc, char *const *argv, const char *const *envp
         st = finish_listeners(x);
     }
     if (st == ST_OK) {
-        st = finish_paths(x, cwd);
+        st = finish_families(x, cwd);
     }
     if (st == ST_OK) {
         st = finish_llm(x);

@@ -2,8 +2,11 @@
  * cfg.h - roost's runtime configuration (spec README section 2).
  *
  * Every setting is a key (`fleet.port`, `llm.max_depth`, ...). One key table
- * in cfg.c drives parsing, the environment names, the --help listing and
- * cfg_dump, so they cannot drift apart.
+ * drives parsing, the environment names, the --help listing and cfg_dump, so
+ * they cannot drift apart: the app's keys and the listener keys live here
+ * (roost_cfg, cfg_keys.c), a family's own keys in its descriptor with their
+ * values in the family's storage (fam/desc.h, fam/keys.h); read those with
+ * cfg_str/cfg_num by name.
  *
  * Sources, lowest precedence first:
  *   1. built-in defaults
@@ -53,6 +56,7 @@
 #include "core/status.h"
 #include "core/strv.h"
 #include "fam/families.h"
+#include "fam/keys.h"
 
 typedef enum { CFG_ACT_RUN, CFG_ACT_HELP, CFG_ACT_VERSION, CFG_ACT_BUDGET, CFG_ACT_LIMITS } cfg_action;
 typedef enum { AUTH_AUTO, AUTH_KEY, AUTH_OPEN } auth_mode;
@@ -88,44 +92,13 @@ typedef struct {
     cfg_listener fam[FAM_COUNT];
     /* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
     struct {
-        char web_dir[CFG_CONF_VALUE_BYTES];    /* used only if it exists */
-        uint32_t ws_heartbeat_ms;             /* /ws/events ping period */
-    } fleet;
-    /* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
-    struct {
-        char web_dir[CFG_CONF_VALUE_BYTES];
-        uint32_t poll_interval_ms;
-        uint32_t terminal_capture_lines;      /* 50..500 */
-        uint32_t ws_heartbeat_ms;
-        uint64_t ws_pause_bytes;              /* resume < pause <= max_buffer */
-        uint64_t ws_resume_bytes;
-        uint64_t ws_max_buffer_bytes;
-        uint32_t events_retention_days;
-    } rpg;
-    /* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
-    struct {
-        uint32_t stop_grace_ms;
-        uint32_t ws_heartbeat_ms;             /* /ws ping period and pong timeout */
-        uint64_t ws_max_buffer_bytes;         /* /ws send queue cap (close 1013) */
-        char transcript_dirs[CFG_CONF_VALUE_BYTES]; /* list; `~` not expanded */
-    } obs;
-    struct {
-        char public_url[CFG_CONF_VALUE_BYTES];
-        bool public_url_derived;   /* true: built from documents.port, so a
-                                    * caller binding port 0 may rebuild it */
-        uint64_t max_upload_bytes;
-        uint32_t chunk_bytes;
-    } docs;
-    struct {
-        char dir[CFG_CONF_VALUE_BYTES];
-        char project_dir[CFG_CONF_VALUE_BYTES];
-    } agents;
-    struct {
         uint32_t body_timeout_ms;                  /* body stall -> 408; 0: CFG_BODY_TIMEOUT_MS */
     } http;
+    /* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
     struct {
         bool echo;                                 /* /_echo on every listener (loopback only) */
     } diag;
+    /* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
     struct {
         char providers[CFG_CONF_VALUE_BYTES];      /* list, as configured */
         char fallback_chain[CFG_CONF_VALUE_BYTES]; /* list of listed names */
@@ -187,9 +160,17 @@ const char *fam_name(fam_id f);
  * disabled. llm.* keys are refused the same way without CFG_WITH_LLM. */
 bool cfg_fam_built(fam_id f);
 
-/* Static RAM of this module (the file buffer, the --help text and the load
- * context of at most 1 KiB), for `roostd --budget`. */
-#define CFG_STATIC_BYTES ((size_t)CFG_CONF_FILE_BYTES + (size_t)CFG_HELP_BYTES + 1024u)
+/* The listener keys' rows and names, made from the descriptors once
+ * (cfg_keys.c): 7 rows of at most 48-byte names per family. */
+#define CFG_KEYS_STATIC_BYTES ((size_t)FAM_COUNT * 7u * (sizeof(cfg_key_def) + 48u))
+
+/* Static RAM of this module (the file buffer, the --help text, the load
+ * context of at most 1 KiB, the listener keys) and of the families' key
+ * storage (fam/keys.h: each family's values live in its desc.c), for
+ * `roostd --budget`. */
+#define CFG_STATIC_BYTES                                                           \
+    ((size_t)CFG_CONF_FILE_BYTES + (size_t)CFG_HELP_BYTES + 1024u + CFG_KEYS_STATIC_BYTES + \
+     ((size_t)FAM_COUNT * FAM_KEYS_STATIC_BYTES))
 
 /* Print the effective config as `key = value\n` lines (every key of the
  * table, then each provider's fields) into buf. Only whole lines are

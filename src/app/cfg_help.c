@@ -46,9 +46,9 @@ static void w_printf(text_w *w, const char *fmt, ...)
     }
 }
 
-static void value_format(const key_def *k, const void *base, char *out, size_t cap)
+static void value_format(const cfg_key_def *k, const void *base, char *out, size_t cap)
 {
-    const char *p = (const char *)base + k->off;
+    const char *p = cfg_key_cvalue(k, base);
     int e;
     switch (k->kind) {
     case K_STR:
@@ -103,14 +103,16 @@ size_t cfg_dump(const roost_cfg *c, char *buf, size_t cap)
     int k;
     bool room = (cap > 0u);
 
-    for (i = 0u; room && (i < (cfg_nkeys + ((size_t)c->llm.n_prov * cfg_npfields))); i++) {
-        if (i < cfg_nkeys) {
-            value_format(&cfg_keys[i], c, val, sizeof val);
-            k = snprintf(line, sizeof line, "%s =%s%s\n", cfg_keys[i].name,
+    size_t nkeys = cfg_key_count();
+
+    for (i = 0u; room && (i < (nkeys + ((size_t)c->llm.n_prov * cfg_npfields))); i++) {
+        if (i < nkeys) {
+            value_format(cfg_key(i), c, val, sizeof val);
+            k = snprintf(line, sizeof line, "%s =%s%s\n", cfg_key(i)->name,
                          (val[0] != '\0') ? " " : "", val);
         } else {
-            p = (uint32_t)((i - cfg_nkeys) / cfg_npfields);
-            f = (i - cfg_nkeys) % cfg_npfields;
+            p = (uint32_t)((i - nkeys) / cfg_npfields);
+            f = (i - nkeys) % cfg_npfields;
             value_format(&cfg_pfields[f], &c->llm.prov[p], val, sizeof val);
             k = snprintf(line, sizeof line, PROV_PREFIX "%s.%s =%s%s\n", c->llm.prov[p].name,
                          cfg_pfields[f].name, (val[0] != '\0') ? " " : "", val);
@@ -180,8 +182,8 @@ static void help_build(text_w *w)
     help_key_line(w, "F.tls_cert", "PATH", "unset; set both for HTTPS/WSS only");
     help_key_line(w, "F.tls_key", "PATH", "unset");
     w_printf(w, "\nOther keys (default at right):\n");
-    for (i = 0u; i < cfg_nkeys; i++) {
-        const key_def *k = &cfg_keys[i];
+    for (i = 0u; i < cfg_key_count(); i++) {
+        const cfg_key_def *k = cfg_key(i);
         if ((k->flags & F_FAMILY) == 0u) {
             help_key_line(w, k->name, k->meta,
                           (k->hdef != NULL) ? k->hdef : (!cfg_is_empty(k->def) ? k->def : "unset"));
@@ -190,7 +192,7 @@ static void help_build(text_w *w)
     w_printf(w, "LLM providers (NAME as listed in llm.providers):\n");
     for (i = 0u; i < cfg_npfields; i++) {
         char flag[48];
-        const key_def *k = &cfg_pfields[i];
+        const cfg_key_def *k = &cfg_pfields[i];
         (void)snprintf(flag, sizeof flag, "llm.provider.NAME.%s", k->name);
         help_key_line(w, flag, k->meta, (k->hdef != NULL) ? k->hdef : k->def);
     }
@@ -207,16 +209,17 @@ static void help_build(text_w *w)
              "  ROOST_LLM_PROVIDER_OLLAMA_BASE_URL=http://localhost:11434/v1\n"
              "  Upstream names also read:");
     col = 27u;
-    for (i = 0u; i < cfg_naliases; i++) {
-        size_t len = strlen(cfg_aliases[i].env);
-        if ((i > 0u) && (strcmp(cfg_aliases[i].env, cfg_aliases[i - 1u].env) == 0)) {
+    for (i = 0u; i < cfg_alias_count(); i++) {
+        const char *env = cfg_alias_at(i)->env;
+        size_t len = strlen(env);
+        if ((i > 0u) && (strcmp(env, cfg_alias_at(i - 1u)->env) == 0)) {
             continue;
         }
         if ((col + 1u + len) > 78u) {
             w_printf(w, "\n   ");
             col = 3u;
         }
-        w_printf(w, " %s", cfg_aliases[i].env);
+        w_printf(w, " %s", env);
         col += 1u + len;
     }
     w_printf(w, "\n\n");

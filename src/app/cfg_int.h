@@ -1,10 +1,10 @@
 /*
  * cfg_int.h - what the three parts of the runtime configuration share:
- * the key table (cfg_keys.c: every key, its type, place, range and
- * default, and the setters that parse a value into roost_cfg), the sources
- * (cfg.c: defaults, the file, the environment, flags, then finish) and
- * the text output (cfg_help.c: --help and cfg_dump). Not for other modules:
- * app/cfg.h is the contract.
+ * the keys (cfg_keys.c: the app's table and the families' tables walked as
+ * one, each key's type, place, range and default, and the setters that
+ * parse a value into its place), the sources (cfg.c: defaults, the file,
+ * the environment, flags, then finish) and the text output (cfg_help.c:
+ * --help and cfg_dump). Not for other modules: app/cfg.h is the contract.
  */
 #ifndef ROOST_APP_CFG_INT_H
 #define ROOST_APP_CFG_INT_H
@@ -15,44 +15,27 @@
 
 #include "app/cfg.h"
 #include "core/strv.h"
+#include "fam/keys.h"
 
-/* cppcheck-suppress misra-c2012-2.4 ; false positive: an untagged enum has no tag */
-enum { K_STR, K_LIST, K_URL, K_BOOL, K_UINT, K_AUTH, K_LEVEL, K_KIND };
+/* The keys, in one index space (0 .. cfg_key_count()-1): the app's first
+ * keys, the listener keys of every family (<prefix>.enabled, ...; made from
+ * the descriptors), each family's own keys (fam/desc.h) in families.def
+ * order, then the app's other keys. --help, the config dump and "did you
+ * mean" walk them in this order. A row's value is cfg_key_value(k, c). */
+size_t cfg_key_count(void);
+const cfg_key_def *cfg_key(size_t i);
+/* Where key k's value lives: its own storage, or k->off into base. */
+void *cfg_key_value(const cfg_key_def *k, void *base);
+const void *cfg_key_cvalue(const cfg_key_def *k, const void *base);
 
-#define F_NONEMPTY 0x01u /* "" is not a valid value */
-#define F_CLAMP 0x02u    /* out-of-range integers are clamped, not refused */
-#define F_FAMILY 0x04u   /* per-family key: --help lists it once, generically */
-#define F_NAMES 0x08u    /* list items are provider names */
-
-typedef struct {
-    const char *name;
-    uint8_t kind;
-    uint8_t flags;
-    uint8_t max_items;  /* K_LIST: most items allowed, 0 = no limit */
-    size_t off;         /* into roost_cfg (cfg_keys) or cfg_provider (cfg_pfields) */
-    size_t size;
-    uint64_t min;       /* K_UINT range */
-    uint64_t max;
-    const char *def;    /* default as text; NULL = derived in finish() */
-    const char *meta;   /* placeholder in --help */
-    const char *hdef;   /* default shown by --help instead of def */
-} key_def;
-
-/* The keys of roost_cfg (cfg_keys[]), the fields of an
- * llm.provider.<name>.<field> key (cfg_pfields[], offsets into
- * cfg_provider) and the upstream environment names (cfg_aliases[]). */
-extern const key_def *const cfg_keys;
-extern const size_t cfg_nkeys;
-extern const key_def *const cfg_pfields;
+/* The fields of an llm.provider.<name>.<field> key (offsets into
+ * cfg_provider). */
+extern const cfg_key_def *const cfg_pfields;
 extern const size_t cfg_npfields;
 
-typedef struct {
-    const char *env;
-    const char *key;
-} alias_def;
-
-extern const alias_def *const cfg_aliases;
-extern const size_t cfg_naliases;
+/* The upstream environment names of every family, in families.def order. */
+size_t cfg_alias_count(void);
+const cfg_alias *cfg_alias_at(size_t i);
 
 extern const char *const *const cfg_auth_names;
 extern const char *const *const cfg_level_names;
@@ -63,7 +46,7 @@ extern const char *const *const cfg_kind_names;
 #define ANTHROPIC_SECRET "ANTHROPIC_API_KEY"
 #define ANTHROPIC_MODEL "claude-sonnet-4-20250514"
 
-/* Room for the table's keys in cfg_ctx.set (checked in cfg_keys.c). */
+/* Room for every key in cfg_ctx.set (asserted when cfg_keys.c counts them). */
 #define CFG_KEYS_MAX 96u
 
 /* One load: the config being filled, which keys a source set, where the
@@ -107,11 +90,11 @@ uint64_t cfg_uint_load(const void *p, size_t size);
 void cfg_env_name_of(const char *key, char *buf, size_t cap);
 /* The closest key to got (edit distance), in key or ROOST_* form, or NULL. */
 const char *cfg_suggest(strv got, bool env_form, char *out, size_t cap);
-/* The index of a key in cfg_keys, -1 when there is none; _cstr asserts it. */
+/* The index of a key (cfg_key), -1 when there is none; _cstr asserts it. */
 int cfg_key_index(strv name);
 size_t cfg_key_index_cstr(const char *name);
 /* Parse v as key k into base (roost_cfg or cfg_provider); label names it in
  * errors. */
-st_t cfg_value_set(cfg_ctx *x, const key_def *k, const char *label, void *base, strv v);
+st_t cfg_value_set(cfg_ctx *x, const cfg_key_def *k, const char *label, void *base, strv v);
 
 #endif

@@ -1,16 +1,19 @@
 /*
- * cfg_keys.c - the key table of the runtime configuration and the setters
+ * cfg_keys.c - the keys of the runtime configuration and the setters
  * that parse a value into roost_cfg (app/cfg.h is the contract, cfg_int.h
  * what the parts of cfg share).
  *
  * Implementation notes
- * - cfg_keys[] describes every key once: name, type, where it lives in
- *   roost_cfg, range, default text, and its --help placeholder. Parsing,
- *   ROOST_* names, --help and cfg_dump all walk it. Defaults are applied by
- *   parsing the default text with the same setter a file value goes through
- *   (cfg.c); a family's listener defaults (port, CORS origins) come from its
- *   descriptor (fam/desc.h).
- * - llm.provider.<name>.<field> keys are not in cfg_keys: cfg_pfields[]
+ * - The keys are one index space (cfg_key): the app's rows here (values in
+ *   roost_cfg), the listener rows of every family, made once from
+ *   k_listener and the descriptors' prefixes (values in roost_cfg's
+ *   fam[i]), each family's own rows from its descriptor (values in the
+ *   family's storage, fam/keys.h), then the app's other rows. Parsing,
+ *   ROOST_* names, --help and cfg_dump all walk it, so nothing here names a
+ *   family. Defaults are applied by parsing the default text with the same
+ *   setter a file value goes through (cfg.c); a family's listener defaults
+ *   (port, CORS origins) come from its descriptor (fam/desc.h).
+ * - llm.provider.<name>.<field> keys are not in that space: cfg_pfields[]
  *   describes the fields (offsets into cfg_provider); cfg.c takes a slot in
  *   c->llm.prov on a name's first use.
  * - Every error is written once, as "<where>: <what>", by cfg_fail().
@@ -32,92 +35,37 @@
 /* cppcheck-suppress misra-c2012-20.7 ; a member name cannot be parenthesised */
 #define SZ(m) sizeof(((roost_cfg *)NULL)->m)
 #define KEY(nm, kd, fl, m, lo, hi, items, dflt, mt, hd) \
-    { (nm), (kd), (fl), (items), OFF(m), SZ(m), (lo), (hi), (dflt), (mt), (hd) }
+    { (nm), (kd), (fl), (items), OFF(m), SZ(m), (lo), (hi), (dflt), (mt), (hd), NULL }
 
-#define MAX_U32 4294967295ULL
-#define MS_DAY 86400000ULL
-
-/* The listener keys of a family. Their port and cors_origins defaults are
- * the family's descriptor's (fam/desc.h), set by load_defaults; the rows'
- * prefixes are checked against the descriptors there too. */
-#define FAM_KEYS(i, fn)                                                                    \
-    KEY(fn ".enabled", K_BOOL, F_FAMILY, fam[i].enabled, 0, 0, 0, "true", "BOOL", NULL), \
-    KEY(fn ".host", K_STR, F_FAMILY | F_NONEMPTY, fam[i].host, 0, 0, 0, "127.0.0.1",     \
-        "ADDR", NULL),                                                                   \
-    KEY(fn ".port", K_UINT, F_FAMILY, fam[i].port, 0, 65535, 0, NULL, "N", NULL),         \
-    KEY(fn ".auth", K_AUTH, F_FAMILY, fam[i].auth, 0, 0, 0, "auto", "MODE", NULL),       \
-    KEY(fn ".cors_origins", K_LIST, F_FAMILY, fam[i].cors_origins, 0, 0,                 \
-        CFG_MAX_CORS_ORIGINS, NULL, "LIST", NULL),                                        \
-    KEY(fn ".tls_cert", K_STR, F_FAMILY, fam[i].tls_cert, 0, 0, 0, "", "PATH", NULL),    \
-    KEY(fn ".tls_key", K_STR, F_FAMILY, fam[i].tls_key, 0, 0, 0, "", "PATH", NULL)
-
-static const key_def k_keys[] = {
+/* The app's keys before the families' ... */
+static const cfg_key_def k_head[] = {
     KEY("data_dir", K_STR, F_NONEMPTY, data_dir, 0, 0, 0, "./roost-data", "DIR", NULL),
-    KEY("max_json_body_bytes", K_UINT, 0, max_json_body_bytes, 1, MAX_U32, 0, "1048576",
+    KEY("max_json_body_bytes", K_UINT, 0, max_json_body_bytes, 1, KEY_MAX_U32, 0, "1048576",
         "N", NULL),
-    KEY("max_hook_body_bytes", K_UINT, 0, max_hook_body_bytes, 1, MAX_U32, 0, "8388608",
+    KEY("max_hook_body_bytes", K_UINT, 0, max_hook_body_bytes, 1, KEY_MAX_U32, 0, "8388608",
         "N", NULL),
     KEY("log_level", K_LEVEL, 0, log_level, 0, 0, 0, "info", "LEVEL",
         "info (debug|info|warn|error)"),
+};
+
+/* ... and after them. */
+static const cfg_key_def k_tail[] = {
+    KEY("http.body_timeout_ms", K_UINT, 0, http.body_timeout_ms, 0, 3600000, 0, "0", "MS",
+        "0 = CFG_BODY_TIMEOUT_MS; body stall: 408"),
+    KEY("diag.echo", K_BOOL, 0, diag.echo, 0, 0, 0, "false", "BOOL",
+        "false (echo POST/WS at /_echo; loopback)"),
 #if CFG_FAULT
     /* debug builds only (fam/shared/fault_ctl.h); loopback listeners only */
     KEY("diag.faults", K_BOOL, 0, diag_faults, 0, 0, 0, "false", "BOOL",
         "false (/_fault; debug builds)"),
 #endif
-    FAM_KEYS(FAM_FLEET, "fleet"),
-    FAM_KEYS(FAM_RPG, "rpg"),
-    FAM_KEYS(FAM_OBS, "observability"),
-    FAM_KEYS(FAM_DOCS, "documents"),
-    FAM_KEYS(FAM_AGENTS, "agents"),
-    KEY("fleet.web_dir", K_STR, 0, fleet.web_dir, 0, 0, 0, "apps/web/dist", "DIR",
-        "apps/web/dist (if it exists)"),
-    KEY("fleet.ws_heartbeat_ms", K_UINT, 0, fleet.ws_heartbeat_ms, 100, MS_DAY, 0, "30000",
-        "MS", NULL),
-    KEY("rpg.web_dir", K_STR, 0, rpg.web_dir, 0, 0, 0, "dist/client", "DIR",
-        "dist/client (if it exists)"),
-    KEY("rpg.poll_interval_ms", K_UINT, 0, rpg.poll_interval_ms, 10, 3600000, 0, "250", "MS",
-        NULL),
-    KEY("rpg.terminal_capture_lines", K_UINT, F_CLAMP, rpg.terminal_capture_lines, 50, 500, 0,
-        "150", "N", "150 (clamped to 50..500)"),
-    KEY("rpg.ws_heartbeat_ms", K_UINT, 0, rpg.ws_heartbeat_ms, 100, MS_DAY, 0, "30000", "MS",
-        NULL),
-    KEY("rpg.ws_pause_bytes", K_UINT, 0, rpg.ws_pause_bytes, 1, MAX_U32, 0, "65536", "N",
-        NULL),
-    KEY("rpg.ws_resume_bytes", K_UINT, 0, rpg.ws_resume_bytes, 0, MAX_U32, 0, "16384", "N",
-        NULL),
-    KEY("rpg.ws_max_buffer_bytes", K_UINT, 0, rpg.ws_max_buffer_bytes, 1, MAX_U32, 0,
-        "4194304", "N", NULL),
-    KEY("rpg.events_retention_days", K_UINT, 0, rpg.events_retention_days, 1, 36500, 0, "7",
-        "DAYS", NULL),
-    KEY("observability.stop_grace_ms", K_UINT, 0, obs.stop_grace_ms, 0, 3600000, 0, "5000",
-        "MS", NULL),
-    KEY("observability.ws_heartbeat_ms", K_UINT, 0, obs.ws_heartbeat_ms, 100, MS_DAY, 0,
-        "20000", "MS", NULL),
-    KEY("observability.ws_max_buffer_bytes", K_UINT, 0, obs.ws_max_buffer_bytes, 4096,
-        MAX_U32, 0, "1048576", "N", NULL),
-    KEY("observability.transcript_dirs", K_LIST, 0, obs.transcript_dirs, 0, 0, 0,
-        "~/.claude/projects", "LIST", NULL),
-    KEY("documents.public_url", K_URL, F_NONEMPTY, docs.public_url, 0, 0, 0, NULL, "URL",
-        "http://localhost:<documents.port>"),
-    KEY("documents.max_upload_bytes", K_UINT, 0, docs.max_upload_bytes, 1,
-        1099511627776ULL, 0, "67108864", "N", NULL),
-    KEY("documents.chunk_bytes", K_UINT, 0, docs.chunk_bytes, 1024, 16777216, 0, "65536", "N",
-        NULL),
-    KEY("agents.dir", K_STR, F_NONEMPTY, agents.dir, 0, 0, 0, NULL, "DIR",
-        "<project_dir>/.agent-orchestrator/agents"),
-    KEY("agents.project_dir", K_STR, F_NONEMPTY, agents.project_dir, 0, 0, 0, NULL, "DIR",
-        "the working directory"),
-    KEY("http.body_timeout_ms", K_UINT, 0, http.body_timeout_ms, 0, 3600000, 0, "0", "MS",
-        "0 = CFG_BODY_TIMEOUT_MS; body stall: 408"),
-    KEY("diag.echo", K_BOOL, 0, diag.echo, 0, 0, 0, "false", "BOOL",
-        "false (echo POST/WS at /_echo; loopback)"),
     KEY("llm.providers", K_LIST, F_NAMES, llm.providers, 0, 0, CFG_MAX_PROVIDERS, "", "LIST",
         "none (e.g. anthropic,ollama)"),
     KEY("llm.fallback_chain", K_LIST, F_NAMES, llm.fallback_chain, 0, 0, CFG_MAX_PROVIDERS,
         NULL, "LIST", "the order of llm.providers"),
     KEY("llm.request_budget_tokens", K_UINT, F_CLAMP, llm.request_budget_tokens, 10000,
         1000000000, 0, "500000", "N", "500000 (at least 10000)"),
-    KEY("llm.budget_pause_timeout_ms", K_UINT, 0, llm.budget_pause_timeout_ms, 0, MS_DAY, 0,
+    KEY("llm.budget_pause_timeout_ms", K_UINT, 0, llm.budget_pause_timeout_ms, 0, KEY_MS_DAY, 0,
         "120000", "MS", NULL),
     KEY("llm.max_depth", K_UINT, 0, llm.max_depth, 0, 16, 0, "3", "N", NULL),
     KEY("llm.history_max_messages", K_UINT, 0, llm.history_max_messages, 0, 10000, 0, "50",
@@ -130,9 +78,138 @@ static const key_def k_keys[] = {
         "/etc/ssl/certs/ca-certificates.crt", "FILE", NULL),
 };
 
-const size_t cfg_nkeys = sizeof(k_keys) / sizeof(k_keys[0]);
-_Static_assert((sizeof(k_keys) / sizeof(k_keys[0])) <= CFG_KEYS_MAX,
-               "cfg_ctx.set has room for CFG_KEYS_MAX keys");
+/* The listener keys every family has, as "." + suffix and an offset into
+ * cfg_listener; the rows of family i (name <prefix>.<suffix>, offset into
+ * roost_cfg's fam[i]) are made from these once, by keys_init. Their port
+ * and cors_origins defaults are the descriptor's, set by load_defaults. */
+#define LKEY(sfx, kd, fl, m, lo, hi, items, dflt, mt)                                   \
+    { (sfx), (kd), (fl), (items), offsetof(cfg_listener, m),                             \
+      sizeof(((cfg_listener *)NULL)->m), (lo), (hi), (dflt), (mt), NULL, NULL }
+static const cfg_key_def k_listener[] = {
+    LKEY(".enabled", K_BOOL, F_FAMILY, enabled, 0, 0, 0, "true", "BOOL"),
+    LKEY(".host", K_STR, F_FAMILY | F_NONEMPTY, host, 0, 0, 0, "127.0.0.1", "ADDR"),
+    LKEY(".port", K_UINT, F_FAMILY, port, 0, 65535, 0, NULL, "N"),
+    LKEY(".auth", K_AUTH, F_FAMILY, auth, 0, 0, 0, "auto", "MODE"),
+    LKEY(".cors_origins", K_LIST, F_FAMILY, cors_origins, 0, 0, CFG_MAX_CORS_ORIGINS, NULL,
+         "LIST"),
+    LKEY(".tls_cert", K_STR, F_FAMILY, tls_cert, 0, 0, 0, "", "PATH"),
+    LKEY(".tls_key", K_STR, F_FAMILY, tls_key, 0, 0, 0, "", "PATH"),
+};
+#define N_HEAD (sizeof(k_head) / sizeof(k_head[0]))
+#define N_TAIL (sizeof(k_tail) / sizeof(k_tail[0]))
+#define N_LISTENER (sizeof(k_listener) / sizeof(k_listener[0]))
+#define N_LROWS ((size_t)FAM_COUNT * N_LISTENER)
+#define LNAME_BYTES 48u /* "<prefix>.cors_origins" */
+
+static cfg_key_def g_lrows[N_LROWS];
+static char g_lnames[N_LROWS][LNAME_BYTES];
+static size_t g_nkeys; /* 0 until keys_init */
+
+_Static_assert(((sizeof g_lrows) + (sizeof g_lnames)) <= CFG_KEYS_STATIC_BYTES,
+               "CFG_KEYS_STATIC_BYTES is the plan of the listener rows");
+
+static void keys_init(void)
+{
+    size_t f;
+    size_t j;
+    size_t n = N_HEAD + N_LROWS + N_TAIL;
+    if (g_nkeys != 0u) {
+        return;
+    }
+    for (f = 0u; f < (size_t)FAM_COUNT; f++) {
+        const fam_desc *d = fam_list[f];
+        for (j = 0u; j < N_LISTENER; j++) {
+            size_t r = (f * N_LISTENER) + j;
+            int k = snprintf(g_lnames[r], LNAME_BYTES, "%s%s", d->prefix, k_listener[j].name);
+            ASSERT((k > 0) && ((size_t)k < LNAME_BYTES));
+            (void)k;   /* checked in debug builds; prefixes are short literals */
+            g_lrows[r] = k_listener[j];
+            g_lrows[r].name = g_lnames[r];
+            /* cppcheck-suppress misra-c2012-10.4 ; false positive: offsetof is a size_t, as off */
+            g_lrows[r].off += offsetof(roost_cfg, fam);
+            g_lrows[r].off += f * sizeof(cfg_listener);
+        }
+        n += d->nkeys;
+    }
+    /* A family's table past the room of cfg_ctx.set: its last keys would be
+     * unknown rather than written past set[] (the unit tests catch it). */
+    if (NEVER(n > CFG_KEYS_MAX)) {
+        n = CFG_KEYS_MAX;
+    }
+    g_nkeys = n;
+}
+
+size_t cfg_key_count(void)
+{
+    keys_init();
+    return g_nkeys;
+}
+
+const cfg_key_def *cfg_key(size_t i)
+{
+    const cfg_key_def *k = NULL;
+    size_t at = i;
+    keys_init();
+    ASSERT(i < g_nkeys);
+    if (at < N_HEAD) {
+        k = &k_head[at];
+    } else {
+        at -= N_HEAD;
+        if (at < N_LROWS) {
+            k = &g_lrows[at];
+        } else {
+            size_t f;
+            at -= N_LROWS;
+            for (f = 0u; (f < (size_t)FAM_COUNT) && (k == NULL); f++) {
+                if (at < fam_list[f]->nkeys) {
+                    k = &fam_list[f]->keys[at];
+                } else {
+                    at -= fam_list[f]->nkeys;
+                }
+            }
+            if (k == NULL) {
+                k = &k_tail[(at < N_TAIL) ? at : 0u];
+            }
+        }
+    }
+    return k;
+}
+
+void *cfg_key_value(const cfg_key_def *k, void *base)
+{
+    return (k->ptr != NULL) ? k->ptr : (void *)((char *)base + k->off);
+}
+
+const void *cfg_key_cvalue(const cfg_key_def *k, const void *base)
+{
+    return (k->ptr != NULL) ? (const void *)k->ptr : (const void *)((const char *)base + k->off);
+}
+
+size_t cfg_alias_count(void)
+{
+    size_t f;
+    size_t n = 0u;
+    for (f = 0u; f < (size_t)FAM_COUNT; f++) {
+        n += fam_list[f]->naliases;
+    }
+    return n;
+}
+
+const cfg_alias *cfg_alias_at(size_t i)
+{
+    const cfg_alias *a = NULL;
+    size_t at = i;
+    size_t f;
+    for (f = 0u; (f < (size_t)FAM_COUNT) && (a == NULL); f++) {
+        if (at < fam_list[f]->naliases) {
+            a = &fam_list[f]->aliases[at];
+        } else {
+            at -= fam_list[f]->naliases;
+        }
+    }
+    ASSERT(a != NULL);
+    return a;
+}
 
 _Static_assert(CFG_MAX_CORS_ORIGINS <= 255, "max_items is 8-bit");
 _Static_assert(CFG_MAX_PROVIDERS <= 255, "chain indexes are 8-bit");
@@ -141,11 +218,11 @@ _Static_assert(CFG_CONF_NAME_BYTES >= 16, "provider names need room");
 
 #define PKEY(nm, kd, m, lo, hi, dflt, mt, hd)                                          \
     { (nm), (kd), 0, 0, offsetof(cfg_provider, m), sizeof(((cfg_provider *)NULL)->m), (lo), \
-      (hi), (dflt), (mt), (hd) }
+      (hi), (dflt), (mt), (hd), NULL }
 
 /* Fields of llm.provider.<name>.<field>. Defaults that depend on the kind
  * are filled in finish(). */
-static const key_def k_pfields[] = {
+static const cfg_key_def k_pfields[] = {
     PKEY("kind", K_KIND, kind, 0, 0, NULL, "KIND", "anthropic|openai-compatible"),
     PKEY("base_url", K_URL, base_url, 0, 0, NULL, "URL", "anthropic: " ANTHROPIC_URL),
     PKEY("api_key_secret", K_STR, api_key_secret, 0, 0, NULL, "SECRET",
@@ -157,38 +234,11 @@ static const key_def k_pfields[] = {
 
 const size_t cfg_npfields = sizeof(k_pfields) / sizeof(k_pfields[0]);
 
-
-
-/* Spec 2.2. CORS_ORIGINS feeds two keys. */
-static const alias_def k_aliases[] = {
-    { "BOTERNITY_WEB_DIR", "fleet.web_dir" },
-    { "PORT", "rpg.port" },
-    { "POLL_INTERVAL", "rpg.poll_interval_ms" },
-    { "WS_HEARTBEAT_INTERVAL", "rpg.ws_heartbeat_ms" },
-    { "WS_BACKPRESSURE_HIGH", "rpg.ws_pause_bytes" },
-    { "WS_BACKPRESSURE_LOW", "rpg.ws_resume_bytes" },
-    { "EVENTS_RETENTION_DAYS", "rpg.events_retention_days" },
-    { "TERMINAL_CAPTURE_LINES", "rpg.terminal_capture_lines" },
-    { "CORS_ORIGINS", "observability.cors_origins" },
-    { "CORS_ORIGINS", "documents.cors_origins" },
-    { "DOCUMENT_SERVER_HOST", "documents.host" },
-    { "DOCUMENT_SERVER_PORT", "documents.port" },
-    { "DOCUMENT_SERVER_PUBLIC_URL", "documents.public_url" },
-    { "AGENT_MANAGER_HOST", "agents.host" },
-    { "AGENT_MANAGER_PORT", "agents.port" },
-    { "AGENT_ORCHESTRATOR_AGENTS_DIR", "agents.dir" },
-    { "AGENT_ORCHESTRATOR_PROJECT_DIR", "agents.project_dir" },
-};
-
-const size_t cfg_naliases = sizeof(k_aliases) / sizeof(k_aliases[0]);
-
 static const char *const k_auth_names[] = { "auto", "key", "open" };
 static const char *const k_level_names[] = { "debug", "info", "warn", "error" };
 static const char *const k_kind_names[] = { "", "anthropic", "openai-compatible" };
 
-const key_def *const cfg_keys = k_keys;
-const key_def *const cfg_pfields = k_pfields;
-const alias_def *const cfg_aliases = k_aliases;
+const cfg_key_def *const cfg_pfields = k_pfields;
 const char *const *const cfg_auth_names = k_auth_names;
 const char *const *const cfg_level_names = k_level_names;
 const char *const *const cfg_kind_names = k_kind_names;
@@ -442,8 +492,8 @@ const char *cfg_suggest(strv got, bool env_form, char *out, size_t cap)
     const char *best = NULL;
     size_t best_d = 3u;
     size_t i;
-    for (i = 0u; i < cfg_nkeys; i++) {
-        const char *cand = cfg_keys[i].name;
+    for (i = 0u; i < cfg_key_count(); i++) {
+        const char *cand = cfg_key(i)->name;
         size_t d;
         if (env_form) {
             cfg_env_name_of(cand, out, cap);
@@ -452,7 +502,7 @@ const char *cfg_suggest(strv got, bool env_form, char *out, size_t cap)
         d = edit_distance(got, strv_from_cstr(cand));
         if (d < best_d) {
             best_d = d;
-            best = cfg_keys[i].name;
+            best = cfg_key(i)->name;
         }
     }
     if (env_form && (best != NULL)) {
@@ -466,8 +516,8 @@ int cfg_key_index(strv name)
 {
     size_t i;
     int found = -1;
-    for (i = 0u; (i < cfg_nkeys) && (found < 0); i++) {
-        if (strv_eq_cstr(name, cfg_keys[i].name)) {
+    for (i = 0u; (i < cfg_key_count()) && (found < 0); i++) {
+        if (strv_eq_cstr(name, cfg_key(i)->name)) {
             found = (int)i;
         }
     }
@@ -495,7 +545,7 @@ static st_t too_long(cfg_ctx *x, const char *label, size_t n, size_t size)
                 size - 1u);
 }
 
-static st_t set_str(cfg_ctx *x, const key_def *k, const char *label, char *dst, strv v)
+static st_t set_str(cfg_ctx *x, const cfg_key_def *k, const char *label, char *dst, strv v)
 {
     st_t st = ST_OK;
     if (v.n >= k->size) {
@@ -510,7 +560,7 @@ static st_t set_str(cfg_ctx *x, const key_def *k, const char *label, char *dst, 
 }
 
 /* Normalise "a , b,,c" to "a,b,c" into dst. */
-static st_t set_list(cfg_ctx *x, const key_def *k, const char *label, char *dst, strv v)
+static st_t set_list(cfg_ctx *x, const cfg_key_def *k, const char *label, char *dst, strv v)
 {
     strv rest = v;
     strv item;
@@ -542,7 +592,7 @@ static st_t set_list(cfg_ctx *x, const key_def *k, const char *label, char *dst,
     return st;
 }
 
-static st_t set_url(cfg_ctx *x, const key_def *k, const char *label, char *dst, strv v)
+static st_t set_url(cfg_ctx *x, const cfg_key_def *k, const char *label, char *dst, strv v)
 {
     st_t st = ST_OK;
     strv u = v;
@@ -561,7 +611,7 @@ static st_t set_url(cfg_ctx *x, const key_def *k, const char *label, char *dst, 
     return st;
 }
 
-static st_t set_uint(cfg_ctx *x, const key_def *k, const char *label, void *dst, strv v)
+static st_t set_uint(cfg_ctx *x, const cfg_key_def *k, const char *label, void *dst, strv v)
 {
     uint64_t n = 0u;
     st_t st = ST_OK;
@@ -588,9 +638,9 @@ static st_t set_uint(cfg_ctx *x, const key_def *k, const char *label, void *dst,
 }
 
 /* Parse v as key k into the struct at base. label names the key in errors. */
-st_t cfg_value_set(cfg_ctx *x, const key_def *k, const char *label, void *base, strv v)
+st_t cfg_value_set(cfg_ctx *x, const cfg_key_def *k, const char *label, void *base, strv v)
 {
-    char *dst = (char *)base + k->off;
+    char *dst = cfg_key_value(k, base);
     st_t st = ST_OK;
     int e; /* cppcheck-suppress variableScope ; one result for the enum-valued cases */
     if (((k->flags & F_NONEMPTY) != 0u) && (v.n == 0u)) {
@@ -678,9 +728,11 @@ const char *cfg_str(const roost_cfg *c, const char *key)
 {
     int i = cfg_key_index(strv_from_cstr(key));
     const char *v = "";
-    if ((i >= 0) && ((cfg_keys[i].kind == K_STR) || (cfg_keys[i].kind == K_LIST) ||
-                     (cfg_keys[i].kind == K_URL))) {
-        v = (const char *)c + cfg_keys[i].off;
+    if (i >= 0) {
+        const cfg_key_def *k = cfg_key((size_t)i);
+        if ((k->kind == K_STR) || (k->kind == K_LIST) || (k->kind == K_URL)) {
+            v = cfg_key_cvalue(k, c);
+        }
     }
     return v;
 }
@@ -689,11 +741,12 @@ uint64_t cfg_num(const roost_cfg *c, const char *key)
 {
     int i = cfg_key_index(strv_from_cstr(key));
     uint64_t v = 0u;
-    if ((i >= 0) && (cfg_keys[i].kind == K_UINT)) {
-        v = cfg_uint_load((const char *)c + cfg_keys[i].off, cfg_keys[i].size);
-    } else if ((i >= 0) && (cfg_keys[i].kind == K_BOOL)) {
+    const cfg_key_def *k = (i >= 0) ? cfg_key((size_t)i) : NULL;
+    if ((k != NULL) && (k->kind == K_UINT)) {
+        v = cfg_uint_load(cfg_key_cvalue(k, c), k->size);
+    } else if ((k != NULL) && (k->kind == K_BOOL)) {
         bool b;
-        (void)memcpy(&b, (const char *)c + cfg_keys[i].off, sizeof b);
+        (void)memcpy(&b, cfg_key_cvalue(k, c), sizeof b);
         if (b) {
             v = 1u;
         }

@@ -1,3 +1,8 @@
+/*
+ * pools.c - the storage of every pool of pools.def, the static plan of
+ * `roostd --budget` and the limits of `roostd --limits`. The families' own
+ * lines come through fam/plan.def, so nothing here names a family.
+ */
 #include "app/pools.h"
 
 #include <stdio.h>
@@ -15,18 +20,14 @@
 #include "net/net_int.h"
 #include "port.h"
 #include "store/store.h"
-#if CFG_FAM_FLEET
-#include "fam/fleet/chat.h"
-#include "fam/fleet/events.h"
-#include "fam/fleet/fleet.h"
-#endif
-#if CFG_FAM_OBS
-#include "fam/obs/obs.h"
-#endif
 #if CFG_WITH_LLM
 #include "out/llm.h"
 #include "out/llm_wire.h"
 #endif
+/* The headers the families' plan lines need (fam/plan.def). */
+#define FAM_PLAN_HEADERS
+#include "fam/plan.def"
+#undef FAM_PLAN_HEADERS
 
 /* net/'s own arrays (its state with the live list, listeners, watched
  * sockets, the fired array), mirrored here; test_plan.py catches a drift. */
@@ -162,14 +163,17 @@ size_t pools_limits(char *buf, size_t cap)
         { "CFG_STREAM_MSG_BYTES", CFG_STREAM_MSG_BYTES },
         { "CFG_SQLITE_HEAP_BYTES", CFG_SQLITE_HEAP_BYTES },
         { "CFG_SQLITE_PAGE_CACHE_PAGES", CFG_SQLITE_PAGE_CACHE_PAGES },
-        { "CFG_OBS_STOP_SLOTS", CFG_OBS_STOP_SLOTS },
         { "CFG_LLM_SLOTS", CFG_LLM_SLOTS },
         { "CFG_NET_WATCHES", CFG_NET_WATCHES },
         { "CFG_CHAT_REQS", CFG_CHAT_REQS },
         { "CFG_CHAT_AGENTS", CFG_CHAT_AGENTS },
         { "CFG_CHAT_HEAP_BYTES", CFG_CHAT_HEAP_BYTES },
-        { "CFG_FLEET_AGENT_SLOTS", CFG_FLEET_AGENT_SLOTS },
-        { "CFG_FLEET_PAUSED_SLOTS", CFG_FLEET_PAUSED_SLOTS },
+/* a family's own limits (fam/plan.def) */
+#define FAM_PLAN_LIMITS
+#define L(key) { #key, (key) },
+#include "fam/plan.def"
+#undef L
+#undef FAM_PLAN_LIMITS
         { "CFG_RAM_BUDGET_BYTES", CFG_RAM_BUDGET_BYTES },
     };
     size_t len = 0u;

@@ -12,7 +12,9 @@
  *   always      name, config prefix, --help line, default port, CORS style
  *               and defaults, ring topic, its migration steps (one schema
  *               numbering for every profile: a database moves between
- *               builds; store.h)
+ *               builds; store.h), its config keys with their storage,
+ *               upstream environment names and finish hook (a key of a
+ *               family not built is still known, to be refused by name)
  *   built only  statements, route table, error writer, hooks (setup, init,
  *               streams, shutdown); NULL / 0 when CFG_FAM_<F> is 0, and
  *               `built` is false
@@ -32,6 +34,7 @@
 #include <stdint.h>
 
 #include "core/status.h"
+#include "fam/keys.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "out/llm.h"
@@ -70,6 +73,17 @@ typedef struct fam_desc {
     const char *cors_methods;           /* CORS_STYLE_ECHO's lists */
     const char *cors_headers;
     store_part store;                   /* steps always; stmts when built */
+    /* Its own config keys beyond the listener's (<prefix>.port, ...; the
+     * app makes those from prefix, port and cors_origins), their values in
+     * the family's storage (fam/keys.h), in --help's order. */
+    const cfg_key_def *keys;
+    size_t nkeys;
+    const cfg_alias *aliases;           /* upstream names feeding its keys */
+    size_t naliases;
+    /* After every source, for every family (built or not, as its keys are
+     * always loaded): derive the keys nobody set, check the ones that
+     * depend on each other. NULL: nothing. A failure stops the load. */
+    st_t (*keys_finish)(const fam_keys_env *env);
 
     bool built;                         /* CFG_FAM_<F>; below: NULL/0 when not */
     const fam_routes *routes;

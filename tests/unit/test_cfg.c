@@ -133,23 +133,22 @@ static void test_defaults(void)
         T_EQ_STR(l->tls_key, "");
         T_EQ_STR(l->cors_origins, (f <= FAM_RPG) ? "*" : ao);
     }
-    T_EQ_STR(g_c.fleet.web_dir, "apps/web/dist");
-    T_EQ_STR(g_c.rpg.web_dir, "dist/client");
-    T_EQ_INT(g_c.rpg.poll_interval_ms, 250);
-    T_EQ_INT(g_c.rpg.terminal_capture_lines, 150);
-    T_EQ_INT(g_c.rpg.ws_heartbeat_ms, 30000);
-    T_EQ_INT(g_c.rpg.ws_pause_bytes, 65536);
-    T_EQ_INT(g_c.rpg.ws_resume_bytes, 16384);
-    T_EQ_INT(g_c.rpg.ws_max_buffer_bytes, 4194304);
-    T_EQ_INT(g_c.rpg.events_retention_days, 7);
-    T_EQ_INT(g_c.obs.stop_grace_ms, 5000);
-    T_EQ_STR(g_c.obs.transcript_dirs, "~/.claude/projects");
-    T_EQ_STR(g_c.docs.public_url, "http://localhost:8766");
-    T_CHECK(g_c.docs.public_url_derived);
-    T_EQ_INT(g_c.docs.max_upload_bytes, 67108864);
-    T_EQ_INT(g_c.docs.chunk_bytes, 65536);
-    T_EQ_STR(g_c.agents.project_dir, "/w");
-    T_EQ_STR(g_c.agents.dir, "/w/.agent-orchestrator/agents");
+    T_EQ_STR(cfg_str(&g_c, "fleet.web_dir"), "apps/web/dist");
+    T_EQ_STR(cfg_str(&g_c, "rpg.web_dir"), "dist/client");
+    T_EQ_INT(cfg_num(&g_c, "rpg.poll_interval_ms"), 250);
+    T_EQ_INT(cfg_num(&g_c, "rpg.terminal_capture_lines"), 150);
+    T_EQ_INT(cfg_num(&g_c, "rpg.ws_heartbeat_ms"), 30000);
+    T_EQ_INT(cfg_num(&g_c, "rpg.ws_pause_bytes"), 65536);
+    T_EQ_INT(cfg_num(&g_c, "rpg.ws_resume_bytes"), 16384);
+    T_EQ_INT(cfg_num(&g_c, "rpg.ws_max_buffer_bytes"), 4194304);
+    T_EQ_INT(cfg_num(&g_c, "rpg.events_retention_days"), 7);
+    T_EQ_INT(cfg_num(&g_c, "observability.stop_grace_ms"), 5000);
+    T_EQ_STR(cfg_str(&g_c, "observability.transcript_dirs"), "~/.claude/projects");
+    T_EQ_STR(cfg_str(&g_c, "documents.public_url"), "http://localhost:8766");
+    T_EQ_INT(cfg_num(&g_c, "documents.max_upload_bytes"), 67108864);
+    T_EQ_INT(cfg_num(&g_c, "documents.chunk_bytes"), 65536);
+    T_EQ_STR(cfg_str(&g_c, "agents.project_dir"), "/w");
+    T_EQ_STR(cfg_str(&g_c, "agents.dir"), "/w/.agent-orchestrator/agents");
     T_EQ_STR(g_c.llm.providers, "");
     T_EQ_STR(g_c.llm.fallback_chain, "");
     T_EQ_INT(g_c.llm.n_prov, 0);
@@ -172,19 +171,18 @@ static void test_derived(void)
     files_reset();
     /* public_url follows documents.port unless set */
     T_EQ_INT(load(ARGS("--documents.port=9000"), NULL), ST_OK);
-    T_EQ_STR(g_c.docs.public_url, "http://localhost:9000");
+    T_EQ_STR(cfg_str(&g_c, "documents.public_url"), "http://localhost:9000");
     T_EQ_INT(load(ARGS("--documents.public_url=https://docs.example/base/"), NULL), ST_OK);
-    T_EQ_STR(g_c.docs.public_url, "https://docs.example/base");
-    T_CHECK(!g_c.docs.public_url_derived);
+    T_EQ_STR(cfg_str(&g_c, "documents.public_url"), "https://docs.example/base");
     T_EQ_INT(load(ARGS("--documents.public_url=ftp://x"), NULL), ST_INVAL);
     T_EQ_INT(load(ARGS("--documents.public_url="), NULL), ST_INVAL);
     /* agents.dir from agents.project_dir, unless set */
     T_EQ_INT(load(ARGS("--agents.project_dir=/p/"), NULL), ST_OK);
-    T_EQ_STR(g_c.agents.dir, "/p/.agent-orchestrator/agents");
+    T_EQ_STR(cfg_str(&g_c, "agents.dir"), "/p/.agent-orchestrator/agents");
     T_EQ_INT(load(ARGS("--agents.project_dir=/p", "--agents.dir=/a"), NULL), ST_OK);
-    T_EQ_STR(g_c.agents.dir, "/a");
+    T_EQ_STR(cfg_str(&g_c, "agents.dir"), "/a");
     T_EQ_INT(load(NULL, ENV("AGENT_ORCHESTRATOR_PROJECT_DIR=/q")), ST_OK);
-    T_EQ_STR(g_c.agents.dir, "/q/.agent-orchestrator/agents");
+    T_EQ_STR(cfg_str(&g_c, "agents.dir"), "/q/.agent-orchestrator/agents");
     /* a cwd so long that the derived agents.dir does not fit */
     {
         static char cwd[CFG_CONF_VALUE_BYTES];
@@ -238,19 +236,19 @@ static void test_aliases(void)
     T_EQ_STR(g_c.fam[FAM_DOCS].cors_origins, "http://a,http://b");
     T_EQ_STR(g_c.fam[FAM_AGENTS].cors_origins, "http://localhost:5173,http://localhost:3000");
     T_EQ_STR(g_c.fam[FAM_FLEET].cors_origins, "*");
-    T_EQ_STR(g_c.fleet.web_dir, "/web");
-    T_EQ_INT(g_c.rpg.poll_interval_ms, 500);
-    T_EQ_INT(g_c.rpg.ws_heartbeat_ms, 1000);
-    T_EQ_INT(g_c.rpg.ws_pause_bytes, 2000);
-    T_EQ_INT(g_c.rpg.ws_resume_bytes, 1000);
-    T_EQ_INT(g_c.rpg.events_retention_days, 3);
-    T_EQ_INT(g_c.rpg.terminal_capture_lines, 60);
+    T_EQ_STR(cfg_str(&g_c, "fleet.web_dir"), "/web");
+    T_EQ_INT(cfg_num(&g_c, "rpg.poll_interval_ms"), 500);
+    T_EQ_INT(cfg_num(&g_c, "rpg.ws_heartbeat_ms"), 1000);
+    T_EQ_INT(cfg_num(&g_c, "rpg.ws_pause_bytes"), 2000);
+    T_EQ_INT(cfg_num(&g_c, "rpg.ws_resume_bytes"), 1000);
+    T_EQ_INT(cfg_num(&g_c, "rpg.events_retention_days"), 3);
+    T_EQ_INT(cfg_num(&g_c, "rpg.terminal_capture_lines"), 60);
     T_EQ_STR(g_c.fam[FAM_DOCS].host, "0.0.0.0");
     T_EQ_INT(g_c.fam[FAM_DOCS].port, 9001);
-    T_EQ_STR(g_c.docs.public_url, "http://h:1");
+    T_EQ_STR(cfg_str(&g_c, "documents.public_url"), "http://h:1");
     T_EQ_STR(g_c.fam[FAM_AGENTS].host, "::1");
     T_EQ_INT(g_c.fam[FAM_AGENTS].port, 9002);
-    T_EQ_STR(g_c.agents.dir, "/ag");
+    T_EQ_STR(cfg_str(&g_c, "agents.dir"), "/ag");
     /* upstream data-location variables are not honoured */
     T_EQ_INT(load(NULL, ENV("DATA_DIR=/x", "BOTERNITY_DATA_DIR=/y")), ST_OK);
     T_EQ_STR(g_c.data_dir, "./roost-data");
@@ -434,7 +432,7 @@ static void test_lengths(void)
 static void test_lists(void)
 {
     T_EQ_INT(load_flag("--observability.transcript_dirs= /a , ,/b c,, "), ST_OK);
-    T_EQ_STR(g_c.obs.transcript_dirs, "/a,/b c");
+    T_EQ_STR(cfg_str(&g_c, "observability.transcript_dirs"), "/a,/b c");
     T_EQ_INT(load_flag("--fleet.cors_origins=http://a,http://b"), ST_OK);
     T_EQ_STR(g_c.fam[FAM_FLEET].cors_origins, "http://a,http://b");
     /* one origin more than CFG_MAX_CORS_ORIGINS */
@@ -456,11 +454,11 @@ static void test_lists(void)
 static void test_clamping(void)
 {
     T_EQ_INT(load_flag("--rpg.terminal_capture_lines=10"), ST_OK);
-    T_EQ_INT(g_c.rpg.terminal_capture_lines, 50);
+    T_EQ_INT(cfg_num(&g_c, "rpg.terminal_capture_lines"), 50);
     T_EQ_INT(load_flag("--rpg.terminal_capture_lines=9999"), ST_OK);
-    T_EQ_INT(g_c.rpg.terminal_capture_lines, 500);
+    T_EQ_INT(cfg_num(&g_c, "rpg.terminal_capture_lines"), 500);
     T_EQ_INT(load_flag("--rpg.terminal_capture_lines=321"), ST_OK);
-    T_EQ_INT(g_c.rpg.terminal_capture_lines, 321);
+    T_EQ_INT(cfg_num(&g_c, "rpg.terminal_capture_lines"), 321);
     T_EQ_INT(load_flag("--rpg.terminal_capture_lines=many"), ST_INVAL);
     T_EQ_INT(load_flag("--llm.request_budget_tokens=5"), ST_OK);
     T_EQ_INT(g_c.llm.request_budget_tokens, 10000);

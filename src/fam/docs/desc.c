@@ -4,13 +4,62 @@
  *
  * Compiled in every profile; what needs the family's code is behind
  * CFG_FAM_DOCS.
+ * Its config keys (fam/keys.h) are here too, outside that: their values
+ * (its storage), its upstream environment names and the finish that
+ * derives and cross-checks them, as a profile without the family still
+ * knows its keys, to refuse them by name.
  */
 #include "fam/desc.h"
 
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "config.h"
+#include "core/assert.h"
 #include "fam/docs/docs.h"
 #include "fam/families.h"
 #include "fam/shared/fam.h"
+
+/* Its keys (fam/keys.h), their values here. */
+/* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
+static struct {
+    char public_url[CFG_CONF_VALUE_BYTES];
+    uint64_t max_upload_bytes;
+    uint32_t chunk_bytes;
+} g_keys;
+_Static_assert(sizeof(g_keys) <= FAM_KEYS_STATIC_BYTES, "the plan's room for a family's keys");
+
+static const cfg_key_def k_keys[] = {
+    FAM_KEY("documents.public_url", K_URL, F_NONEMPTY, g_keys, public_url, 0u, 0u, NULL, "URL",
+            "http://localhost:<documents.port>"),
+    FAM_KEY("documents.max_upload_bytes", K_UINT, 0u, g_keys, max_upload_bytes, 1u,
+            1099511627776ULL, "67108864", "N", NULL),
+    FAM_KEY("documents.chunk_bytes", K_UINT, 0u, g_keys, chunk_bytes, 1024u, 16777216u, "65536",
+            "N", NULL),
+};
+
+/* Spec 2.2: the upstream document server's names. */
+static const cfg_alias k_aliases[] = {
+    { "CORS_ORIGINS", "documents.cors_origins" },
+    { "DOCUMENT_SERVER_HOST", "documents.host" },
+    { "DOCUMENT_SERVER_PORT", "documents.port" },
+    { "DOCUMENT_SERVER_PUBLIC_URL", "documents.public_url" },
+};
+
+/* documents.public_url, when nobody set it: the listener's own address. */
+static st_t finish_keys(const fam_keys_env *env)
+{
+    st_t st = ST_OK;
+    if (!env->set("documents.public_url")) {
+        int k = snprintf(g_keys.public_url, sizeof g_keys.public_url, "http://localhost:%u",
+                         (unsigned)env->num("documents.port"));
+        if (NEVER((k <= 0) || ((size_t)k >= sizeof g_keys.public_url))) {
+            st = ST_INTERNAL;
+        }
+    }
+    return st;
+}
 
 const fam_desc fam_docs = {
     .name = "documents",
@@ -23,6 +72,11 @@ const fam_desc fam_docs = {
     .cors_credentials = false,
     .cors_methods = NULL,
     .cors_headers = NULL,
+    .keys = k_keys,
+    .nkeys = sizeof(k_keys) / sizeof(k_keys[0]),
+    .aliases = k_aliases,
+    .naliases = sizeof(k_aliases) / sizeof(k_aliases[0]),
+    .keys_finish = finish_keys,
     .store = { "documents", NULL, 0u, NULL },
 #if CFG_FAM_DOCS
     .built = true,

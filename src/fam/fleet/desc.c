@@ -4,6 +4,10 @@
  *
  * Compiled in every profile; what needs the family's code is behind
  * CFG_FAM_FLEET.
+ * Its config keys (fam/keys.h) are here too, outside that: their values
+ * (its storage), its upstream environment names and the finish that
+ * derives and cross-checks them, as a profile without the family still
+ * knows its keys, to refuse them by name.
  */
 #include "fam/desc.h"
 
@@ -91,6 +95,26 @@ static const store_migration k_steps[] = {
     ") STRICT, WITHOUT ROWID;" },
 };
 
+/* Its keys (fam/keys.h), their values here; fleet.c reads them by name. */
+/* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
+static struct {
+    char web_dir[CFG_CONF_VALUE_BYTES];    /* used only if it exists */
+    uint32_t ws_heartbeat_ms;             /* /ws/events ping period */
+} g_keys;
+_Static_assert(sizeof(g_keys) <= FAM_KEYS_STATIC_BYTES, "the plan's room for a family's keys");
+
+static const cfg_key_def k_keys[] = {
+    FAM_KEY("fleet.web_dir", K_STR, 0u, g_keys, web_dir, 0u, 0u, "apps/web/dist", "DIR",
+            "apps/web/dist (if it exists)"),
+    FAM_KEY("fleet.ws_heartbeat_ms", K_UINT, 0u, g_keys, ws_heartbeat_ms, 100u, KEY_MS_DAY,
+            "30000", "MS", NULL),
+};
+
+/* Spec 2.2. */
+static const cfg_alias k_aliases[] = {
+    { "BOTERNITY_WEB_DIR", "fleet.web_dir" },
+};
+
 const fam_desc fam_fleet = {
     .name = "fleet",
     .prefix = "fleet",
@@ -102,6 +126,11 @@ const fam_desc fam_fleet = {
     .cors_credentials = false,
     .cors_methods = NULL,
     .cors_headers = NULL,
+    .keys = k_keys,
+    .nkeys = sizeof(k_keys) / sizeof(k_keys[0]),
+    .aliases = k_aliases,
+    .naliases = sizeof(k_aliases) / sizeof(k_aliases[0]),
+    .keys_finish = NULL,
 #if CFG_FAM_FLEET
     .store = { "fleet", k_steps, sizeof(k_steps) / sizeof(k_steps[0]), &fleet_stmts },
     .built = true,

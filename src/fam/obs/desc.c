@@ -4,6 +4,10 @@
  *
  * Compiled in every profile; what needs the family's code is behind
  * CFG_FAM_OBS.
+ * Its config keys (fam/keys.h) are here too, outside that: their values
+ * (its storage), its upstream environment names and the finish that
+ * derives and cross-checks them, as a profile without the family still
+ * knows its keys, to refuse them by name.
  */
 #include "fam/desc.h"
 
@@ -55,6 +59,33 @@ static const store_migration k_steps[] = {
     "CREATE INDEX obs_events_by_session ON obs_events(session_id, timestamp, id);" },
 };
 
+/* Its keys (fam/keys.h), their values here; obs.c and events.c read them
+ * by name. */
+/* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
+static struct {
+    uint32_t stop_grace_ms;
+    uint32_t ws_heartbeat_ms;             /* /ws ping period and pong timeout */
+    uint64_t ws_max_buffer_bytes;         /* /ws send queue cap (close 1013) */
+    char transcript_dirs[CFG_CONF_VALUE_BYTES]; /* list; `~` not expanded */
+} g_keys;
+_Static_assert(sizeof(g_keys) <= FAM_KEYS_STATIC_BYTES, "the plan's room for a family's keys");
+
+static const cfg_key_def k_keys[] = {
+    FAM_KEY("observability.stop_grace_ms", K_UINT, 0u, g_keys, stop_grace_ms, 0u, 3600000u,
+            "5000", "MS", NULL),
+    FAM_KEY("observability.ws_heartbeat_ms", K_UINT, 0u, g_keys, ws_heartbeat_ms, 100u,
+            KEY_MS_DAY, "20000", "MS", NULL),
+    FAM_KEY("observability.ws_max_buffer_bytes", K_UINT, 0u, g_keys, ws_max_buffer_bytes,
+            4096u, KEY_MAX_U32, "1048576", "N", NULL),
+    FAM_KEY("observability.transcript_dirs", K_LIST, 0u, g_keys, transcript_dirs, 0u, 0u,
+            "~/.claude/projects", "LIST", NULL),
+};
+
+/* Spec 2.2: the upstream server's CORS list (documents reads it too). */
+static const cfg_alias k_aliases[] = {
+    { "CORS_ORIGINS", "observability.cors_origins" },
+};
+
 const fam_desc fam_obs = {
     .name = "observability",
     .prefix = "observability",
@@ -66,6 +97,11 @@ const fam_desc fam_obs = {
     .cors_credentials = false,
     .cors_methods = NULL,
     .cors_headers = NULL,
+    .keys = k_keys,
+    .nkeys = sizeof(k_keys) / sizeof(k_keys[0]),
+    .aliases = k_aliases,
+    .naliases = sizeof(k_aliases) / sizeof(k_aliases[0]),
+    .keys_finish = NULL,
 #if CFG_FAM_OBS
     .store = { "observability", k_steps, sizeof(k_steps) / sizeof(k_steps[0]), &obs_stmts },
     .built = true,

@@ -4,12 +4,88 @@
  *
  * Compiled in every profile; what needs the family's code is behind
  * CFG_FAM_RPG.
+ * Its config keys (fam/keys.h) are here too, outside that: their values
+ * (its storage), its upstream environment names and the finish that
+ * derives and cross-checks them, as a profile without the family still
+ * knows its keys, to refuse them by name.
  */
 #include "fam/desc.h"
+
+#include <inttypes.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "fam/families.h"
 #include "fam/rpg/rpg.h"
+
+/* Its keys (fam/keys.h), their values here; rpg.c reads them by name. */
+/* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
+static struct {
+    char web_dir[CFG_CONF_VALUE_BYTES];
+    uint32_t poll_interval_ms;
+    uint32_t terminal_capture_lines;      /* 50..500 */
+    uint32_t ws_heartbeat_ms;
+    uint64_t ws_pause_bytes;              /* resume < pause <= max_buffer */
+    uint64_t ws_resume_bytes;
+    uint64_t ws_max_buffer_bytes;
+    uint32_t events_retention_days;
+} g_keys;
+_Static_assert(sizeof(g_keys) <= FAM_KEYS_STATIC_BYTES, "the plan's room for a family's keys");
+
+static const cfg_key_def k_keys[] = {
+    FAM_KEY("rpg.web_dir", K_STR, 0u, g_keys, web_dir, 0u, 0u, "dist/client", "DIR",
+            "dist/client (if it exists)"),
+    FAM_KEY("rpg.poll_interval_ms", K_UINT, 0u, g_keys, poll_interval_ms, 10u, 3600000u, "250",
+            "MS", NULL),
+    FAM_KEY("rpg.terminal_capture_lines", K_UINT, F_CLAMP, g_keys, terminal_capture_lines, 50u,
+            500u, "150", "N", "150 (clamped to 50..500)"),
+    FAM_KEY("rpg.ws_heartbeat_ms", K_UINT, 0u, g_keys, ws_heartbeat_ms, 100u, KEY_MS_DAY,
+            "30000", "MS", NULL),
+    FAM_KEY("rpg.ws_pause_bytes", K_UINT, 0u, g_keys, ws_pause_bytes, 1u, KEY_MAX_U32, "65536",
+            "N", NULL),
+    FAM_KEY("rpg.ws_resume_bytes", K_UINT, 0u, g_keys, ws_resume_bytes, 0u, KEY_MAX_U32,
+            "16384", "N", NULL),
+    FAM_KEY("rpg.ws_max_buffer_bytes", K_UINT, 0u, g_keys, ws_max_buffer_bytes, 1u,
+            KEY_MAX_U32, "4194304", "N", NULL),
+    FAM_KEY("rpg.events_retention_days", K_UINT, 0u, g_keys, events_retention_days, 1u, 36500u,
+            "7", "DAYS", NULL),
+};
+
+/* Spec 2.2: server-v2's own environment names. */
+static const cfg_alias k_aliases[] = {
+    { "PORT", "rpg.port" },
+    { "POLL_INTERVAL", "rpg.poll_interval_ms" },
+    { "WS_HEARTBEAT_INTERVAL", "rpg.ws_heartbeat_ms" },
+    { "WS_BACKPRESSURE_HIGH", "rpg.ws_pause_bytes" },
+    { "WS_BACKPRESSURE_LOW", "rpg.ws_resume_bytes" },
+    { "EVENTS_RETENTION_DAYS", "rpg.events_retention_days" },
+    { "TERMINAL_CAPTURE_LINES", "rpg.terminal_capture_lines" },
+};
+
+/* The WebSocket watermarks: resume < pause <= max_buffer. */
+static st_t finish_keys(const fam_keys_env *env)
+{
+    st_t st = ST_OK;
+    bool say = (env->err != NULL) && (env->errcap > 0u);
+    if (g_keys.ws_resume_bytes >= g_keys.ws_pause_bytes) {
+        st = ST_INVAL;
+        if (say) {
+            (void)snprintf(env->err, env->errcap, "rpg.ws_resume_bytes (%" PRIu64 ") must be "
+                           "below rpg.ws_pause_bytes (%" PRIu64 ")", g_keys.ws_resume_bytes,
+                           g_keys.ws_pause_bytes);
+        }
+    } else if (g_keys.ws_pause_bytes > g_keys.ws_max_buffer_bytes) {
+        st = ST_INVAL;
+        if (say) {
+            (void)snprintf(env->err, env->errcap, "rpg.ws_pause_bytes (%" PRIu64 ") must not "
+                           "exceed rpg.ws_max_buffer_bytes (%" PRIu64 ")", g_keys.ws_pause_bytes,
+                           g_keys.ws_max_buffer_bytes);
+        }
+    } else {
+        /* consistent */
+    }
+    return st;
+}
 
 const fam_desc fam_rpg = {
     .name = "rpg",
@@ -22,6 +98,11 @@ const fam_desc fam_rpg = {
     .cors_credentials = false,
     .cors_methods = "GET, POST, PATCH, DELETE, OPTIONS",
     .cors_headers = "Content-Type, Authorization, X-API-Key",
+    .keys = k_keys,
+    .nkeys = sizeof(k_keys) / sizeof(k_keys[0]),
+    .aliases = k_aliases,
+    .naliases = sizeof(k_aliases) / sizeof(k_aliases[0]),
+    .keys_finish = finish_keys,
     .store = { "rpg", NULL, 0u, NULL },
 #if CFG_FAM_RPG
     .built = true,
