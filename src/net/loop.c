@@ -128,7 +128,10 @@ st_t net_watch(port_sock s, uint32_t want, net_watch_fn fn, void *ctx)
         w->sock = s;
         w->want = 0u;
     }
-    if ((w->want != want) || !w->used) {
+    /* Registered again even when nothing seems to change: the socket may be
+     * a new one that took the number of one closed behind our back (c-ares
+     * closes its sockets before curl says so), which the kernel dropped. */
+    {
         ptrdiff_t at = w - g_watch;
         uint32_t index = (uint32_t)at;
         st_t st = port_watch(s, want, NET_TAG(NET_TAG_WATCH, w->gen, index));

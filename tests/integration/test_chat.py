@@ -1283,6 +1283,9 @@ def test_session_created_before_the_stream(chat_server, fake, fleet):
     assert (sess["model"], sess["message_count"], sess["status"]) == \
         ("claude-early", 0, "active"), sess
     assert bot_data(fleet, bot["id"])["conversation_count"] == 1
+    # release() lets go of requests that have arrived: wait for it first (a
+    # slow build may still be connecting, and a later request would stall)
+    fake.wait_requests(1)
     fake.release()
     s.finish()
     check_plain(s, "wait")
