@@ -57,9 +57,9 @@ typedef struct {
     int err;              /* errno; for a clock: the jump in ms */
     uint32_t calls;       /* calls of op since arming */
     uint64_t fired;
-} fault_state;
+} os_fault_state;
 
-static fault_state g_fault;
+static os_fault_state g_fault;
 
 static int64_t g_jump_us[2];   /* mono, wall */
 
