@@ -152,8 +152,9 @@ static void adopt(listener *l, port_sock s)
     l->proto->on_open(c);
 }
 
-void net_listeners_adopt(void)
+bool net_listeners_adopt(void)
 {
+    bool any = false;
     size_t i;
     for (i = 0u; i < g_nlisteners; i++) {
         listener *l = &g_listeners[i];
@@ -161,8 +162,10 @@ void net_listeners_adopt(void)
             port_sock s = l->parked;
             l->parked = PORT_SOCK_NONE;
             adopt(l, s);
+            any = true;
         }
     }
+    return any;
 }
 
 void net_accept(size_t i)

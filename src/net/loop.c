@@ -211,8 +211,9 @@ static void one_turn(bool accepting, int timeout_ms)
     /* before a freed slot can be taken again (adopt, accept): a conn freed
      * while still on the dirty list must leave it first */
     net_flush_dirty();
-    net_listeners_adopt();
-    net_flush_dirty();
+    if (net_listeners_adopt()) {
+        net_flush_dirty();
+    }
     resume = net_listeners_arm(accepting, clock_mono_ms());
     if ((resume >= 0) && ((timeout < 0) || (resume < timeout))) {
         timeout = resume;

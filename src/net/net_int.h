@@ -71,8 +71,8 @@ bool net_conns_draining(bool final);
 /* listen.c */
 void net_listeners_init(void);
 /* Sockets accepted while the pool was full become conns (the top of a
- * turn, after the reclaimed conns closed). */
-void net_listeners_adopt(void);
+ * turn, after the reclaimed conns closed); true when any did. */
+bool net_listeners_adopt(void);
 /* Accept what waits on listener index i. */
 void net_accept(size_t i);
 /* Watch or stop watching the listeners for new connections; resume those

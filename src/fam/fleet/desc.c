@@ -20,6 +20,12 @@
 /* Its schema steps, in the one numbering of the database (store.h): a
  * released step is never edited; a change is a new step with the next free
  * number of the whole schema. */
+#if CFG_FAM_FLEET
+#define STMTS (&fleet_stmts)
+#else
+#define STMTS NULL
+#endif
+
 static const store_migration k_steps[] = {
     { 2u,
     /* 2: fleet. Timestamps are RFC 3339 text with 6 fractional digits (UTC,
@@ -131,16 +137,14 @@ const fam_desc fam_fleet = {
     .aliases = k_aliases,
     .naliases = sizeof(k_aliases) / sizeof(k_aliases[0]),
     .keys_finish = NULL,
+    /* the steps always (one schema in every profile), the statements when built */
+    .store = { "fleet", k_steps, sizeof(k_steps) / sizeof(k_steps[0]), STMTS },
 #if CFG_FAM_FLEET
-    .store = { "fleet", k_steps, sizeof(k_steps) / sizeof(k_steps[0]), &fleet_stmts },
     .built = true,
     .routes = &fleet_routes,
     .error = fleet_error,
     .init = fleet_init,
     .streams = fleet_streams,
     .setup = fleet_setup,
-#else
-    .store = { "fleet", k_steps, sizeof(k_steps) / sizeof(k_steps[0]), NULL },
-    .built = false,
 #endif
 };

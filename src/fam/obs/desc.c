@@ -20,6 +20,12 @@
 /* Its schema steps, in the one numbering of the database (store.h): a
  * released step is never edited; a change is a new step with the next free
  * number of the whole schema. */
+#if CFG_FAM_OBS
+#define STMTS (&obs_stmts)
+#else
+#define STMTS NULL
+#endif
+
 static const store_migration k_steps[] = {
     { 3u,
     /* 3: observability (spec/observability.md §2). Timestamps are client
@@ -102,16 +108,14 @@ const fam_desc fam_obs = {
     .aliases = k_aliases,
     .naliases = sizeof(k_aliases) / sizeof(k_aliases[0]),
     .keys_finish = NULL,
+    /* the steps always (one schema in every profile), the statements when built */
+    .store = { "observability", k_steps, sizeof(k_steps) / sizeof(k_steps[0]), STMTS },
 #if CFG_FAM_OBS
-    .store = { "observability", k_steps, sizeof(k_steps) / sizeof(k_steps[0]), &obs_stmts },
     .built = true,
     .routes = &obs_routes,
     .error = fam_fastapi_error,
     .init = obs_init,
     .streams = obs_streams,
     .setup = fam_fastapi_setup,
-#else
-    .store = { "observability", k_steps, sizeof(k_steps) / sizeof(k_steps[0]), NULL },
-    .built = false,
 #endif
 };
