@@ -126,15 +126,16 @@ static void refuse(listener *l, port_sock s)
     g_net.stats.refused++;
 }
 
-static void pause_accepting(listener *l, st_t st)
+static void pause_accepting(listener *l)
 {
     l->paused_until_ms = clock_mono_ms() + (uint64_t)CFG_ACCEPT_PAUSE_MS;
     l->accept_pauses++;
     g_net.stats.accept_pauses++;
     if (!g_pause_logged) {
         g_pause_logged = true;
-        LOG_W("net", "%s: accept failed (%s): not accepting for %u ms (logged once until an "
-              "accept succeeds)", l->name, status_str(st), (unsigned)CFG_ACCEPT_PAUSE_MS);
+        LOG_W("net", "%s: accept failed: out of file descriptors (or kernel memory); not "
+              "accepting for %u ms (logged once until an accept succeeds)", l->name,
+              (unsigned)CFG_ACCEPT_PAUSE_MS);
     }
 }
 
@@ -183,7 +184,7 @@ void net_accept(size_t i)
         }
         if (st != ST_OK) {
             if (st == ST_NOMEM) {
-                pause_accepting(l, st);
+                pause_accepting(l);
             } else {
                 LOG_W("net", "%s: accept failed: %s", l->name, status_str(st));
             }
