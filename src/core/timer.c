@@ -7,11 +7,17 @@
  * the next user of that slot; with the generation in the id, a stale id
  * (including a callback's own id, free when it runs) cancels nothing.
  *
+ * Structure: a binary min-heap of slot indices ordered by (due, seq), each
+ * slot knowing its place in the heap, and a stack of free slots, as libuv
+ * keeps its timers: start and cancel are O(log n), the next deadline is the
+ * heap's top (O(1)), and a turn with nothing due costs one compare, however
+ * many timers are armed.
+ *
  * Order: timer_run fires due timers earliest first, equal due times in start
  * order (seq). Timers started while timer_run is running (by a callback)
- * wait for the next timer_run, even with delay 0: a callback that re-arms
- * itself cannot keep the loop inside timer_run. The scan is O(n^2) in
- * CFG_MAX_TIMERS per run, which is small and fixed.
+ * wait on a pending list and join the heap when timer_run ends, so they wait
+ * for the next timer_run, even with delay 0: a callback that re-arms itself
+ * cannot keep the loop inside timer_run.
  */
 #include "core/timer.h"
 
@@ -24,120 +30,231 @@
 #include "core/log.h"
 
 #define TIMER_GEN_SPAN ((uint32_t)INT32_MAX / (uint32_t)CFG_MAX_TIMERS)
+#define NOWHERE UINT32_MAX
 
 typedef struct {
-    bool live;
     uint32_t gen;        /* bumped on every start; part of the id */
+    uint32_t at;         /* index in the heap, or NOWHERE (free or pending) */
     uint64_t due_ms;
     uint64_t seq;        /* start order */
     timer_fn fn;
     void *arg;
+    bool live;
+    bool pending;        /* started by a callback during timer_run */
 } timer_slot;
 
 static timer_slot g_timers[CFG_MAX_TIMERS];
-_Static_assert(sizeof g_timers <= TIMER_STATIC_BYTES, "TIMER_STATIC_BYTES is this module's plan");
+static uint32_t g_heap[CFG_MAX_TIMERS];      /* slot indices, heap-ordered */
+static uint32_t g_free[CFG_MAX_TIMERS];      /* free slot indices */
+static uint32_t g_pend[CFG_MAX_TIMERS];      /* started during timer_run */
+_Static_assert((sizeof(g_timers) + sizeof(g_heap) + sizeof(g_free) + sizeof(g_pend)) <=
+                   TIMER_STATIC_BYTES,
+               "TIMER_STATIC_BYTES is this module's plan");
+static uint32_t g_nheap;
+static uint32_t g_nfree;
+static uint32_t g_npend;
 static uint32_t g_used;
 static uint32_t g_high;
 static uint64_t g_seq;
+static bool g_running;
+
+static bool earlier(uint32_t a, uint32_t b)
+{
+    const timer_slot *x = &g_timers[a];
+    const timer_slot *y = &g_timers[b];
+    return (x->due_ms < y->due_ms) || ((x->due_ms == y->due_ms) && (x->seq < y->seq));
+}
+
+static void place(uint32_t i, uint32_t slot)
+{
+    g_heap[i] = slot;
+    g_timers[slot].at = i;
+}
+
+static void sift_up(uint32_t i)
+{
+    uint32_t slot = g_heap[i];
+    while (i > 0u) {
+        uint32_t parent = (i - 1u) / 2u;
+        if (!earlier(slot, g_heap[parent])) {
+            break;
+        }
+        place(i, g_heap[parent]);
+        i = parent;
+    }
+    place(i, slot);
+}
+
+static void sift_down(uint32_t i)
+{
+    uint32_t slot = g_heap[i];
+    for (;;) {
+        uint32_t child = (2u * i) + 1u;
+        if (child >= g_nheap) {
+            break;
+        }
+        if (((child + 1u) < g_nheap) && earlier(g_heap[child + 1u], g_heap[child])) {
+            child++;
+        }
+        if (!earlier(g_heap[child], slot)) {
+            break;
+        }
+        place(i, g_heap[child]);
+        i = child;
+    }
+    place(i, slot);
+}
+
+static void heap_push(uint32_t slot)
+{
+    place(g_nheap, slot);
+    g_nheap++;
+    sift_up(g_nheap - 1u);
+}
+
+static void heap_remove(uint32_t i)
+{
+    uint32_t last;
+    g_timers[g_heap[i]].at = NOWHERE;
+    g_nheap--;
+    if (i == g_nheap) {
+        return;
+    }
+    last = g_heap[g_nheap];
+    place(i, last);
+    if ((i > 0u) && earlier(last, g_heap[(i - 1u) / 2u])) {
+        sift_up(i);
+    } else {
+        sift_down(i);
+    }
+}
+
+static void release(uint32_t slot)
+{
+    g_timers[slot].live = false;
+    g_free[g_nfree] = slot;
+    g_nfree++;
+    g_used--;
+}
 
 void timer_init(void)
 {
-    static bool s_again;   /* the first time the slots are as loaded: none live */
-    if (s_again) {
-        size_t i;
-        for (i = 0u; i < (size_t)CFG_MAX_TIMERS; i++) {
-            g_timers[i].live = false;
-        }
+    uint32_t i;
+    g_nfree = 0u;
+    /* highest first on the stack: slot 0 is taken first */
+    for (i = (uint32_t)CFG_MAX_TIMERS; i > 0u; i--) {
+        g_timers[i - 1u].live = false;
+        g_timers[i - 1u].pending = false;
+        g_timers[i - 1u].at = NOWHERE;
+        g_free[g_nfree] = i - 1u;
+        g_nfree++;
     }
-    s_again = true;
+    g_nheap = 0u;
+    g_npend = 0u;
     g_used = 0u;
     g_high = 0u;
+    g_running = false;
 }
 
 timer_id timer_start(uint64_t delay_ms, timer_fn fn, void *arg)
 {
-    int32_t i;
+    uint32_t slot;
+    timer_slot *t;
+    uint64_t now;
     if (FAULT_HIT(FAULT_TIMER, "timer")) {
         LOG_W("timer", "timer_start failed (injected fault)");
         return TIMER_NONE;
     }
-    for (i = 0; i < (int32_t)CFG_MAX_TIMERS; i++) {
-        timer_slot *t = &g_timers[i];
-        if (!t->live) {
-            uint64_t now = clock_mono_ms();
-            t->live = true;
-            t->gen = (t->gen + 1u) % TIMER_GEN_SPAN;
-            /* A delay past the end of the clock means "never", not "now". */
-            t->due_ms = (delay_ms > (UINT64_MAX - now)) ? UINT64_MAX : (now + delay_ms);
-            t->seq = g_seq;
-            g_seq++;
-            t->fn = fn;
-            t->arg = arg;
-            g_used++;
-            if (g_used > g_high) {
-                g_high = g_used;
-            }
-            return ((int32_t)t->gen * (int32_t)CFG_MAX_TIMERS) + i;
-        }
+    if (g_nfree == 0u) {
+        LOG_W("timer", "all %d timers in use", (int)CFG_MAX_TIMERS);
+        return TIMER_NONE;
     }
-    LOG_W("timer", "all %d timers in use", (int)CFG_MAX_TIMERS);
-    return TIMER_NONE;
+    g_nfree--;
+    slot = g_free[g_nfree];
+    t = &g_timers[slot];
+    now = clock_mono_ms();
+    t->live = true;
+    t->gen = (t->gen + 1u) % TIMER_GEN_SPAN;
+    /* A delay past the end of the clock means "never", not "now". */
+    t->due_ms = (delay_ms > (UINT64_MAX - now)) ? UINT64_MAX : (now + delay_ms);
+    t->seq = g_seq;
+    g_seq++;
+    t->fn = fn;
+    t->arg = arg;
+    if (g_running) {
+        t->pending = true;
+        t->at = NOWHERE;
+        g_pend[g_npend] = slot;
+        g_npend++;
+    } else {
+        heap_push(slot);
+    }
+    g_used++;
+    if (g_used > g_high) {
+        g_high = g_used;
+    }
+    return ((int32_t)t->gen * (int32_t)CFG_MAX_TIMERS) + (int32_t)slot;
 }
 
 void timer_cancel(timer_id id)
 {
     if (id >= 0) {
-        timer_slot *t = &g_timers[id % (int32_t)CFG_MAX_TIMERS];
+        uint32_t slot = (uint32_t)(id % (int32_t)CFG_MAX_TIMERS);
+        timer_slot *t = &g_timers[slot];
         int32_t gen = id / (int32_t)CFG_MAX_TIMERS;
         if (t->live && (t->gen == (uint32_t)gen)) {
-            t->live = false;
-            g_used--;
+            if (t->pending) {
+                uint32_t i;
+                for (i = 0u; i < g_npend; i++) {
+                    if (g_pend[i] == slot) {
+                        g_npend--;
+                        g_pend[i] = g_pend[g_npend];
+                        break;
+                    }
+                }
+                t->pending = false;
+            } else {
+                heap_remove(t->at);
+            }
+            release(slot);
         }
     }
 }
 
 int timer_next_ms(int cap_ms)
 {
-    uint64_t now = clock_mono_ms();
-    uint64_t best = (uint64_t)cap_ms;
-    size_t i;
-    for (i = 0u; i < (size_t)CFG_MAX_TIMERS; i++) {
-        if (g_timers[i].live) {
-            uint64_t left = (g_timers[i].due_ms > now) ? (g_timers[i].due_ms - now) : 0u;
-            if (left < best) {
-                best = left;
-            }
-        }
+    uint64_t now;
+    uint64_t due;
+    if (g_nheap == 0u) {
+        return cap_ms;
     }
-    return (int)best;
+    due = g_timers[g_heap[0]].due_ms;
+    now = clock_mono_ms();
+    if (due <= now) {
+        return 0;
+    }
+    return ((due - now) < (uint64_t)cap_ms) ? (int)(due - now) : cap_ms;
 }
 
 void timer_run(void)
 {
     uint64_t now = clock_mono_ms();
-    uint64_t limit = g_seq;     /* started from here on: next run */
-    bool more = true;
-    while (more) {
-        size_t pick = (size_t)CFG_MAX_TIMERS;
-        size_t i;
-        for (i = 0u; i < (size_t)CFG_MAX_TIMERS; i++) {
-            const timer_slot *t = &g_timers[i];
-            if (t->live && (t->due_ms <= now) && (t->seq < limit) &&
-                ((pick == (size_t)CFG_MAX_TIMERS) || (t->due_ms < g_timers[pick].due_ms) ||
-                 ((t->due_ms == g_timers[pick].due_ms) && (t->seq < g_timers[pick].seq)))) {
-                pick = i;
-            }
-        }
-        if (pick == (size_t)CFG_MAX_TIMERS) {
-            more = false;
-        } else {
-            timer_fn fn = g_timers[pick].fn;
-            void *arg = g_timers[pick].arg;
-            g_timers[pick].live = false;
-            g_used--;
-            fn(arg);
-        }
+    uint32_t i;
+    g_running = true;
+    while ((g_nheap > 0u) && (g_timers[g_heap[0]].due_ms <= now)) {
+        uint32_t slot = g_heap[0];
+        timer_fn fn = g_timers[slot].fn;
+        void *arg = g_timers[slot].arg;
+        heap_remove(0u);
+        release(slot);
+        fn(arg);
     }
+    g_running = false;
+    for (i = 0u; i < g_npend; i++) {
+        g_timers[g_pend[i]].pending = false;
+        heap_push(g_pend[i]);
+    }
+    g_npend = 0u;
 }
 
 uint32_t timer_used(void)

@@ -22,8 +22,9 @@
 #include "config.h"
 #include "core/status.h"
 
-/* Static storage of the timer slots (40 B each), for app/pools.def. */
-#define TIMER_SLOT_BYTES 40u
+/* Static storage per timer (its slot, its heap, free and pending entries),
+ * for app/pools.def. */
+#define TIMER_SLOT_BYTES 60u
 #define TIMER_STATIC_BYTES ((size_t)CFG_MAX_TIMERS * TIMER_SLOT_BYTES)
 
 typedef void (*timer_fn)(void *arg);

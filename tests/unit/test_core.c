@@ -17,6 +17,7 @@
 #include "core/status.h"
 #include "core/strv.h"
 #include "core/timer.h"
+#include "port.h"
 #include "core/uuid.h"
 #include "t.h"
 
@@ -228,6 +229,186 @@ static void fired_reset(void)
 {
     g_nfired = 0u;
     g_fired[0] = '\0';
+}
+
+/* The timers against a model, through thousands of random starts, cancels
+ * and runs, with the clock moved by whole seconds through the port (a jump,
+ * as the operations table makes one): every run fires exactly the timers
+ * due and started before it, earliest first, equal deadlines in start
+ * order; callbacks cancel a timer and start new ones (which wait for the
+ * next run). */
+typedef struct {
+    timer_id id;
+    uint64_t due_tick;
+    uint64_t seq;
+    bool live;
+} model_timer;
+
+static model_timer g_model[64];
+static size_t g_nmodel;
+static uint64_t g_tick;
+static uint64_t g_mseq;
+static uint32_t g_rng = 12345u;
+static uint64_t g_limit;          /* started before this run: seq < g_limit */
+static uint64_t g_last_tick;      /* (due, seq) of the last timer fired this run */
+static uint64_t g_last_seq;
+static size_t g_nfired_run;
+static bool g_in_run;
+
+static uint32_t rnd(uint32_t n)
+{
+    g_rng = (g_rng * 1103515245u) + 12345u;
+    return (g_rng >> 8) % n;
+}
+
+static void model_fire(void *arg);
+
+static void model_start(uint32_t d)
+{
+    timer_id id = timer_start((uint64_t)d * 1000u, model_fire, (void *)(uintptr_t)g_mseq);
+    if (id == TIMER_NONE) {
+        T_EQ_INT(timer_used(), CFG_MAX_TIMERS);
+        return;
+    }
+    T_CHECK(g_nmodel < (sizeof g_model / sizeof g_model[0]));
+    g_model[g_nmodel].id = id;
+    g_model[g_nmodel].due_tick = g_tick + d;
+    g_model[g_nmodel].seq = g_mseq;
+    g_model[g_nmodel].live = true;
+    g_mseq++;
+    g_nmodel++;
+}
+
+static model_timer *model_live(size_t k)
+{
+    size_t i;
+    for (i = 0u; i < g_nmodel; i++) {
+        if (g_model[i].live) {
+            if (k == 0u) {
+                return &g_model[i];
+            }
+            k--;
+        }
+    }
+    return NULL;
+}
+
+static size_t model_count(void)
+{
+    size_t n = 0u;
+    size_t i;
+    for (i = 0u; i < g_nmodel; i++) {
+        n += g_model[i].live ? 1u : 0u;
+    }
+    return n;
+}
+
+static void model_cancel_one(void)
+{
+    size_t n = model_count();
+    if (n > 0u) {
+        model_timer *m = model_live(rnd((uint32_t)n));
+        timer_cancel(m->id);
+        m->live = false;
+    }
+}
+
+static void model_fire(void *arg)
+{
+    uint64_t seq = (uint64_t)(uintptr_t)arg;
+    model_timer *m = NULL;
+    size_t i;
+    for (i = 0u; i < g_nmodel; i++) {
+        if (g_model[i].seq == seq) {
+            m = &g_model[i];
+        }
+    }
+    /* a live timer, due, started before this run, in (due, seq) order */
+    T_CHECK(g_in_run && (m != NULL) && m->live);
+    if (m != NULL) {
+        T_CHECK(m->due_tick <= g_tick);
+        T_CHECK(m->seq < g_limit);
+        T_CHECK((g_nfired_run == 0u) || (m->due_tick > g_last_tick) ||
+                ((m->due_tick == g_last_tick) && (m->seq > g_last_seq)));
+        g_last_tick = m->due_tick;
+        g_last_seq = m->seq;
+        m->live = false;
+    }
+    g_nfired_run++;
+    if (rnd(4u) == 0u) {
+        model_cancel_one();
+    }
+    if (rnd(3u) == 0u) {
+        model_start(rnd(3u));
+    }
+}
+
+static void test_timer_heap_matches_a_model(void)
+{
+    int round;
+    timer_init();
+    g_nmodel = 0u;
+    g_tick = 0u;
+    for (round = 0; round < 400; round++) {
+        uint32_t op = rnd(10u);
+        if (op < 5u) {
+            model_start(rnd(6u));
+        } else if (op < 7u) {
+            model_cancel_one();
+        } else {
+            /* a second passes (a jump of the port's clock), then a run */
+            size_t i;
+            g_limit = g_mseq;
+            T_EQ_INT(port_fault_arm("clock_mono", 1u, false, "+1000"), ST_OK);
+            g_tick++;
+            g_nfired_run = 0u;
+            g_in_run = true;
+            timer_run();
+            g_in_run = false;
+            port_fault_disarm();
+            /* nothing due and started before the run is left: each fired or
+             * was cancelled by a callback */
+            for (i = 0u; i < g_nmodel; i++) {
+                T_CHECK(!(g_model[i].live && (g_model[i].due_tick <= g_tick) &&
+                          (g_model[i].seq < g_limit)));
+            }
+        }
+        T_EQ_INT(timer_used(), model_count());
+        {
+            /* the next deadline is the earliest live one */
+            uint64_t best = UINT64_MAX;
+            size_t i;
+            int next = timer_next_ms(1000000);
+            for (i = 0u; i < g_nmodel; i++) {
+                if (g_model[i].live && (g_model[i].due_tick < best)) {
+                    best = g_model[i].due_tick;
+                }
+            }
+            if (best == UINT64_MAX) {
+                T_EQ_INT(next, 1000000);
+            } else if (best <= g_tick) {
+                T_EQ_INT(next, 0);
+            } else {
+                T_CHECK((next > (int)((best - g_tick) * 1000u) - 900) &&
+                        (next <= (int)((best - g_tick) * 1000u)));
+            }
+        }
+        if (g_nmodel > 48u) {   /* compact: drop the dead */
+            size_t i;
+            size_t k = 0u;
+            for (i = 0u; i < g_nmodel; i++) {
+                if (g_model[i].live) {
+                    g_model[k] = g_model[i];
+                    k++;
+                }
+            }
+            g_nmodel = k;
+        }
+    }
+    while (model_count() > 0u) {
+        model_cancel_one();
+    }
+    T_EQ_INT(timer_used(), 0);
 }
 
 static void test_timer_start_cancel_run(void)
@@ -793,6 +974,7 @@ int main(void)
     T_RUN(test_timer_next_ms);
     T_RUN(test_timer_callback_starts_timer);
     T_RUN(test_timer_stale_id);
+    T_RUN(test_timer_heap_matches_a_model);
     T_RUN(test_clock_civil);
     T_RUN(test_clock_format);
     T_RUN(test_clock_format_cap);
