@@ -227,6 +227,9 @@
 #ifndef CFG_STORE_MAX_PARTS
 #define CFG_STORE_MAX_PARTS 8          /* parts handed to store_add (families) */
 #endif
+#ifndef CFG_STORE_BATCH_OWNERS
+#define CFG_STORE_BATCH_OWNERS 4       /* modules sharing the turn's batch (store_batch_join) */
+#endif
 /* PRAGMA synchronous of the WAL database. 1 = NORMAL: a commit survives the
  * process being killed (kill -9); power loss may drop the last commits,
  * never consistency. 2 = FULL: one fsync per commit, survives power loss. */
@@ -312,6 +315,18 @@
  * not fit is logged and not broadcast (it is stored all the same). */
 #ifndef CFG_OBS_MSG_BYTES
 #define CFG_OBS_MSG_BYTES (40u * 1024u)
+#endif
+
+/* POST /events arriving in one loop turn share one transaction (the
+ * turn's batch, store.h): their /ws messages wait for the commit here, at
+ * most CFG_OBS_BATCH_EVENTS events and CFG_OBS_BATCH_BYTES bytes of
+ * messages; one more commits the batch early. An event whose message is
+ * larger than the whole stage is recorded in a transaction of its own. */
+#ifndef CFG_OBS_BATCH_EVENTS
+#define CFG_OBS_BATCH_EVENTS 256
+#endif
+#ifndef CFG_OBS_BATCH_BYTES
+#define CFG_OBS_BATCH_BYTES (64u * 1024u)
 #endif
 
 /* ---- bus: the event ring ------------------------------------------------ */

@@ -226,7 +226,9 @@ const char *const *port_fault_ops(void);
 /* A function of any type, as sqlite's VFS stores its system calls. */
 typedef void (*port_any_fn)(void);
 /* The entry of the operations table that stands for the system call sqlite's
- * unix VFS knows as `name` ("open", "read", "write", "unlink"), with the
+ * unix VFS knows as `name` ("open", "read", "pread", "pread64", "write",
+ * "pwrite", "pwrite64", "unlink"; a pread counts as a read, a pwrite as a
+ * write), with the
  * signature sqlite calls it with, for sqlite3_vfs.xSetSystemCall: the
  * database's own I/O then goes through the table and can be made to fail
  * like the rest. NULL for a call the table does not have, and on ports

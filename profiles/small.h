@@ -143,6 +143,12 @@
 #ifndef CFG_OBS_MSG_BYTES
 #define CFG_OBS_MSG_BYTES (8u * 1024u)
 #endif
+#ifndef CFG_OBS_BATCH_EVENTS
+#define CFG_OBS_BATCH_EVENTS 16
+#endif
+#ifndef CFG_OBS_BATCH_BYTES
+#define CFG_OBS_BATCH_BYTES (8u * 1024u)
+#endif
 #ifndef CFG_BUS_SLOTS
 #define CFG_BUS_SLOTS 64
 #endif

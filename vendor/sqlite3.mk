@@ -48,6 +48,13 @@ SQLITE3_DEFS += -DSQLITE_MAX_MMAP_SIZE=0
 # The 'localtime' date modifier calls localtime(), which may allocate in libc
 # (tzset reading /etc/localtime). roost keeps every timestamp in UTC.
 SQLITE3_DEFS += -DSQLITE_OMIT_LOCALTIME
+# pread()/pwrite() for every database, WAL and journal access: one system
+# call where the default build makes two (lseek, then read or write).
+# HAVE_PREAD and HAVE_PWRITE together make os_unix.c define USE_PREAD (its
+# pread64 variant needs HAVE_PREAD64 and HAVE_PWRITE64; not used: off_t is
+# 64-bit here). The store routes both through the port's operations table,
+# as it does read and write (store.c, route_os_calls).
+SQLITE3_DEFS += -DHAVE_PREAD=1 -DHAVE_PWRITE=1
 # The page size the static page cache is sized for (src/store/store.h,
 # STORE_PAGE_BYTES); this is also sqlite's default.
 SQLITE3_DEFS += -DSQLITE_DEFAULT_PAGE_SIZE=4096

@@ -159,6 +159,20 @@ static int sq_open(const char *path, int flags, int mode)
     return os_open(path, flags, (mode_t)mode);
 }
 
+/* sqlite3.c is compiled with _FILE_OFFSET_BITS=64: its pread and pwrite
+ * (and the pread64/pwrite64 variants) pass a 64-bit offset. */
+_Static_assert(sizeof(off_t) == sizeof(int64_t), "off_t is the 64-bit offset sqlite passes");
+
+static ssize_t sq_pread(int fd, void *buf, size_t cap, int64_t off)
+{
+    return os_pread(fd, buf, cap, (off_t)off);
+}
+
+static ssize_t sq_pwrite(int fd, const void *buf, size_t n, int64_t off)
+{
+    return os_pwrite(fd, buf, n, (off_t)off);
+}
+
 port_any_fn port_os_call(const char *name)
 {
     port_any_fn fn = NULL;
@@ -168,9 +182,15 @@ port_any_fn port_os_call(const char *name)
     } else if (strcmp(name, "read") == 0) {
         /* cppcheck-suppress misra-c2012-11.1 ; deviation (MISRA.md): sqlite calls it with its own type */
         fn = (port_any_fn)os_read;
+    } else if ((strcmp(name, "pread") == 0) || (strcmp(name, "pread64") == 0)) {
+        /* cppcheck-suppress misra-c2012-11.1 ; deviation (MISRA.md): sqlite calls it with its own type */
+        fn = (port_any_fn)sq_pread;
     } else if (strcmp(name, "write") == 0) {
         /* cppcheck-suppress misra-c2012-11.1 ; deviation (MISRA.md): sqlite calls it with its own type */
         fn = (port_any_fn)os_write;
+    } else if ((strcmp(name, "pwrite") == 0) || (strcmp(name, "pwrite64") == 0)) {
+        /* cppcheck-suppress misra-c2012-11.1 ; deviation (MISRA.md): sqlite calls it with its own type */
+        fn = (port_any_fn)sq_pwrite;
     } else if (strcmp(name, "unlink") == 0) {
         /* cppcheck-suppress misra-c2012-11.1 ; deviation (MISRA.md): sqlite calls it with its own type */
         fn = (port_any_fn)os_unlink;
@@ -265,6 +285,12 @@ ssize_t os_write(int fd, const void *buf, size_t n)
 {
     int e = os_fault(OS_WRITE);
     return (e != 0) ? (ssize_t)failed(e) : write(fd, buf, n);
+}
+
+ssize_t os_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    int e = os_fault(OS_WRITE);
+    return (e != 0) ? (ssize_t)failed(e) : pwrite(fd, buf, n, off);
 }
 
 int os_fsync(int fd)

@@ -33,7 +33,7 @@ typedef enum {
     OS_WATCH,       /* epoll_ctl */
     OS_OPEN,        /* open, openat, openat2 */
     OS_READ,        /* read, pread */
-    OS_WRITE,
+    OS_WRITE,       /* write, pwrite */
     OS_FSYNC,
     OS_RENAME,
     OS_MKDIR,
@@ -64,6 +64,7 @@ int os_openat(int dir, const char *path, int flags, mode_t mode);
 ssize_t os_read(int fd, void *buf, size_t cap);
 ssize_t os_pread(int fd, void *buf, size_t cap, off_t off);
 ssize_t os_write(int fd, const void *buf, size_t n);
+ssize_t os_pwrite(int fd, const void *buf, size_t n, off_t off);
 int os_fsync(int fd);
 int os_rename(const char *from, const char *to);
 int os_mkdir(const char *path, mode_t mode);

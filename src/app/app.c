@@ -3,9 +3,11 @@
  *
  * Init order: config -> pools -> log level -> signals -> data directory ->
  * store (sqlite in its fixed heap, migrations, statements) -> services ->
- * listeners -> seal the init arena -> ready line -> loop. Everything that
- * allocates happens before the first poll(); after it nothing reaches the
- * system heap (tests/integration/test_no_heap.py proves it).
+ * listeners -> seal the init arena -> ready line -> loop. The loop's turn
+ * hook (app_turn) commits the store's batch, then feeds the streams.
+ * Everything that allocates happens before the first poll(); after it
+ * nothing reaches the system heap (tests/integration/test_no_heap.py
+ * proves it).
  *
  * The app names no family: it walks the descriptors of fam/families.def
  * (fam/desc.h). Every family hands its schema steps to the store; a built
@@ -58,6 +60,18 @@ static void out_str(const char *s)
 static void err_str(const char *s)
 {
     port_stderr(s, strlen(s));
+}
+
+/* The loop's turn hook (net_set_turn_hook), after dispatch and timers:
+ * first the store's batch commits (the answers it holds go out right after
+ * the hook, net/loop.c), then the streams take what was published, so a
+ * broadcast never precedes the commit of what it tells. */
+static void app_turn(void)
+{
+    if (store_is_open()) {
+        (void)store_batch_commit();
+    }
+    stream_turn();
 }
 
 static int usage_error(const char *msg)
@@ -388,7 +402,7 @@ int app_main(int argc, char *const *argv, const char *const *envp)
     g_env.llm = (CFG_WITH_LLM != 0) ? &g_llm_conf : NULL;
     g_env.str = env_str;
     g_env.num = env_num;
-    net_set_turn_hook(stream_turn);
+    net_set_turn_hook(app_turn);
     if (open_store() != ST_OK) {
         return 1;
     }

@@ -570,6 +570,11 @@ void hctx_send_file(hctx *h, int status, const char *content_type, port_file f,
     hctx_end_file(h, f, size);
 }
 
+uint32_t hctx_hold(hctx *h)
+{
+    return conn_tx_hold(h->c);
+}
+
 strv hctx_param(const hctx *h, size_t i)
 {
     return (i < h->match.nparams) ? h->match.params[i] : STRV_NULL;

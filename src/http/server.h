@@ -208,6 +208,13 @@ void hctx_render(hctx *h, hctx_render_fn fn, const void *state, size_t state_len
  * producer's call, never across turns. */
 char *http_render_scratch(size_t *cap);
 
+/* Hold the answer this handler writes until what it answers for is
+ * durable (conn_tx_hold, net/conn.h): it is not sent before
+ * conn_tx_release(token, true); with false the connection closes without
+ * it. The next request of the connection waits meanwhile (one response in
+ * flight). */
+uint32_t hctx_hold(hctx *h);
+
 /* Timestamps and ids a response carries, fixed for all its render passes. */
 const char *hctx_request_id(hctx *h);
 uint64_t hctx_wall_us(hctx *h);

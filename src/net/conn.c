@@ -78,6 +78,68 @@ uint32_t conn_id(const conn *c)
     return pool_index(g_net.conns, c);
 }
 
+/* ---- tx holds -------------------------------------------------------------- */
+
+#define HOLD_INDEX(t) ((t) & 0xFFFFu)
+#define HOLD_GEN(t) ((uint16_t)((t) >> 16))
+
+_Static_assert(CFG_MAX_CONNS <= 0xFFFF, "a conn index fits a hold token");
+
+uint32_t conn_tx_hold(conn *c)
+{
+    if (c->sock == PORT_SOCK_NONE) {
+        return CONN_HOLD_NONE;
+    }
+    ASSERT(c->tx_holds < UINT8_MAX);
+    if (NEVER(c->tx_holds == UINT8_MAX)) {
+        return CONN_HOLD_NONE;
+    }
+    c->tx_holds++;
+    g_net.holds++;
+    net_dirty(c);
+    return ((uint32_t)c->gen << 16) | conn_id(c);
+}
+
+void conn_tx_release(uint32_t token, bool ok)
+{
+    conn *c;
+    if ((token == CONN_HOLD_NONE) || (HOLD_INDEX(token) >= g_net.conns->count)) {
+        return;
+    }
+    c = (conn *)pool_at(g_net.conns, HOLD_INDEX(token));
+    if ((c->gen != HOLD_GEN(token)) || (c->sock == PORT_SOCK_NONE) || (c->tx_holds == 0u)) {
+        return;     /* stale: that conn closed (its holds went with it) */
+    }
+    c->tx_holds--;
+    g_net.holds--;
+    if (!ok) {
+        conn_fail(c, ST_IO);
+    } else if ((c->tx_holds == 0u) && !c->closing && !c->released) {
+        net_dirty(c);
+        c->released = true;
+        c->release_next = g_net.released;
+        g_net.released = c;
+    } else {
+        /* still held, or closing */
+    }
+}
+
+uint32_t net_tx_holds(void)
+{
+    return g_net.holds;
+}
+
+conn *net_released_pop(void)
+{
+    conn *c = g_net.released;
+    if (c != NULL) {
+        g_net.released = c->release_next;
+        c->release_next = NULL;
+        c->released = false;
+    }
+    return c;
+}
+
 void net_dirty(conn *c)
 {
     /* (a conn without a socket is a stand-in: http's refusal renders into one) */
@@ -96,7 +158,7 @@ uint32_t net_conn_want(const conn *c)
          (c->rx_len < (uint32_t)CFG_BUF_BYTES))) {
         want |= PORT_EV_IN;
     }
-    if (c->tx_off < c->tx_len) {
+    if ((c->tx_off < c->tx_len) && (c->tx_holds == 0u)) {
         want |= PORT_EV_OUT;
     }
     return want;
@@ -461,6 +523,20 @@ static void conn_free(conn *c)
         }
         c->touched = false;
     }
+    if (c->released) {
+        /* unlink from the released list */
+        conn **pp = &g_net.released;
+        while ((*pp != NULL) && (*pp != c)) {
+            pp = &(*pp)->release_next;
+        }
+        if (*pp == c) {
+            *pp = c->release_next;
+        }
+        c->released = false;
+    }
+    /* its holds go with it (a release of their tokens is stale now) */
+    g_net.holds -= c->tx_holds;
+    c->tx_holds = 0u;
     c->tx_pinned = false;
     rx_release(c);
     tx_release(c);
@@ -492,6 +568,10 @@ conn *net_conn_open(listener *l, port_sock s)
     c->sock = s;
     c->lst = l;
     c->err = ST_OK;
+    c->gen = (uint16_t)(c->gen + 1u);
+    if (c->gen == 0u) {
+        c->gen = 1u;      /* a token is never CONN_HOLD_NONE */
+    }
     c->opened_ms = clock_mono_ms();
     c->last_io_ms = c->opened_ms;
     c->live_i = (uint32_t)g_net.nlive;
@@ -596,6 +676,9 @@ static void start_linger(conn *c)
 
 void net_do_write(conn *c)
 {
+    if (c->tx_holds > 0u) {
+        return;     /* held: sent once released (conn_tx_release) */
+    }
     net_dirty(c);
     size_t budget = CFG_WRITE_BUDGET_BYTES;
     while ((c->tx_off < c->tx_len) && (budget > 0u)) {
@@ -707,8 +790,10 @@ void net_conns_init(pool_t *conns, pool_t *bufs)
 {
     g_net.conns = conns;
     g_net.bufs = bufs;
-    /* Buffers are written before they are read: never clear them. */
+    /* Buffers are written before they are read: never clear them. A conn's
+     * generation outlives it (the tail of conn, left as it was). */
     pool_set_zero_prefix(bufs, 0u);
+    pool_set_zero_prefix(conns, offsetof(conn, gen));
     g_rxq = (conn_queue){ Q_RX, NULL, NULL, 0u };
     g_txq = (conn_queue){ Q_TX, NULL, NULL, 0u };
     g_granted = (conn_queue){ Q_GRANT, NULL, NULL, 0u };
@@ -717,6 +802,8 @@ void net_conns_init(pool_t *conns, pool_t *bufs)
     g_net.nlive = 0u;
     g_net.closing = NULL;
     g_net.dirty = NULL;
+    g_net.released = NULL;
+    g_net.holds = 0u;
     (void)memset(&g_net.stats, 0, sizeof g_net.stats);
 }
 

@@ -36,6 +36,18 @@
  *   (lending a buffer first when the conn has none), conn_tx_ack commits n
  *   bytes of it. Room 0 is backpressure: tx is full, or no buffer was free
  *   (then the conn is queued and on_drained follows when it gets one).
+ * - Holding tx: a handler that answers before what it answers for is
+ *   durable (an observability event, committed with the others of its
+ *   loop turn at the end of the turn) holds the conn's tx
+ *   (conn_tx_hold): nothing of tx is sent and the conn does not wait for
+ *   writability while held; more output may be appended behind (a
+ *   pipelined response). conn_tx_release(token, true) lets it go: the conn
+ *   is written in the same turn, after the turn hook. With false the conn
+ *   is failed (conn_fail): its held answer is never sent, the client sees
+ *   the connection close without it (and retries). The token is the conn's
+ *   pool index and a generation that changes at every open, so releasing
+ *   a token of a conn that closed, or whose slot was taken again, does
+ *   nothing. While any hold is out, the loop's wait does not sleep.
  */
 #ifndef ROOST_CONN_H
 #define ROOST_CONN_H
@@ -130,6 +142,13 @@ typedef struct conn {
     struct conn *touch_next;  /* settle list */
     struct conn *dirty_next;  /* dirty list */
     struct conn *close_next;  /* close list */
+    struct conn *release_next; /* released list (conn_tx_release) */
+    uint8_t tx_holds;         /* conn_tx_hold calls not released yet: tx is not sent */
+    bool released;            /* on the released list: written after the turn hook */
+    /* Last, and not cleared when the conn is taken from the pool: the
+     * generation of the slot, incremented at every open (never 0), which
+     * makes a hold token of an earlier conn of this slot stale. */
+    uint16_t gen;
 } conn;
 
 /* One lent buffer (app/pools.def: X(bufs, net_buf, CFG_BUFS)). */
@@ -160,6 +179,19 @@ void conn_set_deadline(conn *c, conn_deadline kind, uint64_t ms_from_now);
 void conn_pause_read(conn *c, bool paused);
 void conn_set_idle(conn *c, bool idle);
 uint32_t conn_id(const conn *c);
+/* Hold c's tx (see the top of this file); returns the token to release it
+ * with, never CONN_HOLD_NONE except for a conn without a socket (a
+ * stand-in, nothing to hold). Holds nest: tx goes when the last is
+ * released. */
+#define CONN_HOLD_NONE 0u
+uint32_t conn_tx_hold(conn *c);
+/* Release a hold: ok lets tx go (written in this turn after the turn
+ * hook), !ok fails the conn (closed at the top of the next turn, what was
+ * held is never sent). A stale token (the conn closed, the slot reused,
+ * CONN_HOLD_NONE) does nothing. */
+void conn_tx_release(uint32_t token, bool ok);
+/* Holds out now (over every conn). */
+uint32_t net_tx_holds(void);
 
 /* ---- the loop ---- */
 typedef struct {

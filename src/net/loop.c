@@ -9,9 +9,16 @@
  *   interest of the conns whose state changed up to date (net_flush_dirty)
  *   -> port_wait, which reports only what fired -> for each: accept, or a
  *   conn's read and write within its byte budgets, or a watched socket's
- *   callback -> grant and settle buffers -> timers -> turn hook -> grant
- *   and settle again; every NET_SWEEP_MS the deadlines. Nothing in a turn
- *   walks every connection except the deadline sweep.
+ *   callback -> grant and settle buffers -> timers -> turn hook (the app's:
+ *   commit the store's batch, then feed the streams) -> write the conns
+ *   whose tx hold was released -> grant and settle again; every
+ *   NET_SWEEP_MS the deadlines. Nothing in a turn walks every connection
+ *   except the deadline sweep.
+ * - Holds (conn_tx_hold): an answer written in this turn but held until
+ *   the hook has committed what it answers for is written right after the
+ *   hook, in the same turn. A hold taken after the hook (a request served
+ *   in the last grant phase) makes the next wait return at once (timeout
+ *   0), so the next turn's hook is never delayed by a sleep.
  * - Closing and reclaiming happen only at the top of a turn: a conn freed
  *   there has no event left in the turn's fired array, so an event is
  *   never applied to a conn that took the slot of another.
@@ -201,6 +208,17 @@ static void conn_event(uint32_t index, uint32_t got)
     }
 }
 
+/* Answers whose hold was released (by the turn hook's commit, mostly) go
+ * out now, as if their sockets had reported room. */
+static void send_released(void)
+{
+    conn *c = net_released_pop();
+    while (c != NULL) {
+        conn_event(conn_id(c), PORT_EV_OUT);
+        c = net_released_pop();
+    }
+}
+
 static void one_turn(bool accepting, int timeout_ms)
 {
     size_t n;
@@ -217,6 +235,9 @@ static void one_turn(bool accepting, int timeout_ms)
     resume = net_listeners_arm(accepting, clock_mono_ms());
     if ((resume >= 0) && ((timeout < 0) || (resume < timeout))) {
         timeout = resume;
+    }
+    if (g_net.holds > 0u) {
+        timeout = 0;    /* an answer waits for the turn hook (conn_tx_hold) */
     }
     n = port_wait(g_fired, PORT_WATCH_MAX, timeout);
     g_net.stats.turns++;
@@ -238,6 +259,7 @@ static void one_turn(bool accepting, int timeout_ms)
     if (g_turn_hook != NULL) {
         g_turn_hook();
     }
+    send_released();
     net_grant_and_settle();
 }
 

@@ -32,6 +32,8 @@ typedef struct {
     size_t nlive;
     conn *closing;               /* conns to close at the top of the next turn */
     conn *dirty;                 /* conns whose interest may have changed */
+    conn *released;              /* conns whose tx hold was released: write them */
+    uint32_t holds;              /* tx holds out (conn_tx_hold) */
 } net_state;
 
 extern net_state g_net;
@@ -58,6 +60,9 @@ void net_settle(conn *c);
 /* Conns lent a tx from the queue get their on_drained; then everything
  * touched gives back what it holds empty. */
 void net_grant_and_settle(void);
+/* The next conn whose tx hold was released (conn_tx_release), taken off
+ * the released list; NULL when none is left. */
+conn *net_released_pop(void);
 /* The oldest idle keep-alive conn, marked closing (it frees its slot at
  * the top of the next turn); false when none is idle. */
 bool net_reclaim_idle(void);

@@ -20,6 +20,16 @@
  * - Statements are prepared with SQLITE_PREPARE_PERSISTENT (kept out of the
  *   lookaside, which is for short-lived allocations).
  * - Every sqlite result code goes through map_rc, which also logs.
+ * - Locking: locking_mode=EXCLUSIVE is set after journal_mode=WAL (set
+ *   before, the WAL index would live in our heap: 32 KiB per 4096 WAL
+ *   frames); an empty BEGIN IMMEDIATE / COMMIT at open takes the file's
+ *   lock, which sqlite then keeps until close.
+ * - The batch: g_batch.open while its transaction is; in_member between
+ *   join and leave. store_stmt and store_stmt_in (every statement of every
+ *   caller) commit an open batch unless a member is running; the batch's
+ *   own statements go through stmt_at, which does not. After every member
+ *   sqlite3_get_autocommit says whether sqlite ended the transaction on its
+ *   own, in which case the batch ends with the error.
  */
 #include "store/store.h"
 
@@ -68,6 +78,18 @@ static uint64_t g_alloc_failures;
 static uint64_t g_nomem_errors;
 static uint64_t g_db_errors;
 
+/* The turn's batch (store_batch_*): one transaction, a savepoint per
+ * member, the owners to tell when it ends. */
+static struct {
+    bool open;                          /* BEGIN ran: COMMIT is due */
+    bool in_member;                     /* between store_batch_join and _leave */
+    store_batch_fn done[CFG_STORE_BATCH_OWNERS];
+    size_t ndone;
+    uint64_t commits;                   /* batches committed */
+    uint64_t members;                   /* members kept in them */
+    uint32_t kept;                      /* members kept in the open batch */
+} g_batch;
+
 /* ---- memory: memsys5 with a failure counter ------------------------------ */
 
 static void *mem_malloc(int n)
@@ -106,18 +128,24 @@ static void sqlite_log(void *arg, int code, const char *msg)
 }
 
 /* The database's own file I/O goes through the port's operations table,
- * where a test can make it fail (port_fault_arm), as the rest of the I/O. */
+ * where a test can make it fail (port_fault_arm), as the rest of the I/O.
+ * sqlite is built with pread/pwrite (vendor/sqlite3.mk): those carry the
+ * database, WAL and journal I/O; read and write are routed too for what
+ * still uses them. A call this sqlite does not use (its slot is empty, as
+ * pread64 is) is left alone. */
 static void route_os_calls(void)
 {
-    static const char *const k_calls[] = { "open", "read", "write", "unlink" };
+    static const char *const k_calls[] = { "open", "read", "pread", "pread64", "write",
+                                           "pwrite", "pwrite64", "unlink" };
     sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
     size_t i;
-    if ((vfs == NULL) || (vfs->iVersion < 3) || (vfs->xSetSystemCall == NULL)) {
+    if ((vfs == NULL) || (vfs->iVersion < 3) || (vfs->xSetSystemCall == NULL) ||
+        (vfs->xGetSystemCall == NULL)) {
         return;
     }
     for (i = 0u; i < (sizeof(k_calls) / sizeof(k_calls[0])); i++) {
         port_any_fn fn = port_os_call(k_calls[i]);
-        if (fn != NULL) {
+        if ((fn != NULL) && (vfs->xGetSystemCall(vfs, k_calls[i]) != NULL)) {
             (void)vfs->xSetSystemCall(vfs, k_calls[i], fn);
         }
     }
@@ -283,6 +311,24 @@ static st_t set_pragmas(void)
     if ((st == ST_OK) && (strcmp(mode, "wal") != 0)) {
         LOG_E(MOD, "journal_mode is '%s', not wal", mode);
         st = ST_UNSUPPORTED;
+    }
+    /* After WAL (so the WAL index stays in its shared-memory file, not in
+     * our heap): the file's lock, once taken, is kept until close, and no
+     * transaction locks or unlocks anything. Taken now by an empty write
+     * transaction, so a second process fails here, at its start. */
+    if (st == ST_OK) {
+        st = query_one("PRAGMA locking_mode=EXCLUSIVE", NULL, mode, sizeof mode);
+    }
+    if ((st == ST_OK) && (strcmp(mode, "exclusive") != 0)) {
+        LOG_E(MOD, "locking_mode is '%s', not exclusive", mode);
+        st = ST_UNSUPPORTED;
+    }
+    if (st == ST_OK) {
+        st = exec_sql("BEGIN IMMEDIATE; COMMIT");
+        if (st == ST_AGAIN) {
+            LOG_E(MOD, "the database is locked by another process (another roostd on the "
+                  "same data directory?)");
+        }
     }
     if (st == ST_OK) {
         (void)snprintf(sql, sizeof sql, "PRAGMA synchronous=%d", (int)CFG_SQLITE_SYNCHRONOUS);
@@ -542,6 +588,7 @@ void store_close(void)
     if (g_db == NULL) {
         return;
     }
+    (void)store_batch_commit();
     finalize_all();
     if (sqlite3_get_autocommit(g_db) == 0) {
         LOG_W(MOD, "closing with a transaction open: rolled back");
@@ -565,19 +612,36 @@ bool store_is_open(void)
     return g_db != NULL;
 }
 
+/* Statement k, reset and with its bindings cleared (no batch check). */
+static sqlite3_stmt *stmt_at(size_t k)
+{
+    sqlite3_stmt *s = g_stmts[k];
+
+    (void)sqlite3_reset(s);
+    (void)sqlite3_clear_bindings(s);
+    return s;
+}
+
+/* Anything that is not a member of the open batch commits it first: it
+ * never runs inside the batch's transaction (its writes would be committed
+ * with the batch, after its own answer; its reads would see members not
+ * yet committed). */
+static void batch_settle(void)
+{
+    if (g_batch.open && !g_batch.in_member) {
+        (void)store_batch_commit();
+    }
+}
+
 sqlite3_stmt *store_stmt(store_stmt_id id)
 {
-    sqlite3_stmt *s;
-
     ASSERT(g_db != NULL);
     ASSERT((unsigned)id < (unsigned)STORE_STMT_COUNT);
     if (NEVER((unsigned)id >= (unsigned)STORE_STMT_COUNT)) {
         return NULL;
     }
-    s = g_stmts[id];
-    (void)sqlite3_reset(s);
-    (void)sqlite3_clear_bindings(s);
-    return s;
+    batch_settle();
+    return stmt_at((size_t)id);
 }
 
 sqlite3_stmt *store_stmt_in(const store_stmts *set, unsigned i)
@@ -594,9 +658,8 @@ sqlite3_stmt *store_stmt_in(const store_stmts *set, unsigned i)
     if (NEVER(k >= g_nstmts)) {
         return NULL;
     }
-    s = g_stmts[k];
-    (void)sqlite3_reset(s);
-    (void)sqlite3_clear_bindings(s);
+    batch_settle();
+    s = stmt_at(k);
     return s;
 }
 
@@ -722,6 +785,144 @@ st_t store_rollback(void)
     return store_exec(store_stmt(STORE_ROLLBACK));
 }
 
+/* ---- the turn's batch ------------------------------------------------------ */
+
+/* Run one of the store's own statements inside the batch (no settle). */
+static st_t batch_exec(store_stmt_id id)
+{
+    return store_exec(stmt_at((size_t)id));
+}
+
+/* The batch is over (committed: st ST_OK; rolled back: the error): tell
+ * every owner, in the order they joined. */
+static void batch_end(st_t st)
+{
+    size_t i;
+    size_t n = g_batch.ndone;
+
+    g_batch.open = false;
+    g_batch.in_member = false;
+    g_batch.ndone = 0u;
+    if (st == ST_OK) {
+        g_batch.commits++;
+        g_batch.members += g_batch.kept;
+    }
+    g_batch.kept = 0u;
+    for (i = 0u; i < n; i++) {
+        g_batch.done[i](st);
+    }
+}
+
+/* sqlite ended the transaction on its own (after NOMEM, IOERR, FULL...):
+ * the batch is gone with every member kept so far. */
+static bool batch_lost(void)
+{
+    return sqlite3_get_autocommit(g_db) != 0;
+}
+
+st_t store_batch_join(store_batch_fn done)
+{
+    st_t st = ST_OK;
+    size_t i;
+    bool known = false;
+
+    ASSERT((g_db != NULL) && (done != NULL) && !g_batch.in_member);
+    if (NEVER(g_batch.in_member) || (done == NULL)) {
+        return ST_INVAL;
+    }
+    for (i = 0u; i < g_batch.ndone; i++) {
+        if (g_batch.done[i] == done) {
+            known = true;
+        }
+    }
+    if (!known && (g_batch.ndone >= (size_t)CFG_STORE_BATCH_OWNERS)) {
+        /* more owners than the list holds: this batch ends here */
+        st = store_batch_commit();
+        if (st != ST_OK) {
+            return st;
+        }
+    }
+    if (!g_batch.open) {
+        st = batch_exec(STORE_BEGIN);
+        if (st != ST_OK) {
+            return st;
+        }
+        g_batch.open = true;
+    }
+    if (!known) {
+        g_batch.done[g_batch.ndone] = done;
+        g_batch.ndone++;
+    }
+    g_batch.in_member = true;
+    st = batch_exec(STORE_BATCH_MEMBER);
+    if (st != ST_OK) {
+        g_batch.in_member = false;
+        if (batch_lost()) {
+            batch_end(st);
+        }
+    }
+    return st;
+}
+
+st_t store_batch_leave(st_t st)
+{
+    st_t out = st;
+
+    ASSERT(g_batch.open && g_batch.in_member);
+    if (NEVER(!g_batch.open || !g_batch.in_member)) {
+        return ST_INVAL;
+    }
+    if ((out == ST_OK) && !batch_lost()) {
+        out = batch_exec(STORE_BATCH_KEEP);
+    }
+    if ((out != ST_OK) && !batch_lost()) {
+        /* undo this member alone (the savepoint stays after ROLLBACK TO) */
+        if (batch_exec(STORE_BATCH_UNDO) == ST_OK) {
+            (void)batch_exec(STORE_BATCH_KEEP);
+        }
+    }
+    g_batch.in_member = false;
+    if (batch_lost()) {
+        /* sqlite ended the transaction: every member kept so far is gone */
+        if (out == ST_OK) {
+            out = ST_IO;
+        }
+        batch_end(out);
+    } else if (out == ST_OK) {
+        g_batch.kept++;
+    } else {
+        /* this member alone failed; the batch goes on */
+    }
+    return out;
+}
+
+st_t store_batch_commit(void)
+{
+    st_t st;
+
+    if (!g_batch.open) {
+        return ST_OK;
+    }
+    ASSERT(!g_batch.in_member);
+    if (NEVER(g_batch.in_member)) {
+        (void)store_batch_leave(ST_INVAL);
+        if (!g_batch.open) {
+            return ST_OK;
+        }
+    }
+    st = batch_exec(STORE_COMMIT);
+    if ((st != ST_OK) && !batch_lost()) {
+        (void)batch_exec(STORE_ROLLBACK);
+    }
+    batch_end(st);
+    return st;
+}
+
+bool store_batch_open(void)
+{
+    return g_batch.open;
+}
+
 st_t store_get_text(sqlite3_stmt *s, strv key, char *buf, size_t cap, size_t *n)
 {
     bool row = false;
@@ -807,6 +1008,8 @@ void store_stats(store_stats_t *out)
     out->alloc_failures = g_alloc_failures;
     out->nomem_errors = g_nomem_errors;
     out->db_errors = g_db_errors;
+    out->batch_commits = g_batch.commits;
+    out->batch_members = g_batch.members;
     status_pair(SQLITE_STATUS_MEMORY_USED, &out->heap_used, &out->heap_high);
     status_pair(SQLITE_STATUS_MALLOC_COUNT, &out->heap_allocs, NULL);
     status_pair(SQLITE_STATUS_MALLOC_SIZE, NULL, &out->largest_request);

@@ -11,7 +11,8 @@
  * store_init (the app hands each family's, from its descriptor): a part is
  * a list of numbered migration steps and a table of statements.
  *
- * store_init opens (or creates) the database in WAL mode, applies the
+ * store_init opens (or creates) the database in WAL mode with an exclusive
+ * lock (below), applies the
  * migration steps the database lacks (its own, store/migrations.c, and every
  * part's) and prepares the statements of store/stmts.def and of every part
  * (a part of a family not built in the profile brings its steps but no
@@ -44,6 +45,35 @@
  * being killed (kill -9); an OS crash or power loss can lose the last
  * commits, never the consistency of the file. FULL adds one fsync per commit
  * and survives power loss too.
+ *
+ * roost is the only user of its database file: the store opens it with
+ * locking_mode=EXCLUSIVE (after WAL, so the WAL index stays in its -shm
+ * file, not in the heap) and takes the lock at store_init with an empty
+ * write transaction. The lock is kept until store_close, so no transaction
+ * locks or unlocks anything (no fcntl per transaction), and sqlite's file
+ * I/O is pread/pwrite (vendor/sqlite3.mk: no lseek per page). What it means
+ * outside: while roostd runs, another process that opens the file (the
+ * sqlite3 CLI, a backup script, a second roostd on the same data directory)
+ * gets "database is locked" (SQLITE_BUSY) for reads and writes alike; a
+ * second roostd fails at start (ST_AGAIN, logged). Stop roostd to look
+ * inside, or use the HTTP APIs; after a clean stop (the WAL checkpointed
+ * and truncated) or a kill, the file opens normally.
+ *
+ * The turn's batch: many small writes, one commit. A caller that records
+ * many small independent things per loop turn (observability events) runs
+ * each as a member: store_batch_join opens the batch's transaction when
+ * none is open (BEGIN IMMEDIATE) and a savepoint for the member; the
+ * member's statements follow; store_batch_leave keeps it (RELEASE) or
+ * undoes it alone (ROLLBACK TO), so one bad member fails alone. The app's
+ * turn hook calls store_batch_commit once per turn (before the streams are
+ * fed), which commits and tells every owner how the batch ended through
+ * the done callback it joined with: the owner answers its clients (holds
+ * released, net/conn.h) and broadcasts only then. Anything else that
+ * reaches for a statement (store_stmt, store_stmt_in, store_begin) while a
+ * batch is open commits the batch first, so other writers never end up in
+ * it and readers never see members not yet committed. When sqlite ends
+ * the transaction on its own (NOMEM, IOERR, FULL during a member), the
+ * batch is over: every owner is told with the error.
  *
  * Not thread-safe (one thread by design). All functions except store_init,
  * store_stats and store_is_open require an open store (ASSERT).
@@ -112,17 +142,19 @@ st_t store_add(const store_part *p);
 unsigned store_schema_version(void);
 
 /* Configure sqlite's memory (first call in the process only), open db_path
- * (created if missing; its directory must exist), set WAL, synchronous,
- * foreign keys and cache size, apply migrations, prepare all statements.
- * ST_INVAL: already open or db_path NULL/empty. ST_UNSUPPORTED: the database
+ * (created if missing; its directory must exist), set WAL, the exclusive
+ * lock, synchronous, foreign keys and cache size, apply migrations, prepare
+ * all statements. ST_INVAL: already open or db_path NULL/empty. ST_AGAIN:
+ * another process has the file open (logged). ST_UNSUPPORTED: the database
  * has a newer schema than this binary knows (logged). ST_INTERNAL: the
  * steps of the store and its parts are not exactly 1..N, each once, or the
  * statements exceed CFG_STORE_MAX_STMTS (a bug, logged). ST_INTERNAL: sqlite
  * was started before its memory could be configured. Other codes as above.
  * On failure nothing stays open; store_init may be called again. */
 st_t store_init(const char *db_path);
-/* Finalize the statements, checkpoint the WAL into the database (TRUNCATE)
- * and close. No-op when not open. store_init may be called again after. */
+/* Commit an open batch, finalize the statements, checkpoint the WAL into
+ * the database (TRUNCATE) and close (the file's lock goes with it). No-op
+ * when not open. store_init may be called again after. */
 void store_close(void);
 bool store_is_open(void);
 
@@ -166,12 +198,37 @@ size_t store_col_copy(sqlite3_stmt *stmt, int col, char *dst, size_t cap);
 int64_t store_last_rowid(void);
 uint64_t store_changes(void);
 
-/* BEGIN IMMEDIATE / COMMIT. store_rollback is safe when sqlite already
- * rolled back on its own (after NOMEM or IO errors) or no transaction is
- * open. */
+/* BEGIN IMMEDIATE / COMMIT (an open batch is committed first, as by any
+ * statement). store_rollback is safe when sqlite already rolled back on
+ * its own (after NOMEM or IO errors) or no transaction is open. */
 st_t store_begin(void);
 st_t store_commit(void);
 st_t store_rollback(void);
+
+/* ---- the turn's batch (see the top of this file) ----
+ * done(st) runs once when the batch ends: ST_OK when it committed, else
+ * the error that rolled it back (every member kept is gone). It runs inside
+ * whatever call ended the batch (store_batch_commit, a store_stmt of
+ * another caller, store_close) and must not use the store. */
+typedef void (*store_batch_fn)(st_t st);
+/* Start a member: BEGIN IMMEDIATE when no batch is open, then SAVEPOINT.
+ * done joins the batch's owners (once per batch; at most
+ * CFG_STORE_BATCH_OWNERS, one more commits the batch first). The member's
+ * statements follow; then store_batch_leave, always, before anything else
+ * uses the store. On an error no member was started (nothing to leave);
+ * when sqlite ended the transaction, the owners were told already. */
+st_t store_batch_join(store_batch_fn done);
+/* End the member: st is how its statements went. ST_OK keeps its writes
+ * (RELEASE) and returns ST_OK; any other st undoes them alone (ROLLBACK TO)
+ * and is returned. When sqlite ended the whole transaction meanwhile (its
+ * error, or ST_IO), every owner's done was called with that error before
+ * this returns it. */
+st_t store_batch_leave(st_t st);
+/* Commit the open batch (no-op, ST_OK, when none is open), then call every
+ * owner's done with the outcome (a failed COMMIT is rolled back). The
+ * loop's turn hook calls it (app.c); anyone may, to end a batch early. */
+st_t store_batch_commit(void);
+bool store_batch_open(void);
 
 /* roost_meta: small key/value settings of roost itself.
  * store_meta_get copies the value NUL-terminated into buf (cap bytes, > 0)
@@ -201,6 +258,8 @@ typedef struct {
     uint64_t lookaside_miss_full;  /* allocations that found lookaside full */
     uint64_t nomem_errors;         /* ST_NOMEM answers given */
     uint64_t db_errors;            /* ST_IO, ST_PERM and ST_DB answers given */
+    uint64_t batch_commits;        /* turn's batches committed */
+    uint64_t batch_members;        /* members kept in them */
 } store_stats_t;
 
 /* Fill *out; works whether the store is open or not. */

@@ -2,7 +2,8 @@
  * test_net.c - the real loop, connection pool and HTTP lifecycle, driven turn
  * by turn in-process with tiny pools (4 connections, 2 body slots, short
  * timeouts), so reclaim, 503 refusal, body-slot exhaustion and the 408
- * deadline run on every test run.
+ * deadline run on every test run; tx holds (conn_tx_hold) released in the
+ * turn hook, failed, on a half-closed peer, and stale tokens.
  */
 
 #define _DEFAULT_SOURCE
@@ -121,7 +122,37 @@ static void unstable(hctx *h)
     hctx_end(h);
 }
 
+/* Answers 200 but holds it (hctx_hold); the token waits in g_held. */
+static uint32_t g_held[4];
+static size_t g_nheld;
+
+static void held(hctx *h)
+{
+    uint32_t t = hctx_hold(h);
+    if (g_nheld < (sizeof g_held / sizeof g_held[0])) {
+        g_held[g_nheld] = t;
+        g_nheld++;
+    }
+    hctx_send(h, 200, "application/json", "{\"held\":true}", 13u);
+}
+
+/* The turn hook of the hold tests: releases every held answer with
+ * g_hook_ok, as the app's hook does after its commit. */
+static bool g_hook_ok;
+static unsigned g_hook_runs;
+
+static void release_hook(void)
+{
+    size_t i;
+    g_hook_runs++;
+    for (i = 0u; i < g_nheld; i++) {
+        conn_tx_release(g_held[i], g_hook_ok);
+    }
+    g_nheld = 0u;
+}
+
 static const route k_routes[] = {
+    { RM_GET, "/held", held, 0u },
     { RM_GET, "/unstable", unstable, ROUTE_BIG_OUT },
     { RM_GET, "/stream", stream, ROUTE_BIG_OUT },
     { RM_GET, "/flood", flood_route, 0u },
@@ -680,6 +711,132 @@ static void test_accept_pause_does_not_spin(void)
     pump(30);
 }
 
+/* ---- tx holds ---------------------------------------------------------- */
+
+/* A held answer is not sent, however long the loop turns; released in the
+ * turn hook, it leaves in that same turn; a pipelined request behind it
+ * waits for it, then is answered in order. */
+static void test_hold_release(void)
+{
+    char buf[4096];
+    int s = client();
+    unsigned runs;
+    say(s, "GET /held HTTP/1.1\r\nHost: t\r\n\r\nGET /ok HTTP/1.1\r\nHost: t\r\n\r\n");
+    T_EQ_INT(hear(s, buf, sizeof buf, 30), 0);        /* nothing yet */
+    T_EQ_INT(g_nheld, 1);
+    T_CHECK(g_held[0] != CONN_HOLD_NONE);
+    T_EQ_INT(net_tx_holds(), 1);
+    g_hook_ok = true;
+    runs = g_hook_runs;
+    net_set_turn_hook(release_hook);
+    net_turn(0);                                      /* one turn: the hook releases */
+    net_set_turn_hook(NULL);
+    T_EQ_INT(g_hook_runs, runs + 1u);
+    T_EQ_INT(net_tx_holds(), 0);
+    {
+        ssize_t r = recv(s, buf, sizeof buf - 1u, MSG_DONTWAIT);   /* sent in that turn */
+        T_CHECK(r > 0);
+        buf[(r > 0) ? r : 0] = '\0';
+        T_CHECK(strstr(buf, "HTTP/1.1 200 OK\r\n") == buf);
+        T_CHECK(strstr(buf, "{\"held\":true}") != NULL);
+    }
+    T_CHECK(hear(s, buf, sizeof buf, 30) > 0);        /* then the pipelined one */
+    T_CHECK(strstr(buf, "HTTP/1.1 200 OK\r\n") == buf);
+    T_CHECK(strstr(buf, "{\"body\":0}") != NULL);
+    close(s);
+    pump(30);
+    T_EQ_INT(net_conns_used(), 0);
+}
+
+/* Released with !ok: the held answer is never sent, the connection closes. */
+static void test_hold_release_fails(void)
+{
+    char buf[4096];
+    int s = client();
+    say(s, "GET /held HTTP/1.1\r\nHost: t\r\n\r\n");
+    T_EQ_INT(hear(s, buf, sizeof buf, 30), 0);
+    g_hook_ok = false;
+    net_set_turn_hook(release_hook);
+    net_turn(0);
+    net_set_turn_hook(NULL);
+    T_EQ_INT(hear(s, buf, sizeof buf, 30), -1);       /* closed, nothing said */
+    T_EQ_INT(net_tx_holds(), 0);
+    close(s);
+    pump(30);
+    T_EQ_INT(net_conns_used(), 0);
+}
+
+/* The peer half-closes while its answer is held: the answer still goes
+ * once released, then the connection closes. */
+static void test_hold_peer_half_closes(void)
+{
+    char buf[4096];
+    int s = client();
+    say(s, "GET /held HTTP/1.1\r\nHost: t\r\n\r\n");
+    pump(20);
+    T_CHECK(shutdown(s, SHUT_WR) == 0);
+    T_EQ_INT(hear(s, buf, sizeof buf, 30), 0);
+    T_EQ_INT(net_conns_used(), 1);                    /* kept for its answer */
+    g_hook_ok = true;
+    net_set_turn_hook(release_hook);
+    net_turn(0);
+    net_set_turn_hook(NULL);
+    T_CHECK(hear(s, buf, sizeof buf, 30) > 0);
+    T_CHECK(strstr(buf, "HTTP/1.1 200 OK\r\n") == buf);
+    T_EQ_INT(hear(s, buf, sizeof buf, 30), -1);       /* then closed */
+    close(s);
+    pump(30);
+    T_EQ_INT(net_conns_used(), 0);
+}
+
+/* A token outlives its conn harmlessly: the peer reset while its answer
+ * was held and the conn closed (here at its send deadline: nothing
+ * released it) with its hold, a new conn took the slot; releasing the old
+ * token, even as a failure, touches nothing, and neither do CONN_HOLD_NONE
+ * or an index out of range. */
+static void test_hold_stale_token(void)
+{
+    char buf[4096];
+    struct linger lg = { 1, 0 };
+    uint32_t old;
+    uint32_t cur;
+    int a = client();
+    int b;
+    say(a, "GET /held HTTP/1.1\r\nHost: t\r\n\r\n");
+    pump(20);
+    T_EQ_INT(g_nheld, 1);
+    old = g_held[0];
+    g_nheld = 0u;
+    (void)setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(a);                                         /* a reset */
+    pump(CFG_SEND_TIMEOUT_MS + 150u);
+    T_EQ_INT(net_conns_used(), 0);
+    T_EQ_INT(net_tx_holds(), 0);
+    b = client();
+    say(b, "GET /held HTTP/1.1\r\nHost: t\r\n\r\n");
+    pump(20);
+    T_EQ_INT(g_nheld, 1);
+    cur = g_held[0];
+    T_EQ_INT(cur & 0xFFFFu, old & 0xFFFFu);           /* the same slot */
+    T_CHECK(cur != old);                              /* another generation */
+    conn_tx_release(old, false);
+    conn_tx_release(old, true);
+    conn_tx_release(CONN_HOLD_NONE, false);
+    conn_tx_release((cur & 0xFFFF0000u) | 0xFFFFu, false);
+    T_EQ_INT(net_tx_holds(), 1);
+    T_EQ_INT(hear(b, buf, sizeof buf, 30), 0);        /* still held, still open */
+    T_EQ_INT(net_conns_used(), 1);
+    g_hook_ok = true;
+    net_set_turn_hook(release_hook);
+    net_turn(0);
+    net_set_turn_hook(NULL);
+    T_CHECK(hear(b, buf, sizeof buf, 30) > 0);
+    T_CHECK(strstr(buf, "HTTP/1.1 200 OK\r\n") == buf);
+    close(b);
+    pump(30);
+    T_EQ_INT(net_conns_used(), 0);
+}
+
 int main(void)
 {
     pools_init();
@@ -713,5 +870,9 @@ int main(void)
     T_RUN(test_watched_sockets);
     T_RUN(test_accept_pause_does_not_spin);
     T_RUN(test_slot_reused_at_the_top_of_a_turn);
+    T_RUN(test_hold_release);
+    T_RUN(test_hold_release_fails);
+    T_RUN(test_hold_peer_half_closes);
+    T_RUN(test_hold_stale_token);
     return t_done("net");
 }

@@ -1,5 +1,6 @@
-/* test_store.c - the store: init, migrations, WAL, meta, transactions,
- * constraint and heap-exhaustion answers, stats. Runs in a temp directory. */
+/* test_store.c - the store: init, migrations, WAL and the exclusive lock,
+ * meta, transactions, the turn's batch, constraint and heap-exhaustion
+ * answers, stats. Runs in a temp directory. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdio.h>
@@ -81,18 +82,36 @@ static void test_init_and_errors(void)
     T_EQ_INT(store_init(g_path), ST_INVAL);   /* already open */
 }
 
+/* The store is the only user of its file: while it is open, another
+ * connection can neither read nor write it (locking_mode=EXCLUSIVE, the
+ * lock taken at open); once closed, the file opens as any other. */
 static void test_wal_and_schema(void)
 {
     char mode[16];
     char wal[160];
 
     T_EQ_INT(store_meta_set("probe", "1"), ST_OK);
-    raw_text("PRAGMA journal_mode", mode, sizeof mode);
-    T_EQ_STR(mode, "wal");
     path_in_dir(wal, sizeof wal, "roost.db-wal");
     T_CHECK(access(wal, F_OK) == 0);
+    T_EQ_INT(raw_exec("SELECT count(*) FROM roost_meta"), SQLITE_BUSY);
+    T_EQ_INT(raw_exec("INSERT INTO roost_meta(key, value) VALUES ('other', 'x')"), SQLITE_BUSY);
+    store_close();
+    raw_text("PRAGMA journal_mode", mode, sizeof mode);
+    T_EQ_STR(mode, "wal");
     T_EQ_INT(raw_query_int("PRAGMA user_version"), store_migration_count());
     T_EQ_INT(raw_query_int("SELECT count(*) FROM sqlite_schema WHERE name='api_keys'"), 1);
+    T_EQ_INT(raw_query_int("SELECT count(*) FROM roost_meta WHERE key='probe'"), 1);
+    /* and the other way round: a file another connection holds is refused */
+    {
+        sqlite3 *db = NULL;
+        T_EQ_INT(sqlite3_open_v2(g_path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+        T_EQ_INT(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+        T_EQ_INT(store_init(g_path), ST_AGAIN);
+        T_CHECK(!store_is_open());
+        (void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_close(db);
+    }
+    T_EQ_INT(store_init(g_path), ST_OK);
 }
 
 static void test_meta(void)
@@ -228,6 +247,135 @@ static void test_heap_exhaustion(void)
     T_EQ_STR(buf, "fine");
 }
 
+/* ---- the turn's batch ---- */
+
+static int g_done_calls;
+static st_t g_done_st;
+
+static void batch_done(st_t st)
+{
+    g_done_calls++;
+    g_done_st = st;
+}
+
+static st_t meta_set_member(const char *key, const char *value)
+{
+    st_t st = store_batch_join(batch_done);
+    if (st == ST_OK) {
+        st = store_batch_leave(store_meta_set(key, value));
+    }
+    return st;
+}
+
+/* APIKEY_INSERT as a member: a duplicate key_hash fails (UNIQUE). */
+static st_t key_member(const char *hash)
+{
+    st_t st = store_batch_join(batch_done);
+    if (st == ST_OK) {
+        sqlite3_stmt *s = store_stmt(STORE_APIKEY_INSERT);
+        st = store_bind_text(s, 1, strv_from_cstr(hash));
+        if (st == ST_OK) {
+            st = store_bind_text(s, 2, STRV_LIT("2025-01-01T00:00:00Z"));
+        }
+        if (st == ST_OK) {
+            st = store_exec(s);
+        }
+        st = store_batch_leave(st);
+    }
+    return st;
+}
+
+/* Members share one transaction; a member that fails is undone alone and
+ * the others commit; the owner hears once, after the commit. */
+static void test_batch_members(void)
+{
+    char buf[32];
+    store_stats_t before;
+    store_stats_t after;
+
+    store_stats(&before);
+    g_done_calls = 0;
+    T_CHECK(!store_batch_open());
+    T_EQ_INT(store_batch_commit(), ST_OK);            /* none open: no-op */
+    T_EQ_INT(g_done_calls, 0);
+    T_EQ_INT(key_member("batch-1"), ST_OK);
+    T_CHECK(store_batch_open());
+    T_EQ_INT(key_member("batch-2"), ST_OK);
+    T_EQ_INT(key_member("batch-1"), ST_EXISTS);       /* fails alone */
+    T_EQ_INT(meta_set_member("batch", "kept"), ST_OK);
+    T_EQ_INT(g_done_calls, 0);
+    T_EQ_INT(store_batch_commit(), ST_OK);
+    T_EQ_INT(g_done_calls, 1);
+    T_EQ_INT(g_done_st, ST_OK);
+    T_CHECK(!store_batch_open());
+    T_EQ_INT(store_meta_get("batch", buf, sizeof buf, NULL), ST_OK);
+    T_EQ_STR(buf, "kept");
+    {
+        sqlite3_stmt *s = store_stmt(STORE_APIKEY_COUNT);
+        bool row = false;
+        T_EQ_INT(store_step(s, &row), ST_OK);
+        T_EQ_INT(store_col_int64(s, 0), 3);           /* ab12, batch-1, batch-2 */
+        store_done(s);
+    }
+    store_stats(&after);
+    T_EQ_INT(after.batch_commits - before.batch_commits, 1);
+    T_EQ_INT(after.batch_members - before.batch_members, 3);
+}
+
+/* Anything else that uses the store commits an open batch first: it never
+ * runs inside it, and reads only what is committed. */
+static void test_batch_settled_by_others(void)
+{
+    char buf[32];
+
+    g_done_calls = 0;
+    T_EQ_INT(meta_set_member("settle", "member"), ST_OK);
+    T_EQ_INT(g_done_calls, 0);
+    T_EQ_INT(store_meta_get("settle", buf, sizeof buf, NULL), ST_OK);   /* a read */
+    T_EQ_INT(g_done_calls, 1);
+    T_EQ_INT(g_done_st, ST_OK);
+    T_EQ_STR(buf, "member");
+    T_EQ_INT(meta_set_member("settle", "again"), ST_OK);
+    T_EQ_INT(store_begin(), ST_OK);                   /* another transaction */
+    T_EQ_INT(g_done_calls, 2);
+    T_EQ_INT(store_meta_set("settle", "theirs"), ST_OK);
+    T_EQ_INT(store_rollback(), ST_OK);                /* theirs only */
+    T_EQ_INT(store_meta_get("settle", buf, sizeof buf, NULL), ST_OK);
+    T_EQ_STR(buf, "again");
+    /* a batch open at close is committed */
+    T_EQ_INT(meta_set_member("settle", "at close"), ST_OK);
+    store_close();
+    T_EQ_INT(g_done_calls, 3);
+    T_EQ_INT(g_done_st, ST_OK);
+    T_EQ_INT(store_init(g_path), ST_OK);
+    T_EQ_INT(store_meta_get("settle", buf, sizeof buf, NULL), ST_OK);
+    T_EQ_STR(buf, "at close");
+}
+
+/* A commit that fails (the disk refuses the WAL write): the owner hears
+ * the error, none of the members is there, and the store works after. */
+static void test_batch_commit_fails(void)
+{
+    char buf[32];
+
+    g_done_calls = 0;
+    T_EQ_INT(meta_set_member("doomed-1", "x"), ST_OK);
+    T_EQ_INT(meta_set_member("doomed-2", "x"), ST_OK);
+    T_EQ_INT(port_fault_arm("write", 1u, true, "EIO"), ST_OK);
+    T_EQ_INT(store_batch_commit(), ST_IO);
+    T_CHECK(port_fault_fired() > 0u);
+    port_fault_disarm();
+    T_EQ_INT(g_done_calls, 1);
+    T_EQ_INT(g_done_st, ST_IO);
+    T_CHECK(!store_batch_open());
+    T_EQ_INT(store_meta_get("doomed-1", buf, sizeof buf, NULL), ST_NOTFOUND);
+    T_EQ_INT(store_meta_get("doomed-2", buf, sizeof buf, NULL), ST_NOTFOUND);
+    T_EQ_INT(meta_set_member("survivor", "y"), ST_OK);
+    T_EQ_INT(store_batch_commit(), ST_OK);
+    T_EQ_INT(g_done_st, ST_OK);
+    T_EQ_INT(store_meta_get("survivor", buf, sizeof buf, NULL), ST_OK);
+}
+
 static void test_stats(void)
 {
     store_stats_t st;
@@ -257,10 +405,10 @@ static void test_reopen(void)
     T_CHECK(access(wal, F_OK) != 0);   /* checkpointed and removed on close */
 
     T_EQ_INT(store_init(g_path), ST_OK);   /* migrations already applied */
-    T_EQ_INT(raw_query_int("PRAGMA user_version"), store_migration_count());
     T_EQ_INT(store_meta_get("instance", buf, sizeof buf, NULL), ST_OK);
     T_EQ_STR(buf, "roost-2");
     store_close();
+    T_EQ_INT(raw_query_int("PRAGMA user_version"), store_migration_count());
     T_EQ_INT(store_init(g_path), ST_OK);
     T_EQ_INT(store_meta_get("tx", buf, sizeof buf, NULL), ST_OK);
     store_close();
@@ -320,8 +468,6 @@ static void test_parts(void)
     T_EQ_INT(store_add(&k_part_c), ST_OK);
     T_EQ_INT(store_init(g_path), ST_OK);
     T_EQ_INT(store_add(&k_part_c), ST_INVAL);         /* the store is open */
-    T_EQ_INT(raw_query_int("PRAGMA user_version"), 5);
-    T_EQ_INT(raw_query_int("SELECT count(*) FROM sqlite_master WHERE name LIKE 'part_%'"), 4);
     s = store_stmt_in(&g_part_a_stmts, 0u);
     T_EQ_INT(store_bind_int64(s, 1, 7), ST_OK);
     T_EQ_INT(store_exec(s), ST_OK);
@@ -331,9 +477,11 @@ static void test_parts(void)
     T_EQ_INT(store_col_int64(s, 0), 1);
     store_done(s);
     store_close();
-    T_EQ_INT(store_init(g_path), ST_OK);              /* nothing left to migrate */
     T_EQ_INT(raw_query_int("PRAGMA user_version"), 5);
+    T_EQ_INT(raw_query_int("SELECT count(*) FROM sqlite_master WHERE name LIKE 'part_%'"), 4);
+    T_EQ_INT(store_init(g_path), ST_OK);              /* nothing left to migrate */
     store_close();
+    T_EQ_INT(raw_query_int("PRAGMA user_version"), 5);
 }
 
 static void cleanup(void)
@@ -365,6 +513,9 @@ int main(void)
     T_RUN(test_statements);
     T_RUN(test_heap_exhaustion);
     T_RUN(test_write_faults);
+    T_RUN(test_batch_members);
+    T_RUN(test_batch_settled_by_others);
+    T_RUN(test_batch_commit_fails);
     T_RUN(test_stats);
     T_RUN(test_reopen);
     T_RUN(test_newer_schema);

@@ -9,13 +9,27 @@
  *   answer larger than tx is written again, window by window.
  * - GET /events keeps, per part, the id of one event of the session as an
  *   anchor instead of the id text (fapi_list_stream).
- * - Every live update goes through obs_publish: serialized once onto the
- *   event ring, delivered to /ws clients by http/stream (a client whose
- *   queue passes observability.ws_max_buffer_bytes, or that the ring
- *   overtakes, is closed with 1013). An `event` message is built in the
- *   render scratch (it echoes a body of up to 1 MiB; nothing else uses the
- *   scratch while it is built); the session messages in a static buffer
- *   sized for the largest Session.
+ * - POST /events share the loop turn's transaction (store.h, the turn's
+ *   batch): each event is one member (a savepoint: an event whose writes
+ *   fail is answered 500 at once and the others go on), its `event`
+ *   message is serialized into the stage (CFG_OBS_BATCH_BYTES) and its
+ *   200 is written but held (hctx_hold). When the batch ends (the app's
+ *   turn hook commits it; anything else using the store commits it
+ *   earlier) batch_done publishes the staged messages in order and
+ *   releases the answers; a batch that did not commit publishes nothing
+ *   and closes its posters' connections unanswered: a client sees a 200
+ *   only for an event that is committed, and retries the others. A full
+ *   stage (or CFG_OBS_BATCH_EVENTS events) commits the batch early; an
+ *   event whose message is larger than the whole stage is recorded alone
+ *   (obs_record: its own transaction, after the batch's commit, its
+ *   message in the render scratch, answered at once).
+ * - Every other live update goes through obs_publish: serialized once onto
+ *   the event ring, delivered to /ws clients by http/stream (a client
+ *   whose queue passes observability.ws_max_buffer_bytes, or that the ring
+ *   overtakes, is closed with 1013). An `event` message recorded alone is
+ *   built in the render scratch (it echoes a body of up to 1 MiB; nothing
+ *   else uses the scratch while it is built); the session messages in a
+ *   static buffer sized for the largest Session.
  * - /ws sends `init` (the sessions, as GET /sessions) as its first message,
  *   produced straight into tx like the list.
  */
@@ -25,6 +39,7 @@
 
 #include "bus/ring.h"
 #include "core/log.h"
+#include "net/conn.h"
 #include "fam/shared/fam.h"
 #include "http/stream.h"
 
@@ -146,33 +161,42 @@ static st_t insert_event(const obs_event *ev)
     return st;
 }
 
-st_t obs_record(const obs_event *ev)
+/* What recording ev writes (§3.2): the session's start or stop, the event,
+ * modified_at. Inside a transaction the caller opened. */
+static st_t record_writes(const obs_event *ev)
 {
-    st_t st = store_begin();
-    if (st == ST_OK) {
-        if (strv_eq_cstr(ev->event_type, "session_start")) {
-            sqlite3_stmt *q = obs_stmt(OBS_SQL_SESSION_START);
-            st = store_bind_text(q, 1, ev->session_id);
-            if (st == ST_OK) {
-                st = store_bind_text(q, 2, ev->session_name);
-            }
-            if (st == ST_OK) {
-                st = store_bind_text(q, 3, ev->timestamp);
-            }
-            if (st == ST_OK) {
-                st = store_exec(q);
-            }
-        } else if (strv_eq_cstr(ev->event_type, "session_stop")) {
-            st = obs_exec_1(OBS_SQL_SESSION_FINISH, ev->session_id);
-        } else {
-            /* other types: stored and broadcast, no session effect */
+    st_t st = ST_OK;
+    if (strv_eq_cstr(ev->event_type, "session_start")) {
+        sqlite3_stmt *q = obs_stmt(OBS_SQL_SESSION_START);
+        st = store_bind_text(q, 1, ev->session_id);
+        if (st == ST_OK) {
+            st = store_bind_text(q, 2, ev->session_name);
         }
+        if (st == ST_OK) {
+            st = store_bind_text(q, 3, ev->timestamp);
+        }
+        if (st == ST_OK) {
+            st = store_exec(q);
+        }
+    } else if (strv_eq_cstr(ev->event_type, "session_stop")) {
+        st = obs_exec_1(OBS_SQL_SESSION_FINISH, ev->session_id);
+    } else {
+        /* other types: stored and broadcast, no session effect */
     }
     if (st == ST_OK) {
         st = insert_event(ev);
     }
     if (st == ST_OK) {
         st = obs_exec_2(OBS_SQL_SESSION_TOUCH, ev->session_id, ev->timestamp);
+    }
+    return st;
+}
+
+st_t obs_record(const obs_event *ev)
+{
+    st_t st = store_begin();
+    if (st == ST_OK) {
+        st = record_writes(ev);
     }
     if (st == ST_OK) {
         st = store_commit();
@@ -181,6 +205,106 @@ st_t obs_record(const obs_event *ev)
         (void)store_rollback();
     } else {
         obs_publish(OBS_PUB_EVENT, ev, ev->session_id);
+    }
+    return st;
+}
+
+/* ---- the turn's batch ------------------------------------------------------ */
+
+/* One event of the open batch: the hold on its poster's answer and its
+ * `event` message in the stage. */
+typedef struct {
+    uint32_t hold;
+    uint32_t off;
+    uint32_t n;
+} batch_event;
+
+static char g_stage[CFG_OBS_BATCH_BYTES];
+static size_t g_stage_used;
+static batch_event g_batch[CFG_OBS_BATCH_EVENTS];
+static size_t g_nbatch;
+
+_Static_assert((sizeof g_stage + sizeof g_batch) <= OBS_BATCH_STATIC_BYTES,
+               "OBS_BATCH_STATIC_BYTES is the plan of the batch");
+_Static_assert(CFG_OBS_BATCH_BYTES <= 0xFFFFFFFFu, "stage offsets are 32-bit");
+
+/* The store's word on the batch (store_batch_fn): committed, every event
+ * is broadcast, in the order received, and its answer let go; rolled back,
+ * every poster's connection is closed unanswered (the client retries). */
+static void batch_done(st_t st)
+{
+    size_t i;
+    for (i = 0u; i < g_nbatch; i++) {
+        const batch_event *b = &g_batch[i];
+        if (st == ST_OK) {
+            st_t pst = ring_publish(OBS_TOPIC, RING_PRIO_NORMAL, g_stage + b->off, b->n, NULL);
+            if (pst != ST_OK) {
+                LOG_W("obs", "live update of an event not sent: %s", status_str(pst));
+            }
+        }
+        conn_tx_release(b->hold, st == ST_OK);
+    }
+    if ((st != ST_OK) && (g_nbatch > 0u)) {
+        LOG_W("obs", "%u event(s) not committed (%s): their connections close unanswered",
+              (unsigned)g_nbatch, status_str(st));
+    }
+    g_nbatch = 0u;
+    g_stage_used = 0u;
+}
+
+static void event_message(json_w *w, const obs_event *ev);
+
+/* Serialize ev's `event` message into the stage's free room: its length,
+ * or 0 when it does not fit. */
+static size_t stage_message(const obs_event *ev)
+{
+    json_w w;
+    size_t n = 0u;
+    json_w_init(&w, g_stage + g_stage_used, sizeof g_stage - g_stage_used);
+    event_message(&w, ev);
+    if (json_w_finish(&w, &n) != ST_OK) {
+        n = 0u;
+    }
+    return n;
+}
+
+/* Record ev as a member of the turn's batch and hold h's answer until the
+ * batch commits (batch_done). ST_TOOBIG: its message does not fit even an
+ * empty stage (the caller records it alone). Other errors: ev is not
+ * stored (the batch goes on without it). */
+static st_t record_in_batch(hctx *h, const obs_event *ev)
+{
+    size_t n = 0u;
+    size_t at;
+    st_t st;
+    if (g_nbatch < (size_t)CFG_OBS_BATCH_EVENTS) {
+        n = stage_message(ev);
+    }
+    if ((n == 0u) && (g_nbatch > 0u)) {
+        /* the stage is full: this batch ends here, a new one starts */
+        (void)store_batch_commit();
+        n = stage_message(ev);
+    }
+    if (n == 0u) {
+        return ST_TOOBIG;
+    }
+    at = g_stage_used;
+    st = store_batch_join(batch_done);
+    if (st == ST_OK) {
+        st = store_batch_leave(record_writes(ev));
+    }
+    if (st == ST_OK) {
+        if (g_stage_used != at) {
+            /* the batch it was staged for ended at the join (the store
+             * commits early when its owner list is full): the stage was
+             * emptied, the message moves to the front of the new batch */
+            (void)memmove(g_stage + g_stage_used, g_stage + at, n);
+        }
+        g_batch[g_nbatch].hold = hctx_hold(h);
+        g_batch[g_nbatch].off = (uint32_t)g_stage_used;
+        g_batch[g_nbatch].n = (uint32_t)n;
+        g_nbatch++;
+        g_stage_used += n;
     }
     return st;
 }
@@ -373,9 +497,15 @@ static void post_event_pass(hctx *h, const void *state)
         obs_internal(h, "event validation", ST_INVAL);
         return;
     }
-    g_ev_buf = http_render_scratch(&g_ev_cap);   /* free until the answer is written */
-    st = obs_record(&ev);
-    g_ev_buf = NULL;
+    st = record_in_batch(h, &ev);
+    if (st == ST_TOOBIG) {
+        /* larger than the stage: alone, in a transaction of its own, after
+         * the batch (committed by store_begin), its message built in the
+         * render scratch */
+        g_ev_buf = http_render_scratch(&g_ev_cap);   /* free until the answer is written */
+        st = obs_record(&ev);
+        g_ev_buf = NULL;
+    }
     json_release(&d);
     if (st != ST_OK) {
         obs_internal(h, "recording an event", st);

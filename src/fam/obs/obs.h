@@ -23,12 +23,15 @@
 #define OBS_TOPIC 0x4u
 
 /* Static storage of this module, for app/pools.def: the session_updated
- * message (CFG_OBS_MSG_BYTES), the
- * fields of one hook event and session decoded at their limits, and the
- * stop slots (obs.c checks the sum). */
+ * message (CFG_OBS_MSG_BYTES), the fields of one hook event and session
+ * decoded at their limits, the stop slots (sessions.c checks the sum) and
+ * the batch's stage and holds (events.c checks its part). */
 #define OBS_MSG_BYTES CFG_OBS_MSG_BYTES
+/* The turn's batch of events (events.c): their messages and holds. */
+#define OBS_BATCH_STATIC_BYTES \
+    ((size_t)CFG_OBS_BATCH_BYTES + ((size_t)CFG_OBS_BATCH_EVENTS * 12u))
 #define OBS_STATIC_BYTES \
-    (OBS_MSG_BYTES + 26624u + ((size_t)CFG_OBS_STOP_SLOTS * 96u))
+    (OBS_MSG_BYTES + 26624u + ((size_t)CFG_OBS_STOP_SLOTS * 96u) + OBS_BATCH_STATIC_BYTES)
 
 /* The descriptor's route table and hooks (fam/desc.h, desc.c): init reads
  * observability.stop_grace_ms, streams the /ws keys and registers /ws. */
@@ -68,8 +71,10 @@ typedef struct {
 
 /* Record ev with the effects of POST /events (§3.2): session start/stop,
  * the stored event (empty tool_input / tool_output / content stored as
- * null), modified_at and the broadcast. Storage errors are returned (and
- * logged by the store); nothing is half-written. */
+ * null), modified_at and the broadcast, in a transaction of its own
+ * (POST /events itself batches its events per loop turn, events.c; this
+ * is its way for an event too large for the batch's stage). Storage
+ * errors are returned (and logged by the store); nothing is half-written. */
 st_t obs_record(const obs_event *ev);
 
 /* /ws: ping period (a client silent that long after a ping is closed with

@@ -222,6 +222,10 @@ static void store(mbuf *m)
             (unsigned long long)s.alloc_failures);
     gauge(m, "roost_sqlite_pcache_high_water", "Most page-cache slots ever in use.",
           (unsigned long long)s.pcache_high);
+    counter(m, "roost_sqlite_batches_total", "Turn batches committed (one transaction each).",
+            (unsigned long long)s.batch_commits);
+    counter(m, "roost_sqlite_batch_members_total", "Writes committed in turn batches.",
+            (unsigned long long)s.batch_members);
 }
 
 size_t metrics_render(char *buf, size_t cap)
