@@ -31,7 +31,10 @@ for a valid request, no malformed response):
   heap out          (curl + c-ares) the chat's LLM call fails: `error`
                     event then `done` (after the fallback chain).
   sqlite            fleet: 500/503 in the fleet envelope; observability:
-                    5xx {"detail": ...}; chat: 503, or `error` + `done`;
+                    5xx {"detail": ...}, or, when the commit of the
+                    turn's batch fails, the connection closed unanswered
+                    (no 2xx for an event not committed); chat: 503, or
+                    `error` + `done`;
                     the database stays intact (PRAGMA integrity_check ok)
                     and nothing acknowledged before is lost.
   timer             chat: the stream ends with `error` + `done` (no first
@@ -49,7 +52,9 @@ for a valid request, no malformed response):
                     process and every other connection carry on.
   os write/fsync/rename ENOSPC, EIO; open EACCES
                     the write is answered 5xx in the family's shape and the
-                    previous content stays (soul files, documents).
+                    previous content stays (soul files, documents); an
+                    observability event whose batch cannot be committed
+                    gets no answer (its connection closes).
   os clock_mono +60000
                     deadlines fire early (408, 1001/1006 closes); nothing
                     else.
@@ -63,7 +68,8 @@ After every run, with the fault disarmed:
     bytes in use are back to their baseline;
   - every acknowledged write is there (bots, souls, deleted bots gone,
     observability events broadcast and stored);
-  - `PRAGMA integrity_check` on the database is `ok`.
+  - `PRAGMA integrity_check` on the database is `ok` (on a copy of the
+    database and its WAL: roostd keeps the file locked while it runs).
 
 OS faults go through port_fault_arm (port/port.h). While the port has no
 operations table, /_fault answers 501 and those tests fail with a message
@@ -73,9 +79,11 @@ saying so: they are not skipped.
 import http.client
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -397,14 +405,27 @@ class Faulty:
             evs = evs.get("events", evs) if isinstance(evs, dict) else evs
             assert any(e.get("reason") == tag for e in evs), \
                 f"{label}: acknowledged event {sid} lost: {evs}"
-        # the database is intact
-        db = os.path.join(self.srv.data_dir, "roost.db")
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10.0)
+        # the database is intact, as a process that opened it now would find
+        # it: roostd keeps the file locked while it runs (store.h), so the
+        # check runs on a copy of the database and its WAL, taken while
+        # roostd is idle (every answer of the run is in)
+        res = integrity_of_copy(self.srv.data_dir)
+        assert res == [("ok",)], f"{label}: integrity_check: {res}"
+
+
+def integrity_of_copy(data_dir):
+    """PRAGMA integrity_check of a copy of roost.db and its WAL (the WAL index
+    is rebuilt from the WAL when the copy opens)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("roost.db", "roost.db-wal"):
+            src = os.path.join(data_dir, name)
+            if os.path.exists(src):
+                shutil.copyfile(src, os.path.join(tmp, name))
+        con = sqlite3.connect(os.path.join(tmp, "roost.db"), timeout=10.0)
         try:
-            res = con.execute("PRAGMA integrity_check").fetchall()
+            return con.execute("PRAGMA integrity_check").fetchall()
         finally:
             con.close()
-        assert res == [("ok",)], f"{label}: integrity_check: {res}"
 
 
 @pytest.fixture(scope="module")

@@ -475,17 +475,26 @@ def check_message(m):
     return m
 
 
-# ---- the database (seeding rows while roostd runs; WAL allows it) ---------------
+# ---- the database (seeding rows and counting them) --------------------------------
 
 @contextlib.contextmanager
 def db(server):
+    """roost.db, opened by the test. roostd keeps the file locked while it
+    runs (store.h: locking_mode=EXCLUSIVE, no other process may read or
+    write it), so a running server is stopped for the access (SIGTERM: the
+    WAL is checkpointed, the lock released) and started again after it, on
+    the same ports and data directory."""
+    running = server.alive()
+    if running:
+        server.stop()
     con = sqlite3.connect(os.path.join(server.data_dir, "roost.db"), timeout=10.0)
     try:
-        con.execute("PRAGMA busy_timeout=10000")
         with con:
             yield con
     finally:
         con.close()
+        if running:
+            server.start()
 
 
 def seed_session(server, bot_id, started_at=None, messages=(), status="active",
