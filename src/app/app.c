@@ -63,14 +63,14 @@ static void err_str(const char *s)
 }
 
 /* The loop's turn hook (net_set_turn_hook), after dispatch and timers:
- * first the store's batch commits (the answers it holds go out right after
- * the hook, net/loop.c), then the streams take what was published, so a
- * broadcast never precedes the commit of what it tells. */
+ * first the store's batch commits and the answers it held go out (their
+ * clients can send their next requests while the rest of the turn runs),
+ * then the streams take what was published: a broadcast never precedes
+ * the commit of what it tells. */
 static void app_turn(void)
 {
-    if (store_is_open()) {
-        (void)store_batch_commit();
-    }
+    (void)store_batch_commit();
+    net_send_released();
     stream_turn();
 }
 

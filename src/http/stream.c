@@ -310,6 +310,7 @@ static void pump_events(stream_sub *s)
     stream_policy *pol = s->pol;
     conn *c = s->c;
     bool more = (pol->topics != 0u);
+    bool out = false;          /* an event went into tx: last_out_ms, once */
     while (more && !s->closing) {
         ring_event ev;
         uint64_t missed = 0u;
@@ -361,7 +362,7 @@ static void pump_events(stream_sub *s)
                 if (total <= room) {
                     put_range(c, hdr, hl, ev.data, ev.n, trl, tl, 0u, total);
                     pol->stats.sent++;
-                    s->last_out_ms = clock_mono_ms();
+                    out = true;
                 } else if ((total > ((size_t)CFG_BUF_BYTES - (size_t)CFG_STREAM_CONTROL_RESERVE)) &&
                            (room > hl)) {
                     /* never fits whole: start it, finish it across drains */
@@ -371,7 +372,7 @@ static void pump_events(stream_sub *s)
                     s->part_hdr_len = hl;
                     put_range(c, hdr, hl, ev.data, ev.n, trl, tl, 0u, room);
                     s->part_off = room;
-                    s->last_out_ms = clock_mono_ms();
+                    out = true;
                     more = false;
                 } else {
                     s->cursor = ev.seq;    /* waits for room */
@@ -381,6 +382,9 @@ static void pump_events(stream_sub *s)
                 /* closed above */
             }
         }
+    }
+    if (out) {
+        s->last_out_ms = clock_mono_ms();   /* one clock read per pump, not per event */
     }
 }
 

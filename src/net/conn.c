@@ -7,6 +7,9 @@
  *   that took one is put on the settle list; at the end of its I/O and at
  *   the end of the turn (after timers and the turn hook, which write to
  *   other conns) settle() gives back an empty rx and an empty, unpinned tx.
+ *   After the hook, the conns on the settle list with output pending are
+ *   written first (net_write_fresh): what the hook gave the streams leaves
+ *   in the same turn.
  *   A buffer given back goes first to the head of the tx queue (the conn is
  *   put on the grant list and its on_drained runs in the grant phase of
  *   the turn, never inside the caller that released it), else to the head
@@ -400,6 +403,20 @@ static void settle_touched(void)
         if (!c->closing) {
             net_settle(c);
         }
+    }
+}
+
+void net_write_fresh(void)
+{
+    conn *c = g_touched;
+    /* conns touched meanwhile (a drain that refills tx) join at the head:
+     * the walk goes on from where it was */
+    while (c != NULL) {
+        if (!c->closing && !c->lingering && !c->peer_closed && (c->tx_holds == 0u) &&
+            (c->tx != NULL) && (c->tx_off < c->tx_len)) {
+            net_do_write(c);
+        }
+        c = c->touch_next;
     }
 }
 

@@ -236,6 +236,11 @@ size_t net_listener_count(void);
 const listener *net_listener_at(size_t i);
 /* Register a hook called once per turn after I/O (bus delivery, out/ driving). */
 void net_set_turn_hook(void (*fn)(void));
+/* Write the conns whose tx hold was released (conn_tx_release) now. The
+ * loop does it after the turn hook; a hook that releases holds calls it
+ * itself to send those answers before its other work. Not from inside a
+ * protocol callback. */
+void net_send_released(void);
 
 /* Sockets the loop watches for another module (outbound HTTP: libcurl's
  * connections and c-ares' queries), at most CFG_NET_WATCHES at once. The

@@ -10,15 +10,20 @@
  *   -> port_wait, which reports only what fired -> for each: accept, or a
  *   conn's read and write within its byte budgets, or a watched socket's
  *   callback -> grant and settle buffers -> timers -> turn hook (the app's:
- *   commit the store's batch, then feed the streams) -> write the conns
- *   whose tx hold was released -> grant and settle again; every
- *   NET_SWEEP_MS the deadlines. Nothing in a turn walks every connection
- *   except the deadline sweep.
+ *   commit the store's batch, send the answers it released, feed the
+ *   streams) -> write what the timers and the hook produced into tx they
+ *   were lent in this turn (the streams' events: out in this turn, with no
+ *   interest change and no wake-up for writability when the socket takes
+ *   it) and the conns whose tx hold was released -> grant and settle
+ *   again; every NET_SWEEP_MS the deadlines. Nothing in a turn walks every
+ *   connection except the deadline sweep.
  * - Holds (conn_tx_hold): an answer written in this turn but held until
- *   the hook has committed what it answers for is written right after the
- *   hook, in the same turn. A hold taken after the hook (a request served
- *   in the last grant phase) makes the next wait return at once (timeout
- *   0), so the next turn's hook is never delayed by a sleep.
+ *   the hook has committed what it answers for goes out as soon as it is
+ *   released (the hook calls net_send_released right after its commit,
+ *   before the streams are fed; the loop again after the hook). A hold
+ *   taken after the hook (a request served in the last grant phase) makes
+ *   the next wait return at once (timeout 0), so the next turn's hook is
+ *   never delayed by a sleep.
  * - Closing and reclaiming happen only at the top of a turn: a conn freed
  *   there has no event left in the turn's fired array, so an event is
  *   never applied to a conn that took the slot of another.
@@ -210,7 +215,7 @@ static void conn_event(uint32_t index, uint32_t got)
 
 /* Answers whose hold was released (by the turn hook's commit, mostly) go
  * out now, as if their sockets had reported room. */
-static void send_released(void)
+void net_send_released(void)
 {
     conn *c = net_released_pop();
     while (c != NULL) {
@@ -259,7 +264,8 @@ static void one_turn(bool accepting, int timeout_ms)
     if (g_turn_hook != NULL) {
         g_turn_hook();
     }
-    send_released();
+    net_write_fresh();
+    net_send_released();
     net_grant_and_settle();
 }
 

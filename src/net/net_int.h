@@ -63,6 +63,11 @@ void net_grant_and_settle(void);
 /* The next conn whose tx hold was released (conn_tx_release), taken off
  * the released list; NULL when none is left. */
 conn *net_released_pop(void);
+/* Write the conns lent a tx since the last settle that have output
+ * pending (after the turn hook: what the streams were fed), unless held,
+ * closing, lingering or half-closed by the peer (those keep the usual
+ * path). */
+void net_write_fresh(void);
 /* The oldest idle keep-alive conn, marked closing (it frees its slot at
  * the top of the next turn); false when none is idle. */
 bool net_reclaim_idle(void);

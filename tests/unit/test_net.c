@@ -3,7 +3,8 @@
  * by turn in-process with tiny pools (4 connections, 2 body slots, short
  * timeouts), so reclaim, 503 refusal, body-slot exhaustion and the 408
  * deadline run on every test run; tx holds (conn_tx_hold) released in the
- * turn hook, failed, on a half-closed peer, and stale tokens.
+ * turn hook, failed, on a half-closed peer, and stale tokens; the turn
+ * hook's output sent in its own turn.
  */
 
 #define _DEFAULT_SOURCE
@@ -151,8 +152,29 @@ static void release_hook(void)
     g_nheld = 0u;
 }
 
+/* Answers, and keeps its conn for a turn hook that writes to it (as
+ * http/stream's hook does to a subscriber). */
+static conn *g_kept;
+
+static void keep(hctx *h)
+{
+    g_kept = h->c;
+    hctx_send(h, 200, "text/plain", "kept", 4u);
+}
+
+static void write_hook(void)
+{
+    size_t room = 0u;
+    char *p = conn_tx_buf(g_kept, &room);
+    if ((p != NULL) && (room >= 5u)) {
+        (void)memcpy(p, "hook!", 5u);
+        conn_tx_ack(g_kept, 5u);
+    }
+}
+
 static const route k_routes[] = {
     { RM_GET, "/held", held, 0u },
+    { RM_GET, "/keep", keep, 0u },
     { RM_GET, "/unstable", unstable, ROUTE_BIG_OUT },
     { RM_GET, "/stream", stream, ROUTE_BIG_OUT },
     { RM_GET, "/flood", flood_route, 0u },
@@ -837,6 +859,27 @@ static void test_hold_stale_token(void)
     T_EQ_INT(net_conns_used(), 0);
 }
 
+/* What the turn hook writes into a conn's tx (a stream's events) goes out
+ * in that same turn, not when a later wait reports the socket writable. */
+static void test_hook_output_sent_in_its_turn(void)
+{
+    char buf[4096];
+    ssize_t r;
+    int s = client();
+    say(s, "GET /keep HTTP/1.1\r\nHost: t\r\n\r\n");
+    T_CHECK(hear(s, buf, sizeof buf, 30) > 0);
+    T_CHECK(strstr(buf, "kept") != NULL);
+    net_set_turn_hook(write_hook);
+    net_turn(0);
+    net_set_turn_hook(NULL);
+    r = recv(s, buf, sizeof buf - 1u, MSG_DONTWAIT);
+    T_EQ_INT(r, 5);
+    T_CHECK(memcmp(buf, "hook!", 5u) == 0);
+    close(s);
+    pump(30);
+    T_EQ_INT(net_conns_used(), 0);
+}
+
 int main(void)
 {
     pools_init();
@@ -874,5 +917,6 @@ int main(void)
     T_RUN(test_hold_release_fails);
     T_RUN(test_hold_peer_half_closes);
     T_RUN(test_hold_stale_token);
+    T_RUN(test_hook_output_sent_in_its_turn);
     return t_done("net");
 }
