@@ -3,7 +3,7 @@
 subscribers, for this roostd and an older one side by side in one run.
 
 Usage: bench/obs_events.py [path/to/roostd] [--before path/to/old/roostd]
-                           [--subs 100] [--conns 32] [--seconds 5] [--rounds 2]
+                           [--subs 100] [--conns 128] [--seconds 5] [--rounds 3]
 
 For each server in turn (this one, then --before), --rounds times: start it
 (a fresh data directory; observability, and fleet for /metrics), open --subs
@@ -206,9 +206,9 @@ def main():
     ap.add_argument("roostd", nargs="?", default=os.path.join(HERE, "..", "build", "roostd"))
     ap.add_argument("--before", help="an older roostd to measure beside it")
     ap.add_argument("--subs", type=int, default=100)
-    ap.add_argument("--conns", type=int, default=32)
+    ap.add_argument("--conns", type=int, default=128)
     ap.add_argument("--seconds", type=int, default=5)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     if shutil.which("wrk") is None:

@@ -406,15 +406,27 @@ static void settle_touched(void)
     }
 }
 
+static bool fresh_output(const conn *c)
+{
+    return !c->closing && !c->lingering && !c->peer_closed && (c->tx_holds == 0u) &&
+           (c->tx != NULL) && (c->tx_off < c->tx_len);
+}
+
 void net_write_fresh(void)
 {
     conn *c = g_touched;
-    /* conns touched meanwhile (a drain that refills tx) join at the head:
-     * the walk goes on from where it was */
+    /* conns touched meanwhile join at the head: the walk goes on from where
+     * it was */
     while (c != NULL) {
-        if (!c->closing && !c->lingering && !c->peer_closed && (c->tx_holds == 0u) &&
-            (c->tx != NULL) && (c->tx_off < c->tx_len)) {
+        /* A drain refills tx (a stream's next events, from the ring, which
+         * nothing adds to meanwhile): write again while the socket takes
+         * bytes, so a turn's events leave in this turn. */
+        while (fresh_output(c)) {
+            uint64_t sent = g_net.stats.bytes_out;
             net_do_write(c);
+            if (g_net.stats.bytes_out == sent) {
+                break;      /* the socket is full: it waits for writability */
+            }
         }
         c = c->touch_next;
     }
