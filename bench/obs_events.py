@@ -4,6 +4,7 @@ subscribers, for this roostd and an older one side by side in one run.
 
 Usage: bench/obs_events.py [path/to/roostd] [--before path/to/old/roostd]
                            [--subs 100] [--conns 128] [--seconds 5] [--rounds 3]
+                           [--peers-json]
 
 For each server in turn (this one, then --before), --rounds times: start it
 (a fresh data directory; observability, and fleet for /metrics), open --subs
@@ -33,6 +34,7 @@ does not pass or fail (bench/README.md).
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -210,6 +212,9 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--peers-json", action="store_true",
+                    help="end with one JSON line {\"roostd\": events/s, \"before\": events/s} "
+                         "(the medians; bench/peers.py reads it)")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("obs_events: wrk is not installed (make deps)")
@@ -249,6 +254,11 @@ def main():
         print(f"ratio this/before: {pct(rates['this'], 50) / pct(rates['before'], 50):.2f}x "
               f"events/s, {pct(costs['before'], 50) / pct(costs['this'], 50):.2f}x less "
               f"server CPU per event")
+    if args.peers_json:
+        out = {"roostd": round(pct(rates["this"], 50), 1) if rates["this"] else None}
+        if args.before:
+            out["before"] = round(pct(rates["before"], 50), 1) if rates["before"] else None
+        print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -597,10 +597,8 @@ conn *net_conn_open(listener *l, port_sock s)
     c->sock = s;
     c->lst = l;
     c->err = ST_OK;
-    c->gen = (uint16_t)(c->gen + 1u);
-    if (c->gen == 0u) {
-        c->gen = 1u;      /* a token is never CONN_HOLD_NONE */
-    }
+    /* never 0: a token is never CONN_HOLD_NONE */
+    c->gen = (c->gen == UINT16_MAX) ? (uint16_t)1u : (uint16_t)(c->gen + 1u);
     c->opened_ms = clock_mono_ms();
     c->last_io_ms = c->opened_ms;
     c->live_i = (uint32_t)g_net.nlive;

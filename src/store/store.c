@@ -80,7 +80,7 @@ static uint64_t g_db_errors;
 
 /* The turn's batch (store_batch_*): one transaction, a savepoint per
  * member, the owners to tell when it ends. */
-static struct {
+typedef struct store_batch_state {
     bool open;                          /* BEGIN ran: COMMIT is due */
     bool in_member;                     /* between store_batch_join and _leave */
     store_batch_fn done[CFG_STORE_BATCH_OWNERS];
@@ -88,7 +88,9 @@ static struct {
     uint64_t commits;                   /* batches committed */
     uint64_t members;                   /* members kept in them */
     uint32_t kept;                      /* members kept in the open batch */
-} g_batch;
+} store_batch_state;
+
+static store_batch_state g_batch;
 
 /* ---- memory: memsys5 with a failure counter ------------------------------ */
 

@@ -260,7 +260,7 @@ static size_t stage_message(const obs_event *ev)
 {
     json_w w;
     size_t n = 0u;
-    json_w_init(&w, g_stage + g_stage_used, sizeof g_stage - g_stage_used);
+    json_w_init(&w, g_stage + g_stage_used, (sizeof g_stage) - g_stage_used);
     event_message(&w, ev);
     if (json_w_finish(&w, &n) != ST_OK) {
         n = 0u;

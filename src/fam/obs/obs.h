@@ -29,7 +29,7 @@
 #define OBS_MSG_BYTES CFG_OBS_MSG_BYTES
 /* The turn's batch of events (events.c): their messages and holds. */
 #define OBS_BATCH_STATIC_BYTES \
-    ((size_t)CFG_OBS_BATCH_BYTES + ((size_t)CFG_OBS_BATCH_EVENTS * 12u))
+    (CFG_OBS_BATCH_BYTES + ((size_t)CFG_OBS_BATCH_EVENTS * 12u))
 #define OBS_STATIC_BYTES \
     (OBS_MSG_BYTES + 26624u + ((size_t)CFG_OBS_STOP_SLOTS * 96u) + OBS_BATCH_STATIC_BYTES)
 
