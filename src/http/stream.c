@@ -813,7 +813,7 @@ stream_sub *hctx_sse_begin(hctx *h, stream_policy *pol)
     h->resp.no_length = true;
     h->resp.head_only = true;
     hctx_end(h);
-    if (!head) {
+    if (!head && !h->deferred) {
         s = sub_open(h->c, pol, false);
     }
     return s;
