@@ -157,6 +157,22 @@ void json_w_arr_end(json_w *w)
 
 /* ---- strings ------------------------------------------------------------ */
 
+/* 1: a byte that goes into a JSON string as it is (printable ASCII other
+ * than the quote and the backslash). */
+static const unsigned char k_plain[256] = {
+    /* 0x00-0x1F: control characters */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* 0x20-0x7F: all but '"' (0x22) and '\\' (0x5C) */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 0x80-0xFF: UTF-8, checked below (the rest stays 0) */
+};
+
 static void put_escaped(json_w *w, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -166,12 +182,20 @@ static void put_escaped(json_w *w, const char *s, size_t n)
 
     put_c(w, '"');
     while ((i < n) && (w->st == ST_OK)) {
-        unsigned char c = u[i];
+        unsigned char c;
         const char *esc = NULL;
         size_t esc_n = 2u;
         size_t adv = 1u;
         char ubuf[6];
 
+        /* the common case: a run of printable ASCII, one table load a byte */
+        while ((i < n) && (k_plain[u[i]] != 0u)) {
+            i++;
+        }
+        if (i >= n) {
+            break;
+        }
+        c = u[i];
         if (c == (unsigned char)'"') {
             esc = "\\\"";
         } else if (c == (unsigned char)'\\') {
