@@ -627,7 +627,14 @@ def main():
     for name, path in builds:
         ver = subprocess.run([path, "--version"], capture_output=True, text=True).stdout
         print(f"{name}: {path} ({ver.strip().splitlines()[0] if ver.strip() else '?'})")
-    lua = os.path.join(tempfile.mkdtemp(prefix="roost-peers-"), "pipeline.lua")
+    luadir = tempfile.mkdtemp(prefix="roost-peers-")
+    try:
+        run(a, roostd, before, builds, starters, os.path.join(luadir, "pipeline.lua"))
+    finally:
+        shutil.rmtree(luadir, ignore_errors=True)
+
+
+def run(a, roostd, before, builds, starters, lua):
     with open(lua, "w") as f:
         f.write(PIPE_LUA)
 
@@ -714,7 +721,7 @@ def main():
                  "v": {k: obs.get(k) for k in ("roostd", "before")} if obs else {},
                  "target": ">= 2x before" if obs else "n/a (" + obs_why + ")",
                  "check": ("before", ">=", 2.0) if obs else None})
-    print(f"\nmedians of {a.reps} reps (callgrind: one run each)")
+    print(f"\nmedians of {a.reps} reps" + ("" if a.no_callgrind else " (callgrind: one run each)"))
     print_table(rows)
 
     if a.profile:
