@@ -69,21 +69,21 @@ static size_t format_http(uint64_t wall_us, const clock_civil *c, char *buf, siz
     (void)memcpy(t, k_wday[(wall_us / 86400000000u) % 7u], 3u);
     (void)memcpy(&t[3], ", ", 2u);
     n = 5u;
-    n += fmt_u64_pad(&t[n], sizeof t - n, (uint64_t)c->day, 2u);
+    n += fmt_u64_pad(&t[n], (sizeof t) - n, (uint64_t)c->day, 2u);
     t[n] = ' ';
     (void)memcpy(&t[n + 1u], k_mon[c->month - 1], 3u);
     t[n + 4u] = ' ';
     n += 5u;
-    n += fmt_u64_pad(&t[n], sizeof t - n, (uint64_t)c->year, 4u);
+    n += fmt_u64_pad(&t[n], (sizeof t) - n, (uint64_t)c->year, 4u);
     t[n] = ' ';
     n++;
-    n += fmt_u64_pad(&t[n], sizeof t - n, (uint64_t)c->hour, 2u);
+    n += fmt_u64_pad(&t[n], (sizeof t) - n, (uint64_t)c->hour, 2u);
     t[n] = ':';
     n++;
-    n += fmt_u64_pad(&t[n], sizeof t - n, (uint64_t)c->min, 2u);
+    n += fmt_u64_pad(&t[n], (sizeof t) - n, (uint64_t)c->min, 2u);
     t[n] = ':';
     n++;
-    n += fmt_u64_pad(&t[n], sizeof t - n, (uint64_t)c->sec, 2u);
+    n += fmt_u64_pad(&t[n], (sizeof t) - n, (uint64_t)c->sec, 2u);
     (void)memcpy(&t[n], " GMT", 4u);
     n += 4u;
     if (n >= cap) {

@@ -18,11 +18,11 @@ size_t fmt_u64_pad(char *out, size_t cap, uint64_t v, size_t width)
         tmp[i] = k_digits[rest % 10u];
         rest /= 10u;
     } while (rest != 0u);
-    while ((sizeof tmp - i) < w) {
+    while (((sizeof tmp) - i) < w) {
         i--;
         tmp[i] = '0';
     }
-    n = sizeof tmp - i;
+    n = (sizeof tmp) - i;
     if (n > cap) {
         return 0u;
     }

@@ -49,7 +49,7 @@ static const status_line k_status_lines[] = {
     { 505, "HTTP Version Not Supported", LINE("HTTP/1.1 505 HTTP Version Not Supported\r\n") },
 };
 
-#define STATUS_LINES (sizeof k_status_lines / sizeof k_status_lines[0])
+#define STATUS_LINES ((sizeof k_status_lines) / (sizeof k_status_lines[0]))
 
 /* The table is short and the common answers (200, 201, 204) are at its
  * start: a scan is a handful of compares. NULL for a status not in it. */
@@ -90,12 +90,12 @@ static void put_status_unknown(resp_t *r, int status)
 {
     static const char k_pre[] = "HTTP/1.1 ";
     static const char k_post[] = " Unknown\r\n";
-    char line[(sizeof k_pre - 1u) + FMT_I64_MAX + (sizeof k_post - 1u)];
-    size_t n = sizeof k_pre - 1u;
+    char line[((sizeof k_pre) - 1u) + FMT_I64_MAX + ((sizeof k_post) - 1u)];
+    size_t n = (sizeof k_pre) - 1u;
     (void)memcpy(line, k_pre, n);
-    n += fmt_i64(&line[n], sizeof line - n, (int64_t)status);
-    (void)memcpy(&line[n], k_post, sizeof k_post - 1u);
-    n += sizeof k_post - 1u;
+    n += fmt_i64(&line[n], (sizeof line) - n, (int64_t)status);
+    (void)memcpy(&line[n], k_post, (sizeof k_post) - 1u);
+    n += (sizeof k_post) - 1u;
     put(r, line, n);
 }
 
@@ -104,18 +104,20 @@ static void put_status_unknown(resp_t *r, int status)
 
 /* The Date line changes once a second: it is formatted when the wall-clock
  * second differs from the cached one, whichever way the clock moved. */
-static struct {
+typedef struct {
     uint64_t sec;
     size_t len;          /* 0 until the first format */
     char line[DATE_LINE_MAX];
-} g_date;
+} date_cache;
+
+static date_cache g_date;
 
 strv resp_date_line(uint64_t wall_us)
 {
     uint64_t sec = wall_us / 1000000u;
     strv line;
     if ((g_date.len == 0u) || (sec != g_date.sec)) {
-        const size_t at = sizeof DATE_PREFIX - 1u;
+        const size_t at = (sizeof DATE_PREFIX) - 1u;
         size_t n = clock_format(wall_us, CLOCK_FMT_HTTP, &g_date.line[at],
                                 DATE_LINE_MAX - at - 2u);
         (void)memcpy(g_date.line, DATE_PREFIX, at);
@@ -154,9 +156,9 @@ void resp_begin(resp_t *r, char *buf, size_t cap, int status, bool keep_alive, b
     }
     put(r, date.p, date.n);
     if (keep_alive) {
-        put(r, k_keep_alive, sizeof k_keep_alive - 1u);
+        put(r, k_keep_alive, (sizeof k_keep_alive) - 1u);
     } else {
-        put(r, k_close, sizeof k_close - 1u);
+        put(r, k_close, (sizeof k_close) - 1u);
     }
 }
 
@@ -254,8 +256,8 @@ st_t resp_end(resp_t *r, size_t *total)
         (void)memcpy(p, "\r\n", 2u);
         k = 2u;
     } else {
-        (void)memcpy(p, k_cl, sizeof k_cl - 1u);
-        k = sizeof k_cl - 1u;
+        (void)memcpy(p, k_cl, (sizeof k_cl) - 1u);
+        k = (sizeof k_cl) - 1u;
         k += fmt_u64(&p[k], RESP_CL_SLACK - k - 4u, (uint64_t)r->body_len);
         (void)memcpy(&p[k], "\r\n\r\n", 4u);
         k += 4u;

@@ -728,12 +728,13 @@ static void write_101(conn *c, const char *accept)
                                  "Connection: Upgrade\r\nSec-WebSocket-Accept: ";
     size_t room = 0u;
     char *p = conn_tx_buf(c, &room);
+    size_t h = (sizeof k_head) - 1u;
     size_t k = strlen(accept);
-    size_t n = (sizeof k_head - 1u) + k + 4u;
+    size_t n = h + k + 4u;
     if (ALWAYS((p != NULL) && (n <= room))) {
-        (void)memcpy(p, k_head, sizeof k_head - 1u);
-        (void)memcpy(p + (sizeof k_head - 1u), accept, k);
-        (void)memcpy(p + (sizeof k_head - 1u) + k, "\r\n\r\n", 4u);
+        (void)memcpy(p, k_head, h);
+        (void)memcpy(p + h, accept, k);
+        (void)memcpy(p + h + k, "\r\n\r\n", 4u);
         conn_tx_ack(c, n);
     }
 }

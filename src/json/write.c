@@ -303,8 +303,8 @@ void json_w_cstr(json_w *w, const char *s)
 
 void json_w_i64(json_w *w, int64_t v)
 {
-    char tmp[FMT_I64_MAX];
     if (begin_value(w)) {
+        char tmp[FMT_I64_MAX];
         put(w, tmp, fmt_i64(tmp, sizeof tmp, v));
         end_value(w);
     }
@@ -312,8 +312,8 @@ void json_w_i64(json_w *w, int64_t v)
 
 void json_w_u64(json_w *w, uint64_t v)
 {
-    char tmp[FMT_U64_MAX];
     if (begin_value(w)) {
+        char tmp[FMT_U64_MAX];
         put(w, tmp, fmt_u64(tmp, sizeof tmp, v));
         end_value(w);
     }
