@@ -262,7 +262,7 @@ FUZZ_CC      ?= clang
 FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(filter-out fuzz/replay.c,$(wildcard fuzz/*.c)))
 FUZZ_BASE    := -std=c11 -g -O1 -I. -Isrc -Iport -I$(VENDOR_DIR)/include $(UNIT_CFG) $(PORT_CFLAGS) \
                 -fno-sanitize-recover=all
-FUZZ_CORE    := src/core/strv.c src/core/status.c src/core/assert.c src/core/utf8.c port/$(PORT)/port.c \
+FUZZ_CORE    := src/core/strv.c src/core/fmt.c src/core/status.c src/core/assert.c src/core/utf8.c port/$(PORT)/port.c \
                port/$(PORT)/os.c port/$(PORT)/loop_$(LOOP).c
 FUZZ_SRC_http := src/http/parse.c $(FUZZ_CORE)
 FUZZ_SRC_json := src/json/read.c src/json/write.c vendor/jsmn.c $(FUZZ_CORE)

@@ -62,11 +62,11 @@
  */
 #include "http/server.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "core/assert.h"
 #include "core/clock.h"
+#include "core/fmt.h"
 #include "core/log.h"
 #include "core/uuid.h"
 #include "http/cors.h"
@@ -274,9 +274,8 @@ static void prod_pump(conn *c, hresp *rs)
             conn_tx_ack(c, k + n);
             rs->ws_started = true;
         } else {
-            char h8[CHUNK_HDR + 1u];
-            (void)snprintf(h8, sizeof h8, "%08lx\r\n", (unsigned long)(n & 0xffffffffu));
-            (void)memcpy(p, h8, CHUNK_HDR);
+            (void)fmt_hex_fixed(p, CHUNK_HDR - 2u, (uint64_t)n, CHUNK_HDR - 2u);
+            (void)memcpy(p + CHUNK_HDR - 2u, "\r\n", 2u);
             (void)memcpy(p + hdr + n, "\r\n", CHUNK_TRL);
             conn_tx_ack(c, hdr + n + trl);
         }

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "core/fmt.h"
 #include "core/utf8.h"
 
 static void w_fail(json_w *w, st_t st)
@@ -300,33 +301,11 @@ void json_w_cstr(json_w *w, const char *s)
     }
 }
 
-static void put_u64(json_w *w, uint64_t value, bool neg)
-{
-    static const char digits[] = "0123456789";
-    char tmp[21];
-    size_t i = sizeof tmp;
-    uint64_t v = value;
-
-    do {
-        i--;
-        tmp[i] = digits[v % 10u];
-        v /= 10u;
-    } while (v != 0u);
-    if (neg) {
-        i--;
-        tmp[i] = '-';
-    }
-    put(w, tmp + i, (sizeof tmp) - i);
-}
-
 void json_w_i64(json_w *w, int64_t v)
 {
     if (begin_value(w)) {
-        if (v < 0) {
-            put_u64(w, (uint64_t)0u - (uint64_t)v, true);
-        } else {
-            put_u64(w, (uint64_t)v, false);
-        }
+        char tmp[FMT_I64_MAX];
+        put(w, tmp, fmt_i64(tmp, sizeof tmp, v));
         end_value(w);
     }
 }
@@ -334,7 +313,8 @@ void json_w_i64(json_w *w, int64_t v)
 void json_w_u64(json_w *w, uint64_t v)
 {
     if (begin_value(w)) {
-        put_u64(w, v, false);
+        char tmp[FMT_U64_MAX];
+        put(w, tmp, fmt_u64(tmp, sizeof tmp, v));
         end_value(w);
     }
 }
