@@ -1014,8 +1014,8 @@ static bool parse_head(conn *c, hconn *hc)
     rq->slot = NULL;
     rq->slot_len = 0u;
     rq->body_done = false;
-    rq->rr = router_match(svc->routes, svc->nroutes, rq->req.method, rq->req.path,
-                          rq->params, sizeof rq->params, &rq->match);
+    rq->rr = router_match(&svc->router, rq->req.method, rq->req.path, rq->params,
+                          sizeof rq->params, &rq->match);
     return start_body(c, rq);
 }
 

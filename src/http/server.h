@@ -66,8 +66,7 @@ struct hctx;
 
 typedef struct http_service {
     const char *family;                 /* the family's name, for logs */
-    const route *routes;
-    size_t nroutes;
+    router_table router;                /* its route table, compiled (router_compile) */
     /* Write the family's error response. code is a machine code
      * ("NOT_FOUND", "VALIDATION_ERROR", ...) the family may ignore (FastAPI
      * style prints only msg). Called for protocol errors too, when

@@ -310,8 +310,10 @@ int main(void)
     net_init(&pool_conns, &pool_bufs);
     http_server_init(&pool_body_slots, render_scratch);
     g_svc.family = "test";
-    g_svc.routes = k_routes;
-    g_svc.nroutes = sizeof k_routes / sizeof k_routes[0];
+    if (router_compile(&g_svc.router, k_routes, sizeof k_routes / sizeof k_routes[0]) != ST_OK) {
+        printf("pipeline: routes do not compile\n");
+        return 1;
+    }
     g_svc.error = fam_fastapi_error;
     g_svc.cors = CORS_STYLE_FASTAPI;
     fam_fastapi_setup(&g_svc);
