@@ -98,7 +98,7 @@
  * hctx_render). Nothing holds it across turns. A response larger than it
  * is answered 500. */
 #ifndef CFG_LIST_CACHE_BYTES
-#define CFG_LIST_CACHE_BYTES CFG_BUF_BYTES   /* rows of the last short list (fam/shared/list.c) */
+#define CFG_LIST_CACHE_BYTES ((unsigned)CFG_BUF_BYTES)   /* rows of the last short list (fam/shared/list.c) */
 #endif
 #ifndef CFG_RENDER_BYTES
 #define CFG_RENDER_BYTES 2097152u
