@@ -26,9 +26,13 @@
  *   OPTIONS) goes behind pending answers when they left at least
  *   PIPE_MIN_ROOM; should its answer still not fit, nothing of it is
  *   committed and it runs again after the drain (hctx.deferred: a safe
- *   handler may run twice, as render windows already assume). Any other
- *   request runs exactly once, with tx empty: what is pending is sent
- *   first (conn_tx_send_now), else it waits for the drain. While a
+ *   handler may run twice, as render windows already assume). A
+ *   ROUTE_BIG_OUT request of any method goes behind them too: its answer
+ *   is rendered into the scratch and what does not fit the room goes out
+ *   in windows (rendered again by its hctx_render function, never by the
+ *   handler). Any other request runs exactly once, with tx empty: what is
+ *   pending is sent first (conn_tx_send_now), else it waits for the
+ *   drain. While a
  *   response is being produced (a producer, a file, render windows) the
  *   requests behind it wait in rx and reading pauses when rx is full;
  *   on_drained resumes. A complete request runs its handler only with a tx
@@ -399,7 +403,18 @@ static void render_first(hctx *h, size_t total, size_t body_len)
         }
         return;
     }
-    /* Larger than tx: the head and the first part of the body now. */
+    if ((h->render == NULL) && (h->req != NULL) && (h->req->method != HTTP_M_GET) &&
+        (h->req->method != HTTP_M_HEAD) && (conn_tx_pending(c) > 0u) &&
+        (total <= (size_t)CFG_BUF_BYTES) && (conn_tx_send_now(c) == 0u)) {
+        /* behind answers that have left now: the whole of tx is its room */
+        p = conn_tx_buf(c, &room);
+        if (ALWAYS((p != NULL) && (total <= room))) {
+            (void)memcpy(p, h->out_buf, total);
+            conn_tx_ack(c, total);
+            return;
+        }
+    }
+    /* Larger than tx's room: the head and the first part of the body now. */
     if ((h->render == NULL) && (h->req != NULL) && (h->req->method != HTTP_M_GET) &&
         (h->req->method != HTTP_M_HEAD)) {
         /* only a safe method may be rendered again by its handler */
@@ -697,6 +712,13 @@ static void request_done(conn *c, bool keep_alive)
     conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
 }
 
+/* A method whose handler may run twice (GET, HEAD: windows are rendered by
+ * running it again too) and OPTIONS (answered by CORS). */
+static bool safe_method(http_method m)
+{
+    return (m == HTTP_M_GET) || (m == HTTP_M_HEAD) || (m == HTTP_M_OPTIONS);
+}
+
 /* Answer the request in rq into tx; false when it was deferred (behind,
  * it did not fit the room the responses before it left: it runs again
  * after the drain). */
@@ -707,7 +729,7 @@ static bool dispatch(conn *c, hreq *rq, bool behind)
     hctx_init(&h, c, &rq->req);
     h.match = rq->match;
     h.body = request_body(c, rq);
-    h.retry_ok = behind;
+    h.retry_ok = behind && safe_method(rq->req.method);
     g_stats.requests++;
     conn_set_idle(c, false);
     h.routed = (rq->rr == ROUTE_FOUND);
@@ -759,11 +781,13 @@ static bool dispatch(conn *c, hreq *rq, bool behind)
     return true;
 }
 
-/* A method whose handler may run twice (GET, HEAD: windows are rendered by
- * running it again too) and OPTIONS (answered by CORS). */
-static bool safe_method(http_method m)
+
+/* A route whose answer is rendered into the scratch first (ROUTE_BIG_OUT):
+ * what does not fit tx's room goes out in windows, rendered again by a
+ * render function (hctx_render) for any method, never by the handler. */
+static bool big_out(const hreq *rq)
 {
-    return (m == HTTP_M_GET) || (m == HTTP_M_HEAD) || (m == HTTP_M_OPTIONS);
+    return (rq->rr == ROUTE_FOUND) && ((rq->match.rt->flags & ROUTE_BIG_OUT) != 0u);
 }
 
 /* tx can take the answer of rq now. With nothing pending, any request; a
@@ -782,7 +806,7 @@ static bool tx_ready(conn *c, const hreq *rq, bool *behind)
     if (conn_tx_pending(c) == 0u) {
         return true;
     }
-    if (safe_method(rq->req.method) && (room >= PIPE_MIN_ROOM)) {
+    if ((safe_method(rq->req.method) || big_out(rq)) && (room >= PIPE_MIN_ROOM)) {
         *behind = true;
         return true;
     }

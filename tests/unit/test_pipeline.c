@@ -50,7 +50,27 @@ static void post_route(hctx *h)
     hctx_send(h, 201, "text/plain", b, 1u);
 }
 
+static unsigned g_renders;
+
+/* One pass of the rendered answer (again for each later window). */
+static void render_pass(hctx *h, const void *state)
+{
+    static char body[1500];
+    (void)state;
+    (void)memset(body, 'r', sizeof body);
+    hctx_send(h, 201, "text/plain", body, sizeof body);
+}
+
+/* Side effects, then an answer rendered into the scratch (ROUTE_BIG_OUT):
+ * behind pending answers, what does not fit goes out in windows. */
+static void render_route(hctx *h)
+{
+    g_renders++;
+    hctx_render(h, render_pass, NULL, 0u);
+}
+
 static const route k_routes[] = {
+    { RM(HTTP_M_POST), "/render", render_route, ROUTE_BIG_OUT },
     { RM_GET, "/small", small_route, 0u },
     { RM_GET, "/big", big_route, 0u },
     { RM(HTTP_M_POST), "/post", post_route, 0u },
@@ -176,6 +196,30 @@ static void test_side_effects_run_once_behind_pending_answers(void)
     statuses(out, n, st, sizeof st);
     T_EQ_STR(st, "200 201 200 201 200 201 ");
     T_EQ_INT(g_posts, 3u);
+    (void)close(s);
+    tl_pump(10);
+}
+
+static void test_rendered_answers_behind_pending_ones(void)
+{
+    char out[16384];
+    char st[256];
+    size_t n;
+    uint64_t sends;
+    int s = tl_client(g_l);
+    g_renders = 0u;
+    tl_pump(20);
+    sends = net_stats()->sends;
+    say(s, "GET /small HTTP/1.1\r\nHost: x\r\n\r\n"
+           "POST /render HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+           "POST /render HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+           "GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
+    n = drain(s, out, sizeof out, 300);
+    statuses(out, n, st, sizeof st);
+    T_EQ_STR(st, "200 201 201 200 ");
+    T_EQ_INT(g_renders, 2u);
+    T_CHECK(n > (2u * 1500u));
+    T_CHECK((net_stats()->sends - sends) >= 2u);    /* windows: tx is 2048 here */
     (void)close(s);
     tl_pump(10);
 }
@@ -326,6 +370,7 @@ int main(void)
     T_RUN(test_burst_answered_with_one_write);
     T_RUN(test_safe_request_that_does_not_fit_runs_after_the_drain);
     T_RUN(test_side_effects_run_once_behind_pending_answers);
+    T_RUN(test_rendered_answers_behind_pending_ones);
     T_RUN(test_bodies_across_reads_stay_in_sync);
     T_RUN(test_framing_error_in_the_middle);
     T_RUN(test_client_that_does_not_read);
