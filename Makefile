@@ -17,6 +17,8 @@
 #   make fault-long the same suite looping for FAULT_SECONDS
 #   make check      everything CI runs (see .ci/run)
 #   make bench      measurements (bench/README.md): wrk runs, /ws flood, chat soak
+#   make bench-peers roostd beside nginx, the ceiling and BEFORE=old/roostd if
+#                   given: one table of issue 12's measures (bench/peers.sh)
 #   make soak       long campaigns: SOAK_ROUNDS rounds of 200 concurrent chat
 #                   streams under the malloc shim (bench/chat_soak.py), then
 #                   30 minutes of fuzzing
@@ -103,7 +105,7 @@ LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
 OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 MAIN_OBJ := $(BUILD)/obj/$(MAIN_SRC:.c=.o)
 
-.PHONY: all debug fault-short fault-long clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap \
+.PHONY: all debug fault-short fault-long clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap bench-peers \
         bench vendor deps soak
 # Objects are not intermediates: keep them between runs.
 .SECONDARY:
@@ -260,7 +262,7 @@ FUZZ_CC      ?= clang
 FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(filter-out fuzz/replay.c,$(wildcard fuzz/*.c)))
 FUZZ_BASE    := -std=c11 -g -O1 -I. -Isrc -Iport -I$(VENDOR_DIR)/include $(UNIT_CFG) $(PORT_CFLAGS) \
                 -fno-sanitize-recover=all
-FUZZ_CORE    := src/core/strv.c src/core/status.c src/core/assert.c src/core/utf8.c port/$(PORT)/port.c \
+FUZZ_CORE    := src/core/strv.c src/core/fmt.c src/core/status.c src/core/assert.c src/core/utf8.c port/$(PORT)/port.c \
                port/$(PORT)/os.c port/$(PORT)/loop_$(LOOP).c
 FUZZ_SRC_http := src/http/parse.c $(FUZZ_CORE)
 FUZZ_SRC_json := src/json/read.c src/json/write.c vendor/jsmn.c $(FUZZ_CORE)
@@ -339,6 +341,11 @@ $(BUILD)/bench/heap: bench/heap.c src/core/heap.c src/core/assert.c port/$(PORT)
 
 bench-heap: $(BUILD)/bench/heap
 	$(BUILD)/bench/heap
+
+# CPU, syscalls and instructions per request, pipelining, WebSocket fan-out
+# (bench/README.md "Peers"); BEFORE=path/to/old/roostd adds that build
+bench-peers: $(BUILD)/roostd
+	bench/peers.sh $(BUILD)/roostd
 
 deps:
 	tools/deps.sh

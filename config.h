@@ -97,6 +97,9 @@
  * rendered again from the request when tx drains (http/server.h,
  * hctx_render). Nothing holds it across turns. A response larger than it
  * is answered 500. */
+#ifndef CFG_LIST_CACHE_BYTES
+#define CFG_LIST_CACHE_BYTES ((unsigned)CFG_BUF_BYTES)   /* rows of the last short list (fam/shared/list.c) */
+#endif
 #ifndef CFG_RENDER_BYTES
 #define CFG_RENDER_BYTES 2097152u
 #endif
@@ -167,6 +170,20 @@
 #endif
 #ifndef CFG_HTTP_PARAM_BYTES
 #define CFG_HTTP_PARAM_BYTES 512       /* decoded bytes of all params of one request */
+#endif
+/* A service's compiled route table (http/router.h), in its http_service:
+ * rows of one table, segments of one pattern (the final `*` counted), and
+ * distinct literal segments of one table (a literal at two depths counts
+ * twice). A table beyond one of them fails the start (ST_TOOBIG, logged);
+ * tests/unit/test_router.c compiles every family's table. */
+#ifndef CFG_ROUTER_MAX_ROUTES
+#define CFG_ROUTER_MAX_ROUTES 64
+#endif
+#ifndef CFG_ROUTER_MAX_SEGS
+#define CFG_ROUTER_MAX_SEGS 8
+#endif
+#ifndef CFG_ROUTER_MAX_LITERALS
+#define CFG_ROUTER_MAX_LITERALS 40
 #endif
 /* WebSocket client message (all fragments); above: close 1009. The default
  * of an endpoint that sets no limit of its own (stream_policy.max_message).
@@ -518,6 +535,10 @@
 #endif
 #if (CFG_SQLITE_MIN_ALLOC & (CFG_SQLITE_MIN_ALLOC - 1)) != 0
 #error "CFG_SQLITE_MIN_ALLOC must be a power of two"
+#endif
+#if CFG_ROUTER_MAX_ROUTES < 1 || CFG_ROUTER_MAX_SEGS < 1 || CFG_ROUTER_MAX_SEGS > 255 || \
+    CFG_ROUTER_MAX_LITERALS < 1 || CFG_ROUTER_MAX_LITERALS > 65535
+#error "CFG_ROUTER_MAX_ROUTES, _LITERALS (<= 65535) and _SEGS (<= 255) must be at least 1"
 #endif
 #if CFG_MAX_CONNS > 65535
 #error "connection ids are 16-bit"

@@ -40,6 +40,8 @@ TEST_PKGS=(
     procps
     wrk                 # bench/
     nginx-light         # bench/: the server roostd is compared with
+    strace              # bench/peers.py: system calls per request
+    valgrind            # bench/peers.py: callgrind, instructions per request
 )
 
 set_name=all

@@ -215,12 +215,16 @@ static st_t fam_init(void)
     return st;
 }
 
-/* The service of an enabled family, from its descriptor. */
-static void service_fill(const fam_desc *d, http_service *svc)
+/* The service of an enabled family, from its descriptor; its route table
+ * is compiled here, once. */
+static st_t service_fill(const fam_desc *d, http_service *svc)
 {
+    st_t st = router_compile(&svc->router, d->routes->routes, d->routes->n);
+    if (st != ST_OK) {
+        LOG_E("app", "%s: route table: %s (config.h CFG_ROUTER_*)", d->name, status_str(st));
+        return st;
+    }
     svc->family = d->name;
-    svc->routes = d->routes->routes;
-    svc->nroutes = d->routes->n;
     svc->error = d->error;
     svc->fallback = NULL;
     svc->authorize = NULL;
@@ -232,6 +236,7 @@ static void service_fill(const fam_desc *d, http_service *svc)
     if (d->setup != NULL) {
         d->setup(svc);
     }
+    return ST_OK;
 }
 
 static st_t open_listeners(void)
@@ -250,7 +255,10 @@ static st_t open_listeners(void)
         if (st != ST_OK) {
             return st;
         }
-        service_fill(fam_list[f], svc);
+        st = service_fill(fam_list[f], svc);
+        if (st != ST_OK) {
+            return st;
+        }
 #if CFG_FAULT
         if (g_cfg.diag_faults) {
             svc->intercept = fault_ctl_handle;

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "core/timer.h"
 #include "fam/families.h"
+#include "fam/shared/list.h"
 #include "fam/shared/spa.h"
 #include "http/server.h"
 #include "http/stream.h"

@@ -1,8 +1,14 @@
 #include "core/clock.h"
 
 #include <stdio.h>
+#include <string.h>
 
+#include "core/fmt.h"
 #include "port.h"
+
+static const char *const k_wday[7] = { "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed" };
+static const char *const k_mon[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
 uint64_t clock_mono_us(void)
 {
@@ -53,11 +59,43 @@ void clock_to_civil(uint64_t wall_us, clock_civil *out)
     out->usec = (uint32_t)(wall_us % 1000000u);
 }
 
+/* IMF-fixdate without the printf family: every response's Date line is made
+ * of it (once a second, http/resp.c). A year past 9999 takes more digits, as
+ * "%04d" would. */
+static size_t format_http(uint64_t wall_us, const clock_civil *c, char *buf, size_t cap)
+{
+    char t[40];   /* "Www, DD Mmm YYYYYY HH:MM:SS GMT": 31 at most */
+    size_t n;
+    (void)memcpy(t, k_wday[(wall_us / 86400000000u) % 7u], 3u);
+    (void)memcpy(&t[3], ", ", 2u);
+    n = 5u;
+    n += fmt_u64_pad(&t[n], (sizeof t) - n, (uint64_t)c->day, 2u);
+    t[n] = ' ';
+    (void)memcpy(&t[n + 1u], k_mon[c->month - 1], 3u);
+    t[n + 4u] = ' ';
+    n += 5u;
+    n += fmt_u64_pad(&t[n], (sizeof t) - n, (uint64_t)c->year, 4u);
+    t[n] = ' ';
+    n++;
+    n += fmt_u64_pad(&t[n], (sizeof t) - n, (uint64_t)c->hour, 2u);
+    t[n] = ':';
+    n++;
+    n += fmt_u64_pad(&t[n], (sizeof t) - n, (uint64_t)c->min, 2u);
+    t[n] = ':';
+    n++;
+    n += fmt_u64_pad(&t[n], (sizeof t) - n, (uint64_t)c->sec, 2u);
+    (void)memcpy(&t[n], " GMT", 4u);
+    n += 4u;
+    if (n >= cap) {
+        return 0u;
+    }
+    (void)memcpy(buf, t, n);
+    buf[n] = '\0';
+    return n;
+}
+
 size_t clock_format(uint64_t wall_us, clock_fmt fmt, char *buf, size_t cap)
 {
-    static const char *const wday[7] = { "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed" };
-    static const char *const mon[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
     clock_civil c;
     int n;
     clock_to_civil(wall_us, &c);
@@ -80,9 +118,7 @@ size_t clock_format(uint64_t wall_us, clock_fmt fmt, char *buf, size_t cap)
         break;
     case CLOCK_FMT_HTTP:
     default:
-        n = snprintf(buf, cap, "%s, %02d %s %04d %02d:%02d:%02d GMT",
-                     wday[(wall_us / 86400000000u) % 7u], c.day, mon[c.month - 1],
-                     c.year, c.hour, c.min, c.sec);
+        n = (int)format_http(wall_us, &c, buf, cap);   /* < cap, or 0 */
         break;
     }
     return ((n < 0) || ((size_t)n >= cap)) ? 0u : (size_t)n;

@@ -73,36 +73,41 @@ static void place(uint32_t i, uint32_t slot)
 
 static void sift_up(uint32_t i)
 {
-    uint32_t slot = g_heap[i];
-    while (i > 0u) {
-        uint32_t parent = (i - 1u) / 2u;
-        if (!earlier(slot, g_heap[parent])) {
-            break;
+    uint32_t at = i;
+    uint32_t slot = g_heap[at];
+    bool up = true;
+    while (up && (at > 0u)) {
+        uint32_t parent = (at - 1u) / 2u;
+        up = earlier(slot, g_heap[parent]);
+        if (up) {
+            place(at, g_heap[parent]);
+            at = parent;
         }
-        place(i, g_heap[parent]);
-        i = parent;
     }
-    place(i, slot);
+    place(at, slot);
 }
 
 static void sift_down(uint32_t i)
 {
-    uint32_t slot = g_heap[i];
-    for (;;) {
-        uint32_t child = (2u * i) + 1u;
+    uint32_t at = i;
+    uint32_t slot = g_heap[at];
+    bool down = true;
+    while (down) {
+        uint32_t child = (2u * at) + 1u;
         if (child >= g_nheap) {
-            break;
+            down = false;
+        } else {
+            if (((child + 1u) < g_nheap) && earlier(g_heap[child + 1u], g_heap[child])) {
+                child++;
+            }
+            down = earlier(g_heap[child], slot);
+            if (down) {
+                place(at, g_heap[child]);
+                at = child;
+            }
         }
-        if (((child + 1u) < g_nheap) && earlier(g_heap[child + 1u], g_heap[child])) {
-            child++;
-        }
-        if (!earlier(g_heap[child], slot)) {
-            break;
-        }
-        place(i, g_heap[child]);
-        i = child;
     }
-    place(i, slot);
+    place(at, slot);
 }
 
 static void heap_push(uint32_t slot)
@@ -199,7 +204,8 @@ timer_id timer_start(uint64_t delay_ms, timer_fn fn, void *arg)
 void timer_cancel(timer_id id)
 {
     if (id >= 0) {
-        uint32_t slot = (uint32_t)(id % (int32_t)CFG_MAX_TIMERS);
+        int32_t rem = id % (int32_t)CFG_MAX_TIMERS;
+        uint32_t slot = (uint32_t)rem;
         timer_slot *t = &g_timers[slot];
         int32_t gen = id / (int32_t)CFG_MAX_TIMERS;
         if (t->live && (t->gen == (uint32_t)gen)) {
@@ -233,7 +239,10 @@ int timer_next_ms(int cap_ms)
     if (due <= now) {
         return 0;
     }
-    return ((due - now) < (uint64_t)cap_ms) ? (int)(due - now) : cap_ms;
+    {
+        uint64_t left = due - now;
+        return (left < (uint64_t)cap_ms) ? (int)left : cap_ms;
+    }
 }
 
 void timer_run(void)

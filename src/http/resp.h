@@ -14,12 +14,18 @@
  * when the body is dropped (HEAD, 1xx/204/304): resp_end checks for it.
  * A header written after resp_body, or a header value holding CR, LF or NUL,
  * is treated the same way (sticky, ST_FULL).
+ *
+ * No printf family: a known status's line is one constant copied whole
+ * ("HTTP/1.1 200 OK\r\n", made at compile time; any other status is
+ * "<code> Unknown"), numbers go through core/fmt.h, and the Date line is
+ * formatted once per wall-clock second and copied from its cache.
  */
 #ifndef ROOST_RESP_H
 #define ROOST_RESP_H
 
 #include <stddef.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "core/status.h"
 #include "core/strv.h"
@@ -39,7 +45,14 @@ typedef struct {
     int status;
 } resp_t;
 
+/* The reason phrase of a status; "Unknown" for one without a line. */
 const char *resp_reason(int status);
+/* The whole "Date: <IMF-fixdate>\r\n" line of the wall-clock time wall_us
+ * (microseconds since the epoch). Formatted only when its second differs from
+ * the last call's, whichever way the clock moved (a jump back included); the
+ * view stays valid until the next call. resp_begin writes the line of
+ * clock_wall_us(). */
+strv resp_date_line(uint64_t wall_us);
 /* Start a response: status line, Date, Connection. */
 void resp_begin(resp_t *r, char *buf, size_t cap, int status, bool keep_alive, bool head_only);
 void resp_header(resp_t *r, const char *name, strv value);

@@ -20,11 +20,25 @@
  *   rx is trimmed back to the head, so the head views stay put. Chunked
  *   bodies are decoded in place the same way. Bytes of the next pipelined
  *   request stay in rx behind the body.
- * - One response in flight: while tx holds output (or a response is still
- *   being produced) the next request waits in rx and reading pauses when
- *   rx is full; on_drained resumes. A complete request runs its handler
- *   only with a tx buffer in hand; without one it waits in rx, and the
- *   buffer queue calls on_drained when one is lent.
+ * - Pipelining: every complete request in rx is answered in the same turn,
+ *   into tx behind the answers before it, so a burst leaves with one write
+ *   (net/ writes tx once after on_readable). A safe request (GET, HEAD,
+ *   OPTIONS) goes behind pending answers when they left at least
+ *   PIPE_MIN_ROOM; should its answer still not fit, nothing of it is
+ *   committed and it runs again after the drain (hctx.deferred: a safe
+ *   handler may run twice, as render windows already assume). A
+ *   ROUTE_BIG_OUT request of any method goes behind them too: its answer
+ *   is rendered into the scratch and what does not fit the room goes out
+ *   in windows (rendered again by its hctx_render function, never by the
+ *   handler). Any other request runs exactly once, with tx empty: what is
+ *   pending is sent first (conn_tx_send_now), else it waits for the
+ *   drain. While a
+ *   response is being produced (a producer, a file, render windows) the
+ *   requests behind it wait in rx and reading pauses when rx is full;
+ *   on_drained resumes. A complete request runs its handler only with a tx
+ *   buffer in hand; without one it waits in rx, and the buffer queue calls
+ *   on_drained when one is lent. A request waiting for the peer to read
+ *   is under the send deadline.
  * - The body timeout is a stall timeout: armed when the head is parsed and
  *   armed again whenever bytes of the body arrive (and after a 100 Continue
  *   leaves), so a body that keeps coming is never cut, however slowly.
@@ -52,11 +66,11 @@
  */
 #include "http/server.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "core/assert.h"
 #include "core/clock.h"
+#include "core/fmt.h"
 #include "core/log.h"
 #include "core/uuid.h"
 #include "http/cors.h"
@@ -65,6 +79,10 @@
 #include "http/ws.h"
 
 typedef enum { HS_HEAD = 0, HS_BODY, HS_RESP } hs_phase;
+
+/* A safe pipelined request is answered behind responses still in tx when
+ * they leave at least this much room (tx_ready). */
+#define PIPE_MIN_ROOM ((size_t)CFG_BUF_BYTES / 2u)
 
 /* Per connection. */
 typedef struct {
@@ -260,9 +278,8 @@ static void prod_pump(conn *c, hresp *rs)
             conn_tx_ack(c, k + n);
             rs->ws_started = true;
         } else {
-            char h8[CHUNK_HDR + 1u];
-            (void)snprintf(h8, sizeof h8, "%08lx\r\n", (unsigned long)(n & 0xffffffffu));
-            (void)memcpy(p, h8, CHUNK_HDR);
+            (void)fmt_hex_fixed(p, CHUNK_HDR - 2u, (uint64_t)n, CHUNK_HDR - 2u);
+            (void)memcpy(p + CHUNK_HDR - 2u, "\r\n", 2u);
             (void)memcpy(p + hdr + n, "\r\n", CHUNK_TRL);
             conn_tx_ack(c, hdr + n + trl);
         }
@@ -386,7 +403,18 @@ static void render_first(hctx *h, size_t total, size_t body_len)
         }
         return;
     }
-    /* Larger than tx: the head and the first part of the body now. */
+    if ((h->render == NULL) && (h->req != NULL) && (h->req->method != HTTP_M_GET) &&
+        (h->req->method != HTTP_M_HEAD) && (conn_tx_pending(c) > 0u) &&
+        (total <= (size_t)CFG_BUF_BYTES) && (conn_tx_send_now(c) == 0u)) {
+        /* behind answers that have left now: the whole of tx is its room */
+        p = conn_tx_buf(c, &room);
+        if (ALWAYS((p != NULL) && (total <= room))) {
+            (void)memcpy(p, h->out_buf, total);
+            conn_tx_ack(c, total);
+            return;
+        }
+    }
+    /* Larger than tx's room: the head and the first part of the body now. */
     if ((h->render == NULL) && (h->req != NULL) && (h->req->method != HTTP_M_GET) &&
         (h->req->method != HTTP_M_HEAD)) {
         /* only a safe method may be rendered again by its handler */
@@ -428,7 +456,17 @@ static bool end_response(hctx *h)
         h->rerender_done = (h->out_buf != NULL);
         return true;
     }
-    if (resp_end(&h->resp, &total) != ST_OK) {
+    if (h->deferred) {
+        return false;     /* a handler that answers twice after a deferral */
+    }
+    if ((resp_end(&h->resp, &total) != ST_OK) && h->retry_ok && (h->out_buf == NULL)) {
+        /* Pipelined behind responses still in tx and larger than the room
+         * they left: nothing was acknowledged; it runs again once tx has
+         * drained (a safe method). */
+        h->deferred = true;
+        return false;
+    }
+    if (h->resp.overflow) {
         static const char msg[] = "HTTP/1.1 500 Internal Server Error\r\n"
                                   "Content-Length: 0\r\nConnection: close\r\n\r\n";
         int status = h->resp.status;
@@ -679,13 +717,24 @@ static void request_done(conn *c, bool keep_alive)
     conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
 }
 
-static void dispatch(conn *c, hreq *rq)
+/* A method whose handler may run twice (GET, HEAD: windows are rendered by
+ * running it again too) and OPTIONS (answered by CORS). */
+static bool safe_method(http_method m)
+{
+    return (m == HTTP_M_GET) || (m == HTTP_M_HEAD) || (m == HTTP_M_OPTIONS);
+}
+
+/* Answer the request in rq into tx; false when it was deferred (behind,
+ * it did not fit the room the responses before it left: it runs again
+ * after the drain). */
+static bool dispatch(conn *c, hreq *rq, bool behind)
 {
     hctx h;
     const http_service *svc = svc_of(c);
     hctx_init(&h, c, &rq->req);
     h.match = rq->match;
     h.body = request_body(c, rq);
+    h.retry_ok = behind && safe_method(rq->req.method);
     g_stats.requests++;
     conn_set_idle(c, false);
     h.routed = (rq->rr == ROUTE_FOUND);
@@ -716,16 +765,57 @@ static void dispatch(conn *c, hreq *rq)
     } else {
         svc->error(&h, 404, "NOT_FOUND", "Not found");
     }
+    if (h.deferred) {
+        g_stats.requests--;
+        g_stats.pipeline_retries++;
+        return false;
+    }
     if (!h.responded) {
         LOG_E("http", "%s: handler gave no response", svc->family);
         svc->error(&h, 500, "INTERNAL_ERROR", "Internal server error");
     }
+    if (behind) {
+        g_stats.pipelined++;
+    }
     if (hc_of(c)->phase == HS_RESP) {
         /* rendered in windows: the request stays until the last one */
         conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
-        return;
+        return true;
     }
     request_done(c, h.keep_alive);
+    return true;
+}
+
+
+/* A route whose answer is rendered into the scratch first (ROUTE_BIG_OUT):
+ * what does not fit tx's room goes out in windows, rendered again by a
+ * render function (hctx_render) for any method, never by the handler. */
+static bool big_out(const hreq *rq)
+{
+    return (rq->rr == ROUTE_FOUND) && ((rq->match.rt->flags & ROUTE_BIG_OUT) != 0u);
+}
+
+/* tx can take the answer of rq now. With nothing pending, any request; a
+ * safe one also behind the responses still in tx (*behind) when they left
+ * at least PIPE_MIN_ROOM, so that a pipelined burst is answered in one
+ * turn and leaves with one send. Any other request (its handler must run
+ * exactly once, with the whole of tx as its room) first sends what is
+ * pending; false while some of it stays (on_drained comes back). */
+static bool tx_ready(conn *c, const hreq *rq, bool *behind)
+{
+    size_t room = 0u;
+    *behind = false;
+    if (conn_tx_buf(c, &room) == NULL) {
+        return false;   /* queued for a buffer: on_drained follows */
+    }
+    if (conn_tx_pending(c) == 0u) {
+        return true;
+    }
+    if ((safe_method(rq->req.method) || big_out(rq)) && (room >= PIPE_MIN_ROOM)) {
+        *behind = true;
+        return true;
+    }
+    return conn_tx_send_now(c) == 0u;
 }
 
 /* Render the response of the request in rx again and copy its next window
@@ -953,8 +1043,8 @@ static bool parse_head(conn *c, hconn *hc)
     rq->slot = NULL;
     rq->slot_len = 0u;
     rq->body_done = false;
-    rq->rr = router_match(svc->routes, svc->nroutes, rq->req.method, rq->req.path,
-                          rq->params, sizeof rq->params, &rq->match);
+    rq->rr = router_match(&svc->router, rq->req.method, rq->req.path, rq->params,
+                          sizeof rq->params, &rq->match);
     return start_body(c, rq);
 }
 
@@ -967,9 +1057,10 @@ static void on_readable(conn *c)
             stream_on_readable(hc->sub);
             return;
         }
-        if ((conn_tx_pending(c) > 0u) || hc->resp_on) {
-            /* One response in flight; the rest waits in rx. A 100 Continue
-             * is the exception: the body may be read behind it. */
+        if (hc->resp_on) {
+            /* A response is being produced into tx: the requests behind it
+             * wait in rx; its body may still be read (behind a 100
+             * Continue). */
             if (hc->phase != HS_BODY) {
                 conn_pause_read(c, c->rx_len >= (uint32_t)CFG_BUF_BYTES);
                 return;
@@ -977,7 +1068,9 @@ static void on_readable(conn *c)
         }
         if (hc->phase == HS_HEAD) {
             if ((c->rx_len == 0u) || !parse_head(c, hc)) {
-                if (c->peer_closed && (c->rx_len == 0u)) {
+                /* answers still in tx (held, or the socket full) go first:
+                 * net/ closes a half-closed conn once tx is empty */
+                if (c->peer_closed && (c->rx_len == 0u) && (conn_tx_pending(c) == 0u)) {
                     conn_fail(c, ST_CLOSED);
                 }
                 return;
@@ -999,21 +1092,19 @@ static void on_readable(conn *c)
                 return;
             }
         }
-        if (conn_tx_pending(c) > 0u) {
-            /* Wait for the 100 Continue to leave before answering. */
-            conn_pause_read(c, true);
-            return;
-        }
         {
-            size_t room = 0u;
-            if (conn_tx_buf(c, &room) == NULL) {
-                /* no tx buffer free: the request waits in rx, on_drained
-                 * follows when the queue lends one */
+            bool behind = false;
+            if (c->closing || !tx_ready(c, rq, &behind) || !dispatch(c, rq, behind)) {
+                /* the request waits in rx for tx (a buffer, or room):
+                 * on_drained comes back to it. Waiting for the peer to
+                 * read what is pending is the send deadline's to judge. */
                 conn_pause_read(c, true);
+                if (conn_tx_pending(c) > 0u) {
+                    conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
+                }
                 return;
             }
         }
-        dispatch(c, rq);
     }
 }
 

@@ -66,8 +66,7 @@ struct hctx;
 
 typedef struct http_service {
     const char *family;                 /* the family's name, for logs */
-    const route *routes;
-    size_t nroutes;
+    router_table router;                /* its route table, compiled (router_compile) */
     /* Write the family's error response. code is a machine code
      * ("NOT_FOUND", "VALIDATION_ERROR", ...) the family may ignore (FastAPI
      * style prints only msg). Called for protocol errors too, when
@@ -131,6 +130,12 @@ typedef struct hctx {
     size_t render_state_len;
     bool rerender;                      /* a later pass (server.c) */
     bool rerender_done;
+    /* Pipelining (server.c): a safe request answered behind responses
+     * still in tx may be run again once tx drains when its answer does
+     * not fit the room left; deferred says it was (nothing of it is in
+     * tx, and a handler does nothing more after its end). */
+    bool retry_ok;
+    bool deferred;
 } hctx;
 
 /* One request body that does not fit in a connection's rx buffer. */
@@ -226,6 +231,8 @@ typedef struct {
     uint64_t errors_5xx;
     uint64_t body_slot_waits;   /* 503 because no body slot was free */
     uint64_t continues;         /* 100 Continue sent */
+    uint64_t pipelined;         /* answered behind responses still in tx */
+    uint64_t pipeline_retries;  /* ... that did not fit and ran again after a drain */
     uint64_t renders;           /* render passes after the first (windows of big responses) */
     uint64_t render_cuts;       /* responses cut: the body changed between passes */
     uint64_t file_streams;      /* file bodies streaming now (<= CFG_FILE_STREAMS) */

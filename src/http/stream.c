@@ -24,7 +24,6 @@
 #include "http/stream.h"
 
 #include <stddef.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "bus/ring.h"
@@ -729,13 +728,18 @@ void stream_on_readable(stream_sub *s)
 
 static void write_101(conn *c, const char *accept)
 {
+    static const char k_head[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                 "Connection: Upgrade\r\nSec-WebSocket-Accept: ";
     size_t room = 0u;
     char *p = conn_tx_buf(c, &room);
-    int n = snprintf(p, room,
-                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
-    if (ALWAYS((n > 0) && ((size_t)n < room))) {
-        conn_tx_ack(c, (size_t)n);
+    size_t h = (sizeof k_head) - 1u;
+    size_t k = strlen(accept);
+    size_t n = h + k + 4u;
+    if (ALWAYS((p != NULL) && (n <= room))) {
+        (void)memcpy(p, k_head, h);
+        (void)memcpy(p + h, accept, k);
+        (void)memcpy(p + h + k, "\r\n\r\n", 4u);
+        conn_tx_ack(c, n);
     }
 }
 
@@ -817,7 +821,7 @@ stream_sub *hctx_sse_begin(hctx *h, stream_policy *pol)
     h->resp.no_length = true;
     h->resp.head_only = true;
     hctx_end(h);
-    if (!head) {
+    if (!head && !h->deferred) {
         s = sub_open(h->c, pol, false);
     }
     return s;

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "core/fmt.h"
 #include "core/utf8.h"
 
 static void w_fail(json_w *w, st_t st)
@@ -157,6 +158,30 @@ void json_w_arr_end(json_w *w)
 
 /* ---- strings ------------------------------------------------------------ */
 
+/* 1: a byte that goes into a JSON string as it is (printable ASCII other
+ * than the quote and the backslash). */
+static const unsigned char k_plain[256] = {
+    /* 0x00-0x1F: control characters */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* 0x20-0x7F: all but '"' (0x22) and '\\' (0x5C) */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 0x80-0xFF: UTF-8, checked below */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 static void put_escaped(json_w *w, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -166,12 +191,20 @@ static void put_escaped(json_w *w, const char *s, size_t n)
 
     put_c(w, '"');
     while ((i < n) && (w->st == ST_OK)) {
-        unsigned char c = u[i];
+        unsigned char c;
         const char *esc = NULL;
         size_t esc_n = 2u;
         size_t adv = 1u;
         char ubuf[6];
 
+        /* the common case: a run of printable ASCII, one table load a byte */
+        while ((i < n) && (k_plain[u[i]] != 0u)) {
+            i++;
+        }
+        if (i >= n) {
+            break;
+        }
+        c = u[i];
         if (c == (unsigned char)'"') {
             esc = "\\\"";
         } else if (c == (unsigned char)'\\') {
@@ -276,33 +309,11 @@ void json_w_cstr(json_w *w, const char *s)
     }
 }
 
-static void put_u64(json_w *w, uint64_t value, bool neg)
-{
-    static const char digits[] = "0123456789";
-    char tmp[21];
-    size_t i = sizeof tmp;
-    uint64_t v = value;
-
-    do {
-        i--;
-        tmp[i] = digits[v % 10u];
-        v /= 10u;
-    } while (v != 0u);
-    if (neg) {
-        i--;
-        tmp[i] = '-';
-    }
-    put(w, tmp + i, (sizeof tmp) - i);
-}
-
 void json_w_i64(json_w *w, int64_t v)
 {
     if (begin_value(w)) {
-        if (v < 0) {
-            put_u64(w, (uint64_t)0u - (uint64_t)v, true);
-        } else {
-            put_u64(w, (uint64_t)v, false);
-        }
+        char tmp[FMT_I64_MAX];
+        put(w, tmp, fmt_i64(tmp, sizeof tmp, v));
         end_value(w);
     }
 }
@@ -310,7 +321,8 @@ void json_w_i64(json_w *w, int64_t v)
 void json_w_u64(json_w *w, uint64_t v)
 {
     if (begin_value(w)) {
-        put_u64(w, v, false);
+        char tmp[FMT_U64_MAX];
+        put(w, tmp, fmt_u64(tmp, sizeof tmp, v));
         end_value(w);
     }
 }

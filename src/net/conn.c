@@ -93,8 +93,8 @@ uint32_t conn_tx_hold(conn *c)
     if (c->sock == PORT_SOCK_NONE) {
         return CONN_HOLD_NONE;
     }
-    ASSERT(c->tx_holds < UINT8_MAX);
-    if (NEVER(c->tx_holds == UINT8_MAX)) {
+    ASSERT(c->tx_holds < UINT16_MAX);
+    if (NEVER(c->tx_holds == UINT16_MAX)) {
         return CONN_HOLD_NONE;
     }
     c->tx_holds++;
@@ -636,6 +636,7 @@ void net_do_read(conn *c, bool hangup)
     while ((budget > 0u) && !c->closing) {
         size_t n = 0u;
         size_t room = (size_t)CFG_BUF_BYTES - c->rx_len;
+        size_t ask;
         st_t st;
         if (c->lingering) {
             char sink[512];
@@ -668,7 +669,9 @@ void net_do_read(conn *c, bool hangup)
             }
             room = (size_t)CFG_BUF_BYTES;
         }
-        st = port_recv(c->sock, c->rx + c->rx_len, (room < budget) ? room : budget, &n);
+        ask = (room < budget) ? room : budget;
+        st = port_recv(c->sock, c->rx + c->rx_len, ask, &n);
+        g_net.stats.reads++;
         if (st == ST_AGAIN) {
             break;
         }
@@ -684,6 +687,13 @@ void net_do_read(conn *c, bool hangup)
         budget -= n;
         g_net.stats.bytes_in += n;
         c->last_io_ms = clock_mono_ms();
+        if (n < ask) {
+            /* The socket had less than was asked: it is empty now (the
+             * common case, one read per readiness event). The loop's wait
+             * is level-triggered: bytes that arrive later, or a FIN, wake
+             * it again. */
+            break;
+        }
     }
     if (!c->lingering && !c->closing) {
         c->lst->proto->on_readable(c);
@@ -701,40 +711,61 @@ static void start_linger(conn *c)
     conn_set_deadline(c, CONN_DL_LINGER, LINGER_MS);
 }
 
+/* Send from tx until it is empty, the socket is full or budget bytes went;
+ * false when the socket failed (the conn is failed). */
+static bool send_pending(conn *c, size_t budget)
+{
+    size_t left_budget = budget;
+    while ((c->tx_off < c->tx_len) && (left_budget > 0u)) {
+        size_t left = c->tx_len - c->tx_off;
+        size_t n = 0u;
+        st_t st = port_send(c->sock, c->tx + c->tx_off,
+                            (left < left_budget) ? left : left_budget, &n);
+        if (st == ST_AGAIN) {
+            return true;
+        }
+        if (st != ST_OK) {
+            conn_fail(c, st);
+            return false;
+        }
+        c->tx_off += (uint32_t)n;
+        left_budget -= n;
+        g_net.stats.bytes_out += n;
+        g_net.stats.sends++;
+        c->last_io_ms = clock_mono_ms();
+    }
+    return true;
+}
+
+size_t conn_tx_send_now(conn *c)
+{
+    net_dirty(c);
+    if ((c->tx != NULL) && !c->closing && !c->lingering && (c->tx_holds == 0u) &&
+        send_pending(c, CFG_BUF_BYTES) && (c->tx_off == c->tx_len)) {
+        c->tx_off = 0u;
+        c->tx_len = 0u;
+    }
+    return conn_tx_pending(c);
+}
+
 void net_do_write(conn *c)
 {
     if (c->tx_holds > 0u) {
         return;     /* held: sent once released (conn_tx_release) */
     }
     net_dirty(c);
-    size_t budget = CFG_WRITE_BUDGET_BYTES;
-    while ((c->tx_off < c->tx_len) && (budget > 0u)) {
-        size_t left = c->tx_len - c->tx_off;
-        size_t n = 0u;
-        st_t st = port_send(c->sock, c->tx + c->tx_off, (left < budget) ? left : budget, &n);
-        if (st == ST_AGAIN) {
-            return;
-        }
-        if (st != ST_OK) {
-            conn_fail(c, st);
-            return;
-        }
-        c->tx_off += (uint32_t)n;
-        budget -= n;
-        g_net.stats.bytes_out += n;
-        c->last_io_ms = clock_mono_ms();
+    if (!send_pending(c, CFG_WRITE_BUDGET_BYTES) || (c->tx_off < c->tx_len)) {
+        return;
     }
-    if (c->tx_off == c->tx_len) {
-        c->tx_off = 0u;
-        c->tx_len = 0u;
-        /* The protocol may have more to send (a response streaming from a
-         * slot), even on a connection that closes after it. */
-        if ((c->lst->proto->on_drained != NULL) && !c->lingering) {
-            c->lst->proto->on_drained(c);
-        }
-        if (c->close_after_flush && !c->lingering && (c->tx_len == 0u)) {
-            start_linger(c);
-        }
+    c->tx_off = 0u;
+    c->tx_len = 0u;
+    /* The protocol may have more to send (a response streaming from a
+     * slot), even on a connection that closes after it. */
+    if ((c->lst->proto->on_drained != NULL) && !c->lingering) {
+        c->lst->proto->on_drained(c);
+    }
+    if (c->close_after_flush && !c->lingering && (c->tx_len == 0u)) {
+        start_linger(c);
     }
 }
 

@@ -143,7 +143,7 @@ typedef struct conn {
     struct conn *dirty_next;  /* dirty list */
     struct conn *close_next;  /* close list */
     struct conn *release_next; /* released list (conn_tx_release) */
-    uint8_t tx_holds;         /* conn_tx_hold calls not released yet: tx is not sent */
+    uint16_t tx_holds;        /* conn_tx_hold calls not released yet: tx is not sent */
     bool released;            /* on the released list: written after the turn hook */
     /* Last, and not cleared when the conn is taken from the pool: the
      * generation of the slot, incremented at every open (never 0), which
@@ -167,6 +167,12 @@ void conn_rx_consume(conn *c, size_t n);
 char *conn_tx_buf(conn *c, size_t *room);
 void conn_tx_ack(conn *c, size_t n);
 size_t conn_tx_pending(const conn *c);
+/* Send what tx holds now, without waiting for the loop and without any
+ * callback (on_drained does not run): for a protocol that needs an empty
+ * tx before it can go on (a pipelined request that must not be answered
+ * into the rest of the room). Returns the bytes still pending; a socket
+ * error fails the conn (the close follows as usual). */
+size_t conn_tx_send_now(conn *c);
 /* Keep tx lent while it is empty: a response producer refills it at each
  * drain (its state is kept per tx buffer, see conn_tx_index). */
 void conn_tx_pin(conn *c, bool pinned);
@@ -203,6 +209,8 @@ typedef struct {
     uint64_t timeouts;
     uint64_t bytes_in;
     uint64_t bytes_out;
+    uint64_t sends;             /* send calls that wrote bytes */
+    uint64_t reads;             /* recv calls on client sockets */
     uint64_t rx_waits;        /* reads deferred: no rx buffer free */
     uint64_t tx_waits;        /* outputs queued: no tx buffer free */
     uint64_t rx_reclaimed;    /* stalled requests ended early to lend their rx */

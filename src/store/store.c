@@ -544,6 +544,21 @@ st_t store_add(const store_part *p)
     return ST_OK;
 }
 
+static uint64_t g_generation;
+
+/* Every commit of a write transaction (read-only ones do not call it). */
+static int on_commit(void *arg)
+{
+    (void)arg;
+    g_generation++;
+    return 0;     /* 0: let the commit go on */
+}
+
+uint64_t store_generation(void)
+{
+    return g_generation;
+}
+
 st_t store_init(const char *db_path)
 {
     st_t st = ST_OK;
@@ -558,6 +573,7 @@ st_t store_init(const char *db_path)
         int rc = sqlite3_open_v2(db_path, &g_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
         if ((rc == SQLITE_OK) && (g_db != NULL)) {
             (void)sqlite3_extended_result_codes(g_db, 1);
+            (void)sqlite3_commit_hook(g_db, on_commit, NULL);
         }
         st = map_rc(rc, "open", db_path);
         if ((st == ST_OK) && (g_db == NULL)) {

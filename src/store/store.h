@@ -198,6 +198,14 @@ size_t store_col_copy(sqlite3_stmt *stmt, int col, char *dst, size_t cap);
 int64_t store_last_rowid(void);
 uint64_t store_changes(void);
 
+/* A number that changes whenever a write transaction commits (sqlite's
+ * commit hook: every INSERT, UPDATE or DELETE that reaches the database,
+ * in any table, through any statement; a turn's batch moves it once, at
+ * its commit). Equal values mean the database holds what it held: a
+ * rendering of rows made at one value may be served again at the same
+ * value. */
+uint64_t store_generation(void);
+
 /* BEGIN IMMEDIATE / COMMIT (an open batch is committed first, as by any
  * statement). store_rollback is safe when sqlite already rolled back on
  * its own (after NOMEM or IO errors) or no transaction is open. */

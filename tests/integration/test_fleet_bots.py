@@ -8,7 +8,7 @@ import pytest
 
 from fleetlib import (API, Fleet, bot_links, check_bot, db, db_count, default_identity,
                       default_soul, default_user, parse_entity_ts, seed_session, sha256,
-                      write_skill)
+                      write_skill, parse_json)
 from roostlib import Server, assert_error_shape, limits
 
 # What this file needs built into roostd (conftest.py deselects it, and
@@ -661,3 +661,34 @@ def test_failed_create_leaves_what_was_there(fleet):
     finally:
         if os.path.isfile(path):
             os.remove(path)
+
+
+# ---- a list asked again (fam/shared/list.h: rows kept while the database is unchanged) --
+
+def test_list_asked_again_follows_every_change(fleet):
+    """The same list asked twice is the same; after each kind of write
+    (create, update, delete, a filter that differs) it is what the database
+    holds, never the rows kept from before."""
+    def names(query=""):
+        r = fleet.call("GET", "bots" + query)
+        assert r.status == 200, r
+        return [b["name"] for b in parse_json(r.body)["data"]]
+
+    a = fleet.create_bot("Cache Alpha")
+    first = names()
+    assert names() == first
+    assert "Cache Alpha" in first
+    r = fleet.call("PUT", f"bots/{a['id']}", {"name": "Cache Beta"})
+    assert r.status == 200, r
+    after = names()
+    assert "Cache Beta" in after and "Cache Alpha" not in after, after
+    r = fleet.call("PUT", f"bots/{a['id']}", {"status": "disabled"})
+    assert r.status == 200, r
+    assert "Cache Beta" not in names("?status=active")
+    assert "Cache Beta" in names("?status=disabled")
+    assert names("?status=active") != names()
+    b = fleet.create_bot("Cache Gamma")
+    assert "Cache Gamma" in names()
+    assert fleet.call("DELETE", f"bots/{b['id']}").status in (200, 204)
+    assert "Cache Gamma" not in names()
+    assert names() == names()

@@ -3,16 +3,28 @@
  * bodiless statuses, sticky overflow at every capacity, bodies written in
  * several commits.
  *
+ * The writer has no printf family; the reference below is the writer as it
+ * was on snprintf, and every status from -1 to 1000 (and the int extremes),
+ * keep-alive on and off, HEAD, bodies up to the room and every capacity
+ * around the limits must give the same bytes. The pieces it is made of are
+ * checked against the C library too: core/fmt against snprintf, the Date
+ * line against gmtime + strftime, across a clock that jumps back.
+ *
  * The overflow sweeps use a heap buffer of exactly cap bytes per run, so the
  * sanitizer build catches any write past cap.
  */
+#include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
+#include "core/fmt.h"
 #include "core/strv.h"
 #include "http/resp.h"
+#include "port.h"
 #include "t.h"
 
 /* ---- a small parser for what resp writes --------------------------------- */
@@ -511,6 +523,651 @@ static void test_overflow_every_cap(void)
     T_EQ_INT(p.body.n, 0);
 }
 
+/* ---- the reference: the writer as it was, on snprintf --------------------- */
+
+static const char *g_ref_date;   /* the IMF-fixdate the reference writes */
+
+static void ref_put(resp_t *r, const char *s, size_t n)
+{
+    if (r->overflow || (n > (r->cap - r->len))) {
+        r->overflow = true;
+        return;
+    }
+    memcpy(r->buf + r->len, s, n);
+    r->len += n;
+}
+
+static void ref_put_cstr(resp_t *r, const char *s)
+{
+    ref_put(r, s, strlen(s));
+}
+
+static const char *ref_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+static void ref_begin(resp_t *r, char *buf, size_t cap, int status, bool keep_alive,
+                      bool head_only)
+{
+    char line[64];
+    int k;
+    r->buf = buf;
+    r->cap = cap;
+    r->len = 0u;
+    r->body_len = 0u;
+    r->in_body = false;
+    r->overflow = false;
+    r->status = status;
+    r->no_length = (status < 200) || (status == 204) || (status == 304);
+    r->head_only = head_only || r->no_length;
+    k = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, ref_reason(status));
+    ref_put(r, line, (k > 0) ? (size_t)k : 0u);
+    ref_put_cstr(r, "Date: ");
+    ref_put_cstr(r, g_ref_date);
+    ref_put_cstr(r, keep_alive ? "\r\nConnection: keep-alive\r\n" : "\r\nConnection: close\r\n");
+}
+
+static void ref_header(resp_t *r, const char *name, strv value)
+{
+    size_t i;
+    for (i = 0u; i < value.n; i++) {
+        if ((value.p[i] == '\r') || (value.p[i] == '\n') || (value.p[i] == '\0')) {
+            r->overflow = true;
+            return;
+        }
+    }
+    if (r->in_body) {
+        r->overflow = true;
+        return;
+    }
+    ref_put_cstr(r, name);
+    ref_put(r, ": ", 2u);
+    ref_put(r, value.p, value.n);
+    ref_put(r, "\r\n", 2u);
+}
+
+static void ref_header_cstr(resp_t *r, const char *name, const char *value)
+{
+    ref_header(r, name, strv_from_cstr(value));
+}
+
+static void ref_header_u64(resp_t *r, const char *name, unsigned long long value)
+{
+    char num[24];
+    int k = snprintf(num, sizeof num, "%llu", value);
+    strv v = { num, (k > 0) ? (size_t)k : 0u };
+    ref_header(r, name, v);
+}
+
+static char *ref_body(resp_t *r, size_t *room)
+{
+    size_t start;
+    r->in_body = true;
+    start = r->len + RESP_CL_SLACK;
+    if (r->overflow || (start > r->cap)) {
+        r->overflow = true;
+        *room = 0u;
+        return r->buf + r->len;
+    }
+    *room = r->cap - start - r->body_len;
+    return r->buf + start + r->body_len;
+}
+
+static void ref_body_commit(resp_t *r, size_t n)
+{
+    size_t room = 0u;
+    (void)ref_body(r, &room);
+    if (n > room) {
+        r->overflow = true;
+        return;
+    }
+    r->body_len += n;
+}
+
+static void ref_body_append(resp_t *r, const char *s, size_t n)
+{
+    size_t room = 0u;
+    char *p = ref_body(r, &room);
+    if (r->overflow || (n > room)) {
+        r->overflow = true;
+        return;
+    }
+    memcpy(p, s, n);
+    r->body_len += n;
+}
+
+static st_t ref_end(resp_t *r, size_t *total)
+{
+    char cl[RESP_CL_SLACK + 1u];
+    int k;
+    size_t body_at = r->len + RESP_CL_SLACK;
+    if (!r->in_body) {
+        r->body_len = 0u;
+    }
+    if (r->overflow) {
+        *total = 0u;
+        return ST_FULL;
+    }
+    if (r->no_length) {
+        k = snprintf(cl, sizeof cl, "\r\n");
+    } else {
+        k = snprintf(cl, sizeof cl, "Content-Length: %lu\r\n\r\n", (unsigned long)r->body_len);
+    }
+    if ((k <= 0) || ((size_t)k > RESP_CL_SLACK) || ((r->len + RESP_CL_SLACK) > r->cap)) {
+        r->overflow = true;
+        *total = 0u;
+        return ST_FULL;
+    }
+    memcpy(r->buf + r->len, cl, (size_t)k);
+    r->len += (size_t)k;
+    if (!r->head_only && (r->body_len > 0u)) {
+        memmove(r->buf + r->len, r->buf + body_at, r->body_len);
+        r->len += r->body_len;
+    }
+    *total = r->len;
+    return ST_OK;
+}
+
+/* ---- one script, run through both writers ---------------------------------- */
+
+typedef struct {
+    void (*begin)(resp_t *, char *, size_t, int, bool, bool);
+    void (*header_cstr)(resp_t *, const char *, const char *);
+    void (*header_u64)(resp_t *, const char *, unsigned long long);
+    char *(*body)(resp_t *, size_t *);
+    void (*body_commit)(resp_t *, size_t);
+    void (*body_append)(resp_t *, const char *, size_t);
+    st_t (*end)(resp_t *, size_t *);
+} writer;
+
+static const writer k_new = { resp_begin, resp_header_cstr, resp_header_u64, resp_body,
+                              resp_body_commit, resp_body_append, resp_end };
+static const writer k_ref = { ref_begin, ref_header_cstr, ref_header_u64, ref_body,
+                              ref_body_commit, ref_body_append, ref_end };
+
+typedef enum { BODY_NONE, BODY_ENTER, BODY_APPEND, BODY_COMMIT } body_mode;
+
+typedef struct {
+    int status;
+    bool keep_alive;
+    bool head_only;
+    const char *text_name;        /* a text header, or NULL */
+    const char *text_value;
+    const char *u64_name;         /* an integer header, or NULL */
+    unsigned long long u64_value;
+    body_mode mode;
+    size_t body;                  /* bytes, written in pieces of `piece` */
+    size_t piece;
+} script;
+
+static st_t play(const writer *w, const script *s, char *buf, size_t cap, size_t *total)
+{
+    resp_t r;
+    size_t done = 0u;
+    w->begin(&r, buf, cap, s->status, s->keep_alive, s->head_only);
+    if (s->text_name != NULL) {
+        w->header_cstr(&r, s->text_name, s->text_value);
+    }
+    if (s->u64_name != NULL) {
+        w->header_u64(&r, s->u64_name, s->u64_value);
+    }
+    if (s->mode == BODY_ENTER) {
+        size_t room = 0u;
+        (void)w->body(&r, &room);
+    }
+    while ((s->mode >= BODY_APPEND) && (done < s->body)) {
+        size_t n = ((s->body - done) < s->piece) ? (s->body - done) : s->piece;
+        char piece[64];
+        size_t i;
+        for (i = 0u; i < n; i++) {
+            piece[i] = (char)('a' + (char)((done + i) % 26u));
+        }
+        if (s->mode == BODY_APPEND) {
+            w->body_append(&r, piece, n);
+        } else {
+            size_t room = 0u;
+            char *p = w->body(&r, &room);
+            if (room >= n) {
+                memcpy(p, piece, n);
+            }
+            w->body_commit(&r, n);
+        }
+        done += n;
+    }
+    return w->end(&r, total);
+}
+
+static void http_date_of(uint64_t wall_us, char *out, size_t cap)
+{
+    time_t t = (time_t)(wall_us / 1000000u);
+    struct tm *tm = gmtime(&t);
+    size_t n = (tm != NULL) ? strftime(out, cap, "%a, %d %b %Y %H:%M:%S GMT", tm) : 0u;
+    out[n] = '\0';
+}
+
+/* Both writers into buffers of exactly cap bytes filled alike: the same
+ * status and total, and on success the same bytes over the whole buffer
+ * (nothing else written either). After a failure the buffer holds nothing
+ * a caller may read, so only the answer is compared. A run that straddles
+ * a wall-clock second is run again. */
+static bool same_as_ref(const script *s, size_t cap)
+{
+    int tries;
+    for (tries = 0; tries < 5; tries++) {
+        char *a = malloc((cap > 0u) ? cap : 1u);
+        char *b = malloc((cap > 0u) ? cap : 1u);
+        char date[64];
+        size_t ta = 12345u;
+        size_t tb = 54321u;
+        uint64_t t0;
+        uint64_t t1;
+        st_t sa;
+        st_t sb;
+        bool same;
+        if ((a == NULL) || (b == NULL)) {
+            free(a);
+            free(b);
+            return false;
+        }
+        memset(a, '#', cap);
+        memset(b, '#', cap);
+        t0 = clock_wall_us();
+        sa = play(&k_new, s, a, cap, &ta);
+        t1 = clock_wall_us();
+        http_date_of(t0, date, sizeof date);
+        g_ref_date = date;
+        sb = play(&k_ref, s, b, cap, &tb);
+        same = (sa == sb) && (ta == tb) && ((sa != ST_OK) || (memcmp(a, b, cap) == 0));
+        free(a);
+        free(b);
+        if ((t0 / 1000000u) == (t1 / 1000000u)) {
+            return same;
+        }
+    }
+    return false;
+}
+
+static void test_every_status_as_before(void)
+{
+    static const int extremes[] = { -1, INT_MIN, INT_MAX, 1000, 1001, 9999, 10000, 65535 };
+    int bad = 0;
+    int runs = 0;
+    int status;
+    size_t i;
+    for (status = -1; status <= ((int)(sizeof extremes / sizeof extremes[0]) + 1000); status++) {
+        int st = (status <= 1000) ? status : extremes[status - 1001];
+        int flags;
+        for (flags = 0; flags < 8; flags++) {
+            script s = { st, (flags & 1) != 0, (flags & 2) != 0, "Content-Type",
+                         "application/json", NULL, 0u,
+                         ((flags & 4) != 0) ? BODY_APPEND : BODY_NONE, 11u, 5u };
+            runs++;
+            bad += same_as_ref(&s, 512u) ? 0 : 1;
+        }
+    }
+    T_EQ_INT(bad, 0);
+    T_CHECK(runs > 8000);
+    /* and the reason table is the reference's */
+    for (i = 0u; i <= 1000u; i++) {
+        T_CHECK(strcmp(resp_reason((int)i), ref_reason((int)i)) == 0);
+    }
+}
+
+static const unsigned long long k_u64_values[] = {
+    0u, 1u, 9u, 10u, 11u, 99u, 100u, 101u, 999u, 1000u, 65535u, 65536u, 4294967295u,
+    4294967296u, 9999999999999999999u, 10000000000000000000u, 9223372036854775807u,
+    9223372036854775808u, 18446744073709551614u, 18446744073709551615u
+};
+
+static void test_u64_headers_as_before(void)
+{
+    int bad = 0;
+    size_t i;
+    for (i = 0u; i < (sizeof k_u64_values / sizeof k_u64_values[0]); i++) {
+        int ka;
+        for (ka = 0; ka < 2; ka++) {
+            script s = { 200, ka != 0, false, NULL, NULL, "X-Count", k_u64_values[i],
+                         BODY_APPEND, 3u, 3u };
+            bad += same_as_ref(&s, 256u) ? 0 : 1;
+            s.text_name = "Content-Type";
+            s.text_value = "text/plain";
+            s.status = 404;
+            bad += same_as_ref(&s, 256u) ? 0 : 1;
+        }
+    }
+    T_EQ_INT(bad, 0);
+}
+
+/* Bodies of every size up to the room, appended or committed in pieces. */
+static void test_bodies_as_before(void)
+{
+    static const size_t caps[] = { 160u, 300u, 700u };
+    int bad = 0;
+    size_t c;
+    for (c = 0u; c < (sizeof caps / sizeof caps[0]); c++) {
+        int flags;
+        for (flags = 0; flags < 8; flags++) {
+            size_t body;
+            for (body = 0u; body <= caps[c]; body++) {
+                script s = { 200, (flags & 1) != 0, (flags & 2) != 0, "Content-Type",
+                             "text/plain", "X-Id", 42u,
+                             ((flags & 4) != 0) ? BODY_COMMIT : BODY_APPEND, body,
+                             (body % 7u) + 1u };
+                bad += same_as_ref(&s, caps[c]) ? 0 : 1;
+            }
+        }
+    }
+    T_EQ_INT(bad, 0);
+}
+
+/* Every capacity from nothing to past what the response needs: the same
+ * answer (ST_FULL at the same caps) and the same bytes. */
+static void test_every_cap_as_before(void)
+{
+    static const int statuses[] = { 200, 204, 304, 101, 404, 299, 599, 999, 0, -1 };
+    static const size_t bodies[] = { 0u, 1u, 48u };
+    int bad = 0;
+    size_t si;
+    for (si = 0u; si < (sizeof statuses / sizeof statuses[0]); si++) {
+        size_t bi;
+        for (bi = 0u; bi < (sizeof bodies / sizeof bodies[0]); bi++) {
+            int flags;
+            for (flags = 0; flags < 16; flags++) {
+                script s = { statuses[si], (flags & 1) != 0, (flags & 2) != 0,
+                             ((flags & 8) != 0) ? "Content-Type" : NULL, "application/json",
+                             "X-Big", 18446744073709551615u,
+                             ((flags & 4) != 0) ? BODY_COMMIT : BODY_APPEND, bodies[bi], 16u };
+                size_t cap;
+                if (bodies[bi] == 0u) {
+                    s.mode = ((flags & 4) != 0) ? BODY_ENTER : BODY_NONE;
+                }
+                for (cap = 0u; cap <= 320u; cap++) {
+                    bad += same_as_ref(&s, cap) ? 0 : 1;
+                }
+            }
+        }
+    }
+    T_EQ_INT(bad, 0);
+}
+
+/* ---- core/fmt against snprintf --------------------------------------------- */
+
+static uint64_t g_rng = 0x9e3779b97f4a7c15u;
+
+static uint64_t rnd(void)
+{
+    /* xorshift64*: fixed seed, the same values every run */
+    g_rng ^= g_rng >> 12;
+    g_rng ^= g_rng << 25;
+    g_rng ^= g_rng >> 27;
+    return g_rng * 2685821657736338717u;
+}
+
+/* fmt_u64 of v at every cap from 0 to its length + 1: nothing written below
+ * the length, the snprintf text from it on, never a byte past the text. */
+static int check_u64(uint64_t v)
+{
+    char want[32];
+    int k = snprintf(want, sizeof want, "%llu", (unsigned long long)v);
+    size_t cap;
+    int bad = 0;
+    for (cap = 0u; cap <= ((size_t)k + 1u); cap++) {
+        char out[32];
+        size_t n;
+        memset(out, '#', sizeof out);
+        n = fmt_u64(out, cap, v);
+        if (cap < (size_t)k) {
+            bad += ((n == 0u) && (out[0] == '#')) ? 0 : 1;
+        } else {
+            bad += ((n == (size_t)k) && (memcmp(out, want, n) == 0) && (out[n] == '#')) ? 0 : 1;
+        }
+    }
+    return bad;
+}
+
+static int check_i64(int64_t v)
+{
+    char want[32];
+    char out[32];
+    int k = snprintf(want, sizeof want, "%lld", (long long)v);
+    size_t n;
+    int bad = 0;
+    memset(out, '#', sizeof out);
+    n = fmt_i64(out, sizeof out, v);
+    bad += ((n == (size_t)k) && (memcmp(out, want, n) == 0) && (out[n] == '#')) ? 0 : 1;
+    memset(out, '#', sizeof out);
+    bad += ((fmt_i64(out, (size_t)k - 1u, v) == 0u) && (out[0] == '#')) ? 0 : 1;
+    bad += (fmt_i64(out, (size_t)k, v) == (size_t)k) ? 0 : 1;
+    return bad;
+}
+
+static int check_pad_hex(uint64_t v)
+{
+    int bad = 0;
+    size_t w;
+    for (w = 0u; w <= FMT_U64_MAX; w++) {
+        char want[40];
+        char out[40];
+        int k = snprintf(want, sizeof want, "%0*llu", (int)w, (unsigned long long)v);
+        size_t n = fmt_u64_pad(out, sizeof out, v, w);
+        bad += ((n == (size_t)k) && (memcmp(out, want, n) == 0)) ? 0 : 1;
+    }
+    for (w = 1u; w <= 16u; w++) {
+        char want[40];
+        char out[40];
+        uint64_t low = (w == 16u) ? v : (v & ((UINT64_C(1) << (4u * w)) - 1u));
+        int k = snprintf(want, sizeof want, "%0*llx", (int)w, (unsigned long long)low);
+        size_t n;
+        memset(out, '#', sizeof out);
+        n = fmt_hex_fixed(out, sizeof out, v, w);
+        bad += ((n == w) && ((size_t)k == w) && (memcmp(out, want, n) == 0) && (out[n] == '#'))
+                   ? 0 : 1;
+        bad += (fmt_hex_fixed(out, w - 1u, v, w) == 0u) ? 0 : 1;
+    }
+    return bad;
+}
+
+static void test_fmt_as_snprintf(void)
+{
+    int bad = 0;
+    uint64_t p10 = 1u;
+    unsigned i;
+    char out[40];
+    for (i = 0u; i <= 100000u; i++) {
+        bad += check_u64(i);
+    }
+    for (i = 0u; i < 20u; i++) {
+        bad += check_u64(p10 - 1u) + check_u64(p10) + check_u64(p10 + 1u);
+        bad += check_i64((int64_t)(p10 - 1u)) + check_i64(-(int64_t)(p10 - 1u));
+        if (i < 19u) {
+            bad += check_i64((int64_t)p10) + check_i64(-(int64_t)p10);
+            p10 *= 10u;
+        }
+    }
+    for (i = 0u; i < 64u; i++) {
+        uint64_t b = UINT64_C(1) << i;
+        bad += check_u64(b - 1u) + check_u64(b) + check_u64(b + 1u);
+        bad += check_pad_hex(b - 1u) + check_pad_hex(b);
+    }
+    bad += check_u64(UINT64_MAX) + check_u64(UINT64_MAX - 1u);
+    bad += check_i64(INT64_MIN) + check_i64(INT64_MIN + 1) + check_i64(INT64_MAX);
+    bad += check_i64(0) + check_i64(-1) + check_i64(1);
+    bad += check_pad_hex(0u) + check_pad_hex(UINT64_MAX);
+    for (i = 0u; i < 200000u; i++) {
+        uint64_t v = rnd() >> (rnd() % 64u);   /* every length, not mostly 20 digits */
+        bad += check_u64(v);
+        bad += check_i64((int64_t)v);
+        if ((i % 16u) == 0u) {
+            bad += check_pad_hex(v);
+        }
+    }
+    T_EQ_INT(bad, 0);
+    /* out-of-range arguments */
+    T_EQ_INT(fmt_hex_fixed(out, sizeof out, 1u, 0u), 0);
+    T_EQ_INT(fmt_hex_fixed(out, sizeof out, 1u, 17u), 0);
+    T_EQ_INT(fmt_u64_pad(out, sizeof out, 7u, 25u), FMT_U64_MAX);   /* width capped */
+    T_EQ_INT(fmt_u64(out, 0u, 0u), 0);
+    T_EQ_INT(fmt_i64(out, 1u, -1), 0);
+}
+
+/* ---- the Date line against gmtime + strftime -------------------------------- */
+
+static bool date_line_is(uint64_t wall_us)
+{
+    char want[80] = "Date: ";
+    strv got = resp_date_line(wall_us);
+    http_date_of(wall_us, want + 6, sizeof want - 8u);
+    strcat(want, "\r\n");
+    return strv_eq_cstr(got, want);
+}
+
+static bool http_date_is(uint64_t wall_us)
+{
+    char want[64];
+    char got[64];
+    size_t n = clock_format(wall_us, CLOCK_FMT_HTTP, got, sizeof got);
+    http_date_of(wall_us, want, sizeof want);
+    return (n == strlen(want)) && (strcmp(got, want) == 0);
+}
+
+static void test_date_as_strftime(void)
+{
+    static const uint64_t edges[] = {
+        0u, 1u, 999999u, 1000000u, 59999999u, 86399999999u, 86400000000u,
+        951782400000000u,                           /* 2000-02-29 00:00:00 */
+        951868799000000u,                           /* 2000-02-29 23:59:59 */
+        1078012800000000u,                          /* 2004-02-29 */
+        1735689599999999u, 1735689600000000u,       /* 2024 -> 2025 */
+        2147483647000000u, 2147483648000000u,       /* 2038-01-19 03:14:07/08 */
+        4107542399000000u, 4107542400000000u,       /* 2100-02-28 -> 03-01 */
+        13574563200000000u,                         /* 2400-02-29 */
+        253402300799000000u, 253402300800000000u,   /* 9999-12-31 -> year 10000 */
+        UINT64_MAX
+    };
+    int bad = 0;
+    size_t i;
+    uint64_t day;
+    for (i = 0u; i < (sizeof edges / sizeof edges[0]); i++) {
+        bad += http_date_is(edges[i]) ? 0 : 1;
+        bad += date_line_is(edges[i]) ? 0 : 1;
+    }
+    /* the first and last second of every day from 1970 to 2110: every end of
+     * month and year, every leap day, 2038 and 2100 */
+    for (day = 0u; day < (140u * 366u); day++) {
+        uint64_t t = day * 86400000000u;
+        bad += http_date_is(t) ? 0 : 1;
+        bad += http_date_is(t + 86399999999u) ? 0 : 1;
+    }
+    for (i = 0u; i < 100000u; i++) {
+        uint64_t t = rnd() >> (rnd() % 24u);
+        bad += http_date_is(t) ? 0 : 1;
+    }
+    T_EQ_INT(bad, 0);
+}
+
+/* The cache is keyed on the second, not on "later than": a clock that goes
+ * back (NTP, the port's fault injection) gets its own second's line. */
+static void test_date_line_cache(void)
+{
+    const uint64_t t = 1771076232123456u;   /* Sat, 14 Feb 2026 13:37:12 */
+    strv a;
+    strv b;
+    int bad = 0;
+    size_t i;
+    T_CHECK(date_line_is(t));
+    a = resp_date_line(t);
+    b = resp_date_line(t + 876543u);         /* the same second: the same line */
+    T_CHECK((a.p == b.p) && (a.n == b.n) && (a.n == 37u));
+    T_EQ_MEM(b.p, b.n, "Date: Sat, 14 Feb 2026 13:37:12 GMT\r\n");
+    T_CHECK(date_line_is(t + 1000000u));     /* the next second */
+    T_CHECK(date_line_is(t));                /* back one second */
+    T_CHECK(date_line_is(t - 86400000000u)); /* back one day */
+    T_CHECK(date_line_is(t - 999999u));      /* into the previous second */
+    T_CHECK(date_line_is(0u));
+    T_CHECK(date_line_is(t));
+    for (i = 0u; i < 20000u; i++) {          /* back and forth at random */
+        uint64_t u = t + (rnd() % 8000000000u) - 4000000000u;
+        bad += date_line_is(u) ? 0 : 1;
+    }
+    T_EQ_INT(bad, 0);
+}
+
+/* The Date line of a response follows the wall clock through a jump back
+ * (the port's clock fault, as the fault suite drives it). */
+static strv begin_date(char *buf, size_t cap, parsed *p)
+{
+    resp_t r;
+    size_t total = 0u;
+    resp_begin(&r, buf, cap, 200, true, false);
+    (void)resp_end(&r, &total);
+    *p = parse(buf, total);
+    return header(p, "Date");
+}
+
+static bool date_within(strv d, uint64_t from_us, uint64_t to_us)
+{
+    uint64_t s;
+    for (s = from_us / 1000000u; s <= (to_us / 1000000u); s++) {
+        char want[64];
+        http_date_of(s * 1000000u, want, sizeof want);
+        if (strv_eq_cstr(d, want)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void test_date_follows_clock_jump_back(void)
+{
+    static const char *const jumps[] = { "-86400000", "-1000", "-1", "+86400000", "+1001" };
+    char buf[256];
+    parsed p;
+    size_t i;
+    for (i = 0u; i < (sizeof jumps / sizeof jumps[0]); i++) {
+        uint64_t t0;
+        uint64_t t1;
+        strv d;
+        (void)begin_date(buf, sizeof buf, &p);          /* the cache holds now */
+        T_EQ_INT(port_fault_arm("clock_wall", 1u, false, jumps[i]), ST_OK);
+        t0 = clock_wall_us();                            /* the jump lands here */
+        d = begin_date(buf, sizeof buf, &p);
+        t1 = clock_wall_us();
+        port_fault_disarm();
+        T_CHECK(date_within(d, t0, t1));
+    }
+}
+
 int main(void)
 {
     T_RUN(test_full_response);
@@ -525,5 +1182,13 @@ int main(void)
     T_RUN(test_header_injection);
     T_RUN(test_end_failure_is_sticky);
     T_RUN(test_overflow_every_cap);
+    T_RUN(test_every_status_as_before);
+    T_RUN(test_u64_headers_as_before);
+    T_RUN(test_bodies_as_before);
+    T_RUN(test_every_cap_as_before);
+    T_RUN(test_fmt_as_snprintf);
+    T_RUN(test_date_as_strftime);
+    T_RUN(test_date_line_cache);
+    T_RUN(test_date_follows_clock_jump_back);
     return t_done("resp");
 }

@@ -595,8 +595,10 @@ int main(void)
     stream_init();
     net_set_turn_hook(stream_turn);
     g_svc.family = "test";   /* as the app fills it from a descriptor */
-    g_svc.routes = k_routes;
-    g_svc.nroutes = sizeof k_routes / sizeof k_routes[0];
+    if (router_compile(&g_svc.router, k_routes, sizeof k_routes / sizeof k_routes[0]) != ST_OK) {
+        printf("stream: cannot compile the route table\n");
+        return 1;
+    }
     g_svc.error = fam_fastapi_error;
     g_svc.cors = CORS_STYLE_FASTAPI;
     fam_fastapi_setup(&g_svc);

@@ -300,11 +300,16 @@ static st_t record_in_batch(hctx *h, const obs_event *ev)
              * emptied, the message moves to the front of the new batch */
             (void)memmove(g_stage + g_stage_used, g_stage + at, n);
         }
-        g_batch[g_nbatch].hold = hctx_hold(h);
+        uint32_t hold = hctx_hold(h);
+        g_batch[g_nbatch].hold = hold;
         g_batch[g_nbatch].off = (uint32_t)g_stage_used;
         g_batch[g_nbatch].n = (uint32_t)n;
         g_nbatch++;
         g_stage_used += n;
+        if (hold == CONN_HOLD_NONE) {
+            /* nothing to hold the answer with: it may only follow a commit */
+            st = store_batch_commit();
+        }
     }
     return st;
 }

@@ -10,6 +10,23 @@
 
 #define LIST_TAIL_RESERVE 1024u   /* room kept in each part for the tail */
 
+/* The rows of the last list whose rows all went out in its first part,
+ * valid while the store's generation is the one they were rendered at. */
+typedef struct {
+    bool valid;
+    uint64_t gen;
+    fam_list_query query;
+    fam_list_row row;
+    size_t ctx_len;
+    uint64_t ctx[(FAM_LIST_CTX_BYTES + 7u) / 8u];
+    size_t len;
+    char rows[CFG_LIST_CACHE_BYTES];
+} list_cache;
+
+_Static_assert(sizeof(list_cache) <= FAM_LIST_STATIC_BYTES, "the plan's line is too small");
+
+static list_cache g_cache;
+
 typedef struct {
     fam_list_query query;
     fam_list_row row;
@@ -17,6 +34,8 @@ typedef struct {
     int64_t next;                 /* rows sent so far */
     uint8_t phase;                /* 0 head, 1 rows, 2 done */
     bool any;                     /* a row was written (comma before the next) */
+    bool ended;                   /* the query ran out of rows (not an error) */
+    size_t ctx_len;
     size_t row_off;               /* bytes of a row larger than a part already sent */
     size_t row_len;               /* its length (comma included) and hash */
     uint64_t row_hash;
@@ -105,8 +124,10 @@ static size_t put_rows(list_state *st, char *buf, size_t cap, size_t len)
         size_t comma = st->any ? 1u : 0u;
         size_t n = 0u;
         size_t room = cap - end - LIST_TAIL_RESERVE;
-        if ((store_step(q, &row) != ST_OK) || !row) {
+        st_t step = store_step(q, &row);
+        if ((step != ST_OK) || !row) {
             st->phase = 2u;
+            st->ended = (step == ST_OK);    /* the last row was sent */
         } else if ((end + comma + 16u + LIST_TAIL_RESERVE) >= cap) {
             part_full = true;
         } else if (st->row_off > 0u) {
@@ -135,6 +156,42 @@ static size_t put_rows(list_state *st, char *buf, size_t cap, size_t len)
     return end;
 }
 
+static bool cache_matches(const list_state *st)
+{
+    return g_cache.valid && (g_cache.gen == store_generation()) &&
+           (g_cache.query == st->query) && (g_cache.row == st->row) &&
+           (g_cache.ctx_len == st->ctx_len) && (memcmp(g_cache.ctx, st->ctx, st->ctx_len) == 0);
+}
+
+/* The whole list from the cache when it holds this list and it fits the
+ * part; false: query and render. */
+static bool rows_from_cache(list_state *st, char *buf, size_t cap, size_t *len)
+{
+    if (!cache_matches(st) || ((*len + g_cache.len + LIST_TAIL_RESERVE + 16u) >= cap)) {
+        return false;
+    }
+    (void)memcpy(buf + *len, g_cache.rows, g_cache.len);
+    *len += g_cache.len;
+    st->phase = 2u;
+    return true;
+}
+
+/* The first part held every row: keep them for the next time. */
+static void cache_keep(const list_state *st, const char *rows, size_t n, uint64_t gen)
+{
+    if ((n > sizeof g_cache.rows) || (gen != store_generation())) {
+        return;
+    }
+    g_cache.valid = true;
+    g_cache.gen = gen;
+    g_cache.query = st->query;
+    g_cache.row = st->row;
+    g_cache.ctx_len = st->ctx_len;
+    (void)memcpy(g_cache.ctx, st->ctx, st->ctx_len);
+    g_cache.len = n;
+    (void)memcpy(g_cache.rows, rows, n);
+}
+
 static size_t list_produce(void *state, char *buf, size_t cap, bool *done)
 {
     list_state *st = (list_state *)state;
@@ -144,9 +201,18 @@ static size_t list_produce(void *state, char *buf, size_t cap, bool *done)
         len = strlen(st->head);
         (void)memcpy(buf, st->head, len);
         st->phase = 1u;
-    }
-    if (st->phase == 1u) {
+        if (!rows_from_cache(st, buf, cap, &len)) {
+            size_t start = len;
+            uint64_t gen = store_generation();
+            len = put_rows(st, buf, cap, len);
+            if (st->ended) {
+                cache_keep(st, buf + start, len - start, gen);
+            }
+        }
+    } else if (st->phase == 1u) {
         len = put_rows(st, buf, cap, len);
+    } else {
+        /* done: the tail */
     }
     if (st->phase == 2u) {
         len += st->tail(st->tail_ctx, buf + len, cap - len);
@@ -171,6 +237,7 @@ static bool list_setup(hctx *h, list_state *st, const char *head, fam_list_query
     st->tail = tail;
     (void)snprintf(st->head, sizeof st->head, "%s", head);
     (void)memcpy(st->ctx, ctx, ctx_len);
+    st->ctx_len = ctx_len;
     (void)memcpy(st->tail_ctx, tail_ctx, tail_len);
     return true;
 }

@@ -12,6 +12,13 @@
  * tool output) is rendered into the render scratch and sent in windows, the
  * row read again for each (http/server.h); a row that changed between
  * windows, or that does not fit the scratch, cuts the list (logged).
+ *
+ * A row writer must depend on its row only (the row's columns, nothing of
+ * the clock or the disk): the rows of the last list that went out in one
+ * part are kept (CFG_LIST_CACHE_BYTES) with the store's generation, and the
+ * same list (query, row writer and context bytes equal) asked again while
+ * the database is unchanged is copied from there instead of being queried
+ * and rendered again. Any commit of a write changes the generation.
  */
 #ifndef ROOST_FAM_LIST_H
 #define ROOST_FAM_LIST_H
@@ -26,6 +33,8 @@
 #define FAM_LIST_CTX_BYTES 320u
 #define FAM_LIST_TAIL_CTX_BYTES 320u
 #define FAM_LIST_HEAD_BYTES 32u
+/* The statics of the list cache, for the plan (app/pools.def). */
+#define FAM_LIST_STATIC_BYTES (CFG_LIST_CACHE_BYTES + FAM_LIST_CTX_BYTES + 64u)
 
 struct sqlite3_stmt;
 /* Prepare and bind the list's query to yield the rows from `sent` on; NULL

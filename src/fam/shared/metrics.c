@@ -246,6 +246,9 @@ size_t metrics_render(char *buf, size_t cap)
     counter(&m, "roost_conn_timeouts_total", "Connection deadlines that passed.", ns->timeouts);
     counter(&m, "roost_bytes_received_total", "Bytes read from clients.", ns->bytes_in);
     counter(&m, "roost_bytes_sent_total", "Bytes written to clients.", ns->bytes_out);
+    counter(&m, "roost_sends_total", "Writes to client sockets that sent bytes.", ns->sends);
+    counter(&m, "roost_reads_total", "Reads from client sockets (requests and frames).",
+            ns->reads);
     gauge(&m, "roost_bufs_lent", "rx/tx buffers lent to connections now.", ns->bufs_used);
     gauge(&m, "roost_bufs_lent_high_water", "Most rx/tx buffers ever lent at once.",
           ns->bufs_high);
@@ -258,6 +261,12 @@ size_t metrics_render(char *buf, size_t cap)
     counter(&m, "roost_buf_rx_reclaimed_total",
             "Stalled requests answered 408 early to lend their rx buffer.", ns->rx_reclaimed);
     counter(&m, "roost_http_requests_total", "HTTP requests dispatched.", hs->requests);
+    counter(&m, "roost_http_pipelined_total",
+            "Requests answered behind responses still in tx (one write for a burst).",
+            hs->pipelined);
+    counter(&m, "roost_http_pipeline_retries_total",
+            "Pipelined requests whose answer did not fit behind the others: run after the drain.",
+            hs->pipeline_retries);
     counter(&m, "roost_http_client_errors_total", "4xx responses.", hs->errors_4xx);
     counter(&m, "roost_http_server_errors_total", "5xx responses.", hs->errors_5xx);
     counter(&m, "roost_http_body_slot_exhausted_total", "503 because no body slot was free.",
