@@ -27,6 +27,9 @@
  *                  observability.ws_max_buffer_bytes says
  *   session_updated  8 KiB: a session whose JSON is larger (fields near the
  *                  spec's limits) is stored but not broadcast (logged)
+ *   event batch    the events of a loop turn share a transaction: at most
+ *                  8 and 4 KiB of their /ws messages (one more commits
+ *                  early; a larger event is committed alone)
  *   JSON           768 values per document (413 beyond)
  *   sqlite         196 KiB heap and 4 cached pages: the statements of these
  *                  three families only (fleet's are not prepared), measured
@@ -38,7 +41,7 @@
  *                  (observability's needs 8, 3, 6; a larger one stops the
  *                  start)
  *
- * The plan (`build/small/roostd --budget`): 508,840 B of 524,288.
+ * The plan (`build/small/roostd --budget`): 518,712 B of 524,288.
  */
 #ifndef ROOST_PROFILE_SMALL_H
 #define ROOST_PROFILE_SMALL_H
@@ -158,10 +161,10 @@
 #define CFG_OBS_MSG_BYTES (8u * 1024u)
 #endif
 #ifndef CFG_OBS_BATCH_EVENTS
-#define CFG_OBS_BATCH_EVENTS 16
+#define CFG_OBS_BATCH_EVENTS 8
 #endif
 #ifndef CFG_OBS_BATCH_BYTES
-#define CFG_OBS_BATCH_BYTES (8u * 1024u)
+#define CFG_OBS_BATCH_BYTES (4u * 1024u)
 #endif
 #ifndef CFG_BUS_SLOTS
 #define CFG_BUS_SLOTS 64
