@@ -83,14 +83,18 @@ static uint64_t g_db_errors;
 typedef struct store_batch_state {
     bool open;                          /* BEGIN ran: COMMIT is due */
     bool in_member;                     /* between store_batch_join and _leave */
-    store_batch_fn done[CFG_STORE_BATCH_OWNERS];
-    size_t ndone;
+    size_t ndone;                       /* owners in g_batch_owners */
     uint64_t commits;                   /* batches committed */
     uint64_t members;                   /* members kept in them */
     uint32_t kept;                      /* members kept in the open batch */
 } store_batch_state;
 
 static store_batch_state g_batch;
+/* The owners of the open batch (their done callbacks), in joining order. */
+typedef struct {
+    store_batch_fn done;
+} store_batch_owner;
+static store_batch_owner g_batch_owners[CFG_STORE_BATCH_OWNERS];
 
 /* ---- memory: memsys5 with a failure counter ------------------------------ */
 
@@ -827,7 +831,7 @@ static void batch_end(st_t st)
     }
     g_batch.kept = 0u;
     for (i = 0u; i < n; i++) {
-        g_batch.done[i](st);
+        g_batch_owners[i].done(st);
     }
 }
 
@@ -849,7 +853,7 @@ st_t store_batch_join(store_batch_fn done)
         return ST_INVAL;
     }
     for (i = 0u; i < g_batch.ndone; i++) {
-        if (g_batch.done[i] == done) {
+        if (g_batch_owners[i].done == done) {
             known = true;
         }
     }
@@ -868,7 +872,7 @@ st_t store_batch_join(store_batch_fn done)
         g_batch.open = true;
     }
     if (!known) {
-        g_batch.done[g_batch.ndone] = done;
+        g_batch_owners[g_batch.ndone].done = done;
         g_batch.ndone++;
     }
     g_batch.in_member = true;

@@ -224,7 +224,7 @@ static size_t g_stage_used;
 static batch_event g_batch[CFG_OBS_BATCH_EVENTS];
 static size_t g_nbatch;
 
-_Static_assert((sizeof g_stage + sizeof g_batch) <= OBS_BATCH_STATIC_BYTES,
+_Static_assert(((sizeof g_stage) + (sizeof g_batch)) <= OBS_BATCH_STATIC_BYTES,
                "OBS_BATCH_STATIC_BYTES is the plan of the batch");
 _Static_assert(CFG_OBS_BATCH_BYTES <= 0xFFFFFFFFu, "stage offsets are 32-bit");
 
