@@ -4,7 +4,7 @@ subscribers, for this roostd and an older one side by side in one run.
 
 Usage: bench/obs_events.py [path/to/roostd] [--before path/to/old/roostd]
                            [--subs 100] [--conns 128] [--seconds 5] [--rounds 3]
-                           [--peers-json]
+                           [--pin] [--peers-json]
 
 For each server in turn (this one, then --before), --rounds times: start it
 (a fresh data directory; observability, and fleet for /metrics), open --subs
@@ -27,9 +27,9 @@ then per server the medians, and the ratios of the medians. On a shared or
 small host the client side can be what limits events/s (roostd below a
 whole core); CPU per event is then the steadier comparison.
 
-roostd is pinned to CPU 0, wrk (one thread) and ws_sink to CPU 1 (taskset,
-when there are two CPUs); they still share the machine: compare numbers
-only between servers measured in the same run. Needs wrk and cc. Measures,
+wrk (one thread) and ws_sink share the machine with roostd (--pin puts
+roostd on CPU 0 and them on CPU 1): compare numbers only between servers
+measured in the same run, rounds interleaved. Needs wrk and cc. Measures,
 does not pass or fail (bench/README.md).
 """
 
@@ -51,10 +51,11 @@ import roostlib  # noqa: E402
 from benchlib import pct  # noqa: E402
 
 REPO = os.path.join(HERE, "..")
-# roostd on CPU 0, wrk and the subscribers on CPU 1 (when taskset exists and
-# there are two CPUs): the client side does not take the server's core.
-PIN = shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
-CLIENT_CPU = ["taskset", "-c", "1"] if PIN else []
+# --pin: roostd on CPU 0, wrk and the subscribers on CPU 1 (taskset), so the
+# client side does not take the server's core. Off by default: on a host
+# shared with other work, a pinned roostd cannot move off a busy CPU.
+PIN = False
+CLIENT_CPU = []
 
 SESSION = "bench-obs"
 WRK_LUA = """
@@ -215,7 +216,15 @@ def main():
     ap.add_argument("--peers-json", action="store_true",
                     help="end with one JSON line {\"roostd\": events/s, \"before\": events/s} "
                          "(the medians; bench/peers.py reads it)")
+    ap.add_argument("--pin", action="store_true",
+                    help="roostd on CPU 0, wrk and the subscribers on CPU 1 (taskset)")
     args = ap.parse_args()
+    global PIN, CLIENT_CPU
+    if args.pin:
+        if shutil.which("taskset") is None or (os.cpu_count() or 1) < 2:
+            sys.exit("obs_events: --pin needs taskset and two CPUs")
+        PIN = True
+        CLIENT_CPU = ["taskset", "-c", "1"]
     if shutil.which("wrk") is None:
         sys.exit("obs_events: wrk is not installed (make deps)")
     roostlib.raise_nofile()
