@@ -32,6 +32,10 @@ typedef struct {
     size_t nlive;
     conn *closing;               /* conns to close at the top of the next turn */
     conn *dirty;                 /* conns whose interest may have changed */
+    /* the monotonic clock read once per turn, after the wait: what the
+     * turn's deadlines and I/O stamps are measured from (ms granularity;
+     * a turn is far shorter than any deadline) */
+    uint64_t now_ms;
 } net_state;
 
 extern net_state g_net;
