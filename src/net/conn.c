@@ -508,7 +508,7 @@ uint32_t conn_tx_index(const conn *c)
 void conn_set_deadline(conn *c, conn_deadline kind, uint64_t ms_from_now)
 {
     c->dl_kind = kind;
-    c->dl_at_ms = (kind == CONN_DL_NONE) ? 0u : (clock_mono_ms() + ms_from_now);
+    c->dl_at_ms = (kind == CONN_DL_NONE) ? 0u : (g_net.now_ms + ms_from_now);
 }
 
 void conn_pause_read(conn *c, bool paused)
@@ -599,7 +599,7 @@ conn *net_conn_open(listener *l, port_sock s)
     c->err = ST_OK;
     /* never 0: a token is never CONN_HOLD_NONE */
     c->gen = (c->gen == UINT16_MAX) ? (uint16_t)1u : (uint16_t)(c->gen + 1u);
-    c->opened_ms = clock_mono_ms();
+    c->opened_ms = g_net.now_ms;
     c->last_io_ms = c->opened_ms;
     c->live_i = (uint32_t)g_net.nlive;
     g_net.live[g_net.nlive] = c;
@@ -686,7 +686,7 @@ void net_do_read(conn *c, bool hangup)
         c->rx_len += (uint32_t)n;
         budget -= n;
         g_net.stats.bytes_in += n;
-        c->last_io_ms = clock_mono_ms();
+        c->last_io_ms = g_net.now_ms;
         if (n < ask) {
             /* The socket had less than was asked: it is empty now (the
              * common case, one read per readiness event). The loop's wait
@@ -732,7 +732,7 @@ static bool send_pending(conn *c, size_t budget)
         left_budget -= n;
         g_net.stats.bytes_out += n;
         g_net.stats.sends++;
-        c->last_io_ms = clock_mono_ms();
+        c->last_io_ms = g_net.now_ms;
     }
     return true;
 }

@@ -78,6 +78,7 @@ void net_init(pool_t *conns, pool_t *bufs)
     if (st != ST_OK) {
         LOG_E("net", "the loop's readiness set (%s): %s", port_loop_name(), status_str(st));
     }
+    g_net.now_ms = clock_mono_ms();
     net_conns_init(conns, bufs);
     net_listeners_init();
     net_watches_init();
@@ -245,6 +246,7 @@ static void one_turn(bool accepting, int timeout_ms)
         timeout = 0;    /* an answer waits for the turn hook (conn_tx_hold) */
     }
     n = port_wait(g_fired, PORT_WATCH_MAX, timeout);
+    g_net.now_ms = clock_mono_ms();
     g_net.stats.turns++;
     for (i = 0u; i < n; i++) {
         uint32_t tag = g_fired[i].tag;

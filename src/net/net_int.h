@@ -34,6 +34,10 @@ typedef struct {
     conn *dirty;                 /* conns whose interest may have changed */
     conn *released;              /* conns whose tx hold was released: write them */
     uint32_t holds;              /* tx holds out (conn_tx_hold) */
+    /* the monotonic clock read once per turn, after the wait: what the
+     * turn's deadlines and I/O stamps are measured from (ms granularity;
+     * a turn is far shorter than any deadline) */
+    uint64_t now_ms;
 } net_state;
 
 extern net_state g_net;
