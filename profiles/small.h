@@ -27,9 +27,13 @@
  *                  observability.ws_max_buffer_bytes says
  *   session_updated  8 KiB: a session whose JSON is larger (fields near the
  *                  spec's limits) is stored but not broadcast (logged)
- *   event batch    the events of a loop turn share a transaction: at most
- *                  8 and 4 KiB of their /ws messages (one more commits
- *                  early; a larger event is committed alone)
+ *   event batch    one event per transaction: a second member of a batch
+ *                  runs in a savepoint, which keeps a copy of every page it
+ *                  changes in sqlite's heap (20-30 KiB), more than this
+ *                  heap has to spare; each event is still answered only
+ *                  after its commit, and the lock and pread/pwrite savings
+ *                  stay. A 4 KiB stage for its /ws message (a larger one
+ *                  is recorded alone)
  *   JSON           768 values per document (413 beyond)
  *   sqlite         196 KiB heap and 4 cached pages: the statements of these
  *                  three families only (fleet's are not prepared), measured
@@ -41,7 +45,7 @@
  *                  (observability's needs 8, 3, 6; a larger one stops the
  *                  start)
  *
- * The plan (`build/small/roostd --budget`): 518,712 B of 524,288.
+ * The plan (`build/small/roostd --budget`): 518,636 B of 524,288.
  */
 #ifndef ROOST_PROFILE_SMALL_H
 #define ROOST_PROFILE_SMALL_H
@@ -161,7 +165,7 @@
 #define CFG_OBS_MSG_BYTES (8u * 1024u)
 #endif
 #ifndef CFG_OBS_BATCH_EVENTS
-#define CFG_OBS_BATCH_EVENTS 8
+#define CFG_OBS_BATCH_EVENTS 1
 #endif
 #ifndef CFG_OBS_BATCH_BYTES
 #define CFG_OBS_BATCH_BYTES (4u * 1024u)

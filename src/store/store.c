@@ -25,7 +25,14 @@
  *   frames); an empty BEGIN IMMEDIATE / COMMIT at open takes the file's
  *   lock, which sqlite then keeps until close.
  * - The batch: g_batch.open while its transaction is; in_member between
- *   join and leave. store_stmt and store_stmt_in (every statement of every
+ *   join and leave. The first member of a batch runs without a savepoint
+ *   (it is the whole transaction: its failure rolls that back), the others
+ *   each in one: in WAL mode a savepoint keeps a copy of every page its
+ *   member changes (in the heap, TEMP_STORE=3), which a batch of one never
+ *   needs. A join finds the batch too large when the page cache
+ *   has overflowed into the heap (its dirty pages stay until the commit)
+ *   and commits it first, so a batch never takes more than the static
+ *   page cache plus one member's pages (the small profile has 4 slots). store_stmt and store_stmt_in (every statement of every
  *   caller) commit an open batch unless a member is running; the batch's
  *   own statements go through stmt_at, which does not. After every member
  *   sqlite3_get_autocommit says whether sqlite ended the transaction on its
@@ -83,6 +90,7 @@ static uint64_t g_db_errors;
 typedef struct store_batch_state {
     bool open;                          /* BEGIN ran: COMMIT is due */
     bool in_member;                     /* between store_batch_join and _leave */
+    bool member_sp;                     /* the member runs in a savepoint (not the first) */
     size_t ndone;                       /* owners in g_batch_owners */
     uint64_t commits;                   /* batches committed */
     uint64_t members;                   /* members kept in them */
@@ -318,10 +326,16 @@ static st_t set_pragmas(void)
         LOG_E(MOD, "journal_mode is '%s', not wal", mode);
         st = ST_UNSUPPORTED;
     }
-    /* After WAL (so the WAL index stays in its shared-memory file, not in
-     * our heap): the file's lock, once taken, is kept until close, and no
-     * transaction locks or unlocks anything. Taken now by an empty write
-     * transaction, so a second process fails here, at its start. */
+    /* After WAL is open (a new file becomes WAL at its next read; set
+     * before, the WAL index would live in our heap, 32 KiB per 4096 WAL
+     * frames, instead of its shared-memory file): the file's lock, once
+     * taken, is kept until close, and no transaction locks or unlocks
+     * anything. Taken now by an empty write transaction, so a second
+     * process fails here, at its start. */
+    if (st == ST_OK) {
+        int64_t n = 0;
+        st = query_one("SELECT count(*) FROM sqlite_schema", &n, NULL, 0u);
+    }
     if (st == ST_OK) {
         st = query_one("PRAGMA locking_mode=EXCLUSIVE", NULL, mode, sizeof mode);
     }
@@ -842,6 +856,18 @@ static bool batch_lost(void)
     return sqlite3_get_autocommit(g_db) != 0;
 }
 
+/* The open batch's pages no longer fit the static page cache: sqlite has
+ * taken page memory from the heap (a transaction's dirty pages stay
+ * until its commit). */
+static bool batch_cache_full(void)
+{
+    sqlite3_int64 cur = 0;
+    sqlite3_int64 high = 0;
+
+    (void)sqlite3_status64(SQLITE_STATUS_PAGECACHE_OVERFLOW, &cur, &high, 0);
+    return cur > 0;
+}
+
 st_t store_batch_join(store_batch_fn done)
 {
     st_t st = ST_OK;
@@ -851,6 +877,14 @@ st_t store_batch_join(store_batch_fn done)
     ASSERT((g_db != NULL) && (done != NULL) && !g_batch.in_member);
     if (NEVER(g_batch.in_member) || (done == NULL)) {
         return ST_INVAL;
+    }
+    if (g_batch.open && batch_cache_full()) {
+        /* a batch as large as the page cache ends here: its pages are
+         * written and the heap stays for what needs it */
+        st = store_batch_commit();
+        if (st != ST_OK) {
+            return st;
+        }
     }
     for (i = 0u; i < g_batch.ndone; i++) {
         if (g_batch_owners[i].done == done) {
@@ -864,6 +898,7 @@ st_t store_batch_join(store_batch_fn done)
             return st;
         }
     }
+    g_batch.member_sp = g_batch.open;
     if (!g_batch.open) {
         st = batch_exec(STORE_BEGIN);
         if (st != ST_OK) {
@@ -876,7 +911,9 @@ st_t store_batch_join(store_batch_fn done)
         g_batch.ndone++;
     }
     g_batch.in_member = true;
-    st = batch_exec(STORE_BATCH_MEMBER);
+    if (g_batch.member_sp) {
+        st = batch_exec(STORE_BATCH_MEMBER);
+    }
     if (st != ST_OK) {
         g_batch.in_member = false;
         if (batch_lost()) {
@@ -894,18 +931,24 @@ st_t store_batch_leave(st_t st)
     if (NEVER(!g_batch.open || !g_batch.in_member)) {
         return ST_INVAL;
     }
-    if ((out == ST_OK) && !batch_lost()) {
+    if ((out == ST_OK) && g_batch.member_sp && !batch_lost()) {
         out = batch_exec(STORE_BATCH_KEEP);
     }
     if ((out != ST_OK) && !batch_lost()) {
-        /* undo this member alone (the savepoint stays after ROLLBACK TO) */
-        if (batch_exec(STORE_BATCH_UNDO) == ST_OK) {
-            (void)batch_exec(STORE_BATCH_KEEP);
+        if (g_batch.member_sp) {
+            /* undo this member alone (the savepoint stays after ROLLBACK TO) */
+            if (batch_exec(STORE_BATCH_UNDO) == ST_OK) {
+                (void)batch_exec(STORE_BATCH_KEEP);
+            }
+        } else {
+            /* the first member is the whole transaction: undone with it */
+            (void)batch_exec(STORE_ROLLBACK);
         }
     }
     g_batch.in_member = false;
     if (batch_lost()) {
-        /* sqlite ended the transaction: every member kept so far is gone */
+        /* the transaction is over (sqlite ended it, or the first member
+         * failed): every member kept so far is gone */
         if (out == ST_OK) {
             out = ST_IO;
         }

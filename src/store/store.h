@@ -64,7 +64,9 @@
  * each as a member: store_batch_join opens the batch's transaction when
  * none is open (BEGIN IMMEDIATE) and a savepoint for the member; the
  * member's statements follow; store_batch_leave keeps it (RELEASE) or
- * undoes it alone (ROLLBACK TO), so one bad member fails alone. The app's
+ * undoes it alone (ROLLBACK TO), so one bad member fails alone (the first
+ * member of a batch needs no savepoint: it is the whole transaction, which
+ * its failure rolls back; the owners hear of that batch's end then). The app's
  * turn hook calls store_batch_commit once per turn (before the streams are
  * fed), which commits and tells every owner how the batch ended through
  * the done callback it joined with: the owner answers its clients (holds
@@ -223,7 +225,9 @@ typedef void (*store_batch_fn)(st_t st);
  * done joins the batch's owners (once per batch; at most
  * CFG_STORE_BATCH_OWNERS, one more commits the batch first). The member's
  * statements follow; then store_batch_leave, always, before anything else
- * uses the store. On an error no member was started (nothing to leave);
+ * uses the store. A batch whose pages no longer fit the static page cache
+ * (sqlite took page memory from the heap) is committed first and a new one
+ * starts. On an error no member was started (nothing to leave);
  * when sqlite ended the transaction, the owners were told already. */
 st_t store_batch_join(store_batch_fn done);
 /* End the member: st is how its statements went. ST_OK keeps its writes
