@@ -1073,7 +1073,7 @@ st_t http_pct_decode(strv src, char *dst, size_t cap, size_t *n)
 strv http_header_get(const http_req *req, const char *name)
 {
     strv out = STRV_NULL;
-    size_t n = strlen(name);
+    size_t n = (name != NULL) ? strlen(name) : 0u; /* NULL matches nothing, as "" */
     size_t i;
     for (i = 0u; (i < req->nheaders) && (out.p == NULL); i++) {
         const http_header *h = &req->headers[i];

@@ -1142,6 +1142,8 @@ static void test_header_get(void)
     T_CHECK(http_header_get(&g_req, "^").p == NULL);
     T_CHECK(http_header_get(&g_req, "X-Abcd").p == NULL);
     T_CHECK(http_header_get(&g_req, "").p == NULL);
+    T_CHECK(http_header_get(&g_req, NULL).p == NULL);
+    T_CHECK(ref_http_header_get(&g_req, NULL).p == NULL);
 }
 
 int main(void)
