@@ -265,6 +265,9 @@ FUZZ_BASE    := -std=c11 -g -O1 -I. -Isrc -Iport -I$(VENDOR_DIR)/include $(UNIT_
 FUZZ_CORE    := src/core/strv.c src/core/fmt.c src/core/status.c src/core/assert.c src/core/utf8.c port/$(PORT)/port.c \
                port/$(PORT)/os.c port/$(PORT)/loop_$(LOOP).c
 FUZZ_SRC_http := src/http/parse.c $(FUZZ_CORE)
+# http_head_diff: the head parser against the one it replaced
+# (fuzz/ref_http_head.h), input by input
+FUZZ_SRC_http_head_diff := src/http/parse.c $(FUZZ_CORE)
 FUZZ_SRC_json := src/json/read.c src/json/write.c vendor/jsmn.c $(FUZZ_CORE)
 FUZZ_SRC_ws := src/http/ws.c src/core/sha1.c src/core/mdblock.c src/core/base64.c $(FUZZ_CORE)
 FUZZ_SRC_sse_in := src/out/sse_in.c src/out/llm_wire.c src/json/read.c src/json/write.c vendor/jsmn.c $(FUZZ_CORE)

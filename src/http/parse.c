@@ -2,16 +2,32 @@
  * parse.c - HTTP/1.1 request head parser, chunked body decoder, lookups.
  *
  * Implementation notes
- *  - http_parse_head drives a byte-at-a-time state machine (head_step) over
- *    buf[0 .. min(len, CFG_HTTP_MAX_HEAD_BYTES)). Every decision depends only
- *    on the bytes already seen, in order, so the answer for a prefix never
- *    contradicts the answer for the whole buffer (fuzz/http.c checks it).
- *    The checks that need every header (Host, Content-Length,
- *    Transfer-Encoding, Connection) run in head_finish after the blank line.
- *  - Views are recorded as the machine passes their ends: the method at the
- *    first SP, the target at the second, a header value at its CR (trailing
- *    OWS excluded through value_end).
- *  - The chunked decoder is the same kind of machine with its state kept in
+ *  - http_parse_head reads buf[0 .. min(len, CFG_HTTP_MAX_HEAD_BYTES)) once,
+ *    front to back, a run at a time: the method, the target, a field name,
+ *    a field value are each one tight loop over a class of k_class (one
+ *    table lookup per byte, four bytes per step while four are left) that
+ *    stops at the first byte outside the class; that byte decides what
+ *    comes next (the SP, the ':', the CR) or is the error. Every decision
+ *    depends only on the bytes before it, so the answer for a prefix never
+ *    contradicts the answer for the whole buffer (fuzz/http.c checks it),
+ *    and the first bad byte decides the status. The parser it replaced, a
+ *    byte-at-a-time state machine, is kept as fuzz/ref_http_head.h:
+ *    fuzz/http_head_diff.c and the unit tests check that both give the same
+ *    answer, status and views for every input.
+ *  - A run cut short by the end of the bytes is ST_AGAIN; nothing is kept
+ *    between calls. A value is its run of field bytes (field-vchar, SP,
+ *    HTAB) up to the CR, trimmed of OWS at both ends; the first '?' of the
+ *    target is found by its own run (path bytes, then target bytes), so
+ *    path and query need no second scan.
+ *  - The checks that need every header (Host, Content-Length,
+ *    Transfer-Encoding, Connection) run in head_finish after the blank
+ *    line. Each name roost interprets has a length of its own, so a field
+ *    name is compared with at most one lower-case literal, chosen by its
+ *    length; list values (Connection, Upgrade) are split once.
+ *  - The headers[] entries past nheaders are left as they were: clearing
+ *    all CFG_HTTP_MAX_HEADERS of them on every call cost more than parsing
+ *    a short head.
+ *  - The chunked decoder is a byte-at-a-time machine with its state kept in
  *    http_chunked between runs. Data bytes are moved in bulk (memmove) to the
  *    write index, which never passes the read index, so decoding in place is
  *    safe. The chunk size is checked against max digit by digit: a longer
@@ -23,25 +39,92 @@
 
 /* ---- character classes -------------------------------------------------- */
 
-static bool is_tchar(unsigned char c)
+/* Bits of k_class: where in a head a byte may stand. */
+#define CC_TCHAR 0x01u  /* token (RFC 9110 tchar): method, field name */
+#define CC_TARGET 0x02u /* request-target: visible ASCII except '#' */
+#define CC_PATH 0x04u   /* CC_TARGET except '?' */
+#define CC_FIELD 0x08u  /* in a field value: field-vchar, SP, HTAB */
+#define CC_VCHAR 0x10u  /* field-vchar: VCHAR or obs-text (0x80..0xFF) */
+#define CC_OWS 0x20u    /* SP, HTAB */
+#define CC_HOST 0x40u   /* RFC 3986 unreserved, sub-delims: reg-name bytes but %HH */
+#define CC_DIGIT 0x80u
+
+/* The class bits of each byte value, eight to a row. */
+static const uint8_t k_class[256] = {
+    0x00u, 0x00u, 0x00u, 0x00u, 0x00u, 0x00u, 0x00u, 0x00u, /* 0x00 */
+    0x00u, 0x28u, 0x00u, 0x00u, 0x00u, 0x00u, 0x00u, 0x00u, /* 0x08 */
+    0x00u, 0x00u, 0x00u, 0x00u, 0x00u, 0x00u, 0x00u, 0x00u, /* 0x10 */
+    0x00u, 0x00u, 0x00u, 0x00u, 0x00u, 0x00u, 0x00u, 0x00u, /* 0x18 */
+    0x28u, 0x5Fu, 0x1Eu, 0x19u, 0x5Fu, 0x1Fu, 0x5Fu, 0x5Fu, /* 0x20 */
+    0x5Eu, 0x5Eu, 0x5Fu, 0x5Fu, 0x5Eu, 0x5Fu, 0x5Fu, 0x1Eu, /* 0x28 */
+    0xDFu, 0xDFu, 0xDFu, 0xDFu, 0xDFu, 0xDFu, 0xDFu, 0xDFu, /* 0x30 */
+    0xDFu, 0xDFu, 0x1Eu, 0x5Eu, 0x1Eu, 0x5Eu, 0x1Eu, 0x1Au, /* 0x38 */
+    0x1Eu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, /* 0x40 */
+    0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, /* 0x48 */
+    0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, /* 0x50 */
+    0x5Fu, 0x5Fu, 0x5Fu, 0x1Eu, 0x1Eu, 0x1Eu, 0x1Fu, 0x5Fu, /* 0x58 */
+    0x1Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, /* 0x60 */
+    0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, /* 0x68 */
+    0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, 0x5Fu, /* 0x70 */
+    0x5Fu, 0x5Fu, 0x5Fu, 0x1Eu, 0x1Fu, 0x1Eu, 0x5Fu, 0x00u, /* 0x78 */
+    0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, /* 0x80 */
+    0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, /* 0x88 */
+    0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, /* 0x90 */
+    0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, /* 0x98 */
+    0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, /* 0xA0 */
+    0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, /* 0xA8 */
+    0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, /* 0xB0 */
+    0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, /* 0xB8 */
+    0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, /* 0xC0 */
+    0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, /* 0xC8 */
+    0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, /* 0xD0 */
+    0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, /* 0xD8 */
+    0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, /* 0xE0 */
+    0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, /* 0xE8 */
+    0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, /* 0xF0 */
+    0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, 0x18u, /* 0xF8 */
+};
+
+static bool in_class(char c, unsigned cc)
 {
-    static const char extra[] = "!#$%&'*+-.^_`|~";
-    bool alnum = ((c >= (unsigned char)'a') && (c <= (unsigned char)'z')) ||
-                 ((c >= (unsigned char)'A') && (c <= (unsigned char)'Z')) ||
-                 ((c >= (unsigned char)'0') && (c <= (unsigned char)'9'));
-    return alnum || (memchr(extra, (int)c, (sizeof extra) - 1u) != NULL);
+    return ((unsigned)k_class[(unsigned char)c] & cc) != 0u;
 }
 
-/* Visible ASCII except '#': what a request-target may contain. */
-static bool is_target_char(unsigned char c)
+/* The first index in [from, end) whose byte is not in class cc, or end:
+ * four bytes per bounds check while four are left. */
+static inline size_t scan(const char *buf, size_t from, size_t end, unsigned cc)
 {
-    return (c >= 0x21u) && (c <= 0x7Eu) && (c != (unsigned char)'#');
+    size_t i = from;
+    while ((end - i) >= 4u) {
+        if (!in_class(buf[i], cc)) {
+            return i;
+        }
+        if (!in_class(buf[i + 1u], cc)) {
+            return i + 1u;
+        }
+        if (!in_class(buf[i + 2u], cc)) {
+            return i + 2u;
+        }
+        if (!in_class(buf[i + 3u], cc)) {
+            return i + 3u;
+        }
+        i += 4u;
+    }
+    while ((i < end) && in_class(buf[i], cc)) {
+        i++;
+    }
+    return i;
+}
+
+static bool is_tchar(unsigned char c)
+{
+    return ((unsigned)k_class[c] & CC_TCHAR) != 0u;
 }
 
 /* field-vchar: VCHAR or obs-text. */
 static bool is_field_vchar(unsigned char c)
 {
-    return (c > 0x20u) && (c != 0x7Fu);
+    return ((unsigned)k_class[c] & CC_VCHAR) != 0u;
 }
 
 static bool is_ows(unsigned char c)
@@ -49,18 +132,48 @@ static bool is_ows(unsigned char c)
     return (c == (unsigned char)' ') || (c == (unsigned char)'\t');
 }
 
-static bool is_digit(unsigned char c)
+static unsigned char lower(char c)
 {
-    return (c >= (unsigned char)'0') && (c <= (unsigned char)'9');
+    unsigned char u = (unsigned char)c;
+    if ((u >= (unsigned char)'A') && (u <= (unsigned char)'Z')) {
+        u = (unsigned char)(u | 0x20u);
+    }
+    return u;
 }
 
-/* RFC 3986 unreserved or sub-delims: a reg-name's bytes besides %HH. */
-static bool is_host_char(unsigned char c)
+/* a[0..n) equals lit[0..n), ASCII case-insensitively; lit is lower case. */
+static bool ieq_lower(const char *a, const char *lit, size_t n)
 {
-    static const char extra[] = "-._~!$&'()*+,;=";
-    bool alnum = ((c >= (unsigned char)'a') && (c <= (unsigned char)'z')) ||
-                 ((c >= (unsigned char)'A') && (c <= (unsigned char)'Z')) || is_digit(c);
-    return alnum || ((c != 0u) && (memchr(extra, (int)c, (sizeof extra) - 1u) != NULL));
+    size_t i = 0u;
+    while ((i < n) && (lower(a[i]) == (unsigned char)lit[i])) {
+        i++;
+    }
+    return i == n;
+}
+
+/* a[0..n) equals b[0..n), ASCII case-insensitively. */
+static bool ieq(const char *a, const char *b, size_t n)
+{
+    size_t i = 0u;
+    while ((i < n) && (lower(a[i]) == lower(b[i]))) {
+        i++;
+    }
+    return i == n;
+}
+
+/* a[0..n) equals lit[0..n) exactly. */
+static bool same(const char *a, const char *lit, size_t n)
+{
+    size_t i = 0u;
+    while ((i < n) && (a[i] == lit[i])) {
+        i++;
+    }
+    return i == n;
+}
+
+static bool is_hex(char c)
+{
+    return strv_hex_digit((unsigned char)c) >= 0;
 }
 
 /*
@@ -72,76 +185,51 @@ static bool is_host_char(unsigned char c)
  */
 static bool host_valid(strv h)
 {
+    const char *p = h.p;
+    size_t n = h.n;
     size_t i = 0u;
-    bool ok = (h.n > 0u);
-    /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
-    if (ok && (h.p[0] == '[')) {
+    bool ok = (n > 0u);
+    if (ok && (p[0] == '[')) {
         i = 1u;
-        /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
-        while (ok && (i < h.n) && (h.p[i] != ']')) {
-            unsigned char c = (unsigned char)h.p[i];
-            ok = is_host_char(c) || (c == (unsigned char)':');
+        while (ok && (i < n) && (p[i] != ']')) {
+            ok = in_class(p[i], CC_HOST) || (p[i] == ':');
             i++;
         }
-        ok = ok && (i > 1u) && (i < h.n);
+        ok = ok && (i > 1u) && (i < n);
         i++;
-    } else {
-        /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
-        while (ok && (i < h.n) && (h.p[i] != ':')) {
-            unsigned char c = (unsigned char)h.p[i];
-            if (c == (unsigned char)'%') {
-                ok = ((h.n - i) >= 3u) && (strv_hex_digit((unsigned char)h.p[i + 1u]) >= 0) &&
-                     (strv_hex_digit((unsigned char)h.p[i + 2u]) >= 0);
+    } else if (ok) {
+        bool pct = true;
+        while (ok && pct) {
+            i = scan(p, i, n, CC_HOST);
+            pct = (i < n) && (p[i] == '%');
+            if (pct) {
+                ok = ((n - i) >= 3u) && is_hex(p[i + 1u]) && is_hex(p[i + 2u]);
                 i += 3u;
-            } else {
-                ok = is_host_char(c);
-                i++;
             }
         }
-        ok = ok && (i > 0u);
+        ok = ok && (i > 0u) && ((i == n) || (p[i] == ':'));
+    } else {
+        /* empty */
     }
-    if (ok && (i < h.n)) {
-        /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
-        ok = (h.p[i] == ':');
-        i++;
-        while (ok && (i < h.n)) {
-            ok = is_digit((unsigned char)h.p[i]);
-            i++;
-        }
+    if (ok && (i < n)) {
+        ok = (p[i] == ':') && (scan(p, i + 1u, n, CC_DIGIT) == n);
     }
     return ok;
 }
 
-
 /* ---- request head --------------------------------------------------------- */
 
-/* cppcheck-suppress [misra-c2012-2.4, misra-c2012-5.7] ; false positive: untagged enum */
-enum {
-    HS_LEAD,     /* at a line start before the request line */
-    HS_LEAD_LF,  /* CR of an empty leading line seen */
-    HS_METHOD,
-    HS_TARGET,
-    HS_VERSION,
-    HS_RL_LF,    /* CR after the version seen */
-    HS_LINE,     /* at the start of a header line or of the blank line */
-    HS_NAME,
-    HS_OWS,      /* after the colon, before the value */
-    HS_VALUE,
-    HS_VALUE_LF, /* CR after a value seen */
-    HS_END_LF    /* CR of the blank line seen */
-};
-
-typedef enum { STEP_MORE, STEP_DONE, STEP_FAIL } step_t;
+/* STEP_NEXT: this part is complete, go on with the next line. */
+typedef enum { STEP_MORE, STEP_NEXT, STEP_DONE, STEP_FAIL } step_t;
 
 typedef struct {
     const char *buf;
+    size_t lim;        /* bytes looked at: len capped at CFG_HTTP_MAX_HEAD_BYTES */
+    size_t pos;        /* start of the next line */
     http_req *req;
-    unsigned state;
-    unsigned lead;    /* empty lines skipped before the request line */
-    size_t mark;      /* start of the part being read */
-    size_t value_end; /* one past the last non-OWS byte of the value */
-    bool absolute;    /* absolute-form target: host is its authority */
-    int status;       /* HTTP status when STEP_FAIL */
+    const char *qmark; /* the target's first '?', NULL if none */
+    bool absolute;     /* absolute-form target: host is its authority */
+    int status;        /* HTTP status when STEP_FAIL */
 } head_scan;
 
 static strv span(const char *buf, size_t from, size_t to)
@@ -156,26 +244,60 @@ static step_t head_fail(head_scan *s, int status)
     return STEP_FAIL;
 }
 
-/* "HTTP/" DIGIT "." DIGIT, byte k of 8. */
-static bool version_char_ok(size_t k, unsigned char c)
+/* Everything but headers[]: the entries past nheaders are not part of the
+ * answer, and clearing them all would cost more than parsing. */
+static void req_clear(http_req *req)
 {
-    static const char lit[] = "HTTP/";
-    bool ok;
-    if (k < 5u) {
-        ok = (c == (unsigned char)lit[k]);
-    } else if (k == 6u) {
-        ok = (c == (unsigned char)'.');
-    } else {
-        ok = (c >= (unsigned char)'0') && (c <= (unsigned char)'9');
-    }
-    return ok;
+    unsigned char *base = (unsigned char *)req;
+    size_t from = offsetof(http_req, nheaders);
+    (void)memset(base, 0, offsetof(http_req, headers));
+    (void)memset(base + from, 0, (sizeof *req) - from);
 }
 
-/* Split rest (the part of the target from the path on) into path and query. */
-static void split_path_query(http_req *req, strv rest)
+static http_method method_from(strv m)
+{
+    http_method out = HTTP_M_OTHER;
+    const char *p = m.p;
+    switch (m.n) {
+    case 3u:
+        if (same(p, "GET", 3u)) {
+            out = HTTP_M_GET;
+        } else if (same(p, "PUT", 3u)) {
+            out = HTTP_M_PUT;
+        } else {
+            /* another method */
+        }
+        break;
+    case 4u:
+        if (same(p, "HEAD", 4u)) {
+            out = HTTP_M_HEAD;
+        } else if (same(p, "POST", 4u)) {
+            out = HTTP_M_POST;
+        } else {
+            /* another method */
+        }
+        break;
+    case 5u:
+        out = same(p, "PATCH", 5u) ? HTTP_M_PATCH : HTTP_M_OTHER;
+        break;
+    case 6u:
+        out = same(p, "DELETE", 6u) ? HTTP_M_DELETE : HTTP_M_OTHER;
+        break;
+    case 7u:
+        out = same(p, "OPTIONS", 7u) ? HTTP_M_OPTIONS : HTTP_M_OTHER;
+        break;
+    default:
+        /* another method */
+        break;
+    }
+    return out;
+}
+
+/* Split rest (the part of the target from the path on) into path and query;
+ * q is the target's first '?' (inside rest) or NULL. */
+static void split_path_query(http_req *req, strv rest, const char *q)
 {
     static const char slash[] = "/";
-    const char *q = (rest.n > 0u) ? memchr(rest.p, '?', rest.n) : NULL;
     if (q != NULL) {
         ptrdiff_t path_len = q - rest.p;
         req->path.p = rest.p;
@@ -196,227 +318,314 @@ static void split_path_query(http_req *req, strv rest)
 static bool target_split(head_scan *s)
 {
     http_req *req = s->req;
-    strv t = req->target;
+    const char *t = req->target.p;
+    size_t n = req->target.n;
     bool ok = true;
 
-    char first = t.p[0];
-    if (first == '/') {
-        split_path_query(req, t);
-    } else if ((t.n == 1u) && (first == '*')) {
-        ok = strv_eq_cstr(req->method_str, "OPTIONS");
-        req->path = t;
+    if (t[0] == '/') {
+        split_path_query(req, req->target, s->qmark);
+    } else if ((n == 1u) && (t[0] == '*')) {
+        ok = (req->method == HTTP_M_OPTIONS);
+        req->path = req->target;
         req->query = STRV_NULL;
     } else {
         size_t skip = 0u;
-        strv http7 = { t.p, 7u };
-        strv https8 = { t.p, 8u };
-        if ((t.n >= 7u) && strv_ieq_cstr(http7, "http://")) {
+        if ((n >= 7u) && ieq_lower(t, "http://", 7u)) {
             skip = 7u;
-        } else if ((t.n >= 8u) && strv_ieq_cstr(https8, "https://")) {
+        } else if ((n >= 8u) && ieq_lower(t, "https://", 8u)) {
             skip = 8u;
         } else {
             ok = false;
         }
         if (ok) {
             size_t end = skip;
-            /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
-            while ((end < t.n) && (t.p[end] != '/') && (t.p[end] != '?')) {
+            while ((end < n) && (t[end] != '/') && (t[end] != '?')) {
                 end++;
             }
-            if ((end == skip) || !host_valid(span(t.p, skip, end))) {
+            if ((end == skip) || !host_valid(span(t, skip, end))) {
                 ok = false; /* '@' (userinfo) is not a host byte */
             } else {
-                req->host = span(t.p, skip, end);
+                req->host = span(t, skip, end);
                 s->absolute = true;
-                split_path_query(req, span(t.p, end, t.n));
+                split_path_query(req, span(t, end, n), s->qmark);
             }
         }
     }
     return ok;
 }
 
-static step_t head_step_request_line(head_scan *s, size_t i, unsigned char c)
+/* "HTTP/" DIGIT "." DIGIT CR LF, byte k of 10. */
+static bool version_char_ok(size_t k, char c)
 {
-    http_req *req = s->req;
-    step_t r = STEP_MORE;
-
-    switch (s->state) {
-    case HS_LEAD:
-        if (c == (unsigned char)'\r') {
-            s->state = HS_LEAD_LF;
-        } else if (is_tchar(c)) {
-            s->mark = i;
-            s->state = HS_METHOD;
-        } else {
-            r = head_fail(s, 400);
-        }
-        break;
-    case HS_LEAD_LF:
-        if ((c != (unsigned char)'\n') || (s->lead >= HTTP_MAX_LEADING_EMPTY_LINES)) {
-            r = head_fail(s, 400);
-        } else {
-            s->lead++;
-            s->state = HS_LEAD;
-        }
-        break;
-    case HS_METHOD:
-        if (c == (unsigned char)' ') {
-            req->method_str = span(s->buf, s->mark, i);
-            s->mark = i + 1u;
-            s->state = HS_TARGET;
-        } else if (!is_tchar(c)) {
-            r = head_fail(s, 400);
-        } else {
-            /* more method */
-        }
-        break;
-    case HS_TARGET:
-        if (c == (unsigned char)' ') {
-            req->target = span(s->buf, s->mark, i);
-            if ((req->target.n == 0u) || !target_split(s)) {
-                r = head_fail(s, 400);
-            } else {
-                s->mark = i + 1u;
-                s->state = HS_VERSION;
-            }
-        } else if (!is_target_char(c)) {
-            r = head_fail(s, 400);
-        } else if ((i - s->mark) >= (size_t)CFG_HTTP_MAX_TARGET_BYTES) {
-            r = head_fail(s, 414);
-        } else {
-            /* more target */
-        }
-        break;
-    case HS_VERSION:
-        if ((i - s->mark) < 8u) {
-            if (!version_char_ok(i - s->mark, c)) {
-                r = head_fail(s, 400);
-            }
-        } else if (c == (unsigned char)'\r') {
-            s->state = HS_RL_LF;
-        } else {
-            r = head_fail(s, 400);
-        }
-        break;
-    default: /* HS_RL_LF */
-        if (c != (unsigned char)'\n') {
-            r = head_fail(s, 400);
-        } else {
-            char major = s->buf[s->mark + 5u];
-            char minor = s->buf[s->mark + 7u];
-            if (major != '1') {
-                r = head_fail(s, 505);
-            } else {
-                /* a higher 1.x is served as 1.1 (RFC 9110 2.5) */
-                /* cppcheck-suppress misra-c2012-10.6 ; false positive: int constants into an int */
-                req->minor = (minor == '0') ? 0 : 1;
-                s->state = HS_LINE;
-            }
-        }
-        break;
+    static const char lit[] = "HTTP/";
+    bool ok;
+    if (k < 5u) {
+        ok = (c == lit[k]);
+    } else if (k == 6u) {
+        ok = (c == '.');
+    } else if (k == 8u) {
+        ok = (c == '\r');
+    } else if (k == 9u) {
+        ok = (c == '\n');
+    } else {
+        ok = (c >= '0') && (c <= '9');
     }
-    return r;
+    return ok;
 }
 
-static void head_add(head_scan *s, size_t from, size_t to)
+/* The version and the CRLF ending the request line, from buf[i]. */
+static step_t head_version(head_scan *s, size_t i)
+{
+    static const char http11[10] = { 'H', 'T', 'T', 'P', '/', '1', '.', '1', '\r', '\n' };
+    const char *b = s->buf;
+    size_t k;
+
+    if (((s->lim - i) >= (sizeof http11)) && (memcmp(b + i, http11, sizeof http11) == 0)) {
+        s->req->minor = 1;
+        s->pos = i + (sizeof http11);
+        return STEP_NEXT;
+    }
+    for (k = 0u; k < (sizeof http11); k++) {
+        if ((i + k) == s->lim) {
+            return STEP_MORE;
+        }
+        if (!version_char_ok(k, b[i + k])) {
+            return head_fail(s, 400);
+        }
+    }
+    if (b[i + 5u] != '1') {
+        return head_fail(s, 505);
+    }
+    /* a higher 1.x is served as 1.1 (RFC 9110 2.5) */
+    /* cppcheck-suppress misra-c2012-10.6 ; false positive: int constants into an int */
+    s->req->minor = (b[i + 7u] == '0') ? 0 : 1;
+    s->pos = i + (sizeof http11);
+    return STEP_NEXT;
+}
+
+/* Leading empty lines, method SP request-target SP, then head_version. */
+static step_t head_request_line(head_scan *s)
 {
     http_req *req = s->req;
-    req->headers[req->nheaders].value = span(s->buf, from, to);
+    const char *b = s->buf;
+    size_t lim = s->lim;
+    size_t i = 0u;
+    size_t lead = 0u;
+    size_t start;
+    size_t end;
+
+    while ((i < lim) && (b[i] == '\r')) {
+        if ((i + 1u) == lim) {
+            return STEP_MORE;
+        }
+        if ((b[i + 1u] != '\n') || (lead >= HTTP_MAX_LEADING_EMPTY_LINES)) {
+            return head_fail(s, 400);
+        }
+        lead++;
+        i += 2u;
+    }
+
+    start = i;
+    i = scan(b, i, lim, CC_TCHAR);
+    if (i == lim) {
+        return STEP_MORE;
+    }
+    if ((i == start) || (b[i] != ' ')) {
+        return head_fail(s, 400);
+    }
+    req->method_str = span(b, start, i);
+    req->method = method_from(req->method_str);
+
+    /* the target: path bytes up to a '?', then target bytes, at most
+     * CFG_HTTP_MAX_TARGET_BYTES of them; one more target byte is 414 */
+    start = i + 1u;
+    end = ((lim - start) > (size_t)CFG_HTTP_MAX_TARGET_BYTES)
+              ? (start + (size_t)CFG_HTTP_MAX_TARGET_BYTES)
+              : lim;
+    i = scan(b, start, end, CC_PATH);
+    if ((i < end) && (b[i] == '?')) {
+        s->qmark = b + i;
+        i = scan(b, i + 1u, end, CC_TARGET);
+    }
+    if (i == lim) {
+        return STEP_MORE;
+    }
+    if (b[i] != ' ') {
+        return head_fail(s, in_class(b[i], CC_TARGET) ? 414 : 400);
+    }
+    req->target = span(b, start, i);
+    if ((i == start) || !target_split(s)) {
+        return head_fail(s, 400);
+    }
+    return head_version(s, i + 1u);
+}
+
+/* One line from s->pos: a header field (STEP_NEXT) or the blank line that
+ * ends the head (STEP_DONE). */
+static step_t head_field(head_scan *s)
+{
+    http_req *req = s->req;
+    const char *b = s->buf;
+    size_t lim = s->lim;
+    size_t i = s->pos;
+    size_t name;
+    size_t colon;
+    size_t v0;
+    size_t v1;
+
+    if (i == lim) {
+        return STEP_MORE;
+    }
+    if (b[i] == '\r') {
+        if ((i + 1u) == lim) {
+            return STEP_MORE;
+        }
+        if (b[i + 1u] != '\n') {
+            return head_fail(s, 400);
+        }
+        req->head_len = i + 2u;
+        return STEP_DONE;
+    }
+    if (!in_class(b[i], CC_TCHAR)) {
+        return head_fail(s, 400); /* obs-fold, leading whitespace, junk */
+    }
+    if (req->nheaders >= (size_t)CFG_HTTP_MAX_HEADERS) {
+        return head_fail(s, 431);
+    }
+    name = i;
+    i = scan(b, i + 1u, lim, CC_TCHAR);
+    if (i == lim) {
+        return STEP_MORE;
+    }
+    if (b[i] != ':') {
+        return head_fail(s, 400); /* includes whitespace before the colon */
+    }
+    colon = i;
+    i++;
+    while ((i < lim) && ((b[i] == ' ') || (b[i] == '\t'))) {
+        i++;
+    }
+    if (i == lim) {
+        return STEP_MORE;
+    }
+    v0 = i;
+    v1 = i; /* an empty value is a view at the CR */
+    if (b[i] != '\r') {
+        if (!in_class(b[i], CC_VCHAR)) {
+            return head_fail(s, 400);
+        }
+        i = scan(b, i + 1u, lim, CC_FIELD);
+        if (i == lim) {
+            return STEP_MORE;
+        }
+        if (b[i] != '\r') {
+            return head_fail(s, 400); /* a control byte, a bare LF */
+        }
+        v1 = i;
+        while (in_class(b[v1 - 1u], CC_OWS)) {
+            v1--; /* stops at b[v0], a field-vchar */
+        }
+    }
+    if ((i + 1u) == lim) {
+        return STEP_MORE;
+    }
+    if (b[i + 1u] != '\n') {
+        return head_fail(s, 400);
+    }
+    req->headers[req->nheaders].name = span(b, name, colon);
+    req->headers[req->nheaders].value = span(b, v0, v1);
     req->nheaders++;
-    s->state = HS_VALUE_LF;
+    s->pos = i + 2u;
+    return STEP_NEXT;
 }
 
-static step_t head_step_fields(head_scan *s, size_t i, unsigned char c)
-{
-    http_req *req = s->req;
-    step_t r = STEP_MORE;
+/* The headers head_finish interprets. */
+typedef enum {
+    HK_OTHER,
+    HK_HOST,
+    HK_CONTENT_LENGTH,
+    HK_TRANSFER_ENCODING,
+    HK_CONNECTION,
+    HK_UPGRADE,
+    HK_EXPECT
+} header_kind;
 
-    switch (s->state) {
-    case HS_LINE:
-        if (c == (unsigned char)'\r') {
-            s->state = HS_END_LF;
-        } else if (!is_tchar(c)) {
-            r = head_fail(s, 400); /* obs-fold, leading whitespace, junk */
-        } else if (req->nheaders >= (size_t)CFG_HTTP_MAX_HEADERS) {
-            r = head_fail(s, 431);
-        } else {
-            s->mark = i;
-            s->state = HS_NAME;
-        }
+/* Each known name has a length of its own: one comparison at most. */
+static inline header_kind kind_of(strv name)
+{
+    header_kind k = HK_OTHER;
+    const char *p = name.p;
+    switch (name.n) {
+    case 4u:
+        k = ieq_lower(p, "host", 4u) ? HK_HOST : HK_OTHER;
         break;
-    case HS_NAME:
-        if (c == (unsigned char)':') {
-            req->headers[req->nheaders].name = span(s->buf, s->mark, i);
-            s->state = HS_OWS;
-        } else if (!is_tchar(c)) {
-            r = head_fail(s, 400); /* includes whitespace before the colon */
-        } else {
-            /* more name */
-        }
+    case 6u:
+        k = ieq_lower(p, "expect", 6u) ? HK_EXPECT : HK_OTHER;
         break;
-    case HS_OWS:
-        if (c == (unsigned char)'\r') {
-            head_add(s, i, i);
-        } else if (is_field_vchar(c)) {
-            s->mark = i;
-            s->value_end = i + 1u;
-            s->state = HS_VALUE;
-        } else if (!is_ows(c)) {
-            r = head_fail(s, 400);
-        } else {
-            /* leading OWS */
-        }
+    case 7u:
+        k = ieq_lower(p, "upgrade", 7u) ? HK_UPGRADE : HK_OTHER;
         break;
-    case HS_VALUE:
-        if (c == (unsigned char)'\r') {
-            head_add(s, s->mark, s->value_end);
-        } else if (is_field_vchar(c)) {
-            s->value_end = i + 1u;
-        } else if (!is_ows(c)) {
-            r = head_fail(s, 400);
-        } else {
-            /* inner or trailing OWS */
-        }
+    case 10u:
+        k = ieq_lower(p, "connection", 10u) ? HK_CONNECTION : HK_OTHER;
         break;
-    case HS_VALUE_LF:
-        if (c != (unsigned char)'\n') {
-            r = head_fail(s, 400);
-        } else {
-            s->state = HS_LINE;
-        }
+    case 14u:
+        k = ieq_lower(p, "content-length", 14u) ? HK_CONTENT_LENGTH : HK_OTHER;
         break;
-    default: /* HS_END_LF */
-        if (c != (unsigned char)'\n') {
-            r = head_fail(s, 400);
-        } else {
-            req->head_len = i + 1u;
-            r = STEP_DONE;
-        }
+    case 17u:
+        k = ieq_lower(p, "transfer-encoding", 17u) ? HK_TRANSFER_ENCODING : HK_OTHER;
+        break;
+    default:
+        /* not ours to interpret */
         break;
     }
-    return r;
+    return k;
 }
 
-static http_method method_from(strv m)
+/* Tokens of the Connection and Upgrade lists roost looks for. */
+#define TOK_CLOSE 0x01u
+#define TOK_KEEP_ALIVE 0x02u
+#define TOK_UPGRADE 0x04u
+#define TOK_WEBSOCKET 0x08u
+
+static unsigned token_bit(strv item)
 {
-    /* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
-    static const struct {
-        const char *name;
-        http_method method;
-    } table[] = {
-        { "GET", HTTP_M_GET },       { "HEAD", HTTP_M_HEAD },
-        { "POST", HTTP_M_POST },     { "PUT", HTTP_M_PUT },
-        { "PATCH", HTTP_M_PATCH },   { "DELETE", HTTP_M_DELETE },
-        { "OPTIONS", HTTP_M_OPTIONS },
-    };
-    http_method out = HTTP_M_OTHER;
+    unsigned bit = 0u;
+    const char *p = item.p;
+    switch (item.n) {
+    case 5u:
+        bit = ieq_lower(p, "close", 5u) ? TOK_CLOSE : 0u;
+        break;
+    case 7u:
+        bit = ieq_lower(p, "upgrade", 7u) ? TOK_UPGRADE : 0u;
+        break;
+    case 9u:
+        bit = ieq_lower(p, "websocket", 9u) ? TOK_WEBSOCKET : 0u;
+        break;
+    case 10u:
+        bit = ieq_lower(p, "keep-alive", 10u) ? TOK_KEEP_ALIVE : 0u;
+        break;
+    default:
+        /* another token */
+        break;
+    }
+    return bit;
+}
+
+/* The known tokens of a comma-separated list, each item trimmed of SP and
+ * HTAB and compared case-insensitively (as strv_list_has_token does). */
+static unsigned list_tokens(strv list)
+{
+    const char *p = list.p;
+    unsigned found = 0u;
+    size_t start = 0u;
     size_t i;
-    for (i = 0u; i < ((sizeof table) / (sizeof table[0])); i++) {
-        if (strv_eq_cstr(m, table[i].name)) {
-            out = table[i].method;
+    for (i = 0u; i <= list.n; i++) {
+        if ((i == list.n) || (p[i] == ',')) {
+            found |= token_bit(strv_trim(span(p, start, i)));
+            start = i + 1u;
         }
     }
-    return out;
+    return found;
 }
 
 /* The codings of every Transfer-Encoding field, in order, as one list
@@ -434,21 +643,21 @@ static int te_status(const http_req *req)
     int status = 0;
 
     for (i = 0u; i < req->nheaders; i++) {
-        strv v = req->headers[i].value;
+        const char *p = req->headers[i].value.p;
+        size_t n = req->headers[i].value.n;
         size_t start = 0u;
         size_t k;
-        if (!strv_ieq_cstr(req->headers[i].name, "transfer-encoding")) {
+        if (kind_of(req->headers[i].name) != HK_TRANSFER_ENCODING) {
             continue;
         }
-        for (k = 0u; k <= v.n; k++) {
-            /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
-            if ((k == v.n) || (v.p[k] == ',')) {
-                strv item = strv_trim(span(v.p, start, k));
+        for (k = 0u; k <= n; k++) {
+            if ((k == n) || (p[k] == ',')) {
+                strv item = strv_trim(span(p, start, k));
                 start = k + 1u;
                 if (item.n == 0u) {
                     continue;
                 }
-                last_chunked = strv_ieq_cstr(item, "chunked");
+                last_chunked = (item.n == 7u) && ieq_lower(item.p, "chunked", 7u);
                 if (last_chunked) {
                     chunked++;
                 } else {
@@ -475,23 +684,22 @@ static int head_finish(http_req *req, bool absolute)
     size_t tes = 0u;
     bool bad_host = false;
     bool bad_cl = false;
-    bool conn_close = false;
-    bool conn_keep = false;
-    bool conn_upgrade = false;
-    bool upgrade_ws = false;
+    unsigned conn = 0u;
+    unsigned upgrade = 0u;
     bool expect = false;
     int status = 0;
 
-    req->method = method_from(req->method_str);
     for (i = 0u; i < req->nheaders; i++) {
         const http_header *h = &req->headers[i];
-        if (strv_ieq_cstr(h->name, "host")) {
+        switch (kind_of(h->name)) {
+        case HK_HOST:
             if ((hosts == 0u) && !absolute) {
                 req->host = h->value;
             }
             hosts++;
             bad_host = bad_host || !host_valid(h->value);
-        } else if (strv_ieq_cstr(h->name, "content-length")) {
+            break;
+        case HK_CONTENT_LENGTH: {
             uint64_t v = 0u;
             if (!strv_to_u64(h->value, (uint64_t)INT64_MAX, &v)) {
                 bad_cl = true;
@@ -501,18 +709,24 @@ static int head_finish(http_req *req, bool absolute)
                 req->has_content_length = true;
                 req->content_length = v;
             }
-        } else if (strv_ieq_cstr(h->name, "transfer-encoding")) {
+            break;
+        }
+        case HK_TRANSFER_ENCODING:
             tes++;
-        } else if (strv_ieq_cstr(h->name, "connection")) {
-            conn_close = conn_close || strv_list_has_token(h->value, "close");
-            conn_keep = conn_keep || strv_list_has_token(h->value, "keep-alive");
-            conn_upgrade = conn_upgrade || strv_list_has_token(h->value, "upgrade");
-        } else if (strv_ieq_cstr(h->name, "upgrade")) {
-            upgrade_ws = upgrade_ws || strv_list_has_token(h->value, "websocket");
-        } else if (strv_ieq_cstr(h->name, "expect")) {
-            expect = expect || strv_ieq_cstr(h->value, "100-continue");
-        } else {
+            break;
+        case HK_CONNECTION:
+            conn |= list_tokens(h->value);
+            break;
+        case HK_UPGRADE:
+            upgrade |= list_tokens(h->value);
+            break;
+        case HK_EXPECT:
+            expect = expect ||
+                     ((h->value.n == 12u) && ieq_lower(h->value.p, "100-continue", 12u));
+            break;
+        default:
             /* not ours to interpret */
+            break;
         }
     }
 
@@ -526,13 +740,15 @@ static int head_finish(http_req *req, bool absolute)
         /* no Transfer-Encoding */
     }
     if (status == 0) {
+        bool conn_close = (conn & TOK_CLOSE) != 0u;
         req->chunked = (tes > 0u);
         if (req->minor == 1) {
             req->keep_alive = !conn_close;
             req->expect_continue = expect;
-            req->upgrade_websocket = upgrade_ws && conn_upgrade;
+            req->upgrade_websocket =
+                ((upgrade & TOK_WEBSOCKET) != 0u) && ((conn & TOK_UPGRADE) != 0u);
         } else {
-            req->keep_alive = conn_keep && !conn_close;
+            req->keep_alive = ((conn & TOK_KEEP_ALIVE) != 0u) && !conn_close;
         }
     }
     return status;
@@ -541,22 +757,22 @@ static int head_finish(http_req *req, bool absolute)
 st_t http_parse_head(const char *buf, size_t len, http_req *req, int *status)
 {
     head_scan s;
-    size_t lim = (len < (size_t)CFG_HTTP_MAX_HEAD_BYTES) ? len : (size_t)CFG_HTTP_MAX_HEAD_BYTES;
-    size_t i;
-    step_t r = STEP_MORE;
-    st_t st = ST_AGAIN;
+    step_t r;
+    st_t st;
 
-    (void)memset(req, 0, sizeof *req);
-    (void)memset(&s, 0, sizeof s);
+    req_clear(req);
     s.buf = buf;
+    s.lim = (len < (size_t)CFG_HTTP_MAX_HEAD_BYTES) ? len : (size_t)CFG_HTTP_MAX_HEAD_BYTES;
+    s.pos = 0u;
     s.req = req;
-    s.state = HS_LEAD;
+    s.qmark = NULL;
+    s.absolute = false;
+    s.status = 0;
     *status = 0;
 
-    /* cppcheck-suppress knownConditionTrueFalse ; false positive: lim is len capped, often > 0 */
-    for (i = 0u; (i < lim) && (r == STEP_MORE); i++) {
-        unsigned char c = (unsigned char)buf[i];
-        r = (s.state < HS_LINE) ? head_step_request_line(&s, i, c) : head_step_fields(&s, i, c);
+    r = head_request_line(&s);
+    while (r == STEP_NEXT) {
+        r = head_field(&s);
     }
 
     if (r == STEP_DONE) {
@@ -566,7 +782,7 @@ st_t http_parse_head(const char *buf, size_t len, http_req *req, int *status)
         *status = s.status;
         st = ST_BAD;
     } else if (len >= (size_t)CFG_HTTP_MAX_HEAD_BYTES) {
-        *status = http_head_overflow_status(buf, lim);
+        *status = http_head_overflow_status(buf, s.lim);
         st = ST_BAD;
     } else {
         st = ST_AGAIN;
@@ -857,10 +1073,12 @@ st_t http_pct_decode(strv src, char *dst, size_t cap, size_t *n)
 strv http_header_get(const http_req *req, const char *name)
 {
     strv out = STRV_NULL;
+    size_t n = (name != NULL) ? strlen(name) : 0u; /* NULL matches nothing, as "" */
     size_t i;
     for (i = 0u; (i < req->nheaders) && (out.p == NULL); i++) {
-        if (strv_ieq_cstr(req->headers[i].name, name)) {
-            out = req->headers[i].value;
+        const http_header *h = &req->headers[i];
+        if ((h->name.n == n) && ieq(h->name.p, name, n)) {
+            out = h->value;
         }
     }
     return out;

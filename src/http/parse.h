@@ -113,7 +113,8 @@ typedef struct {
  * ends. buf may be NULL only when len is 0. req and status must not be NULL.
  *
  * ST_OK     complete head; req filled; views point into buf (valid while
- *           buf is); *status is 0.
+ *           buf is); *status is 0. headers[] entries past nheaders are
+ *           unspecified (not cleared between calls).
  * ST_AGAIN  incomplete and no error in buf[0..len) yet; *status is 0;
  *           req contents are unspecified. Only returned while
  *           len < CFG_HTTP_MAX_HEAD_BYTES: a caller that also checks

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "http/parse.h"
+#include "fuzz/ref_http_head.h"
 
 #if (CFG_HTTP_MAX_HEAD_BYTES != 1024) || (CFG_HTTP_MAX_TARGET_BYTES != 256) || \
     (CFG_HTTP_MAX_HEADERS != 8)
@@ -896,6 +897,255 @@ static void test_query_get(void)
     T_CHECK(v.p == NULL);
 }
 
+/* ---- the head parser against the one it replaced (fuzz/ref_http_head.h) -- */
+
+static http_req g_ref;
+static char g_var[2048];
+static unsigned g_ref_mismatches;
+
+static bool ref_view_same(strv a, strv b, const char *buf, size_t n)
+{
+    bool a_in = (a.p != NULL) && (a.p >= buf) && (a.p <= (buf + n));
+    bool b_in = (b.p != NULL) && (b.p >= buf) && (b.p <= (buf + n));
+    if (b_in || (b.p == NULL)) {
+        return (a.p == b.p) && (a.n == b.n);
+    }
+    /* each parser has its own static "/" for an absolute-form target */
+    return !a_in && (a.p != NULL) && (a.n == 1u) && (b.n == 1u) && (a.p[0] == '/') &&
+           (b.p[0] == '/');
+}
+
+static bool ref_lookup_same(const char *name)
+{
+    strv a = http_header_get(&g_req, name);
+    strv b = ref_http_header_get(&g_ref, name);
+    return (a.p == b.p) && (a.n == b.n);
+}
+
+/* Parse buf[0..n) with both parsers; true when every result is the same. */
+static bool same_as_ref(const char *buf, size_t n)
+{
+    int sa = -1;
+    int sb = -1;
+    st_t a = http_parse_head(buf, n, &g_req, &sa);
+    st_t b = ref_http_parse_head(buf, n, &g_ref, &sb);
+    bool ok = (a == b) && (sa == sb) &&
+              (http_head_overflow_status(buf, n) == ref_http_head_overflow_status(buf, n));
+    size_t i;
+
+    if (ok && (a == ST_OK)) {
+        ok = (g_req.method == g_ref.method) && (g_req.minor == g_ref.minor) &&
+             (g_req.nheaders == g_ref.nheaders) &&
+             (g_req.has_content_length == g_ref.has_content_length) &&
+             (g_req.content_length == g_ref.content_length) && (g_req.chunked == g_ref.chunked) &&
+             (g_req.keep_alive == g_ref.keep_alive) &&
+             (g_req.expect_continue == g_ref.expect_continue) &&
+             (g_req.upgrade_websocket == g_ref.upgrade_websocket) &&
+             (g_req.head_len == g_ref.head_len) &&
+             ref_view_same(g_req.method_str, g_ref.method_str, buf, n) &&
+             ref_view_same(g_req.target, g_ref.target, buf, n) &&
+             ref_view_same(g_req.path, g_ref.path, buf, n) &&
+             ref_view_same(g_req.query, g_ref.query, buf, n) &&
+             ref_view_same(g_req.host, g_ref.host, buf, n);
+        for (i = 0u; ok && (i < g_ref.nheaders); i++) {
+            ok = ref_view_same(g_req.headers[i].name, g_ref.headers[i].name, buf, n) &&
+                 ref_view_same(g_req.headers[i].value, g_ref.headers[i].value, buf, n);
+        }
+        ok = ok && ref_lookup_same("host") && ref_lookup_same("CONTENT-LENGTH") &&
+             ref_lookup_same("x-a") && ref_lookup_same("Upgrade") && ref_lookup_same("");
+    }
+    if (!ok && (g_ref_mismatches < 5u)) {
+        g_ref_mismatches++;
+        fprintf(stderr, "  differs from the reference (len %zu): st %d/%d status %d/%d: ", n,
+                (int)a, (int)b, sa, sb);
+        for (i = 0u; i < n; i++) {
+            unsigned char c = (unsigned char)buf[i];
+            if ((c >= 0x20u) && (c < 0x7Fu) && (c != (unsigned char)'\\')) {
+                fputc((int)c, stderr);
+            } else {
+                fprintf(stderr, "\\x%02x", (unsigned)c);
+            }
+        }
+        fputc('\n', stderr);
+    }
+    return ok;
+}
+
+static const char *const k_ref_heads[] = {
+    "GET /a/b?x=1&y HTTP/1.1\r\nHost: example:80\r\nUser-Agent: \t curl/8 x \t\r\n"
+    "X-Empty:\r\n\r\n",
+    "\r\nPOST http://h.example:8080/p?q HTTP/1.0\r\nContent-Length: 12\r\n"
+    "Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\nExpect: 100-continue\r\n\r\n",
+    "PUT / HTTP/1.1\r\nHost: [::1]:8080\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+    "OPTIONS * HTTP/1.1\r\nHost: a%41b\r\nConnection: close\r\nX-A: \xc3\xa9t\xe9\t\r\n\r\n",
+    "GET https://h HTTP/1.1\r\nhost: h\r\ntransfer-encoding: chunked\r\n\r\n",
+    "DELETE /x HTTP/1.2\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+    "\r\n\r\n\r\n\r\nPATCH /p?a?b HTTP/1.1\r\nHOST:h:\r\nExpect:100-CONTINUE\r\n\r\n",
+};
+
+/* Every byte value at every position (replaced, inserted), every deletion,
+ * every length of each head: the same answer as the reference. */
+static void test_ref_every_byte(void)
+{
+    size_t t;
+    unsigned bad = 0u;
+    for (t = 0u; t < (sizeof k_ref_heads / sizeof k_ref_heads[0]); t++) {
+        const char *h = k_ref_heads[t];
+        size_t n = strlen(h);
+        size_t k;
+        unsigned b;
+        for (k = 0u; k <= n; k++) {
+            bad += same_as_ref(h, k) ? 0u : 1u;
+        }
+        for (k = 0u; k < n; k++) {
+            memcpy(g_var, h, n);
+            for (b = 0u; b < 256u; b++) {
+                g_var[k] = (char)b;
+                bad += same_as_ref(g_var, n) ? 0u : 1u;
+                bad += same_as_ref(g_var, k + 1u) ? 0u : 1u;
+            }
+            memcpy(g_var, h, k);
+            memcpy(g_var + k + 1u, h + k, n - k);
+            for (b = 0u; b < 256u; b++) {
+                g_var[k] = (char)b;
+                bad += same_as_ref(g_var, n + 1u) ? 0u : 1u;
+            }
+            memcpy(g_var, h, k);
+            memcpy(g_var + k, h + k + 1u, n - k - 1u);
+            bad += same_as_ref(g_var, n - 1u) ? 0u : 1u;
+        }
+    }
+    T_EQ_INT(bad, 0);
+}
+
+/* Heads at and around the limits, and runs long enough for the scanners'
+ * multi-byte steps, every length of each (split heads re-parsed). */
+static void test_ref_limits(void)
+{
+    unsigned bad = 0u;
+    size_t n;
+    size_t k;
+    size_t sizes[] = { CFG_HTTP_MAX_HEAD_BYTES - 1u, CFG_HTTP_MAX_HEAD_BYTES,
+                       CFG_HTTP_MAX_HEAD_BYTES + 1u, CFG_HTTP_MAX_HEAD_BYTES + 2u, 100u };
+    size_t targets[] = { CFG_HTTP_MAX_TARGET_BYTES - 1u, CFG_HTTP_MAX_TARGET_BYTES,
+                         CFG_HTTP_MAX_TARGET_BYTES + 1u, CFG_HTTP_MAX_TARGET_BYTES + 2u };
+    size_t i;
+
+    for (i = 0u; i < (sizeof sizes / sizeof sizes[0]); i++) {
+        n = fill_head(g_big, sizes[i]);
+        for (k = 0u; k <= n; k++) {
+            bad += same_as_ref(g_big, k) ? 0u : 1u;
+        }
+        /* a bad byte, a tab, obs-text, a bare CR late in the long value */
+        g_big[n - 7u] = '\t';
+        g_big[n - 9u] = '\xff';
+        bad += same_as_ref(g_big, n) ? 0u : 1u;
+        g_big[n - 11u] = '\x7f';
+        bad += same_as_ref(g_big, n) ? 0u : 1u;
+        g_big[n - 11u] = '\r';
+        bad += same_as_ref(g_big, n) ? 0u : 1u;
+    }
+    for (i = 0u; i < (sizeof targets / sizeof targets[0]); i++) {
+        n = fill_target(g_big, targets[i], true);
+        for (k = 0u; k <= n; k++) {
+            bad += same_as_ref(g_big, k) ? 0u : 1u;
+        }
+        /* a '?' at, before and after the length limit */
+        for (k = targets[i] - 3u; k < (targets[i] + 4u); k++) {
+            n = fill_target(g_big, targets[i], true);
+            g_big[k] = '?';
+            bad += same_as_ref(g_big, n) ? 0u : 1u;
+            g_big[k] = '#';
+            bad += same_as_ref(g_big, n) ? 0u : 1u;
+            g_big[k] = ' ';
+            bad += same_as_ref(g_big, n) ? 0u : 1u;
+        }
+    }
+    /* leading empty lines: up to the limit and one more */
+    for (i = 0u; i <= (HTTP_MAX_LEADING_EMPTY_LINES + 1u); i++) {
+        n = 0u;
+        for (k = 0u; k < i; k++) {
+            memcpy(g_big + n, "\r\n", 2u);
+            n += 2u;
+        }
+        memcpy(g_big + n, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 27u);
+        n += 27u;
+        for (k = 0u; k <= n; k++) {
+            bad += same_as_ref(g_big, k) ? 0u : 1u;
+        }
+    }
+    T_EQ_INT(bad, 0);
+}
+
+/* Field values: obs-text, tabs inside and around, empty values (with and
+ * without OWS), every control byte rejected. */
+static void test_field_values(void)
+{
+    int status = -1;
+    unsigned c;
+    char buf[64];
+    static const char pre[] = "GET / HTTP/1.1\r\nHost: h\r\nX: a";
+    static const char post[] = "b\r\n\r\n";
+
+    T_EQ_INT(parse("GET / HTTP/1.1\r\nHost: h\r\nX: \xc3\xa9\x80\xff\r\n\r\n", &status), ST_OK);
+    T_EQ_MEM(g_req.headers[1].value.p, g_req.headers[1].value.n, "\xc3\xa9\x80\xff");
+    T_EQ_INT(parse("GET / HTTP/1.1\r\nHost: h\r\nX:\ta\t \tb\t \r\n\r\n", &status), ST_OK);
+    T_EQ_MEM(g_req.headers[1].value.p, g_req.headers[1].value.n, "a\t \tb");
+    /* empty values: a view at the CR, p != NULL */
+    T_EQ_INT(parse("GET / HTTP/1.1\r\nHost: h\r\nX: \t \r\nY:\r\n\r\n", &status), ST_OK);
+    T_EQ_INT(g_req.headers[1].value.n, 0);
+    T_CHECK(g_req.headers[1].value.p != NULL);
+    T_EQ_INT(*g_req.headers[1].value.p, '\r');
+    T_EQ_INT(g_req.headers[2].value.n, 0);
+    T_EQ_INT(*g_req.headers[2].value.p, '\r');
+    /* obs-text is not a name byte */
+    EXPECT_BAD("GET / HTTP/1.1\r\nHost: h\r\nX\xe9: 1\r\n\r\n", 400);
+    /* every byte value between 'a' and 'b' in a value */
+    for (c = 0u; c < 256u; c++) {
+        size_t n = sizeof pre - 1u;
+        st_t st;
+        bool want;
+        memcpy(buf, pre, n);
+        buf[n] = (char)c;
+        n++;
+        memcpy(buf + n, post, sizeof post - 1u);
+        n += sizeof post - 1u;
+        st = parse_n(buf, n, &status);
+        want = (c == 0x09u) || (c == 0x20u) || ((c > 0x20u) && (c != 0x7Fu));
+        T_EQ_INT(st, want ? ST_OK : ST_BAD);
+        if (want) {
+            T_EQ_INT(g_req.headers[1].value.n, 3);
+        } else {
+            T_EQ_INT(status, 400);
+        }
+    }
+}
+
+/* http_header_get: names compared by length and then case-insensitively. */
+static void test_header_get(void)
+{
+    int status = -1;
+    strv v;
+    T_EQ_INT(parse("GET / HTTP/1.1\r\nHost: h\r\nX-Ab: 1\r\nx-ab: 2\r\nX-A: 3\r\nX-Abc: 4\r\n"
+                   "~: 5\r\n\r\n",
+                   &status),
+             ST_OK);
+    v = http_header_get(&g_req, "x-AB");
+    T_EQ_MEM(v.p, v.n, "1");
+    v = http_header_get(&g_req, "X-A");
+    T_EQ_MEM(v.p, v.n, "3");
+    v = http_header_get(&g_req, "X-ABC");
+    T_EQ_MEM(v.p, v.n, "4");
+    v = http_header_get(&g_req, "~");
+    T_EQ_MEM(v.p, v.n, "5");
+    /* '^' is '~' with the case bit: no match */
+    T_CHECK(http_header_get(&g_req, "^").p == NULL);
+    T_CHECK(http_header_get(&g_req, "X-Abcd").p == NULL);
+    T_CHECK(http_header_get(&g_req, "").p == NULL);
+    T_CHECK(http_header_get(&g_req, NULL).p == NULL);
+    T_CHECK(ref_http_header_get(&g_req, NULL).p == NULL);
+}
+
 int main(void)
 {
     T_RUN(test_simple_get);
@@ -927,5 +1177,9 @@ int main(void)
     T_RUN(test_chunked_overhead_limit);
     T_RUN(test_pct_decode);
     T_RUN(test_query_get);
+    T_RUN(test_ref_every_byte);
+    T_RUN(test_ref_limits);
+    T_RUN(test_field_values);
+    T_RUN(test_header_get);
     return t_done("http_parse");
 }

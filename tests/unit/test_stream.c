@@ -255,6 +255,40 @@ static void test_events_in_order_and_topics(void)
     settle();
 }
 
+/* Events published in one turn reach each subscriber in one write, all of
+ * them, in order (the ring holds 8 here: 6 events). */
+static void test_events_of_a_turn_in_one_write(void)
+{
+    char buf[4096];
+    sframe f[32];
+    bool eof = false;
+    size_t n;
+    uint64_t sends;
+    int a = ws_open(&g_plain);
+    int b = ws_open(&g_plain);
+    int i;
+    pump(10);
+    sends = net_stats()->sends;
+    for (i = 0; i < 6; i++) {
+        publish(0x1u, RING_PRIO_NORMAL, "n", i, 0);
+    }
+    pump(20);
+    T_EQ_INT((long)(net_stats()->sends - sends), 2);     /* one per subscriber */
+    n = hear(a, buf, 0u, sizeof buf, 10, &eof);
+
+    T_EQ_INT((long)frames(buf, n, f, 32), 6);
+    for (i = 0; i < 6; i++) {
+        char want[16];
+        int k = snprintf(want, sizeof want, "{\"n\":%d,", i);
+        T_CHECK(memcmp(f[i].payload, want, (size_t)k) == 0);
+    }
+    n = hear(b, buf, 0u, sizeof buf, 10, &eof);
+    T_EQ_INT((long)frames(buf, n, f, 32), 6);
+    close(a);
+    close(b);
+    settle();
+}
+
 static void test_ping_pong_text_and_close(void)
 {
     char buf[4096];
@@ -609,6 +643,7 @@ int main(void)
         return 1;
     }
     T_RUN(test_events_in_order_and_topics);
+    T_RUN(test_events_of_a_turn_in_one_write);
     T_RUN(test_ping_pong_text_and_close);
     T_RUN(test_protocol_errors_close);
     T_RUN(test_lag_skips);
