@@ -158,7 +158,8 @@ static size_t put_rows(list_state *st, char *buf, size_t cap, size_t len)
 
 static bool cache_matches(const list_state *st)
 {
-    return g_cache.valid && (g_cache.gen == store_generation()) &&
+    /* an open batch holds writes a query would commit and see first */
+    return g_cache.valid && !store_batch_open() && (g_cache.gen == store_generation()) &&
            (g_cache.query == st->query) && (g_cache.row == st->row) &&
            (g_cache.ctx_len == st->ctx_len) && (memcmp(g_cache.ctx, st->ctx, st->ctx_len) == 0);
 }
