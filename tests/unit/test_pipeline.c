@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "t.h"
+#include "thttp.h"
 #include "tloop.h"
 
 #include "app/pools.h"
@@ -353,18 +354,7 @@ int main(void)
     timer_init();
     net_init(&pool_conns, &pool_bufs);
     http_server_init(&pool_body_slots, render_scratch);
-    g_svc.family = "test";
-    if (router_compile(&g_svc.router, k_routes, sizeof k_routes / sizeof k_routes[0]) != ST_OK) {
-        printf("pipeline: routes do not compile\n");
-        return 1;
-    }
-    g_svc.error = fam_fastapi_error;
-    g_svc.cors = CORS_STYLE_FASTAPI;
-    fam_fastapi_setup(&g_svc);
-    g_svc.max_body = 1u << 20;
-    g_svc.max_hook_body = 1u << 20;
-    if (net_listen("test", "127.0.0.1", 0u, http_server_proto(), &g_svc, &g_l) != ST_OK) {
-        printf("pipeline: cannot listen\n");
+    if (!th_service("pipeline", &g_svc, k_routes, sizeof k_routes / sizeof k_routes[0], &g_l)) {
         return 1;
     }
     T_RUN(test_burst_answered_with_one_write);

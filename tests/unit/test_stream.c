@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "t.h"
+#include "thttp.h"
 #include "tloop.h"
 
 #include "app/pools.h"
@@ -628,18 +629,7 @@ int main(void)
     ring_init();
     stream_init();
     net_set_turn_hook(stream_turn);
-    g_svc.family = "test";   /* as the app fills it from a descriptor */
-    if (router_compile(&g_svc.router, k_routes, sizeof k_routes / sizeof k_routes[0]) != ST_OK) {
-        printf("stream: cannot compile the route table\n");
-        return 1;
-    }
-    g_svc.error = fam_fastapi_error;
-    g_svc.cors = CORS_STYLE_FASTAPI;
-    fam_fastapi_setup(&g_svc);
-    g_svc.max_body = 1u << 20;
-    g_svc.max_hook_body = 1u << 20;
-    if (net_listen("test", "127.0.0.1", 0u, http_server_proto(), &g_svc, &g_l) != ST_OK) {
-        printf("stream: cannot listen\n");
+    if (!th_service("stream", &g_svc, k_routes, sizeof k_routes / sizeof k_routes[0], &g_l)) {
         return 1;
     }
     T_RUN(test_events_in_order_and_topics);
