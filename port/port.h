@@ -149,6 +149,8 @@ typedef int port_file;
 typedef struct {
     uint64_t size;       /* bytes (0 for a directory) */
     uint64_t mtime_ns;   /* last modification, nanoseconds since the epoch */
+    uint64_t ctime_ns;   /* last status change (0 where not filled) */
+    uint64_t btime_ns;   /* birth (port_file_stat), 0 when the filesystem does not say */
     bool is_dir;
 } port_file_info;
 
@@ -171,6 +173,36 @@ st_t port_file_open_beneath(port_file root, const char *relpath, port_file *out,
 st_t port_file_read_at(port_file f, uint64_t off, void *buf, size_t cap, size_t *n);
 /* Close f; PORT_FILE_NONE is ignored. */
 void port_file_close(port_file f);
+
+/* ---- files by path: written in pieces, renamed, removed ------------------- */
+
+/* Create path for writing, exclusively (it must not exist), with mode.
+ * ST_EXISTS, ST_NOTFOUND (no such directory), ST_PERM, ST_NOMEM
+ * (descriptors), ST_NOSPACE, ST_IO. */
+st_t port_file_create(const char *path, unsigned mode, port_file *out);
+/* Append all n bytes to f (retrying short writes). ST_NOSPACE when the
+ * device or the quota is full, ST_IO otherwise. */
+st_t port_file_write(port_file f, const void *buf, size_t n);
+/* Make what was written to f durable (fsync). ST_NOSPACE, ST_IO. */
+st_t port_file_sync(port_file f);
+/* Rename from to to (replacing to), then make the directory entry durable
+ * (fsync of to's directory). ST_NOTFOUND, ST_PERM, ST_NOSPACE, ST_IO. */
+st_t port_file_rename(const char *from, const char *to);
+/* Remove the file path. ST_NOTFOUND when it does not exist. */
+st_t port_file_remove(const char *path);
+/* Open the regular file path read-only; *info gets its size, mtime and
+ * ctime. ST_NOTFOUND (also for anything but a regular file), ST_PERM,
+ * ST_NOMEM. */
+st_t port_file_open(const char *path, port_file *out, port_file_info *info);
+/* What path is, without opening it: size, is_dir, mtime, ctime and, where
+ * the filesystem keeps it, the birth time. ST_NOTFOUND, ST_PERM, ST_IO. */
+st_t port_file_stat(const char *path, port_file_info *info);
+/* Send len bytes of file f from byte off straight to s, without a copy
+ * through roost's buffers (sendfile(2)); *n as port_send. ST_AGAIN when
+ * nothing could be written, ST_CLOSED, ST_IO (also when the file ends
+ * before off + len), ST_UNSUPPORTED on a port that cannot (the caller
+ * reads the file into its buffer and sends that). */
+st_t port_send_file(port_sock s, port_file f, uint64_t off, size_t len, size_t *n);
 
 /* ---- process ------------------------------------------------------------ */
 

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -249,6 +250,19 @@ ssize_t os_send(int fd, const void *buf, size_t len)
         n /= 2u;
     }
     return send(fd, buf, n, MSG_NOSIGNAL);
+}
+
+ssize_t os_sendfile(int fd, int file, off_t *off, size_t len)
+{
+    int e = os_fault(OS_SEND);
+    size_t n = len;
+    if (e != 0) {
+        return (ssize_t)failed(e);
+    }
+    if ((os_fault(OS_SEND_SHORT) != 0) && (n > 1u)) {
+        n /= 2u;
+    }
+    return sendfile(fd, file, off, n);
 }
 
 int os_poll(struct pollfd *fds, nfds_t n, int timeout_ms)

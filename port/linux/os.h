@@ -58,6 +58,8 @@ int os_listen(int fd, int backlog);
 int os_accept4(int fd, int flags);
 ssize_t os_recv(int fd, void *buf, size_t cap);
 ssize_t os_send(int fd, const void *buf, size_t len);
+/* sendfile(2); a fault of OS_SEND / OS_SEND_SHORT, as a send. */
+ssize_t os_sendfile(int fd, int file, off_t *off, size_t len);
 int os_poll(struct pollfd *fds, nfds_t n, int timeout_ms);
 int os_open(const char *path, int flags, mode_t mode);
 int os_openat(int dir, const char *path, int flags, mode_t mode);

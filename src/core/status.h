@@ -28,7 +28,8 @@
     X(ST_ADDRINUSE, -16, "address in use")                               \
     X(ST_PERM, -17, "permission denied")                                 \
     X(ST_INTERNAL, -18, "internal error")                                \
-    X(ST_HTTP, -19, "peer answered an HTTP error")
+    X(ST_HTTP, -19, "peer answered an HTTP error")                       \
+    X(ST_NOSPACE, -20, "no space left on the device")
 
 typedef enum {
 #define ROOST_STATUS_ENUM(name, value, text) name = (value),
