@@ -44,6 +44,8 @@ typedef void (*route_fn)(struct hctx *h);
 #define ROUTE_HOOK_BODY 0x1u   /* body limit is max_hook_body_bytes */
 #define ROUTE_OPEN 0x2u        /* never needs the API key (health) */
 #define ROUTE_BIG_OUT 0x4u     /* response may exceed tx: render into the scratch */
+#define ROUTE_STREAM_BODY 0x8u /* the handler runs at the head and takes the body
+                                * piece by piece (hctx_take_body, http/server.h) */
 
 typedef struct {
     uint32_t methods;
