@@ -17,6 +17,7 @@
 #   make fault-long the same suite looping for FAULT_SECONDS
 #   make check      everything CI runs (see .ci/run)
 #   make bench      measurements (bench/README.md): wrk runs, /ws flood, chat soak
+#   make bench-sha256 MB/s of SHA-256, portable C and the x86 SHA extensions
 #   make bench-peers roostd beside nginx, the ceiling and BEFORE=old/roostd if
 #                   given: one table of issue 12's measures (bench/peers.sh)
 #   make soak       long campaigns: SOAK_ROUNDS rounds of 200 concurrent chat
@@ -105,7 +106,7 @@ LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
 OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 MAIN_OBJ := $(BUILD)/obj/$(MAIN_SRC:.c=.o)
 
-.PHONY: all debug fault-short fault-long clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap bench-peers \
+.PHONY: all debug fault-short fault-long clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap bench-peers bench-sha256 \
         bench vendor deps soak
 # Objects are not intermediates: keep them between runs.
 .SECONDARY:
@@ -344,6 +345,16 @@ $(BUILD)/bench/heap: bench/heap.c src/core/heap.c src/core/assert.c port/$(PORT)
 
 bench-heap: $(BUILD)/bench/heap
 	$(BUILD)/bench/heap
+
+# MB/s of sha256_update, portable C and the SHA extensions side by side
+# (bench/README.md "SHA-256"); flags as the release build
+SHA256_SRC := src/core/sha256.c src/core/sha256_x86.c src/core/mdblock.c
+$(BUILD)/bench/sha256: bench/sha256.c $(SHA256_SRC) $(PROFILE_DEPS) src/core/sha256.h src/core/sha256_x86.h src/core/mdblock.h
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O2 -g -DNDEBUG $(INCS) $(EXTRA_CFLAGS) -o $@ bench/sha256.c $(SHA256_SRC)
+
+bench-sha256: $(BUILD)/bench/sha256
+	$(BUILD)/bench/sha256
 
 # CPU, syscalls and instructions per request, pipelining, WebSocket fan-out
 # (bench/README.md "Peers"); BEFORE=path/to/old/roostd adds that build

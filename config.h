@@ -219,6 +219,25 @@
 #ifndef CFG_LOG_LINE_BYTES
 #define CFG_LOG_LINE_BYTES 512
 #endif
+/* SHA-256 with the x86 SHA extensions (core/sha256_x86.c): compiled in on
+ * x86-64 with GCC or clang and used when CPUID reports SHA, SSSE3 and
+ * SSE4.1, else the portable C runs. -DROOST_SHA256_PORTABLE=1 (or
+ * -DCFG_SHA256_SHANI=0) builds the portable C only; other architectures
+ * always get it. */
+#ifndef CFG_SHA256_SHANI
+#if defined(ROOST_SHA256_PORTABLE)
+#if ROOST_SHA256_PORTABLE
+#define CFG_SHA256_SHANI 0
+#endif
+#endif
+#endif
+#ifndef CFG_SHA256_SHANI
+#if defined(__x86_64__) && defined(__GNUC__)
+#define CFG_SHA256_SHANI 1
+#else
+#define CFG_SHA256_SHANI 0
+#endif
+#endif
 
 /* ---- store -------------------------------------------------------------- */
 
@@ -542,6 +561,9 @@
 #endif
 #if CFG_MAX_CONNS > 65535
 #error "connection ids are 16-bit"
+#endif
+#if CFG_SHA256_SHANI && !(defined(__x86_64__) && defined(__GNUC__))
+#error "CFG_SHA256_SHANI needs an x86-64 target and GCC or clang"
 #endif
 #if CFG_FAM_FLEET && !CFG_WITH_LLM
 #error "the fleet family needs the LLM stack (WITH_LLM := 1 in the profile's .mk)"

@@ -59,10 +59,22 @@ set +e
 # The poll backend defines the same functions as the epoll one (a build
 # links one of them, LOOP=): it is checked in a pass of its own (where the
 # headers' macros it does not use are not findings: 2.5 is whole-program).
-cppcheck "${args[@]}" -iport/linux/loop_poll.c src port >"$OUT/stdout.txt" 2>"$REPORT"
+cppcheck "${args[@]}" -iport/linux/loop_poll.c -isrc/core/sha256_x86.c src port \
+    >"$OUT/stdout.txt" 2>"$REPORT"
 rc=$?
 mkdir -p "$OUT/cache-$mode-poll"
 cppcheck "${args[@]/cache-$mode/cache-$mode-poll}" --suppress=misra-c2012-2.5 port/linux/loop_poll.c \
+    >>"$OUT/stdout.txt" 2>>"$REPORT"
+rc2=$?
+[ "$rc" -ne 0 ] || rc=$rc2
+# The SHA-256 x86 path compiles only where __x86_64__ and __GNUC__ are
+# defined, which cppcheck never predefines: it and sha256.c (whose choice of
+# path depends on it) are checked in that configuration, in a pass of their
+# own (2.5 as above). cppcheck does not read the compiler's <immintrin.h>,
+# so what it cannot judge there is listed in MISRA.md ("SHA-256 on x86").
+mkdir -p "$OUT/cache-$mode-x86"
+cppcheck "${args[@]/cache-$mode/cache-$mode-x86}" --suppress=misra-c2012-2.5 \
+    -D__x86_64__ -D__GNUC__ src/core/sha256_x86.c src/core/sha256.c \
     >>"$OUT/stdout.txt" 2>>"$REPORT"
 rc2=$?
 [ "$rc" -ne 0 ] || rc=$rc2

@@ -18,8 +18,11 @@ typedef struct {
     size_t used;                    /* bytes in block */
 } md_block;
 
-/* Mix one 64-byte block into the state words. */
-typedef void (*md_compress)(uint32_t *state, const uint8_t *block);
+/* Mix nblocks (>= 1) consecutive 64-byte blocks, in order, into the state
+ * words. update hands every whole block of the caller's input in one call,
+ * straight from the caller's buffer (no copy), so a hash's fast path sees
+ * long runs; only a block split across calls goes through the buffer. */
+typedef void (*md_compress)(uint32_t *state, const uint8_t *blocks, size_t nblocks);
 
 void md_block_init(md_block *b);
 /* data may be NULL only when n is 0. */

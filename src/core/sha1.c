@@ -11,7 +11,7 @@ static uint32_t rotl(uint32_t x, unsigned n)
     return (x << n) | (x >> (32u - n));
 }
 
-static void compress(uint32_t *h, const uint8_t *p)
+static void compress_one(uint32_t *h, const uint8_t *p)
 {
     uint32_t w[80];
     uint32_t a = h[0];
@@ -57,6 +57,14 @@ static void compress(uint32_t *h, const uint8_t *p)
     h[2] += cc;
     h[3] += d;
     h[4] += e;
+}
+
+static void compress(uint32_t *h, const uint8_t *blocks, size_t nblocks)
+{
+    size_t i;
+    for (i = 0u; i < nblocks; i++) {
+        compress_one(h, blocks + (i * MD_BLOCK_BYTES));
+    }
 }
 
 void sha1_init(sha1_ctx *c)

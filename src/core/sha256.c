@@ -1,12 +1,19 @@
 /*
- * sha256.c - FIPS 180-4 SHA-256, written plainly: one 64-byte block at a
- * time through a 64-word schedule on the stack.
+ * sha256.c - FIPS 180-4 SHA-256. The portable path is written plainly: one
+ * 64-byte block at a time through a 64-word schedule on the stack. On
+ * x86-64 with the SHA extensions (CFG_SHA256_SHANI, config.h) the blocks go
+ * to sha256_x86.c instead, about 5x faster (bench/README.md, "SHA-256");
+ * which path runs is decided once, by CPUID, at the first sha256_init.
+ * Both keep the state in the same form, so the choice is invisible to
+ * callers but for the speed.
  */
 #include "core/sha256.h"
 
 #include <string.h>
 
-static const uint32_t k_round[64] = {
+#include "core/sha256_x86.h"
+
+const uint32_t sha256_k[64] = {
     0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u, 0x3956c25bu, 0x59f111f1u,
     0x923f82a4u, 0xab1c5ed5u, 0xd807aa98u, 0x12835b01u, 0x243185beu, 0x550c7dc3u,
     0x72be5d74u, 0x80deb1feu, 0x9bdc06a7u, 0xc19bf174u, 0xe49b69c1u, 0xefbe4786u,
@@ -25,7 +32,7 @@ static uint32_t rotr(uint32_t x, unsigned n)
     return (x >> n) | (x << (32u - n));
 }
 
-static void compress(uint32_t *h, const uint8_t *p)
+static void compress_one(uint32_t *h, const uint8_t *p)
 {
     uint32_t w[64];
     uint32_t v[8];
@@ -43,7 +50,7 @@ static void compress(uint32_t *h, const uint8_t *p)
     for (i = 0u; i < 64u; i++) {
         uint32_t s1 = rotr(v[4], 6u) ^ rotr(v[4], 11u) ^ rotr(v[4], 25u);
         uint32_t ch = (v[4] & v[5]) ^ (~v[4] & v[6]);
-        uint32_t t1 = v[7] + s1 + ch + k_round[i] + w[i];
+        uint32_t t1 = v[7] + s1 + ch + sha256_k[i] + w[i];
         uint32_t s0 = rotr(v[0], 2u) ^ rotr(v[0], 13u) ^ rotr(v[0], 22u);
         uint32_t maj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
         uint32_t t2 = s0 + maj;
@@ -61,22 +68,64 @@ static void compress(uint32_t *h, const uint8_t *p)
     }
 }
 
+static void blocks_portable(uint32_t *h, const uint8_t *blocks, size_t nblocks)
+{
+    size_t i;
+    for (i = 0u; i < nblocks; i++) {
+        compress_one(h, blocks + (i * MD_BLOCK_BYTES));
+    }
+}
+
+/* The blocks function every context uses; NULL until the first init picks. */
+static md_compress g_blocks;
+
+#if CFG_SHA256_SHANI
+static md_compress pick(void)
+{
+    return sha256_x86_usable() ? sha256_x86_blocks : blocks_portable;
+}
+#else
+static md_compress pick(void)
+{
+    return blocks_portable;
+}
+#endif
+
+static md_compress chosen(void)
+{
+    if (g_blocks == NULL) {
+        g_blocks = pick();
+    }
+    return g_blocks;
+}
+
+void sha256_force_portable(bool on)
+{
+    g_blocks = on ? blocks_portable : pick();
+}
+
+bool sha256_accelerated(void)
+{
+    return chosen() != blocks_portable;
+}
+
 void sha256_init(sha256_ctx *c)
 {
     static const uint32_t iv[8] = { 0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53au,
                                     0x510e527fu, 0x9b05688cu, 0x1f83d9abu, 0x5be0cd19u };
+    (void)chosen();
     (void)memcpy(c->h, iv, sizeof iv);
     md_block_init(&c->b);
 }
 
 void sha256_update(sha256_ctx *c, const void *data, size_t n)
 {
-    md_block_update(&c->b, c->h, compress, data, n);
+    md_block_update(&c->b, c->h, g_blocks, data, n);
 }
 
 void sha256_final(sha256_ctx *c, uint8_t out[SHA256_BYTES])
 {
-    md_block_final(&c->b, c->h, compress, 8u, out);
+    md_block_final(&c->b, c->h, g_blocks, 8u, out);
 }
 
 void sha256_to_hex(const uint8_t digest[SHA256_BYTES], char out[SHA256_HEX_BYTES])

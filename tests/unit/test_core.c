@@ -1,11 +1,13 @@
 /*
- * test_core.c - pool, arena, timer, clock, strv, status, uuid.
+ * test_core.c - pool, arena, timer, clock, strv, status, uuid, sha256.
  *
  * Built with tests/unit/tiny_config.h: CFG_MAX_TIMERS is 10, so the timer
  * exhaustion path runs every time. Timers use the real monotonic clock; the
  * waits below are a few milliseconds of busy-waiting.
  */
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "config.h"
@@ -906,9 +908,12 @@ static void test_uuid_v7(void)
     T_CHECK(uuid_v7_ms(prev) <= (after + 100u));
 }
 
-/* ---- sha256 (FIPS 180-4 vectors; lengths around the padding boundary) ---- */
+/* ---- sha256 (FIPS 180-4 vectors; lengths around the padding boundary) ----
+ * Every check runs on both paths: the portable C (sha256_force_portable(true))
+ * and what CPUID allows (false: the x86 SHA extensions where the CPU has
+ * them; elsewhere the portable C again, and test_sha256_paths says so). */
 
-static void test_sha256_vectors(void)
+static void sha256_vectors(void)
 {
     static const struct {
         size_t n;
@@ -927,6 +932,13 @@ static void test_sha256_vectors(void)
     T_EQ_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     sha256_hex("abc", 3u, hex);
     T_EQ_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    /* FIPS 180-2 appendix B.2 (448 bits) and the 896-bit message */
+    sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56u, hex);
+    T_EQ_STR(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    sha256_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmn"
+               "hijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+               112u, hex);
+    T_EQ_STR(hex, "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
     memset(xbuf, 'x', sizeof xbuf);
     for (i = 0u; i < (sizeof xs / sizeof xs[0]); i++) {
         sha256_hex(xbuf, xs[i].n, hex);
@@ -934,7 +946,7 @@ static void test_sha256_vectors(void)
     }
 }
 
-static void test_sha256_incremental(void)
+static void sha256_incremental(void)
 {
     /* a million 'a' in uneven pieces */
     static char chunk[1000];
@@ -956,10 +968,102 @@ static void test_sha256_incremental(void)
     T_EQ_STR(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
+static void test_sha256_vectors(void)
+{
+    sha256_force_portable(true);
+    T_CHECK(!sha256_accelerated());
+    sha256_vectors();
+    sha256_incremental();
+    sha256_force_portable(false);
+    sha256_vectors();
+    sha256_incremental();
+}
+
+static uint32_t g_sha_rng = 0x9e3779b9u;
+
+static uint32_t sha_rand(void)
+{
+    g_sha_rng ^= g_sha_rng << 13;
+    g_sha_rng ^= g_sha_rng >> 17;
+    g_sha_rng ^= g_sha_rng << 5;
+    return g_sha_rng;
+}
+
+#define SHA_DATA_BYTES 5000u
+static uint8_t g_sha_data[SHA_DATA_BYTES];
+
+static void sha256_of(bool portable, const uint8_t *p, size_t n, uint8_t out[SHA256_BYTES])
+{
+    sha256_ctx c;
+    sha256_force_portable(portable);
+    sha256_init(&c);
+    sha256_update(&c, p, n);
+    sha256_final(&c, out);
+}
+
+static void test_sha256_paths(void)
+{
+    uint8_t want[SHA256_BYTES];
+    uint8_t got[SHA256_BYTES];
+    size_t n;
+    unsigned trial;
+    unsigned bad = 0u;
+    for (n = 0u; n < SHA_DATA_BYTES; n++) {
+        g_sha_data[n] = (uint8_t)sha_rand();
+    }
+    sha256_force_portable(false);
+    if (!sha256_accelerated()) {
+        (void)fprintf(stderr, "test_sha256_paths: no accelerated SHA-256 on this CPU or "
+                              "build; the portable C is compared with itself\n");
+    }
+    /* every length 0..1000, each from an offset that moves (alignment) */
+    for (n = 0u; n <= 1000u; n++) {
+        const uint8_t *p = g_sha_data + (n % 61u);
+        sha256_of(true, p, n, want);
+        sha256_of(false, p, n, got);
+        if (memcmp(want, got, sizeof want) != 0) {
+            bad++;
+        }
+    }
+    T_EQ_INT(bad, 0);
+    /* random splits of random lengths; the path may change between updates
+     * (both keep the state in the same form) */
+    for (trial = 0u; trial < 300u; trial++) {
+        size_t len = (size_t)(sha_rand() % SHA_DATA_BYTES);
+        size_t off = 0u;
+        bool mixed = (trial % 3u) == 2u;
+        sha256_ctx c;
+        sha256_of(true, g_sha_data, len, want);
+        sha256_force_portable(false);
+        sha256_init(&c);
+        while (off < len) {
+            /* pieces of 0..300 bytes, now and then a long run of blocks */
+            size_t take = (size_t)(sha_rand() % 301u);
+            if ((sha_rand() % 8u) == 0u) {
+                take = (size_t)(sha_rand() % 2000u);
+            }
+            if (take > (len - off)) {
+                take = len - off;
+            }
+            if (mixed) {
+                sha256_force_portable((sha_rand() % 2u) == 0u);
+            }
+            sha256_update(&c, g_sha_data + off, take);
+            off += take;
+        }
+        sha256_final(&c, got);
+        if (memcmp(want, got, sizeof want) != 0) {
+            bad++;
+        }
+    }
+    T_EQ_INT(bad, 0);
+    sha256_force_portable(false);
+}
+
 int main(void)
 {
     T_RUN(test_sha256_vectors);
-    T_RUN(test_sha256_incremental);
+    T_RUN(test_sha256_paths);
     T_RUN(test_pool_exhaust);
     T_RUN(test_pool_reuse_zeroed);
     T_RUN(test_pool_index_at);
