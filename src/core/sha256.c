@@ -2,7 +2,7 @@
  * sha256.c - FIPS 180-4 SHA-256. The portable path is written plainly: one
  * 64-byte block at a time through a 64-word schedule on the stack. On
  * x86-64 with the SHA extensions (CFG_SHA256_SHANI, config.h) the blocks go
- * to sha256_x86.c instead, about 5x faster (bench/README.md, "SHA-256");
+ * to sha256_x86.c instead, about 6x faster (bench/README.md, "SHA-256");
  * which path runs is decided once, by CPUID, at the first sha256_init.
  * Both keep the state in the same form, so the choice is invisible to
  * callers but for the speed.
