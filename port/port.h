@@ -183,6 +183,10 @@ st_t port_file_create(const char *path, unsigned mode, port_file *out);
 /* Append all n bytes to f (retrying short writes). ST_NOSPACE when the
  * device or the quota is full, ST_IO otherwise. */
 st_t port_file_write(port_file f, const void *buf, size_t n);
+/* Start writing bytes [off, off + len) of f to the device now, without
+ * waiting (Linux: sync_file_range WRITE), so that a later port_file_sync
+ * has little left to wait for. A hint: ST_OK on a port that cannot. */
+st_t port_file_flush_start(port_file f, uint64_t off, uint64_t len);
 /* Make what was written to f durable (fsync). ST_NOSPACE, ST_IO. */
 st_t port_file_sync(port_file f);
 /* Rename from to to (replacing to), then make the directory entry durable

@@ -467,6 +467,15 @@ st_t port_file_write(port_file f, const void *buf, size_t n)
     return write_all(f, buf, n);
 }
 
+st_t port_file_flush_start(port_file f, uint64_t off, uint64_t len)
+{
+    if ((off > (uint64_t)INT64_MAX) || (len > (uint64_t)INT64_MAX)) {
+        return ST_RANGE;
+    }
+    return (sync_file_range(f, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE) == 0)
+               ? ST_OK : map_errno(errno);
+}
+
 st_t port_file_sync(port_file f)
 {
     return (os_fsync(f) == 0) ? ST_OK : map_errno(errno);

@@ -1310,6 +1310,8 @@ static void on_readable(conn *c)
                 }
                 return;
             }
+        } else {
+            /* complete: it waits for tx */
         }
         {
             bool behind = false;
