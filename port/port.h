@@ -203,6 +203,9 @@ st_t port_file_stat(const char *path, port_file_info *info);
  * before off + len), ST_UNSUPPORTED on a port that cannot (the caller
  * reads the file into its buffer and sends that). */
 st_t port_send_file(port_sock s, port_file f, uint64_t off, size_t len, size_t *n);
+/* Whether port_send_file works on this port (false: it answers
+ * ST_UNSUPPORTED). */
+bool port_send_file_supported(void);
 
 /* ---- process ------------------------------------------------------------ */
 

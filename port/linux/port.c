@@ -210,6 +210,11 @@ st_t port_send(port_sock s, const void *buf, size_t len, size_t *n)
     return map_errno(errno);
 }
 
+bool port_send_file_supported(void)
+{
+    return true;
+}
+
 st_t port_send_file(port_sock s, port_file f, uint64_t off, size_t len, size_t *n)
 {
     off_t o = (off_t)off;

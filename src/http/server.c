@@ -106,6 +106,13 @@ typedef struct {
     size_t slot_len;
     http_chunked ch;
     bool body_done;          /* complete: waits for tx, then dispatch */
+    /* ROUTE_STREAM_BODY: the handler took the body at the head */
+    bool streamed;           /* the route streams its body */
+    bool taken;              /* its handler ran and took it */
+    const hctx_sink *sink;   /* non-NULL from the take until end or abort */
+    void *sink_state;
+    uint64_t got;            /* Content-Length bytes handed to the sink */
+    st_t sink_st;            /* why the body ended (end's status) */
 } hreq;
 
 typedef enum { RS_NONE = 0, RS_PROD, RS_FILE, RS_RENDER } rs_kind;
@@ -286,15 +293,28 @@ static void prod_pump(conn *c, hresp *rs)
     }
 }
 
-/* Read the next part of a streaming file body into the free room of tx;
- * finish when its last byte is in tx. */
+/* The next part of a streaming file body: handed to net as a file segment
+ * behind the head (sent with port_send_file, no copy), or, on a port that
+ * cannot, read into the free room of tx at each drain; finish when its
+ * last byte is on its way. */
 static void file_pump(conn *c, hresp *rs)
 {
     size_t room = 0u;
-    char *p = conn_tx_buf(c, &room);
-    size_t want = (rs->file_left < (uint64_t)room) ? (size_t)rs->file_left : room;
+    char *p;
+    size_t want;
     size_t got = 0u;
     st_t st;
+    if (rs->file_left == 0u) {
+        resp_finish(c);       /* the segment went: on_drained */
+        return;
+    }
+    if (conn_tx_file(c, rs->file, rs->file_off, rs->file_left) == ST_OK) {
+        rs->file_off += rs->file_left;
+        rs->file_left = 0u;   /* finished at the drain that follows it */
+        return;
+    }
+    p = conn_tx_buf(c, &room);
+    want = (rs->file_left < (uint64_t)room) ? (size_t)rs->file_left : room;
     if ((p == NULL) || (want == 0u)) {
         return;     /* tx is full: the next drain brings room */
     }
@@ -557,7 +577,7 @@ void hctx_send(hctx *h, int status, const char *content_type, const char *body, 
     hctx_end(h);
 }
 
-void hctx_end_file(hctx *h, port_file f, uint64_t size)
+void hctx_end_file(hctx *h, port_file f, uint64_t off, uint64_t size)
 {
     bool stream = !h->resp.head_only && (size > 0u);
     hresp *rs;
@@ -589,23 +609,10 @@ void hctx_end_file(hctx *h, port_file f, uint64_t size)
     }
     rs = resp_start(h->c, RS_FILE);
     rs->file = f;
-    rs->file_off = 0u;
+    rs->file_off = off;
     rs->file_left = size;
     g_stats.file_streams++;
     file_pump(h->c, rs);
-}
-
-void hctx_send_file(hctx *h, int status, const char *content_type, port_file f,
-                    uint64_t size, const char *etag)
-{
-    hctx_begin(h, status);
-    if (content_type != NULL) {
-        hctx_header(h, "Content-Type", content_type);
-    }
-    if (etag != NULL) {
-        hctx_header(h, "ETag", etag);
-    }
-    hctx_end_file(h, f, size);
 }
 
 uint32_t hctx_hold(hctx *h)
@@ -637,6 +644,12 @@ static void reset_request(conn *c)
     hconn *hc = hc_of(c);
     if ((hc->phase != HS_HEAD) && (c->rx != NULL)) {
         hreq *rq = rq_of(c);
+        if (rq->sink != NULL) {
+            /* a streamed body that never reached its end */
+            const hctx_sink *sink = rq->sink;
+            rq->sink = NULL;
+            sink->abort(rq->sink_state);
+        }
         if (rq->slot != NULL) {
             pool_put(g_slots, rq->slot);
             rq->slot = NULL;
@@ -738,7 +751,17 @@ static bool dispatch(conn *c, hreq *rq, bool behind)
     g_stats.requests++;
     conn_set_idle(c, false);
     h.routed = (rq->rr == ROUTE_FOUND);
-    if ((svc->intercept != NULL) && svc->intercept(&h)) {
+    if (rq->streamed) {
+        /* a streamed body ended: its sink answers (authorized at the head) */
+        const hctx_sink *sink = rq->sink;
+        rq->sink = NULL;
+        if (rq->sink_st != ST_OK) {
+            h.keep_alive = false;
+        }
+        if (ALWAYS(sink != NULL)) {
+            sink->end(&h, rq->sink_state, rq->sink_st);
+        }
+    } else if ((svc->intercept != NULL) && svc->intercept(&h)) {
         /* answered: a diagnostic channel (debug builds' /_fault) */
     } else if (cors_preflight(&h)) {
         /* answered */
@@ -969,6 +992,180 @@ static bool body_chunked(conn *c, hreq *rq)
     return false;
 }
 
+/* ---- streamed bodies (ROUTE_STREAM_BODY) ---------------------------------- */
+
+void hctx_take_body(hctx *h, const hctx_sink *sink, void *state)
+{
+    ASSERT(h->take_ok && (h->sink == NULL) && !h->responded);
+    if (NEVER(!h->take_ok)) {
+        return;
+    }
+    h->sink = sink;
+    h->sink_state = state;
+}
+
+/* The request's body is refused or stopped: nothing more of it is read,
+ * and the connection closes after the answer. */
+static void stream_stop(conn *c, hreq *rq, st_t st)
+{
+    rq->sink_st = st;
+    rq->body_done = true;
+    c->rx_len = (uint32_t)rq->req.head_len;
+    rq->in_rx = 0u;
+    conn_pause_read(c, true);
+}
+
+/* Run the handler of a streamed route at the head (tx in hand): it takes
+ * the body, or answers and the body is never read. False when it answered
+ * or failed. */
+static bool stream_open(conn *c, hreq *rq)
+{
+    hctx h;
+    const http_service *svc = svc_of(c);
+    http_req *r = &rq->req;
+    hctx_init(&h, c, r);
+    h.match = rq->match;
+    h.routed = true;
+    h.keep_alive = false;      /* an answer here leaves the body unread */
+    conn_set_idle(c, false);
+    if ((svc->authorize != NULL) && ((rq->match.rt->flags & ROUTE_OPEN) == 0u) &&
+        !svc->authorize(&h)) {
+        /* answered 401 */
+    } else {
+        h.take_ok = true;
+        rq->match.rt->fn(&h);
+        h.take_ok = false;
+    }
+    if (!h.responded && (h.sink == NULL)) {
+        LOG_E("http", "%s: a streamed route neither took its body nor answered", svc->family);
+        svc->error(&h, 500, "INTERNAL_ERROR", "Internal server error");
+    }
+    if (h.responded) {
+        /* refused before its body: the body is never read */
+        ASSERT(h.sink == NULL);
+        g_stats.requests++;
+        h.sink = NULL;
+        reset_request(c);
+        c->rx_len = 0u;
+        conn_close_after_flush(c);
+        conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
+        return false;
+    }
+    rq->taken = true;
+    rq->sink = h.sink;
+    rq->sink_state = h.sink_state;
+    if (r->expect_continue && (r->chunked || (rq->need > 0u)) && (c->rx_len == r->head_len)) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        size_t room = 0u;
+        char *p = conn_tx_buf(c, &room);
+        if ((p != NULL) && (room >= (sizeof(cont) - 1u))) {
+            (void)memcpy(p, cont, sizeof(cont) - 1u);
+            conn_tx_ack(c, sizeof(cont) - 1u);
+            g_stats.continues++;
+        }
+    }
+    body_deadline(c);
+    return true;
+}
+
+/* Hand the body bytes that arrived to the sink. True when the body has
+ * ended (complete or stopped): the sink's end runs next. */
+static bool stream_feed(conn *c, hreq *rq)
+{
+    size_t base = rq->req.head_len;
+    size_t avail = (size_t)c->rx_len - base;   /* kept bytes, then new raw ones */
+    size_t n;
+    size_t fresh;
+    size_t tail;
+    size_t used = 0u;
+    bool last;
+    st_t st;
+    if (rq->req.chunked) {
+        size_t len = avail - rq->in_rx;
+        size_t rest = 0u;
+        st_t dst = ST_AGAIN;
+        if (len > 0u) {
+            dst = http_chunked_decode(&rq->ch, c->rx + base + rq->in_rx, &len, &rest);
+        }
+        if ((dst != ST_OK) && (dst != ST_AGAIN)) {
+            stream_stop(c, rq, ST_BAD);
+            return true;
+        }
+        fresh = len;
+        last = (dst == ST_OK);
+        tail = last ? rest : 0u;
+        n = rq->in_rx + fresh;
+        c->rx_len = (uint32_t)(base + n + tail);
+    } else {
+        uint64_t want = rq->need - rq->got;
+        fresh = avail - rq->in_rx;
+        if ((uint64_t)fresh > want) {
+            fresh = (size_t)want;
+        }
+        rq->got += fresh;
+        last = (rq->got == rq->need);
+        n = rq->in_rx + fresh;
+        tail = avail - n;
+    }
+    if ((fresh == 0u) && !last) {
+        return false;
+    }
+    st = rq->sink->data(rq->sink_state, c->rx + base, n, last, &used);
+    if (NEVER(used > n) || last) {
+        used = n;
+    }
+    (void)memmove(c->rx + base, c->rx + base + used, (n - used) + tail);
+    c->rx_len -= (uint32_t)used;
+    rq->in_rx = n - used;
+    if (st != ST_OK) {
+        stream_stop(c, rq, st);
+        return true;
+    }
+    if (last) {
+        rq->body_done = true;
+        rq->sink_st = ST_OK;
+        return true;
+    }
+    if (rq->in_rx >= ((size_t)CFG_BUF_BYTES - base)) {
+        /* the sink keeps all rx holds: it can never make progress */
+        stream_stop(c, rq, ST_TOOBIG);
+        return true;
+    }
+    return false;
+}
+
+/* on_readable for a streamed request: its handler at the head once tx is
+ * in hand, then the body into the sink. True when the sink's end may run
+ * (the body ended); false while it waits (tx, more bytes) or failed. */
+static bool stream_body(conn *c, hreq *rq)
+{
+    if (!rq->taken) {
+        bool behind = false;
+        if (c->closing || !tx_ready(c, rq, &behind)) {
+            conn_pause_read(c, true);
+            if (conn_tx_pending(c) > 0u) {
+                conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
+            }
+            return false;
+        }
+        if (!stream_open(c, rq)) {
+            return false;
+        }
+    }
+    if (!rq->body_done) {
+        if (c->rx_len > (rq->req.head_len + rq->in_rx)) {
+            body_deadline(c);    /* new body bytes: progress */
+        }
+        if (!stream_feed(c, rq)) {
+            if (c->peer_closed && !c->closing && !c->close_after_flush) {
+                conn_fail(c, ST_CLOSED);   /* on_close aborts the sink */
+            }
+            return false;
+        }
+    }
+    return true;
+}
+
 /* ---- head ------------------------------------------------------------------- */
 
 /* Returns false when the request failed (already answered). */
@@ -982,6 +1179,17 @@ static bool start_body(conn *c, hreq *rq)
     }
     if (rq->limit > CFG_BODY_SLOT_BYTES) {
         rq->limit = CFG_BODY_SLOT_BYTES;
+    }
+    if (rq->streamed) {
+        /* Its handler runs first (stream_open) and takes the body or
+         * refuses it; the sink sets the limits. */
+        if (r->chunked) {
+            http_chunked_init(&rq->ch, UINT64_MAX);
+        }
+        rq->need = r->has_content_length ? r->content_length : 0u;
+        hc_of(c)->phase = HS_BODY;
+        body_deadline(c);
+        return true;
     }
     if (r->chunked) {
         http_chunked_init(&rq->ch, rq->limit);
@@ -1045,6 +1253,13 @@ static bool parse_head(conn *c, hconn *hc)
     rq->body_done = false;
     rq->rr = router_match(&svc->router, rq->req.method, rq->req.path, rq->params,
                           sizeof rq->params, &rq->match);
+    rq->streamed = (rq->rr == ROUTE_FOUND) &&
+                   ((rq->match.rt->flags & ROUTE_STREAM_BODY) != 0u);
+    rq->taken = false;
+    rq->sink = NULL;
+    rq->sink_state = NULL;
+    rq->got = 0u;
+    rq->sink_st = ST_OK;
     return start_body(c, rq);
 }
 
@@ -1080,7 +1295,11 @@ static void on_readable(conn *c)
             return;
         }
         rq = rq_of(c);
-        if (!rq->body_done) {
+        if (rq->streamed) {
+            if (!stream_body(c, rq)) {
+                return;
+            }
+        } else if (!rq->body_done) {
             if (c->rx_len > (rq->req.head_len + rq->in_rx)) {
                 body_deadline(c);    /* new body bytes: progress */
             }

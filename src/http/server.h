@@ -136,7 +136,32 @@ typedef struct hctx {
      * tx, and a handler does nothing more after its end). */
     bool retry_ok;
     bool deferred;
+    /* ROUTE_STREAM_BODY: the handler runs at the head (take_ok) and hands
+     * the body over with hctx_take_body */
+    bool take_ok;
+    const struct hctx_sink *sink;
+    void *sink_state;
 } hctx;
+
+/* Where a streamed request body goes (ROUTE_STREAM_BODY). */
+typedef struct hctx_sink {
+    /* The next bytes of the body, decoded (chunked framing removed), as a
+     * view into rx: the bytes the last call left unused, then the new ones.
+     * last: the body ends with these. Set *used <= n: the bytes not used
+     * come again in front of the next ones (keep fewer than
+     * CFG_BUF_BYTES - CFG_HTTP_MAX_HEAD_BYTES, or the body stops with
+     * ST_TOOBIG); with last, all of them are taken as used. ST_OK goes on;
+     * anything else stops the body: nothing more is read, end runs with
+     * that status and the connection closes after the answer. */
+    st_t (*data)(void *state, const char *p, size_t n, bool last, size_t *used);
+    /* The body ended: complete (ST_OK), stopped by data (its status), or
+     * its framing failed (ST_BAD: malformed chunked encoding). Write the
+     * answer as a handler does; the state is the family's again after. */
+    void (*end)(hctx *h, void *state, st_t st);
+    /* The connection ends before end could run (the peer left, a
+     * timeout, the server stops): release the state; no answer. */
+    void (*abort)(void *state);
+} hctx_sink;
 
 /* One request body that does not fit in a connection's rx buffer. */
 typedef struct {
@@ -169,20 +194,29 @@ void hctx_end(hctx *h);
 /* A complete response in one call. */
 void hctx_send(hctx *h, int status, const char *content_type, const char *body, size_t n);
 /* Finish a response begun with hctx_begin (+ headers, no body) whose body
- * is the first `size` bytes of file f, streamed: the head goes into tx with
- * Content-Length: size, then tx is refilled from the file each time it
- * drains; the file is never held in memory. Takes ownership of f in every
- * case: it is closed after its last byte is in tx, when the connection
- * closes (a client that leaves mid-file), or at once (HEAD, size 0, an
- * error). A file that turns out shorter than size cuts the connection.
- * When CFG_FILE_STREAMS streams are busy the begun response is replaced by
- * the family's 503. Only for responses in tx (not ROUTE_BIG_OUT routes). */
-void hctx_end_file(hctx *h, port_file f, uint64_t size);
-/* The same in one call: status, Content-Type, ETag (each header skipped
- * when NULL), then hctx_end_file. */
-void hctx_send_file(hctx *h, int status, const char *content_type, port_file f,
-                    uint64_t size, const char *etag);
+ * is `size` bytes of file f from byte off, streamed: the head goes into tx
+ * with Content-Length: size, then the file follows it straight from the
+ * file (conn_tx_file: sendfile, no copy), or, on a port that cannot, is
+ * read into tx each time it drains; it is never held in memory. Takes
+ * ownership of f in every case: it is closed after its last byte went,
+ * when the connection closes (a client that leaves mid-file), or at once
+ * (HEAD, size 0, an error). A file that turns out shorter than off + size
+ * cuts the connection. When CFG_FILE_STREAMS streams are busy the begun
+ * response is replaced by the family's 503. Only for responses in tx (not
+ * ROUTE_BIG_OUT routes). */
+void hctx_end_file(hctx *h, port_file f, uint64_t off, uint64_t size);
 strv hctx_param(const hctx *h, size_t i);
+
+/* In the handler of a ROUTE_STREAM_BODY route, which runs once its head
+ * has arrived (authorized, nothing of the body read, h->body empty): take
+ * the body, piece by piece as it arrives, zero-copy from rx (sink above;
+ * state is the handler's, passed back to each call). Only then is a 100
+ * Continue sent and the body read. A handler that answers instead refuses
+ * the body: it is never read and the connection closes after the answer.
+ * No body limit applies but the sink's own; the body timeout is a stall
+ * timeout as for every body, so an upload that keeps making progress is
+ * never cut. */
+void hctx_take_body(hctx *h, const hctx_sink *sink, void *state);
 
 /* A body made piece by piece, for lists of any length: fn writes the next
  * part into buf (cap bytes of tx's free room, at least

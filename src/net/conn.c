@@ -161,7 +161,7 @@ uint32_t net_conn_want(const conn *c)
          (c->rx_len < (uint32_t)CFG_BUF_BYTES))) {
         want |= PORT_EV_IN;
     }
-    if ((c->tx_off < c->tx_len) && (c->tx_holds == 0u)) {
+    if (net_tx_more(c) && (c->tx_holds == 0u)) {
         want |= PORT_EV_OUT;
     }
     return want;
@@ -378,6 +378,8 @@ static void tx_release(conn *c)
         c->tx = NULL;
         c->tx_off = 0u;
         c->tx_len = 0u;
+        c->tx_file = PORT_FILE_NONE;
+        c->tx_file_left = 0u;
         buf_give_back(b);
     }
 }
@@ -388,7 +390,7 @@ void net_settle(conn *c)
     if ((c->rx != NULL) && (c->rx_len == 0u)) {
         rx_release(c);
     }
-    if ((c->tx != NULL) && (c->tx_off == c->tx_len) && !c->tx_pinned && !c->granted) {
+    if ((c->tx != NULL) && !net_tx_more(c) && !c->tx_pinned && !c->granted) {
         tx_release(c);
     }
 }
@@ -409,7 +411,7 @@ static void settle_touched(void)
 static bool fresh_output(const conn *c)
 {
     return !c->closing && !c->lingering && !c->peer_closed && (c->tx_holds == 0u) &&
-           (c->tx != NULL) && (c->tx_off < c->tx_len);
+           (c->tx != NULL) && net_tx_more(c);
 }
 
 void net_write_fresh(void)
@@ -469,7 +471,8 @@ char *conn_tx_buf(conn *c, size_t *room)
         c->tx_off = 0u;
         c->tx_len = 0u;
     }
-    *room = (size_t)CFG_BUF_BYTES - c->tx_len;
+    /* a file segment still going: nothing may follow it yet */
+    *room = (c->tx_file_left > 0u) ? 0u : ((size_t)CFG_BUF_BYTES - c->tx_len);
     return c->tx + c->tx_len;
 }
 
@@ -482,7 +485,33 @@ void conn_tx_ack(conn *c, size_t n)
 
 size_t conn_tx_pending(const conn *c)
 {
-    return (size_t)c->tx_len - c->tx_off;
+    size_t n = (size_t)c->tx_len - c->tx_off;
+    if (c->tx_file_left > 0u) {
+        n += (c->tx_file_left > (uint64_t)CFG_BUF_BYTES) ? (size_t)CFG_BUF_BYTES
+                                                         : (size_t)c->tx_file_left;
+    }
+    return n;
+}
+
+bool net_tx_more(const conn *c)
+{
+    return (c->tx_off < c->tx_len) || (c->tx_file_left > 0u);
+}
+
+st_t conn_tx_file(conn *c, port_file f, uint64_t off, uint64_t len)
+{
+    ASSERT((c->tx != NULL) && (c->tx_file_left == 0u));
+    if (!port_send_file_supported()) {
+        return ST_UNSUPPORTED;
+    }
+    if (NEVER(c->tx == NULL)) {
+        return ST_INVAL;
+    }
+    c->tx_file = f;
+    c->tx_file_off = off;
+    c->tx_file_left = len;
+    net_dirty(c);
+    return ST_OK;
 }
 
 void conn_tx_pin(conn *c, bool pinned)
@@ -597,6 +626,8 @@ conn *net_conn_open(listener *l, port_sock s)
     c->sock = s;
     c->lst = l;
     c->err = ST_OK;
+    c->tx_file = PORT_FILE_NONE;
+    c->tx_file_left = 0u;
     /* never 0: a token is never CONN_HOLD_NONE */
     c->gen = (c->gen == UINT16_MAX) ? (uint16_t)1u : (uint16_t)(c->gen + 1u);
     c->opened_ms = g_net.now_ms;
@@ -734,6 +765,26 @@ static bool send_pending(conn *c, size_t budget)
         g_net.stats.sends++;
         c->last_io_ms = g_net.now_ms;
     }
+    /* then the file segment, once tx's bytes are out */
+    while ((c->tx_off == c->tx_len) && (c->tx_file_left > 0u) && (left_budget > 0u)) {
+        size_t want = (c->tx_file_left < (uint64_t)left_budget) ? (size_t)c->tx_file_left
+                                                                 : left_budget;
+        size_t n = 0u;
+        st_t st = port_send_file(c->sock, c->tx_file, c->tx_file_off, want, &n);
+        if (st == ST_AGAIN) {
+            return true;
+        }
+        if (st != ST_OK) {
+            conn_fail(c, st);
+            return false;
+        }
+        c->tx_file_off += n;
+        c->tx_file_left -= n;
+        left_budget -= n;
+        g_net.stats.bytes_out += n;
+        g_net.stats.sends++;
+        c->last_io_ms = g_net.now_ms;
+    }
     return true;
 }
 
@@ -741,7 +792,7 @@ size_t conn_tx_send_now(conn *c)
 {
     net_dirty(c);
     if ((c->tx != NULL) && !c->closing && !c->lingering && (c->tx_holds == 0u) &&
-        send_pending(c, CFG_BUF_BYTES) && (c->tx_off == c->tx_len)) {
+        send_pending(c, CFG_BUF_BYTES) && !net_tx_more(c)) {
         c->tx_off = 0u;
         c->tx_len = 0u;
     }
@@ -754,7 +805,7 @@ void net_do_write(conn *c)
         return;     /* held: sent once released (conn_tx_release) */
     }
     net_dirty(c);
-    if (!send_pending(c, CFG_WRITE_BUDGET_BYTES) || (c->tx_off < c->tx_len)) {
+    if (!send_pending(c, CFG_WRITE_BUDGET_BYTES) || net_tx_more(c)) {
         return;
     }
     c->tx_off = 0u;
@@ -902,7 +953,7 @@ bool net_conns_draining(bool final)
     size_t i;
     for (i = 0u; i < g_net.nlive; i++) {
         conn *c = g_net.live[i];
-        if (final || (c->tx_off == c->tx_len) || c->lingering) {
+        if (final || !net_tx_more(c) || c->lingering) {
             conn_fail(c, ST_CLOSED);
         } else {
             c->close_after_flush = true;

@@ -137,6 +137,11 @@ typedef struct conn {
     uint32_t rx_len;
     uint32_t tx_off;          /* first unsent byte */
     uint32_t tx_len;          /* end of pending output */
+    /* After tx's bytes: a file segment sent straight from the file
+     * (conn_tx_file); the protocol owns the file. */
+    port_file tx_file;
+    uint64_t tx_file_off;
+    uint64_t tx_file_left;
     struct conn *rx_next;     /* rx wait queue */
     struct conn *tx_next;     /* tx wait queue, then the grant list */
     struct conn *touch_next;  /* settle list */
@@ -167,6 +172,15 @@ void conn_rx_consume(conn *c, size_t n);
 char *conn_tx_buf(conn *c, size_t *room);
 void conn_tx_ack(conn *c, size_t n);
 size_t conn_tx_pending(const conn *c);
+/* After what tx holds, send `len` bytes of file f from byte off straight
+ * from the file (port_send_file: no copy through tx, in writes of at most
+ * CFG_WRITE_BUDGET_BYTES). The protocol keeps f open until on_drained (all
+ * of it went) or on_close; until then nothing more goes into tx
+ * (conn_tx_buf gives room 0) and conn_tx_pending counts the segment. A
+ * file that ends early fails the conn. ST_UNSUPPORTED when the port cannot
+ * send from a file (port_send_file_supported): the protocol copies the
+ * file through tx itself. tx must be lent (and pinned). */
+st_t conn_tx_file(conn *c, port_file f, uint64_t off, uint64_t len);
 /* Send what tx holds now, without waiting for the loop and without any
  * callback (on_drained does not run): for a protocol that needs an empty
  * tx before it can go on (a pipelined request that must not be answered

@@ -200,12 +200,12 @@ static void conn_event(uint32_t index, uint32_t got)
     }
     /* A response produced by on_readable goes out in the same turn when
      * the socket has room: most requests finish in one turn. */
-    if (!c->closing && (c->tx_off < c->tx_len) && ((got & PORT_EV_OUT) == 0u)) {
+    if (!c->closing && net_tx_more(c) && ((got & PORT_EV_OUT) == 0u)) {
         net_do_write(c);
     }
-    if (!c->closing && c->peer_closed && (c->tx_off == c->tx_len) && !c->lingering) {
+    if (!c->closing && c->peer_closed && !net_tx_more(c) && !c->lingering) {
         c->lst->proto->on_readable(c);
-        if (!c->closing && (c->tx_off == c->tx_len)) {
+        if (!c->closing && !net_tx_more(c)) {
             conn_fail(c, ST_CLOSED);
         }
     }

@@ -43,6 +43,8 @@ typedef struct {
 extern net_state g_net;
 
 /* conn.c */
+/* Output is pending on c: bytes in tx or a file segment behind them. */
+bool net_tx_more(const conn *c);
 void net_conns_init(pool_t *conns, pool_t *bufs);
 /* c's state changed in a way that may change what it waits for: its
  * interest is brought up to date before the next wait. */

@@ -182,11 +182,11 @@ static void test_file_faults(void)
     /* ENOSPC on write, EIO on fsync, ENOSPC on rename: the file keeps its
      * old content and no temporary is left behind */
     T_EQ_INT(port_fault_arm("write", 1u, false, "ENOSPC"), ST_OK);
-    T_EQ_INT(port_file_write_atomic(file, "two", 3u, 0600u), ST_IO);
+    T_EQ_INT(port_file_write_atomic(file, "two", 3u, 0600u), ST_NOSPACE);
     T_EQ_INT(port_fault_arm("fsync", 1u, false, "EIO"), ST_OK);
     T_EQ_INT(port_file_write_atomic(file, "two", 3u, 0600u), ST_IO);
     T_EQ_INT(port_fault_arm("rename", 1u, false, "ENOSPC"), ST_OK);
-    T_EQ_INT(port_file_write_atomic(file, "two", 3u, 0600u), ST_IO);
+    T_EQ_INT(port_file_write_atomic(file, "two", 3u, 0600u), ST_NOSPACE);
     port_fault_disarm();
     T_EQ_INT(port_file_read(file, buf, sizeof buf, &n), ST_OK);
     T_EQ_INT(n, 3);
@@ -203,6 +203,62 @@ static void test_file_faults(void)
     T_EQ_INT(memcmp(buf, "two", 3), 0);
     T_EQ_INT(port_remove_tree(path), ST_OK);
     T_CHECK(!port_is_dir(path));
+}
+
+/* A file written in pieces, made durable, renamed, opened, stat'ed,
+ * sent to a socket from the file, removed; a full disk in the middle. */
+static void test_files_in_pieces(void)
+{
+    char dir[] = "/tmp/roost-test-port-XXXXXX";
+    char tmp[64];
+    char fin[64];
+    char buf[64];
+    int sv[2];
+    port_file f = PORT_FILE_NONE;
+    port_file_info fi;
+    size_t n = 0u;
+    T_CHECK(mkdtemp(dir) != NULL);
+    (void)snprintf(tmp, sizeof tmp, "%s/.t", dir);
+    (void)snprintf(fin, sizeof fin, "%s/doc", dir);
+    T_EQ_INT(port_file_create(tmp, 0600u, &f), ST_OK);
+    {
+        port_file g = PORT_FILE_NONE;
+        T_EQ_INT(port_file_create(tmp, 0600u, &g), ST_EXISTS);
+    }
+    T_EQ_INT(port_file_write(f, "hello ", 6u), ST_OK);
+    T_EQ_INT(port_fault_arm("write", 1u, false, "ENOSPC"), ST_OK);
+    T_EQ_INT(port_file_write(f, "xx", 2u), ST_NOSPACE);
+    port_fault_disarm();
+    T_EQ_INT(port_file_write(f, "world", 5u), ST_OK);
+    T_EQ_INT(port_file_sync(f), ST_OK);
+    port_file_close(f);
+    T_EQ_INT(port_file_rename(tmp, fin), ST_OK);
+    T_EQ_INT(port_file_stat(tmp, &fi), ST_NOTFOUND);
+    T_EQ_INT(port_file_stat(fin, &fi), ST_OK);
+    T_EQ_INT(fi.size, 11u);
+    T_CHECK(!fi.is_dir && (fi.mtime_ns > 0u) && (fi.ctime_ns > 0u));
+    T_EQ_INT(port_file_stat(dir, &fi), ST_OK);
+    T_CHECK(fi.is_dir);
+    T_EQ_INT(port_file_open(dir, &f, &fi), ST_NOTFOUND);
+    T_EQ_INT(port_file_open(fin, &f, &fi), ST_OK);
+    T_EQ_INT(fi.size, 11u);
+    T_CHECK(port_send_file_supported());
+    T_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    T_EQ_INT(port_send_file(sv[0], f, 6u, 5u, &n), ST_OK);
+    T_EQ_INT(n, 5u);
+    T_CHECK(read(sv[1], buf, sizeof buf) == 5);
+    T_CHECK(memcmp(buf, "world", 5u) == 0);
+    /* past the end: the file is shorter than asked */
+    T_EQ_INT(port_send_file(sv[0], f, 11u, 5u, &n), ST_IO);
+    T_EQ_INT(port_fault_arm("send", 1u, false, "ECONNRESET"), ST_OK);
+    T_EQ_INT(port_send_file(sv[0], f, 0u, 5u, &n), ST_CLOSED);
+    port_fault_disarm();
+    (void)close(sv[0]);
+    (void)close(sv[1]);
+    port_file_close(f);
+    T_EQ_INT(port_file_remove(fin), ST_OK);
+    T_EQ_INT(port_file_remove(fin), ST_NOTFOUND);
+    (void)rmdir(dir);
 }
 
 static void test_clock_jumps(void)
@@ -236,6 +292,7 @@ int main(void)
     T_RUN(test_wait_reports_only_what_fired);
     T_RUN(test_socket_faults);
     T_RUN(test_file_faults);
+    T_RUN(test_files_in_pieces);
     T_RUN(test_clock_jumps);
     return t_done("port");
 }

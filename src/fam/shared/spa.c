@@ -261,7 +261,7 @@ static void serve_file(hctx *h, port_file f, const port_file_info *fi, const cha
          * the browser revalidate it (a 304 costs little). */
         hctx_header(h, "Cache-Control", "no-cache");
     }
-    hctx_end_file(h, f, fi->size);
+    hctx_end_file(h, f, 0u, fi->size);
 }
 
 /* Open rel beneath the root as a regular file; a directory becomes its
