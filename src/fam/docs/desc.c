@@ -3,11 +3,13 @@
  * store; listener default :8766, FastAPI style.
  *
  * Compiled in every profile; what needs the family's code is behind
- * CFG_FAM_DOCS.
+ * CFG_FAM_DOCS. Its schema step is here too, outside that (every profile
+ * writes the same schema).
  * Its config keys (fam/keys.h) are here too, outside that: their values
  * (its storage), its upstream environment names and the finish that
  * derives and cross-checks them, as a profile without the family still
- * knows its keys, to refuse them by name.
+ * knows its keys, to refuse them by name. The family reads them through
+ * docs_public_url, docs_max_upload and docs_chunk_bytes (docs_int.h).
  */
 #include "fam/desc.h"
 
@@ -20,6 +22,49 @@
 #include "fam/docs/docs.h"
 #include "fam/families.h"
 #include "fam/shared/fam.h"
+
+#if CFG_FAM_DOCS
+#include "fam/docs/docs_int.h"
+#include "fam/docs/sql.h"
+#define STMTS (&docs_stmts)
+#else
+#define STMTS NULL
+#endif
+
+/* Its schema steps, in the one numbering of the database (store.h): a
+ * released step is never edited; a change is a new step with the next free
+ * number of the whole schema. */
+static const store_migration k_steps[] = {
+    { 4u,
+    /* 4: documents (spec/documents.md §2). seq is the upload order (the
+     * list's order); id the public "doc_" + 24 hex. created_at and
+     * updated_at are naive timestamps (2025-11-25T10:11:12.123456).
+     * tags_json is the JSON array of the tags in their order and
+     * metadata_json the JSON object of strings, both written by roost and
+     * returned verbatim; doc_tags holds the same tags one row each, for
+     * the all-of filter (by tag, in document order) and the counts, and is
+     * kept in the same transaction as tags_json (pos: the tag's place). The
+     * bytes are the file documents/<id> under the data directory. */
+    "CREATE TABLE documents("
+    "  seq INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  filename TEXT NOT NULL,"
+    "  content_type TEXT NOT NULL,"
+    "  size_bytes INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL,"
+    "  tags_json TEXT NOT NULL,"
+    "  metadata_json TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE doc_tags("
+    "  tag TEXT NOT NULL,"
+    "  doc INTEGER NOT NULL REFERENCES documents(seq) ON DELETE CASCADE,"
+    "  pos INTEGER NOT NULL,"
+    "  PRIMARY KEY(tag, doc)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX doc_tags_by_doc ON doc_tags(doc, pos);" },
+};
 
 /* Its keys (fam/keys.h), their values here. */
 /* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
@@ -77,11 +122,30 @@ const fam_desc fam_docs = {
     .aliases = k_aliases,
     .naliases = sizeof(k_aliases) / sizeof(k_aliases[0]),
     .keys_finish = finish_keys,
-    .store = { "documents", NULL, 0u, NULL },
+    /* the steps always (one schema in every profile), the statements when built */
+    .store = { "documents", k_steps, sizeof(k_steps) / sizeof(k_steps[0]), STMTS },
 #if CFG_FAM_DOCS
     .built = true,
     .routes = &docs_routes,
     .error = fam_fastapi_error,
+    .init = docs_init,
     .setup = fam_fastapi_setup,
 #endif
 };
+
+#if CFG_FAM_DOCS
+const char *docs_public_url(void)
+{
+    return g_keys.public_url;
+}
+
+uint64_t docs_max_upload(void)
+{
+    return g_keys.max_upload_bytes;
+}
+
+uint32_t docs_chunk_bytes(void)
+{
+    return g_keys.chunk_bytes;
+}
+#endif

@@ -1,0 +1,17 @@
+/*
+ * sql.c - the documents family's statement table (stmts.def) for the store.
+ */
+#include "fam/docs/sql.h"
+
+static const char *const k_sql[DOCS_SQL_COUNT] = {
+#define STMT(name, sql) sql,
+#include "fam/docs/stmts.def"
+#undef STMT
+};
+
+store_stmts docs_stmts = { k_sql, (uint16_t)DOCS_SQL_COUNT, 0u };
+
+sqlite3_stmt *docs_stmt(docs_sql_id id)
+{
+    return store_stmt_in(&docs_stmts, (unsigned)id);
+}
