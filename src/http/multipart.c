@@ -51,6 +51,7 @@
 
 #include <string.h>
 
+#include "core/assert.h"
 #include "core/utf8.h"
 
 /* mp->state: the state in the low bits, per-part flags in the high ones. */
@@ -510,8 +511,14 @@ static bool fail(mp_parser *mp, mp_cursor *c, mp_err e)
 
 static bool need(mp_cursor *c)
 {
+    ASSERT((c->n - c->pos) <= MP_KEEP_MAX);
     c->ev = MP_NEED;
     return false;
+}
+
+static size_t min_size(size_t a, size_t b)
+{
+    return (a < b) ? a : b;
 }
 
 /* The first delimiter in buf[from..n) (true, *at its index) or else the
@@ -530,7 +537,7 @@ static bool find_delim(const mp_parser *mp, const char *buf, size_t from, size_t
             ptrdiff_t d = cr - buf;
             size_t k;
             i = (size_t)d;
-            k = ((n - i) < mp->delim_len) ? (n - i) : mp->delim_len;
+            k = min_size(n - i, mp->delim_len);
             if (memcmp(cr, mp->delim, k) == 0) {
                 found = (k == mp->delim_len);
                 stop = true;
@@ -628,18 +635,13 @@ static bool on_tail(mp_parser *mp, mp_cursor *c)
 static bool on_headers(mp_parser *mp, mp_cursor *c)
 {
     size_t avail = c->n - c->pos;
-    size_t win = (avail < MP_LINE_MAX) ? avail : MP_LINE_MAX;
-    const char *line = NULL;
-    const char *lf = NULL;
+    const char *line = (avail > 0u) ? &c->buf[c->pos] : NULL;
+    const char *lf = (line != NULL) ? memchr(line, '\n', min_size(avail, MP_LINE_MAX)) : NULL;
     ptrdiff_t d;
     size_t len;
     mp_err e;
 
-    if (win > 0u) {
-        line = &c->buf[c->pos];
-        lf = memchr(line, '\n', win);
-    }
-    if ((line == NULL) || (lf == NULL)) {
+    if (lf == NULL) {
         if (avail >= MP_LINE_MAX) {
             return fail(mp, c, MP_ERR_TOOBIG);
         }
