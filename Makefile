@@ -273,6 +273,9 @@ FUZZ_SRC_json := src/json/read.c src/json/write.c vendor/jsmn.c $(FUZZ_CORE)
 FUZZ_SRC_ws := src/http/ws.c src/core/sha1.c src/core/mdblock.c src/core/base64.c $(FUZZ_CORE)
 FUZZ_SRC_sse_in := src/out/sse_in.c src/out/llm_wire.c src/json/read.c src/json/write.c vendor/jsmn.c $(FUZZ_CORE)
 FUZZ_SRC_spawn := src/engine/spawn.c $(FUZZ_CORE)
+# multipart: the streaming parser against a whole-body reference in the
+# target, the body cut at points taken from the input
+FUZZ_SRC_multipart := src/http/multipart.c $(FUZZ_CORE)
 # fuzz/heap.c includes src/core/heap.c itself (built with NDEBUG: bad frees
 # take the release path and are counted)
 FUZZ_SRC_heap := $(FUZZ_CORE)
