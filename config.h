@@ -346,6 +346,22 @@
 #define CFG_OBS_STOP_SLOTS 16
 #endif
 
+/* documents uploads (spec/documents.md §3.2, fam/docs/upload.c): uploads
+ * in progress at once, each a slot (the multipart parser, SHA-256, the
+ * temporary file, the text fields); one more is answered 503 with
+ * Retry-After before its body is read. The text fields' room: tags (the
+ * spec's 8 KiB) and metadata (the spec's 64 KiB); longer is 413 "Form
+ * field too large". */
+#ifndef CFG_DOCS_UPLOAD_SLOTS
+#define CFG_DOCS_UPLOAD_SLOTS 4
+#endif
+#ifndef CFG_DOCS_TAGS_BYTES
+#define CFG_DOCS_TAGS_BYTES 8192
+#endif
+#ifndef CFG_DOCS_META_BYTES
+#define CFG_DOCS_META_BYTES 65536
+#endif
+
 /* The session_updated message a /ws client gets, serialized once: a Session
  * at the spec's field limits escapes to about 30 KiB. A session that does
  * not fit is logged and not broadcast (it is stored all the same). */

@@ -157,6 +157,20 @@
 #define CFG_SQLITE_LOOKASIDE_COUNT 16
 #endif
 
+/* ---- documents -------------------------------------------------------- */
+/* One upload at a time, with short text fields: tags and metadata longer
+ * than 1 KiB each are 413 "Form field too large" here (the spec's 8 KiB
+ * and 64 KiB in the other profiles). */
+#ifndef CFG_DOCS_UPLOAD_SLOTS
+#define CFG_DOCS_UPLOAD_SLOTS 1
+#endif
+#ifndef CFG_DOCS_TAGS_BYTES
+#define CFG_DOCS_TAGS_BYTES 1024
+#endif
+#ifndef CFG_DOCS_META_BYTES
+#define CFG_DOCS_META_BYTES 1024
+#endif
+
 /* ---- observability, bus, streams -------------------------------------- */
 #ifndef CFG_OBS_STOP_SLOTS
 #define CFG_OBS_STOP_SLOTS 4

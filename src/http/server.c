@@ -758,9 +758,13 @@ static bool dispatch(conn *c, hreq *rq, bool behind)
         if (rq->sink_st != ST_OK) {
             h.keep_alive = false;
         }
+        if ((rq->match.rt->flags & ROUTE_BIG_OUT) != 0u) {
+            h.out_buf = g_render;   /* windows rendered by its hctx_render */
+        }
         if (ALWAYS(sink != NULL)) {
             sink->end(&h, rq->sink_state, rq->sink_st);
         }
+        h.out_buf = NULL;
     } else if ((svc->intercept != NULL) && svc->intercept(&h)) {
         /* answered: a diagnostic channel (debug builds' /_fault) */
     } else if (cors_preflight(&h)) {

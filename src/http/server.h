@@ -156,7 +156,9 @@ typedef struct hctx_sink {
     st_t (*data)(void *state, const char *p, size_t n, bool last, size_t *used);
     /* The body ended: complete (ST_OK), stopped by data (its status), or
      * its framing failed (ST_BAD: malformed chunked encoding). Write the
-     * answer as a handler does; the state is the family's again after. */
+     * answer as a handler does (on a route that is also ROUTE_BIG_OUT,
+     * into the render scratch, larger than tx through hctx_render); the
+     * state is the family's again after. */
     void (*end)(hctx *h, void *state, st_t st);
     /* The connection ends before end could run (the peer left, a
      * timeout, the server stops): release the state; no answer. */

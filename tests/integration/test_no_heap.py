@@ -25,6 +25,7 @@ from roostlib import (IO_TIMEOUT, SANITIZED, SLOW, Raw, Server, built, built_fam
                       read_shim_report, readable)
 from wslib import OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, WS, build_frame
 
+import doclib
 import fakellm
 
 
@@ -431,6 +432,48 @@ def chat_workload(srv, fake, tls_fake):
 
 
 @pytest.mark.skipif(SANITIZED, reason="ASan replaces malloc; the shim measures the plain build")
+def docs_workload(srv):
+    """documents: uploads over Content-Length and chunked bodies, refused
+    and failed ones, a client that leaves mid-upload, downloads whole, by
+    range and conditional, the list, tags, PATCH and DELETE."""
+    p = srv.ports["documents"]
+    ids = []
+    for i in range(4):
+        d = doclib.upload(srv, b"%d" % i * 30000, f"n{i}.md", tags="a, b", metadata={"k": "v"})
+        ids.append(d["id"])
+    body = doclib.upload_body(b"c" * 50000, "c.txt", tags="c")
+    head = (f"POST /documents HTTP/1.1\r\nHost: x\r\nContent-Type: "
+            f"{doclib.mp_headers()['Content-Type']}\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+    st, _, _ = doclib.raw_request(p, head, [doclib.chunked(body, 7000)])
+    assert st == 201
+    for data in (doclib.upload_body(metadata="{bad"), b"garbage",
+                 doclib.upload_body(b"x" * 100)[:-30]):
+        r = srv.request("documents", "POST", "/documents", headers=doclib.mp_headers(), body=data)
+        assert r.status in (400, 422), r
+    c = socket.create_connection(("127.0.0.1", p))
+    c.sendall(head + b"1000\r\n" + b"--" + doclib.BOUNDARY.encode())
+    time.sleep(0.1)
+    c.close()
+    for i in ids:
+        assert srv.request("documents", "GET", f"/documents/{i}").status == 200
+        r = srv.request("documents", "GET", f"/documents/{i}", headers={"Range": "bytes=5-99"})
+        assert r.status == 206
+        etag = r.header("ETag")
+        assert srv.request("documents", "GET", f"/documents/{i}",
+                           headers={"If-None-Match": etag}).status == 304
+        assert srv.request("documents", "GET", f"/documents/{i}",
+                           headers={"Range": "bytes=999999-"}).status == 416
+    assert srv.request("documents", "GET", "/documents?tags=a,b&limit=2").status == 200
+    assert srv.request("documents", "GET", "/documents?filename=N1").status == 200
+    assert srv.request("documents", "GET", "/documents/tags").status == 200
+    r = srv.request("documents", "PATCH", f"/documents/{ids[0]}",
+                    headers={"Content-Type": "application/json"},
+                    body=b'{"tags":["X","y"],"description":"d"}')
+    assert r.status == 200, r
+    for i in ids:
+        assert srv.request("documents", "DELETE", f"/documents/{i}").status == 200
+
+
 def test_no_heap_after_first_poll(roostd, shim, tmp_path):
     report = tmp_path / "shim-report.txt"
     web = make_web_dir(tmp_path)
@@ -463,6 +506,8 @@ def test_no_heap_after_first_poll(roostd, shim, tmp_path):
         if with_fleet:
             spa_workload(srv, web)
         stream_workload(srv)
+        if built("documents"):
+            docs_workload(srv)
         if with_fleet:
             chat_workload(srv, fake, tls_fake)
     finally:

@@ -36,7 +36,7 @@ static void health(hctx *h)
 static const route k_routes[] = {
     { RM_GET, "/health", health, ROUTE_OPEN },
     { RM_GET, "/documents", docs_list, ROUTE_BIG_OUT },
-    { RM(HTTP_M_POST), "/documents", docs_upload, ROUTE_STREAM_BODY },
+    { RM(HTTP_M_POST), "/documents", docs_upload, ROUTE_STREAM_BODY | ROUTE_BIG_OUT },
     { RM_GET, "/documents/tags", docs_tags, ROUTE_BIG_OUT },
     { RM_GET, "/documents/{id}/metadata", docs_metadata, ROUTE_BIG_OUT },
     { RM_GET, "/documents/{id}", docs_download, 0u },

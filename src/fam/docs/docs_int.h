@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "core/sha256.h"
 #include "core/strv.h"
 #include "fam/desc.h"
@@ -23,6 +24,10 @@
 
 #define DOCS_ID_LEN 28u              /* "doc_" + 24 lowercase hex */
 #define DOCS_MAX_TAGS_UPLOAD 1024u   /* tags of one upload (8 KiB of text at most) */
+/* upload.c's statics, for the plan (plan.def): the slots and a message. */
+#define DOCS_UPLOAD_STATIC_BYTES \
+    (((size_t)CFG_DOCS_UPLOAD_SLOTS * \
+      (1536u + (size_t)CFG_CONF_VALUE_BYTES + CFG_DOCS_TAGS_BYTES + CFG_DOCS_META_BYTES)) + 96u)
 
 /* `^doc_[0-9a-f]{24}$` */
 bool docs_id_valid(strv id);
