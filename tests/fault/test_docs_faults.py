@@ -5,8 +5,10 @@ test_faults.py):
     of the upload on): the upload is answered 507 in the family's shape,
     nothing of it is left in the documents directory and no row is added;
     once space returns the next upload works;
-  - EIO on a write, an fsync that fails, a rename that fails (ENOSPC):
-    5xx, nothing left, nothing stored;
+  - EIO on every write, fsyncs that fail, renames that fail (ENOSPC):
+    5xx, nothing left, nothing stored (each fault lasts until disarmed, as
+    a failing disk does: the first call of an operation after arming may
+    be another module's, a log line or the database);
   - the store's insert fails after the rename (every write of the
     database fails): 5xx and the renamed file is removed again.
 """
@@ -21,8 +23,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 import roostlib                                    # noqa: E402
 from doclib import FAM, files_on_disk, mp_headers, upload, upload_body   # noqa: E402
-from test_faults import debug_roostd               # noqa: E402
-from test_obs_batch import Ctl                     # noqa: E402
+from faultlib import Ctl                            # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +46,9 @@ def post(ctl, size):
 
 @pytest.mark.parametrize("op,err,after,status", [
     ("write", "ENOSPC", True, 507),
-    ("write", "EIO", False, 500),
-    ("fsync", "EIO", False, 500),
-    ("rename", "ENOSPC", False, 507),
+    ("write", "EIO", True, 500),
+    ("fsync", "EIO", True, 500),
+    ("rename", "ENOSPC", True, 507),
 ])
 def test_disk_faults_leave_nothing(ctl, op, err, after, status):
     upload(ctl.srv, b"before", "before.txt")

@@ -26,33 +26,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 import roostlib                                   # noqa: E402
 from obslib import FAM, burst, event, stored_tags, ws_events_until   # noqa: E402
-from test_faults import debug_roostd               # noqa: E402
+from faultlib import Ctl                            # noqa: E402
 from wslib import WS                               # noqa: E402
-
-
-class Ctl:
-    def __init__(self, workdir):
-        self.srv = roostlib.Server(workdir, args=["--diag.faults=true"], binary=debug_roostd())
-        self.srv.start()
-
-    def fault(self, method, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        h = {"Content-Type": "application/json"} if data is not None else {}
-        r = self.srv.request("documents", method, "/_fault", headers=h, body=data)
-        assert r.status == 200, r
-        return r
-
-    def arm(self, kind, op, nth, after=False, err=""):
-        self.fault("POST", {"kind": kind, "op": op, "nth": nth, "after": after, "err": err})
-
-    def disarm(self):
-        j = self.fault("DELETE").json()
-        return j["alloc_fired"] + j["os_fired"]
-
-    def post(self, body):
-        r = self.srv.request(FAM, "POST", "/events", body=json.dumps(body).encode(),
-                             headers={"Content-Type": "application/json"})
-        assert r.status == 200 and r.json() == {"ok": True}, r
 
 
 @pytest.fixture(scope="module")
