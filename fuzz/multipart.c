@@ -25,7 +25,10 @@
  *   - the parts announced (MP_PART) against the reference's: the same
  *     count, and every part's name, has_filename, filename and ctype;
  *   - every part whose end both saw: its data, the MP_DATA views
- *     concatenated, byte for byte.
+ *     concatenated, byte for byte;
+ *   - mp_boundary against r_boundary on the body taken as a Content-Type
+ *     value (the same answer, the same view), and on a header made for the
+ *     chosen boundary (token or quoted): that boundary back.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -236,6 +239,93 @@ static mp_err r_ext(const char *v, size_t n, mp_part *h)
     return MP_ERR_NONE;
 }
 
+/* One parameter of a header value. */
+typedef struct {
+    const char *name;
+    size_t nn;
+    const char *raw; /* the value as sent, quotes included */
+    size_t rawn;
+    size_t vn;       /* the value unquoted, in g_tmp */
+    bool quoted;
+} r_param;
+
+/* The next `; name=value` of v from *i: 1 with *p filled, 0 at the end,
+ * -1 on bad syntax. */
+static int r_param_next(const char *v, size_t n, size_t *pi, r_param *p)
+{
+    size_t i = *pi;
+    size_t ns;
+
+    memset(p, 0, sizeof(*p));
+    while ((i < n) && r_ows(v[i])) {
+        i++;
+    }
+    if (i == n) {
+        return 0;
+    }
+    if (v[i] != ';') {
+        return -1;
+    }
+    while ((i < n) && ((v[i] == ';') || r_ows(v[i]))) {
+        i++;
+    }
+    if (i == n) {
+        return 0;
+    }
+    ns = i;
+    while ((i < n) && r_tchar(v[i])) {
+        i++;
+    }
+    if (i == ns) {
+        return -1;
+    }
+    p->name = v + ns;
+    p->nn = i - ns;
+    while ((i < n) && r_ows(v[i])) {
+        i++;
+    }
+    if ((i == n) || (v[i] != '=')) {
+        return -1;
+    }
+    i++;
+    while ((i < n) && r_ows(v[i])) {
+        i++;
+    }
+    p->raw = v + i;
+    if ((i < n) && (v[i] == '"')) {
+        p->quoted = true;
+        i++;
+        for (;;) {
+            if (i >= n) {
+                return -1;
+            }
+            if (v[i] == '"') {
+                i++;
+                break;
+            }
+            if (v[i] == '\\') {
+                if (i + 1u >= n) {
+                    return -1;
+                }
+                i++;
+            }
+            g_tmp[p->vn++] = v[i];
+            i++;
+        }
+    } else {
+        while ((i < n) && r_tchar(v[i])) {
+            g_tmp[p->vn++] = v[i];
+            i++;
+        }
+        if (p->vn == 0u) {
+            return -1;
+        }
+    }
+    p->rawn = (size_t)((v + i) - p->raw);
+    *pi = i;
+    return 1;
+}
+
 /* Content-Disposition's value, trimmed. */
 static mp_err r_disposition(const char *v, size_t n, mp_part *h)
 {
@@ -244,6 +334,8 @@ static mp_err r_disposition(const char *v, size_t n, mp_part *h)
     bool seen_fn = false;
     bool seen_ext = false;
     bool fn_big = false;
+    r_param prm;
+    int got;
 
     while ((i < n) && r_tchar(v[i])) {
         i++;
@@ -251,80 +343,9 @@ static mp_err r_disposition(const char *v, size_t n, mp_part *h)
     if (!r_ieq(v, i, "form-data")) {
         return MP_ERR_SYNTAX;
     }
-    for (;;) {
-        size_t ns;
-        size_t nn;
-        size_t vn = 0u; /* the unquoted value, in g_tmp */
-        const char *raw;
-        size_t rawn;
-        bool quoted = false;
-        mp_err e;
-
-        while ((i < n) && r_ows(v[i])) {
-            i++;
-        }
-        if (i == n) {
-            break;
-        }
-        if (v[i] != ';') {
-            return MP_ERR_SYNTAX;
-        }
-        while ((i < n) && ((v[i] == ';') || r_ows(v[i]))) {
-            i++;
-        }
-        if (i == n) {
-            break;
-        }
-        ns = i;
-        while ((i < n) && r_tchar(v[i])) {
-            i++;
-        }
-        nn = i - ns;
-        if (nn == 0u) {
-            return MP_ERR_SYNTAX;
-        }
-        while ((i < n) && r_ows(v[i])) {
-            i++;
-        }
-        if ((i == n) || (v[i] != '=')) {
-            return MP_ERR_SYNTAX;
-        }
-        i++;
-        while ((i < n) && r_ows(v[i])) {
-            i++;
-        }
-        raw = v + i;
-        if ((i < n) && (v[i] == '"')) {
-            quoted = true;
-            i++;
-            for (;;) {
-                if (i >= n) {
-                    return MP_ERR_SYNTAX;
-                }
-                if (v[i] == '"') {
-                    i++;
-                    break;
-                }
-                if (v[i] == '\\') {
-                    if (i + 1u >= n) {
-                        return MP_ERR_SYNTAX;
-                    }
-                    i++;
-                }
-                g_tmp[vn++] = v[i];
-                i++;
-            }
-        } else {
-            while ((i < n) && r_tchar(v[i])) {
-                g_tmp[vn++] = v[i];
-                i++;
-            }
-            if (vn == 0u) {
-                return MP_ERR_SYNTAX;
-            }
-        }
-        rawn = (size_t)((v + i) - raw);
-        if (r_ieq(v + ns, nn, "name")) {
+    while ((got = r_param_next(v, n, &i, &prm)) == 1) {
+        size_t vn = prm.vn;
+        if (r_ieq(prm.name, prm.nn, "name")) {
             if (seen_name) {
                 return MP_ERR_SYNTAX;
             }
@@ -335,7 +356,7 @@ static mp_err r_disposition(const char *v, size_t n, mp_part *h)
             memcpy(h->name, g_tmp, vn);
             h->name[vn] = '\0';
             h->name_len = vn;
-        } else if (r_ieq(v + ns, nn, "filename")) {
+        } else if (r_ieq(prm.name, prm.nn, "filename")) {
             if (seen_fn) {
                 return MP_ERR_SYNTAX;
             }
@@ -349,21 +370,121 @@ static mp_err r_disposition(const char *v, size_t n, mp_part *h)
                     h->filename_len = vn;
                 }
             }
-        } else if (r_ieq(v + ns, nn, "filename*")) {
-            if (seen_ext || quoted) {
+        } else if (r_ieq(prm.name, prm.nn, "filename*")) {
+            mp_err e;
+            if (seen_ext || prm.quoted) {
                 return MP_ERR_SYNTAX;
             }
             seen_ext = true;
-            e = r_ext(raw, rawn, h);
+            e = r_ext(prm.raw, prm.rawn, h);
             if (e != MP_ERR_NONE) {
                 return e;
             }
         }
     }
+    if (got < 0) {
+        return MP_ERR_SYNTAX;
+    }
     if (fn_big && !seen_ext) {
         return MP_ERR_TOOBIG;
     }
     return MP_ERR_NONE;
+}
+
+static bool r_bchar(char c)
+{
+    return r_alnum(c) || ((c != '\0') && (strchr("'()+_,-./:=? ", c) != NULL));
+}
+
+/* mp_boundary's reference: true with the boundary at ct[*off .. *off + *len). */
+static bool r_boundary(const char *ct, size_t n, size_t *off, size_t *len)
+{
+    size_t a = 0u;
+    size_t z = n;
+    size_t i = 0u;
+    size_t s;
+    size_t k;
+    const char *v;
+    size_t vn;
+    const char *b = NULL;
+    r_param prm;
+    int got;
+
+    while ((a < z) && r_ows(ct[a])) {
+        a++;
+    }
+    while ((z > a) && r_ows(ct[z - 1u])) {
+        z--;
+    }
+    v = ct + a;
+    vn = z - a;
+    while ((i < vn) && r_tchar(v[i])) {
+        i++;
+    }
+    if (!r_ieq(v, i, "multipart") || (i == vn) || (v[i] != '/')) {
+        return false;
+    }
+    i++;
+    s = i;
+    while ((i < vn) && r_tchar(v[i])) {
+        i++;
+    }
+    if (!r_ieq(v + s, i - s, "form-data")) {
+        return false;
+    }
+    while ((got = r_param_next(v, vn, &i, &prm)) == 1) {
+        if (r_ieq(prm.name, prm.nn, "boundary")) {
+            if ((b != NULL) || (prm.quoted && (memchr(prm.raw, '\\', prm.rawn) != NULL))) {
+                return false; /* twice, or a backslash */
+            }
+            b = prm.raw + (prm.quoted ? 1 : 0);
+            *len = prm.vn;
+        }
+    }
+    if ((got < 0) || (b == NULL) || (*len == 0u) || (*len > MP_BOUNDARY_MAX)) {
+        return false;
+    }
+    for (k = 0u; k < *len; k++) {
+        if (!r_bchar(b[k])) {
+            return false;
+        }
+    }
+    if (b[*len - 1u] == ' ') {
+        return false;
+    }
+    *off = (size_t)(b - ct);
+    return true;
+}
+
+/* mp_boundary on the input itself, and on a header made for bnd. */
+static void check_boundary(const char *ct, size_t n, const char *bnd)
+{
+    static char hdr[128];
+    strv got = { "x", 1u };
+    size_t off = 0u;
+    size_t len = 0u;
+    bool want = r_boundary(ct, n, &off, &len);
+    st_t st = mp_boundary((strv){ ct, n }, &got);
+    size_t k;
+    bool token = true;
+
+    CHECK((st == ST_OK) == want);
+    if (want) {
+        mp_parser mp;
+        CHECK(got.p == ct + off);
+        CHECK(got.n == len);
+        mp_init(&mp, got);
+        CHECK(mp.err == MP_ERR_NONE);
+    } else {
+        CHECK((got.p == NULL) && (got.n == 0u));
+    }
+    for (k = 0u; bnd[k] != '\0'; k++) {
+        token = token && r_tchar(bnd[k]);
+    }
+    snprintf(hdr, sizeof(hdr), token ? " Multipart/Form-Data;charset=x; Boundary=%s " :
+                                       "multipart/form-data; boundary=\"%s\"", bnd);
+    CHECK(mp_boundary(strv_from_cstr(hdr), &got) == ST_OK);
+    CHECK((got.n == strlen(bnd)) && (memcmp(got.p, bnd, got.n) == 0));
 }
 
 /* One header line without its CRLF. */
@@ -839,6 +960,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         len = size - 4u;
         body = (const char *)data + 4;
     }
+    check_boundary(body, len, bnd);
     check_body(body, len, bnd, data + 1);
     return 0;
 }
