@@ -65,7 +65,7 @@ typedef struct {
     mp_parser mp;
     sha256_ctx sha;
     port_file f;               /* the temporary file, PORT_FILE_NONE before the file part */
-    char tmp[CFG_CONF_VALUE_BYTES + 64u];
+    char tmp[(size_t)CFG_CONF_VALUE_BYTES + 64u];
     uint64_t size;
     uint64_t flushed;          /* bytes whose writeback was started */
     part_kind cur;
@@ -86,7 +86,7 @@ typedef struct {
 static upload g_up[CFG_DOCS_UPLOAD_SLOTS];
 static char g_too_large[96];  /* "File too large. Maximum size is N bytes" */
 
-_Static_assert((sizeof g_up + sizeof g_too_large) <= DOCS_UPLOAD_STATIC_BYTES,
+_Static_assert(((sizeof g_up) + (sizeof g_too_large)) <= (size_t)DOCS_UPLOAD_STATIC_BYTES,
                "DOCS_UPLOAD_STATIC_BYTES is the plan of this module");
 
 /* ---- the temporary file ------------------------------------------------------ */
@@ -97,6 +97,7 @@ static void tmp_drop(upload *u)
         port_file_close(u->f);
         u->f = PORT_FILE_NONE;
     }
+    /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
     if (u->tmp[0] != '\0') {
         (void)port_file_remove(u->tmp);
         u->tmp[0] = '\0';
@@ -297,6 +298,7 @@ static size_t tags_split(upload *u, strv *out, size_t cap)
     size_t start = 0u;
     size_t i;
     for (i = 0u; i <= u->tags_len; i++) {
+        /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
         if ((i == u->tags_len) || (u->tags[i] == ',')) {
             strv t = strv_trim((strv){ u->tags + start, i - start });
             bool dup = false;
@@ -355,7 +357,7 @@ static bool meta_ok(upload *u)
  * store the row. */
 static st_t finish(upload *u, docs_new *dn)
 {
-    char path[CFG_CONF_VALUE_BYTES + 64u];
+    char path[(size_t)CFG_CONF_VALUE_BYTES + 64u];
     uint8_t digest[SHA256_BYTES];
     st_t st = port_file_sync(u->f);
     port_file_close(u->f);
@@ -392,6 +394,7 @@ static st_t finish(upload *u, docs_new *dn)
 /* Content type from the filename's extension (spec §3.2). */
 static const char *guess_type(strv name)
 {
+    /* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
     static const struct {
         const char *ext;
         const char *type;
@@ -408,14 +411,16 @@ static const char *guess_type(strv name)
         { ".gz", "application/gzip" }, { ".tar", "application/x-tar" },
         { ".py", "text/x-python" }, { ".sh", "application/x-sh" },
     };
-    size_t i;
     size_t dot = name.n;
+    /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
     while ((dot > 0u) && (name.p[dot - 1u] != '.') && (name.p[dot - 1u] != '/')) {
         dot--;
     }
+    /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
     if ((dot > 0u) && (name.p[dot - 1u] == '.')) {
         strv ext = { name.p + dot - 1u, name.n - dot + 1u };
-        for (i = 0u; i < (sizeof k_types / sizeof k_types[0]); i++) {
+        size_t i;
+        for (i = 0u; i < ((sizeof k_types) / (sizeof k_types[0])); i++) {
             if (strv_ieq_cstr(ext, k_types[i].ext)) {
                 return k_types[i].type;
             }
@@ -564,7 +569,7 @@ static bool sweep_file(const char *name, bool is_dir, void *ctx)
 static bool sweep_row(const char *id, void *ctx)
 {
     sweep_batch *b = (sweep_batch *)ctx;
-    char path[CFG_CONF_VALUE_BYTES + 64u];
+    char path[(size_t)CFG_CONF_VALUE_BYTES + 64u];
     port_file_info fi;
     if (docs_path(path, sizeof path, id) && (port_file_stat(path, &fi) == ST_NOTFOUND)) {
         if (b->n == SWEEP_BATCH) {
@@ -580,7 +585,7 @@ static bool sweep_row(const char *id, void *ctx)
 st_t docs_sweep(void)
 {
     static sweep_batch b;       /* init only: off the stack */
-    char path[CFG_CONF_VALUE_BYTES + 64u];
+    char path[(size_t)CFG_CONF_VALUE_BYTES + 64u];
     size_t i;
     st_t st = ST_OK;
     do {
@@ -588,11 +593,13 @@ st_t docs_sweep(void)
         b.more = false;
         st = port_dir_list(docs_dir(), sweep_file, &b);
         for (i = 0u; i < b.n; i++) {
+            /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
+            bool tmp = (b.names[i][0] == '.');
             if (docs_path(path, sizeof path, b.names[i])) {
                 (void)port_file_remove(path);
             }
             LOG_W("documents", "start: removed %s %s (an upload that did not finish)",
-                  (b.names[i][0] == '.') ? "temporary file" : "unstored file", b.names[i]);
+                  tmp ? "temporary file" : "unstored file", b.names[i]);
         }
     } while ((st == ST_OK) && b.more);
     do {
