@@ -361,6 +361,12 @@
 #ifndef CFG_DOCS_META_BYTES
 #define CFG_DOCS_META_BYTES 65536
 #endif
+/* Each upload slot's chunk buffer: a Content-Length body is read into it
+ * (at most documents.chunk_bytes at a time) instead of rx, in fewer and
+ * larger reads. 0: none, the body goes through rx. */
+#ifndef CFG_DOCS_CHUNK_BYTES
+#define CFG_DOCS_CHUNK_BYTES 65536
+#endif
 
 /* The session_updated message a /ws client gets, serialized once: a Session
  * at the spec's field limits escapes to about 30 KiB. A session that does

@@ -1072,6 +1072,68 @@ static bool stream_open(conn *c, hreq *rq)
     return true;
 }
 
+/* A Content-Length body read straight into the sink's own buffer, after
+ * rx's bytes went (stream_feed): the bytes the last call left unused (in
+ * rx, after the head) first, then reads of the socket behind them, up to
+ * the read budget or until the socket is empty; what a call leaves unused
+ * goes back to rx. True when the body has ended. */
+static bool stream_direct(conn *c, hreq *rq)
+{
+    size_t base = rq->req.head_len;
+    size_t budget = CFG_READ_BUDGET_BYTES;
+    while (budget > 0u) {
+        size_t cap = 0u;
+        char *buf = rq->sink->buf(rq->sink_state, &cap);
+        size_t keep = rq->in_rx;
+        size_t want;
+        size_t n = 0u;
+        size_t used = 0u;
+        bool last;
+        st_t st;
+        if ((buf == NULL) || (cap <= keep)) {
+            break;
+        }
+        want = cap - keep;
+        if ((uint64_t)want > (rq->need - rq->got)) {
+            want = (size_t)(rq->need - rq->got);
+        }
+        (void)memcpy(buf, c->rx + base, keep);
+        if (conn_recv_into(c, buf + keep, want, &n) != ST_OK) {
+            /* empty, the end of input or a failure: back to the loop;
+             * the kept bytes are still in rx */
+            break;
+        }
+        body_deadline(c);        /* progress */
+        rq->got += n;
+        last = (rq->got == rq->need);
+        st = rq->sink->data(rq->sink_state, buf, keep + n, last, &used);
+        if (NEVER(used > (keep + n)) || last) {
+            used = keep + n;
+        }
+        rq->in_rx = (keep + n) - used;
+        if (rq->in_rx >= ((size_t)CFG_BUF_BYTES - base)) {
+            stream_stop(c, rq, ST_TOOBIG);
+            return true;
+        }
+        (void)memcpy(c->rx + base, buf + used, rq->in_rx);
+        c->rx_len = (uint32_t)(base + rq->in_rx);
+        if (st != ST_OK) {
+            stream_stop(c, rq, st);
+            return true;
+        }
+        if (last) {
+            rq->body_done = true;
+            rq->sink_st = ST_OK;
+            return true;
+        }
+        budget = (n < budget) ? (budget - n) : 0u;
+        if (n < want) {
+            break;               /* the socket is empty: the next event */
+        }
+    }
+    return false;
+}
+
 /* Hand the body bytes that arrived to the sink. True when the body has
  * ended (complete or stopped): the sink's end runs next. */
 static bool stream_feed(conn *c, hreq *rq)
@@ -1134,6 +1196,9 @@ static bool stream_feed(conn *c, hreq *rq)
         /* the sink keeps all rx holds: it can never make progress */
         stream_stop(c, rq, ST_TOOBIG);
         return true;
+    }
+    if ((rq->sink->buf != NULL) && !rq->req.chunked && (tail == 0u)) {
+        return stream_direct(c, rq);
     }
     return false;
 }

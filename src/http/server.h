@@ -163,6 +163,11 @@ typedef struct hctx_sink {
     /* The connection ends before end could run (the peer left, a
      * timeout, the server stops): release the state; no answer. */
     void (*abort)(void *state);
+    /* NULL, or a buffer of the sink's own (*cap bytes, larger than rx) to
+     * read a Content-Length body straight into once rx's bytes are
+     * handed over: data then gets views into it, fewer and larger reads
+     * than rx allows. The bytes a call leaves unused move back to rx. */
+    char *(*buf)(void *state, size_t *cap);
 } hctx_sink;
 
 /* One request body that does not fit in a connection's rx buffer. */

@@ -731,6 +731,24 @@ void net_do_read(conn *c, bool hangup)
     }
 }
 
+st_t conn_recv_into(conn *c, char *buf, size_t cap, size_t *n)
+{
+    st_t st = port_recv(c->sock, buf, cap, n);
+    g_net.stats.reads++;
+    if (st == ST_OK) {
+        g_net.stats.bytes_in += *n;
+        c->last_io_ms = g_net.now_ms;
+    } else if (st == ST_CLOSED) {
+        c->peer_closed = true;
+        net_dirty(c);
+    } else if (st != ST_AGAIN) {
+        conn_fail(c, st);
+    } else {
+        /* empty: the next readiness event */
+    }
+    return st;
+}
+
 static void start_linger(conn *c)
 {
     port_shutdown_write(c->sock);

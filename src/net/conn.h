@@ -164,6 +164,11 @@ typedef struct {
 /* ---- used by protocols ---- */
 void conn_fail(conn *c, st_t st);
 void conn_close_after_flush(conn *c);
+/* One read from c's socket straight into buf (a protocol's own buffer:
+ * a streamed request body), counted as net's reads are. ST_OK with *n > 0;
+ * ST_AGAIN when the socket is empty; ST_CLOSED at the end of input (the
+ * conn is peer_closed); another error fails the conn. */
+st_t conn_recv_into(conn *c, char *buf, size_t cap, size_t *n);
 /* Drop the first n bytes of rx (a request was consumed). */
 void conn_rx_consume(conn *c, size_t n);
 /* Free room at the end of tx, lending a buffer when the conn holds none;
