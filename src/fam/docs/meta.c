@@ -62,7 +62,6 @@
 #define DESCRIPTION_MAX_CHARS 10000u
 #define TAG_DECODE_BYTES 1024u
 
-#define DOC_COLS 8                /* the DocumentResponse columns of a row */
 
 /* The decoded query of a list: filename, then the tags as ",a,b,". */
 static char g_query[DOCS_QUERY_BYTES];
@@ -438,8 +437,8 @@ static int64_t tag_count(strv tag)
     sqlite3_stmt *q = docs_stmt(DOCS_SQL_TAG_COUNT);
     bool row = false;
     int64_t n = -1;
-    if ((store_bind_text(q, 1, tag) == ST_OK) && (store_step(q, &row) == ST_OK) && row) {
-        n = store_col_int64(q, 0);
+    if ((store_bind_text(q, 1, tag) == ST_OK) && (store_step(q, &row) == ST_OK)) {
+        n = row ? store_col_int64(q, 0) : 0;
     }
     store_done(q);
     return n;
@@ -727,45 +726,21 @@ static st_t tags_write(const json_doc *d, int arr, int64_t seq)
     json_iter it = JSON_ITER_INIT;
     int v = -1;
     int64_t pos = 0;
-    bool row = false;
-    sqlite3_stmt *q = docs_stmt(DOCS_SQL_TAGS_CLEAR);
-    st_t st = store_bind_int64(q, 1, seq);
-    if (st == ST_OK) {
-        st = store_exec(q);
-    }
+    int64_t kept = 0;
+    st_t st = docs_store_tags_clear(seq);
     while ((st == ST_OK) && json_arr_next(d, arr, &it, &v)) {
         strv t;
+        bool added = false;
         (void)tag_norm(d, v, buf, &t);
-        q = docs_stmt(DOCS_SQL_TAG_ADD);
-        st = store_bind_text(q, 1, t);
-        if (st == ST_OK) {
-            st = store_bind_int64(q, 2, seq);
-        }
-        if (st == ST_OK) {
-            st = store_bind_int64(q, 3, pos);
-        }
-        if (st == ST_OK) {
-            st = store_exec(q);
-        }
+        st = docs_store_tag_add(seq, t, pos, &added);
         pos++;
+        kept += added ? 1 : 0;
+    }
+    if ((st == ST_OK) && (kept > TAGS_MAX)) {
+        st = ST_FULL;
     }
     if (st == ST_OK) {
-        q = docs_stmt(DOCS_SQL_TAGS_OF_DOC);
-        st = store_bind_int64(q, 1, seq);
-        if (st == ST_OK) {
-            st = store_step(q, &row);
-        }
-        if ((st == ST_OK) && row && (store_col_int64(q, 0) > TAGS_MAX)) {
-            st = ST_FULL;
-        }
-        store_done(q);
-    }
-    if (st == ST_OK) {
-        q = docs_stmt(DOCS_SQL_TAGS_JSON);
-        st = store_bind_int64(q, 1, seq);
-        if (st == ST_OK) {
-            st = store_exec(q);
-        }
+        st = docs_store_tags_json(seq);
     }
     return st;
 }
@@ -795,25 +770,6 @@ static st_t patch_write(hctx *h, const json_doc *d, int64_t seq, int arr, strv d
     if ((st == ST_OK) && (arr >= 0)) {
         st = tags_write(d, arr, seq);
     }
-    return st;
-}
-
-/* The seq of document id: ST_NOTFOUND, or a storage error. */
-static st_t doc_seq(const char *id, int64_t *seq)
-{
-    sqlite3_stmt *q = docs_stmt(DOCS_SQL_GET);
-    bool row = false;
-    st_t st = store_bind_text(q, 1, strv_from_cstr(id));
-    if (st == ST_OK) {
-        st = store_step(q, &row);
-    }
-    if ((st == ST_OK) && !row) {
-        st = ST_NOTFOUND;
-    }
-    if (st == ST_OK) {
-        *seq = store_col_int64(q, DOC_COLS);
-    }
-    store_done(q);
     return st;
 }
 
@@ -856,7 +812,7 @@ static bool patch_apply(hctx *h, const json_doc *d, const char *id)
     int dtok = json_obj_get(d, json_root(d), "description");
     strv desc = STRV_NULL;
     int64_t seq = 0;
-    st_t st = doc_seq(id, &seq);
+    st_t st = docs_store_seq(id, &seq);
     if (st == ST_NOTFOUND) {
         not_found(h);
         return false;
