@@ -64,10 +64,11 @@ def db(server):
 
 
 def seed_rows(con, data_dir, docs, stamp="2025-11-25T10:11:12"):
-    """Write docs (dicts: filename, data (bytes), content_type, tags, metadata,
-    optional id, created_at, updated_at) through an open connection: one
-    documents row, its doc_tags rows and its file each, in list order (the
-    upload order). Returns the ids."""
+    """Write docs (dicts: filename, data (bytes), content_type, tags (distinct),
+    metadata, optional id, created_at, updated_at) through an open
+    connection: one documents row, its doc_tags rows, the counts of its
+    tags (doc_tag_counts) and its file each, in list order (the upload
+    order). Returns the ids."""
     ddir = os.path.join(data_dir, "documents")
     os.makedirs(ddir, exist_ok=True)
     ids = []
@@ -87,6 +88,8 @@ def seed_rows(con, data_dir, docs, stamp="2025-11-25T10:11:12"):
         seq = cur.lastrowid
         con.executemany("INSERT INTO doc_tags(tag, doc, pos) VALUES (?,?,?)",
                         [(t, seq, p) for p, t in enumerate(tags)])
+        con.executemany("INSERT INTO doc_tag_counts(tag, n) VALUES (?, 1)"
+                        " ON CONFLICT(tag) DO UPDATE SET n = n + 1", [(t,) for t in tags])
         with open(os.path.join(ddir, doc_id), "wb") as f:
             f.write(data)
         ids.append(doc_id)

@@ -81,6 +81,23 @@ def tag_counts(server):
     return j["tags"]
 
 
+def counts_agree(server):
+    """GET /documents/tags says what the documents themselves carry."""
+    seen = {}
+    off = 0
+    while True:
+        page = listing(server, q(limit=1000, offset=off))
+        for d in page:
+            for t in d["tags"]:
+                seen[t] = seen.get(t, 0) + 1
+        if len(page) < 1000:
+            break
+        off += 1000
+    want = sorted(({"name": k, "count": v} for k, v in seen.items()),
+                  key=lambda e: (-e["count"], e["name"].encode()))
+    assert tag_counts(server) == want
+
+
 def detail_422(resp):
     j = assert_error_shape(FAM, resp, 422)
     assert isinstance(j["detail"], list), j
@@ -310,6 +327,7 @@ def test_long_list_streamed_whole(fresh):
     assert pages == ids
 
 
+@pytest.mark.needs_limit(CFG_RENDER_BYTES=80 * 1024)
 def test_large_rows_in_a_list(fresh):
     """Rows larger than a connection's buffer (metadata of 60 KiB) still
     arrive whole in a list."""
@@ -323,6 +341,7 @@ def test_large_rows_in_a_list(fresh):
     assert meta(srv, ids[0])["metadata"] == big
 
 
+@pytest.mark.needs_limit(CFG_HTTP_MAX_TARGET_BYTES=4096)
 def test_long_filters(fresh):
     """Filters far longer than usual (many long tags, a long filename)
     give the same answers as short ones."""
@@ -447,7 +466,12 @@ def test_patch_tags_trimmed_lowercased_deduplicated(server, one):
 
 
 def test_patch_tags_replace_and_feed_filters_and_counts(server, one):
+    before = {t["name"]: t["count"] for t in tag_counts(server)}
     ok_json(patch(server, one, {"tags": ["patched-x", "patched-y"]}))
+    after = {t["name"]: t["count"] for t in tag_counts(server)}
+    assert after.get("keep", 0) == before["keep"] - 1
+    assert after.get("old", 0) == before["old"] - 1
+    counts_agree(server)
     assert ids_of(listing(server, q(tags="patched-x,patched-y"))) == [one]
     assert ids_of(listing(server, q(tags="old"))).count(one) == 0
     counts = {t["name"]: t["count"] for t in tag_counts(server)}
@@ -457,6 +481,7 @@ def test_patch_tags_replace_and_feed_filters_and_counts(server, one):
 def test_patch_empty_list_clears_tags(server, one):
     d = ok_json(patch(server, one, {"tags": []}))
     assert d["tags"] == []
+    counts_agree(server)
     assert one not in ids_of(listing(server, q(tags="keep", limit=1000)))
     assert meta(server, one)["metadata"] == {"description": "before", "author": "ann"}
 
@@ -490,6 +515,7 @@ def test_patch_description_set_remove_keep_others(server, one):
     assert meta(server, one)["metadata"] == {"author": "ann", "description": "back"}
 
 
+@pytest.mark.needs_limit(CFG_BODY_SLOT_BYTES=64 * 1024, CFG_RENDER_BYTES=64 * 1024)
 def test_patch_description_limit_in_characters(server, one):
     d = ok_json(patch(server, one, {"description": "\u00e9" * 10000}))
     assert d["metadata"]["description"] == "\u00e9" * 10000
@@ -530,6 +556,7 @@ def test_patch_tag_count(server, one):
     assert meta(server, one)["tags"] == fifty
     # duplicates are removed before counting
     assert ok_json(patch(server, one, {"tags": fifty + ["T0", "t1 "]}))["tags"] == fifty
+    counts_agree(server)
 
 
 def test_patch_first_invalid_tag_is_reported(server, one):
@@ -577,6 +604,7 @@ def test_patch_422_comes_before_404(server):
     assert detail_422(r)[0]["type"] == "list_type"
 
 
+@pytest.mark.needs_limit(CFG_RENDER_BYTES=80 * 1024)
 def test_patch_large_document_answer(server):
     """The answer of a PATCH larger than a connection's buffer arrives whole."""
     big = {"notes": "n" * 50000}
@@ -606,6 +634,7 @@ def test_delete_removes_row_tags_and_file(server):
     counts = {t["name"]: t["count"] for t in tag_counts(server)}
     assert "only-here" not in counts and counts["shared-del"] == 1
     assert ids_of(listing(server, q(tags="shared-del"))) == [other]
+    counts_agree(server)
     r = call(server, "DELETE", f"/documents/{doc_id}")
     assert assert_error_shape(FAM, r, 404) == NOT_FOUND
     assert assert_error_shape(FAM, call(server, "PATCH", f"/documents/{doc_id}", body={}),

@@ -44,12 +44,13 @@ static const store_migration k_steps[] = {
      * returned verbatim; doc_tags holds the same tags one row each, for
      * the all-of filter (by tag, in document order), and is kept in the
      * same transaction as tags_json (pos: the tag's place). doc_tag_counts
-     * is the number of documents of each tag, kept by the triggers on
-     * doc_tags, so GET /documents/tags walks an index instead of sorting
-     * every tag in memory. No foreign keys: their checks would grow every
-     * statement that writes these tables (sqlite's heap), and every write
-     * keeps them together. The bytes are the file documents/<id> under the
-     * data directory. */
+     * is the number of documents of each tag (rows with n > 0 only), kept
+     * in the same transactions, so GET /documents/tags walks an index
+     * instead of sorting every tag in memory. No foreign keys and no
+     * triggers: both make sqlite collect the rows of a DELETE in a
+     * temporary table first (tens of KiB of its heap per statement), and
+     * every write keeps the tables together itself. The bytes are the file
+     * documents/<id> under the data directory. */
     "CREATE TABLE documents("
     "  seq INTEGER PRIMARY KEY,"
     "  id TEXT NOT NULL UNIQUE,"
@@ -73,15 +74,7 @@ static const store_migration k_steps[] = {
     "  tag TEXT PRIMARY KEY NOT NULL,"
     "  n INTEGER NOT NULL"
     ") STRICT, WITHOUT ROWID;"
-    "CREATE INDEX doc_tag_counts_by_n ON doc_tag_counts(n DESC, tag);"
-    "CREATE TRIGGER doc_tags_added AFTER INSERT ON doc_tags BEGIN"
-    "  INSERT INTO doc_tag_counts(tag, n) VALUES (NEW.tag, 1)"
-    "  ON CONFLICT(tag) DO UPDATE SET n = n + 1;"
-    "END;"
-    "CREATE TRIGGER doc_tags_removed AFTER DELETE ON doc_tags BEGIN"
-    "  UPDATE doc_tag_counts SET n = n - 1 WHERE tag = OLD.tag;"
-    "  DELETE FROM doc_tag_counts WHERE tag = OLD.tag AND n <= 0;"
-    "END;" },
+    "CREATE INDEX doc_tag_counts_by_n ON doc_tag_counts(n DESC, tag);" },
 };
 
 /* Its keys (fam/keys.h), their values here. */

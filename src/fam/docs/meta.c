@@ -767,6 +767,7 @@ static st_t patch_write(hctx *h, const json_doc *d, int64_t seq, int arr, strv d
     if (st == ST_OK) {
         st = store_exec(q);
     }
+    store_done(q);
     if ((st == ST_OK) && (arr >= 0)) {
         st = tags_write(d, arr, seq);
     }

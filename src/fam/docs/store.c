@@ -19,12 +19,36 @@
 
 /* ---- tags ------------------------------------------------------------------ */
 
+/* Run q, bound with status st, to its end, and let it go. */
+static st_t run(sqlite3_stmt *q, st_t st)
+{
+    st_t r = st;
+    if (r == ST_OK) {
+        r = store_exec(q);
+    }
+    store_done(q);
+    return r;
+}
+
 st_t docs_store_tags_clear(int64_t seq)
 {
-    sqlite3_stmt *q = docs_stmt(DOCS_SQL_TAGS_CLEAR);
+    sqlite3_stmt *q = docs_stmt(DOCS_SQL_TAGS_OF);
+    bool row = true;
     st_t st = store_bind_int64(q, 1, seq);
+    while ((st == ST_OK) && row) {
+        st = store_step(q, &row);
+        if ((st == ST_OK) && row) {
+            sqlite3_stmt *down = docs_stmt(DOCS_SQL_COUNT_DOWN);
+            st = run(down, store_bind_text(down, 1, store_col_text(q, 0)));
+        }
+    }
+    store_done(q);
     if (st == ST_OK) {
-        st = store_exec(q);
+        st = run(docs_stmt(DOCS_SQL_COUNT_PRUNE), ST_OK);
+    }
+    if (st == ST_OK) {
+        q = docs_stmt(DOCS_SQL_TAGS_CLEAR);
+        st = run(q, store_bind_int64(q, 1, seq));
     }
     return st;
 }
@@ -40,11 +64,13 @@ st_t docs_store_tag_add(int64_t seq, strv tag, int64_t pos, bool *added)
     if (st == ST_OK) {
         st = store_bind_int64(q, 3, pos);
     }
-    if (st == ST_OK) {
-        st = store_exec(q);
-    }
+    st = run(q, st);
     if (st == ST_OK) {
         *added = (store_changes() > 0u);
+    }
+    if (*added) {
+        q = docs_stmt(DOCS_SQL_COUNT_UP);
+        st = run(q, store_bind_text(q, 1, tag));
     }
     return st;
 }
@@ -52,11 +78,7 @@ st_t docs_store_tag_add(int64_t seq, strv tag, int64_t pos, bool *added)
 st_t docs_store_tags_json(int64_t seq)
 {
     sqlite3_stmt *q = docs_stmt(DOCS_SQL_TAGS_JSON);
-    st_t st = store_bind_int64(q, 1, seq);
-    if (st == ST_OK) {
-        st = store_exec(q);
-    }
-    return st;
+    return run(q, store_bind_int64(q, 1, seq));
 }
 
 /* ---- one document ------------------------------------------------------------ */
@@ -86,10 +108,7 @@ static st_t insert_row(const docs_new *d, const char *now)
     if (st == ST_OK) {
         st = store_bind_text(q, 7, meta);
     }
-    if (st == ST_OK) {
-        st = store_exec(q);
-    }
-    return st;
+    return run(q, st);
 }
 
 st_t docs_store_add(const docs_new *d)
@@ -181,10 +200,7 @@ st_t docs_store_remove(const char *id)
     }
     if (st == ST_OK) {
         sqlite3_stmt *q = docs_stmt(DOCS_SQL_DELETE);
-        st = store_bind_int64(q, 1, seq);
-        if (st == ST_OK) {
-            st = store_exec(q);
-        }
+        st = run(q, store_bind_int64(q, 1, seq));
     }
     if (st == ST_OK) {
         st = store_commit();
