@@ -87,7 +87,7 @@ static st_t insert_row(const docs_new *d, const char *now)
 {
     static const char k_unknown[] = "unknown";
     sqlite3_stmt *q = docs_stmt(DOCS_SQL_INSERT);
-    strv name = (d->filename.n > 0u) ? d->filename : (strv){ k_unknown, sizeof k_unknown - 1u };
+    strv name = (d->filename.n > 0u) ? d->filename : (strv){ k_unknown, (sizeof k_unknown) - 1u };
     strv meta = (d->metadata.n > 0u) ? d->metadata : strv_from_cstr("{}");
     st_t st = store_bind_text(q, 1, (strv){ d->id, DOCS_ID_LEN });
     if (st == ST_OK) {
