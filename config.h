@@ -337,6 +337,16 @@
 #define CFG_FLEET_WS_RUNS 8
 #endif
 
+/* ---- documents ------------------------------------------------------------ */
+
+/* Prepare the family's statements per use instead of once at init
+ * (store_stmts.on_demand, store/store.h): they then take sqlite heap (about
+ * 50 KiB) only while one of its requests runs, for a profile whose heap
+ * cannot hold them beside the other families' peaks (small). */
+#ifndef CFG_DOCS_SQL_ON_DEMAND
+#define CFG_DOCS_SQL_ON_DEMAND 0
+#endif
+
 /* ---- observability ------------------------------------------------------ */
 
 /* Stops waiting for their SIGTERM grace period at once (spec

@@ -145,8 +145,10 @@
 #define CFG_MAX_PROVIDERS 1
 #endif
 
-/* ---- store: the schema and every prepared statement of the three
- * families, a few pages of cache. */
+/* ---- store: the schema and every prepared statement of observability,
+ * a few pages of cache. The documents family's statements (about 50 KiB)
+ * are prepared per use (CFG_DOCS_SQL_ON_DEMAND): held all the time they
+ * would not leave observability's peak its room. */
 #ifndef CFG_SQLITE_HEAP_BYTES
 #define CFG_SQLITE_HEAP_BYTES (196u * 1024u)
 #endif
@@ -155,6 +157,9 @@
 #endif
 #ifndef CFG_SQLITE_LOOKASIDE_COUNT
 #define CFG_SQLITE_LOOKASIDE_COUNT 16
+#endif
+#ifndef CFG_DOCS_SQL_ON_DEMAND
+#define CFG_DOCS_SQL_ON_DEMAND 1
 #endif
 
 /* ---- documents -------------------------------------------------------- */

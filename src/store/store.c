@@ -19,6 +19,12 @@
  *   (visible as pcache_overflow).
  * - Statements are prepared with SQLITE_PREPARE_PERSISTENT (kept out of the
  *   lookaside, which is for short-lived allocations).
+ * - A part's statements may be on demand (store_stmts.on_demand): compiled
+ *   and finalized at init, then prepared in their slot of g_stmts when asked
+ *   for (NULL while not), finalized by store_done or by the next request for
+ *   any statement when idle (not running). g_live_lazy counts the prepared
+ *   ones; while there are on-demand parts, store_done looks a statement up
+ *   before it resets it, so a statement finalized already is left alone.
  * - Every sqlite result code goes through map_rc, which also logs.
  * - Locking: locking_mode=EXCLUSIVE is set after journal_mode=WAL (set
  *   before, the WAL index would live in our heap: 32 KiB per 4096 WAL
@@ -80,6 +86,8 @@ static sqlite3_stmt *g_stmts[CFG_STORE_MAX_STMTS];
 static size_t g_nstmts;
 static const store_part *g_parts[CFG_STORE_MAX_PARTS];
 static size_t g_nparts;
+static bool g_any_lazy;                 /* a part's statements are on demand */
+static size_t g_live_lazy;              /* on-demand statements prepared now */
 static sqlite3_mem_methods g_mem5;
 static uint64_t g_alloc_failures;
 static uint64_t g_nomem_errors;
@@ -477,16 +485,24 @@ static st_t migrate(void)
     return st;
 }
 
-static st_t prepare(const char *sql)
+/* Prepare sql into the next slot; an on-demand statement (keep false) is
+ * only compiled, to refuse a bad one at init, and its slot left empty. */
+static st_t prepare(const char *sql, bool keep)
 {
     int rc;
+    sqlite3_stmt **slot;
 
     if (g_nstmts >= (size_t)CFG_STORE_MAX_STMTS) {
         LOG_E(MOD, "more statements than CFG_STORE_MAX_STMTS (%u)", (unsigned)CFG_STORE_MAX_STMTS);
         return ST_INTERNAL;
     }
-    rc = sqlite3_prepare_v3(g_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &g_stmts[g_nstmts], NULL);
+    slot = &g_stmts[g_nstmts];
+    rc = sqlite3_prepare_v3(g_db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
     g_nstmts++;
+    if (!keep) {
+        (void)sqlite3_finalize(*slot);
+        *slot = NULL;
+    }
     return map_rc(rc, "prepare", sql);
 }
 
@@ -502,19 +518,63 @@ static st_t prepare_all(void)
     size_t j;
 
     g_nstmts = 0u;
+    g_any_lazy = false;
+    g_live_lazy = 0u;
     for (i = 0; (i < (size_t)STORE_STMT_COUNT) && (st == ST_OK); i++) {
-        st = prepare(k_sql[i]);
+        st = prepare(k_sql[i], true);
     }
     for (i = 0u; (i < g_nparts) && (st == ST_OK); i++) {
         store_stmts *set = g_parts[i]->stmts;
         if (set != NULL) {
             set->base = (uint16_t)g_nstmts;
+            g_any_lazy = g_any_lazy || set->on_demand;
             for (j = 0u; (j < (size_t)set->n) && (st == ST_OK); j++) {
-                st = prepare(set->sql[j]);
+                st = prepare(set->sql[j], !set->on_demand);
             }
         }
     }
     return st;
+}
+
+/* The part whose statements include slot k; NULL for the store's own. */
+static const store_stmts *part_of(size_t k)
+{
+    const store_stmts *found = NULL;
+    size_t i;
+
+    for (i = 0u; (i < g_nparts) && (found == NULL); i++) {
+        const store_stmts *set = g_parts[i]->stmts;
+        if ((set != NULL) && (k >= (size_t)set->base) && (k < ((size_t)set->base + set->n))) {
+            found = set;
+        }
+    }
+    return found;
+}
+
+static bool lazy_at(size_t k)
+{
+    const store_stmts *set = part_of(k);
+    return (set != NULL) && set->on_demand;
+}
+
+static void lazy_finalize(size_t k)
+{
+    (void)sqlite3_finalize(g_stmts[k]);
+    g_stmts[k] = NULL;
+    g_live_lazy--;
+}
+
+/* Finalize the on-demand statements that are not running, but slot keep. */
+static void lazy_release_idle(size_t keep)
+{
+    size_t k;
+
+    for (k = 0u; (k < g_nstmts) && (g_live_lazy > 0u); k++) {
+        if ((k != keep) && (g_stmts[k] != NULL) && (sqlite3_stmt_busy(g_stmts[k]) == 0) &&
+            lazy_at(k)) {
+            lazy_finalize(k);
+        }
+    }
 }
 
 static void finalize_all(void)
@@ -526,6 +586,7 @@ static void finalize_all(void)
         g_stmts[i] = NULL;
     }
     g_nstmts = 0u;
+    g_live_lazy = 0u;
 }
 
 static void close_db(void)
@@ -648,11 +709,25 @@ bool store_is_open(void)
     return g_db != NULL;
 }
 
-/* Statement k, reset and with its bindings cleared (no batch check). */
+/* Statement k, reset and with its bindings cleared (no batch check); an
+ * on-demand one prepared first (NULL when that fails). */
 static sqlite3_stmt *stmt_at(size_t k)
 {
     sqlite3_stmt *s = g_stmts[k];
 
+    if (s == NULL) {
+        const store_stmts *set = part_of(k);
+        if (NEVER(set == NULL)) {
+            return NULL;
+        }
+        if (map_rc(sqlite3_prepare_v3(g_db, set->sql[k - (size_t)set->base], -1, 0u, &s, NULL),
+                   "prepare", set->sql[k - (size_t)set->base]) != ST_OK) {
+            (void)sqlite3_finalize(s);
+            return NULL;
+        }
+        g_stmts[k] = s;
+        g_live_lazy++;
+    }
     (void)sqlite3_reset(s);
     (void)sqlite3_clear_bindings(s);
     return s;
@@ -677,6 +752,7 @@ sqlite3_stmt *store_stmt(store_stmt_id id)
         return NULL;
     }
     batch_settle();
+    lazy_release_idle(SIZE_MAX);
     return stmt_at((size_t)id);
 }
 
@@ -695,6 +771,7 @@ sqlite3_stmt *store_stmt_in(const store_stmts *set, unsigned i)
         return NULL;
     }
     batch_settle();
+    lazy_release_idle(k);
     s = stmt_at(k);
     return s;
 }
@@ -704,8 +781,11 @@ st_t store_step(sqlite3_stmt *stmt, bool *row)
     int rc;
     st_t st;
 
-    ASSERT((stmt != NULL) && (row != NULL));
+    ASSERT(row != NULL);
     *row = false;
+    if (stmt == NULL) {
+        return ST_NOMEM;   /* an on-demand statement that could not be prepared */
+    }
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
         *row = true;
@@ -718,8 +798,23 @@ st_t store_step(sqlite3_stmt *stmt, bool *row)
 
 void store_done(sqlite3_stmt *stmt)
 {
-    if (stmt != NULL) {
-        (void)sqlite3_reset(stmt);
+    size_t k;
+    bool known = !g_any_lazy;
+
+    if (stmt == NULL) {
+        return;
+    }
+    for (k = 0u; (k < g_nstmts) && !known; k++) {
+        if (g_stmts[k] == stmt) {
+            known = true;
+            if (lazy_at(k)) {
+                lazy_finalize(k);
+                return;
+            }
+        }
+    }
+    if (known) {
+        (void)sqlite3_reset(stmt);   /* else: an on-demand one, finalized already */
     }
 }
 
@@ -736,6 +831,9 @@ st_t store_exec(sqlite3_stmt *stmt)
 
 st_t store_bind_text(sqlite3_stmt *stmt, int idx, strv v)
 {
+    if (stmt == NULL) {
+        return ST_NOMEM;
+    }
     if (v.n > (size_t)INT_MAX) {
         return ST_TOOBIG;
     }
@@ -745,11 +843,17 @@ st_t store_bind_text(sqlite3_stmt *stmt, int idx, strv v)
 
 st_t store_bind_int64(sqlite3_stmt *stmt, int idx, int64_t v)
 {
+    if (stmt == NULL) {
+        return ST_NOMEM;
+    }
     return map_rc(sqlite3_bind_int64(stmt, idx, (sqlite3_int64)v), "bind", sqlite3_sql(stmt));
 }
 
 st_t store_bind_null(sqlite3_stmt *stmt, int idx)
 {
+    if (stmt == NULL) {
+        return ST_NOMEM;
+    }
     return map_rc(sqlite3_bind_null(stmt, idx), "bind", sqlite3_sql(stmt));
 }
 
@@ -878,6 +982,7 @@ st_t store_batch_join(store_batch_fn done)
     if (NEVER(g_batch.in_member) || (done == NULL)) {
         return ST_INVAL;
     }
+    lazy_release_idle(SIZE_MAX);   /* the heap for the batch's pages */
     if (g_batch.open && batch_cache_full()) {
         /* a batch as large as the page cache ends here: its pages are
          * written and the heap stays for what needs it */

@@ -120,11 +120,25 @@ typedef struct {
 
 /* A table of statements of one part, prepared by store_init. The owner
  * keeps it (not const): store_init writes where its statements start.
- * store_stmt_in(set, i) is statement i of sql[]. */
+ * store_stmt_in(set, i) is statement i of sql[].
+ *
+ * on_demand: the part's statements are compiled once at init (a bad one
+ * still stops the start) but kept prepared only while they are used: a
+ * statement is prepared when store_stmt_in asks for it and finalized by
+ * store_done, or by the next call that asks for any statement (store_stmt,
+ * store_stmt_in, store_batch_join) when it is not running then (stepped
+ * and not yet done). So a profile short of sqlite heap (small) pays for
+ * the part's statements only while one of its requests runs, at the price
+ * of a prepare per use. For such a part, store_stmt_in returns NULL when
+ * the prepare fails (logged; every store_* function takes NULL and answers
+ * an error or nothing), and a statement must not be used after another
+ * was asked for, unless it was running then; store_done it before asking
+ * for the next. */
 typedef struct {
     const char *const *sql;             /* n statements */
     uint16_t n;
     uint16_t base;                      /* set by store_init */
+    bool on_demand;
 } store_stmts;
 
 /* What a module hands to the store: its steps and its statements. */

@@ -1,8 +1,9 @@
 """The schema of roost.db is one numbering for every profile (store.h): the
-store's own step 1, fleet's 2, observability's 3, each in its family's
-desc.c. A profile that does not build a family still writes its tables, so
-a database moves between builds; a database written before the steps moved
-into the families opens without migrating."""
+store's own step 1, fleet's 2, observability's 3, documents' 4, each in its
+family's desc.c. A profile that does not build a family still writes its
+tables, so a database moves between builds; a database written before the
+steps moved into the families (version 3) keeps its rows and takes only the
+steps released after it."""
 
 import os
 import sqlite3
@@ -10,7 +11,8 @@ import sqlite3
 from roostlib import Server
 
 TABLES = {"roost_meta", "api_keys", "bots", "soul_versions", "chat_sessions",
-          "chat_messages", "secrets", "bot_skills", "obs_sessions", "obs_events"}
+          "chat_messages", "secrets", "bot_skills", "obs_sessions", "obs_events",
+          "documents", "doc_tags", "doc_tag_counts"}
 FIXTURE = os.path.join(os.path.dirname(__file__), "data", "schema_v3.sql")
 
 
@@ -29,12 +31,12 @@ def test_fresh_database_has_every_family_schema(tmp_path):
     srv = Server(tmp_path).start()
     srv.stop()
     version, rows = schema(os.path.join(srv.data_dir, "roost.db"))
-    assert version == 3, srv.logs()
+    assert version == 4, srv.logs()
     assert TABLES <= {n for n, _ in rows}, rows
     assert "schema migrated to version 2 (fleet)" in srv.stdout() + srv.stderr()
 
 
-def test_released_database_opens_without_migrating(tmp_path):
+def test_released_database_takes_only_the_later_steps(tmp_path):
     data = tmp_path / "roost-data"
     data.mkdir()
     db = sqlite3.connect(str(data / "roost.db"))
@@ -48,9 +50,12 @@ def test_released_database_opens_without_migrating(tmp_path):
     srv = Server(tmp_path, data_dir=str(data)).start()
     srv.stop()
     logs = srv.stdout() + srv.stderr()
-    assert "migrated" not in logs, logs
-    assert "(schema 3," in logs, logs
-    assert schema(str(data / "roost.db")) == before
+    migrated = [ln for ln in logs.splitlines() if "migrated" in ln]
+    assert len(migrated) == 1 and "schema migrated to version 4 (documents)" in migrated[0], logs
+    version, rows = schema(str(data / "roost.db"))
+    assert version == 4
+    assert [r for r in rows if r[0] in {n for n, _ in before[1]}] == before[1]
+    assert {"documents", "doc_tags"} <= {n for n, _ in rows}
     db = sqlite3.connect(str(data / "roost.db"))
     assert db.execute("SELECT count(*) FROM obs_sessions").fetchone()[0] == 1
     db.close()

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "core/fault.h"
 #include "store/migrations.h"
 #include "store/store.h"
 #include "t.h"
@@ -442,7 +443,7 @@ static const char *const k_part_a_sql[] = {
     "INSERT INTO part_a(x) VALUES (?1)",
     "SELECT count(*) FROM part_a",
 };
-static store_stmts g_part_a_stmts = { k_part_a_sql, 2u, 0u };
+static store_stmts g_part_a_stmts = { k_part_a_sql, 2u, 0u, false };
 static const store_part k_part_a = { "part_a", k_part_a_steps, 2u, &g_part_a_stmts };
 static const store_migration k_part_b_steps[] = {
     { 5u, "CREATE TABLE part_b(x INTEGER);" },
@@ -484,6 +485,67 @@ static void test_parts(void)
     T_EQ_INT(raw_query_int("PRAGMA user_version"), 5);
 }
 
+/* An on-demand part (store_stmts.on_demand): its statements take heap only
+ * while used, a running one survives requests for others, a finalized one
+ * is left alone by store_done, and a prepare that fails gives NULL, which
+ * every function takes. */
+static const char *const k_part_d_sql[] = {
+    "SELECT count(*) FROM part_a",
+    "INSERT INTO part_a(x) VALUES (?1)",
+};
+static store_stmts g_part_d_stmts = { k_part_d_sql, 2u, 0u, true };
+static const store_part k_part_d = { "part_d", NULL, 0u, &g_part_d_stmts };
+
+static void test_on_demand_use(void)
+{
+    store_stats_t idle;
+    store_stats_t busy;
+    store_stats_t after;
+    sqlite3_stmt *s;
+    sqlite3_stmt *q;
+    bool row = false;
+    char buf[16];
+
+    T_EQ_INT(store_add(&k_part_d), ST_OK);
+    T_EQ_INT(store_init(g_path), ST_OK);
+    store_stats(&idle);
+    s = store_stmt_in(&g_part_d_stmts, 1u);
+    T_CHECK(s != NULL);
+    T_EQ_INT(store_bind_int64(s, 1, 9), ST_OK);
+    T_EQ_INT(store_exec(s), ST_OK);
+    store_stats(&busy);
+    T_CHECK(busy.heap_used > idle.heap_used);         /* prepared while used */
+    s = store_stmt_in(&g_part_d_stmts, 0u);           /* the idle INSERT goes */
+    T_EQ_INT(store_step(s, &row), ST_OK);
+    T_CHECK(row);
+    T_EQ_INT(store_col_int64(s, 0), 2);
+    /* running: it stays while another statement is asked for */
+    T_EQ_INT(store_meta_get("nothing", buf, sizeof buf, NULL), ST_NOTFOUND);
+    T_EQ_INT(store_col_int64(s, 0), 2);
+    store_done(s);
+    store_done(s);                                    /* finalized already: nothing */
+    store_stats(&after);
+    T_CHECK(after.heap_used <= idle.heap_used);
+    /* a prepare that fails */
+    T_EQ_INT(fault_arm(FAULT_SQLITE, "sqlite", 1u, true), ST_OK);
+    q = store_stmt_in(&g_part_d_stmts, 0u);
+    fault_disarm();
+    T_CHECK(q == NULL);
+    T_EQ_INT(store_bind_int64(q, 1, 1), ST_NOMEM);
+    T_EQ_INT(store_bind_text(q, 1, STRV_LIT("x")), ST_NOMEM);
+    T_EQ_INT(store_bind_null(q, 1), ST_NOMEM);
+    T_EQ_INT(store_step(q, &row), ST_NOMEM);
+    T_CHECK(!row);
+    T_EQ_INT(store_exec(q), ST_NOMEM);
+    store_done(q);
+    /* and the next asks prepare again */
+    s = store_stmt_in(&g_part_d_stmts, 0u);
+    T_EQ_INT(store_step(s, &row), ST_OK);
+    T_EQ_INT(store_col_int64(s, 0), 2);
+    store_done(s);
+    store_close();
+}
+
 static void cleanup(void)
 {
     static const char *const names[] = { "roost.db", "roost.db-wal", "roost.db-shm" };
@@ -520,6 +582,7 @@ int main(void)
     T_RUN(test_reopen);
     T_RUN(test_newer_schema);
     T_RUN(test_parts);
+    T_RUN(test_on_demand_use);
     cleanup();
     return t_done("store");
 }

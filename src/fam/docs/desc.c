@@ -42,9 +42,15 @@ static const store_migration k_steps[] = {
      * tags_json is the JSON array of the tags in their order and
      * metadata_json the JSON object of strings, both written by roost and
      * returned verbatim; doc_tags holds the same tags one row each, for
-     * the all-of filter (by tag, in document order) and the counts, and is
-     * kept in the same transaction as tags_json (pos: the tag's place). The
-     * bytes are the file documents/<id> under the data directory. */
+     * the all-of filter (by tag, in document order), and is kept in the
+     * same transaction as tags_json (pos: the tag's place). doc_tag_counts
+     * is the number of documents of each tag (rows with n > 0 only), kept
+     * in the same transactions, so GET /documents/tags walks an index
+     * instead of sorting every tag in memory. No foreign keys and no
+     * triggers: both make sqlite collect the rows of a DELETE in a
+     * temporary table first (tens of KiB of its heap per statement), and
+     * every write keeps the tables together itself. The bytes are the file
+     * documents/<id> under the data directory. */
     "CREATE TABLE documents("
     "  seq INTEGER PRIMARY KEY,"
     "  id TEXT NOT NULL UNIQUE,"
@@ -59,11 +65,16 @@ static const store_migration k_steps[] = {
     ") STRICT;"
     "CREATE TABLE doc_tags("
     "  tag TEXT NOT NULL,"
-    "  doc INTEGER NOT NULL REFERENCES documents(seq) ON DELETE CASCADE,"
+    "  doc INTEGER NOT NULL,"
     "  pos INTEGER NOT NULL,"
     "  PRIMARY KEY(tag, doc)"
     ") STRICT, WITHOUT ROWID;"
-    "CREATE INDEX doc_tags_by_doc ON doc_tags(doc, pos);" },
+    "CREATE INDEX doc_tags_by_doc ON doc_tags(doc, pos);"
+    "CREATE TABLE doc_tag_counts("
+    "  tag TEXT PRIMARY KEY NOT NULL,"
+    "  n INTEGER NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX doc_tag_counts_by_n ON doc_tag_counts(n DESC, tag);" },
 };
 
 /* Its keys (fam/keys.h), their values here. */

@@ -22,7 +22,7 @@
 #define DOCS_SUBDIR "/documents"
 
 /* <data_dir>/documents, set by docs_init. */
-static char g_dir[CFG_CONF_VALUE_BYTES + sizeof(DOCS_SUBDIR)];
+static char g_dir[(size_t)CFG_CONF_VALUE_BYTES + sizeof(DOCS_SUBDIR)];
 
 _Static_assert(sizeof(g_dir) <= DOCS_DIR_BYTES, "DOCS_DIR_BYTES is the plan of docs.c");
 
@@ -71,7 +71,7 @@ st_t docs_init(const fam_env *env)
 bool docs_id_valid(strv id)
 {
     size_t i;
-    bool ok = (id.p != NULL) && (id.n == DOCS_ID_LEN) && (memcmp(id.p, "doc_", 4u) == 0);
+    bool ok = (id.n == DOCS_ID_LEN) && strv_starts_with_cstr(id, "doc_");
     for (i = 4u; ok && (i < id.n); i++) {
         char c = id.p[i];
         ok = ((c >= '0') && (c <= '9')) || ((c >= 'a') && (c <= 'f'));

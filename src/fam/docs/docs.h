@@ -17,7 +17,7 @@
 
 /* Static storage of the family, for the plan (plan.def): the documents
  * directory's path (docs.c) and the decoded query of a list (meta.c). */
-#define DOCS_DIR_BYTES (CFG_CONF_VALUE_BYTES + 16u)
+#define DOCS_DIR_BYTES ((size_t)CFG_CONF_VALUE_BYTES + 16u)
 #define DOCS_QUERY_BYTES ((size_t)CFG_HTTP_MAX_TARGET_BYTES)
 #define DOCS_STATIC_BYTES (DOCS_DIR_BYTES + DOCS_QUERY_BYTES)
 

@@ -77,6 +77,15 @@ st_t docs_store_each(bool (*fn)(const char *id, void *ctx), void *ctx);
 /* ST_OK when a row with id exists, ST_NOTFOUND, ST_DB. */
 st_t docs_store_has(const char *id);
 
+/* For PATCH (meta.c), inside its transaction: the row number of id
+ * (ST_NOTFOUND), its tags removed, one tag added at pos (*added false when
+ * the document has it already: the first is kept), and tags_json made
+ * again from its tags. */
+st_t docs_store_seq(const char *id, int64_t *seq);
+st_t docs_store_tags_clear(int64_t seq);
+st_t docs_store_tag_add(int64_t seq, strv tag, int64_t pos, bool *added);
+st_t docs_store_tags_json(int64_t seq);
+
 /* Answer status with the DocumentResponse of id, as stored (201 after an
  * upload, 200 for metadata and PATCH); 404 when it is not there. */
 void docs_answer_doc(hctx *h, int status, const char *id);

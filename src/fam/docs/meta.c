@@ -62,7 +62,6 @@
 #define DESCRIPTION_MAX_CHARS 10000u
 #define TAG_DECODE_BYTES 1024u
 
-#define DOC_COLS 8                /* the DocumentResponse columns of a row */
 
 /* The decoded query of a list: filename, then the tags as ",a,b,". */
 static char g_query[DOCS_QUERY_BYTES];
@@ -111,14 +110,14 @@ static bool path_id(const hctx *h, char out[DOCS_ID_LEN + 1u])
 static void put_url(json_w *w, strv id)
 {
     static const char k_path[] = "/documents/";
-    char buf[CFG_CONF_VALUE_BYTES + sizeof k_path + DOCS_ID_LEN];
+    char buf[(size_t)CFG_CONF_VALUE_BYTES + (sizeof k_path) + DOCS_ID_LEN];
     const char *base = docs_public_url();
     size_t n = strlen(base);
     size_t len = 0u;
     while ((n > 0u) && (base[n - 1u] == '/')) {
         n--;
     }
-    if (put(buf, sizeof buf, &len, base, n) && put(buf, sizeof buf, &len, k_path, sizeof k_path - 1u) &&
+    if (put(buf, sizeof buf, &len, base, n) && put(buf, sizeof buf, &len, k_path, (sizeof k_path) - 1u) &&
         put(buf, sizeof buf, &len, id.p, id.n)) {
         json_w_kstrn(w, "url", buf, len);
     } else {
@@ -145,12 +144,12 @@ static void doc_row(sqlite3_stmt *q, json_w *w)
 typedef struct {
     int status;
     char id[DOCS_ID_LEN + 1u];
-} answer_state;
+} docs_answer;
 
 /* One pass of docs_answer_doc: the row as stored now. */
 static void answer_pass(hctx *h, const void *state)
 {
-    const answer_state *a = (const answer_state *)state;
+    const docs_answer *a = (const docs_answer *)state;
     sqlite3_stmt *q = docs_stmt(DOCS_SQL_GET);
     bool row = false;
     json_w w;
@@ -175,7 +174,7 @@ static void answer_pass(hctx *h, const void *state)
 
 void docs_answer_doc(hctx *h, int status, const char *id)
 {
-    answer_state a;
+    docs_answer a;
     size_t n = strlen(id);
     (void)memset(&a, 0, sizeof a);
     a.status = status;
@@ -310,10 +309,10 @@ typedef struct {
     strv first;
     strv tags;
     int64_t ntags;
-} list_filter;
+} docs_filter;
 
 /* The filter as the list context holds it (copied with the list; the
- * views of list_filter are rebuilt from it at each part). */
+ * views of docs_filter are rebuilt from it at each part). */
 #define LIST_TEXT_BYTES (FAM_LIST_CTX_BYTES - 32u)
 typedef struct {
     int64_t limit;
@@ -324,9 +323,9 @@ typedef struct {
     uint16_t first_len;
     uint16_t tags_len;
     char text[LIST_TEXT_BYTES];  /* name, then tags */
-} list_ctx;
+} docs_lctx;
 
-_Static_assert(sizeof(list_ctx) <= FAM_LIST_CTX_BYTES, "a list's context");
+_Static_assert(sizeof(docs_lctx) <= FAM_LIST_CTX_BYTES, "a list's context");
 
 #define NO_NAME 0xFFFFu
 
@@ -337,7 +336,7 @@ static st_t bind_text_or_null(sqlite3_stmt *q, int idx, strv v)
 
 /* The list's statement for f, bound for limit rows from offset; NULL on
  * an error (logged by the store). */
-static sqlite3_stmt *list_bind(const list_filter *f, int64_t limit, int64_t offset)
+static sqlite3_stmt *list_bind(const docs_filter *f, int64_t limit, int64_t offset)
 {
     sqlite3_stmt *q;
     st_t st;
@@ -378,8 +377,8 @@ static sqlite3_stmt *list_bind(const list_filter *f, int64_t limit, int64_t offs
 
 static sqlite3_stmt *list_query(const void *ctx, int64_t sent)
 {
-    const list_ctx *c = (const list_ctx *)ctx;
-    list_filter f;
+    const docs_lctx *c = (const docs_lctx *)ctx;
+    docs_filter f;
     size_t tags_at = (c->name_len == NO_NAME) ? 0u : (size_t)c->name_len;
     int64_t offset = ((INT64_MAX - c->offset) < sent) ? INT64_MAX : (c->offset + sent);
     f.name = (c->name_len == NO_NAME) ? STRV_NULL : (strv){ c->text, c->name_len };
@@ -438,8 +437,8 @@ static int64_t tag_count(strv tag)
     sqlite3_stmt *q = docs_stmt(DOCS_SQL_TAG_COUNT);
     bool row = false;
     int64_t n = -1;
-    if ((store_bind_text(q, 1, tag) == ST_OK) && (store_step(q, &row) == ST_OK) && row) {
-        n = store_col_int64(q, 0);
+    if ((store_bind_text(q, 1, tag) == ST_OK) && (store_step(q, &row) == ST_OK)) {
+        n = row ? store_col_int64(q, 0) : 0;
     }
     store_done(q);
     return n;
@@ -447,7 +446,7 @@ static int64_t tag_count(strv tag)
 
 /* Pick f->first: the rarest of the first LIST_COUNTED tags. ST_NOTFOUND
  * when one of them has no document (the list is empty). */
-static st_t pick_first(list_filter *f)
+static st_t pick_first(docs_filter *f)
 {
     size_t i = 1u;
     size_t counted = 0u;
@@ -457,8 +456,10 @@ static st_t pick_first(list_filter *f)
         size_t j = i;
         int64_t n;
         strv tag;
-        while (f->tags.p[j] != ',') {
+        char ch = f->tags.p[j];
+        while (ch != ',') {
             j++;
+            ch = f->tags.p[j];
         }
         tag = (strv){ f->tags.p + i, j - i };
         n = tag_count(tag);
@@ -479,7 +480,7 @@ static st_t pick_first(list_filter *f)
 }
 
 /* The filter of the request in g_query; false when it answered (422). */
-static bool list_parse(hctx *h, list_filter *f, int64_t *limit, int64_t *offset)
+static bool list_parse(hctx *h, docs_filter *f, int64_t *limit, int64_t *offset)
 {
     fapi_errs e;
     size_t used = 0u;
@@ -497,7 +498,7 @@ static bool list_parse(hctx *h, list_filter *f, int64_t *limit, int64_t *offset)
     }
     /* the tags between two spare bytes (tags_compact's) */
     if (((used + 2u) < sizeof g_query) &&
-        query_text(h, "tags", g_query + used + 1u, sizeof g_query - used - 2u, &v)) {
+        query_text(h, "tags", g_query + used + 1u, (sizeof g_query) - used - 2u, &v)) {
         size_t n = tags_compact(g_query + used, v.n, &f->ntags);
         f->tags = (strv){ g_query + used, n };
     }
@@ -506,7 +507,7 @@ static bool list_parse(hctx *h, list_filter *f, int64_t *limit, int64_t *offset)
 
 /* The list of f rendered whole (a filter too long for a list context): on
  * this ROUTE_BIG_OUT route its windows are rendered again by the handler. */
-static void list_render(hctx *h, const list_filter *f, int64_t limit, int64_t offset)
+static void list_render(hctx *h, const docs_filter *f, int64_t limit, int64_t offset)
 {
     sqlite3_stmt *q = list_bind(f, limit, offset);
     bool row = false;
@@ -538,7 +539,7 @@ static void list_render(hctx *h, const list_filter *f, int64_t limit, int64_t of
 }
 
 /* The list context of f; false when f does not fit it. */
-static bool list_ctx_fill(list_ctx *c, const list_filter *f, int64_t limit, int64_t offset,
+static bool list_ctx_fill(docs_lctx *c, const docs_filter *f, int64_t limit, int64_t offset,
                           size_t *len)
 {
     size_t used = 0u;
@@ -555,17 +556,19 @@ static bool list_ctx_fill(list_ctx *c, const list_filter *f, int64_t limit, int6
     if (ok && (f->ntags > 0)) {
         ok = put(c->text, sizeof c->text, &used, f->tags.p, f->tags.n);
         c->tags_len = (uint16_t)f->tags.n;
-        c->first_off = (uint16_t)(f->first.p - f->tags.p);
+        ptrdiff_t at = f->first.p - f->tags.p;
+        c->first_off = (uint16_t)at;
         c->first_len = (uint16_t)f->first.n;
     }
-    *len = offsetof(list_ctx, text) + used;
+    size_t head = offsetof(docs_lctx, text);
+    *len = head + used;
     return ok;
 }
 
 void docs_list(hctx *h)
 {
-    list_filter f;
-    list_ctx c;
+    docs_filter f;
+    docs_lctx c;
     size_t len = 0u;
     int64_t limit = 0;
     int64_t offset = 0;
@@ -616,13 +619,18 @@ void docs_tags(hctx *h)
 
 /* ---- PATCH /documents/{id} (§3.7) ---------------------------------------------- */
 
-typedef enum { TAG_OK, TAG_LONG, TAG_BAD } tag_verdict;
+typedef enum { TAG_OK, TAG_LONG, TAG_BAD } docs_tag_verdict;
 
 /* Is t ^[a-z0-9][a-z0-9-]*$ ? */
 static bool tag_pattern(strv t)
 {
     size_t i;
-    bool ok = (t.n > 0u) && (t.p[0] != '-');
+    char first = '-';               /* empty: not a tag */
+    bool ok;
+    if (t.n > 0u) {
+        first = t.p[0];
+    }
+    ok = (first != '-');
     for (i = 0u; ok && (i < t.n); i++) {
         char c = t.p[i];
         ok = ((c >= 'a') && (c <= 'z')) || ((c >= '0') && (c <= '9')) || (c == '-');
@@ -633,7 +641,7 @@ static bool tag_pattern(strv t)
 /* Item tok of the tags array: stripped and lower-cased (ASCII) into buf
  * (TAG_DECODE_BYTES), *out its view; then judged: longer than
  * TAG_MAX_CHARS, not the pattern, or good. */
-static tag_verdict tag_norm(const json_doc *d, int tok, char *buf, strv *out)
+static docs_tag_verdict tag_norm(const json_doc *d, int tok, char *buf, strv *out)
 {
     size_t n = 0u;
     size_t i;
@@ -646,7 +654,8 @@ static tag_verdict tag_norm(const json_doc *d, int tok, char *buf, strv *out)
     for (i = 0u; i < t.n; i++) {
         char c = t.p[i];
         if ((c >= 'A') && (c <= 'Z')) {
-            buf[(size_t)(t.p - buf) + i] = (char)(c - 'A' + 'a');
+            /* cppcheck-suppress misra-c2012-10.8 ; false positive: char plus an offset is char */
+            buf[(size_t)(t.p - buf) + i] = (char)(c + ('a' - 'A'));
         }
     }
     *out = t;
@@ -667,12 +676,22 @@ static size_t literal_chars(strv lit)
     while (i < end) {
         unsigned char c = (unsigned char)lit.p[i];
         if (c == (unsigned char)'\\') {
-            bool pair = (lit.p[i + 1u] == 'u') && ((i + 11u) < lit.n) &&
-                        ((lit.p[i + 2u] == 'd') || (lit.p[i + 2u] == 'D')) &&
-                        (strv_hex_digit((unsigned char)lit.p[i + 3u]) >= 8) &&
-                        (strv_hex_digit((unsigned char)lit.p[i + 3u]) <= 11) &&
-                        (lit.p[i + 6u] == '\\');
-            i += (lit.p[i + 1u] == 'u') ? (pair ? 12u : 6u) : 2u;
+            /* an escape: \uD800-\uDBFF starts a pair of two (the parser
+             * let no half alone through) */
+            char kind = lit.p[i + 1u];
+            bool pair = false;
+            if ((kind == 'u') && ((i + 11u) < lit.n)) {
+                char d0 = lit.p[i + 2u];
+                int d1 = strv_hex_digit((unsigned char)lit.p[i + 3u]);
+                pair = ((d0 == 'd') || (d0 == 'D')) && (d1 >= 8) && (d1 <= 11);
+            }
+            if (kind != 'u') {
+                i += 2u;
+            } else if (pair) {
+                i += 12u;
+            } else {
+                i += 6u;
+            }
             k++;
         } else {
             if ((c & 0xC0u) != 0x80u) {
@@ -689,9 +708,9 @@ static void bad_request(hctx *h, const char *a, strv b, const char *c)
 {
     char msg[(TAG_MAX_CHARS * 4u) + 128u];
     size_t len = 0u;
-    (void)put(msg, sizeof msg - 1u, &len, a, strlen(a));
-    (void)put(msg, sizeof msg - 1u, &len, b.p, b.n);
-    (void)put(msg, sizeof msg - 1u, &len, c, strlen(c));
+    (void)put(msg, (sizeof msg) - 1u, &len, a, strlen(a));
+    (void)put(msg, (sizeof msg) - 1u, &len, b.p, b.n);
+    (void)put(msg, (sizeof msg) - 1u, &len, c, strlen(c));
     msg[len] = '\0';
     fam_fastapi_error(h, 400, "BAD_REQUEST", msg);
 }
@@ -705,7 +724,7 @@ static bool tags_valid(hctx *h, const json_doc *d, int arr)
     bool ok = true;
     while (ok && json_arr_next(d, arr, &it, &v)) {
         strv t;
-        tag_verdict verdict = tag_norm(d, v, buf, &t);
+        docs_tag_verdict verdict = tag_norm(d, v, buf, &t);
         if (verdict == TAG_LONG) {
             fam_fastapi_error(h, 400, "BAD_REQUEST", "Tag too long: at most 64 characters");
             ok = false;
@@ -727,45 +746,21 @@ static st_t tags_write(const json_doc *d, int arr, int64_t seq)
     json_iter it = JSON_ITER_INIT;
     int v = -1;
     int64_t pos = 0;
-    bool row = false;
-    sqlite3_stmt *q = docs_stmt(DOCS_SQL_TAGS_CLEAR);
-    st_t st = store_bind_int64(q, 1, seq);
-    if (st == ST_OK) {
-        st = store_exec(q);
-    }
+    int64_t kept = 0;
+    st_t st = docs_store_tags_clear(seq);
     while ((st == ST_OK) && json_arr_next(d, arr, &it, &v)) {
         strv t;
+        bool added = false;
         (void)tag_norm(d, v, buf, &t);
-        q = docs_stmt(DOCS_SQL_TAG_ADD);
-        st = store_bind_text(q, 1, t);
-        if (st == ST_OK) {
-            st = store_bind_int64(q, 2, seq);
-        }
-        if (st == ST_OK) {
-            st = store_bind_int64(q, 3, pos);
-        }
-        if (st == ST_OK) {
-            st = store_exec(q);
-        }
+        st = docs_store_tag_add(seq, t, pos, &added);
         pos++;
+        kept += added ? 1 : 0;
+    }
+    if ((st == ST_OK) && (kept > TAGS_MAX)) {
+        st = ST_FULL;
     }
     if (st == ST_OK) {
-        q = docs_stmt(DOCS_SQL_TAGS_OF_DOC);
-        st = store_bind_int64(q, 1, seq);
-        if (st == ST_OK) {
-            st = store_step(q, &row);
-        }
-        if ((st == ST_OK) && row && (store_col_int64(q, 0) > TAGS_MAX)) {
-            st = ST_FULL;
-        }
-        store_done(q);
-    }
-    if (st == ST_OK) {
-        q = docs_stmt(DOCS_SQL_TAGS_JSON);
-        st = store_bind_int64(q, 1, seq);
-        if (st == ST_OK) {
-            st = store_exec(q);
-        }
+        st = docs_store_tags_json(seq);
     }
     return st;
 }
@@ -776,7 +771,14 @@ static st_t patch_write(hctx *h, const json_doc *d, int64_t seq, int arr, strv d
 {
     char now[40];
     sqlite3_stmt *q = docs_stmt(DOCS_SQL_PATCH);
-    int64_t mode = (desc.p == NULL) ? 0 : ((desc.n == 2u) ? 1 : 2);
+    int64_t mode = 2;              /* set it */
+    if (desc.p == NULL) {
+        mode = 0;                  /* keep it */
+    } else if (desc.n == 2u) {
+        mode = 1;                  /* "": remove it */
+    } else {
+        /* set */
+    }
     st_t st;
     (void)clock_format(hctx_wall_us(h), CLOCK_FMT_NAIVE6, now, sizeof now);
     st = store_bind_int64(q, 1, seq);
@@ -792,28 +794,10 @@ static st_t patch_write(hctx *h, const json_doc *d, int64_t seq, int arr, strv d
     if (st == ST_OK) {
         st = store_exec(q);
     }
+    store_done(q);
     if ((st == ST_OK) && (arr >= 0)) {
         st = tags_write(d, arr, seq);
     }
-    return st;
-}
-
-/* The seq of document id: ST_NOTFOUND, or a storage error. */
-static st_t doc_seq(const char *id, int64_t *seq)
-{
-    sqlite3_stmt *q = docs_stmt(DOCS_SQL_GET);
-    bool row = false;
-    st_t st = store_bind_text(q, 1, strv_from_cstr(id));
-    if (st == ST_OK) {
-        st = store_step(q, &row);
-    }
-    if ((st == ST_OK) && !row) {
-        st = ST_NOTFOUND;
-    }
-    if (st == ST_OK) {
-        *seq = store_col_int64(q, DOC_COLS);
-    }
-    store_done(q);
     return st;
 }
 
@@ -856,7 +840,7 @@ static bool patch_apply(hctx *h, const json_doc *d, const char *id)
     int dtok = json_obj_get(d, json_root(d), "description");
     strv desc = STRV_NULL;
     int64_t seq = 0;
-    st_t st = doc_seq(id, &seq);
+    st_t st = docs_store_seq(id, &seq);
     if (st == ST_NOTFOUND) {
         not_found(h);
         return false;
@@ -946,7 +930,7 @@ void docs_delete(hctx *h)
     static const char k_done[] = " deleted successfully";
     char id[DOCS_ID_LEN + 1u];
     char path[DOCS_DIR_BYTES + DOCS_ID_LEN + 2u];
-    char msg[sizeof k_msg + DOCS_ID_LEN + sizeof k_done];
+    char msg[(sizeof k_msg) + DOCS_ID_LEN + (sizeof k_done)];
     size_t len = 0u;
     json_w w;
     st_t st;
@@ -970,9 +954,9 @@ void docs_delete(hctx *h)
             LOG_W("docs", "delete %s: the file stays: %s", id, status_str(st));
         }
     }
-    (void)put(msg, sizeof msg, &len, k_msg, sizeof k_msg - 1u);
+    (void)put(msg, sizeof msg, &len, k_msg, (sizeof k_msg) - 1u);
     (void)put(msg, sizeof msg, &len, id, DOCS_ID_LEN);
-    (void)put(msg, sizeof msg, &len, k_done, sizeof k_done - 1u);
+    (void)put(msg, sizeof msg, &len, k_done, (sizeof k_done) - 1u);
     fam_json_begin(h, 200, &w);
     json_w_obj_begin(&w);
     json_w_kbool(&w, "success", true);

@@ -17,6 +17,10 @@ typedef enum {
     DOCS_SQL_COUNT
 } docs_sql_id;
 
+/* Columns of GET beyond the DocumentResponse's eight (stmts.def). */
+#define DOCS_COL_SEQ 8
+#define DOCS_COL_SHA256 9
+
 /* The table handed to the store (desc.c). */
 extern store_stmts docs_stmts;
 

@@ -9,7 +9,7 @@ static const char *const k_sql[FLEET_SQL_COUNT] = {
 #undef STMT
 };
 
-store_stmts fleet_stmts = { k_sql, (uint16_t)FLEET_SQL_COUNT, 0u };
+store_stmts fleet_stmts = { k_sql, (uint16_t)FLEET_SQL_COUNT, 0u, false };
 
 sqlite3_stmt *fleet_stmt(fleet_sql_id id)
 {

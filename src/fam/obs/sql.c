@@ -9,7 +9,7 @@ static const char *const k_sql[OBS_SQL_COUNT] = {
 #undef STMT
 };
 
-store_stmts obs_stmts = { k_sql, (uint16_t)OBS_SQL_COUNT, 0u };
+store_stmts obs_stmts = { k_sql, (uint16_t)OBS_SQL_COUNT, 0u, false };
 
 sqlite3_stmt *obs_stmt(obs_sql_id id)
 {
