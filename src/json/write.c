@@ -25,6 +25,7 @@
 #include "json/write.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,7 +409,7 @@ static size_t decode_escape(const char *s, size_t avail, unsigned long *cp)
             k = 6u;
         }
     } else {
-        const char *at = memchr(k_from, (int)(unsigned char)s[1], sizeof k_from - 1u);
+        const char *at = memchr(k_from, (int)(unsigned char)s[1], (sizeof k_from) - 1u);
         if (at != NULL) {
             *cp = (unsigned long)(unsigned char)k_to[at - k_from];
         }
@@ -428,8 +429,13 @@ static void put_lit(json_w *w, const char *lit, size_t n)
     end = n - 1u;
     put_c(w, '"');
     while ((i < end) && (w->st == ST_OK)) {
-        const char *bs = memchr(lit + i, (int)'\\', end - i);
-        size_t run = (bs != NULL) ? (size_t)(bs - (lit + i)) : (end - i);
+        const char *from = lit + i;
+        const char *bs = memchr(from, (int)'\\', end - i);
+        size_t run = end - i;
+        if (bs != NULL) {
+            ptrdiff_t span = bs - from;
+            run = (size_t)span;
+        }
         put_escaped_body(w, lit + i, run);
         i += run;
         if (i < end) {

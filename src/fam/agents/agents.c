@@ -82,8 +82,8 @@ void agents_detail(hctx *h, int status, const char *prefix, strv what)
         n = sizeof msg;
     }
     (void)memcpy(msg, prefix, n);
-    if (k > (sizeof msg - n)) {
-        k = sizeof msg - n;
+    if (k > ((sizeof msg) - n)) {
+        k = (sizeof msg) - n;
     }
     if (k > 0u) {
         (void)memcpy(msg + n, what.p, k);
@@ -290,7 +290,7 @@ const fam_routes agents_routes = { k_routes, sizeof(k_routes) / sizeof(k_routes[
  * + 32 (port_file_write_atomic's and port_mkdir_p's own room). */
 #define AGENTS_DIR_ROOM \
     (((size_t)CFG_CONF_VALUE_BYTES + 32u) - \
-     (2u + AGENTS_NAME_MAX + (sizeof AGENTS_F_PROMPT - 1u) + 5u + 10u + 1u))
+     (2u + AGENTS_NAME_MAX + ((sizeof AGENTS_F_PROMPT) - 1u) + 5u + 10u + 1u))
 
 st_t agents_init(const fam_env *env)
 {

@@ -37,7 +37,7 @@
 static uint64_t g_logged[AGENTS_LOGGED_NAMES];
 static unsigned g_logged_next;
 
-_Static_assert((sizeof g_logged + sizeof g_logged_next + (2u * sizeof(void *))) <=
+_Static_assert(((sizeof g_logged) + (sizeof g_logged_next) + (2u * sizeof(void *))) <=
                AGENTS_STATIC_BYTES, "AGENTS_STATIC_BYTES is the family's plan line");
 
 /* ---- invalid directories, logged once ---------------------------------------- */

@@ -224,16 +224,23 @@ size_t agents_lit_chars(strv lit)
     size_t i = 1u;
     size_t k = 0u;
     size_t end = (lit.n > 0u) ? (lit.n - 1u) : 0u;   /* without the quotes */
+    const unsigned char *u = (const unsigned char *)lit.p;
     while (i < end) {
-        unsigned char c = (unsigned char)lit.p[i];
-        if (c == (unsigned char)'\\') {
-            bool pair = ((i + 11u) < end) && (lit.p[i + 1u] == 'u') &&
-                        ((lit.p[i + 2u] == 'd') || (lit.p[i + 2u] == 'D')) &&
-                        (strchr("89abAB", lit.p[i + 3u]) != NULL) && (lit.p[i + 6u] == '\\');
-            i += (lit.p[i + 1u] == 'u') ? (pair ? 12u : 6u) : 2u;
+        if (u[i] == (unsigned char)'\\') {
+            /* an escape; \uD8xx-\uDBxx and the low half after it are one */
+            bool uni = ((i + 1u) < end) && (u[i + 1u] == (unsigned char)'u');
+            bool pair = uni && ((i + 11u) < end) &&
+                        ((u[i + 2u] == (unsigned char)'d') || (u[i + 2u] == (unsigned char)'D')) &&
+                        (memchr("89abAB", (int)u[i + 3u], 6u) != NULL) &&
+                        (u[i + 6u] == (unsigned char)'\\');
+            if (pair) {
+                i += 12u;
+            } else {
+                i += uni ? 6u : 2u;
+            }
         } else {
             i++;
-            while ((i < end) && ((((unsigned char)lit.p[i]) & 0xC0u) == 0x80u)) {
+            while ((i < end) && ((u[i] & 0xC0u) == 0x80u)) {
                 i++;
             }
         }

@@ -37,7 +37,7 @@
 #include "port.h"
 
 /* Names of one directory listing kept in order (on the producer's stack). */
-#define AGENTS_BATCH 16u
+#define AGENTS_BATCH 32u
 
 typedef enum { PH_OPEN, PH_NEXT, PH_A, PH_P, PH_B, PH_CLOSE, PH_END } out_phase;
 
@@ -339,7 +339,7 @@ static bool scan_entry(const char *name, bool is_dir, void *ctx)
     }
     if ((at + 1u) < c->nbatch) {
         (void)memmove(c->batch[at + 1u], c->batch[at],
-                      (c->nbatch - 1u - at) * (size_t)AGENTS_NAME_BYTES);
+                      (c->nbatch - 1u - at) * sizeof c->batch[0]);
     }
     (void)memcpy(c->batch[at], name, n + 1u);
     return true;
