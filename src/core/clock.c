@@ -94,6 +94,32 @@ static size_t format_http(uint64_t wall_us, const clock_civil *c, char *buf, siz
     return n;
 }
 
+/* Python's naive isoformat() without the printf family. */
+static size_t format_iso(const clock_civil *c, char *buf, size_t cap)
+{
+    char t[40];   /* "YYYYYY-MM-DDTHH:MM:SS.UUUUUU": 28 at most */
+    size_t n = fmt_u64_pad(t, sizeof t, (uint64_t)c->year, 4u);
+    static const char seps[] = "--T::";   /* before month, day, hour, min, sec */
+    const int parts[5] = { c->month, c->day, c->hour, c->min, c->sec };
+    size_t i;
+    for (i = 0u; i < 5u; i++) {
+        t[n] = seps[i];
+        n++;
+        n += fmt_u64_pad(&t[n], (sizeof t) - n, (uint64_t)parts[i], 2u);
+    }
+    if (c->usec != 0u) {
+        t[n] = '.';
+        n++;
+        n += fmt_u64_pad(&t[n], (sizeof t) - n, (uint64_t)c->usec, 6u);
+    }
+    if (n >= cap) {
+        return 0u;
+    }
+    (void)memcpy(buf, t, n);
+    buf[n] = '\0';
+    return n;
+}
+
 size_t clock_format(uint64_t wall_us, clock_fmt fmt, char *buf, size_t cap)
 {
     clock_civil c;
@@ -115,6 +141,9 @@ size_t clock_format(uint64_t wall_us, clock_fmt fmt, char *buf, size_t cap)
     case CLOCK_FMT_NAIVE6:
         n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06lu", c.year, c.month,
                      c.day, c.hour, c.min, c.sec, (unsigned long)c.usec);
+        break;
+    case CLOCK_FMT_ISO:
+        n = (int)format_iso(&c, buf, cap);   /* < cap, or 0 */
         break;
     case CLOCK_FMT_HTTP:
     default:

@@ -31,15 +31,19 @@ void clock_to_civil(uint64_t wall_us, clock_civil *out);
  *   CLOCK_FMT_OFF6    2026-02-14T13:37:12.123456+00:00
  *   CLOCK_FMT_Z3      2026-02-14T13:37:12.123Z
  *   CLOCK_FMT_NAIVE6  2026-02-14T13:37:12.123456
+ *   CLOCK_FMT_ISO     2026-02-14T13:37:12.123456, or 2026-02-14T13:37:12 when
+ *                     the microseconds are 0 (Python's isoformat() of a
+ *                     naive datetime; shift wall_us first for local time)
  *   CLOCK_FMT_HTTP    Sat, 14 Feb 2026 13:37:12 GMT   (IMF-fixdate)
- * CLOCK_FMT_HTTP is formatted without the printf family (every response's
- * Date line comes from it); a year past 9999 takes more digits in every
- * format. */
+ * CLOCK_FMT_HTTP and CLOCK_FMT_ISO are formatted without the printf family
+ * (every response's Date line comes from the first, agents' file times from
+ * the second); a year past 9999 takes more digits in every format. */
 typedef enum {
     CLOCK_FMT_Z6,
     CLOCK_FMT_OFF6,
     CLOCK_FMT_Z3,
     CLOCK_FMT_NAIVE6,
+    CLOCK_FMT_ISO,
     CLOCK_FMT_HTTP
 } clock_fmt;
 

@@ -16,10 +16,16 @@
  * The UTF-8 check here mirrors the reader's (same well-formedness table) but
  * also reports how many bytes an ill-formed sequence spans, for the U+FFFD
  * substitution.
+ *
+ * Every escaping decision is escape_of(), one character at a time, so the
+ * writer, the literal re-writer (json_w_str_lit: its escapes decoded one by
+ * one and each character escaped again) and the part escaper
+ * (json_escape_part) cannot disagree.
  */
 #include "json/write.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +71,32 @@ void json_w_init(json_w *w, char *buf, size_t cap)
     w->st = ST_OK;
 }
 
+#define JSON_W_MAX_INDENT 8u
+
+void json_w_style(json_w *w, unsigned indent, bool ascii)
+{
+    if ((indent > JSON_W_MAX_INDENT) || (w->len > 0u)) {
+        w_fail(w, ST_INTERNAL);
+        return;
+    }
+    w->indent = (unsigned char)indent;
+    w->ascii = ascii;
+}
+
+/* Pretty style: a newline and the indentation of `level` open levels. */
+static void put_newline(json_w *w, unsigned level)
+{
+    static const char spaces[] = "        ";
+    unsigned i;
+    if (w->indent == 0u) {
+        return;
+    }
+    put_c(w, '\n');
+    for (i = 0u; i < level; i++) {
+        put(w, spaces, (size_t)w->indent);
+    }
+}
+
 /* Checks that a value may come here and writes its comma. */
 static bool begin_value(json_w *w)
 {
@@ -93,6 +125,7 @@ static bool begin_value(json_w *w)
         put_c(w, ',');
     }
     w->has_item[lvl] = true;
+    put_newline(w, w->depth);
     return w->st == ST_OK;
 }
 
@@ -128,6 +161,9 @@ static void close_container(json_w *w, char open, char close)
     if ((w->depth == 0u) || (w->kind[w->depth - 1u] != (unsigned char)open) || w->after_key) {
         w_fail(w, ST_INTERNAL);
         return;
+    }
+    if (w->has_item[w->depth - 1u]) {
+        put_newline(w, w->depth - 1u);
     }
     put_c(w, close);
     if (w->st == ST_OK) {
@@ -182,99 +218,326 @@ static const unsigned char k_plain[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-static void put_escaped(json_w *w, const char *s, size_t n)
+/* The code point of the well-formed sequence u[0..len) (len 2..4). */
+static unsigned long utf8_value(const unsigned char *u, size_t len)
+{
+    unsigned long cp;
+    size_t i;
+    if (len == 2u) {
+        cp = (unsigned long)u[0] & 0x1FuL;
+    } else if (len == 3u) {
+        cp = (unsigned long)u[0] & 0x0FuL;
+    } else {
+        cp = (unsigned long)u[0] & 0x07uL;
+    }
+    for (i = 1u; i < len; i++) {
+        cp = (cp << 6) | ((unsigned long)u[i] & 0x3FuL);
+    }
+    return cp;
+}
+
+static size_t put_u4(char *e, unsigned long v)
 {
     static const char hex[] = "0123456789abcdef";
+    e[0] = '\\';
+    e[1] = 'u';
+    e[2] = hex[(v >> 12) & 0xFuL];
+    e[3] = hex[(v >> 8) & 0xFuL];
+    e[4] = hex[(v >> 4) & 0xFuL];
+    e[5] = hex[v & 0xFuL];
+    return 6u;
+}
+
+/* A byte that is always written as it is, in both styles. */
+static bool is_plain(unsigned char c, bool ascii)
+{
+    return (k_plain[c] != 0u) && (!ascii || (c != 0x7Fu));
+}
+
+/* The escape of the character at u[0] (avail >= 1 bytes from there) into
+ * e (at most 12 bytes): its length, or 0 when the *adv bytes of the
+ * character go out as they are. */
+static size_t escape_of(bool ascii, const unsigned char *u, size_t avail, char e[12],
+                        size_t *adv)
+{
+    unsigned char c = u[0];
+    size_t k = 2u;
+    *adv = 1u;
+    e[0] = '\\';
+    if (c == (unsigned char)'"') {
+        e[1] = '"';
+    } else if (c == (unsigned char)'\\') {
+        e[1] = '\\';
+    } else if (c == (unsigned char)'\b') {
+        e[1] = 'b';
+    } else if (c == (unsigned char)'\f') {
+        e[1] = 'f';
+    } else if (c == (unsigned char)'\n') {
+        e[1] = 'n';
+    } else if (c == (unsigned char)'\r') {
+        e[1] = 'r';
+    } else if (c == (unsigned char)'\t') {
+        e[1] = 't';
+    } else if ((c < 0x20u) || ((c == 0x7Fu) && ascii)) {
+        k = put_u4(e, (unsigned long)c);
+    } else if (c >= 0x80u) {
+        bool ok;
+        *adv = utf8_scan(u, avail, &ok);
+        if (!ok) {
+            if (ascii) {
+                k = put_u4(e, 0xFFFDuL);
+            } else {
+                (void)memcpy(e, "\xEF\xBF\xBD", 3u);
+                k = 3u;
+            }
+        } else {
+            unsigned long cp = utf8_value(u, *adv);
+            if (ascii && (cp >= 0x10000uL)) {
+                unsigned long v = cp - 0x10000uL;
+                k = put_u4(e, 0xD800uL + (v >> 10));
+                k += put_u4(e + 6, 0xDC00uL + (v & 0x3FFuL));
+            } else if (ascii || (cp == 0x2028uL) || (cp == 0x2029uL)) {
+                k = put_u4(e, cp);
+            } else {
+                k = 0u;     /* well-formed: as it is */
+            }
+        }
+    } else {
+        k = 0u;             /* plain ASCII */
+    }
+    return k;
+}
+
+/* The inside of a string: runs of bytes that need no escaping, flushed
+ * before each escape. */
+static void put_escaped_body(json_w *w, const char *s, size_t n)
+{
     const unsigned char *u = (const unsigned char *)s;
-    size_t run = 0u;   /* start of the pending run of plain bytes */
+    size_t run = 0u;   /* start of the pending run of bytes written as they are */
     size_t i = 0u;
 
-    put_c(w, '"');
     while ((i < n) && (w->st == ST_OK)) {
-        unsigned char c;
-        const char *esc = NULL;
-        size_t esc_n = 2u;
+        char e[12];
         size_t adv = 1u;
-        char ubuf[6];
-
+        size_t k;
         /* the common case: a run of printable ASCII, one table load a byte */
-        while ((i < n) && (k_plain[u[i]] != 0u)) {
+        while ((i < n) && is_plain(u[i], w->ascii)) {
             i++;
         }
         if (i >= n) {
             break;
         }
-        c = u[i];
-        if (c == (unsigned char)'"') {
-            esc = "\\\"";
-        } else if (c == (unsigned char)'\\') {
-            esc = "\\\\";
-        } else if (c == (unsigned char)'\b') {
-            esc = "\\b";
-        } else if (c == (unsigned char)'\f') {
-            esc = "\\f";
-        } else if (c == (unsigned char)'\n') {
-            esc = "\\n";
-        } else if (c == (unsigned char)'\r') {
-            esc = "\\r";
-        } else if (c == (unsigned char)'\t') {
-            esc = "\\t";
-        } else if (c < 0x20u) {
-            ubuf[0] = '\\';
-            ubuf[1] = 'u';
-            ubuf[2] = '0';
-            ubuf[3] = '0';
-            ubuf[4] = hex[c >> 4];
-            ubuf[5] = hex[c & 0xFu];
-            esc = ubuf;
-            esc_n = 6u;
-        } else if (c >= 0x80u) {
-            bool ok;
-            adv = utf8_scan(u + i, n - i, &ok);
-            if (!ok) {
-                esc = "\xEF\xBF\xBD";
-                esc_n = 3u;
-            } else if ((adv == 3u) && (c == 0xE2u) && (u[i + 1u] == 0x80u) &&
-                       ((u[i + 2u] == 0xA8u) || (u[i + 2u] == 0xA9u))) {
-                esc = (u[i + 2u] == 0xA8u) ? "\\u2028" : "\\u2029";
-                esc_n = 6u;
-            } else {
-                /* well-formed: part of the run */
-            }
-        } else {
-            /* plain ASCII: part of the run */
-        }
-        if (esc != NULL) {
+        k = escape_of(w->ascii, u + i, n - i, e, &adv);
+        if (k > 0u) {
             put(w, s + run, i - run);
-            put(w, esc, esc_n);
+            put(w, e, k);
             run = i + adv;
         }
         i += adv;
     }
     put(w, s + run, n - run);
+}
+
+static void put_escaped(json_w *w, const char *s, size_t n)
+{
+    put_c(w, '"');
+    put_escaped_body(w, s, n);
     put_c(w, '"');
 }
 
-void json_w_keyn(json_w *w, const char *k, size_t n)
+static int hex_val(char c)
+{
+    int v = -1;
+    if ((c >= '0') && (c <= '9')) {
+        v = (int)c - (int)'0';
+    } else if ((c >= 'a') && (c <= 'f')) {
+        v = (int)c - (int)'a' + 10;
+    } else if ((c >= 'A') && (c <= 'F')) {
+        v = (int)c - (int)'A' + 10;
+    } else {
+        /* not a hex digit */
+    }
+    return v;
+}
+
+/* The 4 hex digits after "\u" at s (avail bytes from the backslash), or
+ * -1. */
+static long u_escape(const char *s, size_t avail)
+{
+    long v = 0;
+    size_t i;
+    if ((avail < 6u) || (s[0] != '\\') || (s[1] != 'u')) {
+        return -1;
+    }
+    for (i = 2u; i < 6u; i++) {
+        int d = hex_val(s[i]);
+        if (d < 0) {
+            return -1;
+        }
+        v = (v * 16) + (long)d;
+    }
+    return v;
+}
+
+/* The escape at s[0] == '\\' (avail bytes from there): its code point in
+ * *cp (U+FFFD when it does not decode) and the bytes it spans. */
+static size_t decode_escape(const char *s, size_t avail, unsigned long *cp)
+{
+    static const char k_from[] = "\"\\/bfnrt";
+    static const char k_to[] = "\"\\/\b\f\n\r\t";
+    size_t k = 2u;
+    *cp = 0xFFFDuL;
+    if (avail < 2u) {
+        k = 1u;
+    } else if (s[1] == 'u') {
+        long hi = u_escape(s, avail);
+        if (hi < 0) {
+            k = 2u;
+        } else if ((hi >= 0xD800L) && (hi <= 0xDBFFL)) {
+            long lo = u_escape(s + 6, avail - 6u);
+            if ((lo >= 0xDC00L) && (lo <= 0xDFFFL)) {
+                *cp = 0x10000uL + (((unsigned long)hi - 0xD800uL) << 10) +
+                      ((unsigned long)lo - 0xDC00uL);
+                k = 12u;
+            } else {
+                k = 6u;     /* a lone high surrogate */
+            }
+        } else if ((hi >= 0xDC00L) && (hi <= 0xDFFFL)) {
+            k = 6u;         /* a lone low surrogate */
+        } else {
+            *cp = (unsigned long)hi;
+            k = 6u;
+        }
+    } else {
+        const char *at = memchr(k_from, (int)(unsigned char)s[1], (sizeof k_from) - 1u);
+        if (at != NULL) {
+            *cp = (unsigned long)(unsigned char)k_to[at - k_from];
+        }
+    }
+    return k;
+}
+
+/* A literal's inside decoded, each character escaped again. */
+static void put_lit(json_w *w, const char *lit, size_t n)
+{
+    size_t i = 1u;
+    size_t end;
+    if ((n < 2u) || (lit[0] != '"') || (lit[n - 1u] != '"')) {
+        put_escaped(w, lit, n);   /* not a literal: its bytes as a string */
+        return;
+    }
+    end = n - 1u;
+    put_c(w, '"');
+    while ((i < end) && (w->st == ST_OK)) {
+        const char *from = lit + i;
+        const char *bs = memchr(from, (int)'\\', end - i);
+        size_t run = end - i;
+        if (bs != NULL) {
+            ptrdiff_t span = bs - from;
+            run = (size_t)span;
+        }
+        put_escaped_body(w, lit + i, run);
+        i += run;
+        if (i < end) {
+            unsigned long cp = 0uL;
+            unsigned char tmp[4];
+            size_t k = decode_escape(lit + i, end - i, &cp);
+            size_t m = utf8_encode(cp, tmp);
+            put_escaped_body(w, (const char *)tmp, m);
+            i += k;
+        }
+    }
+    put_c(w, '"');
+}
+
+size_t json_escape_part(const char *s, size_t n, bool final, char *out, size_t cap,
+                        size_t *used)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0u;
+    size_t o = 0u;
+    bool room = true;
+    while ((i < n) && room) {
+        char e[12];
+        size_t adv = 1u;
+        size_t k;
+        if (is_plain(u[i], false)) {
+            room = (o < cap);
+            if (room) {
+                out[o] = s[i];
+                o++;
+                i++;
+            }
+        } else if ((u[i] >= 0x80u) && !final && ((n - i) < 4u)) {
+            room = false;   /* may be cut: the next call has the rest */
+        } else {
+            k = escape_of(false, u + i, n - i, e, &adv);
+            if (k == 0u) {
+                room = (adv <= (cap - o));
+                if (room) {
+                    (void)memcpy(out + o, s + i, adv);
+                }
+            } else {
+                room = (k <= (cap - o));
+                if (room) {
+                    (void)memcpy(out + o, e, k);
+                }
+            }
+            if (room) {
+                o += (k == 0u) ? adv : k;
+                i += adv;
+            }
+        }
+    }
+    *used = i;
+    return o;
+}
+
+/* Checks that a key may come here and writes its comma and newline. */
+static bool begin_key(json_w *w, bool bad_arg)
 {
     unsigned lvl;
 
     if (w->st != ST_OK) {
-        return;
+        return false;
     }
     if ((w->depth == 0u) || (w->kind[w->depth - 1u] != (unsigned char)'{') || w->after_key ||
-        ((k == NULL) && (n > 0u))) {
+        bad_arg) {
         w_fail(w, ST_INTERNAL);
-        return;
+        return false;
     }
     lvl = w->depth - 1u;
     if (w->has_item[lvl]) {
         put_c(w, ',');
     }
     w->has_item[lvl] = true;
-    put_escaped(w, (k != NULL) ? k : "", n);
+    put_newline(w, w->depth);
+    return true;
+}
+
+static void end_key(json_w *w)
+{
     put_c(w, ':');
+    if (w->indent > 0u) {
+        put_c(w, ' ');
+    }
     w->after_key = true;
+}
+
+void json_w_keyn(json_w *w, const char *k, size_t n)
+{
+    if (begin_key(w, (k == NULL) && (n > 0u))) {
+        put_escaped(w, (k != NULL) ? k : "", n);
+        end_key(w);
+    }
+}
+
+void json_w_key_lit(json_w *w, const char *lit, size_t n)
+{
+    if (begin_key(w, lit == NULL)) {
+        put_lit(w, lit, n);
+        end_key(w);
+    }
 }
 
 void json_w_key(json_w *w, const char *k)
@@ -296,6 +559,18 @@ void json_w_str(json_w *w, const char *s, size_t n)
     }
     if (begin_value(w)) {
         put_escaped(w, (s != NULL) ? s : "", n);
+        end_value(w);
+    }
+}
+
+void json_w_str_lit(json_w *w, const char *lit, size_t n)
+{
+    if (lit == NULL) {
+        w_fail(w, ST_INTERNAL);
+        return;
+    }
+    if (begin_value(w)) {
+        put_lit(w, lit, n);
         end_value(w);
     }
 }

@@ -32,6 +32,16 @@
  *     maximal ill-formed subsequence (the Unicode / WHATWG practice), so the
  *     output is always valid UTF-8. Well-formed input round-trips exactly.
  *
+ * Style (json_w_style, after init): compact by default. indent n > 0 writes
+ * as Python's json.dumps(indent=n) does: a newline and n spaces per open
+ * level before each member and before the end of a non-empty container,
+ * ": " after a key, "[]" and "{}" for empty ones. ascii writes as Python's
+ * ensure_ascii does: every character above U+007E, DEL included, as \uXXXX
+ * (lowercase hex; a surrogate pair above U+FFFF), ill-formed bytes as
+ * \ufffd; the output is then plain ASCII. Together they give the bytes of
+ * Python's json.dump(obj, f, indent=2), which files shared with Python
+ * tools are compared by.
+ *
  * Numbers: json_w_f64 writes the shortest of %.15g/%.16g/%.17g that reads
  * back to the same double; NaN and infinities are written as null (as
  * JavaScript's JSON.stringify does).
@@ -60,10 +70,15 @@ typedef struct {
     bool has_item[CFG_JSON_MAX_DEPTH];      /* level already has a member */
     bool after_key;                         /* a key was written, value due */
     bool root_done;                         /* the top-level value is complete */
+    unsigned char indent;                   /* spaces per level, 0: compact */
+    bool ascii;                             /* \uXXXX above U+007E */
 } json_w;
 
 /* buf may be NULL only with cap 0 (every write is then ST_FULL). */
 void json_w_init(json_w *w, char *buf, size_t cap);
+/* Change the style (above) before the first value: indent 0..8 spaces per
+ * level (0: compact), ascii escaping. */
+void json_w_style(json_w *w, unsigned indent, bool ascii);
 
 void json_w_obj_begin(json_w *w);
 void json_w_obj_end(json_w *w);
@@ -86,6 +101,14 @@ void json_w_null(json_w *w);
  * valid JSON value, e.g. json_raw() of a parsed document). */
 void json_w_raw(json_w *w, const char *s, size_t n);
 
+/* A string given as a JSON string literal, quotes included, of a parsed
+ * document (json_raw of a string token): decoded and written again in this
+ * writer's escaping, so "\u00e9" and "\u00E9" and a raw U+00E9 all come out
+ * as the writer writes U+00E9. A literal the reader would refuse is written
+ * with U+FFFD for what does not decode (a caller bug, not checked). */
+void json_w_str_lit(json_w *w, const char *lit, size_t n);
+void json_w_key_lit(json_w *w, const char *lit, size_t n);
+
 /* Key + value shorthands. */
 void json_w_kstr(json_w *w, const char *k, const char *s);   /* NULL -> null */
 void json_w_kstrn(json_w *w, const char *k, const char *s, size_t n);
@@ -104,5 +127,16 @@ st_t json_w_status(const json_w *w);
  * receives its length. Otherwise the sticky error, or ST_INTERNAL when
  * containers are still open or nothing was written. */
 st_t json_w_finish(const json_w *w, size_t *len);
+
+/* The inside of a JSON string (no quotes) for s[0..n), escaped as a compact
+ * json_w escapes strings, for text too long to hold whole (a file streamed
+ * into a response part by part): whole characters only, as many as fit in
+ * out[0..cap). Returns the bytes written and sets *used to the bytes of s
+ * they stand for. Unless final (s ends where the text ends), a character
+ * that may be cut by the end of s (fewer than 4 bytes left, not ASCII) is
+ * left for the next call, which starts at s + *used with more text; so the
+ * escaping of a text is the same however it is cut. */
+size_t json_escape_part(const char *s, size_t n, bool final, char *out, size_t cap,
+                        size_t *used);
 
 #endif

@@ -363,6 +363,65 @@ def stream_workload(srv):
     assert srv.request("observability", "GET", "/health").status == 200
 
 
+def agents_workload(srv):
+    """The agents family: blueprints created, read (one and the list, larger
+    than tx), patched field by field, disabled, refused a delete while an
+    observability session of theirs runs (Decision 8), deleted; an
+    invalid directory skipped; the errors (422, 400, 404, 409)."""
+    if not built("agents"):
+        return
+    agents_dir = os.path.join(srv.workdir, ".agent-orchestrator", "agents")
+    big = min(100 * 1024, limits()["CFG_BODY_SLOT_BYTES"] // 4)
+
+    def a(method, path, body=None, raw=None):
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        return srv.request("agents", method, path, body=data)
+
+    for i in range(12):
+        body = {"name": f"heap-{i:02d}", "description": "d \u00e9" * 100,
+                "skills": [f"s{k}" for k in range(10)],
+                "mcp_servers": {"m": {"command": "npx", "args": ["x"], "env": {"K": "V"}}}}
+        if i == 3:
+            body["system_prompt"] = "p\u2028\x01" * (big // 3)
+        assert a("POST", "/agents", body).status == 201
+    os.makedirs(os.path.join(agents_dir, "broken"), exist_ok=True)
+    with open(os.path.join(agents_dir, "broken", "agent.json"), "w") as f:
+        f.write("{nope")
+    for _ in range(3):
+        r = a("GET", "/agents")
+        assert r.status == 200 and len(json.loads(r.body)) == 12
+        assert a("GET", "/agents/heap-03").status == 200
+        assert a("HEAD", "/agents/heap-03").status == 200
+    for patch in ({"description": "new"}, {"skills": ["a"]}, {"skills": []},
+                  {"system_prompt": "sp"}, {"system_prompt": ""},
+                  {"mcp_servers": {"n": {"command": "c", "args": []}}}, {"mcp_servers": {}}, {}):
+        assert a("PATCH", "/agents/heap-01", patch).status == 200
+    for status in ("inactive", "inactive", "active", "active"):
+        assert a("PATCH", "/agents/heap-02/status", {"status": status}).status == 200
+    assert a("PATCH", "/agents/heap-02/status", {"status": "x" * big}).status == 422
+    assert a("POST", "/agents", {"name": "x", "pad": "y" * big}).status == 422
+    assert a("POST", "/agents", raw=b"{bad").status == 422
+    assert a("POST", "/agents", {"name": "bad name", "description": "d"}).status == 400
+    assert a("POST", "/agents", {"name": "heap-00", "description": "d"}).status == 409
+    assert a("GET", "/agents/..").status == 404
+    assert a("GET", "/agents/broken").status == 404
+    if built("observability"):
+        sid = "heap-agent-session"
+        ev = {"event_type": "session_start", "session_id": sid, "session_name": sid,
+              "timestamp": "2025-01-01T00:00:00Z"}
+        assert srv.request("observability", "POST", "/events",
+                           body=json.dumps(ev).encode()).status == 200
+        assert srv.request("observability", "PATCH", f"/sessions/{sid}/metadata",
+                           body=json.dumps({"agent_name": "heap-00"}).encode()).status == 200
+        assert a("DELETE", "/agents/heap-00").status == 409
+        ev["event_type"] = "session_stop"
+        assert srv.request("observability", "POST", "/events",
+                           body=json.dumps(ev).encode()).status == 200
+    for i in range(12):
+        assert a("DELETE", f"/agents/heap-{i:02d}").status == 204
+    assert a("DELETE", "/agents/heap-00").status == 404
+
+
 def chat_stream(srv, bot, body, read_all=True):
     """POST a chat turn; the SSE body as (event, data) pairs (read_all False:
     the open socket after the first text_delta)."""
@@ -508,6 +567,7 @@ def test_no_heap_after_first_poll(roostd, shim, tmp_path):
         stream_workload(srv)
         if built("documents"):
             docs_workload(srv)
+        agents_workload(srv)
         if with_fleet:
             chat_workload(srv, fake, tls_fake)
     finally:

@@ -659,6 +659,11 @@ static void test_clock_format(void)
     check_fmt(4107542399000000u, CLOCK_FMT_HTTP, "Sun, 28 Feb 2100 23:59:59 GMT");
     check_fmt(4107542400000000u, CLOCK_FMT_HTTP, "Mon, 01 Mar 2100 00:00:00 GMT");
     check_fmt(4107542400000000u, CLOCK_FMT_NAIVE6, "2100-03-01T00:00:00.000000");
+    /* Python's isoformat(): no fraction when the microseconds are 0. */
+    check_fmt(t, CLOCK_FMT_ISO, "2026-02-14T13:37:12.123456");
+    check_fmt(4107542400000000u, CLOCK_FMT_ISO, "2100-03-01T00:00:00");
+    check_fmt(951825600000005u, CLOCK_FMT_ISO, "2000-02-29T12:00:00.000005");
+    check_fmt(0u, CLOCK_FMT_ISO, "1970-01-01T00:00:00");
 }
 
 static void test_clock_format_cap(void)
@@ -675,6 +680,10 @@ static void test_clock_format_cap(void)
     T_EQ_INT(clock_format(t, CLOCK_FMT_Z3, buf, 25u), 24);
     T_EQ_INT(clock_format(t, CLOCK_FMT_NAIVE6, buf, 26u), 0);
     T_EQ_INT(clock_format(t, CLOCK_FMT_NAIVE6, buf, 27u), 26);
+    T_EQ_INT(clock_format(t, CLOCK_FMT_ISO, buf, 26u), 0);
+    T_EQ_INT(clock_format(t, CLOCK_FMT_ISO, buf, 27u), 26);
+    T_EQ_INT(clock_format(0u, CLOCK_FMT_ISO, buf, 19u), 0);
+    T_EQ_INT(clock_format(0u, CLOCK_FMT_ISO, buf, 20u), 19);
     T_EQ_INT(clock_format(t, CLOCK_FMT_HTTP, buf, 29u), 0);
     T_EQ_INT(clock_format(t, CLOCK_FMT_HTTP, buf, 30u), 29);
     T_EQ_INT(clock_format(t, CLOCK_FMT_HTTP, buf, 1u), 0);

@@ -993,6 +993,174 @@ static void test_round_trip(void)
     W_EQ(&w, "{\"m\":{\"a\": [1, 2.5, \"x\"]}}");
 }
 
+/* Python's json.dumps(obj, indent=2) (ensure_ascii on): the bytes of the
+ * agent files shared with the upstream tools. */
+static void test_writer_pretty(void)
+{
+    char buf[512];
+    json_w w;
+
+    json_w_init(&w, buf, sizeof buf);
+    json_w_style(&w, 2u, true);
+    json_w_obj_begin(&w);
+    json_w_kstr(&w, "name", "x");
+    json_w_key(&w, "skills");
+    json_w_arr_begin(&w);
+    json_w_cstr(&w, "a");
+    json_w_cstr(&w, "b");
+    json_w_arr_end(&w);
+    json_w_key(&w, "mcpServers");
+    json_w_obj_begin(&w);
+    json_w_key(&w, "s");
+    json_w_obj_begin(&w);
+    json_w_key(&w, "args");
+    json_w_arr_begin(&w);
+    json_w_arr_end(&w);
+    json_w_key(&w, "env");
+    json_w_obj_begin(&w);
+    json_w_obj_end(&w);
+    json_w_obj_end(&w);
+    json_w_obj_end(&w);
+    json_w_obj_end(&w);
+    W_EQ(&w, "{\n  \"name\": \"x\",\n  \"skills\": [\n    \"a\",\n    \"b\"\n  ],\n"
+             "  \"mcpServers\": {\n    \"s\": {\n      \"args\": [],\n      \"env\": {}\n"
+             "    }\n  }\n}");
+    /* Scalars and empty containers at the top. */
+    json_w_init(&w, buf, sizeof buf);
+    json_w_style(&w, 2u, false);
+    json_w_arr_begin(&w);
+    json_w_arr_end(&w);
+    W_EQ(&w, "[]");
+    json_w_init(&w, buf, sizeof buf);
+    json_w_style(&w, 4u, false);
+    json_w_arr_begin(&w);
+    json_w_i64(&w, 1);
+    json_w_arr_begin(&w);
+    json_w_null(&w);
+    json_w_arr_end(&w);
+    json_w_arr_end(&w);
+    W_EQ(&w, "[\n    1,\n    [\n        null\n    ]\n]");
+    /* ensure_ascii: everything above U+007E (DEL too) as \uXXXX, lowercase,
+     * surrogate pairs above U+FFFF, ill-formed bytes as \ufffd. */
+    json_w_init(&w, buf, sizeof buf);
+    json_w_style(&w, 0u, true);
+    json_w_str(&w, S("a\x7f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xe2\x80\xa8\xff\x01/\"\n"));
+    W_EQ(&w, "\"a\\u007f\\u00e9\\u20ac\\ud83d\\ude00\\u2028\\ufffd\\u0001/\\\"\\n\"");
+    /* Keys too. */
+    json_w_init(&w, buf, sizeof buf);
+    json_w_style(&w, 0u, true);
+    json_w_obj_begin(&w);
+    json_w_keyn(&w, S("\xc3\xa9"));
+    json_w_i64(&w, 1);
+    json_w_obj_end(&w);
+    W_EQ(&w, "{\"\\u00e9\":1}");
+    /* The style is set before the first value, within range. */
+    json_w_init(&w, buf, sizeof buf);
+    json_w_i64(&w, 1);
+    json_w_style(&w, 2u, false);
+    T_EQ_INT(json_w_status(&w), ST_INTERNAL);
+    json_w_init(&w, buf, sizeof buf);
+    json_w_style(&w, 9u, false);
+    T_EQ_INT(json_w_status(&w), ST_INTERNAL);
+}
+
+/* json_w_str_lit: a literal decoded and escaped again by this writer. */
+static void test_writer_literal(void)
+{
+    static const char *const doc =
+        "[\"plain\", \"\\u00e9\\u00E9\\u20ac \\ud83d\\ude00\", \"\\\"\\\\\\/\\b\\f\\n\\r\\t\", "
+        "\"\\u0000\\u001F\\u007f\", \"\xc3\xa9\xe2\x80\xa8\", \"\"]";
+    char buf[256];
+    json_w w;
+    json_doc d;
+    int i;
+
+    T_EQ_INT(parse(&d, doc), ST_OK);
+    json_w_init(&w, buf, sizeof buf);
+    json_w_arr_begin(&w);
+    for (i = 0; i < json_arr_len(&d, 0); i++) {
+        strv lit = json_raw(&d, json_arr_at(&d, 0, i));
+        json_w_str_lit(&w, lit.p, lit.n);
+    }
+    json_w_arr_end(&w);
+    W_EQ(&w, "[\"plain\",\"\xc3\xa9\xc3\xa9\xe2\x82\xac \xf0\x9f\x98\x80\","
+             "\"\\\"\\\\/\\b\\f\\n\\r\\t\",\"\\u0000\\u001f\x7f\",\"\xc3\xa9\\u2028\",\"\"]");
+    /* The same literals in Python's ensure_ascii, and as keys. */
+    json_w_init(&w, buf, sizeof buf);
+    json_w_style(&w, 0u, true);
+    json_w_obj_begin(&w);
+    for (i = 1; i < 2; i++) {
+        strv lit = json_raw(&d, json_arr_at(&d, 0, i));
+        json_w_key_lit(&w, lit.p, lit.n);
+        json_w_str_lit(&w, lit.p, lit.n);
+    }
+    json_w_obj_end(&w);
+    W_EQ(&w, "{\"\\u00e9\\u00e9\\u20ac \\ud83d\\ude00\":\"\\u00e9\\u00e9\\u20ac \\ud83d\\ude00\"}");
+    /* What does not decode becomes U+FFFD (not something the reader gives). */
+    json_w_init(&w, buf, sizeof buf);
+    json_w_arr_begin(&w);
+    json_w_str_lit(&w, S("\"\\ud800x\""));
+    json_w_str_lit(&w, S("\"\\q\\u12\""));
+    json_w_str_lit(&w, S("no quotes"));
+    json_w_arr_end(&w);
+    W_EQ(&w, "[\"\xef\xbf\xbdx\",\"\xef\xbf\xbd\xef\xbf\xbd" "12\",\"no quotes\"]");
+    json_w_init(&w, buf, sizeof buf);
+    json_w_str_lit(&w, NULL, 0u);
+    T_EQ_INT(json_w_finish(&w, NULL), ST_INTERNAL);
+}
+
+/* json_escape_part: the same escaping as json_w_str, however the text and
+ * the room are cut. */
+static void test_escape_part(void)
+{
+    static const char text[] = "ab\"\\\n\x01\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"
+                               "\xe2\x80\xa8\xff\xc3 end";
+    size_t tn = sizeof text - 1u;
+    char whole[256];
+    char out[256];
+    json_w w;
+    size_t wn = 0u;
+    size_t cut;
+    size_t room;
+
+    json_w_init(&w, whole, sizeof whole);
+    json_w_str(&w, text, tn);
+    T_EQ_INT(json_w_finish(&w, &wn), ST_OK);
+    /* without its quotes */
+    wn -= 2u;
+    for (cut = 1u; cut <= tn; cut++) {
+        for (room = 6u; room <= 40u; room += 7u) {
+            size_t at = 0u;
+            size_t o = 0u;
+            int guard = 0;
+            while ((at < tn) && (guard < 1000)) {
+                size_t used = 0u;
+                /* a piece that does not end the text is at least 4 bytes */
+                size_t want = (cut < 4u) ? 4u : cut;
+                size_t end = ((at + want) < tn) ? (at + want) : tn;
+                size_t room_left = ((o + room) <= sizeof out) ? room : (sizeof out - o);
+                o += json_escape_part(text + at, end - at, end == tn, out + o, room_left,
+                                      &used);
+                at += used;
+                guard++;
+            }
+            T_EQ_INT(at, tn);
+            T_EQ_INT(o, wn);
+            T_CHECK(memcmp(out, whole + 1, wn) == 0);
+        }
+    }
+    /* No room for the next character: nothing written, nothing used. */
+    {
+        size_t used = 9u;
+        T_EQ_INT(json_escape_part("\x01", 1u, true, out, 5u, &used), 0);
+        T_EQ_INT(used, 0);
+        T_EQ_INT(json_escape_part("\xc3\xa9", 2u, false, out, 5u, &used), 0);
+        T_EQ_INT(used, 0);
+        T_EQ_INT(json_escape_part("\xc3\xa9", 2u, true, out, 5u, &used), 2);
+        T_EQ_INT(used, 2);
+    }
+}
+
 int main(void)
 {
     T_RUN(test_accept);
@@ -1014,5 +1182,8 @@ int main(void)
     T_RUN(test_writer_nesting);
     T_RUN(test_writer_overflow);
     T_RUN(test_round_trip);
+    T_RUN(test_writer_pretty);
+    T_RUN(test_writer_literal);
+    T_RUN(test_escape_part);
     return t_done("json");
 }

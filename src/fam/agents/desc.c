@@ -113,6 +113,7 @@ const fam_desc fam_agents = {
     .built = true,
     .routes = &agents_routes,
     .error = fam_fastapi_error,
+    .init = agents_init,
     .setup = fam_fastapi_setup,
 #endif
 };

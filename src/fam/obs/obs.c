@@ -1,12 +1,15 @@
 /*
  * obs.c - the observability family (spec/observability.md): its route table
  * and the descriptor's hooks (desc.c). The routes live in events.c and
- * sessions.c, the common helpers and validation in api.c (obs_int.h).
+ * sessions.c, the common helpers and validation in api.c (obs_int.h). Its
+ * init also registers the answer agents asks for (Decision 8, through
+ * fam/shared/xfam.h): whether a session of an agent is running.
  */
 #include "fam/obs/obs.h"
 
 #include "fam/obs/obs_int.h"
 #include "fam/shared/fam.h"
+#include "fam/shared/xfam.h"
 
 /* ---- routes ------------------------------------------------------------------ */
 
@@ -31,5 +34,6 @@ const fam_routes obs_routes = { k_routes, sizeof(k_routes) / sizeof(k_routes[0])
 st_t obs_init(const fam_env *env)
 {
     obs_set_stop_grace_ms((uint32_t)env->num("observability.stop_grace_ms"));
+    xfam_set_agent_running(obs_agent_running);
     return ST_OK;
 }

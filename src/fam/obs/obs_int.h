@@ -76,5 +76,7 @@ sqlite3_stmt *obs_sessions_query(const void *ctx, int64_t sent);
 void obs_patch_session_meta(hctx *h);
 void obs_delete_session(hctx *h);
 void obs_stop_session(hctx *h);
+/* Decision 8 (fam/shared/xfam.h): a running session with agent_name name? */
+st_t obs_agent_running(strv name, bool *running);
 
 #endif

@@ -5,7 +5,8 @@
  * fit tx), DELETE, and stop: pid = the latest event pid of the session (the
  * pane link of rpg, resolution step 2, is not wired yet); SIGTERM follows
  * after the grace period through a timer held in one of CFG_OBS_STOP_SLOTS
- * slots.
+ * slots. Also the answer to agents' question (Decision 8): is a session of
+ * this agent running.
  */
 #include "fam/obs/obs_int.h"
 
@@ -178,6 +179,21 @@ void obs_delete_session(hctx *h)
     json_w_obj_end(&w);
     fam_json_end(h, &w);
     obs_publish(OBS_PUB_SESSION_DELETED, NULL, sid);
+}
+
+/* ---- Decision 8: agents asks before deleting an agent ---------------------- */
+
+st_t obs_agent_running(strv name, bool *running)
+{
+    sqlite3_stmt *q = obs_stmt(OBS_SQL_SESSION_RUNNING_AGENT);
+    bool row = false;
+    st_t st = store_bind_text(q, 1, name);
+    if (st == ST_OK) {
+        st = store_step(q, &row);
+    }
+    store_done(q);
+    *running = (st == ST_OK) && row;
+    return st;
 }
 
 /* ---- POST /sessions/{session_id}/stop (§3.7, §5) ---------------------------- */

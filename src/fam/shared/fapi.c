@@ -32,6 +32,7 @@ void fapi_errs_init(fapi_errs *e, hctx *h)
 void fapi_err_add(fapi_errs *e, const fapi_err *err)
 {
     json_w *w = &e->w;
+    size_t i;
     if (e->n == 0u) {
         fam_json_begin(e->h, 422, w);
         json_w_obj_begin(w);
@@ -50,6 +51,16 @@ void fapi_err_add(fapi_errs *e, const fapi_err *err)
     if (err->index >= 0) {
         json_w_i64(w, (int64_t)err->index);
     }
+    for (i = 0u; (err->more != NULL) && (i < err->nmore); i++) {
+        const fapi_loc *l = &err->more[i];
+        if (l->key != NULL) {
+            json_w_cstr(w, l->key);
+        } else if (l->key_lit.p != NULL) {
+            json_w_str_lit(w, l->key_lit.p, l->key_lit.n);
+        } else {
+            json_w_i64(w, (int64_t)l->index);
+        }
+    }
     json_w_arr_end(w);
     json_w_kstr(w, "msg", err->msg);
     json_w_key(w, "input");
@@ -63,7 +74,11 @@ void fapi_err_add(fapi_errs *e, const fapi_err *err)
     if (err->ctx_key != NULL) {
         json_w_key(w, "ctx");
         json_w_obj_begin(w);
-        json_w_ki64(w, err->ctx_key, err->ctx_val);
+        if (err->ctx_str != NULL) {
+            json_w_kstr(w, err->ctx_key, err->ctx_str);
+        } else {
+            json_w_ki64(w, err->ctx_key, err->ctx_val);
+        }
         json_w_obj_end(w);
     }
     json_w_obj_end(w);

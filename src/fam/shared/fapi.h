@@ -27,22 +27,39 @@
 #include "json/read.h"
 #include "json/write.h"
 
+/* One more element of a loc, deeper than field and index: a member name
+ * (key, a C string, or key_lit, its JSON string literal from a parsed
+ * document, e.g. json_raw of a key token) or, when both are NULL, an array
+ * index. */
+typedef struct {
+    const char *key;
+    strv key_lit;
+    int index;
+} fapi_loc;
+
 /* One validation entry:
- *   {"type":type,"loc":[loc0(,field)(,index)],"msg":msg,"input":…(,"ctx":{ctx_key:ctx_val})}
- * field NULL: no field in loc; index < 0: no index. input: input_text when
+ *   {"type":type,"loc":[loc0(,field)(,index)(,more...)],"msg":msg,"input":…
+ *    (,"ctx":{ctx_key:ctx_val or ctx_str})}
+ * field NULL: no field in loc; index < 0: no index; more[0..nmore): deeper
+ * elements ("mcp_servers", "github", "args", 0). input: input_text when
  * its p is not NULL (written as a JSON string: query values), else
  * input_json (raw JSON text of a parsed document, e.g. json_raw; p NULL
- * writes null). ctx_key NULL: no ctx. */
+ * writes null). ctx_key NULL: no ctx; its value is ctx_str when not NULL
+ * (a JSON string), else ctx_val. A zeroed entry has none of the optional
+ * parts. */
 typedef struct {
     const char *type;
     const char *msg;
     const char *loc0;           /* "body" or "query" */
     const char *field;
     int index;
+    const fapi_loc *more;
+    size_t nmore;
     strv input_json;
     strv input_text;
     const char *ctx_key;
     int64_t ctx_val;
+    const char *ctx_str;
 } fapi_err;
 
 typedef struct {
