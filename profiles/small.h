@@ -164,16 +164,16 @@
 
 /* ---- documents -------------------------------------------------------- */
 /* One upload at a time, with short text fields: tags and metadata longer
- * than 1 KiB each are 413 "Form field too large" here (the spec's 8 KiB
+ * than 512 bytes each are 413 "Form field too large" here (the spec's 8 KiB
  * and 64 KiB in the other profiles), and no chunk buffer. */
 #ifndef CFG_DOCS_UPLOAD_SLOTS
 #define CFG_DOCS_UPLOAD_SLOTS 1
 #endif
 #ifndef CFG_DOCS_TAGS_BYTES
-#define CFG_DOCS_TAGS_BYTES 1024
+#define CFG_DOCS_TAGS_BYTES 512
 #endif
 #ifndef CFG_DOCS_META_BYTES
-#define CFG_DOCS_META_BYTES 1024
+#define CFG_DOCS_META_BYTES 512
 #endif
 /* No chunk buffer: the body goes through rx. */
 #ifndef CFG_DOCS_CHUNK_BYTES

@@ -27,8 +27,8 @@
 /* upload.c's statics, for the plan (plan.def): the slots and a message. */
 #define DOCS_UPLOAD_STATIC_BYTES \
     (((size_t)CFG_DOCS_UPLOAD_SLOTS * \
-      (1536u + (size_t)CFG_CONF_VALUE_BYTES + (size_t)CFG_DOCS_TAGS_BYTES + \
-       (size_t)CFG_DOCS_META_BYTES + (size_t)CFG_DOCS_CHUNK_BYTES)) + 96u)
+      (1264u + (size_t)CFG_CONF_VALUE_BYTES + (size_t)CFG_DOCS_TAGS_BYTES + \
+       (size_t)CFG_DOCS_META_BYTES + (size_t)CFG_DOCS_CHUNK_BYTES)) + 64u)
 
 /* `^doc_[0-9a-f]{24}$` */
 bool docs_id_valid(strv id);

@@ -91,7 +91,7 @@ typedef struct {
 } upload;
 
 static upload g_up[CFG_DOCS_UPLOAD_SLOTS];
-static char g_too_large[96];  /* "File too large. Maximum size is N bytes" */
+static char g_too_large[64];  /* "File too large. Maximum size is N bytes" */
 
 _Static_assert(((sizeof g_up) + (sizeof g_too_large)) <= (size_t)DOCS_UPLOAD_STATIC_BYTES,
                "DOCS_UPLOAD_STATIC_BYTES is the plan of this module");
@@ -558,7 +558,7 @@ void docs_upload(hctx *h)
 
 /* ---- the sweep at start --------------------------------------------------------- */
 
-#define SWEEP_BATCH 64u
+#define SWEEP_BATCH 16u
 
 typedef struct {
     char names[SWEEP_BATCH][40];
