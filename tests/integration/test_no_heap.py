@@ -382,7 +382,7 @@ def agents_workload(srv):
                 "skills": [f"s{k}" for k in range(10)],
                 "mcp_servers": {"m": {"command": "npx", "args": ["x"], "env": {"K": "V"}}}}
         if i == 3:
-            body["system_prompt"] = "p\u2028\x01" * (big // 3)
+            body["system_prompt"] = "p\u2028\x01" * (big // 13)   # 13 bytes of JSON each
         assert a("POST", "/agents", body).status == 201
     os.makedirs(os.path.join(agents_dir, "broken"), exist_ok=True)
     with open(os.path.join(agents_dir, "broken", "agent.json"), "w") as f:
