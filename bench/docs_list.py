@@ -7,7 +7,7 @@ Usage: bench/docs_list.py [path/to/roostd] [--docs 10000] [--requests 2000]
 
 Starts roostd (a fresh data directory), stops it and SEEDS --docs documents
 straight into roost.db and <data_dir>/documents/ (tests/integration/
-docslib.py: rows, tags, tag counts and files, as the server lays them out;
+docseed.py: rows, tags, tag counts and files, as the server lays them out;
 10,000 uploads would measure the uploads), starts it again and then, over
 one keep-alive connection, asks each query --requests times after 50
 warm-up requests, timing each request from its first byte sent to its
@@ -41,7 +41,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import roostlib  # noqa: E402
 from benchlib import pct  # noqa: E402
-from docslib import FAM, seed_rows  # noqa: E402
+from docseed import FAM, seed_rows  # noqa: E402
 
 QUERIES = [
     ("tags=a,b", "/documents?tags=a,b"),

@@ -16,10 +16,9 @@
 #include "fam/desc.h"
 
 /* Static storage of the family, for the plan (plan.def): the documents
- * directory's path (docs.c) and the decoded query of a list (meta.c). */
+ * directory's path (docs.c). */
 #define DOCS_DIR_BYTES ((size_t)CFG_CONF_VALUE_BYTES + 16u)
-#define DOCS_QUERY_BYTES ((size_t)CFG_HTTP_MAX_TARGET_BYTES)
-#define DOCS_STATIC_BYTES (DOCS_DIR_BYTES + DOCS_QUERY_BYTES)
+#define DOCS_STATIC_BYTES DOCS_DIR_BYTES
 
 /* Its route table and init hook (the descriptor's, desc.c): init creates
  * <data_dir>/documents and sweeps it (docs_sweep). */

@@ -21,7 +21,9 @@
  *   matches, not the number of documents. A filter too long for the
  *   context is answered as a rendered body instead (the route is
  *   ROUTE_BIG_OUT: its windows are rendered again by this handler), which
- *   holds at most CFG_RENDER_BYTES (beyond: the family's 500, logged).
+ *   holds at most CFG_RENDER_BYTES less the filter (beyond: the family's
+ *   500, logged); its filter is decoded into the far end of the scratch,
+ *   so the family keeps no buffer of its own for it.
  * - Query strings are decoded as Starlette does (unquote_plus: '+' is a
  *   space, a malformed %-escape stays as it is); items and PATCH tags are
  *   trimmed of what Python's str.strip() removes.
@@ -42,6 +44,7 @@
 
 #include <string.h>
 
+#include "core/assert.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "fam/docs/docs.h"
@@ -61,12 +64,6 @@
 #define TAGS_MAX 50
 #define DESCRIPTION_MAX_CHARS 10000u
 #define TAG_DECODE_BYTES 1024u
-
-
-/* The decoded query of a list: filename, then the tags as ",a,b,". */
-static char g_query[DOCS_QUERY_BYTES];
-
-_Static_assert(sizeof(g_query) <= DOCS_QUERY_BYTES, "DOCS_QUERY_BYTES is the plan of meta.c");
 
 /* ---- common ------------------------------------------------------------------ */
 
@@ -270,12 +267,17 @@ static strv py_strip(strv s)
     return (strv){ s.p + a, b - a };
 }
 
+static strv query_raw(const hctx *h, const char *name)
+{
+    return (h->req != NULL) ? http_query_get(h->req->query, name) : STRV_NULL;
+}
+
 /* Query parameter `name` decoded as urllib's unquote_plus ('+' a space, a
  * %-escape that is not one kept as it is) into dst[0..cap); false when
  * absent. The decoded text is never longer than the raw one. */
 static bool query_text(const hctx *h, const char *name, char *dst, size_t cap, strv *out)
 {
-    strv raw = (h->req != NULL) ? http_query_get(h->req->query, name) : STRV_NULL;
+    strv raw = query_raw(h, name);
     size_t i = 0u;
     size_t n = 0u;
     if (raw.p == NULL) {
@@ -479,43 +481,74 @@ static st_t pick_first(docs_filter *f)
     return st;
 }
 
-/* The filter of the request in g_query; false when it answered (422). */
-static bool list_parse(hctx *h, docs_filter *f, int64_t *limit, int64_t *offset)
+/* limit and offset of the request; false when it answered (422). */
+static bool list_limits(hctx *h, int64_t *limit, int64_t *offset)
 {
     fapi_errs e;
-    size_t used = 0u;
-    strv v;
     fapi_errs_init(&e, h);
     (void)fapi_query_int(h, &e, "limit", 0, LIST_LIMIT_MAX, LIST_LIMIT_DEFAULT, limit);
     (void)fapi_query_int(h, &e, "offset", 0, INT64_MAX, 0, offset);
-    if (fapi_errs_end(&e)) {
-        return false;
-    }
+    return !fapi_errs_end(&e);
+}
+
+/* What the filter takes decoded, at most (decoding never grows a value),
+ * with tags_compact's two spare bytes. */
+static size_t filter_bytes(const hctx *h)
+{
+    return query_raw(h, "filename").n + query_raw(h, "tags").n + 2u;
+}
+
+/* The filter of the request, decoded into buf (cap >= filter_bytes). */
+static void filter_parse(const hctx *h, docs_filter *f, char *buf, size_t cap)
+{
+    size_t used = 0u;
+    strv v;
     (void)memset(f, 0, sizeof *f);
-    if (query_text(h, "filename", g_query, sizeof g_query, &v) && (v.n > 0u)) {
+    if (query_text(h, "filename", buf, cap, &v) && (v.n > 0u)) {
         f->name = v;      /* "" filters nothing, as upstream's `if filename:` */
         used = v.n;
     }
     /* the tags between two spare bytes (tags_compact's) */
-    if (((used + 2u) < sizeof g_query) &&
-        query_text(h, "tags", g_query + used + 1u, (sizeof g_query) - used - 2u, &v)) {
-        size_t n = tags_compact(g_query + used, v.n, &f->ntags);
-        f->tags = (strv){ g_query + used, n };
+    if (((used + 2u) <= cap) &&
+        query_text(h, "tags", buf + used + 1u, cap - used - 2u, &v)) {
+        size_t n = tags_compact(buf + used, v.n, &f->ntags);
+        f->tags = (strv){ buf + used, n };
     }
-    return true;
 }
 
-/* The list of f rendered whole (a filter too long for a list context): on
- * this ROUTE_BIG_OUT route its windows are rendered again by the handler. */
-static void list_render(hctx *h, const docs_filter *f, int64_t limit, int64_t offset)
+/* The list rendered whole, for a filter too long for a list context: on
+ * this ROUTE_BIG_OUT route its windows are rendered again by the handler.
+ * The filter is decoded at the far end of the body's room (the render
+ * scratch), the answer written before it. */
+static void list_render(hctx *h, int64_t limit, int64_t offset)
 {
-    sqlite3_stmt *q = list_bind(f, limit, offset);
+    size_t need = filter_bytes(h);
+    size_t room = 0u;
     bool row = false;
+    sqlite3_stmt *q = NULL;
+    docs_filter f;
     json_w w;
-    st_t st = (q == NULL) ? ST_DB : ST_OK;
-    fam_json_begin(h, 200, &w);
+    char *p;
+    st_t st = ST_OK;
+    hctx_begin(h, 200);
+    hctx_header(h, "Content-Type", "application/json");
+    p = hctx_body(h, &room);
+    if (NEVER((p == NULL) || (need >= room))) {
+        h->resp.overflow = true;   /* the family's 500 */
+        hctx_end(h);
+        return;
+    }
+    filter_parse(h, &f, p + (room - need), need);
+    if (f.ntags > 0) {
+        st = pick_first(&f);
+    }
+    json_w_init(&w, p, room - need);
     json_w_arr_begin(&w);
-    row = (q != NULL);
+    if (st == ST_OK) {
+        q = list_bind(&f, limit, offset);
+        row = (q != NULL);
+        st = row ? ST_OK : ST_DB;
+    }
     while (row) {
         st = store_step(q, &row);
         if ((st == ST_OK) && row) {
@@ -524,25 +557,24 @@ static void list_render(hctx *h, const docs_filter *f, int64_t limit, int64_t of
             row = false;
         }
     }
-    if (q != NULL) {
-        store_done(q);
-    }
+    store_done(q);
     json_w_arr_end(&w);
-    if (st != ST_OK) {
+    if ((st != ST_OK) && (st != ST_NOTFOUND)) {
         h->resp.overflow = true;   /* the family's 500 */
     } else if (json_w_status(&w) != ST_OK) {
         LOG_W("docs", "a list with a long filter is larger than the render scratch");
     } else {
-        /* whole */
+        /* whole (a tag no document has: []) */
     }
     fam_json_end(h, &w);
 }
 
-/* The list context of f; false when f does not fit it. */
+/* The list context of f (its text fits: the caller checked filter_bytes). */
 static bool list_ctx_fill(docs_lctx *c, const docs_filter *f, int64_t limit, int64_t offset,
                           size_t *len)
 {
     size_t used = 0u;
+    size_t head = offsetof(docs_lctx, text);
     bool ok = true;
     (void)memset(c, 0, sizeof *c);
     c->limit = limit;
@@ -554,28 +586,33 @@ static bool list_ctx_fill(docs_lctx *c, const docs_filter *f, int64_t limit, int
         c->name_len = (uint16_t)f->name.n;
     }
     if (ok && (f->ntags > 0)) {
+        ptrdiff_t at = f->first.p - f->tags.p;
         ok = put(c->text, sizeof c->text, &used, f->tags.p, f->tags.n);
         c->tags_len = (uint16_t)f->tags.n;
-        ptrdiff_t at = f->first.p - f->tags.p;
         c->first_off = (uint16_t)at;
         c->first_len = (uint16_t)f->first.n;
     }
-    size_t head = offsetof(docs_lctx, text);
     *len = head + used;
     return ok;
 }
 
 void docs_list(hctx *h)
 {
+    char text[LIST_TEXT_BYTES];
     docs_filter f;
     docs_lctx c;
     size_t len = 0u;
     int64_t limit = 0;
     int64_t offset = 0;
     st_t st = ST_OK;
-    if (!list_parse(h, &f, &limit, &offset)) {
+    if (!list_limits(h, &limit, &offset)) {
         return;
     }
+    if (filter_bytes(h) > sizeof text) {
+        list_render(h, limit, offset);
+        return;
+    }
+    filter_parse(h, &f, text, sizeof text);
     if (f.ntags > 0) {
         st = pick_first(&f);
     }
@@ -583,10 +620,10 @@ void docs_list(hctx *h)
         fam_json_send(h, 200, "[]");
     } else if (st != ST_OK) {
         internal(h, "documents list", st);
-    } else if (list_ctx_fill(&c, &f, limit, offset, &len)) {
+    } else if (ALWAYS(list_ctx_fill(&c, &f, limit, offset, &len))) {
         fapi_list_stream(h, "[", "]", list_query, doc_row, &c, len);
     } else {
-        list_render(h, &f, limit, offset);
+        list_render(h, limit, offset);
     }
 }
 
