@@ -25,6 +25,15 @@ uint64_t clock_wall_us(void)
     return port_wall_us();
 }
 
+uint64_t clock_local_us(uint64_t wall_us)
+{
+    int64_t off = (int64_t)port_utc_offset_s((int64_t)(wall_us / 1000000u)) * 1000000;
+    if ((off < 0) && ((uint64_t)(-off) > wall_us)) {
+        return 0u;
+    }
+    return (uint64_t)((int64_t)wall_us + off);
+}
+
 /* Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm). */
 void clock_to_civil(uint64_t wall_us, clock_civil *out)
 {
