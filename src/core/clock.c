@@ -27,11 +27,16 @@ uint64_t clock_wall_us(void)
 
 uint64_t clock_local_us(uint64_t wall_us)
 {
-    int64_t off = (int64_t)port_utc_offset_s((int64_t)(wall_us / 1000000u)) * 1000000;
-    if ((off < 0) && ((uint64_t)(-off) > wall_us)) {
-        return 0u;
+    uint64_t secs = wall_us / 1000000u;
+    int32_t off_s = port_utc_offset_s((int64_t)secs);
+    uint64_t out = wall_us;
+    if (off_s >= 0) {
+        out += (uint64_t)off_s * 1000000u;
+    } else {
+        uint64_t back = (uint64_t)(-(int64_t)off_s) * 1000000u;
+        out = (back > wall_us) ? 0u : (wall_us - back);
     }
-    return (uint64_t)((int64_t)wall_us + off);
+    return out;
 }
 
 /* Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm). */
