@@ -107,6 +107,11 @@ const char *port_loop_name(void);
 uint64_t port_mono_us(void);
 /* Wall clock, microseconds since the Unix epoch (UTC). */
 uint64_t port_wall_us(void);
+/* The local time zone's offset from UTC, in seconds, at wall_s (seconds
+ * since the epoch): what a naive local timestamp adds to UTC. 0 on a port
+ * without a zone (a board keeps UTC). The first call loads the zone (it
+ * may allocate): port_signals_init makes it, before the loop. */
+int32_t port_utc_offset_s(int64_t wall_s);
 /* Fill buf with n bytes from the system CSPRNG. ST_IO on failure. */
 st_t port_entropy(void *buf, size_t n);
 

@@ -298,8 +298,22 @@ static void on_stop_signal(int sig)
     g_stop = 1;
 }
 
+int32_t port_utc_offset_s(int64_t wall_s)
+{
+    struct tm tm;
+    time_t t = (time_t)wall_s;
+    (void)memset(&tm, 0, sizeof tm);
+    if (localtime_r(&t, &tm) == NULL) {
+        return 0;
+    }
+    return (int32_t)tm.tm_gmtoff;
+}
+
 st_t port_signals_init(void)
 {
+    /* the zone is read now, off the request path (localtime_r reads
+     * /etc/localtime or TZ once, with the C library's heap) */
+    (void)port_utc_offset_s(0);
     struct sigaction sa;
     (void)memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;

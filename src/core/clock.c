@@ -25,6 +25,20 @@ uint64_t clock_wall_us(void)
     return port_wall_us();
 }
 
+uint64_t clock_local_us(uint64_t wall_us)
+{
+    uint64_t secs = wall_us / 1000000u;
+    int32_t off_s = port_utc_offset_s((int64_t)secs);
+    uint64_t out = wall_us;
+    if (off_s >= 0) {
+        out += (uint64_t)off_s * 1000000u;
+    } else {
+        uint64_t back = (uint64_t)(-(int64_t)off_s) * 1000000u;
+        out = (back > wall_us) ? 0u : (wall_us - back);
+    }
+    return out;
+}
+
 /* Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm). */
 void clock_to_civil(uint64_t wall_us, clock_civil *out)
 {

@@ -12,6 +12,9 @@
 uint64_t clock_mono_us(void);
 uint64_t clock_mono_ms(void);
 uint64_t clock_wall_us(void);
+/* wall_us shifted into the local time zone (port_utc_offset_s), for the
+ * spec's naive local timestamps. */
+uint64_t clock_local_us(uint64_t wall_us);
 
 typedef struct {
     int year;

@@ -1081,6 +1081,7 @@ static bool stream_direct(conn *c, hreq *rq)
 {
     size_t base = rq->req.head_len;
     size_t budget = CFG_READ_BUDGET_BYTES;
+    /* cppcheck-suppress misra-c2012-15.4 ; deviation (MISRA.md): one break per stop reason */
     while (budget > 0u) {
         size_t cap = 0u;
         char *buf = rq->sink->buf(rq->sink_state, &cap);
@@ -1126,9 +1127,10 @@ static bool stream_direct(conn *c, hreq *rq)
             rq->sink_st = ST_OK;
             return true;
         }
-        budget = (n < budget) ? (budget - n) : 0u;
-        if (n < want) {
-            break;               /* the socket is empty: the next event */
+        if ((n < want) || (n >= budget)) {
+            budget = 0u;         /* the socket is empty, or enough for one event */
+        } else {
+            budget -= n;
         }
     }
     return false;

@@ -375,3 +375,25 @@ def test_kill9_mid_uploads_then_restart(tmp_path):
         assert get(s, f"/documents/{i}").status == 200
     upload(s, b"works again", "again.txt")
     s.stop()
+
+
+def test_timestamps_are_naive_local_time(tmp_path):
+    """created_at is the server's local time, naive: with TZ five and a half
+    hours east of UTC (a POSIX zone, no tzdata needed), so is the document's,
+    and an agent's created_at and modified_at too."""
+    import datetime
+    s = roostlib.Server(tmp_path / "tz", env={"TZ": "XYZ-5:30"},
+                        args=[f"--agents.dir={tmp_path / 'agents'}"])
+    s.start()
+    want = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) + \
+        datetime.timedelta(hours=5, minutes=30)
+    d = upload(s, b"tz", "tz.txt")
+    got = datetime.datetime.fromisoformat(d["created_at"])
+    assert abs((got - want).total_seconds()) < 60, (d["created_at"], want)
+    r = s.request("agents", "POST", "/agents", headers={"Content-Type": "application/json"},
+                  body=b'{"name":"tz","description":"d"}')
+    assert r.status == 201, r
+    for key in ("created_at", "modified_at"):
+        got = datetime.datetime.fromisoformat(r.json()[key])
+        assert abs((got - want).total_seconds()) < 60, (key, r.json()[key], want)
+    s.stop()

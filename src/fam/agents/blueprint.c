@@ -22,15 +22,15 @@
  *
  * Times: created_at is agent.json's birth time where the filesystem keeps
  * one, else its status-change time (upstream's st_ctime); modified_at its
- * modification time; both rounded to the microsecond. They are naive local
- * time in the spec; the port reports no time zone yet, so local time is
- * UTC here (agents_local_us, the one place to change).
+ * modification time; both rounded to the microsecond, in naive local time
+ * (clock_local_us: the port's time zone).
  */
 #include "fam/agents/agents_int.h"
 
 #include <string.h>
 
 #include "core/assert.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "port.h"
 
@@ -206,7 +206,7 @@ static const char *read_file(const char *name, const char *file, char *buf, size
  * nearest microsecond. */
 static uint64_t agents_local_us(uint64_t ns)
 {
-    return (ns + 500u) / 1000u;
+    return clock_local_us((ns + 500u) / 1000u);
 }
 
 /* What stat says of path: 1 a file, 2 a directory, 0 missing, -1 an error. */

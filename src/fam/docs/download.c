@@ -38,8 +38,8 @@ static bool none_match(strv value, const char *etag)
     while (i < list.n) {
         size_t start;
         strv t;
-        while ((i < list.n) && (strchr(" \t,", (int)(unsigned char)list.p[i]) != NULL) &&
-               (list.p[i] != '\0')) {
+        while ((i < list.n) && ((unsigned char)list.p[i] != 0u) &&
+               (strchr(" \t,", (int)(unsigned char)list.p[i]) != NULL)) {
             i++;
         }
         start = i;

@@ -37,8 +37,7 @@
  *   fails the pattern whatever its case (its text in the message keeps its
  *   case). A tag whose text is longer than TAG_DECODE_BYTES is "too long"
  *   even when trimming would have made it short.
- * - Timestamps are roost's clock as naive UTC (core/clock.h has no local
- *   time zone).
+ * - Timestamps are roost's clock in naive local time (clock_local_us).
  */
 #include "fam/docs/docs_int.h"
 
@@ -817,7 +816,7 @@ static st_t patch_write(hctx *h, const json_doc *d, int64_t seq, int arr, strv d
         /* set */
     }
     st_t st;
-    (void)clock_format(hctx_wall_us(h), CLOCK_FMT_NAIVE6, now, sizeof now);
+    (void)clock_format(clock_local_us(hctx_wall_us(h)), CLOCK_FMT_NAIVE6, now, sizeof now);
     st = store_bind_int64(q, 1, seq);
     if (st == ST_OK) {
         st = store_bind_text(q, 2, strv_from_cstr(now));

@@ -117,7 +117,7 @@ st_t docs_store_add(const docs_new *d)
     int64_t seq;
     size_t i;
     st_t st;
-    (void)clock_format(clock_wall_us(), CLOCK_FMT_NAIVE6, now, sizeof now);
+    (void)clock_format(clock_local_us(clock_wall_us()), CLOCK_FMT_NAIVE6, now, sizeof now);
     st = store_begin();
     if (st == ST_OK) {
         st = insert_row(d, now);
