@@ -35,17 +35,18 @@
  *                  stay. A 4 KiB stage for its /ws message (a larger one
  *                  is recorded alone)
  *   JSON           768 values per document (413 beyond)
- *   sqlite         196 KiB heap and 4 cached pages: the statements of these
- *                  three families only (fleet's are not prepared), measured
- *                  high water 178,752 B over the whole suite on this profile
- *                  (store logs it at shutdown); memsys5 rounds every block
- *                  to a power of two, so a tenth is kept spare
+ *   sqlite         196 KiB heap and 4 cached pages: observability's
+ *                  statements (fleet's are not prepared; the documents
+ *                  family's are prepared per use, CFG_DOCS_SQL_ON_DEMAND),
+ *                  measured high water 189,888 B over the whole suite on
+ *                  this profile (store logs it at shutdown); memsys5 rounds
+ *                  every block to a power of two, so some is kept spare
  *   roost.conf     2 KiB
  *   route tables   compiled for 16 rows, 4 segments, 12 literals each
  *                  (observability's needs 8, 3, 6; a larger one stops the
  *                  start)
  *
- * The plan (`build/small/roostd --budget`): 518,636 B of 524,288.
+ * The plan (`build/small/roostd --budget`): 522,204 B of 524,288.
  */
 #ifndef ROOST_PROFILE_SMALL_H
 #define ROOST_PROFILE_SMALL_H

@@ -808,6 +808,7 @@ static st_t patch_write(hctx *h, const json_doc *d, int64_t seq, int arr, strv d
     char now[40];
     sqlite3_stmt *q = docs_stmt(DOCS_SQL_PATCH);
     int64_t mode = 2;              /* set it */
+    st_t st;
     if (desc.p == NULL) {
         mode = 0;                  /* keep it */
     } else if (desc.n == 2u) {
@@ -815,7 +816,6 @@ static st_t patch_write(hctx *h, const json_doc *d, int64_t seq, int arr, strv d
     } else {
         /* set */
     }
-    st_t st;
     (void)clock_format(clock_local_us(hctx_wall_us(h)), CLOCK_FMT_NAIVE6, now, sizeof now);
     st = store_bind_int64(q, 1, seq);
     if (st == ST_OK) {
