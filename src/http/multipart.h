@@ -41,7 +41,7 @@
 #define MP_LINE_MAX 1024u        /* a part header line, CRLF included */
 #define MP_HEADERS_MAX 16u       /* header lines of one part */
 #define MP_NAME_BYTES 64u        /* a part's name, NUL included */
-#define MP_FILENAME_BYTES 256u   /* a part's filename (decoded), NUL included */
+#define MP_FILENAME_BYTES 512u   /* a part's filename (decoded), NUL included */
 #define MP_CTYPE_BYTES 128u      /* a part's Content-Type, NUL included */
 /* Bytes mp_next may leave unconsumed at most. */
 #define MP_KEEP_MAX MP_LINE_MAX

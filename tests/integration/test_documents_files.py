@@ -113,6 +113,17 @@ def test_filename_star_and_unknown(srv):
     assert r.status == 201 and r.json()["filename"] == "unknown", r
 
 
+def test_long_filenames(srv):
+    """A 255-byte name (the most Linux keeps) and a 340-byte UTF-8 one are
+    kept whole; one of 600 bytes is a form field too large."""
+    for name in ("n" * 251 + ".txt", "\u00e9" * 170):
+        d = upload(srv, b"x", name)
+        assert d["filename"] == name
+    r = srv.request(FAM, "POST", "/documents", headers=mp_headers(),
+                    body=upload_body(b"x", "n" * 600))
+    assert r.status == 413 and r.json() == {"detail": "Form field too large"}, r
+
+
 def test_empty_file_and_binary_bytes(srv):
     assert upload(srv, b"", "empty.bin")["size_bytes"] == 0
     blob = bytes(range(256)) * 40 + b"\r\n--" + b"----roostBoundary" + b"\r\n"

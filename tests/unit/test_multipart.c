@@ -722,24 +722,26 @@ static void test_limits(void)
     /* a too-long filename does not matter when filename* replaces it */
     p = part_of(repeat_header(fn, MP_FILENAME_BYTES, "\"; filename*=UTF-8''short\r\n"));
     T_EQ_STR(p->filename, "short");
-    /* filename* decoded: 85 "%E2%82%AC" are 255 bytes; 86 are too many */
-    strcpy(g_hdr, "Content-Disposition: form-data; filename*=UTF-8''");
-    for (i = 0u; i < 85u; i++) {
-        strcat(g_hdr, "%E2%82%AC");
+    /* filename* decoded: "%E2%82%AC" then plain bytes up to the limit;
+     * one more is too many */
+    strcpy(g_hdr, "Content-Disposition: form-data; filename*=UTF-8''%E2%82%AC");
+    for (i = 3u; i < (MP_FILENAME_BYTES - 1u); i++) {
+        strcat(g_hdr, "a");
     }
     strcat(g_hdr, "\r\n");
     p = part_of(g_hdr);
-    T_EQ_INT(p->filename_len, 255);
-    strcpy(g_hdr + strlen(g_hdr) - 2u, "%E2%82%AC\r\n");
+    T_EQ_INT(p->filename_len, MP_FILENAME_BYTES - 1u);
+    strcpy(g_hdr + strlen(g_hdr) - 2u, "a\r\n");
     T_EQ_INT(header_error(g_hdr), MP_ERR_TOOBIG);
-    /* latin-1 doubles: 128 bytes above 0x7F are 256 */
+    /* latin-1 doubles: "a" then (MP_FILENAME_BYTES - 2) / 2 bytes above
+     * 0x7F fill it; one more is too many */
     strcpy(g_hdr, "Content-Disposition: form-data; filename*=ISO-8859-1''a");
-    for (i = 0u; i < 127u; i++) {
+    for (i = 0u; i < ((MP_FILENAME_BYTES - 2u) / 2u); i++) {
         strcat(g_hdr, "%E9");
     }
     strcat(g_hdr, "\r\n");
     p = part_of(g_hdr);
-    T_EQ_INT(p->filename_len, 255);
+    T_EQ_INT(p->filename_len, MP_FILENAME_BYTES - 1u);
     strcpy(g_hdr + strlen(g_hdr) - 2u, "%E9\r\n");
     T_EQ_INT(header_error(g_hdr), MP_ERR_TOOBIG);
     p = part_of(repeat_header(ct, MP_CTYPE_BYTES - 1u, "  \r\n"));

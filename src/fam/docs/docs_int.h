@@ -20,6 +20,7 @@
 #include "core/sha256.h"
 #include "core/strv.h"
 #include "fam/desc.h"
+#include "http/multipart.h"
 #include "http/server.h"
 
 #define DOCS_ID_LEN 28u              /* "doc_" + 24 lowercase hex */
@@ -27,7 +28,7 @@
 /* upload.c's statics, for the plan (plan.def): the slots and a message. */
 #define DOCS_UPLOAD_STATIC_BYTES \
     (((size_t)CFG_DOCS_UPLOAD_SLOTS * \
-      (1264u + (size_t)CFG_CONF_VALUE_BYTES + (size_t)CFG_DOCS_TAGS_BYTES + \
+      (752u + (2u * (size_t)MP_FILENAME_BYTES) + (size_t)CFG_CONF_VALUE_BYTES + (size_t)CFG_DOCS_TAGS_BYTES + \
        (size_t)CFG_DOCS_META_BYTES + (size_t)CFG_DOCS_CHUNK_BYTES)) + 64u)
 
 /* `^doc_[0-9a-f]{24}$` */

@@ -34,7 +34,8 @@
  *   (renamed, not committed); never a row without its file. docs_sweep at
  *   start removes both and logs them; a row whose file is gone (removed by
  *   hand) is removed too.
- * - Errors: 413 "File too large..." / "Form field too large", 400
+ * - Errors: 413 "File too large..." / "Form field too large" (also a part
+ *   header beyond the parser's limits: a filename of 512 bytes or more), 400
  *   "Malformed multipart body" (also a truncated or badly chunked body),
  *   422 missing file, 400 for metadata, 507 when the disk is full
  *   (ST_NOSPACE), 500 for other I/O failures; all in the FastAPI shape.
@@ -285,7 +286,13 @@ static st_t on_data(void *state, const char *p, size_t n, bool last, size_t *use
         } else if (ev == MP_PART_END) {
             u->cur = PART_SKIP;
         } else if (ev == MP_ERROR) {
-            set_verdict(u, 400, "Malformed multipart body");
+            if (u->mp.err == MP_ERR_TOOBIG) {
+                /* a part's header line, a count or a value (a filename of
+                 * more than MP_FILENAME_BYTES - 1 bytes) beyond its limit */
+                set_verdict(u, 413, "Form field too large");
+            } else {
+                set_verdict(u, 400, "Malformed multipart body");
+            }
             st = ST_BAD;
         } else {
             /* MP_END: what follows is the epilogue */
