@@ -996,6 +996,23 @@ static bool body_chunked(conn *c, hreq *rq)
     return false;
 }
 
+/* A 100 Continue for a request that expects one, whose body is about to
+ * be read and has not started arriving (RFC 9110 10.1.1). */
+static void send_continue(conn *c, const hreq *rq)
+{
+    const http_req *r = &rq->req;
+    if (r->expect_continue && (r->chunked || (rq->need > 0u)) && (c->rx_len == r->head_len)) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        size_t room = 0u;
+        char *p = conn_tx_buf(c, &room);
+        if ((p != NULL) && (room >= (sizeof(cont) - 1u))) {
+            (void)memcpy(p, cont, sizeof(cont) - 1u);
+            conn_tx_ack(c, sizeof(cont) - 1u);
+            g_stats.continues++;
+        }
+    }
+}
+
 /* ---- streamed bodies (ROUTE_STREAM_BODY) ---------------------------------- */
 
 void hctx_take_body(hctx *h, const hctx_sink *sink, void *state)
@@ -1058,16 +1075,7 @@ static bool stream_open(conn *c, hreq *rq)
     rq->taken = true;
     rq->sink = h.sink;
     rq->sink_state = h.sink_state;
-    if (r->expect_continue && (r->chunked || (rq->need > 0u)) && (c->rx_len == r->head_len)) {
-        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        size_t room = 0u;
-        char *p = conn_tx_buf(c, &room);
-        if ((p != NULL) && (room >= (sizeof(cont) - 1u))) {
-            (void)memcpy(p, cont, sizeof(cont) - 1u);
-            conn_tx_ack(c, sizeof(cont) - 1u);
-            g_stats.continues++;
-        }
-    }
+    send_continue(c, rq);
     body_deadline(c);
     return true;
 }
@@ -1271,17 +1279,7 @@ static bool start_body(conn *c, hreq *rq)
         rq->need = r->has_content_length ? r->content_length : 0u;
     }
     hc_of(c)->phase = HS_BODY;
-    if (r->expect_continue && (r->chunked || (rq->need > 0u)) &&
-        (c->rx_len == r->head_len)) {
-        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        size_t room = 0u;
-        char *p = conn_tx_buf(c, &room);
-        if ((p != NULL) && (room >= (sizeof(cont) - 1u))) {
-            (void)memcpy(p, cont, sizeof(cont) - 1u);
-            conn_tx_ack(c, sizeof(cont) - 1u);
-            g_stats.continues++;
-        }
-    }
+    send_continue(c, rq);
     body_deadline(c);
     return true;
 }

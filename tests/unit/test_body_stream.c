@@ -158,21 +158,6 @@ static void send_all(int s, const char *p, size_t n)
     }
 }
 
-static size_t drain(int s, char *buf, size_t cap, unsigned ms)
-{
-    size_t got = 0u;
-    uint64_t end = clock_mono_ms() + ms;
-    while (clock_mono_ms() < end) {
-        ssize_t k;
-        net_turn(2);
-        k = recv(s, buf + got, cap - got - 1u, MSG_DONTWAIT);
-        if (k > 0) {
-            got += (size_t)k;
-        }
-    }
-    buf[got] = '\0';
-    return got;
-}
 
 /* The peer closed: recv says 0 (or reset) within ms. */
 static bool closed_by_server(int s, unsigned ms)
@@ -222,7 +207,7 @@ static void fixed_split(const char *path)
         tl_pump(5);
         send_all(s, g_body + i, n - i);
         send_all(s, next, sizeof next - 1u);
-        (void)drain(s, out, sizeof out, 40);
+        (void)tl_drain(s, out, sizeof out, 40);
         T_CHECK(strstr(out, "HTTP/1.1 201") != NULL);
         T_CHECK(strstr(out, "\r\n\r\n300") != NULL);
         T_CHECK(strstr(out, "HTTP/1.1 200") != NULL);
@@ -275,7 +260,7 @@ static void test_chunked_body_split_at_every_byte(void)
         send_all(s, raw, i);
         tl_pump(5);
         send_all(s, raw + i, rn - i);
-        (void)drain(s, out, sizeof out, 30);
+        (void)tl_drain(s, out, sizeof out, 30);
         T_CHECK(strstr(out, "HTTP/1.1 201") != NULL);
         T_EQ_INT(g_sk.n, n);
         T_CHECK(memcmp(g_sk.got, g_body, n) == 0);
@@ -306,7 +291,7 @@ static void larger_than_rx(const char *path)
         off += k;
         net_turn(1);
     }
-    (void)drain(s, out, sizeof out, 60);
+    (void)tl_drain(s, out, sizeof out, 60);
     T_CHECK(strstr(out, "\r\n\r\n50000") != NULL);
     T_EQ_INT(g_sk.n, n);
     T_CHECK(memcmp(g_sk.got, g_body, n) == 0);
@@ -341,7 +326,7 @@ static void test_refused_at_head_and_continue(void)
                                "Content-Length: 3\r\n\r\n";
     reset_sink(0u, 0u);
     send_all(s, refuse, sizeof refuse - 1u);
-    (void)drain(s, out, sizeof out, 40);
+    (void)tl_drain(s, out, sizeof out, 40);
     T_CHECK(strstr(out, "100 Continue") == NULL);
     T_CHECK(strstr(out, "HTTP/1.1 413") != NULL);
     T_CHECK(strstr(out, "Connection: close") != NULL);
@@ -350,10 +335,10 @@ static void test_refused_at_head_and_continue(void)
     (void)close(s);
     s = tl_client(g_l);
     send_all(s, take, sizeof take - 1u);
-    (void)drain(s, out, sizeof out, 30);
+    (void)tl_drain(s, out, sizeof out, 30);
     T_CHECK(strstr(out, "HTTP/1.1 100 Continue") != NULL);
     send_all(s, "xyz", 3u);
-    (void)drain(s, out, sizeof out, 30);
+    (void)tl_drain(s, out, sizeof out, 30);
     T_CHECK(strstr(out, "HTTP/1.1 201") != NULL);
     T_EQ_INT(g_sk.n, 3u);
     (void)close(s);
@@ -376,7 +361,7 @@ static void test_sink_stops_the_body(void)
                           n);
     send_all(s, head, hn);
     send_all(s, g_body, 8000u);
-    (void)drain(s, out, sizeof out, 40);
+    (void)tl_drain(s, out, sizeof out, 40);
     T_CHECK(strstr(out, "HTTP/1.1 413") != NULL);
     T_EQ_INT(g_sk.ends, 1u);
     T_EQ_INT(g_sk.end_st, ST_TOOBIG);
@@ -396,7 +381,7 @@ static void test_bad_chunked_framing(void)
                               "5\r\nhello\r\nzz\r\n";
     reset_sink(0u, 0u);
     send_all(s, req, sizeof req - 1u);
-    (void)drain(s, out, sizeof out, 40);
+    (void)tl_drain(s, out, sizeof out, 40);
     T_CHECK(strstr(out, "HTTP/1.1 400") != NULL);
     T_EQ_INT(g_sk.ends, 1u);
     T_EQ_INT(g_sk.end_st, ST_BAD);

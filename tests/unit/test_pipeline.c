@@ -86,22 +86,6 @@ static void say(int s, const char *p)
     T_CHECK(send(s, p, n, 0) == (ssize_t)n);
 }
 
-/* Read everything the server sends while the loop turns for ms. */
-static size_t drain(int s, char *buf, size_t cap, unsigned ms)
-{
-    size_t got = 0u;
-    uint64_t end = clock_mono_ms() + ms;
-    while (clock_mono_ms() < end) {
-        ssize_t k;
-        net_turn(2);
-        k = recv(s, buf + got, cap - got - 1u, MSG_DONTWAIT);
-        if (k > 0) {
-            got += (size_t)k;
-        }
-    }
-    buf[got] = '\0';
-    return got;
-}
 
 /* The status codes of the responses in buf, in order ("200 200 404"). */
 static void statuses(const char *buf, size_t n, char *out, size_t cap)
@@ -143,7 +127,7 @@ static void test_burst_answered_with_one_write(void)
     sends = net_stats()->sends;
     piped = http_stats()->pipelined;
     T_CHECK(send(s, req, len, 0) == (ssize_t)len);
-    (void)drain(s, out, sizeof out, 150);
+    (void)tl_drain(s, out, sizeof out, 150);
     statuses(out, strlen(out), st, sizeof st);
     T_EQ_STR(st, "200 200 200 200 404 200 200 ");
     T_EQ_INT(net_stats()->sends - sends, 1u);           /* one write for the burst */
@@ -168,7 +152,7 @@ static void test_safe_request_that_does_not_fit_runs_after_the_drain(void)
            "GET /big HTTP/1.1\r\nHost: x\r\n\r\n"
            "GET /big HTTP/1.1\r\nHost: x\r\n\r\n"
            "GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
-    n = drain(s, out, sizeof out, 300);
+    n = tl_drain(s, out, sizeof out, 300);
     statuses(out, n, st, sizeof st);
     T_EQ_STR(st, "200 200 200 200 200 200 200 200 200 ");
     T_CHECK(n > (2u * 1500u));
@@ -193,7 +177,7 @@ static void test_side_effects_run_once_behind_pending_answers(void)
            "1\r\na\r\n0\r\n\r\n"
            "GET /big HTTP/1.1\r\nHost: x\r\n\r\n"
            "POST /post HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
-    n = drain(s, out, sizeof out, 300);
+    n = tl_drain(s, out, sizeof out, 300);
     statuses(out, n, st, sizeof st);
     T_EQ_STR(st, "200 201 200 201 200 201 ");
     T_EQ_INT(g_posts, 3u);
@@ -215,7 +199,7 @@ static void test_rendered_answers_behind_pending_ones(void)
            "POST /render HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
            "POST /render HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
            "GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
-    n = drain(s, out, sizeof out, 300);
+    n = tl_drain(s, out, sizeof out, 300);
     statuses(out, n, st, sizeof st);
     T_EQ_STR(st, "200 201 201 200 ");
     T_EQ_INT(g_renders, 2u);
@@ -242,7 +226,7 @@ static void test_bodies_across_reads_stay_in_sync(void)
            "POST /post HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
     tl_pump(30);
     say(s, "abcGET /small HTTP/1.1\r\nHost: x\r\n\r\n");
-    n = drain(s, out, sizeof out, 150);
+    n = tl_drain(s, out, sizeof out, 150);
     statuses(out, n, st, sizeof st);
     T_EQ_STR(st, "200 201 200 100 201 200 ");
     T_EQ_INT(g_posts, 2u);
@@ -263,7 +247,7 @@ static void test_framing_error_in_the_middle(void)
            "GET /small HTTP/1.1\r\nHost: x\r\n\r\n"
            "GET /bad path HTTP/1.1\r\nHost: x\r\n\r\n"
            "GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
-    n = drain(s, out, sizeof out, 150);
+    n = tl_drain(s, out, sizeof out, 150);
     statuses(out, n, st, sizeof st);
     T_EQ_STR(st, "200 200 400 ");
     (void)close(s);

@@ -46,4 +46,22 @@ static inline int tl_client(const listener *l)
     return s;
 }
 
+/* Read everything the server sends on s while the loop turns for ms, into
+ * buf (NUL-terminated); returns the bytes read. */
+static inline size_t tl_drain(int s, char *buf, size_t cap, unsigned ms)
+{
+    size_t got = 0u;
+    uint64_t end = clock_mono_ms() + ms;
+    while (clock_mono_ms() < end) {
+        ssize_t k;
+        net_turn(2);
+        k = recv(s, buf + got, cap - got - 1u, MSG_DONTWAIT);
+        if (k > 0) {
+            got += (size_t)k;
+        }
+    }
+    buf[got] = '\0';
+    return got;
+}
+
 #endif
