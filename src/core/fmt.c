@@ -67,3 +67,14 @@ size_t fmt_hex_fixed(char *out, size_t cap, uint64_t v, size_t width)
     }
     return width;
 }
+
+void fmt_hex_bytes(char *out, const uint8_t *b, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+    for (i = 0u; i < n; i++) {
+        out[2u * i] = hex[b[i] >> 4];
+        out[(2u * i) + 1u] = hex[b[i] & 0x0fu];
+    }
+    out[2u * n] = '\0';
+}

@@ -28,5 +28,8 @@ size_t fmt_i64(char *out, size_t cap, int64_t v);
  * "%0*llx" of v cut to width digits. Returns width, or 0 when width is out
  * of range or over cap. */
 size_t fmt_hex_fixed(char *out, size_t cap, uint64_t v, size_t width);
+/* The n bytes of b as 2n lowercase hex digits, NUL-terminated: out holds
+ * 2n + 1 bytes. */
+void fmt_hex_bytes(char *out, const uint8_t *b, size_t n);
 
 #endif

@@ -9,6 +9,8 @@
  */
 #include "core/sha256.h"
 
+#include "core/fmt.h"
+
 #include <string.h>
 
 #include "core/sha256_x86.h"
@@ -130,13 +132,7 @@ void sha256_final(sha256_ctx *c, uint8_t out[SHA256_BYTES])
 
 void sha256_to_hex(const uint8_t digest[SHA256_BYTES], char out[SHA256_HEX_BYTES])
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned i;
-    for (i = 0u; i < SHA256_BYTES; i++) {
-        out[2u * i] = hex[digest[i] >> 4];
-        out[(2u * i) + 1u] = hex[digest[i] & 0x0fu];
-    }
-    out[2u * SHA256_BYTES] = '\0';
+    fmt_hex_bytes(out, digest, SHA256_BYTES);
 }
 
 void sha256_hex(const void *data, size_t n, char out[SHA256_HEX_BYTES])

@@ -118,17 +118,6 @@ static void slot_free(upload *u)
     u->busy = false;
 }
 
-static void hex_of(const uint8_t *b, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t i;
-    for (i = 0u; i < n; i++) {
-        out[2u * i] = hex[b[i] >> 4];
-        out[(2u * i) + 1u] = hex[b[i] & 0x0Fu];
-    }
-    out[2u * n] = '\0';
-}
-
 /* A fresh random name: "doc_" + 24 hex for a document, ".upload-" + 24
  * hex for a temporary file. */
 static st_t random_name(const char *prefix, char *out, size_t cap)
@@ -143,7 +132,7 @@ static st_t random_name(const char *prefix, char *out, size_t cap)
         return ST_TOOBIG;
     }
     (void)memcpy(out, prefix, pn);
-    hex_of(r, sizeof r, out + pn);
+    fmt_hex_bytes(out + pn, r, sizeof r);
     return ST_OK;
 }
 
