@@ -27,7 +27,11 @@ Stuck clients clamp their MSS (TCP_MAXSEG) and their SO_RCVBUF before
 connecting: on loopback the MSS is ~64 KiB and the server's send buffer
 autotunes to ~2 MB for a peer that never reads, which would hide the server's
 own queue behind the kernel's. With a 536-byte MSS and a 4 KiB receive
-buffer the kernel holds a few tens of KiB and the rest waits in the ring.
+buffer the kernel holds much less, but still grows with the sender's pace:
+a few tens of KiB for a flood, about 100 KiB on Linux 6.18 for 1 KiB events
+written one at a time. The rest waits in the ring. The tests never count on
+the kernel's share: they publish far more than it (limit) or until the
+server logs the close.
 
 Everything runs on real sockets against the real binary. Nothing asserts a
 duration: waits are bounded (IO_TIMEOUT, scaled for sanitizer builds) only
