@@ -54,8 +54,17 @@
  *   kept in front, the piece is produced behind it, then the header (hex
  *   length, padded with leading zeros to a fixed width, which RFC 9112 7.1
  *   allows) is written in. A WebSocket piece is framed the same way.
- * - A file body (hctx_end_file) reads the next tx-sized chunk straight into
- *   tx each time it drains. At most CFG_FILE_STREAMS files are held open
+ * - A streamed body (ROUTE_STREAM_BODY): the handler runs once the head is
+ *   in and tx is in hand (stream_open), then each read's bytes go to its
+ *   sink as a view into rx (stream_feed: chunked framing decoded in place,
+ *   the bytes the sink left unused moved to the front), and a
+ *   Content-Length body may be read straight into the sink's own buffer
+ *   (stream_direct), its unused bytes moved back into rx. The sink's end
+ *   is dispatched as a handler once the body ended; reset_request aborts a
+ *   sink whose connection ends first.
+ * - A file body (hctx_end_file) goes to net as a file segment behind the
+ *   head (conn_tx_file: sendfile), or, on a port without sendfile, is read
+ *   tx-sized chunk by chunk straight into tx each time it drains. At most CFG_FILE_STREAMS files are held open
  *   across turns; the count and the descriptor are released on the last
  *   chunk or in on_close.
  * - A render (ROUTE_BIG_OUT) is written into the scratch; when larger than

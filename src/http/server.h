@@ -7,7 +7,9 @@
  * look (an envelope of its own, FastAPI's detail), its CORS style and its
  * runtime limits. The server does everything else: parsing,
  * limits (400/408/413/414/431/501/505), bodies (Content-Length, chunked,
- * 100-continue, spilling to a body slot), keep-alive and pipelining (one
+ * 100-continue, spilling to a body slot, or streamed piece by piece to the
+ * handler on a ROUTE_STREAM_BODY route: hctx_take_body), keep-alive and
+ * pipelining (one
  * response in flight per connection, the next request waits in rx), HEAD,
  * CORS preflight, 404/405 and the 503 refusal when a pool is full, and
  * the diagnostics' /_echo when the service's diag_echo is set (http/diag.h).
@@ -24,7 +26,9 @@
  * held whole across turns:
  *   - lists and other bodies of any length: a producer (hctx_end_stream)
  *     writes the next piece into tx whenever it has room, chunked;
- *   - a file: hctx_end_file reads the next piece into tx at each drain;
+ *   - a file: hctx_end_file hands it to net as a file segment behind the
+ *     head (sendfile, no copy), or reads the next piece into tx at each
+ *     drain on a port without sendfile;
  *   - a rendered response on a ROUTE_BIG_OUT route: the handler writes it
  *     as usual, into the one render scratch (CFG_RENDER_BYTES, shared,
  *     used only synchronously); what fits goes into tx. When it does not

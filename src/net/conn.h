@@ -32,6 +32,10 @@
  * - conn_close_after_flush: write what is in tx, half-close, discard input
  *   for a short linger (so the peer reads the response instead of a reset),
  *   then close.
+ * - A file segment (conn_tx_file) may follow tx's bytes: it is sent with
+ *   port_send_file once they are out, and tx takes nothing more until it
+ *   has gone. conn_recv_into reads the socket into a protocol's own buffer
+ *   (a streamed request body).
  * - Zero-copy output: conn_tx_buf gives the free room at the end of tx
  *   (lending a buffer first when the conn has none), conn_tx_ack commits n
  *   bytes of it. Room 0 is backpressure: tx is full, or no buffer was free
