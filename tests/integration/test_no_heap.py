@@ -490,7 +490,6 @@ def chat_workload(srv, fake, tls_fake):
     assert srv.request("fleet", "GET", "/health").status == 200
 
 
-@pytest.mark.skipif(SANITIZED, reason="ASan replaces malloc; the shim measures the plain build")
 def docs_workload(srv):
     """documents: uploads over Content-Length and chunked bodies, refused
     and failed ones, a client that leaves mid-upload, downloads whole, by
@@ -533,6 +532,7 @@ def docs_workload(srv):
         assert srv.request("documents", "DELETE", f"/documents/{i}").status == 200
 
 
+@pytest.mark.skipif(SANITIZED, reason="ASan replaces malloc; the shim measures the plain build")
 def test_no_heap_after_first_poll(roostd, shim, tmp_path):
     report = tmp_path / "shim-report.txt"
     web = make_web_dir(tmp_path)
