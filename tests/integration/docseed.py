@@ -8,38 +8,21 @@ lays them out (schema step 4, src/fam/docs/desc.c): the documents
 row, its doc_tags rows, the counts of its tags (doc_tag_counts) and its
 file. roostd holds roost.db locked while it runs (store.h), so the server
 is stopped for the write and started again after it, on the same ports and
-data directory (as fleetlib.db() does). Standard library only.
+data directory (roostlib.db()). Standard library only.
 """
 
-import contextlib
 import hashlib
 import json
 import os
 import secrets
-import sqlite3
+
+from roostlib import db
 
 FAM = "documents"
 
 
 def new_id():
     return "doc_" + secrets.token_hex(12)
-
-@contextlib.contextmanager
-def db(server):
-    """roost.db, opened by the test while roostd is stopped (it keeps the file
-    locked while it runs); roostd is started again after, if it ran."""
-    running = server.alive()
-    if running:
-        server.stop()
-    con = sqlite3.connect(os.path.join(server.data_dir, "roost.db"), timeout=10.0)
-    try:
-        with con:
-            yield con
-    finally:
-        con.close()
-        if running:
-            server.start()
-
 
 def seed_rows(con, data_dir, docs, stamp="2025-11-25T10:11:12"):
     """Write docs (dicts: filename, data (bytes), content_type, tags (distinct),

@@ -5,16 +5,14 @@ model checks below encode the spec's tables (field names, their order, the
 timestamp forms), so every test states only what differs per endpoint.
 """
 
-import contextlib
 import datetime
 import hashlib
 import json
 import os
 import re
-import sqlite3
 import time
 
-from roostlib import FLEET_META_TS, UUID7, assert_error_shape
+from roostlib import FLEET_META_TS, UUID7, assert_error_shape, db
 
 API = "/api/v1"
 
@@ -476,26 +474,6 @@ def check_message(m):
 
 
 # ---- the database (seeding rows and counting them) --------------------------------
-
-@contextlib.contextmanager
-def db(server):
-    """roost.db, opened by the test. roostd keeps the file locked while it
-    runs (store.h: locking_mode=EXCLUSIVE, no other process may read or
-    write it), so a running server is stopped for the access (SIGTERM: the
-    WAL is checkpointed, the lock released) and started again after it, on
-    the same ports and data directory."""
-    running = server.alive()
-    if running:
-        server.stop()
-    con = sqlite3.connect(os.path.join(server.data_dir, "roost.db"), timeout=10.0)
-    try:
-        with con:
-            yield con
-    finally:
-        con.close()
-        if running:
-            server.start()
-
 
 def seed_session(server, bot_id, started_at=None, messages=(), status="active",
                  in_tokens=0, out_tokens=0, model=MODEL, sid=None, title=None):

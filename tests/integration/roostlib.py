@@ -5,6 +5,7 @@ is $ROOSTD (default: build/roostd); ROOST_SANITIZED=1 means it is the
 ASan+UBSan build, so every timeout is stretched.
 """
 
+import contextlib
 import datetime
 import email.utils
 import http.client
@@ -15,6 +16,7 @@ import resource
 import select
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -578,3 +580,23 @@ def assert_error_shape(fam, resp, status, code=None, message=None, detail=None):
 
 def now_utc():
     return datetime.datetime.now(datetime.timezone.utc)
+
+
+@contextlib.contextmanager
+def db(server):
+    """roost.db, opened by the test. roostd keeps the file locked while it
+    runs (store.h: locking_mode=EXCLUSIVE, no other process may read or
+    write it), so a running server is stopped for the access (SIGTERM: the
+    WAL is checkpointed, the lock released) and started again after it, on
+    the same ports and data directory."""
+    running = server.alive()
+    if running:
+        server.stop()
+    con = sqlite3.connect(os.path.join(server.data_dir, "roost.db"), timeout=10.0)
+    try:
+        with con:
+            yield con
+    finally:
+        con.close()
+        if running:
+            server.start()
