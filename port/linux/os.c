@@ -239,28 +239,34 @@ ssize_t os_recv(int fd, void *buf, size_t cap)
     return (e != 0) ? (ssize_t)failed(e) : recv(fd, buf, cap, 0);
 }
 
-ssize_t os_send(int fd, const void *buf, size_t len)
+/* The faults of a send (OS_SEND fails it, OS_SEND_SHORT halves it): the
+ * errno to fail with, or 0 and the length to send in *n. */
+static int send_fault(size_t len, size_t *n)
 {
     int e = os_fault(OS_SEND);
-    size_t n = len;
+    *n = len;
+    if ((e == 0) && (os_fault(OS_SEND_SHORT) != 0) && (len > 1u)) {
+        *n = len / 2u;
+    }
+    return e;
+}
+
+ssize_t os_send(int fd, const void *buf, size_t len)
+{
+    size_t n = 0u;
+    int e = send_fault(len, &n);
     if (e != 0) {
         return (ssize_t)failed(e);
-    }
-    if ((os_fault(OS_SEND_SHORT) != 0) && (n > 1u)) {
-        n /= 2u;
     }
     return send(fd, buf, n, MSG_NOSIGNAL);
 }
 
 ssize_t os_sendfile(int fd, int file, off_t *off, size_t len)
 {
-    int e = os_fault(OS_SEND);
-    size_t n = len;
+    size_t n = 0u;
+    int e = send_fault(len, &n);
     if (e != 0) {
         return (ssize_t)failed(e);
-    }
-    if ((os_fault(OS_SEND_SHORT) != 0) && (n > 1u)) {
-        n /= 2u;
     }
     return sendfile(fd, file, off, n);
 }
