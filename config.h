@@ -154,6 +154,31 @@
 #define CFG_NET_WATCHES 1024  /* 4 per LLM slot: 2 connect attempts + DNS */
 #endif
 
+/* ---- child processes (src/net/child.h) ---------------------------------- */
+
+/* Child processes running at once (the rpg family's tmux and git
+ * commands); one more is refused (ST_FULL). 0: none (a build without
+ * processes: the small profile). */
+#ifndef CFG_CHILD_SLOTS
+#define CFG_CHILD_SLOTS 8
+#endif
+/* Per slot: the bytes of stdout kept (a child writing more is killed and
+ * its output cut there: a tmux capture of 500 lines of a wide pane with
+ * its escapes fits), of stderr, and of stdin handed to it. */
+#ifndef CFG_CHILD_OUT_BYTES
+#define CFG_CHILD_OUT_BYTES (64u * 1024u)
+#endif
+#ifndef CFG_CHILD_ERR_BYTES
+#define CFG_CHILD_ERR_BYTES 1024u
+#endif
+#ifndef CFG_CHILD_IN_BYTES
+#define CFG_CHILD_IN_BYTES 1024u
+#endif
+/* A child still running this long after it started is killed. */
+#ifndef CFG_CHILD_DEADLINE_MS
+#define CFG_CHILD_DEADLINE_MS 5000u
+#endif
+
 /* ---- HTTP --------------------------------------------------------------- */
 
 #ifndef CFG_HTTP_MAX_HEAD_BYTES

@@ -248,6 +248,60 @@ st_t port_proc_exists(int64_t pid);
  * permitted"), "" on success. */
 st_t port_proc_signal(int64_t pid, port_sig sig, const char **reason);
 
+/* ---- child processes (port_child.c) --------------------------------------- */
+
+/* A child process as the port started it: its id and the parent's ends of
+ * its three pipes (non-blocking, close-on-exec; PORT_SOCK_NONE once the
+ * caller closed one with port_close). */
+typedef struct {
+    int64_t pid;
+    port_sock in;       /* the child's stdin: roost writes */
+    port_sock out;      /* its stdout: roost reads */
+    port_sock err;      /* its stderr: roost reads */
+} port_child;
+
+/* Whether this build can run child processes (false: every call below
+ * answers ST_UNSUPPORTED, port_child_notify_sock PORT_SOCK_NONE). */
+bool port_child_supported(void);
+/* Start argv[0] (an absolute path: port_path_find resolves a name first)
+ * with argv and envp (NULL: roost's own environment), its stdin, stdout
+ * and stderr the pipes of *out, nothing else of roost's open in it, the
+ * default disposition and an empty mask for every signal. Never blocks
+ * and never allocates (vfork + execve). ST_OK; ST_NOMEM (out of
+ * descriptors or processes: EMFILE, ENFILE, EAGAIN); ST_IO otherwise. A
+ * program that cannot be executed is a child that exits with 127. */
+st_t port_child_spawn(const char *const *argv, const char *const *envp, port_child *out);
+/* Has child pid ended? Never blocks (waitpid WNOHANG). ST_OK with *ended
+ * false while it runs; with *ended true, *code is its exit status (0-255)
+ * or -1 when a signal ended it, *sig that signal's number (0 if none); the
+ * pid is then reaped. ST_NOTFOUND for a pid that is not roost's child. */
+st_t port_child_reap(int64_t pid, bool *ended, int *code, int *sig);
+/* Kill child pid at once (SIGKILL); it is still to be reaped. */
+void port_child_kill(int64_t pid);
+/* A socket the loop watches for input: readable when a child may have
+ * ended (SIGCHLD, through a self-pipe made by port_signals_init).
+ * port_child_notify_drain empties it; then reap every running child. */
+port_sock port_child_notify_sock(void);
+void port_child_notify_drain(void);
+/* Find a program on PATH (as execvp would; a name with a '/' is taken as
+ * is) and write its absolute path into buf. ST_NOTFOUND, ST_TOOBIG.
+ * Before the loop (it reads the environment). */
+st_t port_path_find(const char *name, char *buf, size_t cap);
+
+/* What a process is, read from the OS (/proc on Linux), for the rpg
+ * family's pane classification. Each is ST_NOTFOUND for a process that
+ * does not exist or cannot be read, ST_UNSUPPORTED without processes. */
+/* Its command line: the arguments, each ended by a NUL, cut at cap (*n
+ * bytes written). */
+st_t port_proc_cmdline(int64_t pid, char *buf, size_t cap, size_t *n);
+/* Its direct children's pids (at most cap of them, *n written). */
+st_t port_proc_children(int64_t pid, int64_t *pids, size_t cap, size_t *n);
+/* Its working directory, NUL-terminated. ST_TOOBIG when it does not fit. */
+st_t port_proc_cwd(int64_t pid, char *buf, size_t cap);
+/* The real path of path (symlinks, `.` and `..` resolved), NUL-terminated,
+ * without allocating. ST_NOTFOUND, ST_TOOBIG, ST_PERM, ST_IO. */
+st_t port_realpath(const char *path, char *buf, size_t cap);
+
 /* ---- fault injection (tests) --------------------------------------------- */
 
 /* Every OS call of a port goes through its operations table; a test arms one

@@ -86,6 +86,10 @@
 #endif
 /* No LLM calls: no sockets of other modules to poll (one entry kept, an
  * array cannot be empty). */
+/* No child processes: the rpg family (tmux) is not built. */
+#ifndef CFG_CHILD_SLOTS
+#define CFG_CHILD_SLOTS 0
+#endif
 #ifndef CFG_NET_WATCHES
 #define CFG_NET_WATCHES 1
 #endif
