@@ -431,6 +431,38 @@
 #define CFG_OBS_BATCH_BYTES (64u * 1024u)
 #endif
 
+/* ---- the rpg family (src/fam/rpg/) --------------------------------------- */
+
+/* tmux windows and panes kept in the current state; more are left out
+ * (logged, counted). */
+#ifndef CFG_RPG_WINDOWS
+#define CFG_RPG_WINDOWS 64
+#endif
+#ifndef CFG_RPG_PANES
+#define CFG_RPG_PANES 256
+#endif
+/* Claude panes with a pane session and a terminal of their own. */
+#ifndef CFG_RPG_CLAUDE
+#define CFG_RPG_CLAUDE 16
+#endif
+/* The last bytes of a Claude pane's capture kept (cut at a line start). */
+#ifndef CFG_RPG_TERM_BYTES
+#define CFG_RPG_TERM_BYTES 32768u
+#endif
+/* Session id <-> pane links of hooks (hooks.md §6). */
+#ifndef CFG_RPG_LINKS
+#define CFG_RPG_LINKS 64
+#endif
+/* Hooks with a tool_use_id remembered for duplicates (5 minutes). */
+#ifndef CFG_RPG_DEDUP
+#define CFG_RPG_DEDUP 1024
+#endif
+/* A `windows` broadcast larger than this leaves out terminalContent (the
+ * panes' terminal_output messages carry it); snapshots always have it. */
+#ifndef CFG_RPG_WINDOWS_MSG_BYTES
+#define CFG_RPG_WINDOWS_MSG_BYTES (256u * 1024u)
+#endif
+
 /* ---- bus: the event ring ------------------------------------------------ */
 
 /* Events held at once (src/bus/ring.h): each slot is one published event's

@@ -635,43 +635,6 @@ uint32_t hctx_later(hctx *h)
     return conn_token(h->c);
 }
 
-static void on_readable(conn *c);
-
-bool http_answer_later(uint32_t token, hctx_render_fn fn, const void *state)
-{
-    conn *c = conn_by_token(token);
-    hconn *hc;
-    hreq *rq;
-    hctx h;
-    if ((c == NULL) || c->close_after_flush) {
-        return false;
-    }
-    hc = hc_of(c);
-    if (!hc->resp_on || (rs_of(c)->kind != RS_LATER) || (hc->sub != NULL) ||
-        NEVER(c->rx == NULL)) {
-        return false;
-    }
-    rq = rq_of(c);
-    hctx_init(&h, c, &rq->req);
-    h.match = rq->match;
-    h.body = request_body(c, rq);
-    h.routed = true;
-    fn(&h, state);
-    if (!h.responded) {
-        LOG_E("http", "%s: a later answer gave no response", svc_of(c)->family);
-        svc_of(c)->error(&h, 500, "INTERNAL_ERROR", "Internal server error");
-    }
-    resp_finish(c);
-    request_done(c, h.keep_alive);
-    (void)conn_tx_send_now(c);
-    if (!c->close_after_flush && !c->closing && (conn_tx_pending(c) == 0u)) {
-        conn_pause_read(c, false);
-        if (c->rx_len > 0u) {
-            on_readable(c);     /* a pipelined request behind it */
-        }
-    }
-    return true;
-}
 
 strv hctx_param(const hctx *h, size_t i)
 {
@@ -875,6 +838,47 @@ static bool dispatch(conn *c, hreq *rq, bool behind)
     return true;
 }
 
+
+static void on_readable(conn *c);
+
+bool http_answer_later(uint32_t token, hctx_render_fn fn, const void *state)
+{
+    conn *c = conn_by_token(token);
+    hconn *hc;
+    hreq *rq;
+    hctx h;
+    if ((c == NULL) || c->close_after_flush) {
+        return false;
+    }
+    hc = hc_of(c);
+    if (!hc->resp_on || (rs_of(c)->kind != RS_LATER) || (hc->sub != NULL) ||
+        NEVER(c->rx == NULL)) {
+        return false;
+    }
+    rq = rq_of(c);
+    hctx_init(&h, c, &rq->req);
+    h.match = rq->match;
+    h.body = request_body(c, rq);
+    h.routed = true;
+    fn(&h, state);
+    if (h.later && !h.responded) {
+        return true;    /* parked again: a next step of the work */
+    }
+    if (!h.responded) {
+        LOG_E("http", "%s: a later answer gave no response", svc_of(c)->family);
+        svc_of(c)->error(&h, 500, "INTERNAL_ERROR", "Internal server error");
+    }
+    resp_finish(c);
+    request_done(c, h.keep_alive);
+    (void)conn_tx_send_now(c);
+    if (!c->close_after_flush && !c->closing && (conn_tx_pending(c) == 0u)) {
+        conn_pause_read(c, false);
+        if (c->rx_len > 0u) {
+            on_readable(c);     /* a pipelined request behind it */
+        }
+    }
+    return true;
+}
 
 /* A route whose answer is rendered into the scratch first (ROUTE_BIG_OUT):
  * what does not fit tx's room goes out in windows, rendered again by a

@@ -272,7 +272,10 @@ uint32_t hctx_hold(hctx *h);
  * more is read from the connection meanwhile; the returned token names it.
  * When the work ends, http_answer_later(token, fn, state) runs fn(h,
  * state), which writes the whole answer as a handler does (it must fit
- * tx), and the connection goes on with its next request. It returns false
+ * tx), and the connection goes on with its next request; or fn calls
+ * hctx_later again (the same token) and the request waits for a next step
+ * of the work (fn sees the request, its parameters and body as the
+ * handler did). It returns false
  * when the connection has gone meanwhile (the client left, a timeout: the
  * send deadline, CFG_SEND_TIMEOUT_MS, bounds the wait) and fn did not run:
  * the owner then just forgets the work. A token is never reused for

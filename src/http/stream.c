@@ -49,6 +49,7 @@ struct stream_sub {
     bool closing;               /* a close is on its way: no more events */
     bool paused;
     bool resumed;               /* paused -> not paused in this pump: on_resume */
+    bool held;                  /* stream_hold_events: ring events wait */
     uint32_t live_index;
     uint64_t cursor;            /* next ring sequence wanted */
     /* a frame larger than tx, being written */
@@ -413,7 +414,7 @@ static void pump(stream_sub *s)
     if (s->ws) {
         flush_controls(s);
     }
-    if (!s->closing) {
+    if (!s->closing && !s->held) {
         pump_events(s);
     }
     if (s->resumed) {
@@ -833,6 +834,11 @@ st_t stream_send_message(stream_sub *s, hctx_producer fn, const void *state, siz
     }
     http_conn_ws_message(s->c, fn, state, state_len);
     return ST_OK;
+}
+
+void stream_hold_events(stream_sub *s, bool hold)
+{
+    s->held = hold;
 }
 
 bool stream_message_busy(const stream_sub *s)

@@ -178,6 +178,11 @@ st_t stream_send_frame(stream_sub *s, ws_opcode op, bool fin, const uint8_t *p, 
  * such message is still being written (nothing started; retry from
  * on_writable), ST_CLOSED when the stream is closing or is SSE. */
 st_t stream_send_message(stream_sub *s, hctx_producer fn, const void *state, size_t state_len);
+/* While held, ring events wait in the ring for this subscriber (its
+ * cursor stays): the owner sends several messages of its own in order
+ * (rpg's on-connect snapshots, each produced across drains) before any
+ * event; it lets go from on_writable once the last is out. */
+void stream_hold_events(stream_sub *s, bool hold);
 /* A message started with stream_send_message (or the accept's snapshot)
  * is still being written. */
 bool stream_message_busy(const stream_sub *s);
