@@ -8,8 +8,7 @@
  * - The loop's readiness set is loop_epoll.c or loop_poll.c (one is built);
  *   every OS call goes through the operations table of os.c.
  * - Signals only set a flag (sig_atomic_t); the loop reads it each turn.
- *   SIGCHLD writes its self-pipe instead (port_child.c), which
- *   port_signals_init makes before the loop.
+ *   SIGCHLD is port_child.c's (a self-pipe).
  */
 #include "port.h"
 
@@ -325,8 +324,7 @@ st_t port_signals_init(void)
     }
     sa.sa_handler = SIG_IGN;
     (void)sigaction(SIGPIPE, &sa, NULL);
-    /* SIGCHLD's self-pipe (port_child.c), before the loop */
-    return (port_child_notify_sock() != PORT_SOCK_NONE) ? ST_OK : ST_IO;
+    return ST_OK;
 }
 
 /* Every pooled connection needs a descriptor, and every descriptor must fit
