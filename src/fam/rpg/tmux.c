@@ -42,7 +42,7 @@
 
 typedef enum {
     A_CREATE = 0, A_RENAME, A_CLOSE_WIN, A_NEW_PANE, A_NEW_CLAUDE,
-    A_PROMPT, A_SIGNAL, A_REFRESH, A_CLOSE_PANE
+    A_PROMPT, A_SIGNAL, A_REFRESH, A_CLOSE_PANE, A_DISMISS
 } act_kind;
 
 typedef struct {
@@ -59,7 +59,7 @@ static act g_act[RPG_ACTIONS];
 /* What the failure codes and not-found messages are per action. */
 static const char *const k_fail[] = {
     "CREATE_FAILED", "RENAME_FAILED", "CLOSE_FAILED", "SPLIT_FAILED", "CLAUDE_FAILED",
-    "SEND_FAILED", "SIGNAL_FAILED", "REFRESH_FAILED", "CLOSE_FAILED"
+    "SEND_FAILED", "SIGNAL_FAILED", "REFRESH_FAILED", "CLOSE_FAILED", "NOT_FOUND"
 };
 
 static bool is_window_act(act_kind k)
@@ -602,6 +602,16 @@ static void start(hctx *h, act *a, uint32_t slot)
         argv[k++] = target;
         argv[k++] = "C-l";
         break;
+    case A_DISMISS: {
+        /* no child: waiting -> idle (§4.4) */
+        rpg_csession *cs = rpg_cs_of(rpg_pane_find(a->id));
+        if ((cs != NULL) && (cs->status == RPG_ST_WAITING)) {
+            rpg_set_status(cs, RPG_ST_IDLE, RPG_SRC_HOOK);
+        }
+        rpg_ok_raw(h, "{\"dismissed\":true}");
+        act_free(a);
+        return;
+    }
     case A_CLOSE_PANE:
     default:
         argv[k++] = "kill-pane";
@@ -663,7 +673,11 @@ static void begin(hctx *h, act_kind kind)
         known = win ? (rpg_window_find(id) != NULL) : (rpg_pane_find(id) != NULL);
     }
     if (rpg_tmux()[0] == '\0') {
-        rpg_error(h, 400, k_fail[kind], "tmux is not installed");
+        if (kind == A_DISMISS) {
+            rpg_error(h, 404, "NOT_FOUND", "Pane not found");
+        } else {
+            rpg_error(h, 400, k_fail[kind], "tmux is not installed");
+        }
         return;
     }
     for (slot = 0u; slot < RPG_ACTIONS; slot++) {
@@ -740,15 +754,5 @@ void rpg_pane_close(hctx *h)
 
 void rpg_pane_dismiss(hctx *h)
 {
-    uint32_t id = 0u;
-    rpg_pane *p = rpg_parse_id(hctx_param(h, 0u), '%', &id) ? rpg_pane_find(id) : NULL;
-    rpg_csession *cs = rpg_cs_of(p);
-    if (p == NULL) {
-        rpg_error(h, 404, "NOT_FOUND", "Pane not found");
-        return;
-    }
-    if ((cs != NULL) && (cs->status == RPG_ST_WAITING)) {
-        rpg_set_status(cs, RPG_ST_IDLE, RPG_SRC_HOOK);
-    }
-    rpg_ok_raw(h, "{\"dismissed\":true}");
+    begin(h, A_DISMISS);
 }
