@@ -50,8 +50,10 @@
 
 static unsigned char g_init_arena_store[CFG_INIT_ARENA_BYTES];
 arena_t init_arena;
-static char g_render_store[CFG_RENDER_BYTES];
-char *const render_scratch = g_render_store;
+/* 8-byte words, so the scratch is aligned for any object of up to 8 bytes
+ * (a caller may lay an array of structs in it: http/server.h). */
+static uint64_t g_render_store[(CFG_RENDER_BYTES + 7u) / 8u];
+char *const render_scratch = (char *)g_render_store;
 
 /* The whole plan as one struct whose size is the sum of every pool and area:
  * the build fails when it exceeds CFG_RAM_BUDGET_BYTES. */
