@@ -278,12 +278,13 @@ void port_file_close(port_file f)
 /* The decimal digits of fd (>= 0) into out[0..cap); their count. */
 static size_t fmt_fd(char *out, size_t cap, int fd)
 {
+    static const char k_digits[] = "0123456789";
     char rev[12];
     size_t n = 0u;
     size_t i;
     unsigned v = (unsigned)fd;
     do {
-        rev[n] = (char)('0' + (int)(v % 10u));
+        rev[n] = k_digits[v % 10u];
         n++;
         v /= 10u;
     } while ((v != 0u) && (n < sizeof rev));

@@ -422,6 +422,44 @@ def agents_workload(srv):
     assert a("DELETE", "/agents/heap-00").status == 404
 
 
+def hooks_workload(srv, tdir):
+    """Claude Code hooks posted to rpg, recorded by observability too
+    (Decision 9): an implicit start, a prompt, tool hooks, a Stop whose
+    transcript (under a path of more than 1 KiB, through a link and `..`)
+    is read, parsed and recorded, a refused path and a duplicate."""
+    deep = os.path.join(tdir, *(["d" * 200] * 6))
+    os.makedirs(deep)
+    line = json.dumps({"message": {"role": "assistant",
+                                   "content": ["x", {"type": "text", "text": "done"}]}})
+    with open(os.path.join(deep, "t.jsonl"), "w") as f:
+        f.write('{"type":"user"}\n' + line + "\n")
+    os.symlink(os.path.join(deep, "t.jsonl"), os.path.join(tdir, "link.jsonl"))
+    sid = "hooks-no-heap"
+    bodies = [
+        {"session_id": sid, "hook_event_name": "UserPromptSubmit", "prompt": "go", "pid": 77},
+        {"session_id": sid, "hook_event_name": "PreToolUse", "tool_name": "Bash",
+         "tool_input": {"command": "ls"}, "tool_use_id": "t1"},
+        {"session_id": sid, "hook_event_name": "PreToolUse", "tool_name": "Bash",
+         "tool_input": {"command": "ls"}, "tool_use_id": "t1"},
+        {"session_id": sid, "hook_event_name": "PostToolUse", "tool_name": "Bash",
+         "tool_response": {"stdout": "a"}, "tool_use_id": "t1"},
+        {"session_id": sid, "hook_event_name": "Stop",
+         "transcript_path": os.path.join(deep, "..", "d" * 200, "t.jsonl")},
+        {"session_id": sid, "hook_event_name": "Stop",
+         "transcript_path": os.path.join(tdir, "link.jsonl")},
+        {"session_id": sid, "hook_event_name": "Stop", "transcript_path": "/etc/passwd"},
+        {"session_id": "s" * 300, "hook_event_name": "PreToolUse"},
+    ]
+    for b in bodies:
+        r = srv.request("rpg", "POST", "/event", body=json.dumps(b).encode(),
+                        headers={"Content-Type": "application/json"})
+        assert r.status == 200, r
+    r = srv.request("observability", "GET", f"/events/{sid}")
+    assert [e["event_type"] for e in r.json()["events"]] == [
+        "session_start", "message", "pre_tool", "post_tool", "session_stop", "message",
+        "session_stop", "message", "session_stop"], r
+
+
 def chat_stream(srv, bot, body, read_all=True):
     """POST a chat turn; the SSE body as (event, data) pairs (read_all False:
     the open socket after the first text_delta)."""
@@ -556,6 +594,9 @@ def test_no_heap_after_first_poll(roostd, shim, tmp_path):
             fake.provider_args("main") + tls_fake.provider_args("backup", kind="openai-compatible",
                                                              default_model="local-model")
             if with_fleet else [])
+    tdir = tmp_path / "transcripts"
+    tdir.mkdir()
+    args += [f"--observability.transcript_dirs={tdir}"]
     srv = Server(tmp_path / "srv", preload=shim, env={"ROOST_SHIM_REPORT": str(report)},
                  args=args)
     srv.env["ROOST_SHIM_REPORT"] = str(report)    # clean_env drops ROOST_*; put it back
@@ -568,6 +609,8 @@ def test_no_heap_after_first_poll(roostd, shim, tmp_path):
         if built("documents"):
             docs_workload(srv)
         agents_workload(srv)
+        if built("rpg") and built("observability"):
+            hooks_workload(srv, str(tdir))
         if with_fleet:
             chat_workload(srv, fake, tls_fake)
     finally:

@@ -26,14 +26,19 @@
  *   event that will be recorded (checked before, message size included).
  * - Memory: the render scratch (http_render_scratch, CFG_RENDER_BYTES) is
  *   free during the call (rpg answers POST /event with a fixed body, into
- *   tx, after it) and holds everything large; nothing is copied into
- *   statics but the session id. obs_record serializes each `event` message
- *   into the room it is given before it writes, and that room must not
- *   hold the event's own views, so the scratch is split per event:
- *     prompt message  [0, cap - n): the message; [cap - n, cap): the
+ *   tx, after it) and holds everything, so the module keeps no buffer of
+ *   its own: its start holds the hook's session id, decoded, for all of
+ *   the hook's events (HOOK_SID_BYTES); the rest is the work area.
+ *   obs_record serializes each `event` message into the room it is given
+ *   before it writes, and that room must not hold the event's own views
+ *   (the session id, and what the next lines build), so the work area is
+ *   split per event (cap: its size):
+ *     prompt message  [0, cap - n): the messages; [cap - n, cap): the
  *                     content [{"type":"text","text":<prompt>}] built
  *                     around the prompt's literal (n bytes);
- *     transcript      [cap - t, cap): the file's last t bytes (at most
+ *     transcript      [0, 4 paths): the path, its real path, a directory
+ *                     and its real path, while the file is opened; then
+ *                     [cap - t, cap): the file's last t bytes (at most
  *                     HOOK_TAIL_BYTES); the last line in them starts at L;
  *                     [0, L): first the parser's tokens, then, when the
  *                     content must be built (a string, or an array with
@@ -44,7 +49,7 @@
  *   1 MiB and a little: default and server), and its message is recorded
  *   when it fits in what the line leaves below it: about (cap - line) for
  *   a content kept in the line, (cap - line) / 2 for one that is built.
- *   The small profile (33 KiB scratch) reads lines of up to 17 KiB.
+ *   The small profile (33 KiB scratch) reads lines of up to 16 KiB.
  * - The transcript's last line is what Python's readlines()[-1] (the
  *   upstream stop script) and `tail -n 1` give: a newline at the end of
  *   the file ends the last line and does not make an empty line after it;
@@ -57,7 +62,7 @@
  *   beneath that directory (port_file_open_beneath: the kernel refuses a
  *   resolution that leaves it, so a link swapped in after the check does
  *   not escape either; a FIFO does not block; only a regular file is
- *   read). `~` in the list is expanded once, at init, from HOME.
+ *   read). `~` in the list is expanded with HOME as it was at the start.
  */
 #include "fam/obs/obs_int.h"
 
@@ -75,18 +80,23 @@
 /* Kept below the file's tail for the tokens and the message, at least. */
 #define HOOK_TAIL_RESERVE 16384u
 
-/* observability.transcript_dirs, `~` expanded: NUL-terminated entries,
- * then an empty one. */
-static char g_tdirs[OBS_TDIRS_BYTES];
-/* The hook's session id, decoded (obs_event's session_id is text). */
-static char g_sid[UTF8_BYTES(SESSION_ID_MAX)];
+/* The start of the scratch holds the hook's session id, decoded
+ * (obs_event's session_id is text), for all of the hook's events; the
+ * rest, from this 8-byte aligned offset, is the work area. */
+#define HOOK_SID_BYTES ((UTF8_BYTES(SESSION_ID_MAX) + 7u) & ~7u)
+
+/* observability.transcript_dirs (the config's copy, for the life of the
+ * process) and the HOME it expands `~` with, as they were at the start. */
+static const char *g_dirs;
+static const char *g_home;
 /* Events of hooks not recorded (validation, room, storage). */
 static uint64_t g_dropped;
 
-_Static_assert(((sizeof g_tdirs) + (sizeof g_sid) + (sizeof g_dropped)) <=
+_Static_assert(((sizeof g_dirs) + (sizeof g_home) + (sizeof g_dropped)) <=
                    OBS_HOOKS_STATIC_BYTES,
                "OBS_HOOKS_STATIC_BYTES is the plan of this module");
-_Static_assert(CFG_RENDER_BYTES >= (3u * HOOK_PATH_BYTES), "the scratch holds three paths");
+_Static_assert(CFG_RENDER_BYTES >= (2u * HOOK_SID_BYTES),
+               "the scratch holds a session id and more");
 
 typedef enum { MAP_NONE, MAP_START, MAP_PRE, MAP_POST, MAP_PROMPT, MAP_STOP } hook_map;
 
@@ -104,54 +114,75 @@ static const char *env_home(const char *const *envp)
     return home;
 }
 
-/* Append one directory of the list, `~` (alone or before '/') replaced by
- * home; *used: bytes of g_tdirs taken (one is always kept for the end). */
-static void add_dir(strv item, const char *home, size_t *used)
+/* Is the item `~` or `~/...` (`~user` is not expanded)? */
+static bool is_tilde(strv item)
+{
+    bool tilde = false;
+    if (item.n > 0u) {
+        char c0 = item.p[0];
+        tilde = (c0 == '~');
+    }
+    if (tilde && (item.n > 1u)) {
+        char c1 = item.p[1];
+        tilde = (c1 == '/');
+    }
+    return tilde;
+}
+
+/* The item at *at of the comma-separated list (trimmed), *at moved past
+ * it; false at the end of the list. */
+static bool next_dir(const char *list, size_t *at, strv *item)
+{
+    size_t len = strlen(list);
+    bool found = false;
+    while ((*at < len) && !found) {
+        size_t end = *at;
+        while ((end < len) && (list[end] != ',')) {
+            end++;
+        }
+        *item = strv_trim_ws((strv){ &list[*at], end - *at });
+        found = (item->n > 0u);
+        *at = end + 1u;
+    }
+    return found;
+}
+
+/* The directory of item into buf[0..cap) as a C string, `~` replaced by
+ * HOME; false when it does not fit or has `~` without a HOME. */
+static bool expand_dir(strv item, char *buf, size_t cap)
 {
     strv head = STRV_NULL;
     strv rest = item;
-    size_t n;
-    if ((item.n > 0u) && (item.p[0] == '~') && ((item.n == 1u) || (item.p[1] == '/'))) {
-        if ((home == NULL) || (home[0] == '\0')) {
-            LOG_W("obs", "observability.transcript_dirs: %.*s left out: HOME is not set",
-                  (int)item.n, item.p);
-            return;
+    if (is_tilde(item)) {
+        if ((g_home == NULL) || (g_home[0] == '\0')) {
+            return false;
         }
-        head = strv_from_cstr(home);
+        head = strv_from_cstr(g_home);
         rest = (strv){ &item.p[1], item.n - 1u };
     }
-    n = head.n + rest.n;
-    if ((n == 0u) || ((*used + n + 2u) > sizeof g_tdirs)) {
-        LOG_W("obs", "observability.transcript_dirs: %.*s left out: %s", (int)item.n, item.p,
-              (n == 0u) ? "empty" : "the expanded list is too long");
-        return;
+    if ((head.n + rest.n) >= cap) {
+        return false;
     }
     if (head.n > 0u) {
-        (void)memcpy(&g_tdirs[*used], head.p, head.n);
+        (void)memcpy(buf, head.p, head.n);
     }
-    (void)memcpy(&g_tdirs[*used + head.n], rest.p, rest.n);
-    g_tdirs[*used + n] = '\0';
-    *used += n + 1u;
+    (void)memcpy(&buf[head.n], rest.p, rest.n);
+    buf[head.n + rest.n] = '\0';
+    return true;
 }
 
 void obs_hooks_init(const fam_env *env)
 {
-    const char *list = env->str("observability.transcript_dirs");
-    const char *home = env_home(env->envp);
-    size_t used = 0u;
     size_t at = 0u;
-    size_t len = strlen(list);
-    while (at < len) {
-        size_t end = at;
-        while ((end < len) && (list[end] != ',')) {
-            end++;
+    strv item = STRV_NULL;
+    g_dirs = env->str("observability.transcript_dirs");
+    g_home = env_home(env->envp);
+    while (next_dir(g_dirs, &at, &item)) {
+        if (is_tilde(item) && ((g_home == NULL) || (g_home[0] == '\0'))) {
+            LOG_W("obs", "observability.transcript_dirs: %.*s left out: HOME is not set",
+                  (int)item.n, item.p);
         }
-        if (end > at) {
-            add_dir(strv_trim_ws((strv){ &list[at], end - at }), home, &used);
-        }
-        at = end + 1u;
     }
-    g_tdirs[used] = '\0';
 }
 
 /* ---- JSON literals as rpg passes them ------------------------------------- */
@@ -160,12 +191,15 @@ void obs_hooks_init(const fam_env *env)
  * else a number). */
 static char lit_first(strv raw)
 {
-    size_t i = 0u;
-    while ((i < raw.n) && ((raw.p[i] == ' ') || (raw.p[i] == '\t') || (raw.p[i] == '\n') ||
-                           (raw.p[i] == '\r'))) {
-        i++;
+    char c = '\0';
+    size_t i;
+    for (i = 0u; (i < raw.n) && (c == '\0'); i++) {
+        char ch = raw.p[i];
+        if ((ch != ' ') && (ch != '\t') && (ch != '\n') && (ch != '\r')) {
+            c = ch;
+        }
     }
-    return (i < raw.n) ? raw.p[i] : '\0';
+    return c;
 }
 
 /* The string literal raw decoded into buf[0..cap) (cap > 0), its length
@@ -219,19 +253,20 @@ static const char *event_type_of(hook_map m)
 }
 
 /* The session id: "unknown" when absent (the scripts' default), else a
- * string of 1..256 characters (POST /events' rule). NULL when it is not. */
-static const char *session_id(strv raw, strv *out)
+ * string of 1..256 characters (POST /events' rule), decoded into
+ * buf[0..HOOK_SID_BYTES). NULL, or why it is not one. */
+static const char *session_id(strv raw, char *buf, strv *out)
 {
     const char *why = NULL;
     size_t n = 0u;
     if (raw.p == NULL) {
         *out = strv_from_cstr("unknown");
-    } else if (lit_decode(raw, g_sid, sizeof g_sid, &n) != ST_OK) {
+    } else if (lit_decode(raw, buf, HOOK_SID_BYTES, &n) != ST_OK) {
         why = "session_id is not a string of at most 256 characters";
-    } else if ((n == 0u) || (fapi_chars(g_sid, n) > SESSION_ID_MAX)) {
+    } else if ((n == 0u) || (fapi_chars(buf, n) > SESSION_ID_MAX)) {
         why = "session_id is not a string of 1 to 256 characters";
     } else {
-        *out = (strv){ g_sid, n };
+        *out = (strv){ buf, n };
     }
     return why;
 }
@@ -265,9 +300,10 @@ static const char *tool_fields(const xfam_hook *hk, bool post, char *tmp, obs_ev
         /* null */
     }
     if (post) {
+        c = lit_first(hk->tool_response);
         if (hk->tool_response.p == NULL) {
             ev->tool_output = strv_from_cstr("\"\"");
-        } else if (lit_first(hk->tool_response) != 'n') {
+        } else if (c != 'n') {
             ev->tool_output = hk->tool_response;
         } else {
             /* null */
@@ -285,8 +321,8 @@ static const char *tool_fields(const xfam_hook *hk, bool post, char *tmp, obs_ev
 }
 
 /* The user prompt's message: role "user", content built at the top of the
- * scratch; *room: what is left below it for the messages. */
-static const char *prompt_fields(strv prompt, char *scratch, size_t cap, obs_event *ev,
+ * work area; *room: what is left below it for the messages. */
+static const char *prompt_fields(strv prompt, char *work, size_t cap, obs_event *ev,
                                  size_t *room)
 {
     static const char k_head[] = "[{\"type\":\"text\",\"text\":";
@@ -298,7 +334,7 @@ static const char *prompt_fields(strv prompt, char *scratch, size_t cap, obs_eve
     if (n >= cap) {
         return "the prompt is larger than the render scratch";
     }
-    c = &scratch[cap - n];
+    c = &work[cap - n];
     (void)memcpy(c, k_head, hn);
     (void)memcpy(&c[hn], prompt.p, prompt.n);
     (void)memcpy(&c[hn + prompt.n], k_tail, tn);
@@ -374,27 +410,32 @@ static const char *beneath(const char *path, const char *dir)
 
 /* Open the transcript the literal path names when its real path lies in
  * one of the directories, as a regular file; paths are worked out in
- * scratch[0, 3 * HOOK_PATH_BYTES). */
-static bool transcript_open(strv path, char *scratch, port_file *f, port_file_info *info)
+ * work[0, 4 * HOOK_PATH_BYTES) (a smaller work area reads no transcript:
+ * the unit tests' tiny scratch). */
+static bool transcript_open(strv path, char *work, size_t cap, port_file *f,
+                            port_file_info *info)
 {
-    char *given = scratch;
-    char *real = &scratch[HOOK_PATH_BYTES];
-    char *dir = &scratch[2u * HOOK_PATH_BYTES];
+    char *given = work;
+    char *real = &work[HOOK_PATH_BYTES];
+    char *named = &work[2u * HOOK_PATH_BYTES];
+    char *dir = &work[3u * HOOK_PATH_BYTES];
     const char *rel = NULL;
+    strv item = STRV_NULL;
     size_t at = 0u;
     size_t n = 0u;
     port_file root = PORT_FILE_NONE;
     bool ok = false;
-    if ((path.p == NULL) || (lit_decode(path, given, HOOK_PATH_BYTES, &n) != ST_OK) ||
-        (n == 0u) || (given[0] != '/') || (memchr(given, 0, n) != NULL) ||
+    if ((path.p == NULL) || (g_dirs == NULL) || (cap < (4u * HOOK_PATH_BYTES)) ||
+        (lit_decode(path, given, HOOK_PATH_BYTES, &n) != ST_OK) || (n == 0u) ||
+        (given[0] != '/') || (memchr(given, 0, n) != NULL) ||
         (port_realpath(given, real, HOOK_PATH_BYTES) != ST_OK)) {
         return false;
     }
-    while ((g_tdirs[at] != '\0') && (rel == NULL)) {
-        if (port_realpath(&g_tdirs[at], dir, HOOK_PATH_BYTES) == ST_OK) {
+    while ((rel == NULL) && next_dir(g_dirs, &at, &item)) {
+        if (expand_dir(item, named, HOOK_PATH_BYTES) &&
+            (port_realpath(named, dir, HOOK_PATH_BYTES) == ST_OK)) {
             rel = beneath(real, dir);
         }
-        at += strlen(&g_tdirs[at]) + 1u;
     }
     if ((rel != NULL) && (port_root_open(dir, &root) == ST_OK)) {
         ok = (port_file_open_beneath(root, rel, f, info) == ST_OK);
@@ -408,17 +449,21 @@ static bool transcript_open(strv path, char *scratch, port_file *f, port_file_in
 }
 
 /* Read the file's last bytes (at most HOOK_TAIL_BYTES, leaving
- * HOOK_TAIL_RESERVE below, or half of a smaller scratch) into the top of
- * the scratch and find its last line; false when there is none within
- * them. */
-static bool last_line(port_file f, uint64_t size, char *scratch, size_t cap, strv *line)
+ * HOOK_TAIL_RESERVE below, or half of a smaller area) into the top of
+ * the work area and find its last line: work[*at, *at + *len); false when
+ * there is none within them. */
+static bool last_line(port_file f, uint64_t size, char *work, size_t cap, size_t *at,
+                      size_t *len)
 {
-    size_t want = (cap > (2u * HOOK_TAIL_RESERVE)) ? (cap - HOOK_TAIL_RESERVE) : (cap / 2u);
+    size_t want = cap / 2u;
     size_t got = 0u;
     size_t end;
     size_t i;
     uint64_t off;
     char *tail;
+    if (cap > (2u * HOOK_TAIL_RESERVE)) {
+        want = cap - HOOK_TAIL_RESERVE;
+    }
     if (want > HOOK_TAIL_BYTES) {
         want = HOOK_TAIL_BYTES;
     }
@@ -426,7 +471,7 @@ static bool last_line(port_file f, uint64_t size, char *scratch, size_t cap, str
         want = (size_t)size;
     }
     off = size - (uint64_t)want;
-    tail = &scratch[cap - want];
+    tail = &work[cap - want];
     while (got < want) {
         size_t k = 0u;
         if ((port_file_read_at(f, off + got, &tail[got], want - got, &k) != ST_OK) || (k == 0u)) {
@@ -445,15 +490,16 @@ static bool last_line(port_file f, uint64_t size, char *scratch, size_t cap, str
     if ((i == 0u) && (off > 0u)) {
         return false;   /* no line start in the window: longer than it */
     }
-    *line = (strv){ &tail[i], end - i };
+    *at = (cap - want) + i;
+    *len = end - i;
     return end > i;
 }
 
 /* The content of message m in the line (§5 step 3): an array's object
  * items, or a string as [{"type":"text","text":s}]; kept as a view when
- * it is an array of objects only, else built in scratch just below *low
+ * it is an array of objects only, else built in the work area just below *low
  * (which moves down to it). False when there is none to record. */
-static bool transcript_content(const json_doc *d, int content, char *scratch, size_t *low,
+static bool transcript_content(const json_doc *d, int content, char *work, size_t *low,
                                strv *out)
 {
     static const char k_head[] = "[{\"type\":\"text\",\"text\":";
@@ -471,7 +517,7 @@ static bool transcript_content(const json_doc *d, int content, char *scratch, si
         if ((raw.n <= 2u) || ((n + toks) > *low)) {
             return false;   /* "" (falsy), or no room */
         }
-        c = &scratch[*low - n];
+        c = &work[*low - n];
         (void)memcpy(c, k_head, hn);
         (void)memcpy(&c[hn], raw.p, raw.n);
         (void)memcpy(&c[hn + raw.n], "}]", 2u);
@@ -498,7 +544,7 @@ static bool transcript_content(const json_doc *d, int content, char *scratch, si
     if ((raw.n + toks) > *low) {
         return false;
     }
-    c = &scratch[*low - raw.n];   /* the kept items take less than raw.n */
+    c = &work[*low - raw.n];   /* the kept items take less than raw.n */
     n = 0u;
     c[n] = '[';
     n++;
@@ -523,11 +569,12 @@ static bool transcript_content(const json_doc *d, int content, char *scratch, si
 
 /* §5: after the session_stop stop, the last transcript message, when
  * there is one; every failure before recording skips it silently. */
-static void transcript_message(const obs_event *stop, strv path, char *scratch, size_t cap)
+static void transcript_message(const obs_event *stop, strv path, char *work, size_t cap)
 {
     port_file f = PORT_FILE_NONE;
     port_file_info info;
-    strv line = STRV_NULL;
+    size_t at = 0u;
+    size_t len = 0u;
     json_doc d;
     obs_event ev;
     size_t low;
@@ -536,25 +583,24 @@ static void transcript_message(const obs_event *stop, strv path, char *scratch, 
     int role;
     int content;
     bool ok;
-    st_t st;
-    if (!transcript_open(path, scratch, &f, &info)) {
+    if (!transcript_open(path, work, cap, &f, &info)) {
         return;
     }
-    ok = last_line(f, info.size, scratch, cap, &line);
+    ok = last_line(f, info.size, work, cap, &at, &len);
     port_file_close(f);
     if (!ok) {
         return;
     }
-    /* the tokens from the scratch's start (aligned, http/server.h) up to
+    /* the tokens from the work area's start (8-byte aligned) up to
      * the line, within the reader's usual limit */
-    low = (size_t)(line.p - scratch);
+    low = at;
     ntoks = low / sizeof(jsmntok_t);
     if (ntoks > (size_t)CFG_JSON_MAX_TOKENS) {
         ntoks = (size_t)CFG_JSON_MAX_TOKENS;
     }
     if ((ntoks == 0u) ||
-        (json_parse_into(&d, line.p, line.n, (jsmntok_t *)(void *)scratch, (unsigned)ntoks,
-                         NULL) != ST_OK)) {
+        (json_parse_into(&d, &work[at], len, (jsmntok_t *)(void *)work,
+                         (unsigned)ntoks, NULL) != ST_OK)) {
         return;
     }
     msg = json_obj_get(&d, json_root(&d), "message");
@@ -562,7 +608,7 @@ static void transcript_message(const obs_event *stop, strv path, char *scratch, 
     content = json_obj_get(&d, msg, "content");
     (void)memset(&ev, 0, sizeof ev);
     ok = (json_type(&d, msg) == JSON_OBJECT) && (json_type(&d, role) == JSON_STRING) &&
-         (json_raw(&d, role).n > 2u) && transcript_content(&d, content, scratch, &low,
+         (json_raw(&d, role).n > 2u) && transcript_content(&d, content, work, &low,
                                                           &ev.content);
     if (ok) {
         ev.event_type = strv_from_cstr("message");
@@ -575,7 +621,7 @@ static void transcript_message(const obs_event *stop, strv path, char *scratch, 
     }
     json_release(&d);   /* the tokens below low are not needed any more */
     if (ok) {
-        st = obs_record(&ev, scratch, low);
+        st_t st = obs_record(&ev, work, low);
         if ((st != ST_OK) && (st != ST_TOOBIG)) {
             dropped(&ev, status_str(st));
         }
@@ -592,6 +638,7 @@ void obs_hook_record(const xfam_hook *hk)
     size_t cap = 0u;
     size_t room;
     char *scratch;
+    char *work;
     const char *why;
     st_t st = ST_OK;
     if ((m == MAP_NONE) ||
@@ -599,29 +646,31 @@ void obs_hook_record(const xfam_hook *hk)
         return;   /* §4.2: nothing is recorded */
     }
     scratch = http_render_scratch(&cap);
+    work = &scratch[HOOK_SID_BYTES];
+    cap -= HOOK_SID_BYTES;
     room = cap;
     (void)memset(&ev, 0, sizeof ev);
     ev.event_type = strv_from_cstr(event_type_of(m));
     ev.timestamp = (strv){ ts, clock_format(hk->wall_us, CLOCK_FMT_OFF6, ts, sizeof ts) };
     ev.has_pid = hk->has_pid && (hk->pid >= 1) && (hk->pid <= PID_MAX);
     ev.pid = ev.has_pid ? hk->pid : 0;
-    why = session_id(hk->session_id, &ev.session_id);
+    why = session_id(hk->session_id, scratch, &ev.session_id);
     ev.session_name = ev.session_id;
     if ((why == NULL) && ((m == MAP_PRE) || (m == MAP_POST))) {
-        why = tool_fields(hk, m == MAP_POST, scratch, &ev);
+        why = tool_fields(hk, m == MAP_POST, work, &ev);
     }
     if ((why == NULL) && (m == MAP_PROMPT)) {
-        why = prompt_fields(hk->prompt, scratch, cap, &ev, &room);
+        why = prompt_fields(hk->prompt, work, cap, &ev, &room);
     }
     if (why != NULL) {
         dropped(&ev, why);
         return;
     }
     if ((m == MAP_PRE) || (m == MAP_POST) || (m == MAP_PROMPT)) {
-        st = implicit_start(&ev, scratch, room);
+        st = implicit_start(&ev, work, room);
     }
     if (st == ST_OK) {
-        st = obs_record(&ev, scratch, room);
+        st = obs_record(&ev, work, room);
     }
     if (st != ST_OK) {
         dropped(&ev, (st == ST_TOOBIG) ? "its live message does not fit the render scratch"
@@ -629,6 +678,6 @@ void obs_hook_record(const xfam_hook *hk)
         return;
     }
     if (m == MAP_STOP) {
-        transcript_message(&ev, hk->transcript_path, scratch, cap);
+        transcript_message(&ev, hk->transcript_path, work, cap);
     }
 }

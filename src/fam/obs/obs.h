@@ -29,15 +29,13 @@
  * message (CFG_OBS_MSG_BYTES), the fields of one hook event and session
  * decoded at their limits, the stop slots (sessions.c checks the sum), the
  * batch's stage and holds (events.c checks its part) and what hooks.c
- * keeps (the transcript directories, a hook's session id). */
+ * keeps. */
 #define OBS_MSG_BYTES CFG_OBS_MSG_BYTES
 /* The turn's batch of events (events.c): their messages and holds. */
 #define OBS_BATCH_STATIC_BYTES \
     (CFG_OBS_BATCH_BYTES + ((size_t)CFG_OBS_BATCH_EVENTS * 12u))
-/* hooks.c: observability.transcript_dirs with `~` expanded, and a hook's
- * session id decoded (1 + 4 bytes per character of 256). */
-#define OBS_TDIRS_BYTES (2u * (size_t)CFG_CONF_VALUE_BYTES)
-#define OBS_HOOKS_STATIC_BYTES (OBS_TDIRS_BYTES + 1088u)
+/* hooks.c: where observability.transcript_dirs and HOME are, a count. */
+#define OBS_HOOKS_STATIC_BYTES 32u
 #define OBS_STATIC_BYTES                                                           \
     (OBS_MSG_BYTES + 26624u + ((size_t)CFG_OBS_STOP_SLOTS * 96u) + OBS_BATCH_STATIC_BYTES + \
      OBS_HOOKS_STATIC_BYTES)
