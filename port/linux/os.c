@@ -32,7 +32,7 @@
 static const char *const g_op_names[(size_t)OS_OP_COUNT + 1u] = {
     "socket", "bind", "listen", "accept", "recv", "send", "send_short", "wait",
     "watch", "open", "read", "write", "fsync", "rename", "mkdir", "unlink",
-    "clock_mono", "clock_wall", "entropy", "kill", NULL
+    "clock_mono", "clock_wall", "entropy", "kill", "connect", NULL
 };
 
 typedef struct {
@@ -47,7 +47,7 @@ static const errno_name g_errnos[] = {
     { "ENOSPC", ENOSPC }, { "EDQUOT", EDQUOT }, { "EIO", EIO }, { "EACCES", EACCES },
     { "EPERM", EPERM }, { "EROFS", EROFS }, { "ENOENT", ENOENT }, { "EEXIST", EEXIST },
     { "EINVAL", EINVAL }, { "EBADF", EBADF }, { "EADDRINUSE", EADDRINUSE },
-    { "ESRCH", ESRCH }
+    { "ESRCH", ESRCH }, { "ECONNREFUSED", ECONNREFUSED }
 };
 
 typedef struct {
@@ -352,4 +352,10 @@ int os_kill(pid_t pid, int sig)
 {
     int e = os_fault(OS_KILL);
     return (e != 0) ? failed(e) : kill(pid, sig);
+}
+
+int os_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+    int e = os_fault(OS_CONNECT);
+    return (e != 0) ? failed(e) : connect(fd, sa, len);
 }

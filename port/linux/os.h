@@ -42,6 +42,7 @@ typedef enum {
     OS_CLOCK_WALL,  /* a jump of the wall clock */
     OS_ENTROPY,
     OS_KILL,
+    OS_CONNECT,     /* a client's connect (the command-line tools) */
     OS_OP_COUNT
 } os_op;
 
@@ -74,5 +75,6 @@ int os_unlink(const char *path);
 int os_clock_gettime(clockid_t id, struct timespec *ts);
 ssize_t os_getrandom(void *buf, size_t n);
 int os_kill(pid_t pid, int sig);
+int os_connect(int fd, const struct sockaddr *sa, socklen_t len);
 
 #endif
