@@ -3,22 +3,13 @@
  * `hooks` section of Claude Code's settings (the contract: hooks_cli.h).
  *
  * Implementation notes
- * - Claude Code's format: {"hooks": {"<Event>": [{"matcher": "*", "hooks":
- *   [{"type": "command", "command": "...", "timeout": N}]}, ...]}}; a
- *   "group" is an element of an event's array, its "hooks" the handlers.
- *   Only PreToolUse and PostToolUse take a matcher.
  * - The file is read into the first CFG_HOOKS_SETTINGS_BYTES of the render
  *   scratch, parsed into CFG_HOOKS_SETTINGS_TOKENS tokens on the stack (the
- *   server's pool is smaller, and this runs instead of the server), and
- *   written again, whole, into
- *   the rest of the scratch with the indent-2 writer: values are copied
- *   token by token (strings decoded and escaped again, numbers as written),
- *   without recursion (emit() keeps its own stack, as deep as the reader
- *   allows).
- * - One walk, event_walk(), both decides and writes: called without a
- *   writer it only counts (roost's handlers, exact ones, groups kept and
- *   dropped), so what is dropped as "left empty" is known before its key
- *   is written, and the same code decides both times.
+ *   server's pool is smaller, and this runs instead of the server), merged
+ *   (hooks_merge.h) and written again, whole, into the rest of the scratch
+ *   with the indent-2 writer.
+ * - The arguments, the configuration, the key and the file's shape are all
+ *   checked before anything is written.
  */
 #include "app/hooks_cli.h"
 
@@ -26,6 +17,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "app/hooks_merge.h"
 #include "app/pools.h"
 #include "config.h"
 #include "fam/families.h"
@@ -35,43 +27,10 @@
 #include "port.h"
 
 #define PATH_BYTES ((size_t)CFG_CONF_VALUE_BYTES)
-/* A handler's command: the program and the key file quoted, the URL. */
-#define CMD_BYTES (3u * PATH_BYTES)
 #define LINE_BYTES (4u * PATH_BYTES)
 #define MAX_ARGS 64
 #define KEY_FILE_NAME "roost-hook.key"
 #define KEY_MAX 256u
-
-/* The events roost's handlers go to (hooks.md §1: the rpg installer's set,
- * and SessionStart so observability sees session starts). */
-static const char *const k_events[] = {
-    "PreToolUse", "PostToolUse", "Stop", "UserPromptSubmit", "Notification", "SessionStart"
-};
-#define EV_COUNT (sizeof(k_events) / sizeof(k_events[0]))
-#define EV_TOOLS 2u         /* the first two take a matcher */
-
-typedef struct {
-    bool install;
-    char prog[CMD_BYTES];   /* this roostd, quoted for the shell */
-    char tail[CMD_BYTES];   /* " --url URL[ --key-file 'FILE']" */
-    int hooks;              /* the root's "hooks" object, or -1 */
-} merge;
-
-typedef struct {
-    int ours;               /* roost's handlers met */
-    int exact;              /* of those, the wanted one exactly */
-    int kept;               /* elements of the array as written */
-    int dropped;            /* groups dropped: only roost's handlers in them */
-} ev_count;
-
-typedef struct {
-    int ours[EV_COUNT];
-    int exact[EV_COUNT];
-    bool present[EV_COUNT]; /* an array under that key */
-    int ours_other;         /* roost's handlers under other events */
-    int kept;               /* events written */
-    int dropped;            /* events dropped: left empty */
-} hooks_count;
 
 static const char k_help[] =
     "Usage: roostd hooks install [--settings PATH]\n"
@@ -237,420 +196,6 @@ static bool key_file_ok(const char *path)
 {
     char key[KEY_MAX + 1u];
     return hooks_key_read(path, key, sizeof key);
-}
-
-/* ---- recognising roost's handlers ----------------------------------------- */
-
-static bool word_end(char c)
-{
-    return (c == '\0') || (c == ' ') || (c == '\t') || (c == '\n') || (c == ';') ||
-           (c == '&') || (c == '|');
-}
-
-/* The next word of a shell command as sh would read it (quotes and
- * backslashes removed), into out; false when there is none or it does not
- * fit. */
-static bool shell_word(const char **pp, char *out, size_t cap)
-{
-    const char *p = *pp;
-    size_t n = 0u;
-    bool ok = (cap > 0u);
-    while ((*p == ' ') || (*p == '\t')) {
-        p++;
-    }
-    if (word_end(*p)) {
-        return false;
-    }
-    while (ok && !word_end(*p)) {
-        char c = *p;
-        char q = '\0';
-        /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
-        if ((c == '\'') || (c == '"')) {
-            q = c;
-            p++;
-        }
-        /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
-        while (ok && (*p != '\0') && ((q != '\0') ? (*p != q) : !word_end(*p)) &&
-               ((q != '\0') || ((*p != '\'') && (*p != '"')))) {
-            /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
-            if ((*p == '\\') && (q != '\'') && (p[1] != '\0')) {
-                p++;
-            }
-            if ((n + 1u) < cap) {
-                out[n] = *p;
-                n++;
-            } else {
-                ok = false;
-            }
-            p++;
-        }
-        if (q != '\0') {
-            ok = ok && (*p == q);
-            if (*p != '\0') {
-                p++;
-            }
-        }
-    }
-    if (ok) {
-        out[n] = '\0';
-        *pp = p;
-    }
-    return ok;
-}
-
-/* roost's: a program named roostd whose first argument is `hook`. */
-static bool command_is_ours(const char *cmd)
-{
-    char w[CMD_BYTES];
-    const char *p = cmd;
-    const char *base;
-    if (!shell_word(&p, w, sizeof w)) {
-        return false;
-    }
-    base = strrchr(w, '/');
-    if (base == NULL) {
-        base = w;
-    } else {
-        base = &base[1];
-    }
-    return (strcmp(base, "roostd") == 0) && shell_word(&p, w, sizeof w) &&
-           (strcmp(w, "hook") == 0);
-}
-
-static bool handler_is_ours(const json_doc *d, int h)
-{
-    char cmd[CMD_BYTES];
-    return (json_type(d, h) == JSON_OBJECT) &&
-           (json_get_str(d, json_obj_get(d, h, "command"), cmd, sizeof cmd, NULL) == ST_OK) &&
-           command_is_ours(cmd);
-}
-
-/* Exactly the handler install writes. */
-static bool handler_exact(const json_doc *d, int h, const char *cmd)
-{
-    int64_t t = 0;
-    return (json_obj_len(d, h) == 3) && json_str_eq(d, json_obj_get(d, h, "type"), "command") &&
-           json_str_eq(d, json_obj_get(d, h, "command"), cmd) &&
-           (json_get_i64(d, json_obj_get(d, h, "timeout"), &t) == ST_OK) &&
-           (t == (int64_t)HOOKS_TIMEOUT_S);
-}
-
-/* A group's handler array, or -1 when g is not a group. */
-static int group_hooks(const json_doc *d, int g)
-{
-    int hs = json_obj_get(d, g, "hooks");
-    return (json_type(d, hs) == JSON_ARRAY) ? hs : -1;
-}
-
-static int event_index(const json_doc *d, int key)
-{
-    size_t i;
-    int ev = -1;
-    for (i = 0u; (i < EV_COUNT) && (ev < 0); i++) {
-        if (json_str_eq(d, key, k_events[i])) {
-            ev = (int)i;
-        }
-    }
-    return ev;
-}
-
-static bool cmd_for(const merge *m, size_t ev, char *buf, size_t cap)
-{
-    size_t n = 0u;
-    buf[0] = '\0';
-    return put_str(buf, cap, &n, m->prog) && put_str(buf, cap, &n, " hook ") &&
-           put_str(buf, cap, &n, k_events[ev]) && put_str(buf, cap, &n, m->tail);
-}
-
-/* ---- writing ---------------------------------------------------------------- */
-
-/* The value at tok, as it is, without recursion. */
-static void emit(json_w *w, const json_doc *d, int tok)
-{
-    int left[CFG_JSON_MAX_DEPTH + 1];
-    bool in_obj[CFG_JSON_MAX_DEPTH + 1];
-    int depth = 0;
-    int t = tok;
-    bool done = false;
-    while (!done && (t >= 0) && (t < json_count(d))) {
-        json_type_t ty = json_type(d, t);
-        strv raw = json_raw(d, t);
-        bool value_done = true;
-        if ((ty == JSON_OBJECT) || (ty == JSON_ARRAY)) {
-            int size = d->toks[t].size;
-            if (ty == JSON_OBJECT) {
-                json_w_obj_begin(w);
-            } else {
-                json_w_arr_begin(w);
-            }
-            if ((size > 0) && (depth <= CFG_JSON_MAX_DEPTH)) {
-                in_obj[depth] = (ty == JSON_OBJECT);
-                left[depth] = size;
-                depth++;
-                value_done = false;
-            } else if (ty == JSON_OBJECT) {
-                json_w_obj_end(w);
-            } else {
-                json_w_arr_end(w);
-            }
-        } else if (ty == JSON_STRING) {
-            json_w_str_lit(w, raw.p, raw.n);
-        } else {
-            json_w_raw(w, raw.p, raw.n);
-        }
-        t++;
-        if (!value_done && in_obj[depth - 1]) {
-            raw = json_raw(d, t);
-            json_w_key_lit(w, raw.p, raw.n);
-            t++;
-        }
-        while (value_done && !done) {
-            if (depth == 0) {
-                done = true;
-            } else {
-                left[depth - 1]--;
-                if (left[depth - 1] > 0) {
-                    if (in_obj[depth - 1]) {
-                        raw = json_raw(d, t);
-                        json_w_key_lit(w, raw.p, raw.n);
-                        t++;
-                    }
-                    value_done = false;
-                } else {
-                    depth--;
-                    if (in_obj[depth]) {
-                        json_w_obj_end(w);
-                    } else {
-                        json_w_arr_end(w);
-                    }
-                }
-            }
-        }
-    }
-}
-
-static void emit_key(json_w *w, const json_doc *d, int key)
-{
-    strv raw = json_raw(d, key);
-    json_w_key_lit(w, raw.p, raw.n);
-}
-
-static void emit_handler(json_w *w, const char *cmd)
-{
-    json_w_obj_begin(w);
-    json_w_kstr(w, "type", "command");
-    json_w_kstr(w, "command", cmd);
-    json_w_ki64(w, "timeout", (int64_t)HOOKS_TIMEOUT_S);
-    json_w_obj_end(w);
-}
-
-static void emit_new_group(json_w *w, size_t ev, const char *cmd)
-{
-    json_w_obj_begin(w);
-    if (ev < EV_TOOLS) {
-        json_w_kstr(w, "matcher", "*");
-    }
-    json_w_key(w, "hooks");
-    json_w_arr_begin(w);
-    emit_handler(w, cmd);
-    json_w_arr_end(w);
-    json_w_obj_end(w);
-}
-
-/* Group g with its handler array hs: roost's handlers removed, the first
- * replaced by the wanted one when cmd is not NULL. */
-static void emit_group(json_w *w, const json_doc *d, int g, int hs, const char *cmd)
-{
-    json_iter it = JSON_ITER_INIT;
-    int k;
-    int v;
-    json_w_obj_begin(w);
-    while (json_obj_next(d, g, &it, &k, &v)) {
-        emit_key(w, d, k);
-        if (v == hs) {
-            json_iter hi = JSON_ITER_INIT;
-            int h;
-            bool placed = (cmd == NULL);
-            json_w_arr_begin(w);
-            while (json_arr_next(d, hs, &hi, &h)) {
-                if (!handler_is_ours(d, h)) {
-                    emit(w, d, h);
-                } else if (!placed) {
-                    emit_handler(w, cmd);
-                    placed = true;
-                } else {
-                    /* another of roost's: removed */
-                }
-            }
-            json_w_arr_end(w);
-        } else {
-            emit(w, d, v);
-        }
-    }
-    json_w_obj_end(w);
-}
-
-/* An event's array arr (-1: absent): counts into *r and, with a writer,
- * writes it. cmd: the wanted handler (install), NULL: remove only. */
-static void event_walk(json_w *w, const json_doc *d, int arr, size_t ev, const char *cmd,
-                       ev_count *r)
-{
-    json_iter gi = JSON_ITER_INIT;
-    int g;
-    bool pending = (cmd != NULL);
-    (void)memset(r, 0, sizeof *r);
-    if (w != NULL) {
-        json_w_arr_begin(w);
-    }
-    while (json_arr_next(d, arr, &gi, &g)) {
-        int hs = group_hooks(d, g);
-        json_iter hi = JSON_ITER_INIT;
-        int h;
-        int ours = 0;
-        int other = 0;
-        bool takes;
-        while ((hs >= 0) && json_arr_next(d, hs, &hi, &h)) {
-            if (handler_is_ours(d, h)) {
-                ours++;
-                if ((cmd != NULL) && handler_exact(d, h, cmd)) {
-                    r->exact++;
-                }
-            } else {
-                other++;
-            }
-        }
-        r->ours += ours;
-        takes = pending && (ours > 0);
-        if ((ours > 0) && (other == 0) && !takes) {
-            r->dropped++;               /* left empty */
-        } else {
-            r->kept++;
-            if (w != NULL) {
-                if (hs < 0) {
-                    emit(w, d, g);
-                } else {
-                    emit_group(w, d, g, hs, takes ? cmd : NULL);
-                }
-            }
-            pending = pending && !takes;
-        }
-    }
-    if (pending) {
-        r->kept++;
-        if (w != NULL) {
-            emit_new_group(w, ev, cmd);
-        }
-    }
-    if (w != NULL) {
-        json_w_arr_end(w);
-    }
-}
-
-/* The `hooks` object (-1: absent): counts into *r and, with a writer,
- * writes it. */
-static void hooks_walk(json_w *w, const merge *m, const json_doc *d, hooks_count *r)
-{
-    json_iter it = JSON_ITER_INIT;
-    bool seen[EV_COUNT];
-    int k;
-    int v;
-    size_t i;
-    (void)memset(r, 0, sizeof *r);
-    (void)memset(seen, 0, sizeof seen);
-    if (w != NULL) {
-        json_w_obj_begin(w);
-    }
-    while (json_obj_next(d, m->hooks, &it, &k, &v)) {
-        int ev = event_index(d, k);
-        char cmd[CMD_BYTES];
-        const char *want = NULL;
-        ev_count e;
-        if (json_type(d, v) != JSON_ARRAY) {
-            r->kept++;
-            if (w != NULL) {
-                emit_key(w, d, k);
-                emit(w, d, v);
-            }
-            continue;
-        }
-        if (m->install && (ev >= 0) && !seen[ev] && cmd_for(m, (size_t)ev, cmd, sizeof cmd)) {
-            want = cmd;
-            seen[ev] = true;
-            r->present[ev] = true;
-        }
-        event_walk(NULL, d, v, (ev >= 0) ? (size_t)ev : EV_COUNT, want, &e);
-        if (ev >= 0) {
-            r->ours[ev] += e.ours;
-            r->exact[ev] += e.exact;
-        } else {
-            r->ours_other += e.ours;
-        }
-        if ((e.kept == 0) && (e.dropped > 0)) {
-            r->dropped++;               /* left empty */
-        } else {
-            r->kept++;
-            if (w != NULL) {
-                emit_key(w, d, k);
-                event_walk(w, d, v, (ev >= 0) ? (size_t)ev : EV_COUNT, want, &e);
-            }
-        }
-    }
-    for (i = 0u; m->install && (i < EV_COUNT); i++) {
-        char cmd[CMD_BYTES];
-        if (!seen[i] && cmd_for(m, i, cmd, sizeof cmd)) {
-            r->kept++;
-            if (w != NULL) {
-                json_w_key(w, k_events[i]);
-                json_w_arr_begin(w);
-                emit_new_group(w, i, cmd);
-                json_w_arr_end(w);
-            }
-        }
-    }
-    if (w != NULL) {
-        json_w_obj_end(w);
-    }
-}
-
-/* Would the walk change anything? */
-static bool hooks_changed(const merge *m, const hooks_count *r)
-{
-    size_t i;
-    bool changed = (r->ours_other > 0);
-    for (i = 0u; i < EV_COUNT; i++) {
-        if (m->install) {
-            changed = changed || !r->present[i] || (r->ours[i] != 1) || (r->exact[i] != 1);
-        } else {
-            changed = changed || (r->ours[i] > 0);
-        }
-    }
-    return changed;
-}
-
-/* The whole document with the hooks merged. */
-static void render(json_w *w, const merge *m, const json_doc *d, bool drop_hooks)
-{
-    json_iter it = JSON_ITER_INIT;
-    hooks_count r;
-    int k;
-    int v;
-    json_w_obj_begin(w);
-    while (json_obj_next(d, json_root(d), &it, &k, &v)) {
-        if (v != m->hooks) {
-            emit_key(w, d, k);
-            emit(w, d, v);
-        } else if (!drop_hooks) {
-            emit_key(w, d, k);
-            hooks_walk(w, m, d, &r);
-        } else {
-            /* left empty: dropped */
-        }
-    }
-    if ((m->hooks < 0) && m->install) {
-        json_w_key(w, "hooks");
-        hooks_walk(w, m, d, &r);
-    }
-    json_w_obj_end(w);
 }
 
 /* ---- the commands ------------------------------------------------------------ */
@@ -912,7 +457,7 @@ static int settings_load(const char *path, json_doc *d, jsmntok_t *toks, size_t 
 }
 
 /* Install: what is there must have the shape Claude Code reads. */
-static int settings_shape(const merge *m, const json_doc *d, const char *path)
+static int settings_shape(const hooks_merge *m, const json_doc *d, const char *path)
 {
     char line[LINE_BYTES];
     json_iter it = JSON_ITER_INIT;
@@ -923,10 +468,10 @@ static int settings_shape(const merge *m, const json_doc *d, const char *path)
         return usage(line);
     }
     while (json_obj_next(d, m->hooks, &it, &k, &v)) {
-        int ev = event_index(d, k);
+        int ev = hooks_event_index(d, k);
         if ((ev >= 0) && (json_type(d, v) != JSON_ARRAY)) {
             (void)snprintf(line, sizeof line, "%s: \"hooks\".\"%s\" is not an array: not "
-                           "changed", path, k_events[ev]);
+                           "changed", path, hooks_events[ev]);
             return usage(line);
         }
     }
@@ -966,7 +511,7 @@ static bool key_file_write(const char *kf, const char *key, bool *wrote)
 }
 
 /* Merge, and write when it changes anything. An exit status. */
-static int settings_update(const merge *m, json_doc *d, const char *path, size_t old_n,
+static int settings_update(const hooks_merge *m, json_doc *d, const char *path, size_t old_n,
                            bool existed, bool *changed)
 {
     char line[LINE_BYTES];
@@ -974,21 +519,18 @@ static int settings_update(const merge *m, json_doc *d, const char *path, size_t
     const size_t all = CFG_RENDER_BYTES;
     char *out = &render_scratch[in_cap];
     size_t cap = all - in_cap - 1u;
-    hooks_count r;
     json_w w;
     size_t len = 0u;
-    bool drop_hooks;
+    bool drop_hooks = false;
     st_t st;
-    hooks_walk(NULL, m, d, &r);
-    *changed = hooks_changed(m, &r);
+    *changed = hooks_merge_plan(m, d, &drop_hooks);
     if (!*changed) {
         json_release(d);
         return 0;
     }
-    drop_hooks = !m->install && (r.kept == 0) && (r.dropped > 0);
     json_w_init(&w, out, cap);
     json_w_style(&w, 2u, false);
-    render(&w, m, d, drop_hooks);
+    hooks_merge_render(&w, m, d, drop_hooks);
     st = json_w_finish(&w, &len);
     json_release(d);
     if (st != ST_OK) {
@@ -1010,7 +552,7 @@ static int settings_update(const merge *m, json_doc *d, const char *path, size_t
 static int install(roost_cfg *c, int argc, char *const *argv, const char *const *envp)
 {
     char err[512];
-    merge m;
+    hooks_merge m;
     char cwd[PATH_BYTES];
     char path[PATH_BYTES];
     char url[PATH_BYTES];
@@ -1127,7 +669,7 @@ static int install(roost_cfg *c, int argc, char *const *argv, const char *const 
 
 static int uninstall(int argc, char *const *argv, const char *const *envp)
 {
-    merge m;
+    hooks_merge m;
     char cwd[PATH_BYTES];
     char path[PATH_BYTES];
     char dir[PATH_BYTES];

@@ -25,10 +25,10 @@
  * settings file, or <data_dir>/api_key, the file roostd writes on its first
  * start. An explicit key is used even when the listener needs none.
  *
- * Merging: a handler is roost's when its command's first word is a program
- * named `roostd` and its second word is `hook`. Everything else in the file
- * is kept: other keys, other events, other groups and handlers of the same
- * events, in their order. Install puts the wanted handler in place of the
+ * Merging (hooks_merge.h): a handler is roost's when its command's first
+ * word is a program named `roostd` and its second word is `hook`. Everything
+ * else in the file is kept: other keys, other events, other groups and
+ * handlers of the same events, in their order. Install puts the wanted handler in place of the
  * first of roost's handlers of an event (in whatever group holds it),
  * removes any other of roost's handlers, and appends a new group when the
  * event has none; events roost does not use lose roost's handlers.
