@@ -28,12 +28,13 @@
  * Merging (hooks_merge.h): a handler is roost's when its command's first
  * word is a program named `roostd` and its second word is `hook`. Everything
  * else in the file is kept: other keys, other events, other groups and
- * handlers of the same events, in their order. Install puts the wanted handler in place of the
- * first of roost's handlers of an event (in whatever group holds it),
- * removes any other of roost's handlers, and appends a new group when the
- * event has none; events roost does not use lose roost's handlers.
- * Uninstall removes every handler of roost's, then every group, event and
- * `hooks` object that this left empty, and the key file roost-hook.key.
+ * handlers of the same events, in their order. Install puts the wanted
+ * handler in place of the first of roost's handlers of an event (in whatever
+ * group holds it), removes any other of roost's handlers, and appends a new
+ * group when the event has none; events roost does not use lose roost's
+ * handlers. Uninstall removes every handler of roost's, then every group,
+ * event and `hooks` object that this left empty, and the key file roost-
+ * hook.key.
  *
  * Writing: nothing is written when nothing changes (a second install is a
  * no-op, the file untouched). Otherwise the file is rewritten whole,
