@@ -609,7 +609,8 @@ static int install(roost_cfg *c, int argc, char *const *argv, const char *const 
         return usage("the path of roostd is too long");
     }
     n = 0u;
-    if (!put_str(m.tail, sizeof m.tail, &n, " --url ") || !put_str(m.tail, sizeof m.tail, &n, url) ||
+    if (!put_str(m.tail, sizeof m.tail, &n, " --url ") ||
+        !put_str(m.tail, sizeof m.tail, &n, url) ||
         ((kf[0] != '\0') && (!put_str(m.tail, sizeof m.tail, &n, " --key-file ") ||
                              !put_quoted(m.tail, sizeof m.tail, &n, kf)))) {
         return usage("the key file's path is too long");

@@ -33,8 +33,8 @@
  * group holds it), removes any other of roost's handlers, and appends a new
  * group when the event has none; events roost does not use lose roost's
  * handlers. Uninstall removes every handler of roost's, then every group,
- * event and `hooks` object that this left empty, and the key file roost-
- * hook.key.
+ * event and `hooks` object that this left empty, and the key file
+ * roost-hook.key.
  *
  * Writing: nothing is written when nothing changes (a second install is a
  * no-op, the file untouched). Otherwise the file is rewritten whole,
