@@ -8,6 +8,7 @@
  * - The loop's readiness set is loop_epoll.c or loop_poll.c (one is built);
  *   every OS call goes through the operations table of os.c.
  * - Signals only set a flag (sig_atomic_t); the loop reads it each turn.
+ *   SIGCHLD is port_child.c's (a self-pipe).
  */
 #include "port.h"
 

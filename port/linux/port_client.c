@@ -7,8 +7,8 @@
  * - The client's socket is non-blocking; every wait is a poll(2) bounded
  *   by what is left of the caller's deadline, so a peer that never
  *   accepts, never reads or never answers costs the deadline, no more.
- * - connect, recv, send, poll and read go through the operations table
- *   (os.c), so the tests can make them fail like the server's calls.
+ * - connect, recv, send, poll, read and readlink go through the operations
+ *   table (os.c), so the tests can make them fail like the server's calls.
  * - errno never leaves this file.
  */
 #include "port.h"
@@ -64,7 +64,7 @@ st_t port_self_exe(char *buf, size_t cap)
     if (cap < 2u) {
         return ST_TOOBIG;
     }
-    r = readlink("/proc/self/exe", buf, cap);
+    r = os_readlink("/proc/self/exe", buf, cap);
     if (r <= 0) {
         return ST_IO;
     }

@@ -21,6 +21,7 @@ import time
 
 import pytest
 
+import roostlib
 from roostlib import SLOW, clean_env, free_ports, limits, roostd_path
 
 EVENTS = ("PreToolUse", "PostToolUse", "Stop", "UserPromptSubmit", "Notification",
@@ -551,3 +552,37 @@ def test_installed_command_posts_where_install_said(tmp_path, capture):
     assert path_ == "/event" and headers["X-API-Key"] == "roost_k"
     assert got["prompt"] == "hi" and got["hookType"] == "UserPromptSubmit"
     assert got["paneId"] == "%7"
+
+
+@pytest.mark.needs("rpg")
+@pytest.mark.parametrize("auth", ["auto", "key"])
+def test_installed_hooks_reach_the_real_listener(tmp_path, auth):
+    """install against a running roostd (its own config flags), then the
+    handler's command as Claude Code runs it: rpg's POST /event takes it, with
+    the key from roostd's own api_key file when the listener wants one."""
+    srv = roostlib.Server(tmp_path / "srv", args=[f"--rpg.auth={auth}"]).start()
+    try:
+        port = srv.ports["rpg"]
+        path = os.path.join(str(tmp_path), "settings.json")
+        rc, out, err, _ = install(tmp_path, f"--rpg.port={port}", f"--rpg.auth={auth}",
+                                  f"--data_dir={srv.data_dir}", settings=path)
+        assert rc == 0, err
+        kf = os.path.join(srv.data_dir, "api_key") if auth == "key" else None
+        check_installed(read_json(path), port, key_file=kf)
+        body = json.dumps(dict(BODY, hook_event_name="SessionStart", source="startup"))
+        for ev in ("SessionStart", "PreToolUse"):
+            cmd = ours(read_json(path), ev)[0]["command"]
+            p = subprocess.run(["sh", "-c", cmd], input=body.encode(), capture_output=True,
+                               env=clean_env({"ROOST_HOOK_DEBUG": "1", "TMUX_PANE": "%999"}),
+                               timeout=10.0 * SLOW)
+            assert (p.returncode, p.stdout) == (0, b"")
+            assert b" 200 " in p.stderr, p.stderr
+        if auth == "key":
+            # the same hook without the key: refused by roost, still exit 0
+            url = f"http://127.0.0.1:{port}/event"
+            rc, out, err, _ = hook(["Stop", "--url", url], tmp_path, b"{}",
+                                   env={"ROOST_HOOK_DEBUG": "1"})
+            assert (rc, out) == (0, "") and " 401 " in err
+        assert srv.alive()
+    finally:
+        srv.stop()
