@@ -317,17 +317,44 @@ st_t port_proc_cwd(int64_t pid, char *buf, size_t cap);
  * without allocating. ST_NOTFOUND, ST_TOOBIG, ST_PERM, ST_IO. */
 st_t port_realpath(const char *path, char *buf, size_t cap);
 
+/* ---- command-line tools (port_client.c) ----------------------------------- */
+
+/* For roostd's subcommands (`roostd hook`, `roostd hooks install`), which
+ * run instead of the server: these block (up to a deadline), and the loop
+ * never calls them. Deadlines are port_mono_us() values. */
+
+/* The absolute path of the running program (Linux: /proc/self/exe),
+ * NUL-terminated. ST_TOOBIG when it does not fit; ST_UNSUPPORTED on a port
+ * that cannot say; ST_IO. */
+st_t port_self_exe(char *buf, size_t cap);
+/* Read standard input to its end into buf[0..cap): *n bytes. More than cap
+ * bytes: ST_TOOBIG with *n = cap, the rest read and thrown away (so the
+ * writer never blocks on a full pipe nor sees it broken). ST_IO. */
+st_t port_stdin_read(char *buf, size_t cap, size_t *n);
+/* A TCP connection to host:port (an IPv4 or IPv6 literal, "[::1]" too, or
+ * "localhost"; no resolver), by the deadline. ST_OK with *out (close it
+ * with port_close); ST_INVAL (host), ST_CLOSED (refused: nobody listens),
+ * ST_TIMEOUT, ST_NOMEM (descriptors), ST_IO. */
+st_t port_client_connect(const char *host, uint16_t port, uint64_t deadline_us,
+                         port_sock *out);
+/* Send all n bytes by the deadline. ST_OK; ST_TIMEOUT (part may have left);
+ * ST_CLOSED (the peer is gone); ST_IO. */
+st_t port_client_send(port_sock s, const void *buf, size_t n, uint64_t deadline_us);
+/* Wait by the deadline for bytes and read up to cap of them: ST_OK with
+ * *n > 0; ST_CLOSED at the end of the stream (or a reset); ST_TIMEOUT;
+ * ST_IO. */
+st_t port_client_recv(port_sock s, void *buf, size_t cap, size_t *n, uint64_t deadline_us);
+
 /* ---- fault injection (tests) --------------------------------------------- */
 
 /* Every OS call of a port goes through its operations table; a test arms one
  * fault at a time, as SQLite's test VFS does. op names an operation of the
  * table ("accept", "recv", "send", "send_short", "open", "write", "fsync",
- * "rename", "clock_mono", "clock_wall", "spawn", "pipe", ...;
- * port_fault_ops lists them), nth
- * counts its calls from 1 after arming: the nth call fails (and every later
- * one too when and_after). err is an errno name ("EMFILE", "ECONNRESET",
- * "EINTR", ...) the call fails with as the OS would have; for the clocks it
- * is a signed jump in milliseconds ("+60000"). ST_INVAL for an unknown op or
+ * "rename", "clock_mono", "clock_wall", "spawn", "pipe", "connect", ...;
+ * port_fault_ops lists them), nth counts its calls from 1 after arming: the
+ * nth call fails (and every later one too when and_after). err is an errno
+ * name ("EMFILE", "ECONNRESET", "EINTR", ...) the call fails with as the OS
+ * would have; for the clocks it is a signed jump in milliseconds ("+60000"). ST_INVAL for an unknown op or
  * error name, ST_UNSUPPORTED in a build without fault injection. */
 st_t port_fault_arm(const char *op, uint32_t nth, bool and_after, const char *err);
 /* Disarm; the table is back to the OS calls. */

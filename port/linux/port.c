@@ -31,6 +31,7 @@
 
 #include "config.h"
 #include "os.h"
+#include "port_int.h"
 #include "port_loop.h"
 
 static st_t map_errno(int e)
@@ -86,9 +87,10 @@ static st_t set_nonblock(int fd)
     return ST_OK;
 }
 
-/* Resolve host to a sockaddr without the resolver: literals and "localhost". */
-static st_t parse_host(const char *host, uint16_t port, struct sockaddr_storage *ss,
-                       socklen_t *len)
+/* Resolve host to a sockaddr without the resolver: literals and "localhost"
+ * (port_int.h). */
+st_t port_host_addr(const char *host, uint16_t port, struct sockaddr_storage *ss,
+                    socklen_t *len)
 {
     struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
@@ -128,7 +130,7 @@ st_t port_listen(const char *host, uint16_t port, int backlog, port_sock *out)
     socklen_t len = 0;
     int one = 1;
     int fd;
-    st_t st = parse_host(host, port, &ss, &len);
+    st_t st = port_host_addr(host, port, &ss, &len);
     if (st != ST_OK) {
         return st;
     }

@@ -174,6 +174,10 @@ size_t pools_limits(char *buf, size_t cap)
         { "CFG_CHAT_REQS", CFG_CHAT_REQS },
         { "CFG_CHAT_AGENTS", CFG_CHAT_AGENTS },
         { "CFG_CHAT_HEAP_BYTES", CFG_CHAT_HEAP_BYTES },
+        { "CFG_HOOK_BODY_BYTES", CFG_HOOK_BODY_BYTES },
+        { "CFG_HOOK_TIMEOUT_MS", CFG_HOOK_TIMEOUT_MS },
+        { "CFG_HOOKS_SETTINGS_BYTES", CFG_HOOKS_SETTINGS_BYTES },
+        { "CFG_HOOKS_SETTINGS_TOKENS", CFG_HOOKS_SETTINGS_TOKENS },
 /* a family's own limits (fam/plan.def) */
 #define FAM_PLAN_LIMITS
 #define L(key) { #key, (key) },

@@ -340,6 +340,49 @@ static void test_clock_jumps(void)
     port_fault_disarm();
 }
 
+/* The blocking client of the command-line tools: a whole exchange, a
+ * deadline that passes, the peer closing, connect refused (a fault). */
+static void test_client(void)
+{
+    uint64_t deadline = port_mono_us() + 2000000u;
+    port_sock c = PORT_SOCK_NONE;
+    port_sock s;
+    char buf[16];
+    size_t n = 0u;
+    int i;
+    T_EQ_INT(port_client_connect("127.0.0.1", g_port, deadline, &c), ST_OK);
+    s = accept_one();
+    T_EQ_INT(port_client_send(c, "ping", 4u, deadline), ST_OK);
+    for (i = 0; (i < 200) && (port_recv(s, buf, sizeof buf, &n) == ST_AGAIN); i++) {
+        usleep(1000);
+    }
+    T_EQ_INT(n, 4);
+    T_EQ_INT(port_send(s, "pong", 4u, &n), ST_OK);
+    T_EQ_INT(port_client_recv(c, buf, sizeof buf, &n, deadline), ST_OK);
+    T_EQ_INT(n, 4);
+    T_EQ_INT(memcmp(buf, "pong", 4), 0);
+    /* nothing more comes: the deadline ends the wait */
+    T_EQ_INT(port_client_recv(c, buf, sizeof buf, &n, port_mono_us() + 20000u), ST_TIMEOUT);
+    port_close(s);
+    T_EQ_INT(port_client_recv(c, buf, sizeof buf, &n, deadline), ST_CLOSED);
+    port_close(c);
+    /* refused: nobody listens */
+    T_EQ_INT(port_fault_arm("connect", 1u, false, "ECONNREFUSED"), ST_OK);
+    T_EQ_INT(port_client_connect("127.0.0.1", g_port, deadline, &c), ST_CLOSED);
+    T_EQ_INT(c, PORT_SOCK_NONE);
+    T_EQ_INT(port_fault_fired(), 1);
+    port_fault_disarm();
+    /* no resolver: a name is not a host */
+    T_EQ_INT(port_client_connect("example.org", g_port, deadline, &c), ST_INVAL);
+    {
+        char exe[1024];
+        T_EQ_INT(port_self_exe(exe, sizeof exe), ST_OK);
+        T_CHECK(exe[0] == '/');
+        T_CHECK(strstr(exe, "test_port") != NULL);
+        T_EQ_INT(port_self_exe(exe, 4u), ST_TOOBIG);
+    }
+}
+
 static void test_path_find(void)
 {
     char buf[256];
@@ -529,6 +572,7 @@ int main(void)
     T_RUN(test_files_in_pieces);
     T_RUN(test_realpath);
     T_RUN(test_clock_jumps);
+    T_RUN(test_client);
     T_RUN(test_path_find);
     T_RUN(test_own_child);
     T_RUN(test_child_pipes_and_faults);
