@@ -68,6 +68,7 @@ typedef struct {
     uint64_t err_wall_ms;
     rpg_errclass err_class;
     uint32_t nsub;
+    /* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
     struct {
         char id[64];
         char desc[128];
@@ -170,6 +171,7 @@ extern rpg_stats_t g_rpg_stats;
 
 /* ---- ws.c ------------------------------------------------------------------ */
 
+/* cppcheck-suppress misra-c2012-2.4 ; false positive: an untagged enum has no tag */
 typedef enum { RPG_MSG_WINDOWS = 0, RPG_MSG_COMPANIONS } rpg_snapshot_kind;
 
 void rpg_ws_connect(hctx *h);

@@ -136,7 +136,7 @@ static void w_window_head(json_w *w, const rpg_window *win)
 {
     char id[16];
     id[0] = '@';
-    id[1 + fmt_u64(id + 1, sizeof id - 2u, win->id)] = '\0';
+    id[1u + fmt_u64(id + 1, sizeof(id) - 2u, win->id)] = '\0';
     json_w_kstr(w, "id", id);
     json_w_kstr(w, "sessionName", win->session);
     json_w_ku64(w, "windowIndex", win->index);
@@ -247,8 +247,8 @@ void rpg_ws_windows_changed(void)
     json_w w;
     size_t n = 0u;
     uint64_t h;
-    if (cap > (size_t)CFG_RPG_WINDOWS_MSG_BYTES) {
-        cap = (size_t)CFG_RPG_WINDOWS_MSG_BYTES;
+    if (cap > CFG_RPG_WINDOWS_MSG_BYTES) {
+        cap = CFG_RPG_WINDOWS_MSG_BYTES;
     }
     json_w_init(&w, buf, cap);
     rpg_w_windows(&w, false);
@@ -286,7 +286,7 @@ void rpg_ws_windows_changed(void)
 static void pane_id_text(char *out, size_t cap, uint32_t pane)
 {
     out[0] = '%';
-    out[1 + fmt_u64(out + 1, cap - 2u, pane)] = '\0';
+    out[1u + fmt_u64(out + 1, cap - 2u, pane)] = '\0';
 }
 
 void rpg_ws_pane_update(const rpg_pane *p, const rpg_csession *cs)
@@ -409,7 +409,7 @@ static size_t prod_windows(void *state, char *buf, size_t cap, bool *done)
     while (room && (st->phase < 3u)) {
         if (st->phase == 0u) {
             static const char k_head[] = "{\"type\":\"windows\",\"payload\":[";
-            room = put(buf, cap, &at, k_head, sizeof k_head - 1u);
+            room = put(buf, cap, &at, k_head, sizeof(k_head) - 1u);
             if (room) {
                 st->phase = 1u;
             }
@@ -445,11 +445,11 @@ static size_t prod_windows(void *state, char *buf, size_t cap, bool *done)
                 st->rank++;
             } else {
                 json_w w;
-                size_t n = 0u;
                 if (st->rank > 0u) {
                     room = put(buf, cap, &at, ",", 1u);
                 }
                 if (room) {
+                    size_t n;
                     json_w_init(&w, buf + at, cap - at);
                     json_w_obj_begin(&w);
                     w_window_head(&w, win);
@@ -499,8 +499,8 @@ static size_t prod_windows(void *state, char *buf, size_t cap, bool *done)
                             /* reopen the object for its terminal */
                             static const char k_tc[] = ",\"terminalContent\":\"";
                             at--;
-                            (void)memcpy(buf + at, k_tc, sizeof k_tc - 1u);
-                            at += sizeof k_tc - 1u;
+                            (void)memcpy(buf + at, k_tc, sizeof(k_tc) - 1u);
+                            at += sizeof(k_tc) - 1u;
                             st->in_term = true;
                             st->term_pane = p->id;
                             st->term_off = 0u;
@@ -532,13 +532,13 @@ static void send_owed(stream_sub *s)
             u->owe &= (uint8_t)~OWE_WINDOWS;
         } else if ((u->owe & OWE_COMPANIONS) != 0u) {
             static const char k_c[] = "{\"type\":\"companions\",\"payload\":[]}";
-            if (stream_send_text(s, k_c, sizeof k_c - 1u) != ST_OK) {
+            if (stream_send_text(s, k_c, sizeof(k_c) - 1u) != ST_OK) {
                 return;
             }
             u->owe &= (uint8_t)~OWE_COMPANIONS;
         } else {
             static const char k_q[] = "{\"type\":\"quests_init\",\"payload\":[]}";
-            if (stream_send_text(s, k_q, sizeof k_q - 1u) != ST_OK) {
+            if (stream_send_text(s, k_q, sizeof(k_q) - 1u) != ST_OK) {
                 return;
             }
             u->owe &= (uint8_t)~OWE_QUESTS;
@@ -562,9 +562,9 @@ static void on_skip(stream_sub *s, const char *data, size_t n)
     ws_user *u = (ws_user *)stream_user(s);
     static const char k_w[] = "{\"type\":\"windows\"";
     static const char k_c[] = "{\"type\":\"companions\"";
-    if ((n >= (sizeof k_w - 1u)) && (memcmp(data, k_w, sizeof k_w - 1u) == 0)) {
+    if ((n >= (sizeof(k_w) - 1u)) && (memcmp(data, k_w, sizeof(k_w) - 1u) == 0)) {
         u->skipped_windows = true;
-    } else if ((n >= (sizeof k_c - 1u)) && (memcmp(data, k_c, sizeof k_c - 1u) == 0)) {
+    } else if ((n >= (sizeof(k_c) - 1u)) && (memcmp(data, k_c, sizeof(k_c) - 1u) == 0)) {
         u->skipped_companions = true;
     } else {
         /* dropped for good (§9.4 rule 3) */
