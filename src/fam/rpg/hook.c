@@ -194,8 +194,17 @@ static void sub_remove(rpg_csession *cs, const char *id)
 /* The raw text of a member (a JSON value as received), or a NULL view. */
 static strv raw_of(const json_doc *d, const char *const *names, size_t n)
 {
-    int t = member(d, names, n);
-    return (t >= 0) ? json_raw(d, t) : STRV_NULL;
+    /* the first present, an explicit null included (xfam.h: a NULL view
+     * only for an absent field; observability maps null as upstream does) */
+    strv v = STRV_NULL;
+    size_t i;
+    for (i = 0u; (i < n) && (v.p == NULL); i++) {
+        int t = json_obj_get(d, json_root(d), names[i]);
+        if (t >= 0) {
+            v = json_raw(d, t);
+        }
+    }
+    return v;
 }
 
 static strv raw_one(const json_doc *d, const char *name)

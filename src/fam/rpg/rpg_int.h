@@ -171,9 +171,6 @@ extern rpg_stats_t g_rpg_stats;
 
 /* ---- ws.c ------------------------------------------------------------------ */
 
-/* cppcheck-suppress misra-c2012-2.4 ; false positive: an untagged enum has no tag */
-typedef enum { RPG_MSG_WINDOWS = 0, RPG_MSG_COMPANIONS } rpg_snapshot_kind;
-
 void rpg_ws_connect(hctx *h);
 void rpg_ws_streams(uint32_t heartbeat_ms, uint64_t pause, uint64_t resume, uint64_t max);
 /* Publish a message on the ring for every /ws client (§9.2). */
