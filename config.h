@@ -149,7 +149,8 @@
 #endif
 
 /* Sockets of other modules the loop polls (net_watch): libcurl's
- * connections and c-ares' queries for the LLM request slots. */
+ * connections and c-ares' queries for the LLM request slots, and the child
+ * processes' pipes (CFG_CHILD_WATCHES below). */
 #ifndef CFG_NET_WATCHES
 #define CFG_NET_WATCHES 1024  /* 4 per LLM slot: 2 connect attempts + DNS */
 #endif
@@ -174,9 +175,17 @@
 #ifndef CFG_CHILD_IN_BYTES
 #define CFG_CHILD_IN_BYTES 1024u
 #endif
-/* A child still running this long after it started is killed. */
+/* A child still running this long after it started is killed (a caller
+ * may ask for less, or more, per child). */
 #ifndef CFG_CHILD_DEADLINE_MS
 #define CFG_CHILD_DEADLINE_MS 5000u
+#endif
+/* Sockets the children watch at once: stdin, stdout and stderr of each
+ * slot, and the SIGCHLD pipe. */
+#if CFG_CHILD_SLOTS > 0
+#define CFG_CHILD_WATCHES ((3 * CFG_CHILD_SLOTS) + 1)
+#else
+#define CFG_CHILD_WATCHES 0
 #endif
 
 /* ---- HTTP --------------------------------------------------------------- */
@@ -422,6 +431,38 @@
 #define CFG_OBS_BATCH_BYTES (64u * 1024u)
 #endif
 
+/* ---- the rpg family (src/fam/rpg/) --------------------------------------- */
+
+/* tmux windows and panes kept in the current state; more are left out
+ * (logged, counted). */
+#ifndef CFG_RPG_WINDOWS
+#define CFG_RPG_WINDOWS 64
+#endif
+#ifndef CFG_RPG_PANES
+#define CFG_RPG_PANES 256
+#endif
+/* Claude panes with a pane session and a terminal of their own. */
+#ifndef CFG_RPG_CLAUDE
+#define CFG_RPG_CLAUDE 16
+#endif
+/* The last bytes of a Claude pane's capture kept (cut at a line start). */
+#ifndef CFG_RPG_TERM_BYTES
+#define CFG_RPG_TERM_BYTES 32768u
+#endif
+/* Session id <-> pane links of hooks (hooks.md §6). */
+#ifndef CFG_RPG_LINKS
+#define CFG_RPG_LINKS 64
+#endif
+/* Hooks with a tool_use_id remembered for duplicates (5 minutes). */
+#ifndef CFG_RPG_DEDUP
+#define CFG_RPG_DEDUP 1024
+#endif
+/* A `windows` broadcast larger than this leaves out terminalContent (the
+ * panes' terminal_output messages carry it); snapshots always have it. */
+#ifndef CFG_RPG_WINDOWS_MSG_BYTES
+#define CFG_RPG_WINDOWS_MSG_BYTES (256u * 1024u)
+#endif
+
 /* ---- bus: the event ring ------------------------------------------------ */
 
 /* Events held at once (src/bus/ring.h): each slot is one published event's
@@ -603,8 +644,12 @@
 #if CFG_STREAM_CONTROL_RESERVE < 3 * 127 || CFG_STREAM_CONTROL_RESERVE * 4 > CFG_BUF_BYTES
 #error "CFG_STREAM_CONTROL_RESERVE must hold three control frames and leave tx for events"
 #endif
-#if CFG_NET_WATCHES < 3 * CFG_LLM_SLOTS
-#error "CFG_NET_WATCHES must cover every LLM slot's sockets (3 per call at least)"
+#if CFG_NET_WATCHES < (3 * CFG_LLM_SLOTS) + CFG_CHILD_WATCHES
+#error "CFG_NET_WATCHES must cover every LLM slot's sockets (3 per call at least) and the children's (CFG_CHILD_WATCHES)"
+#endif
+#if CFG_CHILD_SLOTS > 65535 || (CFG_CHILD_SLOTS > 0 && (CFG_CHILD_OUT_BYTES < 1 || \
+    CFG_CHILD_ERR_BYTES < 1 || CFG_CHILD_IN_BYTES < 1 || CFG_CHILD_DEADLINE_MS < 1))
+#error "CFG_CHILD_SLOTS must be at most 65535, each child buffer and the deadline at least 1"
 #endif
 #if CFG_BUS_SLOTS < 2 || CFG_BUS_BYTES < 64
 #error "CFG_BUS_SLOTS must be at least 2 and CFG_BUS_BYTES at least 64"
@@ -629,10 +674,11 @@
  * timer_start failure, but with this sum none should ever see one): the LLM
  * engine (curl's timer, the starved-call reaper, one first-byte timeout per
  * slot), the fleet chat (its pump, a budget pause and a budget update per
- * request) and the observability stops (one grace timer per slot). */
+ * request), the observability stops (one grace timer per slot) and the
+ * child processes (one deadline per slot). */
 #define CFG_TIMER_USERS ((CFG_WITH_LLM ? (2 + CFG_LLM_SLOTS) : 0) + \
                          (CFG_FAM_FLEET ? (1 + (2 * CFG_CHAT_REQS)) : 0) + \
-                         (CFG_FAM_OBS ? CFG_OBS_STOP_SLOTS : 0))
+                         (CFG_FAM_OBS ? CFG_OBS_STOP_SLOTS : 0) + CFG_CHILD_SLOTS)
 #if CFG_MAX_TIMERS < CFG_TIMER_USERS
 #error "CFG_MAX_TIMERS must cover every timer user at its maximum (CFG_TIMER_USERS)"
 #endif

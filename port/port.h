@@ -294,6 +294,9 @@ st_t port_path_find(const char *name, char *buf, size_t cap);
 /* Its command line: the arguments, each ended by a NUL, cut at cap (*n
  * bytes written). */
 st_t port_proc_cmdline(int64_t pid, char *buf, size_t cap, size_t *n);
+/* Its name as the OS keeps it (Linux: comm, at most 15 bytes; a script
+ * run through its #! line has the script's own name), NUL-terminated. */
+st_t port_proc_comm(int64_t pid, char *buf, size_t cap);
 /* Its direct children's pids (at most cap of them, *n written). */
 st_t port_proc_children(int64_t pid, int64_t *pids, size_t cap, size_t *n);
 /* Its working directory, NUL-terminated. ST_TOOBIG when it does not fit. */

@@ -84,12 +84,12 @@
 #ifndef CFG_ACCEPT_BUDGET
 #define CFG_ACCEPT_BUDGET 8
 #endif
-/* No LLM calls: no sockets of other modules to poll (one entry kept, an
- * array cannot be empty). */
 /* No child processes: the rpg family (tmux) is not built. */
 #ifndef CFG_CHILD_SLOTS
 #define CFG_CHILD_SLOTS 0
 #endif
+/* No LLM calls and no children: no sockets of other modules to poll (one
+ * entry kept, an array cannot be empty). */
 #ifndef CFG_NET_WATCHES
 #define CFG_NET_WATCHES 1
 #endif

@@ -25,6 +25,7 @@
 #include <sys/random.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "port.h"
@@ -32,7 +33,7 @@
 static const char *const g_op_names[(size_t)OS_OP_COUNT + 1u] = {
     "socket", "bind", "listen", "accept", "recv", "send", "send_short", "wait",
     "watch", "open", "read", "write", "fsync", "rename", "mkdir", "unlink",
-    "clock_mono", "clock_wall", "entropy", "kill", NULL
+    "clock_mono", "clock_wall", "entropy", "kill", "spawn", "pipe", NULL
 };
 
 typedef struct {
@@ -352,4 +353,26 @@ int os_kill(pid_t pid, int sig)
 {
     int e = os_fault(OS_KILL);
     return (e != 0) ? failed(e) : kill(pid, sig);
+}
+
+int os_socketpair(int domain, int type, int proto, int sv[2])
+{
+    int e = os_fault(OS_PIPE);
+    return (e != 0) ? failed(e) : socketpair(domain, type, proto, sv);
+}
+
+int os_pipe2(int fds[2], int flags)
+{
+    int e = os_fault(OS_PIPE);
+    return (e != 0) ? failed(e) : pipe2(fds, flags);
+}
+
+pid_t os_waitpid(pid_t pid, int *status, int options)
+{
+    return waitpid(pid, status, options);
+}
+
+ssize_t os_readlink(const char *path, char *buf, size_t cap)
+{
+    return readlink(path, buf, cap);
 }

@@ -42,6 +42,9 @@ typedef enum {
     OS_CLOCK_WALL,  /* a jump of the wall clock */
     OS_ENTROPY,
     OS_KILL,
+    OS_SPAWN,       /* vfork of a child process (port_child.c checks it: a
+                     * wrapper cannot return into the child) */
+    OS_PIPE,        /* socketpair / pipe2: a child's pipes, the SIGCHLD pipe */
     OS_OP_COUNT
 } os_op;
 
@@ -74,5 +77,10 @@ int os_unlink(const char *path);
 int os_clock_gettime(clockid_t id, struct timespec *ts);
 ssize_t os_getrandom(void *buf, size_t n);
 int os_kill(pid_t pid, int sig);
+int os_socketpair(int domain, int type, int proto, int sv[2]);
+int os_pipe2(int fds[2], int flags);
+/* waitpid and readlink: entries of the table with no fault of their own. */
+pid_t os_waitpid(pid_t pid, int *status, int options);
+ssize_t os_readlink(const char *path, char *buf, size_t cap);
 
 #endif

@@ -8,6 +8,8 @@
  * - The loop's readiness set is loop_epoll.c or loop_poll.c (one is built);
  *   every OS call goes through the operations table of os.c.
  * - Signals only set a flag (sig_atomic_t); the loop reads it each turn.
+ *   SIGCHLD writes its self-pipe instead (port_child.c), which
+ *   port_signals_init makes before the loop.
  */
 #include "port.h"
 
@@ -323,7 +325,8 @@ st_t port_signals_init(void)
     }
     sa.sa_handler = SIG_IGN;
     (void)sigaction(SIGPIPE, &sa, NULL);
-    return ST_OK;
+    /* SIGCHLD's self-pipe (port_child.c), before the loop */
+    return (port_child_notify_sock() != PORT_SOCK_NONE) ? ST_OK : ST_IO;
 }
 
 /* Every pooled connection needs a descriptor, and every descriptor must fit

@@ -1,9 +1,11 @@
 /*
  * app.c - init order, the ready line, shutdown.
  *
- * Init order: config -> pools -> log level -> signals -> data directory ->
- * store (sqlite in its fixed heap, migrations, statements) -> services ->
- * listeners -> seal the init arena -> ready line -> loop. The loop's turn
+ * Init order: config -> pools -> log level -> signals -> loop -> child
+ * processes (their SIGCHLD pipe watched) -> data directory -> store
+ * (sqlite in its fixed heap, migrations, statements) -> services ->
+ * listeners -> seal the init arena -> ready line -> loop; at the end every
+ * child still running is killed. The loop's turn
  * hook (app_turn) commits the store's batch, then feeds the streams.
  * Everything that allocates happens before the first poll(); after it
  * nothing reaches the system heap (tests/integration/test_no_heap.py
@@ -36,6 +38,7 @@
 #include "fam/shared/fault_ctl.h"
 #include "http/server.h"
 #include "http/stream.h"
+#include "net/child.h"
 #include "net/conn.h"
 #include "port.h"
 #include "store/store.h"
@@ -396,6 +399,11 @@ int app_main(int argc, char *const *argv, const char *const *envp)
         return 1;
     }
     net_init(&pool_conns, &pool_bufs);
+    st = child_init();
+    if ((st != ST_OK) && (st != ST_UNSUPPORTED)) {
+        LOG_E("app", "child processes: the SIGCHLD pipe cannot be watched: %s", status_str(st));
+        return 1;
+    }
     http_server_init(&pool_body_slots, render_scratch);
 #if CFG_WITH_LLM
     if (llm_setup() != ST_OK) {
@@ -420,6 +428,7 @@ int app_main(int argc, char *const *argv, const char *const *envp)
     }
     arena_seal(&init_arena);
     net_run(ready_line);
+    child_stop_all();
     fam_shutdown();
     store_close();
     LOG_I("app", "stopped cleanly");

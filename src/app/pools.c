@@ -18,6 +18,7 @@
 #include "http/server.h"
 #include "http/stream.h"
 #include "json/read.h"
+#include "net/child.h"
 #include "net/net_int.h"
 #include "port.h"
 #include "store/store.h"
@@ -166,6 +167,8 @@ size_t pools_limits(char *buf, size_t cap)
         { "CFG_SQLITE_PAGE_CACHE_PAGES", CFG_SQLITE_PAGE_CACHE_PAGES },
         { "CFG_LLM_SLOTS", CFG_LLM_SLOTS },
         { "CFG_NET_WATCHES", CFG_NET_WATCHES },
+        { "CFG_CHILD_SLOTS", CFG_CHILD_SLOTS },
+        { "CFG_CHILD_OUT_BYTES", CFG_CHILD_OUT_BYTES },
         { "CFG_CHAT_REQS", CFG_CHAT_REQS },
         { "CFG_CHAT_AGENTS", CFG_CHAT_AGENTS },
         { "CFG_CHAT_HEAP_BYTES", CFG_CHAT_HEAP_BYTES },

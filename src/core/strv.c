@@ -12,6 +12,14 @@ static char lower_ascii(char c)
     return r;
 }
 
+strv strv_make(const char *p, size_t n)
+{
+    strv v;
+    v.p = p;
+    v.n = n;
+    return v;
+}
+
 strv strv_from_cstr(const char *s)
 {
     strv v = { s, (s != NULL) ? strlen(s) : 0u };

@@ -21,6 +21,8 @@ typedef struct {
 #define STRV_NULL ((strv){ NULL, 0u })
 
 strv strv_from_cstr(const char *s);
+/* The view of p[0..n). */
+strv strv_make(const char *p, size_t n);
 bool strv_eq(strv a, strv b);
 bool strv_eq_cstr(strv a, const char *s);
 /* ASCII case-insensitive comparison (header names, tokens). */

@@ -124,7 +124,7 @@ typedef struct {
     st_t sink_st;            /* why the body ended (end's status) */
 } hreq;
 
-typedef enum { RS_NONE = 0, RS_PROD, RS_FILE, RS_RENDER } rs_kind;
+typedef enum { RS_NONE = 0, RS_PROD, RS_FILE, RS_RENDER, RS_LATER } rs_kind;
 
 /* Per response being produced, with the tx buffer it is written into. */
 typedef struct {
@@ -629,6 +629,13 @@ uint32_t hctx_hold(hctx *h)
     return conn_tx_hold(h->c);
 }
 
+uint32_t hctx_later(hctx *h)
+{
+    h->later = true;
+    return conn_token(h->c);
+}
+
+
 strv hctx_param(const hctx *h, size_t i)
 {
     return (i < h->match.nparams) ? h->match.params[i] : STRV_NULL;
@@ -806,6 +813,15 @@ static bool dispatch(conn *c, hreq *rq, bool behind)
         g_stats.pipeline_retries++;
         return false;
     }
+    if (h.later && !h.responded) {
+        /* answered later (hctx_later): the request stays in rx, tx stays
+         * lent and empty, nothing more is read meanwhile */
+        (void)resp_start(c, RS_LATER);
+        hc_of(c)->phase = HS_RESP;
+        g_stats.later++;
+        conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
+        return true;
+    }
     if (!h.responded) {
         LOG_E("http", "%s: handler gave no response", svc->family);
         svc->error(&h, 500, "INTERNAL_ERROR", "Internal server error");
@@ -822,6 +838,47 @@ static bool dispatch(conn *c, hreq *rq, bool behind)
     return true;
 }
 
+
+static void on_readable(conn *c);
+
+bool http_answer_later(uint32_t token, hctx_render_fn fn, const void *state)
+{
+    conn *c = conn_by_token(token);
+    hconn *hc;
+    hreq *rq;
+    hctx h;
+    if ((c == NULL) || c->close_after_flush) {
+        return false;
+    }
+    hc = hc_of(c);
+    if (!hc->resp_on || (rs_of(c)->kind != RS_LATER) || (hc->sub != NULL) ||
+        NEVER(c->rx == NULL)) {
+        return false;
+    }
+    rq = rq_of(c);
+    hctx_init(&h, c, &rq->req);
+    h.match = rq->match;
+    h.body = request_body(c, rq);
+    h.routed = true;
+    fn(&h, state);
+    if (h.later && !h.responded) {
+        return true;    /* parked again: a next step of the work */
+    }
+    if (!h.responded) {
+        LOG_E("http", "%s: a later answer gave no response", svc_of(c)->family);
+        svc_of(c)->error(&h, 500, "INTERNAL_ERROR", "Internal server error");
+    }
+    resp_finish(c);
+    request_done(c, h.keep_alive);
+    (void)conn_tx_send_now(c);
+    if (!c->close_after_flush && !c->closing && (conn_tx_pending(c) == 0u)) {
+        conn_pause_read(c, false);
+        if (c->rx_len > 0u) {
+            on_readable(c);     /* a pipelined request behind it */
+        }
+    }
+    return true;
+}
 
 /* A route whose answer is rendered into the scratch first (ROUTE_BIG_OUT):
  * what does not fit tx's room goes out in windows, rendered again by a
@@ -1429,6 +1486,8 @@ static void resp_pump(conn *c)
         file_pump(c, rs);
     } else if (rs->kind == RS_RENDER) {
         render_next(c, rs);
+    } else if (rs->kind == RS_LATER) {
+        /* waits for http_answer_later */
     } else {
         resp_finish(c);
     }

@@ -145,6 +145,7 @@ typedef struct hctx {
     bool take_ok;
     const struct hctx_sink *sink;
     void *sink_state;
+    bool later;                         /* hctx_later: answered by http_answer_later */
 } hctx;
 
 /* Where a streamed request body goes (ROUTE_STREAM_BODY). */
@@ -265,6 +266,23 @@ char *http_render_scratch(size_t *cap);
  * flight). */
 uint32_t hctx_hold(hctx *h);
 
+/* Answer later: a handler whose answer waits for work that ends in a later
+ * loop turn (a child process, net/child.h) calls this and returns without
+ * answering. The request stays in rx, tx stays lent (empty) and nothing
+ * more is read from the connection meanwhile; the returned token names it.
+ * When the work ends, http_answer_later(token, fn, state) runs fn(h,
+ * state), which writes the whole answer as a handler does (it must fit
+ * tx), and the connection goes on with its next request; or fn calls
+ * hctx_later again (the same token) and the request waits for a next step
+ * of the work (fn sees the request, its parameters and body as the
+ * handler did). It returns false
+ * when the connection has gone meanwhile (the client left, a timeout: the
+ * send deadline, CFG_SEND_TIMEOUT_MS, bounds the wait) and fn did not run:
+ * the owner then just forgets the work. A token is never reused for
+ * another connection (its generation changes at every open). */
+uint32_t hctx_later(hctx *h);
+bool http_answer_later(uint32_t token, hctx_render_fn fn, const void *state);
+
 /* Timestamps and ids a response carries, fixed for all its render passes. */
 const char *hctx_request_id(hctx *h);
 uint64_t hctx_wall_us(hctx *h);
@@ -279,6 +297,7 @@ typedef struct {
     uint64_t pipelined;         /* answered behind responses still in tx */
     uint64_t pipeline_retries;  /* ... that did not fit and ran again after a drain */
     uint64_t renders;           /* render passes after the first (windows of big responses) */
+    uint64_t later;             /* answers deferred with hctx_later */
     uint64_t render_cuts;       /* responses cut: the body changed between passes */
     uint64_t file_streams;      /* file bodies streaming now (<= CFG_FILE_STREAMS) */
     uint64_t file_stream_waits; /* 503 because CFG_FILE_STREAMS were busy */

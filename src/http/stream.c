@@ -48,6 +48,8 @@ struct stream_sub {
     bool ws;                    /* else SSE */
     bool closing;               /* a close is on its way: no more events */
     bool paused;
+    bool resumed;               /* paused -> not paused in this pump: on_resume */
+    bool held;                  /* stream_hold_events: ring events wait */
     uint32_t live_index;
     uint64_t cursor;            /* next ring sequence wanted */
     /* a frame larger than tx, being written */
@@ -303,6 +305,16 @@ static void lagged(stream_sub *s, uint64_t missed)
     }
 }
 
+/* The watermark policy's state; a resume is told to the owner after the
+ * pump (on_resume), never in the middle of it. */
+static void set_paused(stream_sub *s, bool paused)
+{
+    if (s->paused && !paused) {
+        s->resumed = true;
+    }
+    s->paused = paused;
+}
+
 /* Copy ring events into tx while they fit; the policy decides on the way. */
 static void pump_events(stream_sub *s)
 {
@@ -321,7 +333,7 @@ static void pump_events(stream_sub *s)
                 s->cursor = ring_head_seq();   /* cannot happen: resynchronise */
             }
             if (conn_tx_pending(c) == 0u) {
-                s->paused = false;             /* everything is written */
+                set_paused(s, false);          /* everything is written */
             }
             more = false;
         } else {
@@ -329,9 +341,9 @@ static void pump_events(stream_sub *s)
             bool skip = false;
             if (pol->priorities) {
                 if (queued > pol->pause_bytes) {
-                    s->paused = true;
+                    set_paused(s, true);
                 } else if (queued < pol->resume_bytes) {
-                    s->paused = false;
+                    set_paused(s, false);
                 } else {
                     /* between the watermarks: unchanged */
                 }
@@ -351,6 +363,9 @@ static void pump_events(stream_sub *s)
             }
             if (skip) {
                 pol->stats.skipped++;
+                if (pol->on_skip != NULL) {
+                    pol->on_skip(s, ev.data, ev.n);
+                }
             } else if (more) {
                 uint8_t hdr[WS_MAX_SERVER_HEADER];
                 const char *trl = NULL;
@@ -399,8 +414,14 @@ static void pump(stream_sub *s)
     if (s->ws) {
         flush_controls(s);
     }
-    if (!s->closing) {
+    if (!s->closing && !s->held) {
         pump_events(s);
+    }
+    if (s->resumed) {
+        s->resumed = false;
+        if (!s->closing && (s->pol->on_resume != NULL)) {
+            s->pol->on_resume(s);
+        }
     }
     if (!s->closing && (s->pol->on_writable != NULL)) {
         s->pol->on_writable(s);
@@ -799,6 +820,30 @@ void hctx_ws_snapshot(hctx *h, const stream_sub *s, hctx_producer fn, const void
     if (s != NULL) {
         http_conn_ws_message(h->c, fn, state, state_len);
     }
+}
+
+st_t stream_send_message(stream_sub *s, hctx_producer fn, const void *state, size_t state_len)
+{
+    size_t room = 0u;
+    if (s->closing || !s->ws || s->c->closing) {
+        return ST_CLOSED;
+    }
+    if (http_conn_out_busy(s->c) || s->part_on || (state_len > HCTX_PRODUCER_STATE_BYTES) ||
+        (conn_tx_buf(s->c, &room) == NULL)) {
+        return ST_FULL;
+    }
+    http_conn_ws_message(s->c, fn, state, state_len);
+    return ST_OK;
+}
+
+void stream_hold_events(stream_sub *s, bool hold)
+{
+    s->held = hold;
+}
+
+bool stream_message_busy(const stream_sub *s)
+{
+    return http_conn_out_busy(s->c);
 }
 
 stream_sub *hctx_sse_begin(hctx *h, stream_policy *pol)

@@ -112,6 +112,14 @@ typedef struct stream_policy {
     /* tx has room again (after ring events were pumped, each turn and when
      * tx drains): the owner may write what it holds back. NULL: none. */
     void (*on_writable)(stream_sub *s);
+    /* A normal/low event (its bytes, valid for the call only) was skipped
+     * for this subscriber: paused, or too large for max_queue_bytes.
+     * NULL: none. */
+    void (*on_skip)(stream_sub *s, const char *data, size_t n);
+    /* A paused subscriber was resumed (its queue fell below resume_bytes
+     * or drained), after the pump that resumed it: the owner may send what
+     * it skipped meanwhile (rpg re-sends its snapshots). NULL: none. */
+    void (*on_resume)(stream_sub *s);
     stream_stats_t stats;
 } stream_policy;
 
@@ -162,6 +170,22 @@ st_t stream_send_text(stream_sub *s, const char *text, size_t n);
  * ring events. ST_FULL when tx lacks room now (nothing written),
  * ST_CLOSED when the stream is closing or is SSE. */
 st_t stream_send_frame(stream_sub *s, ws_opcode op, bool fin, const uint8_t *p, size_t n);
+
+/* WebSocket only: send one text message produced part by part (fn, as
+ * hctx_end_stream's; state copied, at most HCTX_PRODUCER_STATE_BYTES)
+ * straight into tx, ahead of queued ring events, which wait until it is
+ * written; for a message larger than tx (a snapshot). ST_FULL when another
+ * such message is still being written (nothing started; retry from
+ * on_writable), ST_CLOSED when the stream is closing or is SSE. */
+st_t stream_send_message(stream_sub *s, hctx_producer fn, const void *state, size_t state_len);
+/* While held, ring events wait in the ring for this subscriber (its
+ * cursor stays): the owner sends several messages of its own in order
+ * (rpg's on-connect snapshots, each produced across drains) before any
+ * event; it lets go from on_writable once the last is out. */
+void stream_hold_events(stream_sub *s, bool hold);
+/* A message started with stream_send_message (or the accept's snapshot)
+ * is still being written. */
+bool stream_message_busy(const stream_sub *s);
 
 /* SSE only: append up to n bytes of data[0..n) to the body, as much as tx
  * has room for now (the body is a byte stream, so a block may be written

@@ -10,15 +10,27 @@
  * (port_child_notify_sock) and reaped without blocking. The caller's done
  * function runs exactly once per child_run that returned ST_OK, in a later
  * loop turn (never inside child_run), once the child has ended and both of
- * its output pipes are closed, or when it was killed:
+ * its output pipes are closed, or, when it was killed, once it has been
+ * reaped (its pipes are closed at the kill):
  *   - a child whose stdout or stderr would overflow its buffer is killed at
- *     once (SIGKILL): ST_TOOBIG, with the output it wrote up to the cut;
+ *     once (SIGKILL): ST_TOOBIG, with the output it wrote up to the cut
+ *     (exactly the buffer);
  *   - a child still running at its deadline is killed: ST_TIMEOUT;
+ *   - a child that ended while a process it started still holds its
+ *     output open (`cmd &`) is done at its deadline: ST_TIMEOUT, with its
+ *     exit status;
  *   - otherwise ST_OK with its exit status (127: it could not be executed).
  * A full pool is ST_FULL from child_run: the caller answers it (a 503, a
- * skipped poll); nothing waits in a queue. On a port without processes
- * (port_child_supported false) or a build with CFG_CHILD_SLOTS 0,
- * child_run is ST_UNSUPPORTED.
+ * skipped poll); nothing waits in a queue. A slot is in use from child_run
+ * until its child has been reaped, cancelled children included, so the
+ * pool never holds more processes than it has slots. On a port without
+ * processes (port_child_supported false) or a build with CFG_CHILD_SLOTS
+ * 0, child_run is ST_UNSUPPORTED (and that build has no static bytes
+ * here).
+ *
+ * Sizes: each slot watches up to 3 sockets (its pipes) and the pool one
+ * more (the SIGCHLD pipe), counted in CFG_NET_WATCHES, and holds one
+ * deadline timer, counted in CFG_TIMER_USERS (config.h checks both).
  *
  * One thread: everything here runs in the loop.
  */
@@ -73,17 +85,31 @@ typedef struct {
     uint32_t running_high;
 } child_stats_t;
 
-/* Empty the pool and watch the port's notify socket (before the loop). */
+/* Static bytes of the pool (app/pools.def): per slot its three buffers
+ * and its state. */
+#define CHILD_SLOT_BYTES \
+    ((size_t)CFG_CHILD_OUT_BYTES + (size_t)CFG_CHILD_ERR_BYTES + (size_t)CFG_CHILD_IN_BYTES + 128u)
+#define CHILD_STATIC_BYTES (((size_t)CFG_CHILD_SLOTS * CHILD_SLOT_BYTES) + 128u)
+
+/* Empty the pool and watch the port's notify socket (before the loop,
+ * after net_init, which empties the table of watched sockets). ST_OK;
+ * ST_UNSUPPORTED without processes; ST_FULL or ST_IO when the notify
+ * socket cannot be watched (then child_run answers ST_IO). */
 st_t child_init(void);
 /* Start a child. ST_OK: *id (may be NULL) names it for child_cancel and
- * spec->done will run once; ST_FULL: every slot is in use; ST_TOOBIG:
- * in_n too large; ST_UNSUPPORTED: no processes here; ST_NOMEM/ST_IO: the
- * OS refused (counted, logged). done never runs when child_run fails. */
+ * spec->done will run once; ST_FULL: every slot is in use (also: no
+ * deadline timer or watched socket left, logged); ST_TOOBIG: in_n too
+ * large; ST_INVAL: no argv[0] or no done; ST_UNSUPPORTED: no processes
+ * here; ST_NOMEM (out of descriptors or processes) / ST_IO: the OS
+ * refused (counted in spawn_failed, logged). done never runs when
+ * child_run fails. */
 st_t child_run(const child_spec *spec, uint32_t *id);
 /* Kill the child and forget its caller: done will not run. An id of a
- * child that already ended (or was cancelled) does nothing. */
+ * child that already ended (or was cancelled) does nothing. Its slot is
+ * free once the killed child has been reaped (a later turn). */
 void child_cancel(uint32_t id);
-/* Kill every child (shutdown); their done functions do not run. */
+/* Kill every child (shutdown); their done functions do not run. What the
+ * loop does not reap any more, the process' exit hands to init. */
 void child_stop_all(void);
 const child_stats_t *child_stats(void);
 /* Static bytes of the pool, for `roostd --budget`. */

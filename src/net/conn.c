@@ -103,6 +103,23 @@ uint32_t conn_tx_hold(conn *c)
     return ((uint32_t)c->gen << 16) | conn_id(c);
 }
 
+uint32_t conn_token(const conn *c)
+{
+    return ((uint32_t)c->gen << 16) | conn_id(c);
+}
+
+conn *conn_by_token(uint32_t token)
+{
+    conn *c = NULL;
+    if ((token != CONN_HOLD_NONE) && (HOLD_INDEX(token) < g_net.conns->count)) {
+        c = (conn *)pool_at(g_net.conns, HOLD_INDEX(token));
+        if ((c->gen != HOLD_GEN(token)) || (c->sock == PORT_SOCK_NONE) || c->closing) {
+            c = NULL;
+        }
+    }
+    return c;
+}
+
 void conn_tx_release(uint32_t token, bool ok)
 {
     conn *c;

@@ -214,6 +214,11 @@ uint32_t conn_id(const conn *c);
  * released. */
 #define CONN_HOLD_NONE 0u
 uint32_t conn_tx_hold(conn *c);
+/* A token naming c as it is now (its pool index and open generation, the
+ * form of a hold token), and the conn a token names: NULL when that conn
+ * closed or its slot was opened again since (stale). */
+uint32_t conn_token(const conn *c);
+conn *conn_by_token(uint32_t token);
 /* Release a hold: ok lets tx go (written in this turn after the turn
  * hook), !ok fails the conn (closed at the top of the next turn, what was
  * held is never sent). A stale token (the conn closed, the slot reused,

@@ -1,7 +1,7 @@
 /*
  * test_core.c - pool, arena, timer, clock, strv, status, uuid, sha256.
  *
- * Built with tests/unit/tiny_config.h: CFG_MAX_TIMERS is 10, so the timer
+ * Built with tests/unit/tiny_config.h: CFG_MAX_TIMERS is 12, so the timer
  * exhaustion path runs every time. Timers use the real monotonic clock; the
  * waits below are a few milliseconds of busy-waiting.
  */

@@ -3,10 +3,14 @@
  * or poll in a LOOP=poll build): watch, unwatch and wait report only what
  * fired, with its tag, level-triggered; and the operations table's faults:
  * each armed operation fails as the OS would, on its nth call, once or
- * from then on, and the table is back to the OS when disarmed.
+ * from then on, and the table is back to the OS when disarmed. Child
+ * processes at the port's level: a child of this test started, read from
+ * /proc (command line, children, working directory), killed and reaped,
+ * its end seen on the SIGCHLD pipe; the PATH lookup.
  */
 
 #define _DEFAULT_SOURCE
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -280,6 +285,180 @@ static void test_clock_jumps(void)
     port_fault_disarm();
 }
 
+static void test_path_find(void)
+{
+    char buf[256];
+    char tiny[4];
+    T_EQ_INT(port_path_find("sh", buf, sizeof buf), ST_OK);
+    T_CHECK(buf[0] == '/');
+    T_CHECK((strlen(buf) > 3u) && (strcmp(buf + strlen(buf) - 3u, "/sh") == 0));
+    T_CHECK(access(buf, X_OK) == 0);
+    T_EQ_INT(port_path_find("roost-no-such-program", buf, sizeof buf), ST_NOTFOUND);
+    T_EQ_INT(port_path_find("", buf, sizeof buf), ST_NOTFOUND);
+    /* a name with a slash is taken as it is */
+    T_EQ_INT(port_path_find("/no/such/dir/prog", buf, sizeof buf), ST_OK);
+    T_EQ_STR(buf, "/no/such/dir/prog");
+    T_EQ_INT(port_path_find("sh", tiny, sizeof tiny), ST_TOOBIG);
+    T_EQ_INT(port_path_find("/bin/sh", tiny, sizeof tiny), ST_TOOBIG);
+}
+
+/* Read the SIGCHLD pipe until it has something (up to 5 s). */
+static bool notified(void)
+{
+    port_sock ns = port_child_notify_sock();
+    int i;
+    char b;
+    for (i = 0; i < 500; i++) {
+        if (read(ns, &b, 1u) == 1) {
+            port_child_notify_drain();
+            return true;
+        }
+        usleep(10000);
+    }
+    return false;
+}
+
+static void test_own_child(void)
+{
+    char sleep_path[256];
+    char buf[256];
+    char cwd[256];
+    const char *argv[] = { sleep_path, "30", NULL };
+    port_child ch;
+    int64_t kids[8];
+    size_t n = 0u;
+    size_t i;
+    bool found = false;
+    bool ended = false;
+    int code = 0;
+    int sig = 0;
+    T_CHECK(port_child_supported());
+    T_CHECK(port_child_notify_sock() != PORT_SOCK_NONE);
+    port_child_notify_drain();
+    T_EQ_INT(port_path_find("sleep", sleep_path, sizeof sleep_path), ST_OK);
+    T_EQ_INT(port_child_spawn(argv, NULL, &ch), ST_OK);
+    T_CHECK((ch.pid > 0) && (ch.in >= 3) && (ch.out >= 3) && (ch.err >= 3));
+    /* running: not ended, and seen in /proc */
+    T_EQ_INT(port_child_reap(ch.pid, &ended, &code, &sig), ST_OK);
+    T_CHECK(!ended);
+    T_EQ_INT(port_proc_children(port_proc_self(), kids, 8u, &n), ST_OK);
+    for (i = 0u; i < n; i++) {
+        found = found || (kids[i] == ch.pid);
+    }
+    T_CHECK(found);
+    T_EQ_INT(port_proc_children(port_proc_self(), kids, 0u, &n), ST_OK);
+    T_EQ_INT(n, 0);
+    T_EQ_INT(port_proc_children(ch.pid, kids, 8u, &n), ST_OK);
+    T_EQ_INT(n, 0);
+    /* the parent runs again while the kernel is still setting up the new
+     * program's arguments: its command line may read empty at first */
+    buf[0] = '\0';
+    for (i = 0u; (i < 500u) && (n == 0u); i++) {
+        T_EQ_INT(port_proc_cmdline(ch.pid, buf, sizeof buf, &n), ST_OK);
+        if (n == 0u) {
+            usleep(10000);
+        }
+    }
+    T_EQ_INT(n, strlen(sleep_path) + 4u);
+    T_EQ_STR(buf, sleep_path);
+    T_EQ_STR(buf + strlen(sleep_path) + 1u, "30");
+    T_EQ_INT(port_proc_cmdline(ch.pid, buf, 3u, &n), ST_OK);   /* cut at cap */
+    T_EQ_INT(n, 3);
+    T_CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    T_EQ_INT(port_proc_cwd(ch.pid, buf, sizeof buf), ST_OK);
+    T_EQ_STR(buf, cwd);
+    T_EQ_INT(port_proc_cwd(ch.pid, buf, 2u), ST_TOOBIG);
+    /* killed: its end comes through the SIGCHLD pipe, then it is reaped */
+    port_child_kill(ch.pid);
+    T_CHECK(notified());
+    T_EQ_INT(port_child_reap(ch.pid, &ended, &code, &sig), ST_OK);
+    T_CHECK(ended);
+    T_EQ_INT(code, -1);
+    T_EQ_INT(sig, SIGKILL);
+    /* reaped: not a child any more, not a process */
+    T_EQ_INT(port_child_reap(ch.pid, &ended, &code, &sig), ST_NOTFOUND);
+    T_EQ_INT(port_proc_cmdline(ch.pid, buf, sizeof buf, &n), ST_NOTFOUND);
+    T_EQ_INT(port_proc_cwd(ch.pid, buf, sizeof buf), ST_NOTFOUND);
+    T_EQ_INT(port_proc_children(ch.pid, kids, 8u, &n), ST_NOTFOUND);
+    T_EQ_INT(port_proc_cmdline(-1, buf, sizeof buf, &n), ST_NOTFOUND);
+    port_close(ch.in);
+    port_close(ch.out);
+    port_close(ch.err);
+}
+
+/* Descriptors open in this process now. */
+static int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (d != NULL) {
+        while (readdir(d) != NULL) {
+            n++;
+        }
+        closedir(d);
+    }
+    return n;
+}
+
+/* The pipes carry stdin to the child and its stdout and stderr back; the
+ * parent's ends are non-blocking; the spawn and pipe faults. */
+static void test_child_pipes_and_faults(void)
+{
+    char sh[256];
+    char buf[64];
+    const char *argv[] = { sh, "-c", "read x; printf \"<$x>\"; printf e >&2; exit 7", NULL };
+    port_child ch;
+    size_t n = 0u;
+    size_t got = 0u;
+    bool ended = false;
+    int code = 0;
+    int sig = 0;
+    int i;
+    int fds;
+    T_EQ_INT(port_path_find("sh", sh, sizeof sh), ST_OK);
+    T_EQ_INT(port_child_spawn(argv, NULL, &ch), ST_OK);
+    T_EQ_INT(port_recv(ch.out, buf, sizeof buf, &n), ST_AGAIN);   /* nothing yet, no block */
+    T_EQ_INT(port_send(ch.in, "hi\n", 3u, &n), ST_OK);
+    T_EQ_INT(n, 3);
+    port_close(ch.in);
+    for (i = 0; (i < 500) && (got < 4u); i++) {
+        st_t st = port_recv(ch.out, buf + got, sizeof(buf) - got, &n);
+        if (st == ST_OK) {
+            got += n;
+        } else {
+            usleep(10000);
+        }
+    }
+    T_EQ_INT(got, 4);
+    T_CHECK(memcmp(buf, "<hi>", 4u) == 0);
+    for (i = 0; (i < 500) && !ended; i++) {
+        T_EQ_INT(port_child_reap(ch.pid, &ended, &code, &sig), ST_OK);
+        if (!ended) {
+            usleep(10000);
+        }
+    }
+    T_CHECK(ended);
+    T_EQ_INT(code, 7);
+    T_EQ_INT(sig, 0);
+    T_EQ_INT(port_recv(ch.err, buf, sizeof buf, &n), ST_OK);
+    T_EQ_INT(n, 1);
+    T_EQ_INT(port_recv(ch.out, buf, sizeof buf, &n), ST_CLOSED);
+    port_close(ch.out);
+    port_close(ch.err);
+    /* the OS refuses: nothing is left open */
+    fds = open_fds();
+    T_EQ_INT(port_fault_arm("spawn", 1u, false, "EAGAIN"), ST_OK);
+    T_EQ_INT(port_child_spawn(argv, NULL, &ch), ST_NOMEM);
+    T_EQ_INT(ch.out, PORT_SOCK_NONE);
+    T_EQ_INT(port_fault_arm("pipe", 2u, false, "ENFILE"), ST_OK);
+    T_EQ_INT(port_child_spawn(argv, NULL, &ch), ST_NOMEM);
+    T_EQ_INT(port_fault_arm("pipe", 1u, false, "EIO"), ST_OK);
+    T_EQ_INT(port_child_spawn(argv, NULL, &ch), ST_IO);
+    T_EQ_INT(port_fault_fired(), 1);
+    port_fault_disarm();
+    T_EQ_INT(open_fds(), fds);
+}
+
 int main(void)
 {
     T_CHECK(port_loop_init() == ST_OK);
@@ -294,5 +473,8 @@ int main(void)
     T_RUN(test_file_faults);
     T_RUN(test_files_in_pieces);
     T_RUN(test_clock_jumps);
+    T_RUN(test_path_find);
+    T_RUN(test_own_child);
+    T_RUN(test_child_pipes_and_faults);
     return t_done("port");
 }

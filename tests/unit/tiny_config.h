@@ -12,8 +12,8 @@
 #define CFG_BODY_SLOTS 2
 #define CFG_BODY_SLOT_BYTES 8192
 /* CFG_TIMER_USERS (config.h): 3 for the LLM engine, 5 for the chat, 2 for
- * the observability stops. */
-#define CFG_MAX_TIMERS 10
+ * the observability stops, 2 for the children. */
+#define CFG_MAX_TIMERS 12
 #define CFG_OBS_STOP_SLOTS 2
 #define CFG_JSON_MAX_TOKENS 64
 #define CFG_JSON_MAX_DEPTH 8
@@ -37,7 +37,8 @@
 #define CFG_STREAM_SUBS 3
 #define CFG_STREAM_MSG_BYTES 256
 #define CFG_STREAM_CONTROL_RESERVE 384
-#define CFG_NET_WATCHES 3
+/* 3 for the LLM slot, 3 per child slot and the SIGCHLD pipe */
+#define CFG_NET_WATCHES 10
 #define CFG_LLM_SLOTS 1
 #define CFG_CHAT_REQS 2
 #define CFG_CHAT_AGENTS 4
@@ -45,3 +46,11 @@
 #define CFG_FLEET_AGENT_SLOTS 4
 #define CFG_FLEET_PAUSED_SLOTS 2
 #define CFG_FLEET_WS_RUNS 2
+/* Two children at once; outputs of a few hundred bytes (1000 is not a
+ * power of two: a flood is cut at exactly that), a default deadline long
+ * enough for /bin/sh on a loaded machine (the tests ask for short ones). */
+#define CFG_CHILD_SLOTS 2
+#define CFG_CHILD_OUT_BYTES 1000u
+#define CFG_CHILD_ERR_BYTES 200u
+#define CFG_CHILD_IN_BYTES 64u
+#define CFG_CHILD_DEADLINE_MS 20000u

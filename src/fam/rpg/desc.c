@@ -92,7 +92,7 @@ const fam_desc fam_rpg = {
     .prefix = "rpg",
     .about = "tmux panes running Claude Code, personas, quests, XP",
     .port = 4011u,
-    .topic = 0u,
+    .topic = RPG_TOPIC,
     .cors = CORS_STYLE_ECHO,
     .cors_origins = "*",
     .cors_credentials = false,
@@ -108,6 +108,9 @@ const fam_desc fam_rpg = {
     .built = true,
     .routes = &rpg_routes,
     .error = rpg_error,
+    .init = rpg_init,
+    .streams = rpg_streams,
     .setup = rpg_setup,
+    .shutdown = rpg_shutdown,
 #endif
 };

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "http/server.h"
 #include "http/stream.h"
+#include "net/child.h"
 #include "net/conn.h"
 #if CFG_WITH_LLM
 #include "out/llm.h"
@@ -102,6 +103,24 @@ static void pools(mbuf *m)
                 (unsigned long long)p->fails);
     }
 }
+
+#if CFG_CHILD_SLOTS > 0
+static void children(mbuf *m)
+{
+    const child_stats_t *c = child_stats();
+    gauge(m, "roost_children_running", "Child processes in the pool now.", c->running);
+    gauge(m, "roost_children_high_water", "Most child processes at once.", c->running_high);
+    counter(m, "roost_children_started_total", "Child processes started.", c->started);
+    counter(m, "roost_children_refused_total", "Children refused: every slot in use.",
+            c->refused_full);
+    counter(m, "roost_children_spawn_failed_total", "Children the OS refused to start.",
+            c->spawn_failed);
+    counter(m, "roost_children_killed_deadline_total", "Children killed at their deadline.",
+            c->killed_deadline);
+    counter(m, "roost_children_killed_flood_total", "Children killed for flooding their output.",
+            c->killed_flood);
+}
+#endif
 
 static void ring(mbuf *m)
 {
@@ -282,6 +301,9 @@ size_t metrics_render(char *buf, size_t cap)
     counter(&m, "roost_http_file_cuts_total", "File bodies cut short (file changed).",
             hs->file_cuts);
     gauge(&m, "roost_timers_used", "Timers in use.", timer_used());
+#if CFG_CHILD_SLOTS > 0
+    children(&m);
+#endif
     ring(&m);
     streams(&m);
 #if CFG_WITH_LLM

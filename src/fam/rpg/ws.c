@@ -1,0 +1,621 @@
+/*
+ * ws.c - the rpg family's WebSocket /ws (spec/rpg.md §9).
+ *
+ * Broadcasts go through the event ring (topic RPG_TOPIC) with the
+ * priorities of §9.2: pane_update, pane_removed and terminal_output high,
+ * windows, companions and quest messages normal, bus events low. The
+ * stream policy applies §9.4 (http/stream.h, a watermark policy): above
+ * rpg.ws_pause_bytes a client is paused and its normal/low messages are
+ * skipped; below rpg.ws_resume_bytes, or drained, it resumes; a high
+ * message that would leave more than rpg.ws_max_buffer_bytes queued closes
+ * it with 1013 "backpressure". A client that skipped a `windows` (or
+ * `companions`) message while paused is sent the current one when it
+ * resumes (on_skip notes it, on_resume sends it).
+ *
+ * Snapshots (on connect: connected, windows, companions, quests_init, in
+ * that order; on resume) are produced for the one client straight into its
+ * tx from the current state, piece by piece (a window with its panes'
+ * terminals is larger than tx), with ring events held back until the last
+ * is out (stream_hold_events). A `windows` broadcast is rendered once into
+ * the render scratch; when it would exceed CFG_RPG_WINDOWS_MSG_BYTES the
+ * panes' terminalContent is left out of it (terminal_output carries it).
+ * It is sent when the windows without terminalContent differ from the last
+ * broadcast (an FNV-1a hash of that rendering).
+ *
+ * Companions and quests are part 2 of the family (personas, projects,
+ * quests): until then both lists are empty.
+ */
+#include "fam/rpg/rpg_int.h"
+
+#include <string.h>
+
+#include "bus/ring.h"
+#include "core/clock.h"
+#include "core/fmt.h"
+#include "core/log.h"
+#include "core/uuid.h"
+#include "http/stream.h"
+
+/* Per subscriber (stream_user). */
+typedef struct {
+    uint8_t owe;                        /* OWE_* still to send, in bit order */
+    bool skipped_windows;
+    bool skipped_companions;
+} ws_user;
+_Static_assert(sizeof(ws_user) <= STREAM_USER_BYTES, "stream user data");
+
+#define OWE_WINDOWS 0x1u
+#define OWE_COMPANIONS 0x2u
+#define OWE_QUESTS 0x4u
+
+static uint64_t g_windows_hash;
+static bool g_windows_sent;
+
+static void on_skip(stream_sub *s, const char *data, size_t n);
+static void on_resume(stream_sub *s);
+static void on_writable(stream_sub *s);
+
+static stream_policy g_ws = {
+    .name = "rpg /ws",
+    .topics = RPG_TOPIC,
+    .priorities = true,
+    .lag_skips = true,
+    .pause_bytes = 65536u,
+    .resume_bytes = 16384u,
+    .max_queue_bytes = 4194304u,
+    .close_code = WS_CLOSE_TRY_LATER,
+    .heartbeat_ms = 30000u,
+    .pong_timeout_ms = 30000u,
+    .max_message = CFG_WS_MAX_MESSAGE,  /* client messages are ignored (§9.3) */
+    .on_skip = on_skip,
+    .on_resume = on_resume,
+    .on_writable = on_writable,
+};
+
+void rpg_ws_streams(uint32_t heartbeat_ms, uint64_t pause, uint64_t resume, uint64_t max)
+{
+    g_ws.heartbeat_ms = heartbeat_ms;
+    g_ws.pong_timeout_ms = heartbeat_ms;   /* no pong for 2x the period: closed */
+    g_ws.pause_bytes = (size_t)pause;
+    g_ws.resume_bytes = (size_t)resume;
+    g_ws.max_queue_bytes = (size_t)max;
+    stream_register(&g_ws);
+}
+
+void rpg_publish(const char *json, size_t n, bool high)
+{
+    st_t st = ring_publish(RPG_TOPIC, high ? RING_PRIO_HIGH : RING_PRIO_NORMAL, json, n, NULL);
+    if (st != ST_OK) {
+        LOG_W("rpg", "a /ws message of %lu bytes not sent: %s", (unsigned long)n,
+              status_str(st));
+    }
+}
+
+static void publish_w(json_w *w, ring_prio prio)
+{
+    size_t n = 0u;
+    st_t st = json_w_finish(w, &n);
+    if (st == ST_OK) {
+        st = ring_publish(RPG_TOPIC, prio, w->buf, n, NULL);
+    }
+    if (st != ST_OK) {
+        LOG_W("rpg", "a /ws message not sent: %s", status_str(st));
+    }
+}
+
+/* ---- the windows payload (§2.1) --------------------------------------------------- */
+
+/* The window of rank r in tmux's order (the poll's), or NULL. */
+static const rpg_window *window_at(uint32_t r)
+{
+    uint32_t i;
+    for (i = 0u; i < g_rpg_nwin; i++) {
+        if (g_rpg_win[i].order == r) {
+            return &g_rpg_win[i];
+        }
+    }
+    return NULL;
+}
+
+/* The pane of window wid with the smallest index >= from, or NULL. */
+static const rpg_pane *pane_from(uint32_t wid, uint32_t from)
+{
+    const rpg_pane *best = NULL;
+    uint32_t i;
+    for (i = 0u; i < g_rpg_npane; i++) {
+        const rpg_pane *p = &g_rpg_pane[i];
+        if ((p->window == wid) && (p->index >= from) &&
+            ((best == NULL) || (p->index < best->index))) {
+            best = p;
+        }
+    }
+    return best;
+}
+
+static void w_window_head(json_w *w, const rpg_window *win)
+{
+    char id[16];
+    id[0] = '@';
+    id[1 + fmt_u64(id + 1, sizeof id - 2u, win->id)] = '\0';
+    json_w_kstr(w, "id", id);
+    json_w_kstr(w, "sessionName", win->session);
+    json_w_ku64(w, "windowIndex", win->index);
+    json_w_kstr(w, "windowName", win->name);
+}
+
+void rpg_w_windows(json_w *w, bool with_terminal)
+{
+    uint32_t r;
+    json_w_arr_begin(w);
+    for (r = 0u; r < g_rpg_nwin; r++) {
+        const rpg_window *win = window_at(r);
+        const rpg_pane *p;
+        if (win == NULL) {
+            continue;
+        }
+        json_w_obj_begin(w);
+        w_window_head(w, win);
+        json_w_key(w, "panes");
+        json_w_arr_begin(w);
+        for (p = pane_from(win->id, 0u); p != NULL; p = pane_from(win->id, p->index + 1u)) {
+            rpg_w_pane(w, p, with_terminal);
+            if (p->index == UINT32_MAX) {
+                break;
+            }
+        }
+        json_w_arr_end(w);
+        json_w_obj_end(w);
+    }
+    json_w_arr_end(w);
+}
+
+void rpg_w_state(json_w *w)
+{
+    uint32_t r;
+    uint32_t k;
+    json_w_obj_begin(w);
+    json_w_key(w, "sessions");
+    json_w_arr_begin(w);
+    for (r = 0u; r < g_rpg_nwin; r++) {
+        const rpg_window *win = window_at(r);
+        bool first = true;
+        if (win == NULL) {
+            continue;
+        }
+        for (k = 0u; k < r; k++) {
+            const rpg_window *o = window_at(k);
+            if ((o != NULL) && (strcmp(o->session, win->session) == 0)) {
+                first = false;
+            }
+        }
+        if (!first) {
+            continue;
+        }
+        json_w_obj_begin(w);
+        json_w_kstr(w, "name", win->session);
+        json_w_kbool(w, "attached", true);
+        json_w_key(w, "windows");
+        json_w_arr_begin(w);
+        for (k = r; k < g_rpg_nwin; k++) {
+            const rpg_window *o = window_at(k);
+            const rpg_pane *p;
+            if ((o == NULL) || (strcmp(o->session, win->session) != 0)) {
+                continue;
+            }
+            json_w_obj_begin(w);
+            w_window_head(w, o);
+            json_w_key(w, "panes");
+            json_w_arr_begin(w);
+            for (p = pane_from(o->id, 0u); p != NULL; p = pane_from(o->id, p->index + 1u)) {
+                rpg_w_pane(w, p, false);
+                if (p->index == UINT32_MAX) {
+                    break;
+                }
+            }
+            json_w_arr_end(w);
+            json_w_obj_end(w);
+        }
+        json_w_arr_end(w);
+        json_w_obj_end(w);
+    }
+    json_w_arr_end(w);
+    json_w_key(w, "windows");
+    rpg_w_windows(w, true);
+    json_w_key(w, "panes");
+    json_w_arr_begin(w);
+    for (r = 0u; r < g_rpg_nwin; r++) {
+        const rpg_window *win = window_at(r);
+        const rpg_pane *p;
+        if (win == NULL) {
+            continue;
+        }
+        for (p = pane_from(win->id, 0u); p != NULL; p = pane_from(win->id, p->index + 1u)) {
+            rpg_w_pane(w, p, true);
+            if (p->index == UINT32_MAX) {
+                break;
+            }
+        }
+    }
+    json_w_arr_end(w);
+    json_w_obj_end(w);
+}
+
+void rpg_ws_windows_changed(void)
+{
+    size_t cap = 0u;
+    char *buf = http_render_scratch(&cap);
+    json_w w;
+    size_t n = 0u;
+    uint64_t h;
+    if (cap > (size_t)CFG_RPG_WINDOWS_MSG_BYTES) {
+        cap = (size_t)CFG_RPG_WINDOWS_MSG_BYTES;
+    }
+    json_w_init(&w, buf, cap);
+    rpg_w_windows(&w, false);
+    if (json_w_finish(&w, &n) != ST_OK) {
+        LOG_W("rpg", "the windows do not fit %lu bytes: not broadcast", (unsigned long)cap);
+        return;
+    }
+    h = strv_fnv1a(buf, n);
+    if (g_windows_sent && (h == g_windows_hash)) {
+        return;
+    }
+    g_windows_hash = h;
+    g_windows_sent = true;
+    g_rpg_stats.windows_sent++;
+    json_w_init(&w, buf, cap);
+    json_w_obj_begin(&w);
+    json_w_kstr(&w, "type", "windows");
+    json_w_key(&w, "payload");
+    rpg_w_windows(&w, true);
+    json_w_obj_end(&w);
+    if (json_w_status(&w) != ST_OK) {
+        /* too large with the terminals: without them */
+        json_w_init(&w, buf, cap);
+        json_w_obj_begin(&w);
+        json_w_kstr(&w, "type", "windows");
+        json_w_key(&w, "payload");
+        rpg_w_windows(&w, false);
+        json_w_obj_end(&w);
+    }
+    publish_w(&w, RING_PRIO_NORMAL);
+}
+
+/* ---- messages ------------------------------------------------------------------ */
+
+static void pane_id_text(char *out, size_t cap, uint32_t pane)
+{
+    out[0] = '%';
+    out[1 + fmt_u64(out + 1, cap - 2u, pane)] = '\0';
+}
+
+void rpg_ws_pane_update(const rpg_pane *p, const rpg_csession *cs)
+{
+    static char s_msg[16384];
+    char id[16];
+    json_w w;
+    pane_id_text(id, sizeof id, p->id);
+    json_w_init(&w, s_msg, sizeof s_msg);
+    json_w_obj_begin(&w);
+    json_w_kstr(&w, "type", "pane_update");
+    json_w_kstr(&w, "paneId", id);
+    json_w_key(&w, "session");
+    rpg_w_session(&w, cs);
+    json_w_key(&w, "payload");
+    rpg_w_pane(&w, p, false);
+    json_w_obj_end(&w);
+    publish_w(&w, RING_PRIO_HIGH);
+}
+
+void rpg_ws_pane_removed(uint32_t pane)
+{
+    char msg[128];
+    char id[16];
+    json_w w;
+    pane_id_text(id, sizeof id, pane);
+    json_w_init(&w, msg, sizeof msg);
+    json_w_obj_begin(&w);
+    json_w_kstr(&w, "type", "pane_removed");
+    json_w_kstr(&w, "paneId", id);
+    json_w_key(&w, "payload");
+    json_w_obj_begin(&w);
+    json_w_kstr(&w, "paneId", id);
+    json_w_obj_end(&w);
+    json_w_obj_end(&w);
+    publish_w(&w, RING_PRIO_HIGH);
+}
+
+void rpg_ws_terminal(uint32_t pane, const char *content, size_t n, bool with_ts)
+{
+    size_t cap = 0u;
+    char *buf = http_render_scratch(&cap);
+    char id[16];
+    json_w w;
+    pane_id_text(id, sizeof id, pane);
+    json_w_init(&w, buf, cap);
+    json_w_obj_begin(&w);
+    json_w_kstr(&w, "type", "terminal_output");
+    json_w_key(&w, "payload");
+    json_w_obj_begin(&w);
+    json_w_kstr(&w, "paneId", id);
+    json_w_kstr(&w, "target", id);
+    json_w_kstrn(&w, "content", content, n);
+    if (with_ts) {
+        json_w_ku64(&w, "timestamp", clock_wall_us() / 1000u);
+    }
+    json_w_obj_end(&w);
+    json_w_obj_end(&w);
+    publish_w(&w, RING_PRIO_HIGH);
+}
+
+void rpg_ws_event(const char *event_type, uint32_t pane, const char *hook_type)
+{
+    char msg[256];
+    char ts[40];
+    json_w w;
+    (void)clock_format(clock_wall_us(), CLOCK_FMT_Z3, ts, sizeof ts);
+    json_w_init(&w, msg, sizeof msg);
+    json_w_obj_begin(&w);
+    json_w_kstr(&w, "type", "event");
+    json_w_key(&w, "payload");
+    json_w_obj_begin(&w);
+    json_w_kstr(&w, "eventType", event_type);
+    if (pane != RPG_NO_PANE) {
+        char id[16];
+        pane_id_text(id, sizeof id, pane);
+        json_w_kstr(&w, "paneId", id);
+    }
+    json_w_kstr(&w, "timestamp", ts);
+    json_w_kstr(&w, "type", (hook_type != NULL) ? hook_type : event_type);
+    json_w_obj_end(&w);
+    json_w_obj_end(&w);
+    publish_w(&w, RING_PRIO_LOW);
+}
+
+/* ---- snapshots for one client --------------------------------------------------- */
+
+/* The windows message produced piece by piece from the current state:
+ * the state may change between pieces; what is written is always valid
+ * JSON (a pane that went is skipped, a terminal that changed mid-way ends
+ * where its new content ends). */
+typedef struct {
+    uint32_t phase;                     /* 0 head, 1 windows, 2 tail, 3 done */
+    uint32_t rank;                      /* window rank */
+    bool in_window;                     /* its head is out */
+    uint32_t wid;
+    bool pane_any;                      /* a pane of it is out */
+    uint32_t next_index;                /* the next pane index to look for */
+    bool in_term;                       /* a terminal is being escaped */
+    uint32_t term_pane;
+    uint32_t term_off;
+} win_prod;
+
+/* Copy a piece into buf if it fits. */
+static bool put(char *buf, size_t cap, size_t *at, const char *s, size_t n)
+{
+    if ((*at + n) > cap) {
+        return false;
+    }
+    (void)memcpy(buf + *at, s, n);
+    *at += n;
+    return true;
+}
+
+static size_t prod_windows(void *state, char *buf, size_t cap, bool *done)
+{
+    win_prod *st = (win_prod *)state;
+    size_t at = 0u;
+    bool room = true;
+    while (room && (st->phase < 3u)) {
+        if (st->phase == 0u) {
+            static const char k_head[] = "{\"type\":\"windows\",\"payload\":[";
+            room = put(buf, cap, &at, k_head, sizeof k_head - 1u);
+            if (room) {
+                st->phase = 1u;
+            }
+        } else if (st->phase == 2u) {
+            room = put(buf, cap, &at, "]}", 2u);
+            if (room) {
+                st->phase = 3u;
+            }
+        } else if (st->in_term) {
+            const rpg_pane *p = rpg_pane_find(st->term_pane);
+            const rpg_csession *cs = rpg_cs_of(p);
+            size_t used = 0u;
+            size_t w;
+            if ((cs == NULL) || (st->term_off >= cs->term_n)) {
+                room = put(buf, cap, &at, "\"}", 2u);
+                if (room) {
+                    st->in_term = false;
+                }
+            } else if ((cap - at) < 16u) {
+                room = false;
+            } else {
+                w = json_escape_part(cs->term + st->term_off, cs->term_n - st->term_off, true,
+                                     buf + at, cap - at - 2u, &used);
+                at += w;
+                st->term_off += (uint32_t)used;
+                room = used > 0u;
+            }
+        } else if (!st->in_window) {
+            const rpg_window *win = window_at(st->rank);
+            if (st->rank >= g_rpg_nwin) {
+                st->phase = 2u;
+            } else if (win == NULL) {
+                st->rank++;
+            } else {
+                json_w w;
+                size_t n = 0u;
+                if (st->rank > 0u) {
+                    room = put(buf, cap, &at, ",", 1u);
+                }
+                if (room) {
+                    json_w_init(&w, buf + at, cap - at);
+                    json_w_obj_begin(&w);
+                    w_window_head(&w, win);
+                    json_w_key(&w, "panes");
+                    json_w_raw(&w, "[", 1u);
+                    n = json_w_len(&w);
+                    if (json_w_status(&w) != ST_OK) {
+                        at -= (st->rank > 0u) ? 1u : 0u;
+                        room = false;
+                    } else {
+                        at += n;
+                        st->in_window = true;
+                        st->wid = win->id;
+                        st->pane_any = false;
+                        st->next_index = 0u;
+                    }
+                }
+            }
+        } else {
+            const rpg_pane *p = (rpg_window_find(st->wid) != NULL) ?
+                                pane_from(st->wid, st->next_index) : NULL;
+            if (p == NULL) {
+                room = put(buf, cap, &at, "]}", 2u);
+                if (room) {
+                    st->in_window = false;
+                    st->rank++;
+                }
+            } else {
+                json_w w;
+                size_t mark = at;
+                const rpg_csession *cs = rpg_cs_of(p);
+                bool term = (p->type == PT_CLAUDE) && (cs != NULL);
+                if (st->pane_any) {
+                    room = put(buf, cap, &at, ",", 1u);
+                }
+                if (room) {
+                    size_t n;
+                    json_w_init(&w, buf + at, cap - at);
+                    rpg_w_pane(&w, p, false);
+                    n = json_w_len(&w);
+                    if ((json_w_status(&w) != ST_OK) || (term && ((cap - at) < (n + 24u)))) {
+                        at = mark;
+                        room = false;
+                    } else {
+                        at += n;
+                        if (term) {
+                            /* reopen the object for its terminal */
+                            static const char k_tc[] = ",\"terminalContent\":\"";
+                            at--;
+                            (void)memcpy(buf + at, k_tc, sizeof k_tc - 1u);
+                            at += sizeof k_tc - 1u;
+                            st->in_term = true;
+                            st->term_pane = p->id;
+                            st->term_off = 0u;
+                        }
+                        st->pane_any = true;
+                        st->next_index = p->index + 1u;
+                        if (p->index == UINT32_MAX) {
+                            st->wid = UINT32_MAX;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    *done = st->phase == 3u;
+    return at;
+}
+
+static void send_owed(stream_sub *s)
+{
+    ws_user *u = (ws_user *)stream_user(s);
+    while ((u->owe != 0u) && !stream_message_busy(s)) {
+        if ((u->owe & OWE_WINDOWS) != 0u) {
+            win_prod st;
+            (void)memset(&st, 0, sizeof st);
+            if (stream_send_message(s, prod_windows, &st, sizeof st) != ST_OK) {
+                return;     /* on_writable comes back */
+            }
+            u->owe &= (uint8_t)~OWE_WINDOWS;
+        } else if ((u->owe & OWE_COMPANIONS) != 0u) {
+            static const char k_c[] = "{\"type\":\"companions\",\"payload\":[]}";
+            if (stream_send_text(s, k_c, sizeof k_c - 1u) != ST_OK) {
+                return;
+            }
+            u->owe &= (uint8_t)~OWE_COMPANIONS;
+        } else {
+            static const char k_q[] = "{\"type\":\"quests_init\",\"payload\":[]}";
+            if (stream_send_text(s, k_q, sizeof k_q - 1u) != ST_OK) {
+                return;
+            }
+            u->owe &= (uint8_t)~OWE_QUESTS;
+        }
+    }
+    if ((u->owe == 0u) && !stream_message_busy(s)) {
+        stream_hold_events(s, false);
+    }
+}
+
+static void on_writable(stream_sub *s)
+{
+    const ws_user *u = (const ws_user *)stream_user(s);
+    if (u->owe != 0u) {
+        send_owed(s);
+    }
+}
+
+static void on_skip(stream_sub *s, const char *data, size_t n)
+{
+    ws_user *u = (ws_user *)stream_user(s);
+    static const char k_w[] = "{\"type\":\"windows\"";
+    static const char k_c[] = "{\"type\":\"companions\"";
+    if ((n >= (sizeof k_w - 1u)) && (memcmp(data, k_w, sizeof k_w - 1u) == 0)) {
+        u->skipped_windows = true;
+    } else if ((n >= (sizeof k_c - 1u)) && (memcmp(data, k_c, sizeof k_c - 1u) == 0)) {
+        u->skipped_companions = true;
+    } else {
+        /* dropped for good (§9.4 rule 3) */
+    }
+}
+
+static void on_resume(stream_sub *s)
+{
+    ws_user *u = (ws_user *)stream_user(s);
+    if (u->skipped_windows) {
+        u->owe |= OWE_WINDOWS;
+    }
+    if (u->skipped_companions) {
+        u->owe |= OWE_COMPANIONS;
+    }
+    u->skipped_windows = false;
+    u->skipped_companions = false;
+    if (u->owe != 0u) {
+        stream_hold_events(s, true);
+        send_owed(s);
+    }
+}
+
+void rpg_ws_connect(hctx *h)
+{
+    stream_sub *s = hctx_ws_accept(h, &g_ws);
+    char msg[128];
+    char uuid[UUID_STR_BYTES];
+    char ts[40];
+    json_w w;
+    size_t n = 0u;
+    ws_user *u;
+    if (s == NULL) {
+        return;
+    }
+    u = (ws_user *)stream_user(s);
+    if (uuid_v4(uuid) != ST_OK) {
+        uuid[0] = '\0';
+    }
+    (void)clock_format(clock_wall_us(), CLOCK_FMT_Z3, ts, sizeof ts);
+    json_w_init(&w, msg, sizeof msg);
+    json_w_obj_begin(&w);
+    json_w_kstr(&w, "type", "connected");
+    json_w_kstr(&w, "sessionId", uuid);
+    json_w_kstr(&w, "timestamp", ts);
+    json_w_obj_end(&w);
+    stream_hold_events(s, true);
+    if ((json_w_finish(&w, &n) != ST_OK) || (stream_send_text(s, msg, n) != ST_OK)) {
+        stream_close(s, WS_CLOSE_TRY_LATER, "try again later");
+        return;
+    }
+    u->owe = OWE_WINDOWS | OWE_COMPANIONS | OWE_QUESTS;
+    send_owed(s);
+}
