@@ -14,7 +14,9 @@ would read /etc/profile, which resets PATH and loses the fake). The
 directory is short and under /tmp: a unix socket path has ~100 bytes.
 
 roostd runs `tmux` from its own PATH with its own environment
-(rpg_server): TMUX_TMPDIR set, TMUX unset. With a TmuxWrapper, PATH starts
+(rpg_server): TMUX_TMPDIR set, TMUX unset, the test bin dir on PATH too
+(tmux gives a pane that an unattached client creates that client's PATH,
+so `claude` typed by new-claude must be found there). With a TmuxWrapper, PATH starts
 with a directory whose `tmux` (data/tmux_wrapper) hangs, floods or fails
 the tmux commands its control file names, and execs the real tmux for the
 others; it logs every call with its pid.
@@ -271,6 +273,23 @@ class Tmux:
         wait_for(lambda: self.capture(pid).strip() != "", timeout, interval=0.05,
                  what=f"a prompt in pane {pid}")
 
+    def snapshot(self):
+        """The sessions and windows there are now (for restore)."""
+        out = self.run("list-windows", "-a", "-F", "#{session_name}\t#{window_id}", check=False)
+        pairs = [line.split("\t") for line in out.splitlines() if "\t" in line]
+        return {s for s, _ in pairs}, {w for _, w in pairs}
+
+    def restore(self, snap):
+        """Kill the sessions and windows made since snap: roostd keeps a
+        bounded number of windows and Claude panes (CFG_RPG_WINDOWS,
+        CFG_RPG_CLAUDE), so every test leaves the server as it found it."""
+        sessions, windows = snap
+        now_s, now_w = self.snapshot()
+        for s in now_s - sessions:
+            self.run("kill-session", "-t", s, check=False)
+        for w in now_w - windows:
+            self.run("kill-window", "-t", w, check=False)
+
     def pane_children(self, pid):
         """Pids of the direct children of the pane's root process."""
         root = self.pane(pid)["pid"]
@@ -320,8 +339,9 @@ class TmuxWrapper:
             return out
 
     def calls(self, mode=None, cmd=None):
+        """Entries of this mode whose chain of tmux commands has cmd."""
         return [e for e in self.entries()
-                if (mode is None or e[0] == mode) and (cmd is None or e[1] == cmd)]
+                if (mode is None or e[0] == mode) and (cmd is None or cmd in e[1].split("+"))]
 
 
 def pid_gone(pid):
@@ -348,7 +368,9 @@ def rpg_server(workdir, tmux, args=(), wrapper=None, poll_ms=POLL_MS, env=None, 
     others = [f"--{f}.enabled=false" for f in roostlib.built_families() if f != FAM]
     argv = others + ([f"--rpg.poll_interval_ms={poll_ms}"] if poll_ms else []) + list(args)
     extra = {"TMUX_TMPDIR": tmux.tmpdir}
-    path = base_env().get("PATH", "/usr/bin:/bin")
+    # tmux gives a pane made by a client outside tmux (roostd's split-window
+    # for new-claude) that client's PATH: the fake claude must be on it.
+    path = tmux.bin + os.pathsep + base_env().get("PATH", "/usr/bin:/bin")
     if wrapper is not None:
         extra.update(wrapper.env())
         path = wrapper.dir + os.pathsep + path
@@ -430,9 +452,19 @@ def wait_state(srv, pred, what, timeout=STATE_TIMEOUT):
     try:
         v = wait_for(check, timeout, interval=0.03, what=what)
     except AssertionError as e:
-        raise AssertionError(f"{e}; last state: {json.dumps(strip_content(last[0]))[:3000]}") \
-            from None
+        raise AssertionError(f"{e}; last state: {brief_state(last[0])}") from None
     return last[0], v
+
+
+def brief_state(state):
+    """A state in a few lines: window id, name, its panes' ids and types."""
+    if not state:
+        return repr(state)
+    return "; ".join(f"{w['id']} {w['sessionName']}:{w['windowIndex']} {w['windowName']!r} "
+                     + ",".join(f"{p['id']}={p['process']['type']}"
+                                + (f"/{p['process']['claudeSession'].get('status')}"
+                                   if "claudeSession" in p["process"] else "")
+                                for p in w["panes"]) for w in state.get("windows", []))
 
 
 def wait_pane(srv, pane_id, pred=lambda p: True, what=None, timeout=STATE_TIMEOUT):

@@ -41,6 +41,15 @@ def rpg(roostd, tmux, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _clean_tmux(tmux):
+    """Each test's windows and sessions go when it ends (roostd keeps a
+    bounded number of windows and Claude panes)."""
+    snap = tmux.snapshot()
+    yield
+    tmux.restore(snap)
+
+
+@pytest.fixture(autouse=True)
 def _rpg_still_running(request):
     yield
     if "rpg" in request.fixturenames:
@@ -446,10 +455,9 @@ def test_linking_placeholder_then_hook_session(rpg, tmux, ws):
     pane = claude_pane(rpg, tmux)
     cs = session_of(find_pane(get_state(rpg), pane))
     assert cs["id"] == f"pane-{pane}", cs
-    assert cs["avatarSvg"] == rpglib.avatar_url(f"pane-{pane}"), cs
     s1 = sid()
     m, cs = drive(rpg, ws, pane, hook("UserPromptSubmit", pane, s1, prompt="hi"), "typing")
-    assert cs["id"] == s1 and cs["avatarSvg"] == rpglib.avatar_url(s1), cs
+    assert cs["id"] == s1, cs
     assert UUID4.match(m["session"]["personaId"] or ""), m["session"]
     assert UUID.match(m["session"]["id"]), m["session"]
     p1 = m["session"]["personaId"]
@@ -472,7 +480,17 @@ def test_pane_first_seen_links_the_persona_of_its_last_hook(rpg, tmux, ws):
     p = wait_claude(rpg, pane)
     cs = session_of(p)
     assert cs["id"] == s, cs
-    assert cs["avatarSvg"] == rpglib.avatar_url(s), cs
+
+
+def test_linked_persona_name_and_avatar(rpg, tmux, ws):
+    """After a hook the pane shows the persona of the hook's session: its
+    avatar is that session id's (§4.9), its name "First Last" (§8.6)."""
+    pane = claude_pane(rpg, tmux)
+    s = sid()
+    _, cs = drive(rpg, ws, pane, hook("UserPromptSubmit", pane, s, prompt="hi"), "typing")
+    assert cs["id"] == s, cs
+    assert cs.get("avatarSvg") == rpglib.avatar_url(s), cs
+    assert re.match(r"^[A-Z][A-Za-z'-]+ [A-Z][A-Za-z'-]+( \d+)?$", cs["name"]), cs
 
 
 # ---- §5: sub-agents --------------------------------------------------------------------

@@ -17,6 +17,7 @@ that hangs keeps the last state, and a full child pool answers 503.
 
 import datetime
 import os
+import re
 import threading
 
 import pytest
@@ -43,6 +44,15 @@ def rpg(roostd, tmux, tmp_path_factory):
     srv = rpg_server(tmp_path_factory.mktemp("rpg"), tmux)
     yield srv
     srv.stop()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tmux(tmux):
+    """Each test's windows and sessions go when it ends (roostd keeps a
+    bounded number of windows and Claude panes)."""
+    snap = tmux.snapshot()
+    yield
+    tmux.restore(snap)
 
 
 @pytest.fixture(autouse=True)
@@ -178,7 +188,7 @@ def test_create_with_wrong_types_is_validation_error(rpg, tmux, body):
 
 
 @pytest.mark.parametrize("name", ["r", "renamed window", "n" * 200, "\u00e9" * 200,
-                                  "semi;colon $HOME `x`"])
+                                  "semi;colon `x` 'q' \"d\" %1"])
 def test_rename(rpg, tmux, name):
     wid, _ = tmux.new_shell_window(name="before")
     wait_window(rpg, wid)
@@ -509,7 +519,6 @@ def check_claude_session(cs, pane_id):
     assert CS_KEYS <= set(cs) <= CS_KEYS | CS_OPTIONAL, cs.keys()
     assert cs["id"] == f"pane-{pane_id}", cs
     assert isinstance(cs["name"], str) and cs["name"].strip(), cs
-    assert cs["avatarSvg"] == rpglib.avatar_url(f"pane-{pane_id}"), cs
     assert cs["status"] == "idle" and cs["tier"] == "novice" and cs["badges"] == [], cs
     h = cs["health"]
     assert set(h) == {"energy", "morale", "lastUpdated"}, h
@@ -612,6 +621,16 @@ def test_state_shapes_types_order_cwd_and_repo(rpg, tmux):
     assert p_root["cwd"] == "/" and "repo" not in p_root, p_root
     psc = find_pane(state, p_sc)
     assert psc["cwd"] == "/tmp" and "repo" not in psc, psc
+
+
+def test_claude_session_persona_name_and_avatar(rpg, tmux):
+    """The placeholder persona of a pane seen before any hook (§3.4): a
+    "First Last" name (§8.6) and the avatar of its session id (§4.9)."""
+    _, pid = tmux.new_claude_window()
+    cs = session_of(wait_claude(rpg, pid))
+    assert cs["id"] == f"pane-{pid}", cs
+    assert re.match(r"^[A-Z][A-Za-z'-]+ [A-Z][A-Za-z'-]+( \d+)?$", cs["name"]), cs
+    assert cs.get("avatarSvg") == rpglib.avatar_url(f"pane-{pid}"), cs
 
 
 def test_no_tmux_server_is_an_empty_state(roostd, tmp_path):
@@ -788,7 +807,8 @@ def test_hanging_poll_keeps_the_last_state(wrapped, tmux, rules):
     assert find_pane(s, pid) is not None and s["panes"], s
     ok(call(wrapped, "GET", "/health"))
     rules.clear()
-    wait_gone(wrapped, pane_id=pid, window_id=wid)
+    # The poll hanging now ends at its deadline; the next one sees tmux.
+    wait_gone(wrapped, pane_id=pid, window_id=wid, timeout=ACTION_TIMEOUT)
 
 
 @pytest.fixture

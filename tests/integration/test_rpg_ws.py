@@ -46,6 +46,15 @@ def rpg(roostd, tmux, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _clean_tmux(tmux):
+    """Each test's windows and sessions go when it ends (roostd keeps a
+    bounded number of windows and Claude panes)."""
+    snap = tmux.snapshot()
+    yield
+    tmux.restore(snap)
+
+
+@pytest.fixture(autouse=True)
 def _rpg_still_running(request):
     yield
     if "rpg" in request.fixturenames:
