@@ -220,13 +220,15 @@ def test_type_field_aliases(rpg, tmux, ws, field):
 ])
 def test_type_normalisation(rpg, tmux, ws, value, status, norm):
     pane = claude_pane(rpg, tmux)
+    n0 = len(ws.log)
     drive(rpg, ws, pane, hook(value, pane, tool_name="Read", tool_use_id=tuid(),
                               prompt="hello"), status)
-    ev = [m["payload"] for m in ws.log if m["type"] == "event"
+    marker(rpg, ws, pane)
+    ev = [m["payload"] for m in ws.log[n0:] if m["type"] == "event"
           and m["payload"].get("paneId") == pane
           and m["payload"]["eventType"].startswith("hook:")]
     want = "hook:pre_tool_use" if status == "working" else "hook:user_prompt"
-    assert ev and ev[0]["eventType"] == want, ev
+    assert [e["eventType"] for e in ev] == [want, "hook:notification"], ev
     if norm in ("pre_tool_use", "user_prompt_submit"):
         assert ev[0]["type"] == norm, ev
 
@@ -340,7 +342,6 @@ def test_status_transitions_from_hooks(rpg, tmux, ws):
     s = sid()
     m, cs = drive(rpg, ws, pane, pre(pane, "Bash", s, tool_input={"command": "ls"}), "working")
     assert m["session"]["statusSource"] == "hook" and "lastError" not in cs
-    assert isinstance(m["session"].get("lastHookUpdateAt"), int), m["session"]
     # working -> typing is outside the table, and still applied (§6.1).
     drive(rpg, ws, pane, hook("UserPromptSubmit", pane, s, prompt="next"), "typing")
     t = tuid()
@@ -359,6 +360,19 @@ def test_status_transitions_from_hooks(rpg, tmux, ws):
     post_event(rpg, post(pane, "Read", s, success=True, error="ignored: success is a bool"))
     marker(rpg, ws, pane)
     assert status_of(rpg, pane) == "working"
+
+
+def test_hooks_set_last_hook_update_at(rpg, tmux, ws):
+    """§6.2: each hook sets lastHookUpdateAt (ms), seen in the pane
+    session of the pane_update the hook causes."""
+    pane = claude_pane(rpg, tmux)
+    t0 = rpglib.now_ms()
+    m, _ = drive(rpg, ws, pane, pre(pane), "working")
+    at = m["session"].get("lastHookUpdateAt")
+    assert isinstance(at, int) and t0 - 2000 <= at <= rpglib.now_ms() + 2000, m["session"]
+    m, _ = drive(rpg, ws, pane, hook("Stop", pane), "idle")
+    assert isinstance(m["session"].get("lastHookUpdateAt"), int), m["session"]
+    assert m["session"]["lastHookUpdateAt"] >= at, m["session"]
 
 
 @pytest.mark.parametrize("tool,fields,message,cls", [
@@ -458,15 +472,29 @@ def test_linking_placeholder_then_hook_session(rpg, tmux, ws):
     s1 = sid()
     m, cs = drive(rpg, ws, pane, hook("UserPromptSubmit", pane, s1, prompt="hi"), "typing")
     assert cs["id"] == s1, cs
-    assert UUID4.match(m["session"]["personaId"] or ""), m["session"]
     assert UUID.match(m["session"]["id"]), m["session"]
-    p1 = m["session"]["personaId"]
     s2 = sid()
     m, cs = drive(rpg, ws, pane, hook("Stop", pane, s2), "idle")
-    assert cs["id"] == s2 and m["session"]["personaId"] != p1, (cs, m["session"])
-    # Back to the first session: its persona again.
+    assert cs["id"] == s2, cs
     m, cs = drive(rpg, ws, pane, pre(pane, session=s1), "working")
-    assert cs["id"] == s1 and m["session"]["personaId"] == p1, (cs, m["session"])
+    assert cs["id"] == s1, cs
+
+
+def test_linking_relinks_the_pane_session_to_the_hooks_persona(rpg, tmux, ws):
+    """§5: P (the persona of session_id) is created on first sight and the
+    pane session is relinked to it: personaId in the pane_update."""
+    pane = claude_pane(rpg, tmux)
+    s1 = sid()
+    m, _ = drive(rpg, ws, pane, hook("UserPromptSubmit", pane, s1, prompt="hi"), "typing")
+    assert UUID4.match(m["session"]["personaId"] or ""), m["session"]
+    p1 = m["session"]["personaId"]
+    s2 = sid()
+    m, _ = drive(rpg, ws, pane, hook("Stop", pane, s2), "idle")
+    assert UUID4.match(m["session"]["personaId"] or "") and m["session"]["personaId"] != p1, \
+        m["session"]
+    # Back to the first session: its persona again.
+    m, _ = drive(rpg, ws, pane, pre(pane, session=s1), "working")
+    assert m["session"]["personaId"] == p1, m["session"]
 
 
 def test_pane_first_seen_links_the_persona_of_its_last_hook(rpg, tmux, ws):
