@@ -24,6 +24,7 @@ others; it logs every call with its pid.
 tmux missing is a failure, not a skip (tools/deps.sh installs it).
 """
 
+import http.client
 import json
 import os
 import re
@@ -424,7 +425,11 @@ def fail(resp, status, code, message=None):
 
 
 def get_state(srv):
-    return ok(call(srv, "GET", "/api/windows"))
+    try:
+        return ok(call(srv, "GET", "/api/windows"))
+    except http.client.IncompleteRead as e:
+        raise AssertionError(f"GET /api/windows: the answer was cut ({e!r}); roostd's log: "
+                             f"{srv.stderr()[-600:]}") from None
 
 
 def find_pane(state, pane_id):

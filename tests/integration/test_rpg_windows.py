@@ -16,14 +16,17 @@ that hangs keeps the last state, and a full child pool answers 503.
 """
 
 import datetime
+import json
 import os
 import re
 import threading
+import time
 
 import pytest
 
 import roostlib
 import rpglib
+import wslib
 from roostlib import IO_TIMEOUT, SLOW, RPG_TS, wait_for
 from rpglib import (ACTION_TIMEOUT, CAPTURE_TIMEOUT, Client, Tmux, TmuxWrapper, call, enc,
                     fail, find_pane, find_window, get_state, ok, rpg_server, session_of,
@@ -631,6 +634,50 @@ def test_claude_session_persona_name_and_avatar(rpg, tmux):
     assert cs["id"] == f"pane-{pid}", cs
     assert re.match(r"^[A-Z][A-Za-z'-]+ [A-Z][A-Za-z'-]+( \d+)?$", cs["name"]), cs
     assert cs.get("avatarSvg") == rpglib.avatar_url(f"pane-{pid}"), cs
+
+
+def slow_get(port, path):
+    """GET on a connection whose client reads slowly (small receive window,
+    small reads with pauses): (Content-Length announced, body bytes got)."""
+    s = wslib.connect(port, rcvbuf=4096, mss=536, timeout=IO_TIMEOUT * 2)
+    try:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        buf = b""
+        while True:
+            d = s.recv(2048)
+            if not d:
+                break
+            buf += d
+            time.sleep(0.002)           # pacing the reader, not measuring anything
+        head, _, body = buf.partition(b"\r\n\r\n")
+        m = re.search(rb"\r\ncontent-length: *(\d+)", head, re.I)
+        assert head.startswith(b"HTTP/1.1 200 ") and m, head[:300]
+        return int(m.group(1)), body
+    finally:
+        s.close()
+
+
+def test_get_windows_is_whole_while_panes_stream(rpg, tmux):
+    """GET /api/windows answers the whole state even while Claude panes'
+    content changes under it and the client reads slowly (§4.3): every
+    answer complete, valid JSON."""
+    panes = []
+    for _ in range(4):
+        _, p = tmux.new_claude_window(args=["--stream", "20", "--width", "180"])
+        panes.append(p)
+    for p in panes:
+        wait_claude(rpg, p)
+    wait_pane(rpg, panes[-1], lambda p: p.get("terminalContent", "").count("tick ") >= 150,
+              "150 streamed lines captured", timeout=CAPTURE_TIMEOUT)
+    bad = []
+    for _ in range(5):
+        n, body = slow_get(rpg.ports["rpg"], "/api/windows")
+        if len(body) != n:
+            bad.append(f"{len(body)} of {n} bytes")
+            continue
+        state = json.loads(body)["data"]
+        assert len([p for p in state["panes"] if p["id"] in panes]) == 4
+    assert not bad, f"{len(bad)} of 5 answers cut: {bad}\n{rpg.stderr()[-1000:]}"
 
 
 def test_no_tmux_server_is_an_empty_state(roostd, tmp_path):

@@ -13,6 +13,7 @@ count what a reading client received before they look at the stuck one.
 """
 
 import hashlib
+import os
 import re
 import signal
 import time
@@ -82,7 +83,8 @@ def has_window(m, wid, pred=lambda w: True):
 def test_on_connect_messages_in_order(rpg, tmux):
     _, pane = tmux.new_claude_window()
     wait_claude(rpg, pane, lambda cs: True)
-    wait_pane(rpg, pane, lambda p: "terminalContent" in p, "the Claude pane captured")
+    wait_pane(rpg, pane, lambda p: "Welcome to Claude Code" in p.get("terminalContent", ""),
+              "the Claude pane's banner captured", timeout=CAPTURE_TIMEOUT)
     with Client(rpg) as a, Client(rpg, path="/ws?client=2") as b:
         for c in (a, b):
             con, win, comp, quests = c.connect
@@ -218,6 +220,41 @@ def test_pane_update_shape_and_high_priority_fields(rpg, tmux):
         assert m["payload"]["id"] == pane and "terminalContent" not in m["payload"], m
 
 
+def test_reading_client_keeps_receiving_across_windows_changes(rpg, tmux):
+    """A client that reads everything gets every change while Claude panes
+    stream output: terminal_output (high) after each `windows` message, the
+    windows changes, and low-priority events (§9.2)."""
+    panes = streaming(tmux, rpg)
+    r = Reader(rpg.ports[FAM])
+    try:
+        r.wait(lambda r: len(r.messages) >= len(CONNECT_TYPES), "the connect messages")
+        start_stream(tmux, panes)
+        r.wait(lambda r: r.count("terminal_output") >= 8, "terminal_output while streaming")
+        for k, body in enumerate(({"windowName": "flow-a"}, None)):
+            if body is not None:
+                wid = ok(call(rpg, "POST", "/api/windows/create", body))["windowId"]
+                name = "flow-a"
+            else:
+                ok(call(rpg, "POST", f"/api/windows/{enc(wid)}/rename", {"windowName": "flow-b"}))
+                name = "flow-b"
+            r.wait(lambda r: any(has_window(j, wid, lambda w: w["windowName"] == name)
+                                 for j in r.of_type("windows")), f"windows with {name}")
+            n = r.count("terminal_output")
+            r.wait(lambda r: r.count("terminal_output") >= n + 8,
+                   f"terminal_output after the windows message with {name} "
+                   f"(last messages {r.types()[-4:]})")
+        post_event(rpg, {"hook_event_name": "Notification", "paneId": panes[0],
+                         "session_id": "flow", "message": "still flowing"})
+        r.wait(lambda r: notes(r, panes[0]), "the notification event")
+        tag = uuid.uuid4().hex[:6]
+        stop_stream(tmux, panes, tag)
+        r.wait(lambda r: ends_seen(r, tag, panes), "the end line of every pane")
+        assert r.close_frame is None and not r.eof
+    finally:
+        r.close()
+        kill_panes(tmux, panes)
+
+
 # ---- §9.3 client messages ------------------------------------------------------------
 
 def test_client_text_and_binary_messages_are_ignored(rpg, tmux):
@@ -304,7 +341,7 @@ def test_sigterm_closes_clients_1001(roostd, tmux, tmp_path):
 
 STREAM_PANES = 4
 STREAM_MS = 20
-STREAM_WIDTH = 180
+STREAM_WIDTH = int(os.environ.get("ROOST_RPG_STREAM_WIDTH", "180"))
 
 
 def streaming(tmux, srv, n=STREAM_PANES):
@@ -424,8 +461,13 @@ def test_paused_client_drops_normal_and_low_keeps_high_and_converges(roostd, tmu
         # Resumed: low-priority messages flow again.
         post_event(srv, {"hook_event_name": "Notification", "paneId": hook_pane,
                          "session_id": "bp", "message": "resumed"})
-        slow.wait(lambda r: len(notes(r, hook_pane)) == 1, "an event after the resume",
-                  timeout=IO_TIMEOUT)
+        fast.wait(lambda r: len(notes(r, hook_pane)) == 4, "the event after the resume")
+        try:
+            slow.wait(lambda r: len(notes(r, hook_pane)) == 1, "an event after the resume",
+                      timeout=IO_TIMEOUT)
+        except AssertionError as e:
+            raise AssertionError(f"{e}; the slow client's last messages: "
+                                 f"{slow.types()[-8:]}") from None
         assert fast.close_frame is None and not fast.eof
     finally:
         for r in (fast, slow):
