@@ -106,7 +106,10 @@ def one_run(binary, args):
                         (t0 + took + offset) * 1000.0)
         res = {"cpu_pct": 100.0 * cpu / took, "p50": pct(lat, 50), "p99": pct(lat, 99),
                "lines": len(lat), "touts_s": touts / took, "windows_s": wins / took,
-               "rss0": rss0, "rss1": rss1}
+               "rss0": rss0, "rss1": rss1,
+               "warnings": sorted({ln.split(" warn ", 1)[1].strip()
+                                   for ln in srv.stderr().splitlines() if " warn " in ln
+                                   and "max_hook_body_bytes" not in ln})}
         problems = []
         if reader.close_frame or reader.eof or reader.error:
             problems.append(f"/ws client ended: {reader.close_frame} {reader.error!r}")
@@ -158,6 +161,8 @@ def main():
                   f"({res['lines']} lines)  terminal_output {res['touts_s']:5.1f}/s  "
                   f"windows {res['windows_s']:4.2f}/s  VmRSS {res['rss0']} -> {res['rss1']} KiB"
                   f"  {verdict}", flush=True)
+            for w in res["warnings"]:
+                print(f"    roostd warned: {w}")
             if not problems:
                 got[name].append(res)
     med = {}

@@ -187,16 +187,20 @@ def read_stuck(sock):
         if not d:
             break
         frames, rest = wslib.parse_frames(rest + d)
-        for f in frames:
-            m = asm.add(f)
-            if m is None:
-                continue
-            if m.opcode == wslib.OP_CLOSE:
-                close = (m.frame.close_code, m.frame.close_reason)
-            elif b'"windows"' in m.payload[:40]:
-                wins += 1
-            elif b'"terminal_output"' in m.payload[:40]:
-                touts += 1
+        try:
+            for f in frames:
+                wslib.check_server_frame(f)
+                m = asm.add(f)
+                if m is None:
+                    continue
+                if m.opcode == wslib.OP_CLOSE:
+                    close = (m.frame.close_code, m.frame.close_reason)
+                elif b'"windows"' in m.payload[:40]:
+                    wins += 1
+                elif b'"terminal_output"' in m.payload[:40]:
+                    touts += 1
+        except (AssertionError, UnicodeDecodeError) as e:
+            return wins, touts, f"BROKEN STREAM after {wins + touts} messages: {str(e)[:120]}"
         if close is not None:
             break
     return wins, touts, close

@@ -477,10 +477,18 @@ def test_paused_client_drops_normal_and_low_keeps_high_and_converges(roostd, tmu
         srv.stop()
 
 
-def test_client_that_cannot_take_high_messages_is_closed_1013(roostd, tmux, tmp_path):
+@pytest.mark.parametrize("cap,changes", [(65536, False), (1048576, True)],
+                         ids=["64KiB-stream-only", "1MiB-windows-changing"])
+def test_client_that_cannot_take_high_messages_is_closed_1013(roostd, tmux, tmp_path, cap,
+                                                              changes):
+    """The stuck client's queue passes rpg.ws_max_buffer_bytes: what it
+    finally reads is well-formed frames (whole messages, the normal ones it
+    was paused for left out), then the close 1013 "backpressure", then
+    EOF. With `changes`, windows change meanwhile (normal messages dropped
+    while paused)."""
     srv = rpg_server(tmp_path / "bp", tmux, args=["--rpg.ws_pause_bytes=16384",
                                                    "--rpg.ws_resume_bytes=4096",
-                                                   "--rpg.ws_max_buffer_bytes=65536"])
+                                                   f"--rpg.ws_max_buffer_bytes={cap}"])
     panes = []
     fast = stuck = None
     try:
@@ -488,16 +496,26 @@ def test_client_that_cannot_take_high_messages_is_closed_1013(roostd, tmux, tmp_
         fast = Reader(srv.ports[FAM])
         stuck = Reader(srv.ports[FAM], rcvbuf=4096, mss=536, start=False)
         start_stream(tmux, panes)
-        # Far more than the stuck client's kernel (~100-250 KB) and
-        # rpg.ws_max_buffer_bytes take together.
-        fast.wait(lambda r: high_bytes(r) > 1_000_000, "1 MB of terminal_output",
-                  timeout=60 * SLOW)
+        # Stream (and change windows) until roostd reports the close: its
+        # queue passed the cap.
+        wid = ok(call(srv, "POST", "/api/windows/create", {"windowName": "cap-0"}))["windowId"]
+        deadline = time.monotonic() + 40 * SLOW
+        k = 0
+        while not re.search(r"backpressure|1013", log_text(srv), re.I):
+            assert time.monotonic() < deadline, \
+                f"no backpressure close logged after {k} rounds:\n{srv.logs()[-1500:]}"
+            k += 1
+            if changes:
+                ok(call(srv, "POST", f"/api/windows/{enc(wid)}/rename",
+                        {"windowName": f"cap-{k}"}))
+            time.sleep(0.3)                 # pacing the changes, not measuring
         stuck.start()
         wait_for(lambda: stuck.eof or stuck.error, IO_TIMEOUT * 2,
                  what="the stuck client's connection ending")
-        assert stuck.error is None, stuck.error
+        assert stuck.error is None, f"the stuck client's stream is broken: {stuck.error}"
         assert stuck.close_frame == (1013, "backpressure"), stuck.close_frame
         assert stuck.types()[-1] == "__close__", stuck.types()[-5:]
+        assert stuck.types()[:4] == CONNECT_TYPES, stuck.types()[:6]
         assert stuck.rest == b"", "bytes after the close frame"
         # The reading client is unaffected.
         tag = uuid.uuid4().hex[:6]
@@ -506,8 +524,6 @@ def test_client_that_cannot_take_high_messages_is_closed_1013(roostd, tmux, tmp_
                   timeout=CAPTURE_TIMEOUT)
         assert fast.close_frame is None and not fast.eof
         ok(call(srv, "GET", "/health"))
-        assert re.search(r"backpressure|1013", log_text(srv), re.I), \
-            f"no warning about the closed client in roostd's log:\n{srv.logs()}"
     finally:
         for r in (fast, stuck):
             if r is not None:
