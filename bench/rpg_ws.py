@@ -169,21 +169,26 @@ def readers_proc(conn, port, n):
                 waiting = None
 
 
-def read_stuck(sock):
-    """Everything the stuck client was sent, read at last: (windows
-    messages, terminal_output messages, close frame or None)."""
-    sock.settimeout(5.0)
+def read_stuck(sock, first):
+    """Everything the stuck client was sent, read at last (first: what
+    came with the 101): (windows messages, terminal_output messages, close
+    frame or None)."""
+    sock.settimeout(3.0)
     rest = b""
+    pending = first
     asm = wslib.Assembler()
     wins = touts = 0
     close = None
     while True:
-        try:
-            d = sock.recv(1 << 20)
-        except socket.timeout:
-            break
-        except OSError:
-            break
+        if pending:
+            d, pending = pending, b""
+        else:
+            try:
+                d = sock.recv(1 << 20)
+            except socket.timeout:
+                break
+            except OSError:
+                break
         if not d:
             break
         frames, rest = wslib.parse_frames(rest + d)
@@ -229,7 +234,7 @@ def one_run(binary, args):
     try:
         for i in range(BASE_WINDOWS):
             tmux.new_window(None, name=f"base-{i}")
-        claude_grid(tmux, args.stream_panes, 4, args.stream_ms, args.width)
+        stream_panes = claude_grid(tmux, args.stream_panes, 4, args.stream_ms, args.width)
         srv, work = start_server(binary, tmux, [f"--rpg.ws_max_buffer_bytes={args.max_buffer}"])
         n_panes = 1 + BASE_WINDOWS + args.stream_panes
         if not wait_panes(srv, n_panes, args.stream_panes):
@@ -251,7 +256,7 @@ def one_run(binary, args):
         if not parent.poll(60):
             return None, "the reading clients did not connect"
         parent.recv()
-        stuck, _ = wslib.open_socket(srv.ports["rpg"], rcvbuf=4096, mss=536)
+        stuck, stuck_first = wslib.open_socket(srv.ports["rpg"], rcvbuf=4096, mss=536)
         t_start = time.monotonic()
         lat = []
         problems = []
@@ -276,7 +281,11 @@ def one_run(binary, args):
         summary = parent.recv()[1]
         proc.join(10)
         stop_rss.set()
-        wins, touts, close = read_stuck(stuck)
+        # What the stuck client holds is what roostd queued for it during
+        # the run: stop the output first, then read it.
+        for p in stream_panes:
+            tmux.type_line(p, "/stream 0")
+        wins, touts, close = read_stuck(stuck, stuck_first)
         # every reading client: every change, in order
         in_order = same = 0
         first = [d for _, _, d in summary[0][0]]
@@ -315,7 +324,7 @@ def main():
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--stream-panes", type=int, default=8)
     ap.add_argument("--stream-ms", type=int, default=100)
-    ap.add_argument("--width", type=int, default=40)
+    ap.add_argument("--width", type=int, default=90)
     ap.add_argument("--changes", type=int, default=20)
     ap.add_argument("--gap", type=float, default=0.5)
     ap.add_argument("--seconds", type=float, default=30.0)
