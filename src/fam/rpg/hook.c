@@ -237,6 +237,14 @@ static void to_obs(const json_doc *d, const char *type, size_t type_n, uint64_t 
     xfam_hook_record(&hk);
 }
 
+/* A type of the §5 table (the rest is ignored by rpg). */
+static bool hook_type_known(const char *type)
+{
+    return (strcmp(type, "pre_tool_use") == 0) || (strcmp(type, "post_tool_use") == 0) ||
+           (strcmp(type, "user_prompt_submit") == 0) || (strcmp(type, "user_prompt") == 0) ||
+           (strcmp(type, "stop") == 0) || (strcmp(type, "notification") == 0);
+}
+
 /* The bus event of a processed hook (§10), as an `event` on /ws. */
 static void bus_event(const char *type, uint32_t pane)
 {
@@ -287,7 +295,7 @@ void rpg_post_event(hctx *h)
     if ((h->body.n == 0u) || (json_parse(&d, h->body.p, h->body.n, &e) != ST_OK) ||
         (json_type(&d, json_root(&d)) != JSON_OBJECT)) {
         json_release(&d);
-        rpg_error(h, 400, "INVALID_JSON", "Request body must be a JSON object");
+        rpg_error(h, 400, "INVALID_JSON", "Invalid JSON body");
         return;
     }
     /* §5 step 1 */
@@ -339,9 +347,13 @@ void rpg_post_event(hctx *h)
             rpg_link_record(p->id, strv_make(sid, sid_n));
         }
         if (cs != NULL) {
-            bool known = true;
             if (sid_n > 0u) {
                 rpg_cs_link(cs, strv_make(sid, sid_n));
+            }
+            if (hook_type_known(type)) {
+                /* §6.2: before the status change, so its pane_update has it */
+                cs->hook_wall_ms = wall_us / 1000u;
+                cs->hook_mono_ms = (now == 0u) ? 1u : now;
             }
             if (strcmp(type, "pre_tool_use") == 0) {
                 clear_error(cs);
@@ -387,11 +399,7 @@ void rpg_post_event(hctx *h)
                 cs->nsub = 0u;
                 rpg_set_status(cs, RPG_ST_IDLE, RPG_SRC_HOOK);
             } else {
-                known = strcmp(type, "notification") == 0;
-            }
-            if (known) {
-                cs->hook_wall_ms = wall_us / 1000u;
-                cs->hook_mono_ms = (now == 0u) ? 1u : now;
+                /* notification and the rest: no status effect */
             }
         }
     }

@@ -150,12 +150,14 @@ const char *rpg_link_sid_of_pane(uint32_t pane);
 /* No pane (a bus event without one). */
 #define RPG_NO_PANE UINT32_MAX
 
-/* Write a TmuxWindow[], the TmuxState of GET /api/windows (ws.c), a
- * TmuxPane and a ClaudeSession (§2.1, §2.2) from the state. */
+/* Write a TmuxWindow[] (ws.c), a TmuxPane and a ClaudeSession (§2.1, §2.2) from the state. */
 void rpg_w_windows(json_w *w, bool with_terminal);
-void rpg_w_state(json_w *w);
 void rpg_w_pane(json_w *w, const rpg_pane *p, bool with_terminal);
 void rpg_w_session(json_w *w, const rpg_csession *cs);
+
+/* The avatar seed of a session id (§4.9): abs of the 32-bit hash of its
+ * UTF-16 code units. */
+uint64_t rpg_avatar_seed(const char *sid);
 
 /* Counters for /metrics and the logs. */
 typedef struct {

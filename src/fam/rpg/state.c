@@ -1064,8 +1064,16 @@ void rpg_w_pane(json_w *w, const rpg_pane *p, bool with_terminal)
         json_w_key(w, "claudeSession");
         json_w_obj_begin(w);
         json_w_kstr(w, "id", cs->sid);
-        /* personas (rpg.md §2.3) are not built yet: the session id names it */
+        /* personas (rpg.md §2.3) are not built yet: the session id names
+         * it; its avatar is already the persona's (§4.9) */
         json_w_kstr(w, "name", cs->sid);
+        {
+            char url[40] = "/api/avatars/";
+            size_t n = 13u;
+            n += fmt_u64(url + n, sizeof url - n - 1u, rpg_avatar_seed(cs->sid));
+            url[n] = '\0';
+            json_w_kstr(w, "avatarSvg", url);
+        }
         json_w_kstr(w, "status", rpg_status_name(cs->status));
         json_w_kstr(w, "tier", "novice");
         json_w_key(w, "badges");
@@ -1124,4 +1132,41 @@ void rpg_w_pane(json_w *w, const rpg_pane *p, bool with_terminal)
         json_w_kstrn(w, "terminalContent", cs->term, cs->term_n);
     }
     json_w_obj_end(w);
+}
+
+uint64_t rpg_avatar_seed(const char *sid)
+{
+    /* h = (h << 5) - h + c over the UTF-16 code units, 32-bit wrapping */
+    uint32_t h = 0u;
+    const unsigned char *u = (const unsigned char *)sid;
+    size_t i = 0u;
+    int32_t sh;
+    while (u[i] != 0u) {
+        uint32_t cp = u[i];
+        size_t len = 1u;
+        if ((cp >= 0xC0u) && (cp < 0xE0u) && (u[i + 1u] != 0u)) {
+            cp = ((cp & 0x1Fu) << 6) | (u[i + 1u] & 0x3Fu);
+            len = 2u;
+        } else if ((cp >= 0xE0u) && (cp < 0xF0u) && (u[i + 1u] != 0u) && (u[i + 2u] != 0u)) {
+            cp = ((cp & 0x0Fu) << 12) | ((u[i + 1u] & 0x3Fu) << 6) | (u[i + 2u] & 0x3Fu);
+            len = 3u;
+        } else if ((cp >= 0xF0u) && (u[i + 1u] != 0u) && (u[i + 2u] != 0u) &&
+                   (u[i + 3u] != 0u)) {
+            cp = ((cp & 0x07u) << 18) | ((u[i + 1u] & 0x3Fu) << 12) |
+                 ((u[i + 2u] & 0x3Fu) << 6) | (u[i + 3u] & 0x3Fu);
+            len = 4u;
+        } else {
+            /* ASCII, or a stray byte taken as it is */
+        }
+        if (cp > 0xFFFFu) {
+            uint32_t v = cp - 0x10000u;
+            h = (h << 5) - h + (0xD800u + (v >> 10));
+            h = (h << 5) - h + (0xDC00u + (v & 0x3FFu));
+        } else {
+            h = (h << 5) - h + cp;
+        }
+        i += len;
+    }
+    sh = (int32_t)h;
+    return (sh < 0) ? (uint64_t)(-(int64_t)sh) : (uint64_t)sh;
 }

@@ -67,16 +67,6 @@ static bool is_window_act(act_kind k)
     return (k == A_RENAME) || (k == A_CLOSE_WIN) || (k == A_NEW_PANE) || (k == A_NEW_CLAUDE);
 }
 
-/* ---- GET /api/windows ------------------------------------------------------------ */
-
-void rpg_get_windows(hctx *h)
-{
-    json_w w;
-    rpg_ok_begin(h, &w);
-    rpg_w_state(&w);
-    rpg_ok_end(h, &w);
-}
-
 /* ---- the body ------------------------------------------------------------------- */
 
 /* Parse the request's JSON object body into d; false when answered 400. */
@@ -84,12 +74,12 @@ static bool body_obj(hctx *h, json_doc *d)
 {
     json_err e;
     if ((h->body.n == 0u) || (json_parse(d, h->body.p, h->body.n, &e) != ST_OK)) {
-        rpg_error(h, 400, "INVALID_JSON", "Request body must be a JSON object");
+        rpg_error(h, 400, "INVALID_JSON", "Invalid JSON body");
         return false;
     }
     if (json_type(d, json_root(d)) != JSON_OBJECT) {
         json_release(d);
-        rpg_error(h, 400, "INVALID_JSON", "Request body must be a JSON object");
+        rpg_error(h, 400, "INVALID_JSON", "Invalid JSON body");
         return false;
     }
     return true;
