@@ -3,15 +3,18 @@
  *
  * The poll: every rpg.poll_interval_ms one tmux child (net/child.h) runs
  * one command list: list-windows -a, list-panes -a and, for the Claude
- * panes whose capture is due (§3.3 cadence), a marker line and
- * capture-pane for each. Its output is parsed into the static tables
- * (CFG_RPG_WINDOWS, CFG_RPG_PANES): a pane or window not listed any more
- * is gone (pane_removed); new panes are classified (§3.2) from /proc
- * through the port (again when their pid or current command changes, and
- * every 2 s for their working directory). Captures are batched so that
- * their expected size (each pane's last capture) stays within a quarter
- * of the child's output buffer; a batch cut by that buffer (the child is
- * killed) keeps the captures that arrived whole. One child per poll keeps
+ * panes whose capture is due (§3.3 cadence; due within half a poll), a
+ * marker line and capture-pane for each, taken in turn from where the last
+ * poll stopped. Its output goes to a buffer of the poll's own
+ * (CFG_RPG_POLL_OUT_BYTES, not a child slot's) and is parsed into the
+ * static tables (CFG_RPG_WINDOWS, CFG_RPG_PANES): a pane or window not
+ * listed any more is gone (pane_removed); new panes are classified (§3.2)
+ * from /proc through the port (again when their pid or current command
+ * changes, and every 2 s for their working directory). Captures are
+ * batched so that their expected size (each pane's last capture) stays
+ * within three quarters of that buffer; a batch cut by it (the child is
+ * killed) keeps the captures that arrived whole, and the panes it cut are
+ * taken alone the next time. One child per poll keeps
  * the cost of running tmux (a few ms of CPU per client) at a few per
  * second. No tmux server (or no tmux at all) is an empty state, not an
  * error; a poll that cannot get a child slot is skipped (counted). A
