@@ -498,7 +498,7 @@ def rpg_workload(srv, env):
                                                       if body is not None else b""),
                            headers=hdr)
 
-    ws = WS(srv.ports["rpg"], "/ws")
+    ws = WS(srv.ports["rpg"], "/ws", read_init=False)
     deadline = time.monotonic() + 15 * SLOW
     claude = None
     while claude is None and time.monotonic() < deadline:

@@ -4,6 +4,9 @@ sampled while clients hammer every listener."""
 import threading
 import time
 
+import pytest
+
+import rpglib
 from roostlib import Raw, built_families, get_req, limits
 
 
@@ -50,3 +53,50 @@ def test_single_thread_under_load(server):
     assert sum(served) >= 1000, f"too little load to mean anything: {sum(served)} requests"
     assert len(samples) >= 100, len(samples)
     assert set(samples) == {1}, f"thread counts seen under load: {sorted(set(samples))}"
+
+
+@pytest.mark.needs("rpg")
+def test_single_thread_with_tmux_children(tmp_path):
+    """The rpg family runs tmux as child processes from the loop: still one
+    thread while it polls a streaming Claude pane, captures it, and answers
+    actions (each a child) from several clients at once."""
+    tmux = rpglib.Tmux().start()
+    srv = None
+    try:
+        _, pane = tmux.new_claude_window(args=["--stream", "30"])
+        srv = rpglib.rpg_server(tmp_path / "srv", tmux)
+        rpglib.wait_claude(srv, pane)
+        stop = threading.Event()
+        errors = []
+
+        def client():
+            try:
+                while not stop.is_set():
+                    r = rpglib.call(srv, "POST", "/api/panes/" + rpglib.enc(pane) + "/refresh")
+                    assert r.status in (200, 503), r
+                    r = rpglib.call(srv, "GET", "/api/windows")
+                    assert r.status == 200, r
+            except Exception as e:      # reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        for t in threads:
+            t.start()
+        samples = []
+        try:
+            deadline = time.monotonic() + 3.0
+            while time.monotonic() < deadline:
+                samples.append(srv.threads())
+                time.sleep(0.005)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        assert not errors, errors
+        assert len(samples) >= 100, len(samples)
+        assert set(samples) == {1}, f"thread counts seen: {sorted(set(samples))}"
+    finally:
+        if srv is not None:
+            srv.stop()
+        tmux.kill()
+        tmux.cleanup()
