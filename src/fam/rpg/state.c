@@ -1088,9 +1088,11 @@ void rpg_w_pane(json_w *w, const rpg_pane *p, bool with_terminal)
          * it; its avatar is already the persona's (§4.9) */
         json_w_kstr(w, "name", cs->sid);
         {
-            char url[40] = "/api/avatars/";
-            size_t n = 13u;
-            n += fmt_u64(url + n, sizeof url - n - 1u, rpg_avatar_seed(cs->sid));
+            static const char k_pre[] = "/api/avatars/";
+            char url[40];
+            size_t n = sizeof(k_pre) - 1u;
+            (void)memcpy(url, k_pre, n);
+            n += fmt_u64(&url[n], sizeof(url) - n - 1u, rpg_avatar_seed(cs->sid));
             url[n] = '\0';
             json_w_kstr(w, "avatarSvg", url);
         }
