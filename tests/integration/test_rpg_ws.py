@@ -252,7 +252,7 @@ def test_reading_client_keeps_receiving_across_windows_changes(rpg, tmux):
         assert r.close_frame is None and not r.eof
     finally:
         r.close()
-        kill_panes(tmux, panes)
+        kill_panes(tmux, panes, rpg)
 
 
 # ---- §9.3 client messages ------------------------------------------------------------
@@ -368,12 +368,17 @@ def stop_stream(tmux, panes, tag):
         tmux.type_line(p, f"/say end-{tag}-{p}")
 
 
-def kill_panes(tmux, panes):
+def kill_panes(tmux, panes, srv=None):
+    """Kill the streaming panes; with srv, until roostd's state has none of
+    them (the next test starts without their output)."""
     for p in panes:
         try:
             tmux.kill_pane(p)
         except AssertionError:
             pass
+    if srv is not None and srv.alive():
+        for p in panes:
+            wait_gone(srv, pane_id=p)
 
 
 def high_bytes(r):
