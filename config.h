@@ -335,6 +335,27 @@
 #define CFG_CONF_NAME_BYTES 32         /* an LLM provider name, NUL included */
 #endif
 
+/* ---- the hook commands: roostd hook, roostd hooks install (app/hooks_cli.h)
+ * They run instead of the server, so they borrow its render scratch
+ * (CFG_RENDER_BYTES) and have no static RAM of their own. */
+#ifndef CFG_HOOK_BODY_BYTES
+#define CFG_HOOK_BODY_BYTES (CFG_RENDER_BYTES - 1024u) /* largest hook body `roostd
+                                        * hook` forwards; a larger one is dropped */
+#endif
+#ifndef CFG_HOOK_TIMEOUT_MS
+#define CFG_HOOK_TIMEOUT_MS 1500       /* `roostd hook`: connect + send + answer */
+#endif
+#ifndef CFG_HOOKS_SETTINGS_BYTES
+#define CFG_HOOKS_SETTINGS_BYTES (CFG_RENDER_BYTES / 4u) /* largest settings.json
+                                        * `roostd hooks install` edits; the rest
+                                        * of the scratch takes the file rewritten */
+#endif
+#ifndef CFG_HOOKS_SETTINGS_TOKENS
+#define CFG_HOOKS_SETTINGS_TOKENS 16384 /* JSON values of that file: its token
+                                        * array lives on the command's stack
+                                        * (20 B each), not in the server's pool */
+#endif
+
 /* ---- fleet: skill library ---------------------------------------------- */
 
 /* Skills listed by GET /skills (and parents followed by GET /skills/{name});
@@ -628,6 +649,12 @@
 #endif
 #if CFG_RENDER_BYTES < CFG_BUF_BYTES
 #error "CFG_RENDER_BYTES must hold at least one buffer's worth"
+#endif
+#if CFG_HOOK_BODY_BYTES + 1024 > CFG_RENDER_BYTES
+#error "CFG_HOOK_BODY_BYTES plus the hook's own fields (1 KiB) must fit CFG_RENDER_BYTES"
+#endif
+#if CFG_HOOKS_SETTINGS_BYTES * 2 > CFG_RENDER_BYTES
+#error "CFG_HOOKS_SETTINGS_BYTES must leave at least as much of CFG_RENDER_BYTES for its rewrite"
 #endif
 #if CFG_HTTP_MAX_TARGET_BYTES >= CFG_HTTP_MAX_HEAD_BYTES
 #error "CFG_HTTP_MAX_TARGET_BYTES must be below CFG_HTTP_MAX_HEAD_BYTES"

@@ -55,7 +55,7 @@ void port_close(port_sock s);
 
 /* The one constant every size of the loop derives from: sockets watched at
  * once (every connection, every listener, every socket of another module:
- * libcurl's connections and c-ares' queries). */
+ * libcurl's connections and c-ares' queries, child processes' pipes). */
 #define PORT_WATCH_MAX \
     ((size_t)CFG_MAX_CONNS + (size_t)CFG_MAX_LISTENERS + (size_t)CFG_NET_WATCHES)
 /* Descriptors the process holds at most: the watched sockets, a file per
@@ -117,7 +117,8 @@ st_t port_entropy(void *buf, size_t n);
 
 /* ---- signals ------------------------------------------------------------ */
 
-/* Install handlers for SIGTERM/SIGINT (set a flag), ignore SIGPIPE. */
+/* Install handlers for SIGTERM/SIGINT (set a flag), ignore SIGPIPE. (SIGCHLD
+ * is port_child_notify_sock's.) */
 st_t port_signals_init(void);
 /* True once SIGTERM or SIGINT has arrived. */
 bool port_stop_requested(void);
@@ -252,7 +253,10 @@ st_t port_proc_signal(int64_t pid, port_sig sig, const char **reason);
 
 /* A child process as the port started it: its id and the parent's ends of
  * its three pipes (non-blocking, close-on-exec; PORT_SOCK_NONE once the
- * caller closed one with port_close). */
+ * caller closed one with port_close). The ends are sockets to port_recv
+ * and port_send (Linux: AF_UNIX socket pairs): ST_AGAIN, ST_CLOSED at the
+ * child's end, and never a SIGPIPE when it stopped reading its stdin. The
+ * caller closes each (port_close) and reaps the pid. */
 typedef struct {
     int64_t pid;
     port_sock in;       /* the child's stdin: roost writes */
@@ -267,9 +271,12 @@ bool port_child_supported(void);
  * with argv and envp (NULL: roost's own environment), its stdin, stdout
  * and stderr the pipes of *out, nothing else of roost's open in it, the
  * default disposition and an empty mask for every signal. Never blocks
- * and never allocates (vfork + execve). ST_OK; ST_NOMEM (out of
- * descriptors or processes: EMFILE, ENFILE, EAGAIN); ST_IO otherwise. A
- * program that cannot be executed is a child that exits with 127. */
+ * and never allocates (vfork + execve); argv and envp are read only
+ * during the call. ST_OK; ST_INVAL (no argv[0]); ST_NOMEM (out of
+ * descriptors or processes: EMFILE, ENFILE, EAGAIN); ST_IO otherwise, with
+ * nothing left open. A program that cannot be executed is a child that
+ * exits with 127. The operations table's "pipe" and "spawn" faults make
+ * the pipes and the fork fail. */
 st_t port_child_spawn(const char *const *argv, const char *const *envp, port_child *out);
 /* Has child pid ended? Never blocks (waitpid WNOHANG). ST_OK with *ended
  * false while it runs; with *ended true, *code is its exit status (0-255)
@@ -279,8 +286,10 @@ st_t port_child_reap(int64_t pid, bool *ended, int *code, int *sig);
 /* Kill child pid at once (SIGKILL); it is still to be reaped. */
 void port_child_kill(int64_t pid);
 /* A socket the loop watches for input: readable when a child may have
- * ended (SIGCHLD, through a self-pipe made by port_signals_init).
- * port_child_notify_drain empties it; then reap every running child. */
+ * ended (SIGCHLD, through a self-pipe made, with the handler, by the first
+ * call here or of port_child_spawn: net/child.h's child_init, before the
+ * loop). PORT_SOCK_NONE when the OS refuses. port_child_notify_drain
+ * empties it; then reap every running child. */
 port_sock port_child_notify_sock(void);
 void port_child_notify_drain(void);
 /* Find a program on PATH (as execvp would; a name with a '/' is taken as
@@ -292,12 +301,15 @@ st_t port_path_find(const char *name, char *buf, size_t cap);
  * family's pane classification. Each is ST_NOTFOUND for a process that
  * does not exist or cannot be read, ST_UNSUPPORTED without processes. */
 /* Its command line: the arguments, each ended by a NUL, cut at cap (*n
- * bytes written). */
+ * bytes written). Empty (*n 0) for a zombie, and for a moment for a
+ * program just started (the kernel is still setting up its arguments). */
 st_t port_proc_cmdline(int64_t pid, char *buf, size_t cap, size_t *n);
 /* Its name as the OS keeps it (Linux: comm, at most 15 bytes; a script
  * run through its #! line has the script's own name), NUL-terminated. */
 st_t port_proc_comm(int64_t pid, char *buf, size_t cap);
-/* Its direct children's pids (at most cap of them, *n written). */
+/* Its direct children's pids (at most cap of them, *n written; a list
+ * longer than 4 KiB of text is cut). ST_UNSUPPORTED where the kernel does
+ * not list children (Linux without CONFIG_PROC_CHILDREN). */
 st_t port_proc_children(int64_t pid, int64_t *pids, size_t cap, size_t *n);
 /* Its working directory, NUL-terminated. ST_TOOBIG when it does not fit. */
 st_t port_proc_cwd(int64_t pid, char *buf, size_t cap);
@@ -305,16 +317,44 @@ st_t port_proc_cwd(int64_t pid, char *buf, size_t cap);
  * without allocating. ST_NOTFOUND, ST_TOOBIG, ST_PERM, ST_IO. */
 st_t port_realpath(const char *path, char *buf, size_t cap);
 
+/* ---- command-line tools (port_client.c) ----------------------------------- */
+
+/* For roostd's subcommands (`roostd hook`, `roostd hooks install`), which
+ * run instead of the server: these block (up to a deadline), and the loop
+ * never calls them. Deadlines are port_mono_us() values. */
+
+/* The absolute path of the running program (Linux: /proc/self/exe),
+ * NUL-terminated. ST_TOOBIG when it does not fit; ST_UNSUPPORTED on a port
+ * that cannot say; ST_IO. */
+st_t port_self_exe(char *buf, size_t cap);
+/* Read standard input to its end into buf[0..cap): *n bytes. More than cap
+ * bytes: ST_TOOBIG with *n = cap, the rest read and thrown away (so the
+ * writer never blocks on a full pipe nor sees it broken). ST_IO. */
+st_t port_stdin_read(char *buf, size_t cap, size_t *n);
+/* A TCP connection to host:port (an IPv4 or IPv6 literal, "[::1]" too, or
+ * "localhost"; no resolver), by the deadline. ST_OK with *out (close it
+ * with port_close); ST_INVAL (host), ST_CLOSED (refused: nobody listens),
+ * ST_TIMEOUT, ST_NOMEM (descriptors), ST_IO. */
+st_t port_client_connect(const char *host, uint16_t port, uint64_t deadline_us,
+                         port_sock *out);
+/* Send all n bytes by the deadline. ST_OK; ST_TIMEOUT (part may have left);
+ * ST_CLOSED (the peer is gone); ST_IO. */
+st_t port_client_send(port_sock s, const void *buf, size_t n, uint64_t deadline_us);
+/* Wait by the deadline for bytes and read up to cap of them: ST_OK with
+ * *n > 0; ST_CLOSED at the end of the stream (or a reset); ST_TIMEOUT;
+ * ST_IO. */
+st_t port_client_recv(port_sock s, void *buf, size_t cap, size_t *n, uint64_t deadline_us);
+
 /* ---- fault injection (tests) --------------------------------------------- */
 
 /* Every OS call of a port goes through its operations table; a test arms one
  * fault at a time, as SQLite's test VFS does. op names an operation of the
  * table ("accept", "recv", "send", "send_short", "open", "write", "fsync",
- * "rename", "clock_mono", "clock_wall", ...; port_fault_ops lists them), nth
- * counts its calls from 1 after arming: the nth call fails (and every later
- * one too when and_after). err is an errno name ("EMFILE", "ECONNRESET",
- * "EINTR", ...) the call fails with as the OS would have; for the clocks it
- * is a signed jump in milliseconds ("+60000"). ST_INVAL for an unknown op or
+ * "rename", "clock_mono", "clock_wall", "spawn", "pipe", "connect", ...;
+ * port_fault_ops lists them), nth counts its calls from 1 after arming: the
+ * nth call fails (and every later one too when and_after). err is an errno
+ * name ("EMFILE", "ECONNRESET", "EINTR", ...) the call fails with as the OS
+ * would have; for the clocks it is a signed jump in milliseconds ("+60000"). ST_INVAL for an unknown op or
  * error name, ST_UNSUPPORTED in a build without fault injection. */
 st_t port_fault_arm(const char *op, uint32_t nth, bool and_after, const char *err);
 /* Disarm; the table is back to the OS calls. */

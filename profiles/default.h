@@ -17,13 +17,14 @@
  *   bus ring       17,009 B in 134 events (test_chat_agents)
  *   streams        200 at once (the 200 chat streams), body slots 1
  *
- * The plan (`roostd --budget`): 16,400,974 B of 16,777,216. The largest
+ * The plan (`roostd --budget`): 17,721,892 B of 17,825,792. The largest
  * lines: chat 2.6 MiB (2 MiB heap, 64 requests, 256 agents, the message
  * scratch), lent buffers 2.1 MiB (128 x 17 KiB), tls heap 1.75 MiB,
  * sqlite heap 1.5 MiB, bus ring 1.2 MiB, fleet's content and skill
  * buffers 1.1 MiB, the render scratch 1.06 MiB, body slot 1 MiB, out heap
- * 1 MiB, LLM slots 0.8 MiB; 2,048 connections cost 0.3 MiB with their
- * HTTP state.
+ * 1 MiB, LLM slots 0.8 MiB, child process slots 0.5 MiB (8 x 66 KiB,
+ * config.h's; pages a child never wrote stay out of the resident set);
+ * 2,048 connections cost 0.3 MiB with their HTTP state.
  */
 #ifndef ROOST_PROFILE_DEFAULT_H
 #define ROOST_PROFILE_DEFAULT_H
@@ -57,7 +58,8 @@
 #ifndef CFG_BODY_SLOTS
 #define CFG_BODY_SLOTS 1
 #endif
-/* 4 sockets per LLM slot (2 connect attempts + DNS) and room to spare. */
+/* 4 sockets per LLM slot (2 connect attempts + DNS), 3 per child process
+ * slot and its SIGCHLD pipe (25), and room to spare. */
 #ifndef CFG_NET_WATCHES
 #define CFG_NET_WATCHES 256
 #endif
@@ -67,8 +69,9 @@
 #define CFG_CONF_FILE_BYTES 16384
 #endif
 /* Timers in use at once: one per LLM call (first byte), two per chat
- * (budget pause, budget update), one per observability stop and a few of
- * the loop's own: about 180 at most. */
+ * (budget pause, budget update), one per observability stop, one per
+ * child process (its deadline) and a few of the loop's own: about 190 at
+ * most. */
 #ifndef CFG_MAX_TIMERS
 #define CFG_MAX_TIMERS 256
 #endif

@@ -33,7 +33,7 @@
 static const char *const g_op_names[(size_t)OS_OP_COUNT + 1u] = {
     "socket", "bind", "listen", "accept", "recv", "send", "send_short", "wait",
     "watch", "open", "read", "write", "fsync", "rename", "mkdir", "unlink",
-    "clock_mono", "clock_wall", "entropy", "kill", "spawn", "pipe", NULL
+    "clock_mono", "clock_wall", "entropy", "kill", "spawn", "pipe", "connect", NULL
 };
 
 typedef struct {
@@ -48,7 +48,7 @@ static const errno_name g_errnos[] = {
     { "ENOSPC", ENOSPC }, { "EDQUOT", EDQUOT }, { "EIO", EIO }, { "EACCES", EACCES },
     { "EPERM", EPERM }, { "EROFS", EROFS }, { "ENOENT", ENOENT }, { "EEXIST", EEXIST },
     { "EINVAL", EINVAL }, { "EBADF", EBADF }, { "EADDRINUSE", EADDRINUSE },
-    { "ESRCH", ESRCH }
+    { "ESRCH", ESRCH }, { "ECONNREFUSED", ECONNREFUSED }
 };
 
 typedef struct {
@@ -375,4 +375,10 @@ pid_t os_waitpid(pid_t pid, int *status, int options)
 ssize_t os_readlink(const char *path, char *buf, size_t cap)
 {
     return readlink(path, buf, cap);
+}
+
+int os_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+    int e = os_fault(OS_CONNECT);
+    return (e != 0) ? failed(e) : connect(fd, sa, len);
 }

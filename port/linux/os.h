@@ -45,6 +45,7 @@ typedef enum {
     OS_SPAWN,       /* vfork of a child process (port_child.c checks it: a
                      * wrapper cannot return into the child) */
     OS_PIPE,        /* socketpair / pipe2: a child's pipes, the SIGCHLD pipe */
+    OS_CONNECT,     /* a client's connect (the command-line tools) */
     OS_OP_COUNT
 } os_op;
 
@@ -82,5 +83,6 @@ int os_pipe2(int fds[2], int flags);
 /* waitpid and readlink: entries of the table with no fault of their own. */
 pid_t os_waitpid(pid_t pid, int *status, int options);
 ssize_t os_readlink(const char *path, char *buf, size_t cap);
+int os_connect(int fd, const struct sockaddr *sa, socklen_t len);
 
 #endif

@@ -8,8 +8,7 @@
  * - The loop's readiness set is loop_epoll.c or loop_poll.c (one is built);
  *   every OS call goes through the operations table of os.c.
  * - Signals only set a flag (sig_atomic_t); the loop reads it each turn.
- *   SIGCHLD writes its self-pipe instead (port_child.c), which
- *   port_signals_init makes before the loop.
+ *   SIGCHLD is port_child.c's (a self-pipe).
  */
 #include "port.h"
 
@@ -32,6 +31,7 @@
 
 #include "config.h"
 #include "os.h"
+#include "port_int.h"
 #include "port_loop.h"
 
 static st_t map_errno(int e)
@@ -87,9 +87,10 @@ static st_t set_nonblock(int fd)
     return ST_OK;
 }
 
-/* Resolve host to a sockaddr without the resolver: literals and "localhost". */
-static st_t parse_host(const char *host, uint16_t port, struct sockaddr_storage *ss,
-                       socklen_t *len)
+/* Resolve host to a sockaddr without the resolver: literals and "localhost"
+ * (port_int.h). */
+st_t port_host_addr(const char *host, uint16_t port, struct sockaddr_storage *ss,
+                    socklen_t *len)
 {
     struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
@@ -129,7 +130,7 @@ st_t port_listen(const char *host, uint16_t port, int backlog, port_sock *out)
     socklen_t len = 0;
     int one = 1;
     int fd;
-    st_t st = parse_host(host, port, &ss, &len);
+    st_t st = port_host_addr(host, port, &ss, &len);
     if (st != ST_OK) {
         return st;
     }
@@ -325,8 +326,7 @@ st_t port_signals_init(void)
     }
     sa.sa_handler = SIG_IGN;
     (void)sigaction(SIGPIPE, &sa, NULL);
-    /* SIGCHLD's self-pipe (port_child.c), before the loop */
-    return (port_child_notify_sock() != PORT_SOCK_NONE) ? ST_OK : ST_IO;
+    return ST_OK;
 }
 
 /* Every pooled connection needs a descriptor, and every descriptor must fit

@@ -28,10 +28,12 @@
  *   could not return into the child), kill and waitpid. The child's own
  *   calls are made directly: the table's counters live in the memory the
  *   child borrows.
- * - SIGCHLD writes one byte to a non-blocking self-pipe (made by
- *   port_signals_init, or by the first port_child_notify_sock or spawn);
- *   the loop watches its read end. A full pipe drops the byte: it is
- *   readable all the same.
+ * - SIGCHLD writes one byte to a non-blocking self-pipe (made, with the
+ *   handler, by the first port_child_notify_sock or spawn: child_init,
+ *   before the loop); the loop watches its read end. A full pipe drops the
+ *   byte: it is readable all the same. port.c does not call into this file,
+ *   so the tools that link port.c alone (llm_fetch, the fuzz targets) need
+ *   not link it.
  * - errno never leaves this file.
  */
 #include "port.h"
@@ -41,6 +43,7 @@
 #include <fcntl.h>
 /* cppcheck-suppress misra-c2012-21.5 ; SIGCHLD, the signal mask and the child's dispositions are what this file is for */
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -121,8 +124,8 @@ port_sock port_child_notify_sock(void)
 
 void port_child_notify_drain(void)
 {
-    char buf[64];
     if (g_notify[0] >= 0) {
+        char buf[64];
         while (os_read(g_notify[0], buf, sizeof buf) > 0) {
             /* each byte is one SIGCHLD or more: what counts is that one came */
         }
@@ -177,21 +180,25 @@ static st_t make_pair(int pair[2])
 
 /* The child, between vfork and execve: its pipes to 0, 1 and 2, nothing
  * else of roost's open, default signals, then the program. Never returns.
- * Only system calls on the child's own locals. */
+ * Only system calls on the child's own locals, in a frame of its own below
+ * the parent's (never inlined: the compiler could otherwise give them the
+ * stack slots of the parent's locals that are dead on the child's path,
+ * such as the signal mask the parent restores). */
+__attribute__((noinline))
 static void child_exec(const int *ends, char *const *argv, char *const *envp)
 {
     struct sigaction dfl;
     sigset_t none;
-    int fd;
+    size_t fd;
     int sig;
-    for (fd = 0; fd < 3; fd++) {
-        if (dup2(ends[fd], fd) != fd) {
+    for (fd = 0u; fd < 3u; fd++) {
+        if (dup2(ends[fd], (int)fd) != (int)fd) {
             _exit(127);
         }
     }
     if (syscall(SYS_close_range, 3u, ~0u, 0u) != 0) {
-        for (fd = 3; fd < (int)PORT_FD_MAX; fd++) {
-            (void)close(fd);
+        for (fd = 3u; fd < PORT_FD_MAX; fd++) {
+            (void)close((int)fd);
         }
     }
     (void)memset(&dfl, 0, sizeof dfl);
@@ -282,7 +289,6 @@ st_t port_child_reap(int64_t pid, bool *ended, int *code, int *sig)
     }
     do {
         r = os_waitpid((pid_t)pid, &status, WNOHANG);
-    /* cppcheck-suppress misra-c2012-22.10 ; deviation (MISRA.md): errno of a failed call */
     } while ((r < 0) && (errno == EINTR));
     if (r == 0) {
         return ST_OK;
@@ -291,9 +297,9 @@ st_t port_child_reap(int64_t pid, bool *ended, int *code, int *sig)
         return (errno == ECHILD) ? ST_NOTFOUND : ST_IO;
     }
     *ended = true;
-    if (WIFEXITED(status)) {
+    if (WIFEXITED(status) != 0) {
         *code = WEXITSTATUS(status);
-    } else if (WIFSIGNALED(status)) {
+    } else if (WIFSIGNALED(status) != 0) {
         *code = -1;
         *sig = WTERMSIG(status);
     } else {
@@ -335,6 +341,7 @@ st_t port_path_find(const char *name, char *buf, size_t cap)
         (void)memcpy(buf, name, nlen + 1u);
         return ST_OK;
     }
+    /* cppcheck-suppress misra-c2012-21.8 ; PATH is what the lookup is for (before the loop, port.h) */
     path = getenv("PATH");
     if ((path == NULL) || (path[0] == '\0')) {
         path = "/bin:/usr/bin";   /* glibc's execvp default (_CS_PATH) */
@@ -342,7 +349,11 @@ st_t port_path_find(const char *name, char *buf, size_t cap)
     p = path;
     while (p != NULL) {
         const char *colon = strchr(p, ':');
-        size_t dlen = (colon != NULL) ? (size_t)(colon - p) : strlen(p);
+        size_t dlen = strlen(p);
+        if (colon != NULL) {
+            ptrdiff_t span = colon - p;
+            dlen = (size_t)span;
+        }
         /* only absolute entries: an empty or relative one (the working
          * directory) would not give an absolute path */
         if ((dlen > 0u) && (p[0] == '/')) {
@@ -357,7 +368,7 @@ st_t port_path_find(const char *name, char *buf, size_t cap)
                 }
             }
         }
-        p = (colon != NULL) ? (colon + 1) : NULL;
+        p = (colon != NULL) ? &colon[1] : NULL;
     }
     if (cap > 0u) {
         buf[0] = '\0';

@@ -8,36 +8,24 @@
 
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <unistd.h>
 
 
 st_t port_proc_comm(int64_t pid, char *buf, size_t cap)
 {
-    char path[40] = "/proc/";
-    size_t n = 6u;
+    char path[40];
+    size_t n;
     int fd;
+    int k;
     ssize_t got;
     if ((pid <= 0) || (pid > (int64_t)INT32_MAX) || (cap < 2u)) {
         return ST_NOTFOUND;
     }
-    {
-        char d[12];
-        size_t k = 0u;
-        uint64_t v = (uint64_t)pid;
-        do {
-            d[k++] = (char)('0' + (int)(v % 10u));
-            v /= 10u;
-        } while (v != 0u);
-        while (k > 0u) {
-            path[n++] = d[--k];
-        }
+    k = snprintf(path, sizeof path, "/proc/%lld/comm", (long long)pid);
+    if ((k < 0) || ((size_t)k >= sizeof path)) {
+        return ST_NOTFOUND;
     }
-    path[n] = '/';
-    path[n + 1u] = 'c';
-    path[n + 2u] = 'o';
-    path[n + 3u] = 'm';
-    path[n + 4u] = 'm';
-    path[n + 5u] = '\0';
     fd = os_open(path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) {
         return ST_NOTFOUND;

@@ -141,7 +141,7 @@ st_t port_proc_children(int64_t pid, int64_t *pids, size_t cap, size_t *n)
         char ch = list[i];
         if ((ch >= '0') && (ch <= '9')) {
             if (v <= (int64_t)INT32_MAX) {
-                v = (v * 10) + (int64_t)(ch - '0');
+                v = ((v * 10) + (int64_t)ch) - (int64_t)'0';
             }
             digits = true;
         } else {

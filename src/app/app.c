@@ -20,7 +20,8 @@
  * build profile are compiled in (CFG_FAM_*, CFG_WITH_LLM from
  * profiles/<name>.mk): a family not built says so (built = false) and never
  * listens. `--budget` prints the static plan of the profile, `--limits` its
- * compile-time limits.
+ * compile-time limits. `roostd hooks ...` and `roostd hook ...` are the
+ * Claude Code hook commands (app/hooks_cli.h), run instead of the server.
  */
 #include "app/app.h"
 
@@ -28,6 +29,7 @@
 #include <string.h>
 
 #include "app/cfg.h"
+#include "app/hooks_cli.h"
 #include "app/pools.h"
 #include "bus/ring.h"
 #include "config.h"
@@ -132,7 +134,7 @@ static st_t llm_setup(void)
 static llm_provider_conf g_llm_prov[CFG_MAX_PROVIDERS];
 static llm_conf g_llm_conf;
 
-static const char *env_value(const char *const *envp, const char *name)
+const char *app_env(const char *const *envp, const char *name)
 {
     size_t n = strlen(name);
     size_t i;
@@ -157,7 +159,7 @@ static void llm_conf_setup(const char *const *envp)
         c->kind = (p->kind == PROV_ANTHROPIC) ? LLM_ANTHROPIC : LLM_OPENAI;
         c->base_url = p->base_url;
         c->api_key_secret = p->api_key_secret;
-        c->env_key = env_value(envp, p->api_key_secret);
+        c->env_key = app_env(envp, p->api_key_secret);
         c->default_model = p->default_model;
         c->timeout_ms = p->timeout_ms;
     }
@@ -366,6 +368,13 @@ int app_main(int argc, char *const *argv, const char *const *envp)
     cfg_action act = CFG_ACT_RUN;
     st_t st;
 
+    /* The hook commands run instead of the server (app/hooks_cli.h). */
+    if ((argc > 1) && (strcmp(argv[1], "hooks") == 0)) {
+        return hooks_cli_main(&g_cfg, argc - 1, &argv[1], envp);
+    }
+    if ((argc > 1) && (strcmp(argv[1], "hook") == 0)) {
+        return hook_cli_main(argc - 1, &argv[1], envp);
+    }
     if (port_getcwd(cwd, sizeof cwd) != ST_OK) {
         (void)snprintf(cwd, sizeof cwd, ".");
     }

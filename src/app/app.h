@@ -23,4 +23,8 @@
 
 int app_main(int argc, char *const *argv, const char *const *envp);
 
+/* The value of environment variable name in envp (NULL-terminated "NAME=
+ * value" strings, may be NULL): the first match, or NULL. */
+const char *app_env(const char *const *envp, const char *name);
+
 #endif

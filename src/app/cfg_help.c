@@ -150,7 +150,10 @@ static void help_build(text_w *w)
 
     w_printf(w, "roostd %s - one server for the fleet, rpg and agent-orchestrator "
              "frontends\n\n", ROOST_VERSION);
-    w_printf(w, "Usage: roostd [OPTION...] [--KEY=VALUE...]\n\n"
+    w_printf(w, "Usage: roostd [OPTION...] [--KEY=VALUE...]\n"
+             "       roostd hooks install|uninstall [...]  Claude Code's hooks to roost\n"
+             "       roostd hook <HookType> [...]           what those hooks run\n"
+             "       (roostd hooks --help says more)\n\n"
              "Options:\n"
              "  -h, --help         print this help and exit\n"
              "  -V, --version      print the version and exit\n"

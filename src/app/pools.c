@@ -50,8 +50,10 @@
 
 static unsigned char g_init_arena_store[CFG_INIT_ARENA_BYTES];
 arena_t init_arena;
-static char g_render_store[CFG_RENDER_BYTES];
-char *const render_scratch = g_render_store;
+/* 8-byte words, so the scratch is aligned for any object of up to 8 bytes
+ * (a caller may lay an array of structs in it: http/server.h). */
+static uint64_t g_render_store[(CFG_RENDER_BYTES + 7u) / 8u];
+char *const render_scratch = (char *)g_render_store;
 
 /* The whole plan as one struct whose size is the sum of every pool and area:
  * the build fails when it exceeds CFG_RAM_BUDGET_BYTES. */
@@ -172,6 +174,10 @@ size_t pools_limits(char *buf, size_t cap)
         { "CFG_CHAT_REQS", CFG_CHAT_REQS },
         { "CFG_CHAT_AGENTS", CFG_CHAT_AGENTS },
         { "CFG_CHAT_HEAP_BYTES", CFG_CHAT_HEAP_BYTES },
+        { "CFG_HOOK_BODY_BYTES", CFG_HOOK_BODY_BYTES },
+        { "CFG_HOOK_TIMEOUT_MS", CFG_HOOK_TIMEOUT_MS },
+        { "CFG_HOOKS_SETTINGS_BYTES", CFG_HOOKS_SETTINGS_BYTES },
+        { "CFG_HOOKS_SETTINGS_TOKENS", CFG_HOOKS_SETTINGS_TOKENS },
 /* a family's own limits (fam/plan.def) */
 #define FAM_PLAN_LIMITS
 #define L(key) { #key, (key) },

@@ -1,6 +1,5 @@
 #include "core/clock.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "core/fmt.h"
@@ -108,61 +107,68 @@ static size_t format_http(uint64_t wall_us, const clock_civil *c, char *buf, siz
     return n;
 }
 
-/* Python's naive isoformat() without the printf family. */
-static size_t format_iso(const clock_civil *c, char *buf, size_t cap)
+/* The ISO 8601 forms without the printf family (they stamp requests,
+ * events and files): digits = the fraction's (6, 3, or 0 for Python's
+ * isoformat(): six when the microseconds are not 0, none otherwise), then
+ * suffix ("Z", "+00:00" or ""). */
+static size_t format_iso(const clock_civil *c, unsigned digits, const char *suffix, char *buf,
+                         size_t cap)
 {
-    char t[40];   /* "YYYYYY-MM-DDTHH:MM:SS.UUUUUU": 28 at most */
+    char t[48];   /* "YYYYYY-MM-DDTHH:MM:SS.UUUUUU+00:00": 34 at most */
     size_t n = fmt_u64_pad(t, sizeof t, (uint64_t)c->year, 4u);
     static const char seps[] = "--T::";   /* before month, day, hour, min, sec */
     const int parts[5] = { c->month, c->day, c->hour, c->min, c->sec };
+    size_t sn = strlen(suffix);
     size_t i;
     for (i = 0u; i < 5u; i++) {
         t[n] = seps[i];
         n++;
         n += fmt_u64_pad(&t[n], (sizeof t) - n, (uint64_t)parts[i], 2u);
     }
-    if (c->usec != 0u) {
+    if (digits == 3u) {
+        t[n] = '.';
+        n++;
+        n += fmt_u64_pad(&t[n], (sizeof t) - n, (uint64_t)(c->usec / 1000u), 3u);
+    } else if ((digits == 6u) || (c->usec != 0u)) {
         t[n] = '.';
         n++;
         n += fmt_u64_pad(&t[n], (sizeof t) - n, (uint64_t)c->usec, 6u);
+    } else {
+        /* isoformat() of a whole second */
     }
-    if (n >= cap) {
+    if ((n + sn) >= cap) {
         return 0u;
     }
     (void)memcpy(buf, t, n);
-    buf[n] = '\0';
-    return n;
+    (void)memcpy(&buf[n], suffix, sn + 1u);
+    return n + sn;
 }
 
 size_t clock_format(uint64_t wall_us, clock_fmt fmt, char *buf, size_t cap)
 {
     clock_civil c;
-    int n;
+    size_t n;
     clock_to_civil(wall_us, &c);
     switch (fmt) {
     case CLOCK_FMT_Z6:
-        n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06luZ", c.year, c.month,
-                     c.day, c.hour, c.min, c.sec, (unsigned long)c.usec);
+        n = format_iso(&c, 6u, "Z", buf, cap);
         break;
     case CLOCK_FMT_OFF6:
-        n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06lu+00:00", c.year,
-                     c.month, c.day, c.hour, c.min, c.sec, (unsigned long)c.usec);
+        n = format_iso(&c, 6u, "+00:00", buf, cap);
         break;
     case CLOCK_FMT_Z3:
-        n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03luZ", c.year, c.month,
-                     c.day, c.hour, c.min, c.sec, (unsigned long)(c.usec / 1000u));
+        n = format_iso(&c, 3u, "Z", buf, cap);
         break;
     case CLOCK_FMT_NAIVE6:
-        n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06lu", c.year, c.month,
-                     c.day, c.hour, c.min, c.sec, (unsigned long)c.usec);
+        n = format_iso(&c, 6u, "", buf, cap);
         break;
     case CLOCK_FMT_ISO:
-        n = (int)format_iso(&c, buf, cap);   /* < cap, or 0 */
+        n = format_iso(&c, 0u, "", buf, cap);
         break;
     case CLOCK_FMT_HTTP:
     default:
-        n = (int)format_http(wall_us, &c, buf, cap);   /* < cap, or 0 */
+        n = format_http(wall_us, &c, buf, cap);
         break;
     }
-    return ((n < 0) || ((size_t)n >= cap)) ? 0u : (size_t)n;
+    return n;   /* < cap, or 0 */
 }

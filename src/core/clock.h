@@ -38,9 +38,9 @@ void clock_to_civil(uint64_t wall_us, clock_civil *out);
  *                     the microseconds are 0 (Python's isoformat() of a
  *                     naive datetime; shift wall_us first for local time)
  *   CLOCK_FMT_HTTP    Sat, 14 Feb 2026 13:37:12 GMT   (IMF-fixdate)
- * CLOCK_FMT_HTTP and CLOCK_FMT_ISO are formatted without the printf family
- * (every response's Date line comes from the first, agents' file times from
- * the second); a year past 9999 takes more digits in every format. */
+ * None uses the printf family (every response's Date line is
+ * CLOCK_FMT_HTTP, events and files are stamped on request paths); a year
+ * past 9999 takes more digits in every format. */
 typedef enum {
     CLOCK_FMT_Z6,
     CLOCK_FMT_OFF6,

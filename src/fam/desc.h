@@ -9,8 +9,8 @@
  * only when <f> is in FAMILIES): what a build without the family still
  * needs of it is plain data, and its code is behind CFG_FAM_<F> there.
  *
- *   always      name, config prefix, --help line, default port, CORS style
- *               and defaults, ring topic, its migration steps (one schema
+ *   always      name, config prefix, --help line, default port, hook path,
+ *               CORS style and defaults, ring topic, its migration steps (one schema
  *               numbering for every profile: a database moves between
  *               builds; store.h), its config keys with their storage,
  *               upstream environment names and finish hook (a key of a
@@ -65,6 +65,11 @@ typedef struct fam_desc {
                                          * also the listener's name */
     const char *about;                  /* one line of --help */
     uint16_t port;                      /* default port (upstream's) */
+    /* The path at which its listener takes Claude Code hook bodies as a
+     * POST (spec hooks.md §1), NULL: none. `roostd hooks install` points
+     * Claude Code's hooks there, and `roostd hook` posts there by default
+     * (app/hooks_cli.h). */
+    const char *hook_path;
     uint32_t topic;                     /* its ring topic bit (bus/ring.h), 0: none;
                                          * distinct per family */
     cors_style cors;                    /* header style (http/cors.h) */

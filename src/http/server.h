@@ -256,7 +256,7 @@ void hctx_render(hctx *h, hctx_render_fn fn, const void *state, size_t state_len
 
 /* The render scratch (CFG_RENDER_BYTES, *cap), for a producer that renders
  * one unit larger than tx there and copies a window of it: only within the
- * producer's call, never across turns. */
+ * producer's call, never across turns. Its start is aligned to 8 bytes. */
 char *http_render_scratch(size_t *cap);
 
 /* Hold the answer this handler writes until what it answers for is

@@ -211,7 +211,7 @@ static void on_output(void *ctx, port_sock sock, uint32_t got)
     child_slot *s = (child_slot *)ctx;
     bool is_out = (sock == s->out);
     char *buf = is_out ? s->out_buf : s->err_buf;
-    size_t cap = is_out ? (size_t)CFG_CHILD_OUT_BYTES : (size_t)CFG_CHILD_ERR_BYTES;
+    size_t cap = is_out ? sizeof(s->out_buf) : sizeof(s->err_buf);
     size_t *n = is_out ? &s->out_n : &s->err_n;
     bool more = true;
     (void)got;

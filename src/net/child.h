@@ -87,8 +87,7 @@ typedef struct {
 
 /* Static bytes of the pool (app/pools.def): per slot its three buffers
  * and its state. */
-#define CHILD_SLOT_BYTES \
-    ((size_t)CFG_CHILD_OUT_BYTES + (size_t)CFG_CHILD_ERR_BYTES + (size_t)CFG_CHILD_IN_BYTES + 128u)
+#define CHILD_SLOT_BYTES (CFG_CHILD_OUT_BYTES + CFG_CHILD_ERR_BYTES + CFG_CHILD_IN_BYTES + 128u)
 #define CHILD_STATIC_BYTES (((size_t)CFG_CHILD_SLOTS * CHILD_SLOT_BYTES) + 128u)
 
 /* Empty the pool and watch the port's notify socket (before the loop,

@@ -422,6 +422,125 @@ def agents_workload(srv):
     assert a("DELETE", "/agents/heap-00").status == 404
 
 
+def hooks_workload(srv, tdir):
+    """Claude Code hooks posted to rpg, recorded by observability too
+    (Decision 9): an implicit start, a prompt, tool hooks, a Stop whose
+    transcript (under a path of more than 1 KiB, through a link and `..`)
+    is read, parsed and recorded, a refused path and a duplicate."""
+    deep = os.path.join(tdir, *(["d" * 200] * 6))
+    os.makedirs(deep)
+    line = json.dumps({"message": {"role": "assistant",
+                                   "content": ["x", {"type": "text", "text": "done"}]}})
+    with open(os.path.join(deep, "t.jsonl"), "w") as f:
+        f.write('{"type":"user"}\n' + line + "\n")
+    os.symlink(os.path.join(deep, "t.jsonl"), os.path.join(tdir, "link.jsonl"))
+    sid = "hooks-no-heap"
+    bodies = [
+        {"session_id": sid, "hook_event_name": "UserPromptSubmit", "prompt": "go", "pid": 77},
+        {"session_id": sid, "hook_event_name": "PreToolUse", "tool_name": "Bash",
+         "tool_input": {"command": "ls"}, "tool_use_id": "t1"},
+        {"session_id": sid, "hook_event_name": "PreToolUse", "tool_name": "Bash",
+         "tool_input": {"command": "ls"}, "tool_use_id": "t1"},
+        {"session_id": sid, "hook_event_name": "PostToolUse", "tool_name": "Bash",
+         "tool_response": {"stdout": "a"}, "tool_use_id": "t1"},
+        {"session_id": sid, "hook_event_name": "Stop",
+         "transcript_path": os.path.join(deep, "..", "d" * 200, "t.jsonl")},
+        {"session_id": sid, "hook_event_name": "Stop",
+         "transcript_path": os.path.join(tdir, "link.jsonl")},
+        {"session_id": sid, "hook_event_name": "Stop", "transcript_path": "/etc/passwd"},
+        {"session_id": "s" * 300, "hook_event_name": "PreToolUse"},
+    ]
+    for b in bodies:
+        r = srv.request("rpg", "POST", "/event", body=json.dumps(b).encode(),
+                        headers={"Content-Type": "application/json"})
+        assert r.status == 200, r
+    r = srv.request("observability", "GET", f"/events/{sid}")
+    assert [e["event_type"] for e in r.json()["events"]] == [
+        "session_start", "message", "pre_tool", "post_tool", "session_stop", "message",
+        "session_stop", "message", "session_stop"], r
+
+
+def tmux_start(tmp_path):
+    """A private tmux server (its own TMUX_TMPDIR) with a shell window and a
+    window running the fake Claude Code (tests/integration/data/fake_claude,
+    installed as `claude`): the environment roostd is given to watch it."""
+    tdir = tmp_path / "tmux"
+    bindir = tmp_path / "bin"
+    tdir.mkdir()
+    bindir.mkdir()
+    shutil.copy(os.path.join(os.path.dirname(__file__), "data", "fake_claude"),
+                str(bindir / "claude"))
+    os.chmod(str(bindir / "claude"), 0o755)
+    env = dict(os.environ)
+    env.pop("TMUX", None)
+    env["TMUX_TMPDIR"] = str(tdir)
+    env["PATH"] = f"{bindir}:{env.get('PATH', '/usr/bin:/bin')}"
+    subprocess.run(["tmux", "new-session", "-d", "-s", "main", "-x", "160", "-y", "40"],
+                   env=env, check=True)
+    subprocess.run(["tmux", "new-window", "-t", "main", "-n", "claude",
+                    f"{bindir}/claude --stream 50"], env=env, check=True)
+    return env
+
+
+def tmux_stop(env):
+    subprocess.run(["tmux", "kill-server"], env=env, check=False)
+
+
+def rpg_workload(srv, env):
+    """The rpg family's live half with real tmux: polls and captures of a
+    streaming Claude pane, /ws snapshots and broadcasts, every action (each
+    a tmux child answered later), hooks changing a pane's status, an unknown
+    id (an immediate poll first), and a failing tmux command."""
+    hdr = {"Content-Type": "application/json"}
+
+    def post(path, body=None):
+        return srv.request("rpg", "POST", path, body=(json.dumps(body).encode()
+                                                      if body is not None else b""),
+                           headers=hdr)
+
+    ws = WS(srv.ports["rpg"], "/ws")
+    deadline = time.monotonic() + 15 * SLOW
+    claude = None
+    while claude is None and time.monotonic() < deadline:
+        st = srv.request("rpg", "GET", "/api/windows").json()["data"]
+        claude = next((p for p in st["panes"] if p["process"]["type"] == "claude"
+                       and p.get("terminalContent")), None)
+        time.sleep(0.1)
+    assert claude is not None, st
+    pid = claude["id"].replace("%", "%25")
+    r = post("/api/windows/create", {"sessionName": "main", "windowName": "nh"})
+    assert r.status == 200, r
+    wid = r.json()["data"]["windowId"].replace("@", "%40")
+    assert post(f"/api/windows/{wid}/rename", {"windowName": "no-heap"}).status == 200
+    r = post(f"/api/windows/{wid}/new-pane")
+    assert r.status == 200, r
+    np = r.json()["data"]["paneId"].replace("%", "%25")
+    assert post(f"/api/panes/{np}/prompt", {"prompt": "echo hi"}).status == 200
+    assert post(f"/api/panes/{np}/signal", {"signal": "SIGINT"}).status == 200
+    r = post(f"/api/panes/{np}/refresh")
+    assert r.status == 200 and r.json()["data"]["refreshed"], r
+    assert post(f"/api/panes/{np}/dismiss").status == 200
+    assert post(f"/api/panes/{np}/close").status == 200
+    assert post("/api/panes/%2599999/close").status == 404
+    assert post("/api/windows/create", {"sessionName": "nosuch"}).status == 404
+    for b in ({"hook_event_name": "UserPromptSubmit", "paneId": claude["id"],
+               "session_id": "nh", "prompt": "go"},
+              {"hook_event_name": "PreToolUse", "paneId": claude["id"], "session_id": "nh",
+               "tool_name": "Task", "tool_use_id": "nh1", "tool_input": {"description": "d"}},
+              {"hook_event_name": "PostToolUse", "paneId": claude["id"], "session_id": "nh",
+               "tool_name": "Bash", "tool_use_id": "nh2", "error": "permission denied"},
+              {"hook_event_name": "Stop", "paneId": claude["id"], "session_id": "nh"}):
+        assert post("/event", b).status == 200
+    assert post(f"/api/windows/{wid}/new-claude").status == 200
+    assert post(f"/api/windows/{wid}/close").status == 200
+    kinds = set()
+    while time.monotonic() < deadline and not {"terminal_output", "pane_update"} <= kinds:
+        m = ws.recv_json(timeout=2.0)
+        kinds.add(m["type"])
+    ws.close()
+    assert {"connected", "windows", "terminal_output", "pane_update"} <= kinds, kinds
+
+
 def chat_stream(srv, bot, body, read_all=True):
     """POST a chat turn; the SSE body as (event, data) pairs (read_all False:
     the open socket after the first text_delta)."""
@@ -556,8 +675,14 @@ def test_no_heap_after_first_poll(roostd, shim, tmp_path):
             fake.provider_args("main") + tls_fake.provider_args("backup", kind="openai-compatible",
                                                              default_model="local-model")
             if with_fleet else [])
-    srv = Server(tmp_path / "srv", preload=shim, env={"ROOST_SHIM_REPORT": str(report)},
-                 args=args)
+    tdir = tmp_path / "transcripts"
+    tdir.mkdir()
+    args += [f"--observability.transcript_dirs={tdir}"]
+    tmux_env = tmux_start(tmp_path) if built("rpg") else None
+    srv_env = {"ROOST_SHIM_REPORT": str(report)}
+    if tmux_env is not None:
+        srv_env.update({"TMUX_TMPDIR": tmux_env["TMUX_TMPDIR"], "PATH": tmux_env["PATH"]})
+    srv = Server(tmp_path / "srv", preload=shim, env=srv_env, args=args)
     srv.env["ROOST_SHIM_REPORT"] = str(report)    # clean_env drops ROOST_*; put it back
     srv.start()
     try:
@@ -568,12 +693,18 @@ def test_no_heap_after_first_poll(roostd, shim, tmp_path):
         if built("documents"):
             docs_workload(srv)
         agents_workload(srv)
+        if built("rpg") and built("observability"):
+            hooks_workload(srv, str(tdir))
+        if tmux_env is not None:
+            rpg_workload(srv, tmux_env)
         if with_fleet:
             chat_workload(srv, fake, tls_fake)
     finally:
         srv.stop()
         fake.stop()
         tls_fake.stop()
+        if tmux_env is not None:
+            tmux_stop(tmux_env)
     r = read_shim_report(report)
     assert r["armed"], f"the shim never saw poll(): is roostd polling with poll()?\n{r['text']}"
     assert r["allocs"] == 0 and r["frees"] == 0, (

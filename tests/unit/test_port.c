@@ -266,6 +266,61 @@ static void test_files_in_pieces(void)
     (void)rmdir(dir);
 }
 
+/* port_realpath: symlinks and ".." resolved, a FIFO resolved without
+ * blocking, a missing path, a buffer too small, an armed "open" fault;
+ * descriptors are not leaked. */
+static void test_realpath(void)
+{
+    char dir[] = "/tmp/roost-test-port-XXXXXX";
+    char real[4096];   /* PATH_MAX, as realpath(3) wants */
+    char p[256];
+    char want[4200];
+    char out[4200];
+    int before;
+    int after;
+    T_CHECK(mkdtemp(dir) != NULL);
+    T_CHECK(realpath(dir, real) != NULL);   /* /tmp may itself be a link */
+    (void)snprintf(p, sizeof p, "%s/a", dir);
+    T_CHECK(mkdir(p, 0700) == 0);
+    (void)snprintf(p, sizeof p, "%s/a/f", dir);
+    T_EQ_INT(port_file_write_atomic(p, "x", 1u, 0600u), ST_OK);
+    (void)snprintf(p, sizeof p, "%s/link", dir);
+    T_CHECK(symlink("a/f", p) == 0);
+    (void)snprintf(p, sizeof p, "%s/fifo", dir);
+    T_CHECK(mkfifo(p, 0600) == 0);
+    before = open("/dev/null", O_RDONLY);
+    T_CHECK(before >= 0);
+    (void)close(before);
+    (void)snprintf(want, sizeof want, "%s/a/f", real);
+    (void)snprintf(p, sizeof p, "%s/link", dir);
+    T_EQ_INT(port_realpath(p, out, sizeof out), ST_OK);
+    T_EQ_STR(out, want);
+    (void)snprintf(p, sizeof p, "%s/a/../a/./f", dir);
+    T_EQ_INT(port_realpath(p, out, sizeof out), ST_OK);
+    T_EQ_STR(out, want);
+    (void)snprintf(want, sizeof want, "%s/fifo", real);
+    (void)snprintf(p, sizeof p, "%s/fifo", dir);
+    T_EQ_INT(port_realpath(p, out, sizeof out), ST_OK);
+    T_EQ_STR(out, want);
+    (void)snprintf(p, sizeof p, "%s/none/f", dir);
+    T_EQ_INT(port_realpath(p, out, sizeof out), ST_NOTFOUND);
+    T_EQ_STR(out, "");
+    (void)snprintf(p, sizeof p, "%s/a/f/x", dir);
+    T_EQ_INT(port_realpath(p, out, sizeof out), ST_NOTFOUND);
+    (void)snprintf(p, sizeof p, "%s/link", dir);
+    T_EQ_INT(port_realpath(p, out, strlen(real) + 4u), ST_TOOBIG);   /* no room for the NUL */
+    T_EQ_INT(port_realpath(p, out, strlen(real) + 5u), ST_OK);
+    T_EQ_INT(port_fault_arm("open", 1u, false, "EACCES"), ST_OK);
+    T_EQ_INT(port_realpath(p, out, sizeof out), ST_PERM);
+    T_EQ_INT(port_fault_arm("open", 1u, false, "EMFILE"), ST_OK);
+    T_EQ_INT(port_realpath(p, out, sizeof out), ST_IO);
+    port_fault_disarm();
+    after = open("/dev/null", O_RDONLY);
+    T_EQ_INT(after, before);   /* the O_PATH descriptors were closed */
+    (void)close(after);
+    T_EQ_INT(port_remove_tree(dir), ST_OK);
+}
+
 static void test_clock_jumps(void)
 {
     uint64_t m0 = port_mono_us();
@@ -283,6 +338,49 @@ static void test_clock_jumps(void)
     (void)port_wall_us();
     T_EQ_INT(port_fault_arm("clock_wall", 1u, false, "soon"), ST_INVAL);
     port_fault_disarm();
+}
+
+/* The blocking client of the command-line tools: a whole exchange, a
+ * deadline that passes, the peer closing, connect refused (a fault). */
+static void test_client(void)
+{
+    uint64_t deadline = port_mono_us() + 2000000u;
+    port_sock c = PORT_SOCK_NONE;
+    port_sock s;
+    char buf[16];
+    size_t n = 0u;
+    int i;
+    T_EQ_INT(port_client_connect("127.0.0.1", g_port, deadline, &c), ST_OK);
+    s = accept_one();
+    T_EQ_INT(port_client_send(c, "ping", 4u, deadline), ST_OK);
+    for (i = 0; (i < 200) && (port_recv(s, buf, sizeof buf, &n) == ST_AGAIN); i++) {
+        usleep(1000);
+    }
+    T_EQ_INT(n, 4);
+    T_EQ_INT(port_send(s, "pong", 4u, &n), ST_OK);
+    T_EQ_INT(port_client_recv(c, buf, sizeof buf, &n, deadline), ST_OK);
+    T_EQ_INT(n, 4);
+    T_EQ_INT(memcmp(buf, "pong", 4), 0);
+    /* nothing more comes: the deadline ends the wait */
+    T_EQ_INT(port_client_recv(c, buf, sizeof buf, &n, port_mono_us() + 20000u), ST_TIMEOUT);
+    port_close(s);
+    T_EQ_INT(port_client_recv(c, buf, sizeof buf, &n, deadline), ST_CLOSED);
+    port_close(c);
+    /* refused: nobody listens */
+    T_EQ_INT(port_fault_arm("connect", 1u, false, "ECONNREFUSED"), ST_OK);
+    T_EQ_INT(port_client_connect("127.0.0.1", g_port, deadline, &c), ST_CLOSED);
+    T_EQ_INT(c, PORT_SOCK_NONE);
+    T_EQ_INT(port_fault_fired(), 1);
+    port_fault_disarm();
+    /* no resolver: a name is not a host */
+    T_EQ_INT(port_client_connect("example.org", g_port, deadline, &c), ST_INVAL);
+    {
+        char exe[1024];
+        T_EQ_INT(port_self_exe(exe, sizeof exe), ST_OK);
+        T_CHECK(exe[0] == '/');
+        T_CHECK(strstr(exe, "test_port") != NULL);
+        T_EQ_INT(port_self_exe(exe, 4u), ST_TOOBIG);
+    }
 }
 
 static void test_path_find(void)
@@ -472,7 +570,9 @@ int main(void)
     T_RUN(test_socket_faults);
     T_RUN(test_file_faults);
     T_RUN(test_files_in_pieces);
+    T_RUN(test_realpath);
     T_RUN(test_clock_jumps);
+    T_RUN(test_client);
     T_RUN(test_path_find);
     T_RUN(test_own_child);
     T_RUN(test_child_pipes_and_faults);

@@ -72,7 +72,7 @@ static struct {
     uint32_t stop_grace_ms;
     uint32_t ws_heartbeat_ms;             /* /ws ping period and pong timeout */
     uint64_t ws_max_buffer_bytes;         /* /ws send queue cap (close 1013) */
-    char transcript_dirs[CFG_CONF_VALUE_BYTES]; /* list; `~` not expanded */
+    char transcript_dirs[CFG_CONF_VALUE_BYTES]; /* list; hooks.c expands `~` at init */
 } g_keys;
 _Static_assert(sizeof(g_keys) <= FAM_KEYS_STATIC_BYTES, "the plan's room for a family's keys");
 

@@ -22,14 +22,19 @@
  *   stage (or CFG_OBS_BATCH_EVENTS events) commits the batch early; an
  *   event whose message is larger than the whole stage is recorded alone
  *   (obs_record: its own transaction, after the batch's commit, its
- *   message in the render scratch, answered at once).
- * - Every other live update goes through obs_publish: serialized once onto
- *   the event ring, delivered to /ws clients by http/stream (a client
- *   whose queue passes observability.ws_max_buffer_bytes, or that the ring
- *   overtakes, is closed with 1013). An `event` message recorded alone is
- *   built in the render scratch (it echoes a body of up to 1 MiB; nothing
- *   else uses the scratch while it is built); the session messages in a
- *   static buffer sized for the largest Session.
+ *   message in the render scratch, answered at once; a message larger
+ *   than the scratch is refused 413 before anything is written, so every
+ *   recorded event is broadcast).
+ * - obs_record is also how hooks.c records the events of a Claude Code
+ *   hook posted to rpg (Decision 9), its messages in the part of the
+ *   render scratch hooks.c gives it.
+ * - Every live update is serialized once onto the event ring, delivered to
+ *   /ws clients by http/stream (a client whose queue passes
+ *   observability.ws_max_buffer_bytes, or that the ring overtakes, is
+ *   closed with 1013): an `event` message by obs_record or the batch, in
+ *   the caller's room (it echoes a body of up to 1 MiB), the session
+ *   messages by obs_publish, in a static buffer sized for the largest
+ *   Session.
  * - /ws sends `init` (the sessions, as GET /sessions) as its first message,
  *   produced straight into tx like the list.
  */
@@ -43,10 +48,6 @@
 #include "fam/shared/fam.h"
 #include "http/stream.h"
 
-/* Where obs_record serializes its `event` message: the render scratch. */
-static char *g_ev_buf;
-static size_t g_ev_cap;
-
 /* ---- recording events (§3.2) --------------------------------------------- */
 
 static bool is_ws(char ch)
@@ -54,9 +55,7 @@ static bool is_ws(char ch)
     return (ch == ' ') || (ch == '\t') || (ch == '\n') || (ch == '\r');
 }
 
-/* Is the JSON text one of Python's falsy values ({}, [], "", 0, 0.0,
- * false, null)? Those are stored as null (§2.2). */
-static bool json_text_empty(strv v)
+bool obs_json_falsy(strv v)
 {
     size_t a = 0u;
     size_t b = v.n;
@@ -105,7 +104,7 @@ static bool json_text_empty(strv v)
 st_t obs_bind_opt_text(sqlite3_stmt *q, int idx, strv v, bool drop_empty)
 {
     st_t st;
-    if ((v.p == NULL) || (drop_empty && json_text_empty(v))) {
+    if ((v.p == NULL) || (drop_empty && obs_json_falsy(v))) {
         st = store_bind_null(q, idx);
     } else {
         st = store_bind_text(q, idx, v);
@@ -192,9 +191,28 @@ static st_t record_writes(const obs_event *ev)
     return st;
 }
 
-st_t obs_record(const obs_event *ev)
+static void event_message(json_w *w, const obs_event *ev);
+
+size_t obs_event_message(const obs_event *ev, char *msg, size_t cap)
 {
-    st_t st = store_begin();
+    json_w w;
+    size_t n = 0u;
+    json_w_init(&w, msg, cap);
+    event_message(&w, ev);
+    if (json_w_finish(&w, &n) != ST_OK) {
+        n = 0u;
+    }
+    return n;
+}
+
+st_t obs_record(const obs_event *ev, char *msg, size_t cap)
+{
+    size_t n = obs_event_message(ev, msg, cap);
+    st_t st;
+    if (n == 0u) {
+        return ST_TOOBIG;   /* nothing written: every recorded event is broadcast */
+    }
+    st = store_begin();
     if (st == ST_OK) {
         st = record_writes(ev);
     }
@@ -204,7 +222,10 @@ st_t obs_record(const obs_event *ev)
     if (st != ST_OK) {
         (void)store_rollback();
     } else {
-        obs_publish(OBS_PUB_EVENT, ev, ev->session_id);
+        st_t pst = ring_publish(OBS_TOPIC, RING_PRIO_NORMAL, msg, n, NULL);
+        if (pst != ST_OK) {
+            LOG_W("obs", "live update of an event not sent: %s", status_str(pst));
+        }
     }
     return st;
 }
@@ -252,20 +273,11 @@ static void batch_done(st_t st)
     g_stage_used = 0u;
 }
 
-static void event_message(json_w *w, const obs_event *ev);
-
 /* Serialize ev's `event` message into the stage's free room: its length,
  * or 0 when it does not fit. */
 static size_t stage_message(const obs_event *ev)
 {
-    json_w w;
-    size_t n = 0u;
-    json_w_init(&w, g_stage + g_stage_used, (sizeof g_stage) - g_stage_used);
-    event_message(&w, ev);
-    if (json_w_finish(&w, &n) != ST_OK) {
-        n = 0u;
-    }
-    return n;
+    return obs_event_message(ev, g_stage + g_stage_used, (sizeof g_stage) - g_stage_used);
 }
 
 /* Record ev as a member of the turn's batch and hold h's answer until the
@@ -382,21 +394,15 @@ static void event_message(json_w *w, const obs_event *ev)
 }
 
 /* Serialize the message once and put it on the ring for every /ws client
- * (§6). OBS_PUB_EVENT: ev as received; the session kinds: the session as
- * stored now. A message that cannot be built is logged and not sent. */
-void obs_publish(obs_pub kind, const obs_event *ev, strv session_id)
+ * (§6): the session as stored now, or its deletion. A message that cannot
+ * be built is logged and not sent. */
+void obs_publish(obs_pub kind, strv session_id)
 {
     static char s_msg[SESSION_MSG_BYTES];
     json_w w;
     size_t n = 0u;
     st_t st = ST_OK;
-    if (kind == OBS_PUB_EVENT) {
-        if ((g_ev_buf == NULL) || (ev == NULL)) {
-            return;
-        }
-        json_w_init(&w, g_ev_buf, g_ev_cap);
-        event_message(&w, ev);
-    } else if (kind == OBS_PUB_SESSION_DELETED) {
+    if (kind == OBS_PUB_SESSION_DELETED) {
         json_w_init(&w, s_msg, sizeof s_msg);
         json_w_obj_begin(&w);
         json_w_kstr(&w, "type", "session_deleted");
@@ -419,8 +425,7 @@ void obs_publish(obs_pub kind, const obs_event *ev, strv session_id)
         st = json_w_finish(&w, &n);
     }
     if (st == ST_OK) {
-        st = ring_publish(OBS_TOPIC, RING_PRIO_NORMAL,
-                          (kind == OBS_PUB_EVENT) ? g_ev_buf : s_msg, n, NULL);
+        st = ring_publish(OBS_TOPIC, RING_PRIO_NORMAL, s_msg, n, NULL);
     }
     if (st != ST_OK) {
         LOG_W("obs", "live update for session %.*s not sent: %s",
@@ -506,12 +511,16 @@ static void post_event_pass(hctx *h, const void *state)
     if (st == ST_TOOBIG) {
         /* larger than the stage: alone, in a transaction of its own, after
          * the batch (committed by store_begin), its message built in the
-         * render scratch */
-        g_ev_buf = http_render_scratch(&g_ev_cap);   /* free until the answer is written */
-        st = obs_record(&ev);
-        g_ev_buf = NULL;
+         * render scratch (free until the answer is written) */
+        size_t cap = 0u;
+        char *msg = http_render_scratch(&cap);
+        st = obs_record(&ev, msg, cap);
     }
     json_release(&d);
+    if (st == ST_TOOBIG) {
+        fam_fastapi_error(h, 413, "PAYLOAD_TOO_LARGE", "Request body too large");
+        return;
+    }
     if (st != ST_OK) {
         obs_internal(h, "recording an event", st);
         return;

@@ -1,9 +1,11 @@
 /*
  * obs.c - the observability family (spec/observability.md): its route table
  * and the descriptor's hooks (desc.c). The routes live in events.c and
- * sessions.c, the common helpers and validation in api.c (obs_int.h). Its
- * init also registers the answer agents asks for (Decision 8, through
- * fam/shared/xfam.h): whether a session of an agent is running.
+ * sessions.c, the common helpers and validation in api.c (obs_int.h), the
+ * hooks rpg passes on in hooks.c. Its init also registers, through
+ * fam/shared/xfam.h, the answer agents asks for (Decision 8: whether a
+ * session of an agent is running) and the recorder rpg asks for every hook
+ * posted to its POST /event (Decision 9).
  */
 #include "fam/obs/obs.h"
 
@@ -34,6 +36,8 @@ const fam_routes obs_routes = { k_routes, sizeof(k_routes) / sizeof(k_routes[0])
 st_t obs_init(const fam_env *env)
 {
     obs_set_stop_grace_ms((uint32_t)env->num("observability.stop_grace_ms"));
+    obs_hooks_init(env);
     xfam_set_agent_running(obs_agent_running);
+    xfam_set_hook_record(obs_hook_record);
     return ST_OK;
 }

@@ -1,10 +1,11 @@
 /*
  * obs_int.h - what the parts of the observability family share: the
  * limits of spec/observability.md §2.1, the common helpers and validation
- * (api.c), the live updates (events.c: obs_publish) and the route handlers
- * (events.c: POST /events, GET /events, /ws; sessions.c: the /sessions
- * routes and stop). obs.c holds the route table and the descriptor's
- * hooks; obs.h is the family's contract.
+ * (api.c), the live updates (events.c: obs_event_message, obs_publish),
+ * the route handlers (events.c: POST /events, GET /events, /ws;
+ * sessions.c: the /sessions routes and stop) and the Claude Code hooks
+ * posted to rpg (hooks.c, Decision 9). obs.c holds the route table and the
+ * descriptor's hooks; obs.h is the family's contract.
  */
 #ifndef ROOST_FAM_OBS_INT_H
 #define ROOST_FAM_OBS_INT_H
@@ -18,6 +19,7 @@
 #include "fam/obs/obs.h"
 #include "fam/obs/sql.h"
 #include "fam/shared/fapi.h"
+#include "fam/shared/xfam.h"
 #include "http/server.h"
 #include "json/read.h"
 #include "json/write.h"
@@ -62,9 +64,15 @@ bool obs_field_obj(fapi_errs *e, const json_doc *d, const char *key, strv *out);
 bool obs_field_content(fapi_errs *e, const json_doc *d, strv *out);
 
 /* ---- events.c: recording, live updates ---- */
-typedef enum { OBS_PUB_EVENT, OBS_PUB_SESSION_UPDATED, OBS_PUB_SESSION_DELETED } obs_pub;
-/* The single call site of live updates (§6): serialized once onto the ring. */
-void obs_publish(obs_pub kind, const obs_event *ev, strv session_id);
+/* The `event` message of ev (§6) into msg[0..cap): its length, or 0 when
+ * it does not fit. obs_record and the batch publish it. */
+size_t obs_event_message(const obs_event *ev, char *msg, size_t cap);
+typedef enum { OBS_PUB_SESSION_UPDATED, OBS_PUB_SESSION_DELETED } obs_pub;
+/* The session messages of live updates (§6): serialized once onto the ring. */
+void obs_publish(obs_pub kind, strv session_id);
+/* Is the JSON text one of Python's falsy values ({}, [], "", 0, 0.0,
+ * false, null)? Those are stored as null (§2.2). */
+bool obs_json_falsy(strv v);
 st_t obs_bind_opt_text(sqlite3_stmt *q, int idx, strv v, bool drop_empty);
 
 /* ---- route handlers ---- */
@@ -78,5 +86,11 @@ void obs_delete_session(hctx *h);
 void obs_stop_session(hctx *h);
 /* Decision 8 (fam/shared/xfam.h): a running session with agent_name name? */
 st_t obs_agent_running(strv name, bool *running);
+
+/* ---- hooks.c: Decision 9 (fam/shared/xfam.h, spec/hooks.md §4-§7) ---- */
+/* Expand observability.transcript_dirs (`~` = HOME of env->envp); at init. */
+void obs_hooks_init(const fam_env *env);
+/* The answer to rpg's xfam_hook_record: the hook's observability events. */
+void obs_hook_record(const xfam_hook *hk);
 
 #endif

@@ -2,9 +2,10 @@
  * sessions.c - the observability family's sessions (spec/observability.md
  * §3.3, §3.5-§3.7, §5): GET /sessions, PATCH .../metadata (rendered through
  * hctx_render from the store, as a patched session of up to ~30 KiB may not
- * fit tx), DELETE, and stop: pid = the latest event pid of the session (the
- * pane link of rpg, resolution step 2, is not wired yet); SIGTERM follows
- * after the grace period through a timer held in one of CFG_OBS_STOP_SLOTS
+ * fit tx), DELETE, and stop: pid = the latest event pid of the session,
+ * else the Claude process of the rpg pane the session was last linked to by
+ * a hook (asked of rpg through fam/shared/xfam.h); SIGTERM follows after
+ * the grace period through a timer held in one of CFG_OBS_STOP_SLOTS
  * slots. Also the answer to agents' question (Decision 8): is a session of
  * this agent running.
  */
@@ -17,6 +18,7 @@
 #include "core/log.h"
 #include "core/timer.h"
 #include "fam/shared/fam.h"
+#include "fam/shared/xfam.h"
 #include "port.h"
 
 static uint32_t g_stop_grace_ms = 5000u;
@@ -126,7 +128,7 @@ static void patch_pass(hctx *h, const void *state)
     store_done(q);
     fam_json_end(h, &w);
     if (!h->rerender) {
-        obs_publish(OBS_PUB_SESSION_UPDATED, NULL, sid);
+        obs_publish(OBS_PUB_SESSION_UPDATED, sid);
     }
 }
 
@@ -178,7 +180,7 @@ void obs_delete_session(hctx *h)
     json_w_obj_end(&w);
     json_w_obj_end(&w);
     fam_json_end(h, &w);
-    obs_publish(OBS_PUB_SESSION_DELETED, NULL, sid);
+    obs_publish(OBS_PUB_SESSION_DELETED, sid);
 }
 
 /* ---- Decision 8: agents asks before deleting an agent ---------------------- */
@@ -255,7 +257,20 @@ static void arm_sigterm(strv sid, int64_t pid)
     }
 }
 
-/* §5 process resolution: the latest event pid, if usable; 0: none. */
+/* §5: a candidate is used only if it is > 1, not roost itself, and the
+ * process exists (kill(pid, 0) succeeds or fails with EPERM). */
+static bool pid_usable(int64_t pid)
+{
+    return (pid > 1) && (pid != port_proc_self()) && (port_proc_exists(pid) == ST_OK);
+}
+
+/* §5 process resolution, first usable candidate wins: 1. the pid of the
+ * latest event of the session that carried one; 2. the Claude process of
+ * the rpg pane the session was last linked to by a hook (hooks.md §6; rpg
+ * answers, ST_NOTFOUND when it is not built, the pane is gone or is not a
+ * Claude pane). A candidate that is not usable counts as none and the
+ * next step is asked: an old event's pid whose process ended does not hide
+ * the pane's live one. 0: none. */
 static int64_t stop_pid(strv sid)
 {
     sqlite3_stmt *q = obs_stmt(OBS_SQL_EVENT_LAST_PID);
@@ -265,9 +280,11 @@ static int64_t stop_pid(strv sid)
         pid = store_col_int64(q, 0);
     }
     store_done(q);
-    /* Resolution step 2 (the rpg pane's Claude process) is not wired yet. */
-    if ((pid <= 1) || (pid == port_proc_self()) || (port_proc_exists(pid) != ST_OK)) {
+    if (!pid_usable(pid)) {
         pid = 0;
+        if ((xfam_session_pid(sid, &pid) != ST_OK) || !pid_usable(pid)) {
+            pid = 0;
+        }
     }
     return pid;
 }
@@ -303,7 +320,7 @@ void obs_stop_session(hctx *h)
         obs_internal(h, "session stop", st);
         return;
     }
-    obs_publish(OBS_PUB_SESSION_UPDATED, NULL, sid);
+    obs_publish(OBS_PUB_SESSION_UPDATED, sid);
     pid = port_proc_supported() ? stop_pid(sid) : 0;
     if (pid == 0) {
         (void)snprintf(msg, sizeof msg, "Session marked as stopped; no process to signal");

@@ -92,6 +92,7 @@ const fam_desc fam_rpg = {
     .prefix = "rpg",
     .about = "tmux panes running Claude Code, personas, quests, XP",
     .port = 4011u,
+    .hook_path = "/event",              /* hooks.md §1: the rpg hook script's target */
     .topic = RPG_TOPIC,
     .cors = CORS_STYLE_ECHO,
     .cors_origins = "*",

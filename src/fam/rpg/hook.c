@@ -29,6 +29,7 @@
 
 #define DEDUP_MS (5u * 60u * 1000u)
 
+/* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
 static struct {
     uint64_t key;
     uint64_t at_ms;                     /* 0: free */
@@ -51,8 +52,9 @@ static bool duplicate(uint64_t key, uint64_t now)
     return false;
 }
 
-static uint64_t fnv_more(uint64_t h, const char *p, size_t n)
+static uint64_t fnv_more(uint64_t h0, const char *p, size_t n)
 {
+    uint64_t h = h0;
     size_t i;
     for (i = 0u; i < n; i++) {
         h ^= (uint64_t)(unsigned char)p[i];
@@ -96,11 +98,14 @@ static size_t normalise(const char *in, size_t n, char *out, size_t cap)
         char c = in[i];
         if ((c >= 'A') && (c <= 'Z')) {
             if (!snake && (i > 0u)) {
-                out[k++] = '_';
+                out[k] = '_';
+                k++;
             }
-            c = (char)(c - 'A' + 'a');
+            /* cppcheck-suppress misra-c2012-10.8 ; false positive: char plus an offset is char */
+            c = (char)(c + ('a' - 'A'));
         }
-        out[k++] = c;
+        out[k] = c;
+        k++;
     }
     out[k] = '\0';
     return k;
@@ -140,7 +145,8 @@ static bool tool_success(const json_doc *d, char *out, size_t cap, size_t *out_n
         if ((so >= 0) && (json_type(d, so) == JSON_STRING)) {
             size_t n = str_of(d, so, out, cap);
             if ((se >= 0) && (json_type(d, se) == JSON_STRING) && ((n + 2u) < cap)) {
-                out[n++] = '\n';
+                out[n] = '\n';
+                n++;
                 n += str_of(d, se, out + n, cap - n);
             }
             *out_n = n;
@@ -188,19 +194,28 @@ static void sub_remove(rpg_csession *cs, const char *id)
 /* The raw text of a member (a JSON value as received), or a NULL view. */
 static strv raw_of(const json_doc *d, const char *const *names, size_t n)
 {
-    int t = member(d, names, n);
-    return (t >= 0) ? json_raw(d, t) : STRV_NULL;
+    /* the first present, an explicit null included (xfam.h: a NULL view
+     * only for an absent field; observability maps null as upstream does) */
+    strv v = STRV_NULL;
+    size_t i;
+    for (i = 0u; (i < n) && (v.p == NULL); i++) {
+        int t = json_obj_get(d, json_root(d), names[i]);
+        if (t >= 0) {
+            v = json_raw(d, t);
+        }
+    }
+    return v;
+}
+
+static strv raw_one(const json_doc *d, const char *name)
+{
+    return raw_of(d, &name, 1u);
 }
 
 static void to_obs(const json_doc *d, const char *type, size_t type_n, uint64_t wall_us)
 {
     static const char *const k_sid[] = { "session_id", "sessionId" };
     static const char *const k_tool[] = { "tool_name", "toolName" };
-    static const char *const k_in[] = { "tool_input" };
-    static const char *const k_resp[] = { "tool_response" };
-    static const char *const k_err[] = { "error" };
-    static const char *const k_prompt[] = { "prompt" };
-    static const char *const k_tp[] = { "transcript_path" };
     xfam_hook hk;
     int t = json_obj_get(d, json_root(d), "pid");
     int64_t pid = 0;
@@ -208,11 +223,11 @@ static void to_obs(const json_doc *d, const char *type, size_t type_n, uint64_t 
     hk.type = strv_make(type, type_n);
     hk.session_id = raw_of(d, k_sid, 2u);
     hk.tool_name = raw_of(d, k_tool, 2u);
-    hk.tool_input = raw_of(d, k_in, 1u);
-    hk.tool_response = raw_of(d, k_resp, 1u);
-    hk.error = raw_of(d, k_err, 1u);
-    hk.prompt = raw_of(d, k_prompt, 1u);
-    hk.transcript_path = raw_of(d, k_tp, 1u);
+    hk.tool_input = raw_one(d, "tool_input");
+    hk.tool_response = raw_one(d, "tool_response");
+    hk.error = raw_one(d, "error");
+    hk.prompt = raw_one(d, "prompt");
+    hk.transcript_path = raw_one(d, "transcript_path");
     if ((t >= 0) && (json_type(d, t) == JSON_NUMBER) && (json_get_i64(d, t, &pid) == ST_OK) &&
         (pid >= 1) && (pid <= 2147483647)) {
         hk.has_pid = true;
@@ -220,6 +235,14 @@ static void to_obs(const json_doc *d, const char *type, size_t type_n, uint64_t 
     }
     hk.wall_us = wall_us;
     xfam_hook_record(&hk);
+}
+
+/* A type of the §5 table (the rest is ignored by rpg). */
+static bool hook_type_known(const char *type)
+{
+    return (strcmp(type, "pre_tool_use") == 0) || (strcmp(type, "post_tool_use") == 0) ||
+           (strcmp(type, "user_prompt_submit") == 0) || (strcmp(type, "user_prompt") == 0) ||
+           (strcmp(type, "stop") == 0) || (strcmp(type, "notification") == 0);
 }
 
 /* The bus event of a processed hook (§10), as an `event` on /ws. */
@@ -254,7 +277,6 @@ void rpg_post_event(hctx *h)
     static const char *const k_sid[] = { "session_id", "sessionId" };
     static const char *const k_tuid[] = { "tool_use_id", "toolUseId" };
     static const char *const k_tool[] = { "tool_name", "toolName" };
-    static char s_out[RPG_ERR_BYTES * 4u];
     json_doc d;
     json_err e;
     char raw_type[64];
@@ -267,19 +289,18 @@ void rpg_post_event(hctx *h)
     size_t sid_n;
     size_t i;
     rpg_pane *p = NULL;
-    rpg_csession *cs;
     uint64_t now = clock_mono_ms();
     uint64_t wall_us = clock_wall_us();
     uint32_t pn = 0u;
     if ((h->body.n == 0u) || (json_parse(&d, h->body.p, h->body.n, &e) != ST_OK) ||
         (json_type(&d, json_root(&d)) != JSON_OBJECT)) {
         json_release(&d);
-        rpg_error(h, 400, "INVALID_JSON", "Request body must be a JSON object");
+        rpg_error(h, 400, "INVALID_JSON", "Invalid JSON body");
         return;
     }
     /* §5 step 1 */
     raw_type[0] = '\0';
-    for (i = 0u; i < (sizeof k_type / sizeof k_type[0]); i++) {
+    for (i = 0u; i < (sizeof(k_type) / sizeof(k_type[0])); i++) {
         int t = json_obj_get(&d, json_root(&d), k_type[i]);
         if (str_of(&d, t, raw_type, sizeof raw_type) > 0u) {
             break;
@@ -321,14 +342,18 @@ void rpg_post_event(hctx *h)
     to_obs(&d, type, type_n, wall_us);
     (void)str_of(&d, member(&d, k_tool, 2u), tool, sizeof tool);
     if (p != NULL) {
-        cs = rpg_cs_of(p);
+        rpg_csession *cs = rpg_cs_of(p);
         if (sid_n > 0u) {
             rpg_link_record(p->id, strv_make(sid, sid_n));
         }
         if (cs != NULL) {
-            bool known = true;
             if (sid_n > 0u) {
                 rpg_cs_link(cs, strv_make(sid, sid_n));
+            }
+            if (hook_type_known(type)) {
+                /* §6.2: before the status change, so its pane_update has it */
+                cs->hook_wall_ms = wall_us / 1000u;
+                cs->hook_mono_ms = (now == 0u) ? 1u : now;
             }
             if (strcmp(type, "pre_tool_use") == 0) {
                 clear_error(cs);
@@ -343,6 +368,7 @@ void rpg_post_event(hctx *h)
                 }
                 rpg_set_status(cs, RPG_ST_WORKING, RPG_SRC_HOOK);
             } else if (strcmp(type, "post_tool_use") == 0) {
+                static char s_out[RPG_ERR_BYTES * 4u];
                 size_t on = 0u;
                 bool ok = tool_success(&d, s_out, sizeof s_out, &on);
                 if (strcmp(tool, "Task") == 0) {
@@ -373,11 +399,7 @@ void rpg_post_event(hctx *h)
                 cs->nsub = 0u;
                 rpg_set_status(cs, RPG_ST_IDLE, RPG_SRC_HOOK);
             } else {
-                known = strcmp(type, "notification") == 0;
-            }
-            if (known) {
-                cs->hook_wall_ms = wall_us / 1000u;
-                cs->hook_mono_ms = (now == 0u) ? 1u : now;
+                /* notification and the rest: no status effect */
             }
         }
     }

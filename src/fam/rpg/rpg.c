@@ -22,10 +22,26 @@
 static spa_site g_spa;
 static const char *const k_api_prefixes[] = { "/api/", "/ws", "/health", "/event" };
 
+/* A WebSocket upgrade is accepted on /ws only (§9, Decision 5): on any
+ * other route it is answered as an unknown route. True when it answered. */
+static bool upgrade_elsewhere(hctx *h)
+{
+    if ((h->req == NULL) ||
+        !strv_ieq_cstr(http_header_get(h->req, "Upgrade"), "websocket")) {
+        return false;
+    }
+    h->routed = false;
+    rpg_error(h, 404, "NOT_FOUND", "Not found");
+    return true;
+}
+
 static void health(hctx *h)
 {
     json_w w;
     char ts[32];
+    if (upgrade_elsewhere(h)) {
+        return;
+    }
     (void)clock_format(clock_wall_us(), CLOCK_FMT_Z3, ts, sizeof ts);
     rpg_ok_begin(h, &w);
     json_w_obj_begin(&w);
@@ -39,7 +55,7 @@ static const route k_routes[] = {
     { RM_GET, "/health", health, ROUTE_OPEN },
     { RM(HTTP_M_POST), "/event", rpg_post_event, ROUTE_HOOK_BODY },
     { RM_GET, "/ws", rpg_ws_connect, 0u },
-    { RM_GET, "/api/windows", rpg_get_windows, ROUTE_BIG_OUT },
+    { RM_GET, "/api/windows", rpg_get_windows, 0u },
     { RM(HTTP_M_POST), "/api/windows/create", rpg_window_create, 0u },
     { RM(HTTP_M_POST), "/api/windows/{id}/rename", rpg_window_rename, 0u },
     { RM(HTTP_M_POST), "/api/windows/{id}/close", rpg_window_close, 0u },
@@ -117,6 +133,9 @@ void rpg_error(hctx *h, int status, const char *code, const char *msg)
 /* Everything but /health and preflights follows rpg.auth (README §3). */
 static bool rpg_authorize(hctx *h)
 {
+    if (h->routed && (h->match.rt->fn != rpg_ws_connect) && upgrade_elsewhere(h)) {
+        return false;
+    }
     if (!h->svc->auth_required || (auth_check(h, auth_query_allowed(h)) == AUTH_OK)) {
         return true;
     }
@@ -126,6 +145,9 @@ static bool rpg_authorize(hctx *h)
 
 static void rpg_spa(hctx *h)
 {
+    if (upgrade_elsewhere(h)) {
+        return;
+    }
     spa_serve(&g_spa, h);
 }
 

@@ -68,6 +68,7 @@ typedef struct {
     uint64_t err_wall_ms;
     rpg_errclass err_class;
     uint32_t nsub;
+    /* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
     struct {
         char id[64];
         char desc[128];
@@ -149,12 +150,14 @@ const char *rpg_link_sid_of_pane(uint32_t pane);
 /* No pane (a bus event without one). */
 #define RPG_NO_PANE UINT32_MAX
 
-/* Write a TmuxWindow[], the TmuxState of GET /api/windows (ws.c), a
- * TmuxPane and a ClaudeSession (§2.1, §2.2) from the state. */
+/* Write a TmuxWindow[] (ws.c), a TmuxPane and a ClaudeSession (§2.1, §2.2) from the state. */
 void rpg_w_windows(json_w *w, bool with_terminal);
-void rpg_w_state(json_w *w);
 void rpg_w_pane(json_w *w, const rpg_pane *p, bool with_terminal);
 void rpg_w_session(json_w *w, const rpg_csession *cs);
+
+/* The avatar seed of a session id (§4.9): abs of the 32-bit hash of its
+ * UTF-16 code units. */
+uint64_t rpg_avatar_seed(const char *sid);
 
 /* Counters for /metrics and the logs. */
 typedef struct {
@@ -169,8 +172,6 @@ typedef struct {
 extern rpg_stats_t g_rpg_stats;
 
 /* ---- ws.c ------------------------------------------------------------------ */
-
-typedef enum { RPG_MSG_WINDOWS = 0, RPG_MSG_COMPANIONS } rpg_snapshot_kind;
 
 void rpg_ws_connect(hctx *h);
 void rpg_ws_streams(uint32_t heartbeat_ms, uint64_t pause, uint64_t resume, uint64_t max);

@@ -51,7 +51,11 @@ rpg_stats_t g_rpg_stats;
 #define CLASSIFY_MS 2000u
 #define UPDATE_GAP_MS 50u
 #define POLL_ARGS (16u + (16u * (size_t)CFG_RPG_CLAUDE))
+/* The poll's output: fields cut by FS, a capture starts after a MARK line. */
+#define FS "\x1f"
+#define MARK "\x1e"
 
+/* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
 static struct {
     bool on;
     char tmux[256];
@@ -61,6 +65,7 @@ static struct {
     bool running;                       /* a poll child is out */
     bool again;                         /* poll again as soon as it ends */
     timer_id flush;                     /* held pane_updates */
+    /* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
     struct {
         void (*fn)(void *ctx);
         void *ctx;
@@ -80,24 +85,24 @@ static struct {
 
 /* ---- lookups ---------------------------------------------------------------- */
 
-bool rpg_parse_id(strv s, char sigil, uint32_t *id)
+/* Up to 10 decimal digits, at most UINT32_MAX. */
+static bool parse_u32(strv s, uint32_t *out)
 {
     uint64_t v = 0u;
-    size_t i;
-    if ((s.n < 2u) || (s.n > 11u) || (s.p[0] != sigil)) {
+    if ((s.n > 10u) || !strv_to_u64(s, UINT32_MAX, &v)) {
         return false;
     }
-    for (i = 1u; i < s.n; i++) {
-        if ((s.p[i] < '0') || (s.p[i] > '9')) {
-            return false;
-        }
-        v = (v * 10u) + (uint64_t)(unsigned char)(s.p[i] - '0');
-    }
-    if (v > UINT32_MAX) {
-        return false;
-    }
-    *id = (uint32_t)v;
+    *out = (uint32_t)v;
     return true;
+}
+
+bool rpg_parse_id(strv s, char sigil, uint32_t *id)
+{
+    const char *p = s.p;
+    if ((s.n < 2u) || (s.n > 11u) || (p[0] != sigil)) {
+        return false;
+    }
+    return parse_u32(strv_make(p + 1, s.n - 1u), id);
 }
 
 rpg_pane *rpg_pane_find(uint32_t id)
@@ -127,38 +132,19 @@ rpg_csession *rpg_cs_of(const rpg_pane *p)
     return ((p != NULL) && (p->cs >= 0)) ? &g_rpg_cs[p->cs] : NULL;
 }
 
-static bool parse_u32(strv s, uint32_t *out)
-{
-    uint64_t v = 0u;
-    size_t i;
-    if ((s.n == 0u) || (s.n > 10u)) {
-        return false;
-    }
-    for (i = 0u; i < s.n; i++) {
-        if ((s.p[i] < '0') || (s.p[i] > '9')) {
-            return false;
-        }
-        v = (v * 10u) + (uint64_t)(unsigned char)(s.p[i] - '0');
-    }
-    if (v > UINT32_MAX) {
-        return false;
-    }
-    *out = (uint32_t)v;
-    return true;
-}
-
 rpg_pane *rpg_pane_by_target(strv target)
 {
     /* session:window.pane; the session name may itself hold ':' */
+    const char *t = target.p;
     size_t colon = target.n;
     size_t dot = target.n;
     size_t i;
     uint32_t widx = 0u;
     uint32_t pidx = 0u;
     for (i = target.n; i > 0u; i--) {
-        if ((dot == target.n) && (target.p[i - 1u] == '.')) {
+        if ((dot == target.n) && (t[i - 1u] == '.')) {
             dot = i - 1u;
-        } else if ((dot != target.n) && (target.p[i - 1u] == ':')) {
+        } else if ((dot != target.n) && (t[i - 1u] == ':')) {
             colon = i - 1u;
             break;
         } else {
@@ -172,8 +158,7 @@ rpg_pane *rpg_pane_by_target(strv target)
     }
     for (i = 0u; i < g_rpg_nwin; i++) {
         const rpg_window *w = &g_rpg_win[i];
-        if ((w->index == widx) && (strlen(w->session) == colon) &&
-            (memcmp(w->session, target.p, colon) == 0)) {
+        if ((w->index == widx) && strv_eq_cstr(strv_make(t, colon), w->session)) {
             uint32_t k;
             for (k = 0u; k < g_rpg_npane; k++) {
                 if ((g_rpg_pane[k].window == w->id) && (g_rpg_pane[k].index == pidx)) {
@@ -192,6 +177,7 @@ const char *rpg_tmux(void)
 
 /* ---- links (§3.4, hooks.md §6) ------------------------------------------------ */
 
+/* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
 static struct {
     uint32_t pane;
     uint64_t used;                      /* 0: free */
@@ -232,7 +218,8 @@ void rpg_link_record(uint32_t pane, strv sid)
         }
     }
     g_link[at].pane = pane;
-    g_link[at].used = ++g_link_clock;
+    g_link_clock++;
+    g_link[at].used = g_link_clock;
     (void)memcpy(g_link[at].sid, key, sizeof key);
 }
 
@@ -251,8 +238,7 @@ st_t rpg_session_pid(strv sid, int64_t *pid)
 {
     size_t i;
     for (i = 0u; i < (size_t)CFG_RPG_LINKS; i++) {
-        if ((g_link[i].used != 0u) && (strlen(g_link[i].sid) == sid.n) &&
-            (memcmp(g_link[i].sid, sid.p, sid.n) == 0)) {
+        if ((g_link[i].used != 0u) && strv_eq_cstr(sid, g_link[i].sid)) {
             const rpg_pane *p = rpg_pane_find(g_link[i].pane);
             if ((p != NULL) && (p->type == PT_CLAUDE) && (p->claude_pid > 0)) {
                 *pid = p->claude_pid;
@@ -344,8 +330,6 @@ static int32_t cs_open(rpg_pane *p)
         rpg_csession *cs = &g_rpg_cs[i];
         if (!cs->used) {
             const char *sid = rpg_link_sid_of_pane(p->id);
-            char ph[24];
-            size_t n;
             (void)memset(cs, 0, offsetof(rpg_csession, term));
             cs->used = true;
             cs->pane = p->id;
@@ -356,8 +340,10 @@ static int32_t cs_open(rpg_pane *p)
                 rpg_cs_link(cs, strv_from_cstr(sid));
             } else {
                 /* a placeholder until a hook names the session (§3.4) */
+                char ph[24];
+                size_t n;
                 (void)memcpy(ph, "pane-%", 6u);
-                n = 6u + fmt_u64(ph + 6, sizeof ph - 7u, p->id);
+                n = 6u + fmt_u64(ph + 6, sizeof(ph) - 7u, p->id);
                 rpg_cs_link(cs, strv_make(ph, n));
             }
             cs->status = RPG_ST_IDLE;
@@ -397,7 +383,7 @@ static bool has_sub(const char *s, size_t n, const char *sub)
     size_t m = strlen(sub);
     size_t i;
     for (i = 0u; (i + m) <= n; i++) {
-        if (memcmp(s + i, sub, m) == 0) {
+        if (strv_starts_with_cstr(strv_make(s + i, n - i), sub)) {
             return true;
         }
     }
@@ -408,7 +394,7 @@ static bool is_shell(const char *name)
 {
     static const char *const k_shells[] = { "bash", "zsh", "sh", "fish", "tcsh", "csh" };
     size_t i;
-    for (i = 0u; i < (sizeof k_shells / sizeof k_shells[0]); i++) {
+    for (i = 0u; i < (sizeof(k_shells) / sizeof(k_shells[0])); i++) {
         if (strcmp(name, k_shells[i]) == 0) {
             return true;
         }
@@ -462,9 +448,9 @@ static void classify(rpg_pane *p)
     } else if (is_shell(name)) {
         int64_t kids[32];
         size_t nk = 0u;
-        size_t i;
         p->type = PT_SHELL;
         if (port_proc_children(p->pid, kids, 32u, &nk) == ST_OK) {
+            size_t i;
             for (i = 0u; i < nk; i++) {
                 bool r = false;
                 char kn[64];
@@ -482,9 +468,9 @@ static void classify(rpg_pane *p)
     if (port_proc_cwd(p->pid, p->cwd, sizeof p->cwd) != ST_OK) {
         int64_t kids[8];
         size_t nk = 0u;
-        size_t i;
         bool got = false;
         if (port_proc_children(p->pid, kids, 8u, &nk) == ST_OK) {
+            size_t i;
             for (i = 0u; (i < nk) && !got; i++) {
                 got = port_proc_cwd(kids[i], p->cwd, sizeof p->cwd) == ST_OK;
             }
@@ -504,8 +490,8 @@ static void classify(rpg_pane *p)
 static strv next_field(strv *line, bool last)
 {
     strv f = *line;
-    size_t i;
     if (!last) {
+        size_t i;
         for (i = 0u; i < line->n; i++) {
             if (line->p[i] == '\x1f') {
                 f.n = i;
@@ -539,13 +525,15 @@ static void parse_window(strv line)
             g_rpg_stats.panes_dropped++;
             return;
         }
-        w = &g_rpg_win[g_rpg_nwin++];
+        w = &g_rpg_win[g_rpg_nwin];
+        g_rpg_nwin++;
         (void)memset(w, 0, sizeof *w);
         w->id = wid;
     }
     w->index = widx;
-    w->order = g.next_order++;
-    w->active = (act.n == 1u) && (act.p[0] == '1');
+    w->order = g.next_order;
+    g.next_order++;
+    w->active = strv_eq_cstr(act, "1");
     copy_cut(w->session, sizeof w->session, sess.p, sess.n);
     copy_cut(w->name, sizeof w->name, name.p, name.n);
     w->seen = true;
@@ -579,7 +567,8 @@ static void parse_pane(strv line)
             }
             return;
         }
-        p = &g_rpg_pane[g_rpg_npane++];
+        p = &g_rpg_pane[g_rpg_npane];
+        g_rpg_npane++;
         (void)memset(p, 0, sizeof *p);
         p->id = pn;
         p->cs = -1;
@@ -587,7 +576,7 @@ static void parse_pane(strv line)
     }
     p->window = wn;
     p->index = parse_u32(idx, &v) ? v : 0u;
-    p->active = (act.n == 1u) && (act.p[0] == '1');
+    p->active = strv_eq_cstr(act, "1");
     p->width = parse_u32(wd, &v) ? v : 0u;
     p->height = parse_u32(ht, &v) ? v : 0u;
     p->pid = parse_u32(pid, &v) ? (int64_t)v : 0;
@@ -596,23 +585,25 @@ static void parse_pane(strv line)
 }
 
 /* Keep the last bytes of a capture that fit the terminal, from a line start. */
-static void take_capture(rpg_csession *cs, uint32_t slot, const char *s, size_t n)
+static void take_capture(rpg_csession *cs, uint32_t slot, const char *all, size_t all_n)
 {
     size_t from = 0u;
+    const char *s;
+    size_t n;
     uint64_t now = clock_mono_ms();
     rpg_detection det;
     rpg_recon_in in;
     rpg_recon_out out;
     uint64_t since_content;
-    g.cap_size[slot] = (uint32_t)n;
-    if (n > (size_t)CFG_RPG_TERM_BYTES) {
-        from = n - (size_t)CFG_RPG_TERM_BYTES;
-        while ((from < n) && (s[from - 1u] != '\n')) {
+    g.cap_size[slot] = (uint32_t)all_n;
+    if (all_n > (size_t)CFG_RPG_TERM_BYTES) {
+        from = all_n - (size_t)CFG_RPG_TERM_BYTES;
+        while ((from < all_n) && (all[from - 1u] != '\n')) {
             from++;
         }
     }
-    s += from;
-    n -= from;
+    s = all + from;
+    n = all_n - from;
     g_rpg_stats.captures++;
     if ((n == cs->term_n) && (memcmp(cs->term, s, n) == 0)) {
         cs->unchanged++;
@@ -693,12 +684,12 @@ static void parse_output(const char *out, size_t n, bool whole)
                 rpg_pane_find(pn) : NULL;
             if ((p != NULL) && (p->cs >= 0)) {
                 cap_slot = p->cs;
-                cap_from = (e < n) ? (e + 1u) : n;
+                cap_from = e + ((e < n) ? 1u : 0u);
             }
         } else if (cap_slot < 0) {
-            if ((line.n > 2u) && (line.p[0] == 'W') && (line.p[1] == '\x1f')) {
+            if ((line.n > 2u) && strv_starts_with_cstr(line, "W" FS)) {
                 parse_window(strv_make(line.p + 2, line.n - 2u));
-            } else if ((line.n > 2u) && (line.p[0] == 'P') && (line.p[1] == '\x1f')) {
+            } else if ((line.n > 2u) && strv_starts_with_cstr(line, "P" FS)) {
                 parse_pane(strv_make(line.p + 2, line.n - 2u));
             } else {
                 /* not ours */
@@ -706,7 +697,7 @@ static void parse_output(const char *out, size_t n, bool whole)
         } else {
             /* a line of the capture */
         }
-        i = (e < n) ? (e + 1u) : n;
+        i = e + ((e < n) ? 1u : 0u);     /* past the newline */
     }
     if ((cap_slot >= 0) && whole) {
         /* the last capture ends with the output (its final newline is tmux's) */
@@ -773,7 +764,7 @@ static void parse_output(const char *out, size_t n, bool whole)
 
 /* ---- the poll ---------------------------------------------------------------- */
 
-static void schedule(uint64_t delay_ms);
+static void schedule(uint64_t delay);
 
 static void poll_done(void *ctx, const child_result *r)
 {
@@ -815,6 +806,13 @@ static void poll_done(void *ctx, const child_result *r)
     }
 }
 
+/* Append s to the argument vector being built. */
+static void arg(const char **argv, size_t *k, const char *s)
+{
+    argv[*k] = s;
+    *k += 1u;
+}
+
 static void poll_start(void)
 {
     static const char *argv[POLL_ARGS];
@@ -825,18 +823,18 @@ static void poll_start(void)
     uint32_t i;
     child_spec sp;
     st_t st;
-    argv[a++] = g.tmux;
-    argv[a++] = "list-windows";
-    argv[a++] = "-a";
-    argv[a++] = "-F";
-    argv[a++] = "W\x1f#{window_id}\x1f#{session_name}\x1f#{window_index}\x1f"
-                "#{window_active}\x1f#{window_name}";
-    argv[a++] = ";";
-    argv[a++] = "list-panes";
-    argv[a++] = "-a";
-    argv[a++] = "-F";
-    argv[a++] = "P\x1f#{pane_id}\x1f#{window_id}\x1f#{pane_index}\x1f#{pane_active}\x1f"
-                "#{pane_width}\x1f#{pane_height}\x1f#{pane_pid}\x1f#{pane_current_command}";
+    arg(argv, &a, g.tmux);
+    arg(argv, &a, "list-windows");
+    arg(argv, &a, "-a");
+    arg(argv, &a, "-F");
+    arg(argv, &a, "W" FS "#{window_id}" FS "#{session_name}" FS "#{window_index}" FS
+        "#{window_active}" FS "#{window_name}");
+    arg(argv, &a, ";");
+    arg(argv, &a, "list-panes");
+    arg(argv, &a, "-a");
+    arg(argv, &a, "-F");
+    arg(argv, &a, "P" FS "#{pane_id}" FS "#{window_id}" FS "#{pane_index}" FS "#{pane_active}" FS
+        "#{pane_width}" FS "#{pane_height}" FS "#{pane_pid}" FS "#{pane_current_command}");
     g.ncap = 0u;
     for (i = 0u; i < (uint32_t)CFG_RPG_CLAUDE; i++) {
         rpg_csession *cs = &g_rpg_cs[i];
@@ -849,24 +847,24 @@ static void poll_start(void)
         }
         used += est;
         g.cap_target[g.ncap][0] = '%';
-        g.cap_target[g.ncap][1 + fmt_u64(&g.cap_target[g.ncap][1], 14u, cs->pane)] = '\0';
-        argv[a++] = ";";
-        argv[a++] = "display-message";
-        argv[a++] = "-p";
-        argv[a++] = "-t";
-        argv[a++] = g.cap_target[g.ncap];
-        argv[a++] = "\x1e#{pane_id}";
-        argv[a++] = ";";
-        argv[a++] = "capture-pane";
-        argv[a++] = "-p";
-        argv[a++] = "-J";
-        argv[a++] = "-e";
-        argv[a++] = "-S";
-        argv[a++] = g.lines_arg;
-        argv[a++] = "-E";
-        argv[a++] = "-";
-        argv[a++] = "-t";
-        argv[a++] = g.cap_target[g.ncap];
+        g.cap_target[g.ncap][1u + fmt_u64(&g.cap_target[g.ncap][1], 14u, cs->pane)] = '\0';
+        arg(argv, &a, ";");
+        arg(argv, &a, "display-message");
+        arg(argv, &a, "-p");
+        arg(argv, &a, "-t");
+        arg(argv, &a, g.cap_target[g.ncap]);
+        arg(argv, &a, MARK "#{pane_id}");
+        arg(argv, &a, ";");
+        arg(argv, &a, "capture-pane");
+        arg(argv, &a, "-p");
+        arg(argv, &a, "-J");
+        arg(argv, &a, "-e");
+        arg(argv, &a, "-S");
+        arg(argv, &a, g.lines_arg);
+        arg(argv, &a, "-E");
+        arg(argv, &a, "-");
+        arg(argv, &a, "-t");
+        arg(argv, &a, g.cap_target[g.ncap]);
         cs->next_capture_ms = now + capture_gap(cs, now);
         g.cap_pane[g.ncap] = cs->pane;
         g.ncap++;
@@ -902,8 +900,9 @@ static void tick(void *arg)
     schedule(g.poll_ms);
 }
 
-static void schedule(uint64_t delay_ms)
+static void schedule(uint64_t delay)
 {
+    uint64_t delay_ms = delay;
     if (!g.on) {
         return;
     }
@@ -995,7 +994,7 @@ void rpg_w_session(json_w *w, const rpg_csession *cs)
     {
         char pid[16];
         pid[0] = '%';
-        pid[1 + fmt_u64(pid + 1, sizeof pid - 2u, cs->pane)] = '\0';
+        pid[1u + fmt_u64(pid + 1, sizeof(pid) - 2u, cs->pane)] = '\0';
         json_w_kstr(w, "paneId", pid);
     }
     json_w_knull(w, "personaId");
@@ -1024,9 +1023,10 @@ void rpg_w_session(json_w *w, const rpg_csession *cs)
         json_w_key(w, "activeSubagents");
         json_w_arr_begin(w);
         for (i = 0u; i < cs->nsub; i++) {
+            const char *desc = cs->sub[i].desc;
             json_w_obj_begin(w);
             json_w_kstr(w, "id", cs->sub[i].id);
-            if (cs->sub[i].desc[0] != '\0') {
+            if (desc[0] != '\0') {
                 json_w_kstr(w, "description", cs->sub[i].desc);
             }
             json_w_ku64(w, "startedAt", cs->sub[i].started_ms);
@@ -1048,7 +1048,7 @@ void rpg_w_pane(json_w *w, const rpg_pane *p, bool with_terminal)
     char id[16];
     const rpg_csession *cs = rpg_cs_of(p);
     id[0] = '%';
-    id[1 + fmt_u64(id + 1, sizeof id - 2u, p->id)] = '\0';
+    id[1u + fmt_u64(id + 1, sizeof(id) - 2u, p->id)] = '\0';
     json_w_obj_begin(w);
     json_w_kstr(w, "id", id);
     json_w_ku64(w, "index", p->index);
@@ -1064,8 +1064,16 @@ void rpg_w_pane(json_w *w, const rpg_pane *p, bool with_terminal)
         json_w_key(w, "claudeSession");
         json_w_obj_begin(w);
         json_w_kstr(w, "id", cs->sid);
-        /* personas (rpg.md §2.3) are not built yet: the session id names it */
+        /* personas (rpg.md §2.3) are not built yet: the session id names
+         * it; its avatar is already the persona's (§4.9) */
         json_w_kstr(w, "name", cs->sid);
+        {
+            char url[40] = "/api/avatars/";
+            size_t n = 13u;
+            n += fmt_u64(url + n, sizeof url - n - 1u, rpg_avatar_seed(cs->sid));
+            url[n] = '\0';
+            json_w_kstr(w, "avatarSvg", url);
+        }
         json_w_kstr(w, "status", rpg_status_name(cs->status));
         json_w_kstr(w, "tier", "novice");
         json_w_key(w, "badges");
@@ -1124,4 +1132,41 @@ void rpg_w_pane(json_w *w, const rpg_pane *p, bool with_terminal)
         json_w_kstrn(w, "terminalContent", cs->term, cs->term_n);
     }
     json_w_obj_end(w);
+}
+
+uint64_t rpg_avatar_seed(const char *sid)
+{
+    /* h = (h << 5) - h + c over the UTF-16 code units, 32-bit wrapping */
+    uint32_t h = 0u;
+    const unsigned char *u = (const unsigned char *)sid;
+    size_t i = 0u;
+    int32_t sh;
+    while (u[i] != 0u) {
+        uint32_t cp = u[i];
+        size_t len = 1u;
+        if ((cp >= 0xC0u) && (cp < 0xE0u) && (u[i + 1u] != 0u)) {
+            cp = ((cp & 0x1Fu) << 6) | (u[i + 1u] & 0x3Fu);
+            len = 2u;
+        } else if ((cp >= 0xE0u) && (cp < 0xF0u) && (u[i + 1u] != 0u) && (u[i + 2u] != 0u)) {
+            cp = ((cp & 0x0Fu) << 12) | ((u[i + 1u] & 0x3Fu) << 6) | (u[i + 2u] & 0x3Fu);
+            len = 3u;
+        } else if ((cp >= 0xF0u) && (u[i + 1u] != 0u) && (u[i + 2u] != 0u) &&
+                   (u[i + 3u] != 0u)) {
+            cp = ((cp & 0x07u) << 18) | ((u[i + 1u] & 0x3Fu) << 12) |
+                 ((u[i + 2u] & 0x3Fu) << 6) | (u[i + 3u] & 0x3Fu);
+            len = 4u;
+        } else {
+            /* ASCII, or a stray byte taken as it is */
+        }
+        if (cp > 0xFFFFu) {
+            uint32_t v = cp - 0x10000u;
+            h = (h << 5) - h + (0xD800u + (v >> 10));
+            h = (h << 5) - h + (0xDC00u + (v & 0x3FFu));
+        } else {
+            h = (h << 5) - h + cp;
+        }
+        i += len;
+    }
+    sh = (int32_t)h;
+    return (sh < 0) ? (uint64_t)(-(int64_t)sh) : (uint64_t)sh;
 }

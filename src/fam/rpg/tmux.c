@@ -42,7 +42,7 @@
 
 typedef enum {
     A_CREATE = 0, A_RENAME, A_CLOSE_WIN, A_NEW_PANE, A_NEW_CLAUDE,
-    A_PROMPT, A_SIGNAL, A_REFRESH, A_CLOSE_PANE
+    A_PROMPT, A_SIGNAL, A_REFRESH, A_CLOSE_PANE, A_DISMISS
 } act_kind;
 
 typedef struct {
@@ -59,22 +59,12 @@ static act g_act[RPG_ACTIONS];
 /* What the failure codes and not-found messages are per action. */
 static const char *const k_fail[] = {
     "CREATE_FAILED", "RENAME_FAILED", "CLOSE_FAILED", "SPLIT_FAILED", "CLAUDE_FAILED",
-    "SEND_FAILED", "SIGNAL_FAILED", "REFRESH_FAILED", "CLOSE_FAILED"
+    "SEND_FAILED", "SIGNAL_FAILED", "REFRESH_FAILED", "CLOSE_FAILED", "NOT_FOUND"
 };
 
 static bool is_window_act(act_kind k)
 {
     return (k == A_RENAME) || (k == A_CLOSE_WIN) || (k == A_NEW_PANE) || (k == A_NEW_CLAUDE);
-}
-
-/* ---- GET /api/windows ------------------------------------------------------------ */
-
-void rpg_get_windows(hctx *h)
-{
-    json_w w;
-    rpg_ok_begin(h, &w);
-    rpg_w_state(&w);
-    rpg_ok_end(h, &w);
 }
 
 /* ---- the body ------------------------------------------------------------------- */
@@ -84,12 +74,12 @@ static bool body_obj(hctx *h, json_doc *d)
 {
     json_err e;
     if ((h->body.n == 0u) || (json_parse(d, h->body.p, h->body.n, &e) != ST_OK)) {
-        rpg_error(h, 400, "INVALID_JSON", "Request body must be a JSON object");
+        rpg_error(h, 400, "INVALID_JSON", "Invalid JSON body");
         return false;
     }
     if (json_type(d, json_root(d)) != JSON_OBJECT) {
         json_release(d);
-        rpg_error(h, 400, "INVALID_JSON", "Request body must be a JSON object");
+        rpg_error(h, 400, "INVALID_JSON", "Invalid JSON body");
         return false;
     }
     return true;
@@ -136,13 +126,10 @@ static bool opt_str(hctx *h, const json_doc *d, const char *key, char *buf, size
 
 /* ---- running the child ------------------------------------------------------------ */
 
-static act *act_of(uint32_t i)
-{
-    return (i < RPG_ACTIONS) ? &g_act[i] : NULL;
-}
-
+/* The child's, the timer's and the poll waiter's ctx is the action's slot;
+ * a later step's state is this (r: the child's result, or NULL). */
 typedef struct {
-    uint32_t slot;
+    act *a;
     const child_result *r;
 } step_arg;
 
@@ -158,12 +145,13 @@ static void act_free(act *a)
 /* The first line of tmux's stderr, for a *_FAILED message. */
 static void tmux_message(const child_result *r, char *out, size_t cap)
 {
+    const char *err = r->err;
     size_t n = 0u;
     if (r->st == ST_TIMEOUT) {
         (void)memcpy(out, "tmux did not answer in time", 28u);
         return;
     }
-    while ((n < r->err_n) && (r->err[n] != '\n') && (n < (cap - 1u))) {
+    while ((n < r->err_n) && (err[n] != '\n') && (n < (cap - 1u))) {
         n++;
     }
     if (n == 0u) {
@@ -180,7 +168,7 @@ static bool has_text(const char *s, size_t n, const char *t)
     size_t m = strlen(t);
     size_t i;
     for (i = 0u; (i + m) <= n; i++) {
-        if (memcmp(s + i, t, m) == 0) {
+        if (strv_starts_with_cstr(strv_make(s + i, n - i), t)) {
             return true;
         }
     }
@@ -202,24 +190,25 @@ static void answer_fail(hctx *h, const act *a, const child_result *r)
         static const char k_pre[] = "tmux session not found: ";
         const char *p = r->err;
         size_t n = 0u;
-        size_t at = sizeof k_pre - 1u;
+        size_t from;
+        size_t at = sizeof(k_pre) - 1u;
         while ((n < r->err_n) && (p[n] != ':')) {
             n++;
         }
-        p += n + 2u;
-        n = ((n + 2u) < r->err_n) ? (r->err_n - n - 2u) : 0u;
-        while ((n > 0u) && ((p[n - 1u] == '\n') || (p[n - 1u] == '\r'))) {
+        from = n + 2u;
+        n = (from < r->err_n) ? (r->err_n - from) : 0u;
+        while ((n > 0u) && ((p[(from + n) - 1u] == '\n') || (p[(from + n) - 1u] == '\r'))) {
             n--;
         }
-        if ((n > 0u) && (p[0] == '=')) {
-            p++;
+        if ((n > 0u) && (p[from] == '=')) {
+            from++;
             n--;
         }
         (void)memcpy(msg, k_pre, at);
-        if (n > (sizeof msg - at - 1u)) {
-            n = sizeof msg - at - 1u;
+        if (n > (sizeof(msg) - at - 1u)) {
+            n = sizeof(msg) - at - 1u;
         }
-        (void)memcpy(msg + at, p, n);
+        (void)memcpy(msg + at, p + from, n);
         msg[at + n] = '\0';
         rpg_error(h, 404, "NOT_FOUND", msg);
         return;
@@ -232,8 +221,9 @@ static void answer_fail(hctx *h, const act *a, const child_result *r)
 static void answer_id(hctx *h, const char *key, const child_result *r)
 {
     json_w w;
+    const char *out = r->out;
     size_t n = 0u;
-    while ((n < r->out_n) && (r->out[n] != '\n') && (n < 16u)) {
+    while ((n < r->out_n) && (out[n] != '\n') && (n < 16u)) {
         n++;
     }
     rpg_ok_begin(h, &w);
@@ -247,22 +237,23 @@ static void answer_id(hctx *h, const char *key, const child_result *r)
 static void answer_refresh(hctx *h, const child_result *r)
 {
     json_w w;
+    const char *out = r->out;
     size_t n = r->out_n;
     size_t from = 0u;
     size_t budget = ((size_t)CFG_BUF_BYTES / 8u);   /* escaped, at most 6x */
-    if ((n > 0u) && (r->out[n - 1u] == '\n')) {
+    if ((n > 0u) && (out[n - 1u] == '\n')) {
         n--;
     }
     if (n > budget) {
         from = n - budget;
-        while ((from < n) && (r->out[from - 1u] != '\n')) {
+        while ((from < n) && (out[from - 1u] != '\n')) {
             from++;
         }
     }
     rpg_ok_begin(h, &w);
     json_w_obj_begin(&w);
     json_w_kbool(&w, "refreshed", true);
-    json_w_kstrn(&w, "content", r->out + from, n - from);
+    json_w_kstrn(&w, "content", out + from, n - from);
     json_w_obj_end(&w);
     rpg_ok_end(h, &w);
 }
@@ -273,12 +264,9 @@ static void done_poll(void *ctx);
 static void finish(hctx *h, const void *state)
 {
     const step_arg *sa = (const step_arg *)state;
-    act *a = act_of(sa->slot);
+    act *a = sa->a;
     const child_result *r = sa->r;
     bool ok = (r->st == ST_OK) && (r->code == 0);
-    if (a == NULL) {
-        return;
-    }
     if (!ok) {
         answer_fail(h, a, r);
     } else if ((a->kind == A_REFRESH) && !a->refresh_capture) {
@@ -303,11 +291,13 @@ static void finish(hctx *h, const void *state)
         case A_SIGNAL:
             rpg_ok_raw(h, "{\"sent\":true}");
             break;
-        case A_REFRESH:
-            rpg_ws_terminal(a->id, r->out, ((r->out_n > 0u) && (r->out[r->out_n - 1u] == '\n')) ?
+        case A_REFRESH: {
+            const char *out = r->out;
+            rpg_ws_terminal(a->id, out, ((r->out_n > 0u) && (out[r->out_n - 1u] == '\n')) ?
                             (r->out_n - 1u) : r->out_n, true);
             answer_refresh(h, r);
             break;
+        }
         case A_CLOSE_PANE:
         default:
             rpg_ok_raw(h, "{\"closed\":true}");
@@ -318,39 +308,45 @@ static void finish(hctx *h, const void *state)
     act_free(a);
 }
 
-static void refresh_go(void *arg);
+static void refresh_go(void *ctx);
 
 static void child_done(void *ctx, const child_result *r)
 {
-    uint32_t slot = (uint32_t)(uintptr_t)ctx;
-    act *a = act_of(slot);
+    act *a = (act *)ctx;
     step_arg sa;
-    if ((a == NULL) || !a->used) {
+    if (!a->used) {
         return;
     }
-    sa.slot = slot;
+    sa.a = a;
     sa.r = r;
     if (!http_answer_later(a->token, finish, &sa)) {
         act_free(a);        /* the client left */
         return;
     }
     if (a->used && (a->kind == A_REFRESH) && a->refresh_capture) {
-        a->wait = timer_start(REFRESH_WAIT_MS, refresh_go, (void *)(uintptr_t)slot);
+        a->wait = timer_start(REFRESH_WAIT_MS, refresh_go, a);
         if (a->wait == TIMER_NONE) {
-            refresh_go((void *)(uintptr_t)slot);
+            refresh_go(a);
         }
     }
 }
 
+/* Append s to the argument vector being built. */
+static void arg(const char **argv, size_t *k, const char *s)
+{
+    argv[*k] = s;
+    *k += 1u;
+}
+
 /* Start the child for a's current step; the answer is given later. */
-static void run(hctx *h, act *a, uint32_t slot, const char *const *argv)
+static void run(hctx *h, act *a, const char *const *argv)
 {
     child_spec sp;
     st_t st;
     (void)memset(&sp, 0, sizeof sp);
     sp.argv = argv;
     sp.done = child_done;
-    sp.ctx = (void *)(uintptr_t)slot;
+    sp.ctx = a;
     st = child_run(&sp, NULL);
     if (st == ST_OK) {
         a->token = hctx_later(h);
@@ -366,40 +362,39 @@ static void run(hctx *h, act *a, uint32_t slot, const char *const *argv)
 
 static void refresh_step(hctx *h, const void *state)
 {
-    uint32_t slot = *(const uint32_t *)state;
-    act *a = act_of(slot);
+    const step_arg *sa = (const step_arg *)state;
+    act *a = sa->a;
     char target[16];
     const char *argv[16];
     size_t k = 0u;
-    if (a == NULL) {
-        return;
-    }
     target[0] = '%';
-    target[1 + fmt_u64(target + 1, 13u, a->id)] = '\0';
-    argv[k++] = rpg_tmux();
-    argv[k++] = "capture-pane";
-    argv[k++] = "-p";
-    argv[k++] = "-J";
-    argv[k++] = "-e";
-    argv[k++] = "-S";
-    argv[k++] = REFRESH_LINES;
-    argv[k++] = "-E";
-    argv[k++] = "-";
-    argv[k++] = "-t";
-    argv[k++] = target;
+    target[1u + fmt_u64(target + 1, 13u, a->id)] = '\0';
+    arg(argv, &k, rpg_tmux());
+    arg(argv, &k, "capture-pane");
+    arg(argv, &k, "-p");
+    arg(argv, &k, "-J");
+    arg(argv, &k, "-e");
+    arg(argv, &k, "-S");
+    arg(argv, &k, REFRESH_LINES);
+    arg(argv, &k, "-E");
+    arg(argv, &k, "-");
+    arg(argv, &k, "-t");
+    arg(argv, &k, target);
     argv[k] = NULL;
-    run(h, a, slot, argv);
+    run(h, a, argv);
 }
 
-static void refresh_go(void *arg)
+static void refresh_go(void *ctx)
 {
-    uint32_t slot = (uint32_t)(uintptr_t)arg;
-    act *a = act_of(slot);
-    if ((a == NULL) || !a->used) {
+    act *a = (act *)ctx;
+    step_arg sa;
+    if (!a->used) {
         return;
     }
     a->wait = TIMER_NONE;
-    if (!http_answer_later(a->token, refresh_step, &slot)) {
+    sa.a = a;
+    sa.r = NULL;
+    if (!http_answer_later(a->token, refresh_step, &sa)) {
         act_free(a);
     }
 }
@@ -423,11 +418,10 @@ static const char *signal_key(const char *sig)
 
 /* Build and start the child of action a from the request (the handler's
  * first call, or again after an immediate poll). */
-static void start(hctx *h, act *a, uint32_t slot)
+static void start(hctx *h, act *a)
 {
     static char s_name[RPG_WNAME_BYTES + 8u];
     static char s_sess[RPG_SESSION_BYTES + 8u];
-    static char s_sig[64];
     const char *argv[24];
     char target[16];
     size_t k = 0u;
@@ -441,8 +435,8 @@ static void start(hctx *h, act *a, uint32_t slot)
     } else {
         target[0] = '%';
     }
-    target[1 + fmt_u64(target + 1, 13u, a->id)] = '\0';
-    argv[k++] = rpg_tmux();
+    target[1u + fmt_u64(target + 1, 13u, a->id)] = '\0';
+    arg(argv, &k, rpg_tmux());
     switch (a->kind) {
     case A_CREATE:
         if (!body_obj(h, &d)) {
@@ -450,7 +444,7 @@ static void start(hctx *h, act *a, uint32_t slot)
             return;
         }
         s_sess[0] = '=';
-        if (!opt_str(h, &d, "sessionName", s_sess + 1, sizeof s_sess - 3u, 256u, &has)) {
+        if (!opt_str(h, &d, "sessionName", s_sess + 1, sizeof(s_sess) - 3u, 256u, &has)) {
             json_release(&d);
             act_free(a);
             return;
@@ -465,15 +459,15 @@ static void start(hctx *h, act *a, uint32_t slot)
             return;
         }
         json_release(&d);
-        argv[k++] = "new-window";
-        argv[k++] = "-t";
-        argv[k++] = s_sess;
-        argv[k++] = "-P";
-        argv[k++] = "-F";
-        argv[k++] = "#{window_id}";
+        arg(argv, &k, "new-window");
+        arg(argv, &k, "-t");
+        arg(argv, &k, s_sess);
+        arg(argv, &k, "-P");
+        arg(argv, &k, "-F");
+        arg(argv, &k, "#{window_id}");
         if (has && (s_name[0] != '\0')) {
-            argv[k++] = "-n";
-            argv[k++] = s_name;
+            arg(argv, &k, "-n");
+            arg(argv, &k, s_name);
         }
         break;
     case A_RENAME:
@@ -491,36 +485,36 @@ static void start(hctx *h, act *a, uint32_t slot)
             return;
         }
         json_release(&d);
-        argv[k++] = "rename-window";
-        argv[k++] = "-t";
-        argv[k++] = target;
-        argv[k++] = "--";
-        argv[k++] = s_name;
+        arg(argv, &k, "rename-window");
+        arg(argv, &k, "-t");
+        arg(argv, &k, target);
+        arg(argv, &k, "--");
+        arg(argv, &k, s_name);
         break;
     case A_CLOSE_WIN:
-        argv[k++] = "kill-window";
-        argv[k++] = "-t";
-        argv[k++] = target;
+        arg(argv, &k, "kill-window");
+        arg(argv, &k, "-t");
+        arg(argv, &k, target);
         break;
     case A_NEW_PANE:
     case A_NEW_CLAUDE:
-        argv[k++] = "split-window";
-        argv[k++] = "-t";
-        argv[k++] = target;
-        argv[k++] = "-P";
-        argv[k++] = "-F";
-        argv[k++] = "#{pane_id}";
+        arg(argv, &k, "split-window");
+        arg(argv, &k, "-t");
+        arg(argv, &k, target);
+        arg(argv, &k, "-P");
+        arg(argv, &k, "-F");
+        arg(argv, &k, "#{pane_id}");
         if (a->kind == A_NEW_CLAUDE) {
-            argv[k++] = ";";
-            argv[k++] = "send-keys";
-            argv[k++] = "-t";
-            argv[k++] = target;
-            argv[k++] = "claude";
-            argv[k++] = ";";
-            argv[k++] = "send-keys";
-            argv[k++] = "-t";
-            argv[k++] = target;
-            argv[k++] = "Enter";
+            arg(argv, &k, ";");
+            arg(argv, &k, "send-keys");
+            arg(argv, &k, "-t");
+            arg(argv, &k, target);
+            arg(argv, &k, "claude");
+            arg(argv, &k, ";");
+            arg(argv, &k, "send-keys");
+            arg(argv, &k, "-t");
+            arg(argv, &k, target);
+            arg(argv, &k, "Enter");
         }
         break;
     case A_PROMPT: {
@@ -550,20 +544,20 @@ static void start(hctx *h, act *a, uint32_t slot)
         }
         json_release(&d);
         if (text_n > 0u) {
-            argv[k++] = "send-keys";
-            argv[k++] = "-t";
-            argv[k++] = target;
-            argv[k++] = "--";
-            argv[k++] = text;
+            arg(argv, &k, "send-keys");
+            arg(argv, &k, "-t");
+            arg(argv, &k, target);
+            arg(argv, &k, "--");
+            arg(argv, &k, text);
         }
         if (submit) {
             if (k > 1u) {
-                argv[k++] = ";";
+                arg(argv, &k, ";");
             }
-            argv[k++] = "send-keys";
-            argv[k++] = "-t";
-            argv[k++] = target;
-            argv[k++] = "Enter";
+            arg(argv, &k, "send-keys");
+            arg(argv, &k, "-t");
+            arg(argv, &k, target);
+            arg(argv, &k, "Enter");
         }
         if (k == 1u) {
             rpg_ok_raw(h, "{\"sent\":true}");   /* nothing to send */
@@ -573,6 +567,7 @@ static void start(hctx *h, act *a, uint32_t slot)
         break;
     }
     case A_SIGNAL: {
+        static char s_sig[64];
         const char *key;
         if (!body_obj(h, &d)) {
             act_free(a);
@@ -589,38 +584,45 @@ static void start(hctx *h, act *a, uint32_t slot)
         }
         json_release(&d);
         key = signal_key(s_sig);
-        argv[k++] = "send-keys";
-        argv[k++] = "-t";
-        argv[k++] = target;
-        argv[k++] = "--";
-        argv[k++] = key;
+        arg(argv, &k, "send-keys");
+        arg(argv, &k, "-t");
+        arg(argv, &k, target);
+        arg(argv, &k, "--");
+        arg(argv, &k, key);
         break;
     }
     case A_REFRESH:
-        argv[k++] = "send-keys";
-        argv[k++] = "-t";
-        argv[k++] = target;
-        argv[k++] = "C-l";
+        arg(argv, &k, "send-keys");
+        arg(argv, &k, "-t");
+        arg(argv, &k, target);
+        arg(argv, &k, "C-l");
         break;
+    case A_DISMISS: {
+        /* no child: waiting -> idle (§4.4) */
+        rpg_csession *cs = rpg_cs_of(rpg_pane_find(a->id));
+        if ((cs != NULL) && (cs->status == RPG_ST_WAITING)) {
+            rpg_set_status(cs, RPG_ST_IDLE, RPG_SRC_HOOK);
+        }
+        rpg_ok_raw(h, "{\"dismissed\":true}");
+        act_free(a);
+        return;
+    }
     case A_CLOSE_PANE:
     default:
-        argv[k++] = "kill-pane";
-        argv[k++] = "-t";
-        argv[k++] = target;
+        arg(argv, &k, "kill-pane");
+        arg(argv, &k, "-t");
+        arg(argv, &k, target);
         break;
     }
     argv[k] = NULL;
-    run(h, a, slot, argv);
+    run(h, a, argv);
 }
 
 /* After an immediate poll: the id is known now, or 404. */
 static void step(hctx *h, const void *state)
 {
-    uint32_t slot = *(const uint32_t *)state;
-    act *a = act_of(slot);
-    if (a == NULL) {
-        return;
-    }
+    const step_arg *sa = (const step_arg *)state;
+    act *a = sa->a;
     if (is_window_act(a->kind) ? (rpg_window_find(a->id) == NULL) :
         (rpg_pane_find(a->id) == NULL)) {
         rpg_error(h, 404, "NOT_FOUND", is_window_act(a->kind) ? "Window not found" :
@@ -628,17 +630,19 @@ static void step(hctx *h, const void *state)
         act_free(a);
         return;
     }
-    start(h, a, slot);
+    start(h, a);
 }
 
 static void done_poll(void *ctx)
 {
-    uint32_t slot = (uint32_t)(uintptr_t)ctx;
-    act *a = act_of(slot);
-    if ((a == NULL) || !a->used) {
+    act *a = (act *)ctx;
+    step_arg sa;
+    if (!a->used) {
         return;
     }
-    if (!http_answer_later(a->token, step, &slot)) {
+    sa.a = a;
+    sa.r = NULL;
+    if (!http_answer_later(a->token, step, &sa)) {
         act_free(a);
     }
 }
@@ -649,6 +653,7 @@ static void begin(hctx *h, act_kind kind)
     act *a = NULL;
     uint32_t id = 0u;
     bool known = true;
+    const char *tmux = rpg_tmux();
     if (!port_child_supported()) {
         rpg_error(h, 501, "UNSUPPORTED", "tmux is not supported on this platform");
         return;
@@ -662,8 +667,12 @@ static void begin(hctx *h, act_kind kind)
         }
         known = win ? (rpg_window_find(id) != NULL) : (rpg_pane_find(id) != NULL);
     }
-    if (rpg_tmux()[0] == '\0') {
-        rpg_error(h, 400, k_fail[kind], "tmux is not installed");
+    if (tmux[0] == '\0') {
+        if (kind == A_DISMISS) {
+            rpg_error(h, 404, "NOT_FOUND", "Pane not found");
+        } else {
+            rpg_error(h, 400, k_fail[kind], "tmux is not installed");
+        }
         return;
     }
     for (slot = 0u; slot < RPG_ACTIONS; slot++) {
@@ -682,11 +691,11 @@ static void begin(hctx *h, act_kind kind)
     a->id = id;
     a->wait = TIMER_NONE;
     if (known) {
-        start(h, a, slot);
+        start(h, a);
         return;
     }
     a->token = hctx_later(h);
-    if (!rpg_poll_now(done_poll, (void *)(uintptr_t)slot)) {
+    if (!rpg_poll_now(done_poll, a)) {
         h->later = false;
         rpg_error(h, 503, "SERVICE_UNAVAILABLE", "Service unavailable");
         act_free(a);
@@ -740,15 +749,5 @@ void rpg_pane_close(hctx *h)
 
 void rpg_pane_dismiss(hctx *h)
 {
-    uint32_t id = 0u;
-    rpg_pane *p = rpg_parse_id(hctx_param(h, 0u), '%', &id) ? rpg_pane_find(id) : NULL;
-    rpg_csession *cs = rpg_cs_of(p);
-    if (p == NULL) {
-        rpg_error(h, 404, "NOT_FOUND", "Pane not found");
-        return;
-    }
-    if ((cs != NULL) && (cs->status == RPG_ST_WAITING)) {
-        rpg_set_status(cs, RPG_ST_IDLE, RPG_SRC_HOOK);
-    }
-    rpg_ok_raw(h, "{\"dismissed\":true}");
+    begin(h, A_DISMISS);
 }

@@ -136,7 +136,7 @@ static void w_window_head(json_w *w, const rpg_window *win)
 {
     char id[16];
     id[0] = '@';
-    id[1 + fmt_u64(id + 1, sizeof id - 2u, win->id)] = '\0';
+    id[1u + fmt_u64(id + 1, sizeof(id) - 2u, win->id)] = '\0';
     json_w_kstr(w, "id", id);
     json_w_kstr(w, "sessionName", win->session);
     json_w_ku64(w, "windowIndex", win->index);
@@ -169,77 +169,6 @@ void rpg_w_windows(json_w *w, bool with_terminal)
     json_w_arr_end(w);
 }
 
-void rpg_w_state(json_w *w)
-{
-    uint32_t r;
-    uint32_t k;
-    json_w_obj_begin(w);
-    json_w_key(w, "sessions");
-    json_w_arr_begin(w);
-    for (r = 0u; r < g_rpg_nwin; r++) {
-        const rpg_window *win = window_at(r);
-        bool first = true;
-        if (win == NULL) {
-            continue;
-        }
-        for (k = 0u; k < r; k++) {
-            const rpg_window *o = window_at(k);
-            if ((o != NULL) && (strcmp(o->session, win->session) == 0)) {
-                first = false;
-            }
-        }
-        if (!first) {
-            continue;
-        }
-        json_w_obj_begin(w);
-        json_w_kstr(w, "name", win->session);
-        json_w_kbool(w, "attached", true);
-        json_w_key(w, "windows");
-        json_w_arr_begin(w);
-        for (k = r; k < g_rpg_nwin; k++) {
-            const rpg_window *o = window_at(k);
-            const rpg_pane *p;
-            if ((o == NULL) || (strcmp(o->session, win->session) != 0)) {
-                continue;
-            }
-            json_w_obj_begin(w);
-            w_window_head(w, o);
-            json_w_key(w, "panes");
-            json_w_arr_begin(w);
-            for (p = pane_from(o->id, 0u); p != NULL; p = pane_from(o->id, p->index + 1u)) {
-                rpg_w_pane(w, p, false);
-                if (p->index == UINT32_MAX) {
-                    break;
-                }
-            }
-            json_w_arr_end(w);
-            json_w_obj_end(w);
-        }
-        json_w_arr_end(w);
-        json_w_obj_end(w);
-    }
-    json_w_arr_end(w);
-    json_w_key(w, "windows");
-    rpg_w_windows(w, true);
-    json_w_key(w, "panes");
-    json_w_arr_begin(w);
-    for (r = 0u; r < g_rpg_nwin; r++) {
-        const rpg_window *win = window_at(r);
-        const rpg_pane *p;
-        if (win == NULL) {
-            continue;
-        }
-        for (p = pane_from(win->id, 0u); p != NULL; p = pane_from(win->id, p->index + 1u)) {
-            rpg_w_pane(w, p, true);
-            if (p->index == UINT32_MAX) {
-                break;
-            }
-        }
-    }
-    json_w_arr_end(w);
-    json_w_obj_end(w);
-}
-
 void rpg_ws_windows_changed(void)
 {
     size_t cap = 0u;
@@ -247,8 +176,8 @@ void rpg_ws_windows_changed(void)
     json_w w;
     size_t n = 0u;
     uint64_t h;
-    if (cap > (size_t)CFG_RPG_WINDOWS_MSG_BYTES) {
-        cap = (size_t)CFG_RPG_WINDOWS_MSG_BYTES;
+    if (cap > CFG_RPG_WINDOWS_MSG_BYTES) {
+        cap = CFG_RPG_WINDOWS_MSG_BYTES;
     }
     json_w_init(&w, buf, cap);
     rpg_w_windows(&w, false);
@@ -286,7 +215,7 @@ void rpg_ws_windows_changed(void)
 static void pane_id_text(char *out, size_t cap, uint32_t pane)
 {
     out[0] = '%';
-    out[1 + fmt_u64(out + 1, cap - 2u, pane)] = '\0';
+    out[1u + fmt_u64(out + 1, cap - 2u, pane)] = '\0';
 }
 
 void rpg_ws_pane_update(const rpg_pane *p, const rpg_csession *cs)
@@ -374,21 +303,29 @@ void rpg_ws_event(const char *event_type, uint32_t pane, const char *hook_type)
 
 /* ---- snapshots for one client --------------------------------------------------- */
 
-/* The windows message produced piece by piece from the current state:
- * the state may change between pieces; what is written is always valid
- * JSON (a pane that went is skipped, a terminal that changed mid-way ends
- * where its new content ends). */
+/* Windows and panes produced piece by piece from the current state, for
+ * the snapshots and GET /api/windows: the state may change between pieces
+ * (a poll, a capture); what is written is always valid JSON (a window or
+ * pane that went is skipped, a terminal that changed mid-way is cut where
+ * its new content ends). A walk goes over the windows in rank order and
+ * writes either TmuxWindow objects (with their panes) or the panes alone,
+ * with or without their terminals, optionally only the windows of one
+ * session (that of window sess_wid). */
 typedef struct {
-    uint32_t phase;                     /* 0 head, 1 windows, 2 tail, 3 done */
+    bool heads;                         /* TmuxWindow objects, else panes only */
+    bool terms;                         /* Claude panes with terminalContent */
+    bool one_session;                   /* only the windows of sess_wid's session */
+    uint32_t sess_wid;
     uint32_t rank;                      /* window rank */
-    bool in_window;                     /* its head is out */
+    bool item_any;                      /* an item of the array is out (comma) */
+    bool in_window;                     /* the window's head is out / its panes go */
     uint32_t wid;
     bool pane_any;                      /* a pane of it is out */
     uint32_t next_index;                /* the next pane index to look for */
     bool in_term;                       /* a terminal is being escaped */
     uint32_t term_pane;
     uint32_t term_off;
-} win_prod;
+} walk;
 
 /* Copy a piece into buf if it fits. */
 static bool put(char *buf, size_t cap, size_t *at, const char *s, size_t n)
@@ -401,6 +338,141 @@ static bool put(char *buf, size_t cap, size_t *at, const char *s, size_t n)
     return true;
 }
 
+static void walk_init(walk *k, bool heads, bool terms)
+{
+    (void)memset(k, 0, sizeof(*k));
+    k->heads = heads;
+    k->terms = terms;
+}
+
+/* Does window win belong to the walk? */
+static bool walk_takes(const walk *k, const rpg_window *win)
+{
+    const rpg_window *first;
+    if (!k->one_session) {
+        return true;
+    }
+    first = rpg_window_find(k->sess_wid);
+    return (first != NULL) && (strcmp(first->session, win->session) == 0);
+}
+
+/* The next pieces of the walk into buf from *at; true once it is complete,
+ * false when buf is full (called again with room). */
+static bool walk_step(walk *k, char *buf, size_t cap, size_t *at)
+{
+    bool room = true;
+    bool end = false;
+    while (room && !end) {
+        if (k->in_term) {
+            const rpg_csession *cs = rpg_cs_of(rpg_pane_find(k->term_pane));
+            size_t used = 0u;
+            if ((cs == NULL) || (k->term_off >= cs->term_n)) {
+                room = put(buf, cap, at, "\"}", 2u);
+                if (room) {
+                    k->in_term = false;
+                }
+            } else if ((cap - *at) < 16u) {
+                room = false;
+            } else {
+                size_t w = json_escape_part(cs->term + k->term_off, cs->term_n - k->term_off,
+                                            true, buf + *at, cap - *at - 2u, &used);
+                *at += w;
+                k->term_off += (uint32_t)used;
+                room = used > 0u;
+            }
+        } else if (!k->in_window) {
+            const rpg_window *win = window_at(k->rank);
+            if (k->rank >= g_rpg_nwin) {
+                end = true;
+            } else if ((win == NULL) || !walk_takes(k, win)) {
+                k->rank++;
+            } else if (!k->heads) {
+                k->in_window = true;
+                k->wid = win->id;
+                k->next_index = 0u;
+            } else {
+                size_t mark = *at;
+                if (k->item_any) {
+                    room = put(buf, cap, at, ",", 1u);
+                }
+                if (room) {
+                    json_w w;
+                    json_w_init(&w, buf + *at, cap - *at);
+                    json_w_obj_begin(&w);
+                    w_window_head(&w, win);
+                    json_w_key(&w, "panes");
+                    json_w_raw(&w, "[", 1u);
+                    if (json_w_status(&w) != ST_OK) {
+                        *at = mark;
+                        room = false;
+                    } else {
+                        *at += json_w_len(&w);
+                        k->item_any = true;
+                        k->in_window = true;
+                        k->wid = win->id;
+                        k->pane_any = false;
+                        k->next_index = 0u;
+                    }
+                }
+            }
+        } else {
+            const rpg_pane *p = (rpg_window_find(k->wid) != NULL) ?
+                                pane_from(k->wid, k->next_index) : NULL;
+            if (p == NULL) {
+                room = !k->heads || put(buf, cap, at, "]}", 2u);
+                if (room) {
+                    k->in_window = false;
+                    k->rank++;
+                }
+            } else {
+                size_t mark = *at;
+                const rpg_csession *cs = rpg_cs_of(p);
+                bool term = k->terms && (p->type == PT_CLAUDE) && (cs != NULL);
+                bool comma = k->heads ? k->pane_any : k->item_any;
+                if (comma) {
+                    room = put(buf, cap, at, ",", 1u);
+                }
+                if (room) {
+                    json_w w;
+                    size_t n;
+                    json_w_init(&w, buf + *at, cap - *at);
+                    rpg_w_pane(&w, p, false);
+                    n = json_w_len(&w);
+                    if ((json_w_status(&w) != ST_OK) || (term && ((cap - *at) < (n + 24u)))) {
+                        *at = mark;
+                        room = false;
+                    } else {
+                        *at += n;
+                        if (term) {
+                            /* reopen the object for its terminal */
+                            static const char k_tc[] = ",\"terminalContent\":\"";
+                            *at -= 1u;
+                            (void)memcpy(buf + *at, k_tc, sizeof(k_tc) - 1u);
+                            *at += sizeof(k_tc) - 1u;
+                            k->in_term = true;
+                            k->term_pane = p->id;
+                            k->term_off = 0u;
+                        }
+                        k->pane_any = true;
+                        k->item_any = true;
+                        k->next_index = p->index + 1u;
+                        if (p->index == UINT32_MAX) {
+                            k->wid = UINT32_MAX;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return end;
+}
+
+/* The `windows` message for one client. */
+typedef struct {
+    uint32_t phase;                     /* 0 head, 1 windows, 2 tail, 3 done */
+    walk k;
+} win_prod;
+
 static size_t prod_windows(void *state, char *buf, size_t cap, bool *done)
 {
     win_prod *st = (win_prod *)state;
@@ -409,114 +481,165 @@ static size_t prod_windows(void *state, char *buf, size_t cap, bool *done)
     while (room && (st->phase < 3u)) {
         if (st->phase == 0u) {
             static const char k_head[] = "{\"type\":\"windows\",\"payload\":[";
-            room = put(buf, cap, &at, k_head, sizeof k_head - 1u);
+            room = put(buf, cap, &at, k_head, sizeof(k_head) - 1u);
             if (room) {
+                walk_init(&st->k, true, true);
                 st->phase = 1u;
             }
-        } else if (st->phase == 2u) {
+        } else if (st->phase == 1u) {
+            room = walk_step(&st->k, buf, cap, &at);
+            if (room) {
+                st->phase = 2u;
+            }
+        } else {
             room = put(buf, cap, &at, "]}", 2u);
             if (room) {
                 st->phase = 3u;
-            }
-        } else if (st->in_term) {
-            const rpg_pane *p = rpg_pane_find(st->term_pane);
-            const rpg_csession *cs = rpg_cs_of(p);
-            size_t used = 0u;
-            size_t w;
-            if ((cs == NULL) || (st->term_off >= cs->term_n)) {
-                room = put(buf, cap, &at, "\"}", 2u);
-                if (room) {
-                    st->in_term = false;
-                }
-            } else if ((cap - at) < 16u) {
-                room = false;
-            } else {
-                w = json_escape_part(cs->term + st->term_off, cs->term_n - st->term_off, true,
-                                     buf + at, cap - at - 2u, &used);
-                at += w;
-                st->term_off += (uint32_t)used;
-                room = used > 0u;
-            }
-        } else if (!st->in_window) {
-            const rpg_window *win = window_at(st->rank);
-            if (st->rank >= g_rpg_nwin) {
-                st->phase = 2u;
-            } else if (win == NULL) {
-                st->rank++;
-            } else {
-                json_w w;
-                size_t n = 0u;
-                if (st->rank > 0u) {
-                    room = put(buf, cap, &at, ",", 1u);
-                }
-                if (room) {
-                    json_w_init(&w, buf + at, cap - at);
-                    json_w_obj_begin(&w);
-                    w_window_head(&w, win);
-                    json_w_key(&w, "panes");
-                    json_w_raw(&w, "[", 1u);
-                    n = json_w_len(&w);
-                    if (json_w_status(&w) != ST_OK) {
-                        at -= (st->rank > 0u) ? 1u : 0u;
-                        room = false;
-                    } else {
-                        at += n;
-                        st->in_window = true;
-                        st->wid = win->id;
-                        st->pane_any = false;
-                        st->next_index = 0u;
-                    }
-                }
-            }
-        } else {
-            const rpg_pane *p = (rpg_window_find(st->wid) != NULL) ?
-                                pane_from(st->wid, st->next_index) : NULL;
-            if (p == NULL) {
-                room = put(buf, cap, &at, "]}", 2u);
-                if (room) {
-                    st->in_window = false;
-                    st->rank++;
-                }
-            } else {
-                json_w w;
-                size_t mark = at;
-                const rpg_csession *cs = rpg_cs_of(p);
-                bool term = (p->type == PT_CLAUDE) && (cs != NULL);
-                if (st->pane_any) {
-                    room = put(buf, cap, &at, ",", 1u);
-                }
-                if (room) {
-                    size_t n;
-                    json_w_init(&w, buf + at, cap - at);
-                    rpg_w_pane(&w, p, false);
-                    n = json_w_len(&w);
-                    if ((json_w_status(&w) != ST_OK) || (term && ((cap - at) < (n + 24u)))) {
-                        at = mark;
-                        room = false;
-                    } else {
-                        at += n;
-                        if (term) {
-                            /* reopen the object for its terminal */
-                            static const char k_tc[] = ",\"terminalContent\":\"";
-                            at--;
-                            (void)memcpy(buf + at, k_tc, sizeof k_tc - 1u);
-                            at += sizeof k_tc - 1u;
-                            st->in_term = true;
-                            st->term_pane = p->id;
-                            st->term_off = 0u;
-                        }
-                        st->pane_any = true;
-                        st->next_index = p->index + 1u;
-                        if (p->index == UINT32_MAX) {
-                            st->wid = UINT32_MAX;
-                        }
-                    }
-                }
             }
         }
     }
     *done = st->phase == 3u;
     return at;
+}
+
+/* GET /api/windows (§4.3): the TmuxState in the envelope, chunked. */
+typedef struct {
+    uint32_t phase;
+    uint32_t srank;                     /* sessions: the window rank looked at */
+    bool sess_any;
+    walk k;
+} state_prod;
+
+/* The first window of a session not written yet, from rank r on: its id,
+ * or UINT32_MAX when none is left. */
+static uint32_t next_session(uint32_t *r)
+{
+    while (*r < g_rpg_nwin) {
+        const rpg_window *win = window_at(*r);
+        bool first = win != NULL;
+        uint32_t j;
+        for (j = 0u; first && (j < *r); j++) {
+            const rpg_window *o = window_at(j);
+            if ((o != NULL) && (strcmp(o->session, win->session) == 0)) {
+                first = false;
+            }
+        }
+        if (first) {
+            return win->id;
+        }
+        *r += 1u;
+    }
+    return UINT32_MAX;
+}
+
+static size_t prod_state(void *state, char *buf, size_t cap, bool *done)
+{
+    state_prod *st = (state_prod *)state;
+    size_t at = 0u;
+    bool room = true;
+    while (room && (st->phase < 9u)) {
+        switch (st->phase) {
+        case 0u: {
+            static const char k_h[] = "{\"success\":true,\"data\":{\"sessions\":[";
+            room = put(buf, cap, &at, k_h, sizeof(k_h) - 1u);
+            if (room) {
+                st->phase = 1u;
+            }
+            break;
+        }
+        case 1u: {
+            /* the next session's head */
+            uint32_t wid = next_session(&st->srank);
+            const rpg_window *win = rpg_window_find(wid);
+            if (win == NULL) {
+                st->phase = 3u;
+            } else {
+                size_t mark = at;
+                json_w w;
+                if (st->sess_any) {
+                    room = put(buf, cap, &at, ",", 1u);
+                }
+                if (room) {
+                    json_w_init(&w, buf + at, cap - at);
+                    json_w_obj_begin(&w);
+                    json_w_kstr(&w, "name", win->session);
+                    json_w_kbool(&w, "attached", true);
+                    json_w_key(&w, "windows");
+                    json_w_raw(&w, "[", 1u);
+                    if (json_w_status(&w) != ST_OK) {
+                        at = mark;
+                        room = false;
+                    } else {
+                        at += json_w_len(&w);
+                        st->sess_any = true;
+                        walk_init(&st->k, true, false);
+                        st->k.one_session = true;
+                        st->k.sess_wid = wid;
+                        st->k.rank = st->srank;
+                        st->phase = 2u;
+                    }
+                }
+            }
+            break;
+        }
+        case 2u:
+            room = walk_step(&st->k, buf, cap, &at) && put(buf, cap, &at, "]}", 2u);
+            if (room) {
+                st->srank += 1u;
+                st->phase = 1u;
+            }
+            break;
+        case 3u: {
+            static const char k_w[] = "],\"windows\":[";
+            room = put(buf, cap, &at, k_w, sizeof(k_w) - 1u);
+            if (room) {
+                walk_init(&st->k, true, true);
+                st->phase = 4u;
+            }
+            break;
+        }
+        case 4u:
+            room = walk_step(&st->k, buf, cap, &at);
+            if (room) {
+                st->phase = 5u;
+            }
+            break;
+        case 5u: {
+            static const char k_p[] = "],\"panes\":[";
+            room = put(buf, cap, &at, k_p, sizeof(k_p) - 1u);
+            if (room) {
+                walk_init(&st->k, false, true);
+                st->phase = 6u;
+            }
+            break;
+        }
+        case 6u:
+            room = walk_step(&st->k, buf, cap, &at);
+            if (room) {
+                st->phase = 7u;
+            }
+            break;
+        default: {
+            static const char k_t[] = "]},\"ok\":true}";
+            room = put(buf, cap, &at, k_t, sizeof(k_t) - 1u);
+            if (room) {
+                st->phase = 9u;
+            }
+            break;
+        }
+        }
+    }
+    *done = st->phase == 9u;
+    return at;
+}
+
+void rpg_get_windows(hctx *h)
+{
+    state_prod st;
+    (void)memset(&st, 0, sizeof(st));
+    hctx_begin(h, 200);
+    hctx_header(h, "Content-Type", "application/json");
+    hctx_end_stream(h, prod_state, &st, sizeof(st));
 }
 
 static void send_owed(stream_sub *s)
@@ -532,13 +655,13 @@ static void send_owed(stream_sub *s)
             u->owe &= (uint8_t)~OWE_WINDOWS;
         } else if ((u->owe & OWE_COMPANIONS) != 0u) {
             static const char k_c[] = "{\"type\":\"companions\",\"payload\":[]}";
-            if (stream_send_text(s, k_c, sizeof k_c - 1u) != ST_OK) {
+            if (stream_send_text(s, k_c, sizeof(k_c) - 1u) != ST_OK) {
                 return;
             }
             u->owe &= (uint8_t)~OWE_COMPANIONS;
         } else {
             static const char k_q[] = "{\"type\":\"quests_init\",\"payload\":[]}";
-            if (stream_send_text(s, k_q, sizeof k_q - 1u) != ST_OK) {
+            if (stream_send_text(s, k_q, sizeof(k_q) - 1u) != ST_OK) {
                 return;
             }
             u->owe &= (uint8_t)~OWE_QUESTS;
@@ -562,9 +685,9 @@ static void on_skip(stream_sub *s, const char *data, size_t n)
     ws_user *u = (ws_user *)stream_user(s);
     static const char k_w[] = "{\"type\":\"windows\"";
     static const char k_c[] = "{\"type\":\"companions\"";
-    if ((n >= (sizeof k_w - 1u)) && (memcmp(data, k_w, sizeof k_w - 1u) == 0)) {
+    if ((n >= (sizeof(k_w) - 1u)) && (memcmp(data, k_w, sizeof(k_w) - 1u) == 0)) {
         u->skipped_windows = true;
-    } else if ((n >= (sizeof k_c - 1u)) && (memcmp(data, k_c, sizeof k_c - 1u) == 0)) {
+    } else if ((n >= (sizeof(k_c) - 1u)) && (memcmp(data, k_c, sizeof(k_c) - 1u) == 0)) {
         u->skipped_companions = true;
     } else {
         /* dropped for good (§9.4 rule 3) */

@@ -58,9 +58,13 @@ typedef struct {
 } xfam_hook;
 
 /* Record what hooks.md §4 maps hk to (implicit session start, the mapped
- * event, the Stop transcript message), in that order. Failures are the
- * answering family's to log and count; the asker's answer never depends
- * on them, so nothing is returned. */
+ * event, the Stop transcript message), in that order, each committed
+ * before it returns. Failures are the answering family's to log and count;
+ * the asker's answer never depends on them, so nothing is returned. The
+ * recorder works in the render scratch (http_render_scratch), so the
+ * asker keeps nothing there across the call (hk's views included); it
+ * parses with its own tokens, so the asker's pooled JSON document may stay
+ * live. */
 typedef void (*xfam_hook_fn)(const xfam_hook *hk);
 void xfam_set_hook_record(xfam_hook_fn fn);
 /* Ask: the registered recorder, or nothing when none is. */
