@@ -470,6 +470,13 @@
 #ifndef CFG_RPG_TERM_BYTES
 #define CFG_RPG_TERM_BYTES 32768u
 #endif
+/* The poll child's output (its own buffer, not a slot's): the listing and
+ * the captures that ride along with it, at most three quarters of it (the
+ * rest wait for the next poll, in turn). Eight wide panes streaming at
+ * once, 150 lines each, fit one poll. */
+#ifndef CFG_RPG_POLL_OUT_BYTES
+#define CFG_RPG_POLL_OUT_BYTES (256u * 1024u)
+#endif
 /* Session id <-> pane links of hooks (hooks.md §6). */
 #ifndef CFG_RPG_LINKS
 #define CFG_RPG_LINKS 64

@@ -1,7 +1,7 @@
 /*
  * profiles/default.h - the default profile: all five families, TLS and the
  * LLM providers, sized for a home server or a Raspberry-class board. Static
- * plan <= 18 MiB (CFG_RAM_BUDGET_BYTES below); `roostd --budget` prints it.
+ * plan <= 19 MiB (CFG_RAM_BUDGET_BYTES below); `roostd --budget` prints it.
  *
  * Build: make (or make PROFILE=default), into build/.
  *
@@ -163,13 +163,14 @@
 #define CFG_CHAT_HEAP_BYTES (2u * 1024u * 1024u)
 #endif
 
-/* ---- the plan: at most 18 MiB (16 before the documents family's four
+/* ---- the plan: at most 19 MiB (16 before the documents family's four
  * upload slots, 552 KiB: each with the spec's 72 KiB of form fields and a
  * 64 KiB chunk to read the body into; 17 before the rpg family's tmux
- * state, 850 KiB, most of it 16 Claude terminals of 32 KiB, and the 8
- * child process slots with their 64 KiB output buffers, 530 KiB). */
+ * state, 1.1 MiB, most of it 16 Claude terminals of 32 KiB and the
+ * poll's 256 KiB output, and the 8 child process slots with their 64 KiB
+ * output buffers, 530 KiB). */
 #ifndef CFG_RAM_BUDGET_BYTES
-#define CFG_RAM_BUDGET_BYTES (18u * 1024u * 1024u)
+#define CFG_RAM_BUDGET_BYTES (19u * 1024u * 1024u)
 #endif
 
 #endif

@@ -67,6 +67,8 @@ typedef struct {
     size_t err_n;
     char in_buf[CFG_CHILD_IN_BYTES];
     char out_buf[CFG_CHILD_OUT_BYTES];
+    char *out_big;              /* the caller's own stdout buffer, or NULL */
+    size_t out_big_cap;
     char err_buf[CFG_CHILD_ERR_BYTES];
 } child_slot;
 
@@ -107,7 +109,7 @@ static void finish(child_slot *s)
     r.st = s->verdict;
     r.code = s->code;
     r.sig = s->sig;
-    r.out = s->out_buf;
+    r.out = (s->out_big != NULL) ? s->out_big : s->out_buf;
     r.out_n = s->out_n;
     r.err = s->err_buf;
     r.err_n = s->err_n;
@@ -210,8 +212,9 @@ static void on_output(void *ctx, port_sock sock, uint32_t got)
 {
     child_slot *s = (child_slot *)ctx;
     bool is_out = (sock == s->out);
-    char *buf = is_out ? s->out_buf : s->err_buf;
-    size_t cap = is_out ? sizeof(s->out_buf) : sizeof(s->err_buf);
+    char *buf = is_out ? ((s->out_big != NULL) ? s->out_big : s->out_buf) : s->err_buf;
+    size_t cap = is_out ? ((s->out_big != NULL) ? s->out_big_cap : sizeof(s->out_buf)) :
+                 sizeof(s->err_buf);
     size_t *n = is_out ? &s->out_n : &s->err_n;
     bool more = true;
     (void)got;
@@ -372,6 +375,8 @@ st_t child_run(const child_spec *spec, uint32_t *id)
     s->in_n = spec->in_n;
     s->in_off = 0u;
     s->out_n = 0u;
+    s->out_big = spec->out_buf;
+    s->out_big_cap = (spec->out_buf != NULL) ? spec->out_cap : 0u;
     s->err_n = 0u;
     if (spec->in_n > 0u) {
         (void)memcpy(s->in_buf, spec->in, spec->in_n);

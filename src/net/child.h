@@ -69,6 +69,12 @@ typedef struct {
     const char *in;             /* bytes for its stdin (then closed), or NULL */
     size_t in_n;                /* <= CFG_CHILD_IN_BYTES, else ST_TOOBIG */
     uint32_t deadline_ms;       /* 0: CFG_CHILD_DEADLINE_MS */
+    /* NULL, or a buffer of the caller's own (out_cap bytes, larger than
+     * CFG_CHILD_OUT_BYTES) for its stdout instead of the slot's: for one
+     * known child whose output is larger (rpg's poll with its captures);
+     * it must stay untouched until done ran. */
+    char *out_buf;
+    size_t out_cap;
     child_done_fn done;         /* required */
     void *ctx;
 } child_spec;

@@ -3,15 +3,18 @@
  *
  * The poll: every rpg.poll_interval_ms one tmux child (net/child.h) runs
  * one command list: list-windows -a, list-panes -a and, for the Claude
- * panes whose capture is due (§3.3 cadence), a marker line and
- * capture-pane for each. Its output is parsed into the static tables
- * (CFG_RPG_WINDOWS, CFG_RPG_PANES): a pane or window not listed any more
- * is gone (pane_removed); new panes are classified (§3.2) from /proc
- * through the port (again when their pid or current command changes, and
- * every 2 s for their working directory). Captures are batched so that
- * their expected size (each pane's last capture) stays within a quarter
- * of the child's output buffer; a batch cut by that buffer (the child is
- * killed) keeps the captures that arrived whole. One child per poll keeps
+ * panes whose capture is due (§3.3 cadence; due within half a poll), a
+ * marker line and capture-pane for each, taken in turn from where the last
+ * poll stopped. Its output goes to a buffer of the poll's own
+ * (CFG_RPG_POLL_OUT_BYTES, not a child slot's) and is parsed into the
+ * static tables (CFG_RPG_WINDOWS, CFG_RPG_PANES): a pane or window not
+ * listed any more is gone (pane_removed); new panes are classified (§3.2)
+ * from /proc through the port (again when their pid or current command
+ * changes, and every 2 s for their working directory). Captures are
+ * batched so that their expected size (each pane's last capture) stays
+ * within three quarters of that buffer; a batch cut by it (the child is
+ * killed) keeps the captures that arrived whole, and the panes it cut are
+ * taken alone the next time. One child per poll keeps
  * the cost of running tmux (a few ms of CPU per client) at a few per
  * second. No tmux server (or no tmux at all) is an empty state, not an
  * error; a poll that cannot get a child slot is skipped (counted). A
@@ -48,6 +51,9 @@ uint32_t g_rpg_npane;
 rpg_csession g_rpg_cs[CFG_RPG_CLAUDE];
 rpg_stats_t g_rpg_stats;
 
+/* The poll child's stdout: the listing and the captures riding along. */
+static char g_poll_out[CFG_RPG_POLL_OUT_BYTES];
+
 #define CLASSIFY_MS 2000u
 #define UPDATE_GAP_MS 50u
 #define POLL_ARGS (16u + (16u * (size_t)CFG_RPG_CLAUDE))
@@ -77,6 +83,8 @@ static struct {
     uint32_t ncap;
     char cap_target[CFG_RPG_CLAUDE][16];
     uint32_t cap_size[CFG_RPG_CLAUDE];  /* per session slot: last capture's bytes */
+    uint32_t cap_slot[CFG_RPG_CLAUDE];  /* the session slot of each capture */
+    uint32_t cap_next;                  /* the slot the next poll looks at first */
     bool warned_panes;
     bool warned_claude;
     uint32_t next_order;                /* listing rank of the next window line */
@@ -779,9 +787,10 @@ static void poll_done(void *ctx, const child_result *r)
     } else if ((r->st == ST_OK) || (r->st == ST_TOOBIG)) {
         if (r->st == ST_TOOBIG) {
             LOG_W("rpg", "tmux output over %u bytes: captures cut",
-                  (unsigned)CFG_CHILD_OUT_BYTES);
+                  (unsigned)CFG_RPG_POLL_OUT_BYTES);
             for (i = 0u; i < g.ncap; i++) {
-                g.cap_size[i] = (uint32_t)CFG_CHILD_OUT_BYTES;
+                /* taken alone next time */
+                g.cap_size[g.cap_slot[i]] = (uint32_t)CFG_RPG_POLL_OUT_BYTES;
             }
         }
         parse_output(r->out, r->out_n, whole);
@@ -817,10 +826,12 @@ static void poll_start(void)
 {
     static const char *argv[POLL_ARGS];
     size_t a = 0u;
-    uint32_t budget = (uint32_t)CFG_CHILD_OUT_BYTES / 4u;
+    /* the listing takes a quarter at most; captures the rest */
+    uint32_t budget = ((uint32_t)CFG_RPG_POLL_OUT_BYTES / 4u) * 3u;
     uint32_t used = 0u;
     uint64_t now = clock_mono_ms();
-    uint32_t i;
+    uint32_t j;
+    uint32_t next = g.cap_next;
     child_spec sp;
     st_t st;
     arg(argv, &a, g.tmux);
@@ -836,16 +847,22 @@ static void poll_start(void)
     arg(argv, &a, "P" FS "#{pane_id}" FS "#{window_id}" FS "#{pane_index}" FS "#{pane_active}" FS
         "#{pane_width}" FS "#{pane_height}" FS "#{pane_pid}" FS "#{pane_current_command}");
     g.ncap = 0u;
-    for (i = 0u; i < (uint32_t)CFG_RPG_CLAUDE; i++) {
+    /* from where the last poll stopped, so no pane starves the others */
+    for (j = 0u; j < (uint32_t)CFG_RPG_CLAUDE; j++) {
+        uint32_t i = (g.cap_next + j) % (uint32_t)CFG_RPG_CLAUDE;
         rpg_csession *cs = &g_rpg_cs[i];
         uint32_t est = (g.cap_size[i] == 0u) ? 4096u : g.cap_size[i];
-        if (!cs->used || (now < cs->next_capture_ms)) {
+        /* due: within half a poll of its time (a poll that comes a little
+         * early must not push it to the next one) */
+        if (!cs->used || ((now + (g.poll_ms / 2u)) < cs->next_capture_ms)) {
             continue;
         }
         if ((g.ncap > 0u) && ((used + est) > budget)) {
             continue;           /* the next poll takes it */
         }
         used += est;
+        g.cap_slot[g.ncap] = i;
+        next = (i + 1u) % (uint32_t)CFG_RPG_CLAUDE;
         g.cap_target[g.ncap][0] = '%';
         g.cap_target[g.ncap][1u + fmt_u64(&g.cap_target[g.ncap][1], 14u, cs->pane)] = '\0';
         arg(argv, &a, ";");
@@ -870,8 +887,11 @@ static void poll_start(void)
         g.ncap++;
     }
     argv[a] = NULL;
+    g.cap_next = next;
     (void)memset(&sp, 0, sizeof sp);
     sp.argv = argv;
+    sp.out_buf = g_poll_out;
+    sp.out_cap = sizeof(g_poll_out);
     sp.done = poll_done;
     st = child_run(&sp, NULL);
     if (st == ST_OK) {

@@ -1,6 +1,6 @@
 /*
  * tmux.c - the rpg family's window and pane actions (spec/rpg.md §4.3,
- * §4.4) and GET /api/windows.
+ * §4.4; GET /api/windows is ws.c's, a producer over the state).
  *
  * Each action is one tmux child (net/child.h; several tmux commands joined
  * with ";" where the spec sends more than one, so new-claude and a

@@ -16,7 +16,8 @@
  * that order; on resume) are produced for the one client straight into its
  * tx from the current state, piece by piece (a window with its panes'
  * terminals is larger than tx), with ring events held back until the last
- * is out (stream_hold_events). A `windows` broadcast is rendered once into
+ * is out (stream_hold_events). GET /api/windows is produced the same way
+ * (chunked): a state that changes between pieces still gives valid JSON. A `windows` broadcast is rendered once into
  * the render scratch; when it would exceed CFG_RPG_WINDOWS_MSG_BYTES the
  * panes' terminalContent is left out of it (terminal_output carries it).
  * It is sent when the windows without terminalContent differ from the last
