@@ -223,13 +223,15 @@ def test_pane_update_shape_and_high_priority_fields(rpg, tmux):
 def test_reading_client_keeps_receiving_across_windows_changes(rpg, tmux):
     """A client that reads everything gets every change while Claude panes
     stream output: terminal_output (high) after each `windows` message, the
-    windows changes, and low-priority events (§9.2)."""
+    windows changes, and low-priority events (§9.2). The panes' content is
+    let grow first, so that a `windows` message (which carries it) is
+    larger than rpg.ws_pause_bytes (64 KiB)."""
     panes = streaming(tmux, rpg)
     r = Reader(rpg.ports[FAM])
     try:
         r.wait(lambda r: len(r.messages) >= len(CONNECT_TYPES), "the connect messages")
         start_stream(tmux, panes)
-        r.wait(lambda r: r.count("terminal_output") >= 8, "terminal_output while streaming")
+        r.wait(lambda r: full_captures(r, panes), "every pane's capture holding 100 lines")
         for k, body in enumerate(({"windowName": "flow-a"}, None)):
             if body is not None:
                 wid = ok(call(rpg, "POST", "/api/windows/create", body))["windowId"]
@@ -403,6 +405,16 @@ def ends_seen(r, tag, panes):
         got = {j["payload"]["paneId"] for t, j, _, _ in r.messages if t == "terminal_output"
                and f"end-{tag}-{j['payload']['paneId']}" in j["payload"]["content"]}
     return set(panes) <= got
+
+
+def full_captures(r, panes, lines=100):
+    """The last terminal_output of every pane holds `lines` streamed lines."""
+    last = {}
+    with r.lock:
+        for t, j, _, _ in r.messages:
+            if t == "terminal_output":
+                last[j["payload"]["paneId"]] = j["payload"]["content"]
+    return all(last.get(p, "").count("tick ") >= lines for p in panes)
 
 
 def outputs(r):
