@@ -6,7 +6,7 @@ roostd's memory stays flat; this roostd and an older one side by side.
 
 Usage: bench/rpg_ws.py [path/to/roostd] [--before path/to/old/roostd]
                        [--clients 100] [--stream-panes 8] [--stream-ms 100]
-                       [--width 40] [--changes 20] [--gap 0.5]
+                       [--width 90] [--changes 20] [--gap 0.5]
                        [--seconds 30] [--max-buffer 1048576] [--rounds 1]
 
 For each server in turn, --rounds times (rounds interleaved): a private

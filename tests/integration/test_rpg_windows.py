@@ -16,7 +16,6 @@ that hangs keeps the last state, and a full child pool answers 503.
 """
 
 import datetime
-import json
 import os
 import re
 import threading
@@ -636,25 +635,24 @@ def test_claude_session_persona_name_and_avatar(rpg, tmux):
     assert cs.get("avatarSvg") == rpglib.avatar_url(f"pane-{pid}"), cs
 
 
+class SlowRaw(wslib.SmallRaw):
+    """A client that reads slowly: a small receive window and small
+    segments (wslib.SmallRaw), and a pause before each read."""
+
+    def _fill(self, timeout=None):
+        time.sleep(0.002)               # pacing the reader, not measuring
+        return super()._fill(timeout)
+
+
 def slow_get(port, path):
-    """GET on a connection whose client reads slowly (small receive window,
-    small reads with pauses): (Content-Length announced, body bytes got)."""
-    s = wslib.connect(port, rcvbuf=4096, mss=536, timeout=IO_TIMEOUT * 2)
+    """GET on a connection whose client reads slowly; the parsed response
+    (Content-Length or chunked, checked by roostlib)."""
+    c = SlowRaw(port, 4096, timeout=IO_TIMEOUT * 2)
     try:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-        buf = b""
-        while True:
-            d = s.recv(2048)
-            if not d:
-                break
-            buf += d
-            time.sleep(0.002)           # pacing the reader, not measuring anything
-        head, _, body = buf.partition(b"\r\n\r\n")
-        m = re.search(rb"\r\ncontent-length: *(\d+)", head, re.I)
-        assert head.startswith(b"HTTP/1.1 200 ") and m, head[:300]
-        return int(m.group(1)), body
+        c.send(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n")
+        return c.read_response()
     finally:
-        s.close()
+        c.close()
 
 
 def test_get_windows_is_whole_while_panes_stream(rpg, tmux):
@@ -669,15 +667,13 @@ def test_get_windows_is_whole_while_panes_stream(rpg, tmux):
         wait_claude(rpg, p)
     wait_pane(rpg, panes[-1], lambda p: p.get("terminalContent", "").count("tick ") >= 150,
               "150 streamed lines captured", timeout=CAPTURE_TIMEOUT)
-    bad = []
     for _ in range(5):
-        n, body = slow_get(rpg.ports["rpg"], "/api/windows")
-        if len(body) != n:
-            bad.append(f"{len(body)} of {n} bytes")
-            continue
-        state = json.loads(body)["data"]
+        try:
+            r = slow_get(rpg.ports["rpg"], "/api/windows")
+        except AssertionError as e:
+            raise AssertionError(f"GET /api/windows cut: {e}\n{rpg.stderr()[-1000:]}") from None
+        state = ok(r)
         assert len([p for p in state["panes"] if p["id"] in panes]) == 4
-    assert not bad, f"{len(bad)} of 5 answers cut: {bad}\n{rpg.stderr()[-1000:]}"
 
 
 def test_no_tmux_server_is_an_empty_state(roostd, tmp_path):

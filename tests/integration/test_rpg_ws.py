@@ -223,13 +223,15 @@ def test_pane_update_shape_and_high_priority_fields(rpg, tmux):
 def test_reading_client_keeps_receiving_across_windows_changes(rpg, tmux):
     """A client that reads everything gets every change while Claude panes
     stream output: terminal_output (high) after each `windows` message, the
-    windows changes, and low-priority events (§9.2)."""
+    windows changes, and low-priority events (§9.2). The panes' content is
+    let grow first, so that a `windows` message (which carries it) is
+    larger than rpg.ws_pause_bytes (64 KiB)."""
     panes = streaming(tmux, rpg)
     r = Reader(rpg.ports[FAM])
     try:
         r.wait(lambda r: len(r.messages) >= len(CONNECT_TYPES), "the connect messages")
         start_stream(tmux, panes)
-        r.wait(lambda r: r.count("terminal_output") >= 8, "terminal_output while streaming")
+        r.wait(lambda r: full_captures(r, panes), "every pane's capture holding 100 lines")
         for k, body in enumerate(({"windowName": "flow-a"}, None)):
             if body is not None:
                 wid = ok(call(rpg, "POST", "/api/windows/create", body))["windowId"]
@@ -252,10 +254,22 @@ def test_reading_client_keeps_receiving_across_windows_changes(rpg, tmux):
         assert r.close_frame is None and not r.eof
     finally:
         r.close()
-        kill_panes(tmux, panes)
+        kill_panes(tmux, panes, rpg)
 
 
 # ---- §9.3 client messages ------------------------------------------------------------
+
+def still_open(c):
+    """A ping is answered (data messages meanwhile are skipped): the
+    connection is open and served."""
+    tag = os.urandom(8)
+    c.ws.send_frame(OP_PING, tag)
+    while True:
+        f = c.ws.recv_frame()
+        assert f.opcode != OP_CLOSE, f"closed: {f!r}"
+        if f.opcode == OP_PONG and f.payload == tag:
+            return
+
 
 def test_client_text_and_binary_messages_are_ignored(rpg, tmux):
     with Client(rpg) as c:
@@ -263,10 +277,10 @@ def test_client_text_and_binary_messages_are_ignored(rpg, tmux):
         c.ws.send_text('{"type":"subscribe","payload":{"all":true}}')
         c.ws.send_text("{not json")
         c.ws.send_frame(OP_BINARY, b"\x00\x01\x02\xff")
-        c.ws.alive()
+        still_open(c)
         wid, _ = tmux.new_shell_window(name="after-client-text")
         c.wait_type("windows", lambda m: has_window(m, wid), "windows after client messages")
-        c.ws.alive()
+        still_open(c)
 
 
 # ---- §9.5 heartbeat, shutdown -----------------------------------------------------------
@@ -368,12 +382,17 @@ def stop_stream(tmux, panes, tag):
         tmux.type_line(p, f"/say end-{tag}-{p}")
 
 
-def kill_panes(tmux, panes):
+def kill_panes(tmux, panes, srv=None):
+    """Kill the streaming panes; with srv, until roostd's state has none of
+    them (the next test starts without their output)."""
     for p in panes:
         try:
             tmux.kill_pane(p)
         except AssertionError:
             pass
+    if srv is not None and srv.alive():
+        for p in panes:
+            wait_gone(srv, pane_id=p)
 
 
 def high_bytes(r):
@@ -386,6 +405,16 @@ def ends_seen(r, tag, panes):
         got = {j["payload"]["paneId"] for t, j, _, _ in r.messages if t == "terminal_output"
                and f"end-{tag}-{j['payload']['paneId']}" in j["payload"]["content"]}
     return set(panes) <= got
+
+
+def full_captures(r, panes, lines=100):
+    """The last terminal_output of every pane holds `lines` streamed lines."""
+    last = {}
+    with r.lock:
+        for t, j, _, _ in r.messages:
+            if t == "terminal_output":
+                last[j["payload"]["paneId"]] = j["payload"]["content"]
+    return all(last.get(p, "").count("tick ") >= lines for p in panes)
 
 
 def outputs(r):
