@@ -40,6 +40,7 @@
 /* Per subscriber (stream_user). */
 typedef struct {
     uint8_t owe;                        /* OWE_* still to send, in bit order */
+    bool holding;                       /* ring events held until the last is out */
     bool skipped_windows;
     bool skipped_companions;
 } ws_user;
@@ -670,14 +671,15 @@ static void send_owed(stream_sub *s)
     }
     if ((u->owe == 0u) && !stream_message_busy(s)) {
         stream_hold_events(s, false);
+        u->holding = false;
     }
 }
 
 static void on_writable(stream_sub *s)
 {
     const ws_user *u = (const ws_user *)stream_user(s);
-    if (u->owe != 0u) {
-        send_owed(s);
+    if ((u->owe != 0u) || u->holding) {
+        send_owed(s);       /* the next owed message, or the hold let go */
     }
 }
 
@@ -708,6 +710,7 @@ static void on_resume(stream_sub *s)
     u->skipped_companions = false;
     if (u->owe != 0u) {
         stream_hold_events(s, true);
+        u->holding = true;
         send_owed(s);
     }
 }
@@ -736,6 +739,7 @@ void rpg_ws_connect(hctx *h)
     json_w_kstr(&w, "timestamp", ts);
     json_w_obj_end(&w);
     stream_hold_events(s, true);
+    u->holding = true;
     if ((json_w_finish(&w, &n) != ST_OK) || (stream_send_text(s, msg, n) != ST_OK)) {
         stream_close(s, WS_CLOSE_TRY_LATER, "try again later");
         return;
