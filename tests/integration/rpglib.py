@@ -36,6 +36,8 @@ import threading
 import time
 import urllib.parse
 
+import pytest
+
 import roostlib
 from roostlib import IO_TIMEOUT, SLOW, RPG_TS, Server, assert_error_shape, wait_for
 import wslib
@@ -782,3 +784,41 @@ class Reader:
 
 def check_ts(s, what="timestamp"):
     assert isinstance(s, str) and RPG_TS.match(s), f"{what} not ISO 8601 ms UTC: {s!r}"
+
+
+# ---------------------------------------------------------------------------
+# fixtures the rpg test modules share (each binds them to its own names)
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tmux():
+    t = Tmux().start()
+    yield t
+    t.cleanup()
+
+
+@pytest.fixture(scope="module")
+def rpg(roostd, tmux, tmp_path_factory):
+    srv = rpg_server(tmp_path_factory.mktemp("rpg"), tmux)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(autouse=True)
+def clean_tmux(tmux):
+    """Each test's windows and sessions go when it ends (roostd keeps a
+    bounded number of windows and Claude panes)."""
+    snap = tmux.snapshot()
+    yield
+    tmux.restore(snap)
+
+
+@pytest.fixture(autouse=True)
+def rpg_still_running(request):
+    yield
+    for name in ("rpg", "wrapped"):
+        if name in request.fixturenames:
+            srv = request.getfixturevalue(name)
+            if not srv.alive():
+                pytest.fail(f"roostd died (exit {srv.proc.returncode}) during this test\n"
+                            f"{srv.logs()}")

@@ -18,45 +18,17 @@ import pytest
 
 import rpglib
 from roostlib import RPG_TS
-from rpglib import (CAPTURE_TIMEOUT, Client, Tmux, call, enc, fail, find_pane,
-                    get_state, ok, post_event, rpg_server, session_of, wait_claude, wait_pane,
+from rpglib import (CAPTURE_TIMEOUT, Client, call, enc, fail, find_pane,
+                    get_state, ok, post_event, session_of, wait_claude, wait_pane,
                     wait_status)
 
 NEEDS = {"rpg"}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-@pytest.fixture(scope="module")
-def tmux():
-    t = Tmux().start()
-    yield t
-    t.cleanup()
-
-
-@pytest.fixture(scope="module")
-def rpg(roostd, tmux, tmp_path_factory):
-    srv = rpg_server(tmp_path_factory.mktemp("rpg"), tmux)
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(autouse=True)
-def _clean_tmux(tmux):
-    """Each test's windows and sessions go when it ends (roostd keeps a
-    bounded number of windows and Claude panes)."""
-    snap = tmux.snapshot()
-    yield
-    tmux.restore(snap)
-
-
-@pytest.fixture(autouse=True)
-def _rpg_still_running(request):
-    yield
-    if "rpg" in request.fixturenames:
-        srv = request.getfixturevalue("rpg")
-        if not srv.alive():
-            pytest.fail(f"roostd died (exit {srv.proc.returncode}) during this test\n"
-                        f"{srv.logs()}")
+# The module's tmux server and roostd, each test's windows cleaned after it (rpglib).
+tmux, rpg = rpglib.tmux, rpglib.rpg
+_clean_tmux, _rpg_still_running = rpglib.clean_tmux, rpglib.rpg_still_running
 
 
 @pytest.fixture

@@ -33,38 +33,9 @@ from rpglib import (ACTION_TIMEOUT, CAPTURE_TIMEOUT, Client, Tmux, TmuxWrapper, 
 NEEDS = {"rpg"}
 
 
-@pytest.fixture(scope="module")
-def tmux():
-    t = Tmux().start()
-    yield t
-    t.cleanup()
-
-
-@pytest.fixture(scope="module")
-def rpg(roostd, tmux, tmp_path_factory):
-    srv = rpg_server(tmp_path_factory.mktemp("rpg"), tmux)
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(autouse=True)
-def _clean_tmux(tmux):
-    """Each test's windows and sessions go when it ends (roostd keeps a
-    bounded number of windows and Claude panes)."""
-    snap = tmux.snapshot()
-    yield
-    tmux.restore(snap)
-
-
-@pytest.fixture(autouse=True)
-def _rpg_still_running(request):
-    yield
-    for name in ("rpg", "wrapped"):
-        if name in request.fixturenames:
-            srv = request.getfixturevalue(name)
-            if not srv.alive():
-                pytest.fail(f"roostd died (exit {srv.proc.returncode}) during this test\n"
-                            f"{srv.logs()}")
+# The module's tmux server and roostd, each test's windows cleaned after it (rpglib).
+tmux, rpg = rpglib.tmux, rpglib.rpg
+_clean_tmux, _rpg_still_running = rpglib.clean_tmux, rpglib.rpg_still_running
 
 
 def mkdirs(tmux, rel):

@@ -24,7 +24,7 @@ import pytest
 import roostlib
 import rpglib
 from roostlib import IO_TIMEOUT, SLOW, RPG_TS, wait_for
-from rpglib import (CAPTURE_TIMEOUT, CONNECT_TYPES, FAM, UUID4, Client, Reader, Tmux, call, enc,
+from rpglib import (CAPTURE_TIMEOUT, CONNECT_TYPES, FAM, UUID4, Client, Reader, call, enc,
                     get_state, ok, post_event, rpg_server, strip_content, wait_claude,
                     wait_gone, wait_pane)
 from wslib import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, new_key, upgrade, upgrade_request
@@ -32,37 +32,9 @@ from wslib import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, new_key, upgrade, upgra
 NEEDS = {"rpg"}
 
 
-@pytest.fixture(scope="module")
-def tmux():
-    t = Tmux().start()
-    yield t
-    t.cleanup()
-
-
-@pytest.fixture(scope="module")
-def rpg(roostd, tmux, tmp_path_factory):
-    srv = rpg_server(tmp_path_factory.mktemp("rpg"), tmux)
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(autouse=True)
-def _clean_tmux(tmux):
-    """Each test's windows and sessions go when it ends (roostd keeps a
-    bounded number of windows and Claude panes)."""
-    snap = tmux.snapshot()
-    yield
-    tmux.restore(snap)
-
-
-@pytest.fixture(autouse=True)
-def _rpg_still_running(request):
-    yield
-    if "rpg" in request.fixturenames:
-        srv = request.getfixturevalue("rpg")
-        if not srv.alive():
-            pytest.fail(f"roostd died (exit {srv.proc.returncode}) during this test\n"
-                        f"{srv.logs()}")
+# The module's tmux server and roostd, each test's windows cleaned after it (rpglib).
+tmux, rpg = rpglib.tmux, rpglib.rpg
+_clean_tmux, _rpg_still_running = rpglib.clean_tmux, rpglib.rpg_still_running
 
 
 def quiet_polls(n=10):

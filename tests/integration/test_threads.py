@@ -10,6 +10,24 @@ import rpglib
 from roostlib import Raw, built_families, get_req, limits
 
 
+def sample_threads(srv, threads, stop, seconds=3.0):
+    """Start the client threads, read roostd's thread count every 5 ms for
+    `seconds`, then stop and join them: the counts seen."""
+    for t in threads:
+        t.start()
+    samples = []
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            samples.append(srv.threads())
+            time.sleep(0.005)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    return samples
+
+
 def test_single_thread_under_load(server):
     assert server.threads() == 1, "more than one thread right after start"
     stop = threading.Event()
@@ -37,18 +55,7 @@ def test_single_thread_under_load(server):
             errors.append(e)
 
     threads = [threading.Thread(target=client, args=(k,)) for k in range(len(served))]
-    for t in threads:
-        t.start()
-    samples = []
-    try:
-        deadline = time.monotonic() + 3.0
-        while time.monotonic() < deadline:
-            samples.append(server.threads())
-            time.sleep(0.005)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join()
+    samples = sample_threads(server, threads, stop)
     assert not errors, errors
     assert sum(served) >= 1000, f"too little load to mean anything: {sum(served)} requests"
     assert len(samples) >= 100, len(samples)
@@ -79,19 +86,7 @@ def test_single_thread_with_tmux_children(tmp_path):
             except Exception as e:      # reported below
                 errors.append(e)
 
-        threads = [threading.Thread(target=client) for _ in range(4)]
-        for t in threads:
-            t.start()
-        samples = []
-        try:
-            deadline = time.monotonic() + 3.0
-            while time.monotonic() < deadline:
-                samples.append(srv.threads())
-                time.sleep(0.005)
-        finally:
-            stop.set()
-            for t in threads:
-                t.join()
+        samples = sample_threads(srv, [threading.Thread(target=client) for _ in range(4)], stop)
         assert not errors, errors
         assert len(samples) >= 100, len(samples)
         assert set(samples) == {1}, f"thread counts seen: {sorted(set(samples))}"
