@@ -83,6 +83,28 @@ def test_unmatched_route_is_404_with_its_message(rpg, method, path):
     fail(r, 404, "NOT_FOUND", f"Route not found: {method} {path}")
 
 
+def test_spa_of_web_dir(roostd, tmux, tmp_path):
+    """rpg.web_dir (README §6.5, as fleet's): files, index.html for a path
+    that names nothing, and the API never shadowed by it."""
+    web = tmp_path / "web"
+    (web / "assets").mkdir(parents=True)
+    (web / "index.html").write_text("<!doctype html><title>rpg</title>")
+    (web / "assets" / "app.js").write_text("console.log('rpg')")
+    srv = rpg_server(tmp_path / "srv", tmux, args=[f"--rpg.web_dir={web}"])
+    try:
+        r = call(srv, "GET", "/")
+        assert r.status == 200 and b"<title>rpg</title>" in r.body, r
+        r = call(srv, "GET", "/assets/app.js")
+        assert r.status == 200 and r.body == b"console.log('rpg')", r
+        assert "javascript" in (r.header("Content-Type") or ""), r.headers
+        r = call(srv, "GET", "/quests/some-id")
+        assert r.status == 200 and b"<title>rpg</title>" in r.body, r
+        fail(call(srv, "GET", "/api/nope"), 404, "NOT_FOUND", "Route not found: GET /api/nope")
+        ok(call(srv, "GET", "/api/windows"))
+    finally:
+        srv.stop()
+
+
 def test_path_outside_the_api_without_web_dir_is_404(rpg):
     r = call(rpg, "GET", "/no/such/page")
     fail(r, 404, "NOT_FOUND")

@@ -177,8 +177,8 @@ st_t rpg_init(const fam_env *env)
     if (env->num("rpg.enabled") == 0u) {
         return ST_OK;       /* no listener: no poller either */
     }
-    if (!port_child_supported()) {
-        LOG_I("rpg", "no child processes on this platform: windows and panes are unsupported");
+    if (!port_child_supported() || (CFG_CHILD_SLOTS == 0)) {
+        LOG_I("rpg", "no child processes in this build: windows and panes are unsupported");
         return ST_OK;
     }
     if (port_path_find("tmux", s_tmux, sizeof s_tmux) != ST_OK) {
