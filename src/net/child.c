@@ -278,6 +278,11 @@ static void feed(child_slot *s)
     pipe_close(&s->in);
 }
 
+bool child_supported(void)
+{
+    return port_child_supported();
+}
+
 st_t child_init(void)
 {
     static bool s_used;
@@ -435,6 +440,11 @@ size_t child_static_bytes(void)
 }
 
 #else /* CFG_CHILD_SLOTS == 0: no processes in this build */
+
+bool child_supported(void)
+{
+    return false;
+}
 
 st_t child_init(void)
 {

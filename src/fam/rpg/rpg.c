@@ -17,6 +17,7 @@
 #include "fam/shared/auth.h"
 #include "fam/shared/fam.h"
 #include "fam/shared/spa.h"
+#include "net/child.h"
 #include "port.h"
 
 static spa_site g_spa;
@@ -177,7 +178,7 @@ st_t rpg_init(const fam_env *env)
     if (env->num("rpg.enabled") == 0u) {
         return ST_OK;       /* no listener: no poller either */
     }
-    if (!port_child_supported() || (CFG_CHILD_SLOTS == 0)) {
+    if !child_supported() {
         LOG_I("rpg", "no child processes in this build: windows and panes are unsupported");
         return ST_OK;
     }
