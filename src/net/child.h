@@ -100,6 +100,9 @@ typedef struct {
  * after net_init, which empties the table of watched sockets). ST_OK;
  * ST_UNSUPPORTED without processes; ST_FULL or ST_IO when the notify
  * socket cannot be watched (then child_run answers ST_IO). */
+/* Whether children can run here at all: the port has processes and the
+ * build has child slots. */
+bool child_supported(void);
 st_t child_init(void);
 /* Start a child. ST_OK: *id (may be NULL) names it for child_cancel and
  * spec->done will run once; ST_FULL: every slot is in use (also: no

@@ -178,7 +178,7 @@ st_t rpg_init(const fam_env *env)
     if (env->num("rpg.enabled") == 0u) {
         return ST_OK;       /* no listener: no poller either */
     }
-    if !child_supported() {
+    if (!child_supported()) {
         LOG_I("rpg", "no child processes in this build: windows and panes are unsupported");
         return ST_OK;
     }

@@ -654,7 +654,7 @@ static void begin(hctx *h, act_kind kind)
     uint32_t id = 0u;
     bool known = true;
     const char *tmux = rpg_tmux();
-    if !child_supported() {
+    if (!child_supported()) {
         rpg_error(h, 501, "UNSUPPORTED", "tmux is not supported on this platform");
         return;
     }
