@@ -96,13 +96,13 @@ typedef struct {
 #define CHILD_SLOT_BYTES (CFG_CHILD_OUT_BYTES + CFG_CHILD_ERR_BYTES + CFG_CHILD_IN_BYTES + 128u)
 #define CHILD_STATIC_BYTES (((size_t)CFG_CHILD_SLOTS * CHILD_SLOT_BYTES) + 128u)
 
+/* Whether children can run here at all: the port has processes and the
+ * build has child slots. */
+bool child_supported(void);
 /* Empty the pool and watch the port's notify socket (before the loop,
  * after net_init, which empties the table of watched sockets). ST_OK;
  * ST_UNSUPPORTED without processes; ST_FULL or ST_IO when the notify
  * socket cannot be watched (then child_run answers ST_IO). */
-/* Whether children can run here at all: the port has processes and the
- * build has child slots. */
-bool child_supported(void);
 st_t child_init(void);
 /* Start a child. ST_OK: *id (may be NULL) names it for child_cancel and
  * spec->done will run once; ST_FULL: every slot is in use (also: no
