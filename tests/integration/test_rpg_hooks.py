@@ -17,6 +17,7 @@ import uuid
 import pytest
 
 import rpglib
+import roostlib
 from roostlib import RPG_TS
 from rpglib import (CAPTURE_TIMEOUT, Client, call, enc, fail, find_pane,
                     get_state, ok, post_event, session_of, wait_claude, wait_pane,
@@ -572,3 +573,31 @@ def test_event_effects_survive_a_capture(rpg, tmux, ws):
                  timeout=CAPTURE_TIMEOUT)
     marker(rpg, ws, pane)
     assert status_of(rpg, pane) == "working"
+
+
+# ---- hooks.md §6, observability.md §5: stop reaches the linked pane's Claude --------
+
+@pytest.mark.needs("observability")
+def test_observability_stop_signals_the_linked_panes_claude(roostd, tmux, tmp_path):
+    """A hook names a session and its pane (hooks.md §6): observability's
+    stop of that session finds the pane's Claude process through rpg
+    (observability.md §5 step 2; the hook carried no pid) and interrupts it
+    with SIGINT, which the stand-in prints."""
+    _, pane = tmux.new_claude_window()
+    tmux.wait_text(pane, "Welcome to Claude Code")
+    srv = rpglib.rpg_server(tmp_path / "srv", tmux, start=False)
+    srv.extra_args = [a for a in srv.extra_args if not a.startswith("--observability.")]
+    srv.ports["observability"] = roostlib.free_ports(1)[0]
+    srv.start()
+    try:
+        wait_claude(srv, pane)
+        s = sid()
+        post_event(srv, hook("UserPromptSubmit", pane, s, prompt="work on it"))
+        r = srv.request("observability", "GET", "/sessions")
+        assert any(x["session_id"] == s and x["status"] == "running"
+                   for x in r.json()["sessions"]), r
+        r = srv.request("observability", "POST", f"/sessions/{s}/stop")
+        assert r.status == 200 and r.json()["message"] == "Session stopped successfully", r
+        tmux.wait_text(pane, "Interrupted")
+    finally:
+        srv.stop()
