@@ -292,6 +292,7 @@ void rpg_post_event(hctx *h)
     uint64_t now = clock_mono_ms();
     uint64_t wall_us = clock_wall_us();
     uint32_t pn = 0u;
+    (void)memset(&d, 0, sizeof(d));     /* released below even when never parsed */
     if ((h->body.n == 0u) || (json_parse(&d, h->body.p, h->body.n, &e) != ST_OK) ||
         (json_type(&d, json_root(&d)) != JSON_OBJECT)) {
         json_release(&d);
