@@ -8,7 +8,9 @@
  * rpg.ws_pause_bytes a client is paused and its normal/low messages are
  * skipped; below rpg.ws_resume_bytes, or drained, it resumes; a high
  * message that would leave more than rpg.ws_max_buffer_bytes queued closes
- * it with 1013 "backpressure". A client that skipped a `windows` (or
+ * it with 1013 "backpressure", as does being overtaken by the event ring
+ * (its high messages are lost then; the ring, 1.1 MiB, is smaller than the
+ * default cap). A client that skipped a `windows` (or
  * `companions`) message while paused is sent the current one when it
  * resumes (on_skip notes it, on_resume sends it).
  *
@@ -61,7 +63,7 @@ static stream_policy g_ws = {
     .name = "rpg /ws",
     .topics = RPG_TOPIC,
     .priorities = true,
-    .lag_skips = true,
+    .lag_skips = false,             /* overtaken by the ring: high messages lost, 1013 */
     .pause_bytes = 65536u,
     .resume_bytes = 16384u,
     .max_queue_bytes = 4194304u,
