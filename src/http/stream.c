@@ -402,10 +402,30 @@ static void pump_events(stream_sub *s)
     }
 }
 
+/* A subscriber that cannot take ring events now (a message of the owner's
+ * in flight, or its events held until that message is out) still learns
+ * when the ring overtakes it, so a client stuck in the middle of such a
+ * message is closed (or told of its loss) like any other, not kept
+ * forever. ring_read only moves an overtaken cursor: nothing is consumed. */
+static void check_overtaken(stream_sub *s)
+{
+    if (!s->closing && (s->pol->topics != 0u) && (s->cursor < ring_tail_seq())) {
+        ring_event ev;
+        uint64_t missed = 0u;
+        if (ring_read(&s->cursor, s->pol->topics, &ev, &missed) == ST_RANGE) {
+            lagged(s, missed);
+        }
+    }
+}
+
 static void pump(stream_sub *s)
 {
     conn *c = s->c;
-    if (c->closing || http_conn_out_busy(c)) {
+    if (c->closing) {
+        return;
+    }
+    if (http_conn_out_busy(c)) {
+        check_overtaken(s);
         return;
     }
     if (s->part_on && !part_continue(s)) {
@@ -416,6 +436,8 @@ static void pump(stream_sub *s)
     }
     if (!s->closing && !s->held) {
         pump_events(s);
+    } else {
+        check_overtaken(s);
     }
     if (s->resumed) {
         s->resumed = false;

@@ -27,7 +27,11 @@
  *     priorities only a high event does; a normal/low one is dropped);
  *   - overtaken by the ring (its next event was overwritten): lag_skips
  *     skips to the oldest retained event, logs and counts the loss;
- *     otherwise the client is closed with close_code.
+ *     otherwise the client is closed with close_code. This is checked
+ *     every turn even while the subscriber cannot take events (a message
+ *     of the owner's in flight, events held), so a client that stops
+ *     reading in the middle of such a message is closed all the same: its
+ *     close frame follows the message's last byte.
  * Per turn a subscriber writes at most its tx room (CFG_BUF_BYTES), and the
  * loop's write budget caps each socket write, so a fast client cannot
  * starve the others. Room for control frames (CFG_STREAM_CONTROL_RESERVE)

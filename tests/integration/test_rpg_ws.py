@@ -326,6 +326,7 @@ def test_sigterm_closes_clients_1001(roostd, tmux, tmp_path):
 # ---- §9.4 backpressure ------------------------------------------------------------------
 
 STREAM_PANES = 4
+RING_BYTES = 1152 * 1024      # CFG_BUS_BYTES in the default profile (profiles/default.h)
 STREAM_MS = 20
 STREAM_WIDTH = int(os.environ.get("ROOST_RPG_STREAM_WIDTH", "180"))
 
@@ -394,6 +395,16 @@ def outputs(r):
     with r.lock:
         return [(j["payload"]["paneId"], hashlib.sha1(j["payload"]["content"].encode())
                  .hexdigest()) for t, j, _, _ in r.messages if t == "terminal_output"]
+
+
+def last_outputs(r, panes):
+    """The last terminal_output payload of each pane ({} for none yet)."""
+    with r.lock:
+        last = {p: {"content": ""} for p in panes}
+        for t, j, _, _ in r.messages:
+            if t == "terminal_output" and j["payload"]["paneId"] in last:
+                last[j["payload"]["paneId"]] = j["payload"]
+        return list(last.values())
 
 
 def notes(r, tag):
@@ -478,15 +489,21 @@ def test_paused_client_drops_normal_and_low_keeps_high_and_converges(roostd, tmu
         srv.stop()
 
 
-@pytest.mark.parametrize("cap,changes", [(65536, False), (1048576, True)],
-                         ids=["64KiB-stream-only", "1MiB-windows-changing"])
+@pytest.mark.parametrize("cap,changes,full_first",
+                         [(65536, False, False), (1048576, True, False), (1048576, False, True)],
+                         ids=["64KiB-stream-only", "1MiB-windows-changing",
+                              "stuck-in-the-snapshot"])
 def test_client_that_cannot_take_high_messages_is_closed_1013(roostd, tmux, tmp_path, cap,
-                                                              changes):
+                                                              changes, full_first):
     """The stuck client's queue passes rpg.ws_max_buffer_bytes: what it
     finally reads is well-formed frames (whole messages, the normal ones it
     was paused for left out), then the close 1013 "backpressure", then
     EOF. With `changes`, windows change meanwhile (normal messages dropped
-    while paused)."""
+    while paused). With `full_first` the terminals are full before the
+    stuck client connects, so it stops reading in the middle of its
+    on-connect windows snapshot (larger than the socket buffers), while
+    ring events are held for it: the ring overtaking it closes it all the
+    same once the snapshot is read."""
     srv = rpg_server(tmp_path / "bp", tmux, args=["--rpg.ws_pause_bytes=16384",
                                                    "--rpg.ws_resume_bytes=4096",
                                                    f"--rpg.ws_max_buffer_bytes={cap}"])
@@ -495,16 +512,34 @@ def test_client_that_cannot_take_high_messages_is_closed_1013(roostd, tmux, tmp_
     try:
         panes = streaming(tmux, srv)
         fast = Reader(srv.ports[FAM])
+        if full_first:
+            start_stream(tmux, panes)
+            fast.wait(lambda r: all(len(w["content"]) > 16384 for w in last_outputs(r, panes)),
+                      "every streaming terminal over 16 KiB", timeout=CAPTURE_TIMEOUT)
         stuck = Reader(srv.ports[FAM], rcvbuf=4096, mss=536, start=False)
-        start_stream(tmux, panes)
+        if not full_first:
+            start_stream(tmux, panes)
         # Stream (and change windows) until roostd reports the close: its
-        # queue passed the cap.
+        # queue passed the cap, or the ring overtook it. Both follow from
+        # bytes published, not from time (the fake's output rate depends on
+        # the machine's load), so the bound is on what the reading client
+        # received meanwhile: the cap plus the ring, twice over, and more
+        # than that with no close is a failure. A stream that stops growing
+        # fails too.
         wid = ok(call(srv, "POST", "/api/windows/create", {"windowName": "cap-0"}))["windowId"]
-        deadline = time.monotonic() + 40 * SLOW
+        base = last = fast.bytes_in
+        bound = 2 * (cap + RING_BYTES) + (1 << 20)
+        stalled_at = time.monotonic()
         k = 0
         while not re.search(r"backpressure|1013", log_text(srv), re.I):
-            assert time.monotonic() < deadline, \
-                f"no backpressure close logged after {k} rounds:\n{srv.logs()[-1500:]}"
+            got = fast.bytes_in
+            assert got - base < bound, (
+                f"no backpressure close logged after the reading client got "
+                f"{got - base} bytes ({k} rounds):\n{srv.logs()[-1500:]}")
+            if got != last:
+                last, stalled_at = got, time.monotonic()
+            assert time.monotonic() - stalled_at < 10 * SLOW, \
+                f"the stream stopped at {got - base} bytes ({k} rounds)"
             k += 1
             if changes:
                 ok(call(srv, "POST", f"/api/windows/{enc(wid)}/rename",
