@@ -292,7 +292,7 @@
 #define CFG_SQLITE_LOOKASIDE_COUNT 64
 #endif
 #ifndef CFG_STORE_MAX_STMTS
-#define CFG_STORE_MAX_STMTS 128        /* prepared statements made at init */
+#define CFG_STORE_MAX_STMTS 224        /* prepared statements made at init */
 #endif
 #ifndef CFG_STORE_MAX_PARTS
 #define CFG_STORE_MAX_PARTS 8          /* parts handed to store_add (families) */

@@ -18,6 +18,148 @@
 #include "fam/families.h"
 #include "fam/rpg/rpg.h"
 
+#if CFG_FAM_RPG
+#include "fam/rpg/sql.h"
+#define STMTS (&rpg_stmts)
+#else
+#define STMTS NULL
+#endif
+
+/* Its schema steps, in the one numbering of the database (store.h): a
+ * released step is never edited; a change is a new step with the next free
+ * number of the whole schema. */
+static const store_migration k_steps[] = {
+    { 5u,
+    /* 5: rpg part 2 (spec/rpg.md §2.3-§2.7, §8, §10). Times are epoch ms;
+     * a "day" is a local date as days since 1970-01-01 (game.h). Persona
+     * badges are a bit set (game.h, RPG_BADGE_*). The XP ledger keeps every
+     * award; rpg_xp_days and rpg_xp_cats are its running sums per entity
+     * (kind 0 persona, 1 project) by day and by category, kept in the
+     * award's transaction, so the timeline and the summary read a few rows
+     * whatever the ledger's size. rpg_hooks_seen holds the duplicate keys
+     * of hooks.md §7 for 5 minutes, in the hook's transaction, so a hook
+     * applied before a crash is still a duplicate after the restart. */
+    "CREATE TABLE rpg_personas("
+    "  id TEXT PRIMARY KEY,"
+    "  session_id TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  total_xp INTEGER NOT NULL DEFAULT 0,"
+    "  level INTEGER NOT NULL DEFAULT 1,"
+    "  badges INTEGER NOT NULL DEFAULT 0,"
+    "  energy INTEGER NOT NULL DEFAULT 100,"
+    "  morale INTEGER NOT NULL DEFAULT 100,"
+    "  health_at INTEGER NOT NULL,"
+    "  files_edited INTEGER NOT NULL DEFAULT 0,"
+    "  files_written INTEGER NOT NULL DEFAULT 0,"
+    "  bash_commands INTEGER NOT NULL DEFAULT 0,"
+    "  tests_run INTEGER NOT NULL DEFAULT 0,"
+    "  commits_created INTEGER NOT NULL DEFAULT 0,"
+    "  clarity_files_edited INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_seen_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX rpg_personas_by_seen ON rpg_personas(last_seen_at, id);"
+    "CREATE TABLE rpg_projects("
+    "  id TEXT PRIMARY KEY,"
+    "  path TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL,"
+    "  github_url TEXT,"
+    "  total_xp INTEGER NOT NULL DEFAULT 0,"
+    "  level INTEGER NOT NULL DEFAULT 1,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_activity_at INTEGER NOT NULL,"
+    "  prompts INTEGER NOT NULL DEFAULT 0,"
+    "  sessions INTEGER NOT NULL DEFAULT 0,"
+    "  commits INTEGER NOT NULL DEFAULT 0,"
+    "  pushes INTEGER NOT NULL DEFAULT 0,"
+    "  prs_created INTEGER NOT NULL DEFAULT 0,"
+    "  prs_merged INTEGER NOT NULL DEFAULT 0,"
+    "  tests_run INTEGER NOT NULL DEFAULT 0,"
+    "  builds_run INTEGER NOT NULL DEFAULT 0,"
+    "  lints_run INTEGER NOT NULL DEFAULT 0,"
+    "  clarinet_checks INTEGER NOT NULL DEFAULT 0,"
+    "  clarinet_tests INTEGER NOT NULL DEFAULT 0,"
+    "  q_created INTEGER NOT NULL DEFAULT 0,"
+    "  q_phases INTEGER NOT NULL DEFAULT 0,"
+    "  q_completed INTEGER NOT NULL DEFAULT 0,"
+    "  q_retries INTEGER NOT NULL DEFAULT 0,"
+    "  streak_current INTEGER NOT NULL DEFAULT 0,"
+    "  streak_longest INTEGER NOT NULL DEFAULT 0,"
+    "  streak_day INTEGER"
+    ") STRICT;"
+    "CREATE INDEX rpg_projects_by_activity ON rpg_projects(last_activity_at, id);"
+    "CREATE TABLE rpg_project_tools("
+    "  project_id TEXT NOT NULL,"
+    "  tool TEXT NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  PRIMARY KEY(project_id, tool)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE rpg_quests("
+    "  seq INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  project_id TEXT,"
+    "  title TEXT NOT NULL,"
+    "  description TEXT,"
+    "  status TEXT NOT NULL,"
+    "  xp_awarded INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  started_at INTEGER,"
+    "  completed_at INTEGER"
+    ") STRICT;"
+    "CREATE INDEX rpg_quests_by_status ON rpg_quests(status, created_at, seq);"
+    "CREATE TABLE rpg_phases("
+    "  quest_seq INTEGER NOT NULL,"
+    "  ord INTEGER NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  retry_count INTEGER NOT NULL DEFAULT 0,"
+    "  started_at INTEGER,"
+    "  completed_at INTEGER,"
+    "  PRIMARY KEY(quest_seq, ord)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE rpg_xp("
+    "  id INTEGER PRIMARY KEY,"
+    "  persona_id TEXT,"
+    "  project_id TEXT,"
+    "  event_type TEXT NOT NULL,"
+    "  xp INTEGER NOT NULL,"
+    "  metadata TEXT,"
+    "  created_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE rpg_xp_days("
+    "  kind INTEGER NOT NULL,"
+    "  entity TEXT NOT NULL,"
+    "  day INTEGER NOT NULL,"
+    "  xp INTEGER NOT NULL,"
+    "  PRIMARY KEY(kind, entity, day)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE rpg_xp_cats("
+    "  kind INTEGER NOT NULL,"
+    "  entity TEXT NOT NULL,"
+    "  category TEXT NOT NULL,"
+    "  total INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  PRIMARY KEY(kind, entity, category)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE rpg_hooks_seen("
+    "  key TEXT PRIMARY KEY,"
+    "  at INTEGER NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX rpg_hooks_seen_by_at ON rpg_hooks_seen(at);"
+    "CREATE TABLE rpg_events("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  pane TEXT,"
+    "  persona_id TEXT,"
+    "  project_id TEXT,"
+    "  type TEXT NOT NULL,"
+    "  tool TEXT,"
+    "  payload TEXT"
+    ") STRICT;"
+    "CREATE INDEX rpg_events_by_at ON rpg_events(at);" },
+};
+
 /* Its keys (fam/keys.h), their values here; rpg.c reads them by name. */
 /* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
 static struct {
@@ -104,7 +246,7 @@ const fam_desc fam_rpg = {
     .aliases = k_aliases,
     .naliases = sizeof(k_aliases) / sizeof(k_aliases[0]),
     .keys_finish = finish_keys,
-    .store = { "rpg", NULL, 0u, NULL },
+    .store = { "rpg", k_steps, sizeof(k_steps) / sizeof(k_steps[0]), STMTS },
 #if CFG_FAM_RPG
     .built = true,
     .routes = &rpg_routes,

@@ -9,6 +9,8 @@
  */
 #include "fam/rpg/rpg_int.h"
 
+#include "fam/rpg/game.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -67,6 +69,18 @@ static const route k_routes[] = {
     { RM(HTTP_M_POST), "/api/panes/{id}/dismiss", rpg_pane_dismiss, 0u },
     { RM(HTTP_M_POST), "/api/panes/{id}/refresh", rpg_pane_refresh, 0u },
     { RM(HTTP_M_POST), "/api/panes/{id}/close", rpg_pane_close, 0u },
+    { RM_GET, "/api/personas", rpg_personas_list, 0u },
+    { RM_GET, "/api/personas/{id}", rpg_persona_get, 0u },
+    { RM_GET, "/api/projects", rpg_projects_list, 0u },
+    { RM_GET, "/api/projects/{id}", rpg_project_get, 0u },
+    { RM_GET, "/api/quests", rpg_quests_list, 0u },
+    { RM(HTTP_M_POST), "/api/quests", rpg_quest_create, 0u },
+    { RM_GET, "/api/quests/{id}", rpg_quest_get, 0u },
+    { RM(HTTP_M_PATCH), "/api/quests/{id}", rpg_quest_update, 0u },
+    { RM(HTTP_M_PATCH), "/api/quests/{id}/phases/{phase}", rpg_phase_update, 0u },
+    { RM_GET, "/api/xp/summary", rpg_xp_summary, 0u },
+    { RM_GET, "/api/xp/timeline", rpg_xp_timeline, 0u },
+    { RM_GET, "/api/avatars/{seed}", rpg_avatar_get, 0u },
 };
 
 /* ---- the envelope (§1.1) ------------------------------------------------------- */
@@ -175,6 +189,7 @@ st_t rpg_init(const fam_env *env)
         /* no web app */
     }
     rpg_hooks_init();
+    rpg_avatar_init(env->data_dir);
     if (env->num("rpg.enabled") == 0u) {
         return ST_OK;       /* no listener: no poller either */
     }
