@@ -418,6 +418,28 @@ static void check_overtaken(stream_sub *s)
     }
 }
 
+/* A client stuck in the middle of a ring event larger than tx (part_on)
+ * still has a queue: that event and everything after it. Past
+ * max_queue_bytes it is closed as pump_events would (its close frame
+ * follows the event's last byte): so it is closed while the event is
+ * still in the ring, not cut when the ring overwrites it. */
+static void check_part_queue(stream_sub *s)
+{
+    stream_policy *pol = s->pol;
+    size_t queued;
+    if (s->closing || (pol->max_queue_bytes == 0u)) {
+        return;
+    }
+    queued = conn_tx_pending(s->c) + ring_bytes_from(s->part_seq);
+    if (queued > pol->max_queue_bytes) {
+        LOG_W("stream", "%s #%u: %lu bytes queued, over %lu: closed %u", pol->name,
+              (unsigned)stream_id(s), (unsigned long)queued, (unsigned long)pol->max_queue_bytes,
+              (unsigned)pol->close_code);
+        pol->stats.closed_backpressure++;
+        stream_close(s, pol->close_code, "backpressure");
+    }
+}
+
 static void pump(stream_sub *s)
 {
     conn *c = s->c;
@@ -428,8 +450,11 @@ static void pump(stream_sub *s)
         check_overtaken(s);
         return;
     }
-    if (s->part_on && !part_continue(s)) {
-        return;
+    if (s->part_on) {
+        check_part_queue(s);
+        if (!part_continue(s)) {
+            return;
+        }
     }
     if (s->ws) {
         flush_controls(s);

@@ -31,7 +31,11 @@
  *     every turn even while the subscriber cannot take events (a message
  *     of the owner's in flight, events held), so a client that stops
  *     reading in the middle of such a message is closed all the same: its
- *     close frame follows the message's last byte.
+ *     close frame follows the message's last byte. A client stuck in the
+ *     middle of a ring event larger than tx is held to max_queue_bytes
+ *     (that event and all after it) the same way, so it is closed while
+ *     the event is still in the ring; one the ring overwrites first (a cap
+ *     above the ring's size) can only be cut (logged, counted as lagged).
  * Per turn a subscriber writes at most its tx room (CFG_BUF_BYTES), and the
  * loop's write budget caps each socket write, so a fast client cannot
  * starve the others. Room for control frames (CFG_STREAM_CONTROL_RESERVE)

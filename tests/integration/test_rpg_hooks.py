@@ -289,6 +289,7 @@ def test_duplicate_tool_use_id_is_ignored(rpg, tmux, ws):
     # The key is <type>:<session>:<tool_use_id>: another session or another
     # type with the same tool_use_id is processed.
     drive(rpg, ws, pane, pre(pane, session=sid(), tool_use_id=t), "working")
+    marker(rpg, ws, pane)               # its event message is in (it follows the pane_update)
     n1 = len(ws.log)
     post_event(rpg, post(pane, session=s, tool_use_id=t))
     marker(rpg, ws, pane)

@@ -326,6 +326,12 @@ def test_sigterm_closes_clients_1001(roostd, tmux, tmp_path):
 # ---- §9.4 backpressure ------------------------------------------------------------------
 
 STREAM_PANES = 4
+# The backpressure tests stream with the smallest capture (50 lines): a
+# poll's burst of terminal_output (every streaming pane's whole terminal)
+# then stays well below the caps, and the data rate low enough that a
+# reading client slowed by a loaded machine is neither over a cap nor
+# overtaken by the event ring (both close it 1013, as they should).
+SMALL_CAPTURES = "--rpg.terminal_capture_lines=50"
 RING_BYTES = 1152 * 1024      # CFG_BUS_BYTES in the default profile (profiles/default.h)
 STREAM_MS = 20
 STREAM_WIDTH = int(os.environ.get("ROOST_RPG_STREAM_WIDTH", "180"))
@@ -421,7 +427,8 @@ def log_text(srv):
 def test_paused_client_drops_normal_and_low_keeps_high_and_converges(roostd, tmux, tmp_path):
     srv = rpg_server(tmp_path / "bp", tmux, args=["--rpg.ws_pause_bytes=65536",
                                                    "--rpg.ws_resume_bytes=16384",
-                                                   "--rpg.ws_max_buffer_bytes=4194304"])
+                                                   "--rpg.ws_max_buffer_bytes=4194304",
+                                                   SMALL_CAPTURES])
     panes = []
     fast = slow = None
     try:
@@ -460,9 +467,14 @@ def test_paused_client_drops_normal_and_low_keeps_high_and_converges(roostd, tmu
                                 for j in r.of_type("windows")),
                   "the windows snapshot after the resume", timeout=IO_TIMEOUT)
         assert slow.close_frame is None and not slow.eof, slow.close_frame
-        assert outputs(slow) == outputs(fast), (
-            f"high-priority messages differ: slow {len(outputs(slow))}, "
-            f"fast {len(outputs(fast))}")
+        # Every terminal_output the fast client got after the slow one
+        # connected, in order: the slow client's list is the tail of the
+        # fast one's (the fast client connected first, so a capture of the
+        # panes' first screens may have reached it alone; one lost in the
+        # middle makes the lists differ).
+        so, fo = outputs(slow), outputs(fast)
+        assert so and fo[len(fo) - len(so):] == so, (
+            f"high-priority messages differ: slow {len(so)}, fast {len(fo)}")
         assert slow.types()[:4] == CONNECT_TYPES, slow.types()[:6]
         assert notes(slow, hook_pane) == [], "low-priority events reached the paused client"
         sw = slow.of_type("windows")
@@ -490,8 +502,8 @@ def test_paused_client_drops_normal_and_low_keeps_high_and_converges(roostd, tmu
 
 
 @pytest.mark.parametrize("cap,changes,full_first",
-                         [(65536, False, False), (1048576, True, False), (1048576, False, True)],
-                         ids=["64KiB-stream-only", "1MiB-windows-changing",
+                         [(262144, False, False), (1048576, True, False), (524288, False, True)],
+                         ids=["256KiB-stream-only", "1MiB-windows-changing",
                               "stuck-in-the-snapshot"])
 def test_client_that_cannot_take_high_messages_is_closed_1013(roostd, tmux, tmp_path, cap,
                                                               changes, full_first):
@@ -506,7 +518,8 @@ def test_client_that_cannot_take_high_messages_is_closed_1013(roostd, tmux, tmp_
     same once the snapshot is read."""
     srv = rpg_server(tmp_path / "bp", tmux, args=["--rpg.ws_pause_bytes=16384",
                                                    "--rpg.ws_resume_bytes=4096",
-                                                   f"--rpg.ws_max_buffer_bytes={cap}"])
+                                                   f"--rpg.ws_max_buffer_bytes={cap}"] +
+                     ([] if full_first else [SMALL_CAPTURES]))
     panes = []
     fast = stuck = None
     try:

@@ -256,26 +256,42 @@ static void bus_event(const char *type, uint32_t pane)
 
 /* ---- the store side, in the hook's transaction ---- */
 
-static bool has_sub(const char *s, const char *sub)
+/* Where sub starts in s at or after from, or s.n when it does not. */
+static size_t find(strv s, size_t from, const char *sub)
 {
-    return strstr(s, sub) != NULL;
+    size_t m = strlen(sub);
+    size_t i;
+    for (i = from; (i + m) <= s.n; i++) {
+        if (memcmp(s.p + i, sub, m) == 0) {
+            return i;
+        }
+    }
+    return s.n;
+}
+
+static bool has_sub(strv s, const char *sub)
+{
+    return find(s, 0u, sub) < s.n;
+}
+
+static bool boundary(char c)
+{
+    return (c == ' ') || (c == ';') || (c == '&') || (c == '|') || (c == '(') ||
+           (c == ')') || (c == '\t') || (c == '\n') || (c == '\\') || (c == '"');
 }
 
 /* `word` as a whole word of s (make, not cmake or makedirs). */
-static bool has_word(const char *s, const char *word)
+static bool has_word(strv s, const char *word)
 {
     size_t n = strlen(word);
-    const char *p = strstr(s, word);
-    while (p != NULL) {
-        bool before = (p == s) || (p[-1] == ' ') || (p[-1] == ';') || (p[-1] == '&') ||
-                      (p[-1] == '|') || (p[-1] == '(') || (p[-1] == '\t');
-        char c = p[n];
-        bool after = (c == '\0') || (c == ' ') || (c == ';') || (c == '&') || (c == '|') ||
-                     (c == ')') || (c == '\t') || (c == '\n');
+    size_t at = find(s, 0u, word);
+    while (at < s.n) {
+        bool before = (at == 0u) || boundary(s.p[at - 1u]);
+        bool after = ((at + n) == s.n) || boundary(s.p[at + n]);
         if (before && after) {
             return true;
         }
-        p = strstr(p + 1, word);
+        at = find(s, at + 1u, word);
     }
     return false;
 }
@@ -286,7 +302,7 @@ static int64_t one(bool b)
 }
 
 /* §8.5: a Bash test run */
-static bool test_run(const char *cmd)
+static bool test_run(strv cmd)
 {
     return has_sub(cmd, "test") || has_sub(cmd, "jest") || has_sub(cmd, "vitest") ||
            has_sub(cmd, "pytest");
@@ -320,7 +336,7 @@ typedef struct {
 } hook_ctx;
 
 /* post_tool_use (§5, §8.1, §8.4, §8.5, §8.7, §8.8) */
-static st_t post_tool(hook_ctx *x, const char *cmd)
+static st_t post_tool(hook_ctx *x, strv cmd)
 {
     static const char *const k_git[] = {
         "git commit", "git push", "git checkout -b", "git switch -c", "git merge", "git rebase",
@@ -415,6 +431,38 @@ static st_t post_tool(hook_ctx *x, const char *cmd)
     return st;
 }
 
+/* The Bash command of tool_input.command, decoded, for the matchers of
+ * §8.1 and §8.7. One longer than the buffer (a heredoc with a file in it)
+ * is matched in its JSON text as received instead (quotes left out):
+ * escapes only stand for quotes, backslashes and control characters, which
+ * the matchers take as word boundaries. */
+static strv bash_command(const json_doc *d)
+{
+    static char s_cmd[RPG_CMD_BYTES];
+    int ti = json_obj_get(d, json_root(d), "tool_input");
+    int t = -1;
+    size_t n = 0u;
+    strv cmd = STRV_NULL;
+    if ((ti >= 0) && (json_type(d, ti) == JSON_OBJECT)) {
+        t = json_obj_get(d, ti, "command");
+    }
+    if ((t >= 0) && (json_type(d, t) == JSON_STRING)) {
+        st_t st = json_get_str(d, t, s_cmd, sizeof s_cmd, &n);
+        if (st == ST_OK) {
+            cmd = strv_make(s_cmd, n);
+        } else {
+            strv raw = json_raw(d, t);
+            if (raw.n >= 2u) {
+                cmd = strv_make(raw.p + 1, raw.n - 2u);
+            }
+        }
+    }
+    if (cmd.p == NULL) {
+        cmd = strv_make("", 0u);
+    }
+    return cmd;
+}
+
 /* The persona, XP and stats effects of §5 (a pane is known). */
 static st_t effects(hook_ctx *x)
 {
@@ -437,13 +485,7 @@ static st_t effects(hook_ctx *x)
     if (st != ST_OK) {
         /* the error */
     } else if (strcmp(x->type, "post_tool_use") == 0) {
-        static char s_cmd[4096];
-        int ti = json_obj_get(x->d, json_root(x->d), "tool_input");
-        s_cmd[0] = '\0';
-        if ((ti >= 0) && (json_type(x->d, ti) == JSON_OBJECT)) {
-            (void)str_of(x->d, json_obj_get(x->d, ti, "command"), s_cmd, sizeof s_cmd);
-        }
-        st = post_tool(x, s_cmd);
+        st = post_tool(x, bash_command(x->d));
     } else if ((strcmp(x->type, "user_prompt_submit") == 0) ||
                (strcmp(x->type, "user_prompt") == 0)) {
         if (x->have_p) {
@@ -628,7 +670,7 @@ void rpg_post_event(hctx *h)
     char type[80];
     char sid[RPG_SID_BYTES];
     char tuid[128];
-    char tool[64];
+    char tool[RPG_TOOL_BYTES];
     char buf[64];
     size_t type_n = 0u;
     size_t sid_n;

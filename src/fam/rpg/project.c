@@ -4,9 +4,10 @@
  *
  * A project is a git working tree, a row of rpg_projects keyed by its root.
  * After each poll (rpg_projects_poll) every pane session whose pane's cwd
- * is new gets its project: a known project whose root contains the cwd,
- * else git is asked through a child process (net/child.h; never blocking
- * the loop), one at a time: `git -C <cwd> rev-parse --show-toplevel`,
+ * is new gets its project: the known project whose root is that cwd, else
+ * git is asked through a child process (net/child.h; never blocking the
+ * loop), one at a time, so a repository nested in another is a project of
+ * its own: `git -C <cwd> rev-parse --show-toplevel`,
  * then `git -C <root> config --get remote.origin.url`. A cwd outside any
  * working tree leaves the pane session without a project until its cwd
  * changes. The origin remote becomes githubUrl when it names github.com
@@ -419,6 +420,27 @@ static void root_done(void *ctx, const child_result *r)
     rpg_projects_poll();
 }
 
+/* The project whose root is exactly path (a cwd inside one may be in a
+ * repository nested in it: git is asked then). */
+static st_t root_project(const char *path, char id[RPG_ID_BYTES])
+{
+    sqlite3_stmt *s = rpg_stmt(RPG_SQL_PROJECT_ID_BY_PATH);
+    bool row = false;
+    st_t st = store_bind_text(s, 1, strv_from_cstr(path));
+    if (st == ST_OK) {
+        st = store_step(s, &row);
+    }
+    if ((st == ST_OK) && row) {
+        (void)store_col_copy(s, 0, id, RPG_ID_BYTES);
+    } else if (st == ST_OK) {
+        st = ST_NOTFOUND;
+    } else {
+        /* the error */
+    }
+    store_done(s);
+    return st;
+}
+
 void rpg_projects_poll(void)
 {
     static const char *const k_root[] = { "rev-parse", "--show-toplevel", NULL };
@@ -436,7 +458,7 @@ void rpg_projects_poll(void)
             continue;
         }
         (void)memcpy(cs->proj_cwd, p->cwd, strlen(p->cwd) + 1u);
-        if (rpg_project_of_path(p->cwd, id) == ST_OK) {
+        if (root_project(p->cwd, id) == ST_OK) {
             cs->proj = RPG_PROJ_KNOWN;
             (void)memcpy(cs->project_id, id, sizeof id);
         } else if (rpg_empty(g_git.git)) {

@@ -18,6 +18,8 @@
 #define RPG_SESSION_BYTES 256u      /* a tmux session name, cut beyond */
 #define RPG_WNAME_BYTES 832u        /* a window name: 200 characters of UTF-8 */
 #define RPG_SID_BYTES 128u          /* a Claude session id (a UUID), cut beyond */
+#define RPG_TOOL_BYTES 136u         /* a tool name (64 in the API; MCP names reach it), cut beyond */
+#define RPG_CMD_BYTES 16384u        /* a Bash command decoded for matching (longer: matched as received) */
 #define RPG_CWD_BYTES 512u          /* a pane's working directory, cut beyond */
 #define RPG_ERR_BYTES 512u          /* a pane session's lastError.message */
 #define RPG_SUBAGENTS 8u            /* running Task tools kept per pane session */

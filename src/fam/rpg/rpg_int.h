@@ -81,7 +81,7 @@ typedef struct {
     double confidence;
     bool has_conf;
     bool has_error;
-    char err_tool[64];
+    char err_tool[RPG_TOOL_BYTES];
     char err_msg[RPG_ERR_BYTES];
     uint64_t err_wall_ms;
     rpg_errclass err_class;
