@@ -15,6 +15,9 @@ of the whole burst:
     distinct successful tool uses.
 A hook half applied (its XP and not its stats, or its ledger row and not
 the totals) or applied twice breaks one of these.
+
+And the plain case: one answered hook, a restart (SIGTERM, or kill -9 right
+after the answer), the same hook again: still a duplicate.
 """
 
 import http.client
@@ -22,12 +25,14 @@ import json
 import threading
 import time
 
+import pytest
+
 import roostlib
 import rpglib
-from rpglib import Client, wait_claude
-from test_rpg_game import (PROJECT_TIMEOUT, Claude, companion_of, game_server, git_repo,
-                           persona_of, project_at, repo_pane, settle, summary, timeline,
-                           tuid)
+from rpglib import Client, post_event, wait_claude
+from test_rpg_game import (PROJECT_TIMEOUT, Claude, claude_pane, companion_of, game_server,
+                           git_repo, persona_of, project_at, repo_pane, settle, summary,
+                           timeline, tuid)
 
 NEEDS = {"rpg"}
 
@@ -185,6 +190,38 @@ def test_kill9_mid_burst_then_retry_counts_each_hook_once(roostd, tmux, tmp_path
         assert c["stats"]["commands"]["testsRun"] == tests, c["stats"]
         assert c["totalExperience"] == project_xp, c
         assert srv.alive(), f"roostd died\n{srv.logs()}"
+    finally:
+        if srv.alive():
+            srv.stop()
+
+
+@pytest.mark.parametrize("how", ["sigterm", "kill9"])
+def test_duplicate_after_a_restart_is_ignored(roostd, tmux, tmp_path, how):
+    """An answered hook was committed with its duplicate key: the same hook
+    after a restart (SIGTERM, or kill -9 right after the answer) is a
+    duplicate still (hooks.md §7, within 5 minutes)."""
+    srv = game_server(tmp_path / "srv", tmux, obs=False)
+    try:
+        d = tmp_path / "plain"
+        d.mkdir()
+        p = claude_pane(srv, tmux, d)
+        cl = Claude(srv, p)
+        t = tuid()
+        cl.pre("Edit", tool_use_id=t)
+        body = cl.post("Edit", tool_use_id=t)
+        if how == "kill9":
+            srv.kill9()
+        else:
+            srv.stop()
+        srv.start()
+        wait_claude(srv, p)
+        post_event(srv, body)                       # the client's retry
+        cl.post("Read")                             # a new hook after it
+        per = settle(lambda: persona_of(srv, cl.session),
+                     lambda x: x is not None and x["totalXp"] >= 4, "the Read counted")
+        assert per["totalXp"] == 3 + 1, per
+        assert summary(srv, per["id"]) == [{"category": "tool_use", "total": 4, "count": 2}]
+        assert srv.alive(), srv.logs()
     finally:
         if srv.alive():
             srv.stop()
