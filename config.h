@@ -481,9 +481,15 @@
 #ifndef CFG_RPG_LINKS
 #define CFG_RPG_LINKS 64
 #endif
-/* Hooks with a tool_use_id remembered for duplicates (5 minutes). */
-#ifndef CFG_RPG_DEDUP
-#define CFG_RPG_DEDUP 1024
+/* Companions in a `companions` message (§2.5): the most recently active
+ * projects, at most this many, and the message's buffer (a broadcast is
+ * rendered whole to be compared with the last one); a companion that does
+ * not fit is left out (logged once). */
+#ifndef CFG_RPG_COMPANIONS
+#define CFG_RPG_COMPANIONS 64
+#endif
+#ifndef CFG_RPG_COMPANIONS_MSG_BYTES
+#define CFG_RPG_COMPANIONS_MSG_BYTES (96u * 1024u)
 #endif
 /* A `windows` broadcast larger than this leaves out terminalContent (the
  * panes' terminal_output messages carry it); snapshots always have it. */

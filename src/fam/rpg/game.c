@@ -9,8 +9,9 @@
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "fam/rpg/rpg_int.h"
 #include "core/timer.h"
+#include "fam/rpg/rpg_int.h"
+#include "fam/rpg/sql.h"
 
 #define DAY_MS 86400000
 
@@ -102,19 +103,31 @@ void rpg_game_event_later(const char *event_type, uint32_t pane)
     g_nlater++;
 }
 
+/* Companions are compared at most this often: a burst of hooks renders
+ * them a few times a second, not once per hook. */
+#define COMPANIONS_GAP_MS 100u
+
+static uint64_t g_comp_last_ms;
+
 static void companions_due(void *arg)
 {
     (void)arg;
     g_comp_timer = TIMER_NONE;
+    g_comp_last_ms = clock_mono_ms();
     rpg_companions_check();
 }
 
 void rpg_companions_later(void)
 {
     if (g_comp_timer == TIMER_NONE) {
-        g_comp_timer = timer_start(0u, companions_due, NULL);
+        uint64_t now = clock_mono_ms();
+        uint64_t wait = 0u;
+        if ((g_comp_last_ms != 0u) && ((now - g_comp_last_ms) < COMPANIONS_GAP_MS)) {
+            wait = COMPANIONS_GAP_MS - (now - g_comp_last_ms);
+        }
+        g_comp_timer = timer_start(wait, companions_due, NULL);
         if (g_comp_timer == TIMER_NONE) {
-            rpg_companions_check();     /* no timer free: now */
+            companions_due(NULL);       /* no timer free: now */
         }
     }
 }
@@ -129,4 +142,106 @@ void rpg_game_after(bool committed)
         rpg_companions_later();
     }
     g_nlater = 0u;
+}
+
+/* ---- lists page by page ---- */
+
+#define PAGE_ROWS 32
+
+static bool put_text(char *buf, size_t cap, size_t *at, const char *t)
+{
+    size_t n = strlen(t);
+    if ((cap - *at) < n) {
+        return false;
+    }
+    (void)memcpy(buf + *at, t, n);
+    *at += n;
+    return true;
+}
+
+/* One page from the last key: rows written until one does not fit.
+ * *more: the page was full (another may follow). */
+static st_t page(rpg_page_prod *st, char *buf, size_t cap, size_t *at, bool *fits, bool *more)
+{
+    sqlite3_stmt *s = rpg_stmt((rpg_sql_id)st->sql);
+    bool row = false;
+    uint32_t n = 0u;
+    st_t rc = st->has_key ? store_bind_int64(s, 1, st->key_num) : store_bind_null(s, 1);
+    *fits = true;
+    if (rc == ST_OK) {
+        rc = store_bind_text(s, 2, strv_from_cstr(st->key_id));
+    }
+    if (rc == ST_OK) {
+        rc = store_bind_int64(s, 3, PAGE_ROWS);
+    }
+    while (*fits && (rc == ST_OK) && ((st->max_rows == 0u) || (st->rows < st->max_rows)) &&
+           ((rc = store_step(s, &row)) == ST_OK) && row) {
+        json_w w;
+        size_t comma = st->any ? 1u : 0u;
+        size_t len = 0u;
+        n++;
+        if ((cap - *at) <= comma) {
+            *fits = false;
+        } else {
+            json_w_init(&w, buf + *at + comma, cap - *at - comma);
+            st->row(s, &w);
+            if (json_w_finish(&w, &len) != ST_OK) {
+                *fits = false;
+            } else {
+                if (comma != 0u) {
+                    buf[*at] = ',';
+                }
+                *at += comma + len;
+                st->any = true;
+                st->rows++;
+                st->has_key = true;
+                st->key_num = store_col_int64(s, st->key_num_col);
+                (void)store_col_copy(s, st->key_id_col, st->key_id, sizeof st->key_id);
+            }
+        }
+    }
+    store_done(s);
+    *more = (n == (uint32_t)PAGE_ROWS) || !*fits;
+    if ((st->max_rows != 0u) && (st->rows >= st->max_rows)) {
+        *more = false;
+    }
+    return rc;
+}
+
+size_t rpg_page_produce(void *state, char *buf, size_t cap, bool *done)
+{
+    rpg_page_prod *st = (rpg_page_prod *)state;
+    size_t at = 0u;
+    bool room = true;
+    while (room && (st->phase < 3u)) {
+        if (st->phase == 0u) {
+            room = put_text(buf, cap, &at, st->head);
+            if (room) {
+                st->phase = 1u;
+            }
+        } else if (st->phase == 1u) {
+            bool fits = true;
+            bool more = false;
+            if (page(st, buf, cap, &at, &fits, &more) != ST_OK) {
+                /* a storage error (logged by the store): the list ends here,
+                 * still well-formed */
+                more = false;
+                fits = true;
+            }
+            if (!fits) {
+                room = false;
+            } else if (!more) {
+                st->phase = 2u;
+            } else {
+                /* the next page */
+            }
+        } else {
+            room = put_text(buf, cap, &at, st->tail);
+            if (room) {
+                st->phase = 3u;
+            }
+        }
+    }
+    *done = st->phase == 3u;
+    return at;
 }

@@ -37,7 +37,9 @@
 #include "core/status.h"
 #include "core/strv.h"
 #include "http/server.h"
+#include "fam/rpg/rpg_int.h"
 #include "json/write.h"
+#include "store/store.h"
 
 #define RPG_ID_BYTES 40u                /* a uuid v4 and its NUL */
 
@@ -72,6 +74,51 @@ const char *rpg_xp_category(strv event_type);
 st_t rpg_xp_award(const char *persona_id, const char *project_id, strv event_type,
                   strv metadata, uint64_t wall_ms, int64_t *amount);
 
+/* ---- personas (persona.c) ---- */
+
+/* Badges (§8.5) as bits of rpg_personas.badges, in this order. */
+#define RPG_BADGES 6u
+
+/* A persona row (§2.3) and its counters (§8.5). */
+typedef struct {
+    char id[RPG_ID_BYTES];
+    char sid[RPG_SID_BYTES];
+    char name[RPG_NAME_BYTES];
+    int64_t total_xp;
+    uint32_t level;
+    uint32_t badges;
+    int32_t energy;
+    int32_t morale;
+    uint64_t health_ms;
+    int64_t files_edited;
+    int64_t files_written;
+    int64_t bash_commands;
+    int64_t tests_run;
+    int64_t commits_created;
+    int64_t clarity_files_edited;
+    uint64_t created_ms;
+    uint64_t last_seen_ms;
+} rpg_persona;
+
+/* The persona of session id sid, created when there is none (§8.6 names;
+ * a sid starting "pane-" is a placeholder), in the caller's transaction.
+ * ST_OK with *p; storage errors. */
+st_t rpg_persona_ensure(strv sid, uint64_t wall_ms, rpg_persona *p);
+/* Write back everything a hook changes (totals as they are in the row:
+ * awards change total_xp and level themselves, so p's are reread first). */
+st_t rpg_persona_save(rpg_persona *p);
+/* §8.4: decay, then the deltas, clamped; lastUpdated now. */
+void rpg_persona_health(rpg_persona *p, uint64_t wall_ms, int32_t d_energy, int32_t d_morale);
+/* Recompute the badges from the counters (earned badges are kept). */
+void rpg_persona_badges(rpg_persona *p);
+/* The copy a pane session keeps for its Claude pane (rpg_int.h). */
+void rpg_persona_view_of(const rpg_persona *p, rpg_persona_view *v);
+/* Link a pane session to the persona of its session id (§3.4), creating
+ * it (a placeholder for pane-%N), in a transaction of its own. */
+void rpg_persona_attach(rpg_csession *cs);
+/* The badge names of bits, for a JSON array. */
+void rpg_w_badges(json_w *w, uint32_t bits);
+
 /* ---- projects (project.c) ---- */
 
 /* Counter deltas of a project (§2.5 CompanionStats; §8.7). */
@@ -96,6 +143,18 @@ typedef struct {
 /* Add d to project id's counters (and its lastActivityAt) in the caller's
  * transaction. ST_NOTFOUND when there is no such project. */
 st_t rpg_project_add(const char *project_id, const rpg_proj_delta *d, uint64_t wall_ms);
+/* After each poll: find the project of each pane session whose cwd is
+ * new (a known project containing it, else git through a child process:
+ * the working tree's root and origin remote; one git at a time). */
+void rpg_projects_poll(void);
+/* rpg_init: git's path ("" or NULL: projects are never created). */
+void rpg_projects_init(const char *git_path);
+/* The project containing path (the deepest), id into out. ST_NOTFOUND. */
+st_t rpg_project_of_path(const char *path, char out[RPG_ID_BYTES]);
+/* §8.8: the streak of project id at the local day of wall_ms. */
+st_t rpg_project_streak(const char *project_id, uint64_t wall_ms);
+/* toolsUsed.<tool> += 1 */
+st_t rpg_project_tool(const char *project_id, strv tool);
 /* Whether project id exists; its name into name (cap bytes, may be NULL).
  * ST_OK, ST_NOTFOUND, or a storage error. */
 st_t rpg_project_get_name(strv id, char *name, size_t cap);
@@ -123,6 +182,33 @@ typedef struct {
     uint8_t opaque[256];
 } rpg_comp_prod;
 size_t rpg_companions_prod(void *state, char *buf, size_t cap, bool *done);
+
+/* ---- lists rendered page by page (game.c) ---- */
+
+/* A list from sqlite as a producer (hctx_producer, http/server.h): the
+ * head, every row of a keyset page statement (bound ?1 the last row's
+ * number key or NULL, ?2 its id, ?3 a page size), the tail. Each call runs
+ * the page statement again from the last row written, so no statement
+ * stays open between pieces and the list may be of any length; a row is
+ * written whole or not at all (row() renders it with a json_w that fails
+ * when it does not fit). max_rows > 0 stops after that many rows. */
+typedef void (*rpg_row_fn)(sqlite3_stmt *s, json_w *w);
+typedef struct {
+    uint8_t phase;                      /* 0 head, 1 rows, 2 tail, 3 done */
+    bool any;
+    bool has_key;
+    uint16_t sql;                       /* rpg_sql_id of the page statement */
+    int64_t key_num;
+    uint32_t rows;
+    uint32_t max_rows;
+    int key_num_col;
+    int key_id_col;
+    rpg_row_fn row;
+    const char *head;                   /* static text */
+    const char *tail;
+    char key_id[RPG_ID_BYTES];
+} rpg_page_prod;
+size_t rpg_page_produce(void *state, char *buf, size_t cap, bool *done);
 
 /* ---- handlers and hooks ---- */
 

@@ -178,6 +178,7 @@ void rpg_setup(http_service *svc)
 st_t rpg_init(const fam_env *env)
 {
     static char s_tmux[256];
+    static char s_git[256];
     const char *dir = env->str("rpg.web_dir");
     st_t st = spa_open(&g_spa, dir, k_api_prefixes,
                        sizeof(k_api_prefixes) / sizeof(k_api_prefixes[0]));
@@ -188,7 +189,7 @@ st_t rpg_init(const fam_env *env)
     } else {
         /* no web app */
     }
-    rpg_hooks_init();
+    rpg_hooks_init((uint32_t)env->num("rpg.events_retention_days"));
     rpg_avatar_init(env->data_dir);
     if (env->num("rpg.enabled") == 0u) {
         return ST_OK;       /* no listener: no poller either */
@@ -200,6 +201,10 @@ st_t rpg_init(const fam_env *env)
     if (port_path_find("tmux", s_tmux, sizeof s_tmux) != ST_OK) {
         s_tmux[0] = '\0';
     }
+    if (port_path_find("git", s_git, sizeof s_git) != ST_OK) {
+        s_git[0] = '\0';
+    }
+    rpg_projects_init(s_git);
     rpg_state_start((uint32_t)env->num("rpg.poll_interval_ms"),
                     (uint32_t)env->num("rpg.terminal_capture_lines"), s_tmux);
     return ST_OK;

@@ -44,6 +44,24 @@ typedef struct {
     char name[RPG_WNAME_BYTES];
 } rpg_window;
 
+/* What a Claude pane shows of its persona (§2.1 ClaudeSessionInfo): a copy
+ * of the persona row (game.h), refreshed whenever a change to it commits.
+ * id "" until the persona is known. */
+#define RPG_NAME_BYTES 64u
+typedef struct {
+    char id[40];
+    char name[RPG_NAME_BYTES];
+    uint32_t level;
+    uint32_t badges;
+    int32_t energy;
+    int32_t morale;
+    uint64_t health_ms;
+} rpg_persona_view;
+
+/* A pane's project (§2.2 projectId, §3.4): unknown until looked up, then
+ * being asked of git, known (project_id), or none (not in a git tree). */
+typedef enum { RPG_PROJ_UNKNOWN = 0, RPG_PROJ_ASKING, RPG_PROJ_KNOWN, RPG_PROJ_NONE } rpg_proj;
+
 /* A pane session (§2.2), one per Claude pane that has a slot. */
 typedef struct {
     bool used;
@@ -77,6 +95,11 @@ typedef struct {
     /* pane_update at most once per 50 ms (§6.1) */
     uint64_t update_sent_ms;
     bool update_due;
+    /* part 2: its persona and project */
+    rpg_persona_view pv;
+    rpg_proj proj;
+    char project_id[40];
+    char proj_cwd[RPG_CWD_BYTES];       /* the cwd the project was found for */
     /* terminal (§3.3) */
     uint32_t term_n;
     uint32_t term_gen;                  /* changes with every new content */
@@ -104,11 +127,11 @@ typedef struct {
     uint64_t cls_mono_ms;               /* ... at */
 } rpg_pane;
 
-/* The family's other statics, for the plan: links, duplicate keys, the
+/* The family's other statics, for the plan: links, the
  * pane_update message, the action slots and argument buffers, the poll's
  * bookkeeping and the hook's output text. */
 #define RPG_OTHER_STATIC_BYTES \
-    (((size_t)CFG_RPG_LINKS * (16u + RPG_SID_BYTES)) + ((size_t)CFG_RPG_DEDUP * 16u) + \
+    (((size_t)CFG_RPG_LINKS * (16u + RPG_SID_BYTES)) + \
      16384u + 4096u + RPG_WNAME_BYTES + RPG_SESSION_BYTES + (4u * RPG_ERR_BYTES) + 2048u + \
      ((size_t)CFG_RPG_CLAUDE * 32u) + ((size_t)CFG_RPG_WINDOWS * 4u))
 
@@ -212,7 +235,9 @@ void rpg_pane_dismiss(hctx *h);
 void rpg_pane_refresh(hctx *h);
 void rpg_pane_close(hctx *h);
 void rpg_post_event(hctx *h);
-void rpg_hooks_init(void);
+/* Register the family's answers between families, start the event log's
+ * daily prune (rpg.events_retention_days). */
+void rpg_hooks_init(uint32_t retention_days);
 /* hooks.md §6: the pane's Claude process of a linked session. */
 st_t rpg_session_pid(strv sid, int64_t *pid);
 

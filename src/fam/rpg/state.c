@@ -34,6 +34,8 @@
  */
 #include "fam/rpg/rpg_int.h"
 
+#include "fam/rpg/game.h"
+
 #include <string.h>
 
 #include "core/clock.h"
@@ -363,6 +365,7 @@ static int32_t cs_open(rpg_pane *p)
             cs->content_mono_ms = cs->status_mono_ms;
             cs->next_capture_ms = 0u;
             g.cap_size[i] = 0u;
+            rpg_persona_attach(cs);         /* §3.4: its persona, or a placeholder */
             return (int32_t)i;
         }
     }
@@ -799,6 +802,7 @@ static void poll_done(void *ctx, const child_result *r)
         LOG_W("rpg", "tmux poll failed (%s): the last state stays", status_str(r->st));
     }
     g_rpg_stats.polls++;
+    rpg_projects_poll();                    /* §3.4: the projects of new cwds */
     rpg_ws_windows_changed();
     /* the waiters this poll answers, in order */
     for (i = 0u; i < nw; i++) {
@@ -1017,8 +1021,16 @@ void rpg_w_session(json_w *w, const rpg_csession *cs)
         pid[1u + fmt_u64(pid + 1, sizeof(pid) - 2u, cs->pane)] = '\0';
         json_w_kstr(w, "paneId", pid);
     }
-    json_w_knull(w, "personaId");
-    json_w_knull(w, "projectId");
+    if (cs->pv.id[0] != '\0') {
+        json_w_kstr(w, "personaId", cs->pv.id);
+    } else {
+        json_w_knull(w, "personaId");
+    }
+    if (cs->proj == RPG_PROJ_KNOWN) {
+        json_w_kstr(w, "projectId", cs->project_id);
+    } else {
+        json_w_knull(w, "projectId");
+    }
     json_w_kstr(w, "status", rpg_status_name(cs->status));
     json_w_kstr(w, "statusSource", rpg_source_name(cs->source));
     w_ms_iso(w, "statusChangedAt", cs->status_wall_ms);
@@ -1084,9 +1096,8 @@ void rpg_w_pane(json_w *w, const rpg_pane *p, bool with_terminal)
         json_w_key(w, "claudeSession");
         json_w_obj_begin(w);
         json_w_kstr(w, "id", cs->sid);
-        /* personas (rpg.md §2.3) are not built yet: the session id names
-         * it; its avatar is already the persona's (§4.9) */
-        json_w_kstr(w, "name", cs->sid);
+        /* the persona's (a copy kept by the pane session, game.h) */
+        json_w_kstr(w, "name", (cs->pv.name[0] != '\0') ? cs->pv.name : cs->sid);
         {
             static const char k_pre[] = "/api/avatars/";
             char url[40];
@@ -1097,15 +1108,14 @@ void rpg_w_pane(json_w *w, const rpg_pane *p, bool with_terminal)
             json_w_kstr(w, "avatarSvg", url);
         }
         json_w_kstr(w, "status", rpg_status_name(cs->status));
-        json_w_kstr(w, "tier", "novice");
+        json_w_kstr(w, "tier", rpg_tier_of((cs->pv.level == 0u) ? 1u : cs->pv.level));
         json_w_key(w, "badges");
-        json_w_arr_begin(w);
-        json_w_arr_end(w);
+        rpg_w_badges(w, cs->pv.badges);
         json_w_key(w, "health");
         json_w_obj_begin(w);
-        json_w_ku64(w, "energy", 100u);
-        json_w_ku64(w, "morale", 100u);
-        w_ms_iso(w, "lastUpdated", cs->created_ms);
+        json_w_ki64(w, "energy", (cs->pv.id[0] != '\0') ? cs->pv.energy : 100);
+        json_w_ki64(w, "morale", (cs->pv.id[0] != '\0') ? cs->pv.morale : 100);
+        w_ms_iso(w, "lastUpdated", (cs->pv.health_ms != 0u) ? cs->pv.health_ms : cs->created_ms);
         json_w_obj_end(w);
         if (cs->has_error) {
             json_w_key(w, "lastError");

@@ -30,6 +30,8 @@
  */
 #include "fam/rpg/rpg_int.h"
 
+#include "fam/rpg/game.h"
+
 #include <string.h>
 
 #include "bus/ring.h"
@@ -658,14 +660,16 @@ static void send_owed(stream_sub *s)
             }
             u->owe &= (uint8_t)~OWE_WINDOWS;
         } else if ((u->owe & OWE_COMPANIONS) != 0u) {
-            static const char k_c[] = "{\"type\":\"companions\",\"payload\":[]}";
-            if (stream_send_text(s, k_c, sizeof(k_c) - 1u) != ST_OK) {
+            rpg_comp_prod st;
+            (void)memset(&st, 0, sizeof st);
+            if (stream_send_message(s, rpg_companions_prod, &st, sizeof st) != ST_OK) {
                 return;
             }
             u->owe &= (uint8_t)~OWE_COMPANIONS;
         } else {
-            static const char k_q[] = "{\"type\":\"quests_init\",\"payload\":[]}";
-            if (stream_send_text(s, k_q, sizeof(k_q) - 1u) != ST_OK) {
+            rpg_quests_prod st;
+            (void)memset(&st, 0, sizeof st);
+            if (stream_send_message(s, rpg_quests_init_prod, &st, sizeof st) != ST_OK) {
                 return;
             }
             u->owe &= (uint8_t)~OWE_QUESTS;
