@@ -26,6 +26,7 @@ relaxed to "present and well formed" here.
 import datetime
 import os
 import sys
+import warnings
 
 import pytest
 
@@ -35,9 +36,14 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import roostlib                                   # noqa: E402
 import rpglib                                     # noqa: E402
 from test_faults import debug_roostd              # noqa: E402
-from test_rpg_game import (Claude, claude_pane, companion_of, game_server,   # noqa: E402
-                           git_repo, persona_of, repo_pane, settle, timeline,
-                           wait_companion, wait_persona)
+
+with warnings.catch_warnings():
+    # its @pytest.mark.needs is registered by tests/integration/conftest.py
+    warnings.simplefilter("ignore", pytest.PytestUnknownMarkWarning)
+    from test_rpg_game import (Claude, claude_pane, companion_of, game_server,  # noqa: E402
+                               git_repo, persona_of, repo_pane, settle, summary,
+                               timeline, tuid, wait_companion, wait_persona, wait_xp)
+from rpglib import post_event                     # noqa: E402
 
 DAY_MS = 86400000
 
@@ -247,6 +253,31 @@ def test_energy_decays_with_the_wall_clock(tmux, tmp_path):
         cl.prompt("again")
         per = wait_persona(srv, cl.session, lambda x: x["health"]["energy"] != 2)
         assert per["health"]["energy"] == 12, per
+    finally:
+        if srv.alive():
+            srv.stop()
+
+
+def test_duplicate_window_is_five_minutes(tmux, tmp_path):
+    """§5 step 3: a hook is a duplicate when the same type, session and
+    tool_use_id was seen in the last 5 minutes; seen longer ago it counts
+    again."""
+    srv = server(tmp_path, tmux, 0)
+    try:
+        p = claude_pane(srv, tmux, tmp_path)
+        cl = Claude(srv, p)
+        t1, t2 = tuid(), tuid()
+        a = cl.post("Edit", tool_use_id=t1)
+        b = cl.post("Write", tool_use_id=t2)
+        wait_xp(srv, cl.session, 3 + 5)
+        shift(srv, 4 * 60000)
+        post_event(srv, a)                  # 4 minutes later: a duplicate
+        cl.post("Read")
+        wait_xp(srv, cl.session, 3 + 5 + 1)
+        shift(srv, 2 * 60000)
+        post_event(srv, b)                  # 6 minutes after it was seen: counted
+        per = wait_xp(srv, cl.session, 3 + 5 + 1 + 5)
+        assert summary(srv, per["id"]) == [{"category": "tool_use", "total": 14, "count": 4}]
     finally:
         if srv.alive():
             srv.stop()

@@ -993,6 +993,46 @@ def test_companion_stats(rpg, tmux, tmp_path):
     assert per["totalXp"] == pj["totalXp"]
 
 
+@pytest.mark.parametrize("fields,success", [
+    ({"success": False}, False),
+    ({"error": "Exit code 1"}, False),
+    ({"tool_response": {"stdout": "", "stderr": "boom", "is_error": True}}, False),
+    ({"success": True, "error": "ignored: success is a boolean"}, True),
+    ({"error": ""}, True),
+    ({"tool_response": "plain text output"}, True),
+    ({"tool_response": {"stdout": "fine", "is_error": False}}, True),
+])
+def test_success_derivation_drives_stats_and_morale(rpg, tmux, tmp_path, fields, success):
+    """§5 step 4 decides what §8.4, §8.5 and §8.7 see: a failure still earns
+    its XP, and only a success counts in the stats and lifts morale."""
+    root = git_repo(tmp_path / "sd")
+    p, proj = repo_pane(rpg, tmux, root)
+    cl = Claude(rpg, p, cwd=root)
+    b = cl.body("PostToolUse", tool_name="Bash",
+                tool_input={"command": "npm test && git commit -m x", "description": "t"},
+                tool_use_id=tuid())
+    b.update(fields)
+    post_event(rpg, b)
+    per = wait_xp(rpg, cl.session, 2 + (15 if success else 0))
+    assert per["health"]["morale"] == (100 if success else 90), per
+    want = (stats(toolsUsed={"Bash": 1}, commands__testsRun=1, git__commits=1)
+            if success else stats())
+    c = wait_companion(rpg, proj["id"], lambda c: c["totalExperience"] == per["totalXp"],
+                       "the project's XP")
+    assert c["stats"] == want, c["stats"]
+    assert c["streak"]["current"] == 1, c["streak"]      # every post_tool_use (§8.8)
+
+
+def test_user_prompt_alias_counts_as_a_prompt(rpg, tmux, tmp_path):
+    root = git_repo(tmp_path / "up")
+    p, proj = repo_pane(rpg, tmux, root)
+    cl = Claude(rpg, p, cwd=root)
+    cl.send("user_prompt", prompt="hi")
+    cl.send("UserPromptSubmit", prompt="hi again")
+    wait_companion(rpg, proj["id"], lambda c: c["stats"]["promptsReceived"] == 2,
+                   "two prompts counted")
+
+
 def test_companions_broadcast_on_change(rpg, tmux, tmp_path):
     root = git_repo(tmp_path / "bc")
     p, proj = repo_pane(rpg, tmux, root)
@@ -1103,6 +1143,24 @@ def test_hook_without_a_pane_has_no_rpg_effect(rpg, pane, tmux):
     marker_hook(rpg, pane)
     assert persona_of(rpg, lone.session) is None
     assert persona_of(rpg, bad.session) is None
+
+
+def test_shell_pane_in_a_project_credits_it(rpg, tmux, tmp_path):
+    """§5: a pane that is not a Claude pane has no pane session, and its
+    hooks still give persona, XP and stats; J is the project of the pane's
+    cwd."""
+    root = git_repo(tmp_path / "sh")
+    _, proj = repo_pane(rpg, tmux, root)
+    _, sp = tmux.new_shell_window(cwd=root)
+    rpglib.wait_pane(rpg, sp, lambda x: x["process"]["type"] == "shell")
+    cl = Claude(rpg, sp, cwd=root)
+    cl.tool("Edit")
+    cl.bash("git commit -m from-a-shell-pane")
+    wait_xp(rpg, cl.session, 3 + 2 + 15)
+    pj = wait_project(rpg, root, lambda x: x["totalXp"] == 20, "the shell pane's XP")
+    c = check_companion(companion_of(rpg, proj["id"]), check_project(pj))
+    assert c["stats"]["toolsUsed"] == {"Edit": 1, "Bash": 1}, c["stats"]
+    assert c["stats"]["git"]["commits"] == 1 and c["streak"]["current"] == 1, c
 
 
 def test_hook_by_tmux_target_counts(rpg, pane, tmux):
