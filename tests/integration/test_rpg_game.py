@@ -901,6 +901,22 @@ def test_project_subdirectory_maps_to_root(rpg, tmux, tmp_path):
     wait_project(rpg, root, lambda x: x["totalXp"] == 3, "the subdirectory pane's XP")
 
 
+def test_nested_repository_is_its_own_project(rpg, tmux, tmp_path):
+    """§2.4: a project's path is the git working-tree root of the pane's cwd;
+    a repository inside another one (a vendored checkout) has its own root,
+    even when the outer one is already a project."""
+    outer = git_repo(tmp_path / "outer", "git@github.com:acme/outer.git")
+    _, po = repo_pane(rpg, tmux, outer)
+    inner = git_repo(tmp_path / "outer" / "vendor" / "lib", "git@github.com:acme/lib.git")
+    p, pi = repo_pane(rpg, tmux, inner)
+    assert (pi["path"], pi["name"], pi["githubUrl"]) == (
+        inner, "lib", "https://github.com/acme/lib"), pi
+    cl = Claude(rpg, p, cwd=inner)
+    cl.edit()
+    wait_project(rpg, inner, lambda x: x["totalXp"] == 3, "the inner project's XP")
+    assert project_at(rpg, outer)["totalXp"] == 0
+
+
 def test_no_project_outside_a_git_tree(rpg, tmux, tmp_path):
     plain = tmp_path / "plain" / "dir"
     plain.mkdir(parents=True)
@@ -1034,10 +1050,16 @@ def test_user_prompt_alias_counts_as_a_prompt(rpg, tmux, tmp_path):
 
 
 def test_companions_broadcast_on_change(rpg, tmux, tmp_path):
+    """§9.2: `companions` is sent when the list differs from the last one
+    sent: a new project, then each change of its stats."""
     root = git_repo(tmp_path / "bc")
-    p, proj = repo_pane(rpg, tmux, root)
-    cl = Claude(rpg, p, cwd=root)
     with Client(rpg) as ws:
+        p, proj = repo_pane(rpg, tmux, root)
+        m = ws.wait_type("companions", lambda m: any(c["id"] == proj["id"]
+                                                     for c in m["payload"]),
+                         "companions with the new project", timeout=SETTLE)
+        check_companion([c for c in m["payload"] if c["id"] == proj["id"]][0], proj)
+        cl = Claude(rpg, p, cwd=root)
         cl.edit()
         m = ws.wait_type("companions", lambda m: any(
             c["id"] == proj["id"] and c["stats"]["toolsUsed"].get("Edit") == 1
@@ -1151,9 +1173,11 @@ def test_shell_pane_in_a_project_credits_it(rpg, tmux, tmp_path):
     cwd."""
     root = git_repo(tmp_path / "sh")
     _, proj = repo_pane(rpg, tmux, root)
-    _, sp = tmux.new_shell_window(cwd=root)
+    sub = os.path.join(root, "src")
+    os.makedirs(sub)
+    _, sp = tmux.new_shell_window(cwd=sub)
     rpglib.wait_pane(rpg, sp, lambda x: x["process"]["type"] == "shell")
-    cl = Claude(rpg, sp, cwd=root)
+    cl = Claude(rpg, sp, cwd=sub)
     cl.tool("Edit")
     cl.bash("git commit -m from-a-shell-pane")
     wait_xp(rpg, cl.session, 3 + 2 + 15)
