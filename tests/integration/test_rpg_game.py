@@ -447,6 +447,12 @@ def check_project(p):
     return p
 
 
+def iso_ms(ts):
+    """ms of an ISO 8601 UTC timestamp with milliseconds (§2)."""
+    t = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return int(t.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000 + 0.5)
+
+
 def stats(**over):
     """CompanionStats (§2.5): every key, zeros, then over ("git__commits": 2)."""
     s = {"toolsUsed": {}, "promptsReceived": 0, "sessionsCompleted": 0,
@@ -482,6 +488,8 @@ def check_companion(c, project):
     assert c["experience"] == project["totalXp"] - threshold(project["level"]), c
     assert c["achievements"] == [], c
     assert isinstance(c["createdAt"], int) and isinstance(c["lastActivity"], int), c
+    assert c["createdAt"] == iso_ms(project["createdAt"]), (c, project)
+    assert c["lastActivity"] == iso_ms(project["lastActivityAt"]), (c, project)
     assert set(c["stats"]) == set(stats()), c["stats"]
     for k, v in stats().items():
         if isinstance(v, dict) and k != "toolsUsed":
