@@ -18,7 +18,8 @@
 int64_t rpg_day_of(uint64_t wall_ms)
 {
     uint64_t local_us = clock_local_us(wall_ms * 1000u);
-    return (int64_t)(local_us / 1000u / (uint64_t)DAY_MS);
+    uint64_t day = local_us / 1000u / (uint64_t)DAY_MS;
+    return (int64_t)day;
 }
 
 int64_t rpg_today(void)
@@ -36,6 +37,11 @@ void rpg_day_text(int64_t day, char out[11])
         (void)memcpy(out, "1970-01-01", 10u);
     }
     out[10] = '\0';
+}
+
+bool rpg_empty(const char *s)
+{
+    return (s == NULL) || (*s == '\0');
 }
 
 int64_t rpg_level_threshold(uint32_t level)
@@ -134,8 +140,8 @@ void rpg_companions_later(void)
 
 void rpg_game_after(bool committed)
 {
-    uint32_t i;
     if (committed) {
+        uint32_t i;
         for (i = 0u; i < g_nlater; i++) {
             rpg_ws_event(g_later[i].type, g_later[i].pane, NULL);
         }
@@ -174,11 +180,19 @@ static st_t page(rpg_page_prod *st, char *buf, size_t cap, size_t *at, bool *fit
     if (rc == ST_OK) {
         rc = store_bind_int64(s, 3, PAGE_ROWS);
     }
-    while (*fits && (rc == ST_OK) && ((st->max_rows == 0u) || (st->rows < st->max_rows)) &&
-           ((rc = store_step(s, &row)) == ST_OK) && row) {
+    bool go = (rc == ST_OK);
+    while (go) {
         json_w w;
         size_t comma = st->any ? 1u : 0u;
         size_t len = 0u;
+        go = (st->max_rows == 0u) || (st->rows < st->max_rows);
+        if (go) {
+            rc = store_step(s, &row);
+            go = (rc == ST_OK) && row;
+        }
+        if (!go) {
+            break;
+        }
         n++;
         if ((cap - *at) <= comma) {
             *fits = false;
@@ -199,6 +213,7 @@ static st_t page(rpg_page_prod *st, char *buf, size_t cap, size_t *at, bool *fit
                 (void)store_col_copy(s, st->key_id_col, st->key_id, sizeof st->key_id);
             }
         }
+        go = *fits;
     }
     store_done(s);
     *more = (n == (uint32_t)PAGE_ROWS) || !*fits;

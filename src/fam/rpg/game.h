@@ -52,6 +52,9 @@ int64_t rpg_today(void);
 /* "YYYY-MM-DD" of a day into out (11 bytes). */
 void rpg_day_text(int64_t day, char out[11]);
 
+/* Whether s is "" (a predicate: see MISRA.md on rule 10.4). */
+bool rpg_empty(const char *s);
+
 /* ---- levels (§8.2, §8.3) ---- */
 
 /* threshold(L) = 50 L (L - 1) */

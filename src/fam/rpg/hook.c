@@ -280,6 +280,11 @@ static bool has_word(const char *s, const char *word)
     return false;
 }
 
+static int64_t one(bool b)
+{
+    return b ? 1 : 0;
+}
+
 /* §8.5: a Bash test run */
 static bool test_run(const char *cmd)
 {
@@ -292,10 +297,11 @@ static bool is_clar(const json_doc *d)
     char path[512];
     int ti = json_obj_get(d, json_root(d), "tool_input");
     size_t n = 0u;
+    path[0] = '\0';
     if ((ti >= 0) && (json_type(d, ti) == JSON_OBJECT)) {
         n = str_of(d, json_obj_get(d, ti, "file_path"), path, sizeof path);
     }
-    return (n >= 5u) && (memcmp(path + n - 5u, ".clar", 5u) == 0);
+    return (n >= 5u) && (strcmp(&path[n - 5u], ".clar") == 0);
 }
 
 /* What one hook is about. */
@@ -325,7 +331,7 @@ static st_t post_tool(hook_ctx *x, const char *cmd)
         "git:pr_created", "git:pr_merged"
     };
     const char *pid = (x->have_p) ? x->per.id : NULL;
-    const char *jid = (x->proj[0] != '\0') ? x->proj : NULL;
+    const char *jid = !rpg_empty(x->proj) ? x->proj : NULL;
     bool bash = strcmp(x->tool, "Bash") == 0;
     bool edit = (strcmp(x->tool, "Edit") == 0) || (strcmp(x->tool, "MultiEdit") == 0);
     bool write = strcmp(x->tool, "Write") == 0;
@@ -371,12 +377,12 @@ static st_t post_tool(hook_ctx *x, const char *cmd)
     if ((st == ST_OK) && x->have_p) {
         int32_t morale = x->ok ? 5 : -10;
         if (x->ok) {
-            x->per.files_edited += edit ? 1 : 0;
-            x->per.files_written += write ? 1 : 0;
-            x->per.bash_commands += bash ? 1 : 0;
-            x->per.tests_run += tests ? 1 : 0;
-            x->per.commits_created += commit ? 1 : 0;
-            x->per.clarity_files_edited += ((edit || write) && is_clar(x->d)) ? 1 : 0;
+            x->per.files_edited += one(edit);
+            x->per.files_written += one(write);
+            x->per.bash_commands += one(bash);
+            x->per.tests_run += one(tests);
+            x->per.commits_created += one(commit);
+            x->per.clarity_files_edited += one((edit || write) && is_clar(x->d));
             morale += tests ? 15 : 0;
             morale += commit ? 20 : 0;
         }
@@ -387,16 +393,16 @@ static st_t post_tool(hook_ctx *x, const char *cmd)
         rpg_proj_delta dl;
         (void)memset(&dl, 0, sizeof dl);
         if (bash) {
-            dl.tests_run = tests ? 1 : 0;
-            dl.commits = commit ? 1 : 0;
-            dl.pushes = has_sub(cmd, "git push") ? 1 : 0;
-            dl.prs_created = has_sub(cmd, "gh pr create") ? 1 : 0;
-            dl.prs_merged = has_sub(cmd, "gh pr merge") ? 1 : 0;
-            dl.builds_run = (has_sub(cmd, "npm run build") || has_sub(cmd, "bun run build") ||
-                             has_sub(cmd, "cargo build") || has_word(cmd, "make")) ? 1 : 0;
-            dl.lints_run = (has_sub(cmd, "npm run lint") || has_sub(cmd, "eslint")) ? 1 : 0;
-            dl.clarinet_checks = has_sub(cmd, "clarinet check") ? 1 : 0;
-            dl.clarinet_tests = has_sub(cmd, "clarinet test") ? 1 : 0;
+            dl.tests_run = one(tests);
+            dl.commits = one(commit);
+            dl.pushes = one(has_sub(cmd, "git push"));
+            dl.prs_created = one(has_sub(cmd, "gh pr create"));
+            dl.prs_merged = one(has_sub(cmd, "gh pr merge"));
+            dl.builds_run = one(has_sub(cmd, "npm run build") || has_sub(cmd, "bun run build") ||
+                                has_sub(cmd, "cargo build") || has_word(cmd, "make"));
+            dl.lints_run = one(has_sub(cmd, "npm run lint") || has_sub(cmd, "eslint"));
+            dl.clarinet_checks = one(has_sub(cmd, "clarinet check"));
+            dl.clarinet_tests = one(has_sub(cmd, "clarinet test"));
         }
         st = rpg_project_tool(jid, strv_from_cstr(x->tool));
         if (st == ST_OK) {
@@ -443,12 +449,12 @@ static st_t effects(hook_ctx *x)
         if (x->have_p) {
             rpg_persona_health(&x->per, x->now, 10, 0);
         }
-        if (x->proj[0] != '\0') {
+        if (!rpg_empty(x->proj)) {
             dl.prompts = 1;
             st = rpg_project_add(x->proj, &dl, x->now);
         }
     } else if (strcmp(x->type, "stop") == 0) {
-        if (x->proj[0] != '\0') {
+        if (!rpg_empty(x->proj)) {
             dl.sessions = 1;
             st = rpg_project_add(x->proj, &dl, x->now);
             if (st == ST_OK) {
@@ -490,7 +496,8 @@ static st_t seen(const char *key, size_t n, uint64_t now, bool *dup)
         }
         if (st == ST_OK) {
             s = rpg_stmt(RPG_SQL_SEEN_PRUNE);
-            st = store_bind_int64(s, 1, (int64_t)(now - DEDUP_MS));
+            uint64_t cut = now - DEDUP_MS;
+            st = store_bind_int64(s, 1, (int64_t)cut);
             if (st == ST_OK) {
                 st = store_exec(s);
             }
@@ -502,9 +509,9 @@ static st_t seen(const char *key, size_t n, uint64_t now, bool *dup)
 static st_t log_event(const hook_ctx *x, strv body)
 {
     sqlite3_stmt *s = rpg_stmt(RPG_SQL_EVENT_INSERT);
-    char pane[16];
     st_t st = store_bind_int64(s, 1, (int64_t)x->now);
     if ((st == ST_OK) && (x->p != NULL)) {
+        char pane[16];
         pane[0] = '%';
         pane[1u + fmt_u64(pane + 1, sizeof(pane) - 2u, x->p->id)] = '\0';
         st = store_bind_text(s, 2, strv_from_cstr(pane));
@@ -517,14 +524,14 @@ static st_t log_event(const hook_ctx *x, strv body)
         st = x->have_p ? store_bind_text(s, 3, strv_from_cstr(x->per.id)) : store_bind_null(s, 3);
     }
     if (st == ST_OK) {
-        st = (x->proj[0] != '\0') ? store_bind_text(s, 4, strv_from_cstr(x->proj)) :
+        st = !rpg_empty(x->proj) ? store_bind_text(s, 4, strv_from_cstr(x->proj)) :
                                     store_bind_null(s, 4);
     }
     if (st == ST_OK) {
         st = store_bind_text(s, 5, strv_from_cstr(x->type));
     }
     if (st == ST_OK) {
-        st = (x->tool[0] != '\0') ? store_bind_text(s, 6, strv_from_cstr(x->tool)) :
+        st = !rpg_empty(x->tool) ? store_bind_text(s, 6, strv_from_cstr(x->tool)) :
                                     store_bind_null(s, 6);
     }
     if (st == ST_OK) {
@@ -623,7 +630,6 @@ void rpg_post_event(hctx *h)
     char tuid[128];
     char tool[64];
     char buf[64];
-    char key[80 + RPG_SID_BYTES + 128 + 2];
     size_t type_n = 0u;
     size_t sid_n;
     size_t i;
@@ -684,6 +690,7 @@ void rpg_post_event(hctx *h)
     st = store_begin();
     if ((st == ST_OK) && (str_of(&d, member(&d, k_tuid, 2u), tuid, sizeof tuid) > 0u)) {
         /* §5 step 3 */
+        char key[80u + RPG_SID_BYTES + 130u];
         size_t kn = 0u;
         (void)memcpy(key, type, type_n);
         kn = type_n;
@@ -763,8 +770,7 @@ static void prune(void *arg)
     if (st == ST_OK) {
         st = store_bind_int64(s, 2, RETENTION_STEP);
     }
-    if (st == ST_OK) {
-        st = store_exec(s);
+    if ((st == ST_OK) && (store_exec(s) == ST_OK)) {
         gone = store_changes();
     }
     /* a full step: more in the next turn; else tomorrow */

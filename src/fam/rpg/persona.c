@@ -148,6 +148,13 @@ static int32_t sid_hash(const char *sid)
     return (int32_t)h;
 }
 
+/* h >> 8 as JavaScript's >> (arithmetic) */
+static int64_t shr8(int32_t h)
+{
+    int64_t v = (int64_t)h;
+    return (v < 0) ? -(((-v) + 255) / 256) : (v / 256);
+}
+
 static uint64_t abs64(int64_t v)
 {
     return (v < 0) ? (uint64_t)(-v) : (uint64_t)v;
@@ -190,7 +197,7 @@ static st_t pick_name(const char *sid, char *out, size_t cap)
     bool yes = true;
     uint32_t k;
     size_t n = compose(base, sizeof base, (size_t)(abs64(h) % NFIRST),
-                       (size_t)(abs64((int64_t)(h >> 8)) % NLAST));
+                       (size_t)(abs64(shr8(h)) % NLAST));
     st_t st = ST_OK;
     if (strncmp(sid, "pane-", 5u) != 0) {
         st = taken(base, &yes);
@@ -208,7 +215,8 @@ static st_t pick_name(const char *sid, char *out, size_t cap)
         (void)compose(out, cap, (size_t)(r[0] % NFIRST), (size_t)(r[1] % NLAST));
         st = taken(out, &yes);
     }
-    for (k = 2u; (st == ST_OK) && yes; k++) {
+    k = 2u;
+    while ((st == ST_OK) && yes) {
         size_t m = n;
         (void)memcpy(out, base, n);
         out[m] = ' ';
@@ -216,6 +224,7 @@ static st_t pick_name(const char *sid, char *out, size_t cap)
         m += fmt_u64(out + m, cap - m - 1u, k);
         out[m] = '\0';
         st = taken(out, &yes);
+        k++;
     }
     return st;
 }
@@ -224,7 +233,6 @@ st_t rpg_persona_ensure(strv sid, uint64_t wall_ms, rpg_persona *p)
 {
     st_t st = load(true, sid, p);
     if (st == ST_NOTFOUND) {
-        sqlite3_stmt *s;
         (void)memset(p, 0, sizeof *p);
         if (sid.n >= sizeof p->sid) {
             return ST_TOOBIG;
@@ -236,7 +244,7 @@ st_t rpg_persona_ensure(strv sid, uint64_t wall_ms, rpg_persona *p)
             st = pick_name(p->sid, p->name, sizeof p->name);
         }
         if (st == ST_OK) {
-            s = rpg_stmt(RPG_SQL_PERSONA_INSERT);
+            sqlite3_stmt *s = rpg_stmt(RPG_SQL_PERSONA_INSERT);
             st = store_bind_text(s, 1, strv_from_cstr(p->id));
             if (st == ST_OK) {
                 st = store_bind_text(s, 2, sid);
@@ -268,7 +276,6 @@ st_t rpg_persona_save(rpg_persona *p)
     rpg_persona cur;
     sqlite3_stmt *s;
     st_t st = load(false, strv_from_cstr(p->id), &cur);
-    int i;
     if (st != ST_OK) {
         return st;
     }
@@ -283,6 +290,7 @@ st_t rpg_persona_save(rpg_persona *p)
                                 p->files_edited, p->files_written, p->bash_commands,
                                 p->tests_run, p->commits_created, p->clarity_files_edited,
                                 (int64_t)p->last_seen_ms };
+        int i;
         for (i = 0; (st == ST_OK) && (i < 13); i++) {
             st = store_bind_int64(s, i + 2, w[i]);
         }
@@ -309,7 +317,8 @@ static int32_t clamp100(int64_t v)
 void rpg_persona_health(rpg_persona *p, uint64_t wall_ms, int32_t d_energy, int32_t d_morale)
 {
     uint64_t since = (wall_ms > p->health_ms) ? (wall_ms - p->health_ms) : 0u;
-    int64_t decay = (int64_t)(since / 120000u);     /* floor(minutes x 0.5) */
+    uint64_t minutes_half = since / 120000u;         /* floor(minutes x 0.5) */
+    int64_t decay = (int64_t)minutes_half;
     int64_t e = (int64_t)p->energy - decay;
     e = (int64_t)clamp100(e) + d_energy;
     p->energy = clamp100(e);

@@ -10,8 +10,8 @@
  * then `git -C <root> config --get remote.origin.url`. A cwd outside any
  * working tree leaves the pane session without a project until its cwd
  * changes. The origin remote becomes githubUrl when it names github.com
- * (https, ssh://, or git@github.com:org/repo), as
- * https://github.com/<org>/<repo>.
+ * (over https, ssh or git, or as git@github.com:org/repo), as the
+ * repository's https URL on github.com.
  *
  * Counters (§8.7) are columns of the row plus rpg_project_tools (tool use
  * counts), changed in the caller's transaction (game.h). Streaks (§8.8)
@@ -44,11 +44,11 @@ static bool g_comp_warned;
 /* ---- rows ---- */
 
 /* The columns of RPG_PROJECT_COLS (stmts.def). */
-enum {
+typedef enum {
     C_ID = 0, C_PATH, C_NAME, C_GH, C_XP, C_LEVEL, C_CREATED, C_ACTIVITY, C_PROMPTS, C_SESSIONS,
     C_COMMITS, C_PUSHES, C_PRS_C, C_PRS_M, C_TESTS, C_BUILDS, C_LINTS, C_CL_CHECK, C_CL_TEST,
     C_Q_CREATED, C_Q_PHASES, C_Q_DONE, C_Q_RETRIES, C_S_CUR, C_S_LONG, C_S_DAY
-};
+} proj_col;
 
 st_t rpg_project_add(const char *project_id, const rpg_proj_delta *d, uint64_t wall_ms)
 {
@@ -136,7 +136,11 @@ st_t rpg_project_streak(const char *project_id, uint64_t wall_ms)
     if (last == today) {
         return ST_OK;                   /* same date: unchanged */
     }
-    cur = ((last >= 0) && (last == (today - 1))) ? (cur + 1) : 1;
+    if ((last >= 0) && (last == (today - 1))) {
+        cur++;
+    } else {
+        cur = 1;
+    }
     if (cur > longest) {
         longest = cur;
     }
@@ -175,8 +179,8 @@ st_t rpg_project_tool(const char *project_id, strv tool)
 
 /* ---- the origin remote (§2.4) ---- */
 
-/* https://github.com/<org>/<repo> from a remote URL into out; false when it
- * is not a GitHub URL. */
+/* The GitHub URL of the repository (github.com/<org>/<repo> over https)
+ * from a remote URL into out; false when it is not a GitHub URL. */
 static bool github_url(const char *url, char *out, size_t cap)
 {
     static const char *const k_pre[] = {
@@ -193,7 +197,7 @@ static bool github_url(const char *url, char *out, size_t cap)
         }
     }
     if ((rest == NULL) && (strncmp(url, "https://", 8u) == 0)) {
-        /* https://user@github.com/org/repo */
+        /* a user before the host: user@github.com/org/repo over https */
         const char *at = strchr(url + 8, '@');
         const char *sl = strchr(url + 8, '/');
         if ((at != NULL) && ((sl == NULL) || (at < sl)) &&
@@ -253,15 +257,19 @@ void rpg_projects_init(const char *git_path)
  * when id is NULL: none) gets its answer. */
 static void settle(const char *cwd, const char *root, const char *id)
 {
-    size_t rn = (root != NULL) ? strlen(root) : 0u;
     uint32_t i;
     for (i = 0u; i < (uint32_t)CFG_RPG_CLAUDE; i++) {
         rpg_csession *cs = &g_rpg_cs[i];
         const char *c = cs->proj_cwd;
-        bool inside = (rn > 0u) && (strncmp(c, root, rn) == 0) &&
-                      ((c[rn] == '\0') || (c[rn] == '/') || (strcmp(root, "/") == 0));
+        bool inside = false;
         if (!cs->used) {
             continue;
+        }
+        if (root != NULL) {
+            size_t rn = strlen(root);
+            char next = c[rn];
+            inside = (rn > 0u) && (strncmp(c, root, rn) == 0) &&
+                     ((next == '\0') || (next == '/') || (strcmp(root, "/") == 0));
         }
         if ((id != NULL) && inside &&
             ((cs->proj == RPG_PROJ_ASKING) || (cs->proj == RPG_PROJ_NONE) ||
@@ -300,15 +308,18 @@ static void create(const char *url)
     const char *name = strrchr(g_git.root, '/');
     bool has_gh = (url != NULL) && github_url(url, gh, sizeof gh);
     uint64_t now = clock_wall_us() / 1000u;
-    sqlite3_stmt *s;
     bool row = false;
     st_t st = uuid_v4(id);
-    name = ((name != NULL) && (name[1] != '\0')) ? (name + 1) : g_git.root;
+    if ((name == NULL) || rpg_empty(&name[1])) {
+        name = g_git.root;
+    } else {
+        name = &name[1];
+    }
     if (st == ST_OK) {
         st = store_begin();
     }
     if (st == ST_OK) {
-        s = rpg_stmt(RPG_SQL_PROJECT_INSERT);
+        sqlite3_stmt *s = rpg_stmt(RPG_SQL_PROJECT_INSERT);
         st = store_bind_text(s, 1, strv_from_cstr(id));
         if (st == ST_OK) {
             st = store_bind_text(s, 2, strv_from_cstr(g_git.root));
@@ -396,7 +407,7 @@ static void root_done(void *ctx, const child_result *r)
     (void)ctx;
     if ((r->st == ST_OK) && (r->code == 0) &&
         (trim_line(r->out, r->out_n, g_git.root, sizeof g_git.root) > 0u) &&
-        (g_git.root[0] == '/')) {
+        (strncmp(g_git.root, "/", 1u) == 0)) {
         if (!git_run(g_git.root, k_remote, remote_done)) {
             g_git.busy = false;
             create(NULL);
@@ -420,7 +431,7 @@ void rpg_projects_poll(void)
             continue;
         }
         p = rpg_pane_find(cs->pane);
-        if ((p == NULL) || (p->cwd[0] != '/') ||
+        if ((p == NULL) || (strncmp(p->cwd, "/", 1u) != 0) ||
             ((cs->proj != RPG_PROJ_UNKNOWN) && (strcmp(cs->proj_cwd, p->cwd) == 0))) {
             continue;
         }
@@ -428,7 +439,7 @@ void rpg_projects_poll(void)
         if (rpg_project_of_path(p->cwd, id) == ST_OK) {
             cs->proj = RPG_PROJ_KNOWN;
             (void)memcpy(cs->project_id, id, sizeof id);
-        } else if (g_git.git[0] == '\0') {
+        } else if (rpg_empty(g_git.git)) {
             cs->proj = RPG_PROJ_NONE;
             if (!g_git.warned) {
                 g_git.warned = true;
@@ -488,11 +499,16 @@ static void w_tools(json_w *w, strv id)
     uint32_t n = 0u;
     st_t st = store_bind_text(s, 1, id);
     json_w_obj_begin(w);
-    while ((st == ST_OK) && (n < (uint32_t)TOOLS_SHOWN) && ((st = store_step(s, &row)) == ST_OK) &&
-           row) {
-        strv t = store_col_text(s, 0);
+    while ((st == ST_OK) && (n < (uint32_t)TOOLS_SHOWN)) {
+        strv t;
         char key[64];
-        size_t k = (t.n < (sizeof(key) - 1u)) ? t.n : (sizeof(key) - 1u);
+        size_t k;
+        st = store_step(s, &row);
+        if ((st != ST_OK) || !row) {
+            break;
+        }
+        t = store_col_text(s, 0);
+        k = (t.n < (sizeof(key) - 1u)) ? t.n : (sizeof(key) - 1u);
         (void)memcpy(key, t.p, k);
         key[k] = '\0';
         json_w_ki64(w, key, store_col_int64(s, 1));
@@ -502,13 +518,13 @@ static void w_tools(json_w *w, strv id)
     json_w_obj_end(w);
 }
 
-static void w_counts(json_w *w, sqlite3_stmt *s, const char *const *keys, const int *cols,
+static void w_counts(json_w *w, sqlite3_stmt *s, const char *const *keys, const proj_col *cols,
                      size_t n)
 {
     size_t i;
     json_w_obj_begin(w);
     for (i = 0u; i < n; i++) {
-        json_w_ki64(w, keys[i], store_col_int64(s, cols[i]));
+        json_w_ki64(w, keys[i], store_col_int64(s, (int)cols[i]));
     }
     json_w_obj_end(w);
 }
@@ -518,12 +534,10 @@ static void w_counts(json_w *w, sqlite3_stmt *s, const char *const *keys, const 
 static void w_companion(sqlite3_stmt *s, json_w *w)
 {
     static const char *const k_git[] = { "commits", "pushes", "prsCreated", "prsMerged" };
-    static const int k_git_c[] = { C_COMMITS, C_PUSHES, C_PRS_C, C_PRS_M };
-    static const char *const k_cmd[] = { "testsRun", "buildsRun", "deploysRun", "lintsRun" };
-    static const int k_cmd_c[] = { C_TESTS, C_BUILDS, -1, C_LINTS };
+    static const proj_col k_git_c[] = { C_COMMITS, C_PUSHES, C_PRS_C, C_PRS_M };
     static const char *const k_q[] = { "created", "phasesCompleted", "questsCompleted",
                                        "totalRetries" };
-    static const int k_q_c[] = { C_Q_CREATED, C_Q_PHASES, C_Q_DONE, C_Q_RETRIES };
+    static const proj_col k_q_c[] = { C_Q_CREATED, C_Q_PHASES, C_Q_DONE, C_Q_RETRIES };
     strv id = store_col_text(s, C_ID);
     strv name = store_col_text(s, C_NAME);
     strv path = store_col_text(s, C_PATH);
@@ -531,7 +545,6 @@ static void w_companion(sqlite3_stmt *s, json_w *w)
     uint32_t level = (uint32_t)store_col_int64(s, C_LEVEL);
     char day[11];
     char idc[RPG_ID_BYTES];
-    size_t i;
     (void)store_col_copy(s, C_ID, idc, sizeof idc);
     json_w_obj_begin(w);
     json_w_kstrn(w, "id", id.p, id.n);
@@ -543,17 +556,18 @@ static void w_companion(sqlite3_stmt *s, json_w *w)
     if (!store_col_is_null(s, C_GH)) {
         strv gh = store_col_text(s, C_GH);
         strv rest = strv_make(gh.p + 19, (gh.n > 19u) ? (gh.n - 19u) : 0u);
-        size_t sl = 0u;
-        while ((sl < rest.n) && (rest.p[sl] != '/')) {
-            sl++;
+        const char *sl = memchr(rest.p, '/', rest.n);
+        size_t on = rest.n;
+        if (sl != NULL) {
+            ptrdiff_t d = sl - rest.p;
+            on = (size_t)d;
         }
-        json_w_kstrn(w, "org", rest.p, sl);
+        json_w_kstrn(w, "org", rest.p, on);
         {
             char remote[320];
-            size_t rn = 0u;
             if ((rest.n + 20u) < sizeof remote) {
+                size_t rn = 15u;
                 (void)memcpy(remote, "git@github.com:", 15u);
-                rn = 15u;
                 (void)memcpy(remote + rn, rest.p, rest.n);
                 rn += rest.n;
                 (void)memcpy(remote + rn, ".git", 4u);
@@ -576,9 +590,10 @@ static void w_companion(sqlite3_stmt *s, json_w *w)
     w_counts(w, s, k_git, k_git_c, 4u);
     json_w_key(w, "commands");
     json_w_obj_begin(w);
-    for (i = 0u; i < 4u; i++) {
-        json_w_ki64(w, k_cmd[i], (k_cmd_c[i] < 0) ? 0 : store_col_int64(s, k_cmd_c[i]));
-    }
+    json_w_ki64(w, "testsRun", store_col_int64(s, C_TESTS));
+    json_w_ki64(w, "buildsRun", store_col_int64(s, C_BUILDS));
+    json_w_ki64(w, "deploysRun", 0);
+    json_w_ki64(w, "lintsRun", store_col_int64(s, C_LINTS));
     json_w_obj_end(w);
     json_w_key(w, "blockchain");
     json_w_obj_begin(w);

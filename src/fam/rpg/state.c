@@ -1021,7 +1021,7 @@ void rpg_w_session(json_w *w, const rpg_csession *cs)
         pid[1u + fmt_u64(pid + 1, sizeof(pid) - 2u, cs->pane)] = '\0';
         json_w_kstr(w, "paneId", pid);
     }
-    if (cs->pv.id[0] != '\0') {
+    if (!rpg_empty(cs->pv.id)) {
         json_w_kstr(w, "personaId", cs->pv.id);
     } else {
         json_w_knull(w, "personaId");
@@ -1097,7 +1097,7 @@ void rpg_w_pane(json_w *w, const rpg_pane *p, bool with_terminal)
         json_w_obj_begin(w);
         json_w_kstr(w, "id", cs->sid);
         /* the persona's (a copy kept by the pane session, game.h) */
-        json_w_kstr(w, "name", (cs->pv.name[0] != '\0') ? cs->pv.name : cs->sid);
+        json_w_kstr(w, "name", !rpg_empty(cs->pv.name) ? cs->pv.name : cs->sid);
         {
             static const char k_pre[] = "/api/avatars/";
             char url[40];
@@ -1113,8 +1113,8 @@ void rpg_w_pane(json_w *w, const rpg_pane *p, bool with_terminal)
         rpg_w_badges(w, cs->pv.badges);
         json_w_key(w, "health");
         json_w_obj_begin(w);
-        json_w_ki64(w, "energy", (cs->pv.id[0] != '\0') ? cs->pv.energy : 100);
-        json_w_ki64(w, "morale", (cs->pv.id[0] != '\0') ? cs->pv.morale : 100);
+        json_w_ki64(w, "energy", !rpg_empty(cs->pv.id) ? cs->pv.energy : 100);
+        json_w_ki64(w, "morale", !rpg_empty(cs->pv.id) ? cs->pv.morale : 100);
         w_ms_iso(w, "lastUpdated", (cs->pv.health_ms != 0u) ? cs->pv.health_ms : cs->created_ms);
         json_w_obj_end(w);
         if (cs->has_error) {

@@ -119,7 +119,6 @@ static st_t credit(rpg_sql_id add, rpg_sql_id level, const char *id, int64_t xp,
 {
     sqlite3_stmt *s = rpg_stmt(add);
     bool row = false;
-    int64_t total = 0;
     st_t st = store_bind_text(s, 1, strv_from_cstr(id));
     if (st == ST_OK) {
         st = store_bind_int64(s, 2, xp);
@@ -131,7 +130,7 @@ static st_t credit(rpg_sql_id add, rpg_sql_id level, const char *id, int64_t xp,
         st = store_step(s, &row);
     }
     if ((st == ST_OK) && row) {
-        total = store_col_int64(s, 0);
+        int64_t total = store_col_int64(s, 0);
         store_done(s);
         s = rpg_stmt(level);
         st = store_bind_text(s, 1, strv_from_cstr(id));
@@ -264,8 +263,13 @@ void rpg_xp_summary(hctx *h)
     json_w_obj_begin(&w);
     json_w_key(&w, "summary");
     json_w_arr_begin(&w);
-    while ((st == ST_OK) && ((st = store_step(s, &row)) == ST_OK) && row) {
-        strv cat = store_col_text(s, 0);
+    while (st == ST_OK) {
+        strv cat;
+        st = store_step(s, &row);
+        if ((st != ST_OK) || !row) {
+            break;
+        }
+        cat = store_col_text(s, 0);
         json_w_obj_begin(&w);
         json_w_kstrn(&w, "category", cat.p, cat.n);
         json_w_ki64(&w, "total", store_col_int64(s, 1));
@@ -324,15 +328,15 @@ void rpg_xp_timeline(hctx *h)
     for (d = today - (int64_t)days; (st == ST_OK) && (d <= today); d++) {
         char text[11];
         int64_t xp = 0;
-        if (!have && ((st = store_step(s, &row)) == ST_OK) && row) {
-            next_day = store_col_int64(s, 0);
-            next_xp = store_col_int64(s, 1);
+        if (!have) {
+            st = store_step(s, &row);
+            if ((st == ST_OK) && row) {
+                next_day = store_col_int64(s, 0);
+                next_xp = store_col_int64(s, 1);
+            } else {
+                next_day = today + 1;   /* no more rows */
+            }
             have = true;
-        } else if (!have) {
-            next_day = today + 1;       /* no more rows */
-            have = true;
-        } else {
-            /* the row read before */
         }
         if (have && (next_day == d)) {
             xp = next_xp;
