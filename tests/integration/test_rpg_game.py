@@ -1057,6 +1057,22 @@ def test_user_prompt_alias_counts_as_a_prompt(rpg, tmux, tmp_path):
                    "two prompts counted")
 
 
+def test_longest_tool_name(rpg, tmux, tmp_path):
+    """An MCP tool's name, mcp__<server>__<tool>, is as long as the API
+    allows a tool name (64 characters): counted under its full name (§8.7)
+    and worth 2 XP (§8.1, any other tool)."""
+    name = "mcp__atlassian_jira__get_issue_transitions_for_project_workflows"
+    assert len(name) == 64
+    root = git_repo(tmp_path / "mcp")
+    p, proj = repo_pane(rpg, tmux, root)
+    cl = Claude(rpg, p, cwd=root)
+    cl.tool(name, {"query": "roadmap"})
+    per = wait_xp(rpg, cl.session, 2)
+    c = wait_companion(rpg, proj["id"], lambda c: c["totalExperience"] == 2, "the project's XP")
+    assert c["stats"]["toolsUsed"] == {name: 1}, c["stats"]["toolsUsed"]
+    assert summary(rpg, per["id"]) == [{"category": "tool_use", "total": 2, "count": 1}]
+
+
 def test_companions_broadcast_on_change(rpg, tmux, tmp_path):
     """§9.2: `companions` is sent when the list differs from the last one
     sent: a new project, then each change of its stats."""
