@@ -1073,6 +1073,24 @@ def test_longest_tool_name(rpg, tmux, tmp_path):
     assert summary(rpg, per["id"]) == [{"category": "tool_use", "total": 2, "count": 1}]
 
 
+def test_long_bash_command(rpg, tmux, tmp_path):
+    """A Bash command that writes a file through a heredoc and commits it is
+    long (8 KiB here; a hook body may be up to max_hook_body_bytes): its git
+    commit still counts (§8.1, §8.4, §8.7)."""
+    notes = "\n".join(f"- item {i}: " + "lorem ipsum dolor sit amet " * 3 for i in range(100))
+    cmd = f"cat > NOTES.md <<'EOF'\n{notes}\nEOF\ngit add NOTES.md && git commit -m 'Add notes'"
+    assert len(cmd) > 8192
+    root = git_repo(tmp_path / "long")
+    p, proj = repo_pane(rpg, tmux, root)
+    cl = Claude(rpg, p, cwd=root)
+    cl.post("Read", ok=False)                # morale 90, so the commit's +25 shows
+    cl.bash(cmd)
+    per = wait_xp(rpg, cl.session, 1 + 2 + 15)
+    assert per["health"]["morale"] == 100, per
+    c = wait_companion(rpg, proj["id"], lambda c: c["totalExperience"] == 18, "the project's XP")
+    assert c["stats"]["git"]["commits"] == 1, c["stats"]
+
+
 def test_companions_broadcast_on_change(rpg, tmux, tmp_path):
     """§9.2: `companions` is sent when the list differs from the last one
     sent: a new project, then each change of its stats."""
