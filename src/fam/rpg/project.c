@@ -523,7 +523,7 @@ static void w_tools(json_w *w, strv id)
     json_w_obj_begin(w);
     while ((st == ST_OK) && (n < (uint32_t)TOOLS_SHOWN)) {
         strv t;
-        char key[64];
+        char key[RPG_TOOL_BYTES];
         size_t k;
         st = store_step(s, &row);
         if ((st != ST_OK) || !row) {
