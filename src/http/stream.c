@@ -338,11 +338,15 @@ static void pump_events(stream_sub *s)
             more = false;
         } else {
             size_t queued = conn_tx_pending(c) + ring_bytes_from(ev.seq);
+            /* what is queued before this event (rpg.md §9.4 rule 1: the
+             * watermarks look at the queue a message joins, so a message
+             * larger than pause_bytes still reaches a client keeping up) */
+            size_t before = (queued > ev.n) ? (queued - ev.n) : 0u;
             bool skip = false;
             if (pol->priorities) {
-                if (queued > pol->pause_bytes) {
+                if (before > pol->pause_bytes) {
                     set_paused(s, true);
-                } else if (queued < pol->resume_bytes) {
+                } else if (before < pol->resume_bytes) {
                     set_paused(s, false);
                 } else {
                     /* between the watermarks: unchanged */
