@@ -63,8 +63,7 @@
 #define QS_FAILED 4
 #define QS_ARCHIVED 5
 
-#define PS_COUNT 7
-#define PS_PENDING 0
+#define PS_COUNT 7                      /* 0: pending */
 #define PS_PLANNED 1
 #define PS_EXECUTING 2
 #define PS_RETRYING 3
@@ -223,6 +222,11 @@ typedef struct {
 _Static_assert(sizeof(qprod) <= sizeof(rpg_quests_prod), "the quests_init producer's state");
 _Static_assert(sizeof(qprod) <= HCTX_PRODUCER_STATE_BYTES, "a producer's state");
 
+static bool is_list(const qprod *p)
+{
+    return (p->mode == QP_LIST_WS) || (p->mode == QP_LIST_HTTP);
+}
+
 static bool put(char *buf, size_t cap, size_t *at, const char *s, size_t n)
 {
     if ((cap - *at) < n) {
@@ -283,7 +287,7 @@ static st_t part_head(qprod *p, char *buf, size_t cap, size_t *at, bool *room)
     st_t st = first_row(s, p->seq, -1);
     if (st == ST_OK) {
         size_t mark = *at;
-        bool comma = (p->mode <= QP_LIST_HTTP) && p->any;
+        bool comma = is_list(p) && p->any;
         bool ok = !comma || put(buf, cap, at, ",", 1u);
         ok = ok && put_c(buf, cap, at, "{\"id\":") && put_str(buf, cap, at, store_col_text(s, 0)) &&
              put_c(buf, cap, at, ",\"name\":") && put_str(buf, cap, at, store_col_text(s, 1)) &&
@@ -482,7 +486,6 @@ static size_t qprod_run(qprod *p, char *buf, size_t cap, bool *done)
 {
     size_t at = 0u;
     bool room = true;
-    st_t st = ST_OK;
     while (!p->failed && room && (p->stage != STAGE_DONE)) {
         if (p->stage == STAGE_HEAD) {
             room = put_c(buf, cap, &at, k_head[p->mode]);
@@ -490,7 +493,8 @@ static size_t qprod_run(qprod *p, char *buf, size_t cap, bool *done)
                 p->stage = STAGE_QUESTS;
             }
         } else if (p->stage == STAGE_QUESTS) {
-            if (!p->in_quest && (p->mode <= QP_LIST_HTTP)) {
+            st_t st;
+            if (!p->in_quest && is_list(p)) {
                 st = next_quest(p);
                 if ((st == ST_OK) && !p->in_quest) {
                     p->stage = STAGE_TAIL;
@@ -499,7 +503,7 @@ static size_t qprod_run(qprod *p, char *buf, size_t cap, bool *done)
                 st = quest_parts(p, buf, cap, &at, &room);
                 if ((st == ST_OK) && (p->part == PART_DONE)) {
                     p->in_quest = false;
-                    if (p->mode > QP_LIST_HTTP) {
+                    if (!is_list(p)) {
                         p->stage = STAGE_TAIL;
                     }
                 }
@@ -592,12 +596,11 @@ typedef struct {
 /* The quest of path parameter id: ST_NOTFOUND when there is none. */
 static st_t quest_find(strv id, quest_row *q)
 {
-    sqlite3_stmt *s;
     bool row = false;
     st_t st = ST_NOTFOUND;
     (void)memset(q, 0, sizeof(*q));
     if ((id.p != NULL) && (id.n > 0u) && (id.n < sizeof(q->id))) {
-        s = rpg_stmt(RPG_SQL_QUEST_BY_ID);
+        sqlite3_stmt *s = rpg_stmt(RPG_SQL_QUEST_BY_ID);
         st = store_bind_text(s, 1, id);
         if (st == ST_OK) {
             st = store_step(s, &row);
@@ -619,6 +622,12 @@ static st_t quest_find(strv id, quest_row *q)
         store_done(s);
     }
     return st;
+}
+
+static bool has_project(const quest_row *q)
+{
+    const char *p = q->project;
+    return p[0] != '\0';
 }
 
 /* Answer a failed lookup: 404 with msg, or 500. */
@@ -772,7 +781,11 @@ static st_t award(const quest_row *q, const char *event_type, const char *phase_
 /* The project's counters, when the quest has a project. */
 static st_t count(const quest_row *q, const rpg_proj_delta *d, uint64_t now)
 {
-    return (q->project[0] != '\0') ? rpg_project_add(q->project, d, now) : ST_OK;
+    st_t st = ST_OK;
+    if (has_project(q)) {
+        st = rpg_project_add(q->project, d, now);
+    }
+    return st;
 }
 
 /* End the change's transaction (st: how its writes went), announce it
@@ -856,7 +869,6 @@ static bool create_read(hctx *h, const json_doc *d, create_req *c)
     int t = json_obj_get(d, root, "title");
     size_t used;
     strv s;
-    st_t st;
     (void)memset(c, 0, sizeof(*c));
     if ((t < 0) || json_is_null(d, t)) {
         invalid(h, "title is required");
@@ -900,8 +912,11 @@ static bool create_read(hctx *h, const json_doc *d, create_req *c)
         return false;
     }
     if ((t >= 0) && !json_is_null(d, t)) {
+        st_t st = ST_NOTFOUND;
         s = decode(d, t, c->project, sizeof c->project);
-        st = (s.p != NULL) ? rpg_project_get_name(s, NULL, 0u) : ST_NOTFOUND;
+        if (s.p != NULL) {
+            st = rpg_project_get_name(s, NULL, 0u);
+        }
         if (st != ST_OK) {
             c->project[0] = '\0';
             lookup_error(h, st, "Project not found");
@@ -912,7 +927,7 @@ static bool create_read(hctx *h, const json_doc *d, create_req *c)
 }
 
 /* The quest's row and its phases, in the open transaction. */
-static st_t create_write(const json_doc *d, const create_req *c, quest_row *q, uint64_t now)
+static st_t create_write(const json_doc *d, create_req *c, quest_row *q, uint64_t now)
 {
     sqlite3_stmt *s = rpg_stmt(RPG_SQL_QUEST_INSERT);
     json_iter it = JSON_ITER_INIT;
@@ -920,8 +935,11 @@ static st_t create_write(const json_doc *d, const create_req *c, quest_row *q, u
     int64_t ord = 0;
     st_t st = store_bind_text(s, 1, strv_from_cstr(q->id));
     if (st == ST_OK) {
-        st = (q->project[0] != '\0') ? store_bind_text(s, 2, strv_from_cstr(q->project)) :
-             store_bind_null(s, 2);
+        if (has_project(q)) {
+            st = store_bind_text(s, 2, strv_from_cstr(q->project));
+        } else {
+            st = store_bind_null(s, 2);
+        }
     }
     if (st == ST_OK) {
         st = store_bind_text(s, 3, c->title);
@@ -988,7 +1006,7 @@ void rpg_quest_create(hctx *h)
     }
     st = create_write(&d, &c, &q, now);
     json_release(&d);
-    if ((st == ST_OK) && (q.project[0] != '\0')) {
+    if ((st == ST_OK) && has_project(&q)) {
         rpg_proj_delta delta;
         (void)memset(&delta, 0, sizeof delta);
         delta.q_created = 1;
@@ -1141,7 +1159,6 @@ void rpg_phase_update(hctx *h)
     quest_row q;
     strv pid = hctx_param(h, 1u);
     char phase_id[RPG_ID_BYTES];
-    sqlite3_stmt *s;
     bool row = false;
     int to;
     int from = NONE;
@@ -1164,9 +1181,9 @@ void rpg_phase_update(hctx *h)
     }
     st = ST_NOTFOUND;
     if ((pid.p != NULL) && (pid.n > 0u) && (pid.n < sizeof phase_id)) {
+        sqlite3_stmt *s = rpg_stmt(RPG_SQL_PHASE_BY_ID);
         (void)memcpy(phase_id, pid.p, pid.n);
         phase_id[pid.n] = '\0';
-        s = rpg_stmt(RPG_SQL_PHASE_BY_ID);
         st = store_bind_int64(s, 1, q.seq);
         if (st == ST_OK) {
             st = store_bind_text(s, 2, pid);
