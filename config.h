@@ -496,6 +496,12 @@
 #ifndef CFG_RPG_WINDOWS_MSG_BYTES
 #define CFG_RPG_WINDOWS_MSG_BYTES (256u * 1024u)
 #endif
+/* An avatar file placed in <data_dir>/rpg/avatars larger than this is
+ * answered 500 (logged once): its strong ETag is a hash of its content,
+ * read on every request, so this bounds the work of one request. */
+#ifndef CFG_RPG_AVATAR_FILE_BYTES
+#define CFG_RPG_AVATAR_FILE_BYTES 262144u     /* 256 KiB */
+#endif
 
 /* ---- bus: the event ring ------------------------------------------------ */
 
