@@ -595,9 +595,6 @@ def test_quest_update_larger_than_tx(rpg):
         assert m["payload"] == q and 40 * 1024 < len(json.dumps(m)) < 60 * 1024
 
 
-@pytest.mark.xfail(strict=True, reason="http/stream.c counts a ring event in its own "
-                   "backlog: a normal message above rpg.ws_pause_bytes (64 KiB) is skipped "
-                   "for every client")
 def test_quest_update_of_the_largest_quest(rpg):
     """The largest quest the limits allow (5000 escaped characters, 50
     phases of 200) is a quest_update of about 90 KB."""

@@ -129,11 +129,13 @@ typedef struct {
 
 /* The family's other statics, for the plan: links, the
  * pane_update message, the action slots and argument buffers, the poll's
- * bookkeeping and the hook's output text. */
+ * bookkeeping, the hook's output text and Bash command, the avatars'
+ * directory and file buffer, the events of a change (game.h). */
 #define RPG_OTHER_STATIC_BYTES \
     (((size_t)CFG_RPG_LINKS * (16u + RPG_SID_BYTES)) + \
      16384u + 4096u + RPG_WNAME_BYTES + RPG_SESSION_BYTES + (4u * RPG_ERR_BYTES) + 2048u + \
-     ((size_t)CFG_RPG_CLAUDE * 32u) + ((size_t)CFG_RPG_WINDOWS * 4u))
+     ((size_t)CFG_RPG_CLAUDE * 32u) + ((size_t)CFG_RPG_WINDOWS * 4u) + RPG_CMD_BYTES + \
+     4096u + (size_t)CFG_CONF_VALUE_BYTES + 64u + (16u * 16u))
 
 extern rpg_window g_rpg_win[CFG_RPG_WINDOWS];
 extern uint32_t g_rpg_nwin;

@@ -25,8 +25,10 @@
  * It is sent when the windows without terminalContent differ from the last
  * broadcast (an FNV-1a hash of that rendering).
  *
- * Companions and quests are part 2 of the family (personas, projects,
- * quests): until then both lists are empty.
+ * A client's own `companions` and `quests_init` are produced page by page
+ * from sqlite (project.c, quest.c: rpg_companions_prod,
+ * rpg_quests_init_prod); the companions broadcast comes from project.c,
+ * quest_update from quest.c.
  */
 #include "fam/rpg/rpg_int.h"
 
