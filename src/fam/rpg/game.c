@@ -260,3 +260,19 @@ size_t rpg_page_produce(void *state, char *buf, size_t cap, bool *done)
     *done = st->phase == 3u;
     return at;
 }
+
+void rpg_page_send(hctx *h, uint16_t sql, int key_num_col, int key_id_col, rpg_row_fn row,
+                   const char *head)
+{
+    rpg_page_prod st;
+    (void)memset(&st, 0, sizeof st);
+    st.sql = sql;
+    st.key_num_col = key_num_col;
+    st.key_id_col = key_id_col;
+    st.row = row;
+    st.head = head;
+    st.tail = "]},\"ok\":true}";
+    hctx_begin(h, 200);
+    hctx_header(h, "Content-Type", "application/json");
+    hctx_end_stream(h, rpg_page_produce, &st, sizeof st);
+}

@@ -212,6 +212,10 @@ typedef struct {
     char key_id[RPG_ID_BYTES];
 } rpg_page_prod;
 size_t rpg_page_produce(void *state, char *buf, size_t cap, bool *done);
+/* Answer 200 with such a list: head (static text, ending in '['), the
+ * rows, "]},\"ok\":true}". */
+void rpg_page_send(hctx *h, uint16_t sql, int key_num_col, int key_id_col, rpg_row_fn row,
+                   const char *head);
 
 /* ---- handlers and hooks ---- */
 

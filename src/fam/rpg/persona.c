@@ -113,41 +113,6 @@ static st_t load(bool by_sid, strv key, rpg_persona *p)
 
 /* ---- names (§8.6) ---- */
 
-static int32_t sid_hash(const char *sid)
-{
-    /* rpg_avatar_seed is abs(h); h itself is needed for h >> 8 */
-    uint32_t h = 0u;
-    const unsigned char *u = (const unsigned char *)sid;
-    size_t i = 0u;
-    while (u[i] != 0u) {
-        uint32_t cp = u[i];
-        size_t len = 1u;
-        if ((cp >= 0xC0u) && (cp < 0xE0u) && (u[i + 1u] != 0u)) {
-            cp = ((cp & 0x1Fu) << 6) | (u[i + 1u] & 0x3Fu);
-            len = 2u;
-        } else if ((cp >= 0xE0u) && (cp < 0xF0u) && (u[i + 1u] != 0u) && (u[i + 2u] != 0u)) {
-            cp = ((cp & 0x0Fu) << 12) | ((u[i + 1u] & 0x3Fu) << 6) | (u[i + 2u] & 0x3Fu);
-            len = 3u;
-        } else if ((cp >= 0xF0u) && (u[i + 1u] != 0u) && (u[i + 2u] != 0u) &&
-                   (u[i + 3u] != 0u)) {
-            cp = ((cp & 0x07u) << 18) | ((u[i + 1u] & 0x3Fu) << 12) |
-                 ((u[i + 2u] & 0x3Fu) << 6) | (u[i + 3u] & 0x3Fu);
-            len = 4u;
-        } else {
-            /* ASCII, or a stray byte as it is */
-        }
-        if (cp > 0xFFFFu) {
-            uint32_t v = cp - 0x10000u;
-            h = (h << 5) - h + (0xD800u + (v >> 10));
-            h = (h << 5) - h + (0xDC00u + (v & 0x3FFu));
-        } else {
-            h = (h << 5) - h + cp;
-        }
-        i += len;
-    }
-    return (int32_t)h;
-}
-
 /* h >> 8 as JavaScript's >> (arithmetic) */
 static int64_t shr8(int32_t h)
 {
@@ -192,7 +157,7 @@ static st_t taken(const char *name, bool *yes)
 
 static st_t pick_name(const char *sid, char *out, size_t cap)
 {
-    int32_t h = sid_hash(sid);
+    int32_t h = rpg_sid_hash(sid);
     char base[RPG_NAME_BYTES];
     bool yes = true;
     uint32_t k;
@@ -400,20 +365,10 @@ static const char *status_of(const char *id)
     return linked ? "idle" : "offline";
 }
 
-static void w_iso(json_w *w, const char *k, uint64_t ms)
-{
-    char ts[40];
-    (void)clock_format(ms * 1000u, CLOCK_FMT_Z3, ts, sizeof ts);
-    json_w_kstr(w, k, ts);
-}
-
 static void w_persona(json_w *w, const rpg_persona *p)
 {
-    char url[40];
-    size_t n = 13u;
-    (void)memcpy(url, "/api/avatars/", n);
-    n += fmt_u64(url + n, sizeof(url) - n - 1u, rpg_avatar_seed(p->sid));
-    url[n] = '\0';
+    char url[RPG_AVATAR_URL_BYTES];
+    rpg_avatar_url(p->sid, url);
     json_w_obj_begin(w);
     json_w_kstr(w, "id", p->id);
     json_w_kstr(w, "sessionId", p->sid);
@@ -429,10 +384,10 @@ static void w_persona(json_w *w, const rpg_persona *p)
     json_w_obj_begin(w);
     json_w_ki64(w, "energy", p->energy);
     json_w_ki64(w, "morale", p->morale);
-    w_iso(w, "lastUpdated", p->health_ms);
+    rpg_w_iso(w, "lastUpdated", p->health_ms);
     json_w_obj_end(w);
-    w_iso(w, "createdAt", p->created_ms);
-    w_iso(w, "lastSeenAt", p->last_seen_ms);
+    rpg_w_iso(w, "createdAt", p->created_ms);
+    rpg_w_iso(w, "lastSeenAt", p->last_seen_ms);
     json_w_obj_end(w);
 }
 
@@ -445,17 +400,8 @@ static void persona_row(sqlite3_stmt *s, json_w *w)
 
 void rpg_personas_list(hctx *h)
 {
-    rpg_page_prod st;
-    (void)memset(&st, 0, sizeof st);
-    st.sql = (uint16_t)RPG_SQL_PERSONA_PAGE;
-    st.key_num_col = 16;
-    st.key_id_col = 0;
-    st.row = persona_row;
-    st.head = "{\"success\":true,\"data\":{\"personas\":[";
-    st.tail = "]},\"ok\":true}";
-    hctx_begin(h, 200);
-    hctx_header(h, "Content-Type", "application/json");
-    hctx_end_stream(h, rpg_page_produce, &st, sizeof st);
+    rpg_page_send(h, (uint16_t)RPG_SQL_PERSONA_PAGE, 16, 0, persona_row,
+                  "{\"success\":true,\"data\":{\"personas\":[");
 }
 
 void rpg_persona_get(hctx *h)

@@ -94,9 +94,10 @@ st_t rpg_project_get_name(strv id, char *name, size_t cap)
     return st;
 }
 
-st_t rpg_project_of_path(const char *path, char out[RPG_ID_BYTES])
+/* The id of the project statement q finds for path. ST_NOTFOUND. */
+static st_t id_of(rpg_sql_id q, const char *path, char out[RPG_ID_BYTES])
 {
-    sqlite3_stmt *s = rpg_stmt(RPG_SQL_PROJECT_OF_PATH);
+    sqlite3_stmt *s = rpg_stmt(q);
     bool row = false;
     st_t st = store_bind_text(s, 1, strv_from_cstr(path));
     if (st == ST_OK) {
@@ -111,6 +112,11 @@ st_t rpg_project_of_path(const char *path, char out[RPG_ID_BYTES])
     }
     store_done(s);
     return st;
+}
+
+st_t rpg_project_of_path(const char *path, char out[RPG_ID_BYTES])
+{
+    return id_of(RPG_SQL_PROJECT_OF_PATH, path, out);
 }
 
 st_t rpg_project_streak(const char *project_id, uint64_t wall_ms)
@@ -420,27 +426,6 @@ static void root_done(void *ctx, const child_result *r)
     rpg_projects_poll();
 }
 
-/* The project whose root is exactly path (a cwd inside one may be in a
- * repository nested in it: git is asked then). */
-static st_t root_project(const char *path, char id[RPG_ID_BYTES])
-{
-    sqlite3_stmt *s = rpg_stmt(RPG_SQL_PROJECT_ID_BY_PATH);
-    bool row = false;
-    st_t st = store_bind_text(s, 1, strv_from_cstr(path));
-    if (st == ST_OK) {
-        st = store_step(s, &row);
-    }
-    if ((st == ST_OK) && row) {
-        (void)store_col_copy(s, 0, id, RPG_ID_BYTES);
-    } else if (st == ST_OK) {
-        st = ST_NOTFOUND;
-    } else {
-        /* the error */
-    }
-    store_done(s);
-    return st;
-}
-
 void rpg_projects_poll(void)
 {
     static const char *const k_root[] = { "rev-parse", "--show-toplevel", NULL };
@@ -458,7 +443,9 @@ void rpg_projects_poll(void)
             continue;
         }
         (void)memcpy(cs->proj_cwd, p->cwd, strlen(p->cwd) + 1u);
-        if (root_project(p->cwd, id) == ST_OK) {
+        if (id_of(RPG_SQL_PROJECT_ID_BY_PATH, p->cwd, id) == ST_OK) {
+            /* exactly a known root (a cwd inside one may be in a
+             * repository nested in it: git is asked then) */
             cs->proj = RPG_PROJ_KNOWN;
             (void)memcpy(cs->project_id, id, sizeof id);
         } else if (rpg_empty(g_git.git)) {
@@ -482,13 +469,6 @@ void rpg_projects_poll(void)
 
 /* ---- writing ---- */
 
-static void w_iso(json_w *w, const char *k, uint64_t ms)
-{
-    char ts[40];
-    (void)clock_format(ms * 1000u, CLOCK_FMT_Z3, ts, sizeof ts);
-    json_w_kstr(w, k, ts);
-}
-
 static void w_project(json_w *w, sqlite3_stmt *s)
 {
     strv v;
@@ -509,8 +489,8 @@ static void w_project(json_w *w, sqlite3_stmt *s)
     json_w_kstr(w, "projectClass", "unknown");
     json_w_ki64(w, "totalXp", store_col_int64(s, C_XP));
     json_w_ku64(w, "level", level);
-    w_iso(w, "createdAt", (uint64_t)store_col_int64(s, C_CREATED));
-    w_iso(w, "lastActivityAt", (uint64_t)store_col_int64(s, C_ACTIVITY));
+    rpg_w_iso(w, "createdAt", (uint64_t)store_col_int64(s, C_CREATED));
+    rpg_w_iso(w, "lastActivityAt", (uint64_t)store_col_int64(s, C_ACTIVITY));
     json_w_obj_end(w);
 }
 
@@ -657,17 +637,8 @@ static void project_row(sqlite3_stmt *s, json_w *w)
 
 void rpg_projects_list(hctx *h)
 {
-    rpg_page_prod st;
-    (void)memset(&st, 0, sizeof st);
-    st.sql = (uint16_t)RPG_SQL_PROJECT_PAGE;
-    st.key_num_col = C_ACTIVITY;
-    st.key_id_col = C_ID;
-    st.row = project_row;
-    st.head = "{\"success\":true,\"data\":{\"projects\":[";
-    st.tail = "]},\"ok\":true}";
-    hctx_begin(h, 200);
-    hctx_header(h, "Content-Type", "application/json");
-    hctx_end_stream(h, rpg_page_produce, &st, sizeof st);
+    rpg_page_send(h, (uint16_t)RPG_SQL_PROJECT_PAGE, (int)C_ACTIVITY, (int)C_ID, project_row,
+                  "{\"success\":true,\"data\":{\"projects\":[");
 }
 
 void rpg_project_get(hctx *h)

@@ -642,35 +642,6 @@ static void lookup_error(hctx *h, st_t st, const char *msg)
 
 /* ---- reading bodies -------------------------------------------------------------- */
 
-/* The JSON object body (as tmux.c's): false when it answered 400. */
-static bool body_obj(hctx *h, json_doc *d)
-{
-    json_err e;
-    if ((h->body.n == 0u) || (json_parse(d, h->body.p, h->body.n, &e) != ST_OK)) {
-        rpg_error(h, 400, "INVALID_JSON", "Invalid JSON body");
-        return false;
-    }
-    if (json_type(d, json_root(d)) != JSON_OBJECT) {
-        json_release(d);
-        rpg_error(h, 400, "INVALID_JSON", "Invalid JSON body");
-        return false;
-    }
-    return true;
-}
-
-/* Characters (code points) of UTF-8 text. */
-static size_t chars(const char *s, size_t n)
-{
-    size_t c = 0u;
-    size_t i;
-    for (i = 0u; i < n; i++) {
-        if ((((unsigned char)s[i]) & 0xC0u) != 0x80u) {
-            c++;
-        }
-    }
-    return c;
-}
-
 /* String token t decoded into buf (NUL-terminated): its view, or
  * STRV_NULL when it is not a string, holds U+0000 or does not fit. */
 static strv decode(const json_doc *d, int t, char *buf, size_t cap)
@@ -849,7 +820,7 @@ static bool check_phases(hctx *h, const json_doc *d, create_req *c)
             return false;
         }
         name = decode(d, json_obj_get(d, v, "name"), c->room, c->room_cap);
-        if ((name.p == NULL) || (name.n == 0u) || (chars(name.p, name.n) > PHASE_NAME_MAX_CHARS)) {
+        if ((name.p == NULL) || (name.n == 0u) || (rpg_chars(name.p, name.n) > PHASE_NAME_MAX_CHARS)) {
             invalid(h, "each phase name must be a string of 1-200 characters");
             return false;
         }
@@ -881,7 +852,7 @@ static bool create_read(hctx *h, const json_doc *d, create_req *c)
         return false;
     }
     c->title = strv_trim_ws(s);
-    if ((c->title.n == 0u) || (chars(c->title.p, c->title.n) > TITLE_MAX_CHARS)) {
+    if ((c->title.n == 0u) || (rpg_chars(c->title.p, c->title.n) > TITLE_MAX_CHARS)) {
         invalid(h, "title must be 1-200 characters");
         return false;
     }
@@ -894,7 +865,7 @@ static bool create_read(hctx *h, const json_doc *d, create_req *c)
             invalid(h, "description must be a string or null");
             return false;
         }
-        if ((s.p == NULL) || (chars(s.p, s.n) > DESC_MAX_CHARS)) {
+        if ((s.p == NULL) || (rpg_chars(s.p, s.n) > DESC_MAX_CHARS)) {
             invalid(h, "description must be at most 5000 characters");
             return false;
         }
@@ -986,7 +957,7 @@ void rpg_quest_create(hctx *h)
     quest_row q;
     uint64_t now = now_ms();
     st_t st;
-    if (!body_obj(h, &d)) {
+    if (!rpg_body_obj(h, &d)) {
         return;
     }
     if (!create_read(h, &d, &c)) {
@@ -1045,7 +1016,7 @@ void rpg_quest_update(hctx *h)
     int to;
     uint64_t now = now_ms();
     st_t st;
-    if (!body_obj(h, &d)) {
+    if (!rpg_body_obj(h, &d)) {
         return;
     }
     to = quest_target(h, &d);
@@ -1166,7 +1137,7 @@ void rpg_phase_update(hctx *h)
     int64_t retries = 0;
     uint64_t now = now_ms();
     st_t st;
-    if (!body_obj(h, &d)) {
+    if (!rpg_body_obj(h, &d)) {
         return;
     }
     to = body_status(h, &d, k_ps, PS_COUNT, k_ps_msg);

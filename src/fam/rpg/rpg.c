@@ -19,6 +19,7 @@
 #include "fam/shared/auth.h"
 #include "fam/shared/fam.h"
 #include "fam/shared/spa.h"
+#include "json/read.h"
 #include "net/child.h"
 #include "port.h"
 
@@ -143,6 +144,33 @@ void rpg_error(hctx *h, int status, const char *code, const char *msg)
     json_w_kstr(&w, "message", ms);
     json_w_obj_end(&w);
     fam_json_end(h, &w);
+}
+
+bool rpg_body_obj(hctx *h, json_doc *d)
+{
+    json_err e;
+    if ((h->body.n == 0u) || (json_parse(d, h->body.p, h->body.n, &e) != ST_OK)) {
+        rpg_error(h, 400, "INVALID_JSON", "Invalid JSON body");
+        return false;
+    }
+    if (json_type(d, json_root(d)) != JSON_OBJECT) {
+        json_release(d);
+        rpg_error(h, 400, "INVALID_JSON", "Invalid JSON body");
+        return false;
+    }
+    return true;
+}
+
+size_t rpg_chars(const char *s, size_t n)
+{
+    size_t c = 0u;
+    size_t i;
+    for (i = 0u; i < n; i++) {
+        if ((((unsigned char)s[i]) & 0xC0u) != 0x80u) {
+            c++;
+        }
+    }
+    return c;
 }
 
 /* Everything but /health and preflights follows rpg.auth (README §3). */

@@ -28,6 +28,7 @@
 #include "fam/rpg/detect.h"
 #include "fam/rpg/rpg.h"
 #include "http/server.h"
+#include "json/read.h"
 #include "json/write.h"
 
 /* ---- the current state (state.c) ----------------------------------------- */
@@ -183,6 +184,9 @@ void rpg_w_session(json_w *w, const rpg_csession *cs);
 /* The avatar seed of a session id (§4.9): abs of the 32-bit hash of its
  * UTF-16 code units. */
 uint64_t rpg_avatar_seed(const char *sid);
+/* "/api/avatars/<seed>" of a session id (a persona's avatarUrl). */
+#define RPG_AVATAR_URL_BYTES 40u
+void rpg_avatar_url(const char *sid, char url[RPG_AVATAR_URL_BYTES]);
 
 /* Counters for /metrics and the logs. */
 typedef struct {
@@ -221,7 +225,14 @@ void rpg_ok_end(hctx *h, json_w *w);
 void rpg_ok_raw(hctx *h, const char *data);
 /* The JSON object body of a POST/PATCH: false when it answered 400
  * INVALID_JSON (the document is released by the caller when true). */
-struct json_doc_s;
+bool rpg_body_obj(hctx *h, json_doc *d);
+/* Characters (code points) of UTF-8 text. */
+size_t rpg_chars(const char *s, size_t n);
+/* "2026-01-28T10:11:12.345Z" of wall ms under key. */
+void rpg_w_iso(json_w *w, const char *key, uint64_t ms);
+/* The 32-bit signed hash of §4.9 over a session id's UTF-16 code units
+ * (the avatar seed is its absolute value; §8.6 names use it too). */
+int32_t rpg_sid_hash(const char *sid);
 
 /* ---- tmux.c / hook.c: handlers ---------------------------------------------- */
 

@@ -1004,7 +1004,7 @@ void rpg_state_stop(void)
 
 /* ---- writing the state (§2.1, §2.2) ---------------------------------------------- */
 
-static void w_ms_iso(json_w *w, const char *key, uint64_t ms)
+void rpg_w_iso(json_w *w, const char *key, uint64_t ms)
 {
     char ts[40];
     (void)clock_format(ms * 1000u, CLOCK_FMT_Z3, ts, sizeof ts);
@@ -1033,8 +1033,8 @@ void rpg_w_session(json_w *w, const rpg_csession *cs)
     }
     json_w_kstr(w, "status", rpg_status_name(cs->status));
     json_w_kstr(w, "statusSource", rpg_source_name(cs->source));
-    w_ms_iso(w, "statusChangedAt", cs->status_wall_ms);
-    w_ms_iso(w, "lastActivityAt", cs->activity_wall_ms);
+    rpg_w_iso(w, "statusChangedAt", cs->status_wall_ms);
+    rpg_w_iso(w, "lastActivityAt", cs->activity_wall_ms);
     if (cs->hook_wall_ms != 0u) {
         json_w_ku64(w, "lastHookUpdateAt", cs->hook_wall_ms);
     }
@@ -1099,12 +1099,8 @@ void rpg_w_pane(json_w *w, const rpg_pane *p, bool with_terminal)
         /* the persona's (a copy kept by the pane session, game.h) */
         json_w_kstr(w, "name", !rpg_empty(cs->pv.name) ? cs->pv.name : cs->sid);
         {
-            static const char k_pre[] = "/api/avatars/";
-            char url[40];
-            size_t n = sizeof(k_pre) - 1u;
-            (void)memcpy(url, k_pre, n);
-            n += fmt_u64(&url[n], sizeof(url) - n - 1u, rpg_avatar_seed(cs->sid));
-            url[n] = '\0';
+            char url[RPG_AVATAR_URL_BYTES];
+            rpg_avatar_url(cs->sid, url);
             json_w_kstr(w, "avatarSvg", url);
         }
         json_w_kstr(w, "status", rpg_status_name(cs->status));
@@ -1115,7 +1111,7 @@ void rpg_w_pane(json_w *w, const rpg_pane *p, bool with_terminal)
         json_w_obj_begin(w);
         json_w_ki64(w, "energy", !rpg_empty(cs->pv.id) ? cs->pv.energy : 100);
         json_w_ki64(w, "morale", !rpg_empty(cs->pv.id) ? cs->pv.morale : 100);
-        w_ms_iso(w, "lastUpdated", (cs->pv.health_ms != 0u) ? cs->pv.health_ms : cs->created_ms);
+        rpg_w_iso(w, "lastUpdated", (cs->pv.health_ms != 0u) ? cs->pv.health_ms : cs->created_ms);
         json_w_obj_end(w);
         if (cs->has_error) {
             json_w_key(w, "lastError");
@@ -1166,13 +1162,12 @@ void rpg_w_pane(json_w *w, const rpg_pane *p, bool with_terminal)
     json_w_obj_end(w);
 }
 
-uint64_t rpg_avatar_seed(const char *sid)
+int32_t rpg_sid_hash(const char *sid)
 {
     /* h = (h << 5) - h + c over the UTF-16 code units, 32-bit wrapping */
     uint32_t h = 0u;
     const unsigned char *u = (const unsigned char *)sid;
     size_t i = 0u;
-    int32_t sh;
     while (u[i] != 0u) {
         uint32_t cp = u[i];
         size_t len = 1u;
@@ -1199,6 +1194,20 @@ uint64_t rpg_avatar_seed(const char *sid)
         }
         i += len;
     }
-    sh = (int32_t)h;
+    return (int32_t)h;
+}
+
+void rpg_avatar_url(const char *sid, char url[RPG_AVATAR_URL_BYTES])
+{
+    static const char k_pre[] = "/api/avatars/";
+    size_t n = sizeof(k_pre) - 1u;
+    (void)memcpy(url, k_pre, n);
+    n += fmt_u64(&url[n], RPG_AVATAR_URL_BYTES - n - 1u, rpg_avatar_seed(sid));
+    url[n] = '\0';
+}
+
+uint64_t rpg_avatar_seed(const char *sid)
+{
+    int32_t sh = rpg_sid_hash(sid);
     return (sh < 0) ? (uint64_t)(-(int64_t)sh) : (uint64_t)sh;
 }

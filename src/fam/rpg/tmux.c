@@ -69,35 +69,6 @@ static bool is_window_act(act_kind k)
 
 /* ---- the body ------------------------------------------------------------------- */
 
-/* Parse the request's JSON object body into d; false when answered 400. */
-static bool body_obj(hctx *h, json_doc *d)
-{
-    json_err e;
-    if ((h->body.n == 0u) || (json_parse(d, h->body.p, h->body.n, &e) != ST_OK)) {
-        rpg_error(h, 400, "INVALID_JSON", "Invalid JSON body");
-        return false;
-    }
-    if (json_type(d, json_root(d)) != JSON_OBJECT) {
-        json_release(d);
-        rpg_error(h, 400, "INVALID_JSON", "Invalid JSON body");
-        return false;
-    }
-    return true;
-}
-
-/* Characters of UTF-8 text. */
-static size_t chars(const char *s, size_t n)
-{
-    size_t c = 0u;
-    size_t i;
-    for (i = 0u; i < n; i++) {
-        if ((((unsigned char)s[i]) & 0xC0u) != 0x80u) {
-            c++;
-        }
-    }
-    return c;
-}
-
 /* An optional string member into buf (NUL-terminated): *has false when
  * absent or null; false when answered 400 (wrong type, too long). */
 static bool opt_str(hctx *h, const json_doc *d, const char *key, char *buf, size_t cap,
@@ -110,7 +81,7 @@ static bool opt_str(hctx *h, const json_doc *d, const char *key, char *buf, size
         return true;
     }
     if ((json_type(d, t) != JSON_STRING) || (json_get_str(d, t, buf, cap, &n) != ST_OK) ||
-        (chars(buf, n) > max_chars)) {
+        (rpg_chars(buf, n) > max_chars)) {
         char msg[96];
         size_t k = 0u;
         (void)memcpy(msg, "Invalid ", 8u);
@@ -439,7 +410,7 @@ static void start(hctx *h, act *a)
     arg(argv, &k, rpg_tmux());
     switch (a->kind) {
     case A_CREATE:
-        if (!body_obj(h, &d)) {
+        if (!rpg_body_obj(h, &d)) {
             act_free(a);
             return;
         }
@@ -471,7 +442,7 @@ static void start(hctx *h, act *a)
         }
         break;
     case A_RENAME:
-        if (!body_obj(h, &d)) {
+        if (!rpg_body_obj(h, &d)) {
             act_free(a);
             return;
         }
@@ -520,7 +491,7 @@ static void start(hctx *h, act *a)
     case A_PROMPT: {
         size_t cap = 0u;
         int t;
-        if (!body_obj(h, &d)) {
+        if (!rpg_body_obj(h, &d)) {
             act_free(a);
             return;
         }
@@ -528,7 +499,7 @@ static void start(hctx *h, act *a)
         text = http_render_scratch(&cap);
         if ((t < 0) || (json_type(&d, t) != JSON_STRING) ||
             (json_get_str(&d, t, text, cap - 1u, &text_n) != ST_OK) ||
-            (chars(text, text_n) > PROMPT_MAX_CHARS)) {
+            (rpg_chars(text, text_n) > PROMPT_MAX_CHARS)) {
             json_release(&d);
             rpg_error(h, 400, "VALIDATION_ERROR", "prompt must be a string of at most 100000 characters");
             act_free(a);
@@ -569,7 +540,7 @@ static void start(hctx *h, act *a)
     case A_SIGNAL: {
         static char s_sig[64];
         const char *key;
-        if (!body_obj(h, &d)) {
+        if (!rpg_body_obj(h, &d)) {
             act_free(a);
             return;
         }

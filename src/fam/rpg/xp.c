@@ -243,6 +243,19 @@ static bool entity_of(hctx *h, int64_t *kind, char *id, size_t cap)
     return true;
 }
 
+/* The list's statement is done: close the array and the data, answer. */
+static void finish(hctx *h, json_w *w, sqlite3_stmt *s, st_t st)
+{
+    store_done(s);
+    json_w_arr_end(w);
+    json_w_obj_end(w);
+    if (st != ST_OK) {
+        rpg_error(h, 500, "INTERNAL_ERROR", "Internal server error");
+        return;
+    }
+    rpg_ok_end(h, w);
+}
+
 void rpg_xp_summary(hctx *h)
 {
     char id[RPG_ID_BYTES + 64u];
@@ -276,14 +289,7 @@ void rpg_xp_summary(hctx *h)
         json_w_ki64(&w, "count", store_col_int64(s, 2));
         json_w_obj_end(&w);
     }
-    store_done(s);
-    json_w_arr_end(&w);
-    json_w_obj_end(&w);
-    if (st != ST_OK) {
-        rpg_error(h, 500, "INTERNAL_ERROR", "Internal server error");
-        return;
-    }
-    rpg_ok_end(h, &w);
+    finish(h, &w, s, st);
 }
 
 void rpg_xp_timeline(hctx *h)
@@ -348,12 +354,5 @@ void rpg_xp_timeline(hctx *h)
         json_w_ki64(&w, "xp", xp);
         json_w_obj_end(&w);
     }
-    store_done(s);
-    json_w_arr_end(&w);
-    json_w_obj_end(&w);
-    if (st != ST_OK) {
-        rpg_error(h, 500, "INTERNAL_ERROR", "Internal server error");
-        return;
-    }
-    rpg_ok_end(h, &w);
+    finish(h, &w, s, st);
 }
