@@ -1,6 +1,6 @@
 """The schema of roost.db is one numbering for every profile (store.h): the
-store's own step 1, fleet's 2, observability's 3, documents' 4, each in its
-family's desc.c. A profile that does not build a family still writes its
+store's own step 1, fleet's 2, observability's 3, documents' 4, rpg's 5,
+each in its family's desc.c. A profile that does not build a family still writes its
 tables, so a database moves between builds; a database written before the
 steps moved into the families (version 3) keeps its rows and takes only the
 steps released after it."""
@@ -12,7 +12,9 @@ from roostlib import Server
 
 TABLES = {"roost_meta", "api_keys", "bots", "soul_versions", "chat_sessions",
           "chat_messages", "secrets", "bot_skills", "obs_sessions", "obs_events",
-          "documents", "doc_tags", "doc_tag_counts"}
+          "documents", "doc_tags", "doc_tag_counts", "rpg_personas", "rpg_projects",
+          "rpg_project_tools", "rpg_quests", "rpg_phases", "rpg_xp", "rpg_xp_days",
+          "rpg_xp_cats", "rpg_hooks_seen", "rpg_events"}
 FIXTURE = os.path.join(os.path.dirname(__file__), "data", "schema_v3.sql")
 
 
@@ -31,7 +33,7 @@ def test_fresh_database_has_every_family_schema(tmp_path):
     srv = Server(tmp_path).start()
     srv.stop()
     version, rows = schema(os.path.join(srv.data_dir, "roost.db"))
-    assert version == 4, srv.logs()
+    assert version == 5, srv.logs()
     assert TABLES <= {n for n, _ in rows}, rows
     assert "schema migrated to version 2 (fleet)" in srv.stdout() + srv.stderr()
 
@@ -51,9 +53,10 @@ def test_released_database_takes_only_the_later_steps(tmp_path):
     srv.stop()
     logs = srv.stdout() + srv.stderr()
     migrated = [ln for ln in logs.splitlines() if "migrated" in ln]
-    assert len(migrated) == 1 and "schema migrated to version 4 (documents)" in migrated[0], logs
+    assert len(migrated) == 2 and "schema migrated to version 4 (documents)" in migrated[0], logs
+    assert "schema migrated to version 5 (rpg)" in migrated[1], logs
     version, rows = schema(str(data / "roost.db"))
-    assert version == 4
+    assert version == 5
     assert [r for r in rows if r[0] in {n for n, _ in before[1]}] == before[1]
     assert {"documents", "doc_tags"} <= {n for n, _ in rows}
     db = sqlite3.connect(str(data / "roost.db"))
