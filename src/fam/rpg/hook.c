@@ -551,16 +551,16 @@ static st_t seen(const char *key, size_t n, uint64_t now, bool *dup)
 static st_t log_event(const hook_ctx *x, strv body)
 {
     sqlite3_stmt *s = rpg_stmt(RPG_SQL_EVENT_INSERT);
+    char pane[16];                      /* bound without a copy: lives to the exec */
+    size_t pn = 0u;
     st_t st = store_bind_int64(s, 1, (int64_t)x->now);
-    if ((st == ST_OK) && (x->p != NULL)) {
-        char pane[16];
+    if (x->p != NULL) {
         pane[0] = '%';
-        pane[1u + fmt_u64(pane + 1, sizeof(pane) - 2u, x->p->id)] = '\0';
-        st = store_bind_text(s, 2, strv_from_cstr(pane));
-    } else if (st == ST_OK) {
-        st = store_bind_null(s, 2);
-    } else {
-        /* the error */
+        pn = 1u + fmt_u64(pane + 1, sizeof(pane) - 2u, x->p->id);
+    }
+    pane[pn] = '\0';
+    if (st == ST_OK) {
+        st = (pn > 0u) ? store_bind_text(s, 2, strv_make(pane, pn)) : store_bind_null(s, 2);
     }
     if (st == ST_OK) {
         st = x->have_p ? store_bind_text(s, 3, strv_from_cstr(x->per.id)) : store_bind_null(s, 3);
