@@ -109,7 +109,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from benchlib import pct  # noqa: E402
-from rpgbench import cpu_s, rss_kib  # noqa: E402
+from rpgbench import CLK_TCK, cpu_s, rss_kib  # noqa: E402
 import roostlib  # noqa: E402
 import rpglib  # noqa: E402
 import wslib  # noqa: E402
@@ -782,6 +782,13 @@ SYSCALL_NAMES = {0: "read", 1: "write", 7: "poll", 17: "pread64", 18: "pwrite64"
                  232: "epoll_wait", 281: "epoll_pwait", 56: "clone", 58: "vfork", 59: "execve"}
 
 
+def user_sys_s(pid):
+    """(user, system) CPU seconds of pid (/proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
 def run_delay_s(pid):
     """Seconds pid has spent runnable but waiting for a CPU (schedstat)."""
     with open(f"/proc/{pid}/schedstat") as f:
@@ -903,12 +910,14 @@ def one_run(binary, obs, args):
         phase("warmup")
         rss0 = rss_kib(srv.pid)
         c0 = cpu_s(srv.pid)
+        u0 = user_sys_s(srv.pid)
         q0 = run_delay_s(srv.pid)
         sampler = StateSampler(srv.pid)
         sampler.start()
         paced = phase("paced", args.rate, args.seconds)
         states = sampler.finish()
         cpu = cpu_s(srv.pid) - c0
+        sys_share = (user_sys_s(srv.pid)[1] - u0[1]) / max(cpu, 1e-9)
         queued = run_delay_s(srv.pid) - q0
         rss1 = rss_kib(srv.pid)
         closed = {"n": 0, "took": 1.0, "lat": [0.0]}
@@ -946,6 +955,7 @@ def one_run(binary, obs, args):
             "late99": pct([x * 1000.0 for x in paced["late"]], 99),
             "cpu_pct": 100.0 * cpu / paced["took"], "us_hook": 1e6 * cpu / paced["n"],
             "queued_pct": 100.0 * queued / paced["took"], "states": states,
+            "sys_share": sys_share,
             "p999": pct(ms, 99.9), "over10": sum(1 for x in ms if x > 10.0) / len(ms),
             "closed_rate": closed["n"] / closed["took"],
             "closed_p50": pct([x * 1000.0 for x in closed["lat"]], 50),
@@ -1024,7 +1034,8 @@ def main():
                   f"latency from due p50 {res['p50']:.2f} ms p99 {res['p99']:.2f} ms max "
                   f"{res['max']:.1f} ms (from write p50 {res['w50']:.2f} p99 {res['w99']:.2f}; "
                   f"client wrote late by p99 {res['late99']:.2f} ms); roostd CPU "
-                  f"{res['cpu_pct']:.0f} % of a core, {res['us_hook']:.0f} us/hook", flush=True)
+                  f"{res['cpu_pct']:.0f} % of a core, {res['us_hook']:.0f} us/hook "
+                  f"({100 * res['sys_share']:.0f} % of it in the kernel)", flush=True)
             blocked = sorted(((v, k) for k, v in res["states"].items()
                               if k.startswith("D")), reverse=True)
             idle = sum(v for k, v in res["states"].items() if k.startswith("S"))
@@ -1055,8 +1066,9 @@ def main():
                   f"{res['rss0']} / {res['rss1']} / {res['rss2']} KiB; {verdict}", flush=True)
             if res["syscalls"]:
                 n, rows = res["syscalls"]
+                shown = rows[:8] + [r for r in rows[8:] if r[1] in ("fsync", "fdatasync")]
                 print(f"         {'':8} syscalls per hook ({n} hooks under strace -c): "
-                      + ", ".join(f"{name} {v:.1f}" for v, name in rows[:10]), flush=True)
+                      + ", ".join(f"{name} {v:.3g}" for v, name in shown), flush=True)
             got[name].append(res)
     med = {}
     for name, _, _ in runs:
