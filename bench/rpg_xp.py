@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """bench/rpg_xp.py - GET /api/xp/timeline and /api/xp/summary over an XP
-ledger of 1,000,000 rows: latency, roostd's memory, and the answers
-checked against GROUP BY queries over the ledger (spec rpg.md §4.8); the
-same GROUP BY queries timed on the file beside them (what the running sums
-save).
+ledger of 1,000,000 rows beside one of 10,000: latency, roostd's memory,
+and the answers checked against GROUP BY queries over the ledger (spec
+rpg.md §4.8); the same GROUP BY queries timed on the file beside them (what
+the running sums save).
 
-Usage: bench/rpg_xp.py [path/to/roostd] [--rows 1000000] [--personas 50]
+Usage: bench/rpg_xp.py [path/to/roostd] [--rows 10000,1000000] [--personas 50]
                        [--projects 10] [--days 400] [--requests 200]
                        [--seed 1]
 
-roostd runs with only the rpg family, TZ=UTC (the timeline counts local
+For each ledger size of --rows, in a fresh data directory: roostd runs
+with only the rpg family, TZ=UTC (the timeline counts local
 dates: UTC keeps the bench's own date arithmetic simple) and a private,
 empty TMUX_TMPDIR (no tmux server: an empty state). It starts once to
 create its database (<data_dir>/roost.db, tests/integration/roostlib.py's
@@ -19,7 +20,7 @@ transaction:
 
   - --personas personas and --projects projects (rpg_personas,
     rpg_projects), their total_xp and level from the rows below;
-  - --rows ledger rows (rpg_xp) in time order over the last --days days:
+  - that many ledger rows (rpg_xp) in time order over the last --days days:
     event types tool:Read 40 %, tool:Edit 20 %, tool:Bash 20 %, tool:Write
     5 %, tool:Grep 5 %, git:commit 4 %, git:push 2 %, quest:created 1 %,
     quest:phase_completed 2 %, bench:other 1 %, each with its spec value
@@ -35,8 +36,8 @@ Then it restarts roostd, reads VmRSS, and over one keep-alive connection
 the last byte of the answer, the client's own cost included) asks, after
 20 untimed requests each, --requests times: the timeline for days=30 and
 days=365 and the summary, for the first persona and for the first
-project. It prints p50, p99 and max per query and VmRSS (and VmHWM) before
-and after. Every answer is compared with the ledger: the summary with
+project. It prints VmRSS (and VmHWM) before and after, then a table of
+p50, p99 and max per query and ledger size. Every answer is compared with the ledger: the summary with
 SELECT category, sum(xp), count(*) ... GROUP BY category, the timeline with
 SELECT day, sum(xp) ... GROUP BY day (zeros for days without rows), both
 run by Python's sqlite3 on the file before roostd restarts. After roostd
