@@ -21,7 +21,10 @@
  * faster). The policy decides what a long queue means:
  *   - priorities (a watermark policy): above pause_bytes the client is paused and
  *     normal/low events are skipped for it (counted); below resume_bytes (or
- *     when everything is written) it resumes. High events are always kept;
+ *     when everything is written) it resumes. The marks look at what is
+ *     queued before an event (tx pending and the events behind it), not at
+ *     the event itself, so one message larger than pause_bytes still reaches
+ *     a client that keeps up. High events are always kept;
  *   - max_queue_bytes: an event that would leave more queued than this
  *     closes the client with close_code (1013) and a log line (for
  *     priorities only a high event does; a normal/low one is dropped);

@@ -262,7 +262,7 @@ static size_t find(strv s, size_t from, const char *sub)
     size_t m = strlen(sub);
     size_t i;
     for (i = from; (i + m) <= s.n; i++) {
-        if (memcmp(s.p + i, sub, m) == 0) {
+        if (strv_starts_with_cstr(strv_make(s.p + i, s.n - i), sub)) {
             return i;
         }
     }
@@ -438,7 +438,6 @@ static st_t post_tool(hook_ctx *x, strv cmd)
  * the matchers take as word boundaries. */
 static strv bash_command(const json_doc *d)
 {
-    static char s_cmd[RPG_CMD_BYTES];
     int ti = json_obj_get(d, json_root(d), "tool_input");
     int t = -1;
     size_t n = 0u;
@@ -447,6 +446,7 @@ static strv bash_command(const json_doc *d)
         t = json_obj_get(d, ti, "command");
     }
     if ((t >= 0) && (json_type(d, t) == JSON_STRING)) {
+        static char s_cmd[RPG_CMD_BYTES];
         st_t st = json_get_str(d, t, s_cmd, sizeof s_cmd, &n);
         if (st == ST_OK) {
             cmd = strv_make(s_cmd, n);
