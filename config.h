@@ -401,6 +401,11 @@
 #ifndef CFG_DOCS_SQL_ON_DEMAND
 #define CFG_DOCS_SQL_ON_DEMAND 0
 #endif
+/* The same for the observability family's statements (small: a held
+ * statement keeps the largest event it handled in its registers). */
+#ifndef CFG_OBS_SQL_ON_DEMAND
+#define CFG_OBS_SQL_ON_DEMAND 0
+#endif
 
 /* ---- observability ------------------------------------------------------ */
 

@@ -35,9 +35,10 @@
  *                  stay. A 4 KiB stage for its /ws message (a larger one
  *                  is recorded alone)
  *   JSON           768 values per document (413 beyond)
- *   sqlite         196 KiB heap and 4 cached pages: observability's
- *                  statements (fleet's are not prepared; the documents
- *                  family's are prepared per use, CFG_DOCS_SQL_ON_DEMAND),
+ *   sqlite         196 KiB heap and 4 cached pages: the schema of every
+ *                  family (fleet's and rpg's statements are not prepared;
+ *                  observability's and the documents family's are prepared
+ *                  per use, CFG_OBS_SQL_ON_DEMAND, CFG_DOCS_SQL_ON_DEMAND),
  *                  measured high water 189,888 B over the whole suite on
  *                  this profile (store logs it at shutdown); memsys5 rounds
  *                  every block to a power of two, so some is kept spare
@@ -150,10 +151,12 @@
 #define CFG_MAX_PROVIDERS 1
 #endif
 
-/* ---- store: the schema and every prepared statement of observability,
- * a few pages of cache. The documents family's statements (about 50 KiB)
- * are prepared per use (CFG_DOCS_SQL_ON_DEMAND): held all the time they
- * would not leave observability's peak its room. */
+/* ---- store: the schema of every family, a few pages of cache. The
+ * documents family's statements (about 50 KiB) and observability's are
+ * prepared per use (CFG_DOCS_SQL_ON_DEMAND, CFG_OBS_SQL_ON_DEMAND): held
+ * all the time, a statement keeps the largest row it handled in its
+ * registers, and with the rpg family's tables in the schema (about 13 KiB)
+ * observability's large events no longer found room. */
 #ifndef CFG_SQLITE_HEAP_BYTES
 #define CFG_SQLITE_HEAP_BYTES (196u * 1024u)
 #endif
@@ -165,6 +168,9 @@
 #endif
 #ifndef CFG_DOCS_SQL_ON_DEMAND
 #define CFG_DOCS_SQL_ON_DEMAND 1
+#endif
+#ifndef CFG_OBS_SQL_ON_DEMAND
+#define CFG_OBS_SQL_ON_DEMAND 1
 #endif
 
 /* ---- documents -------------------------------------------------------- */

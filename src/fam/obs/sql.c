@@ -9,7 +9,7 @@ static const char *const k_sql[OBS_SQL_COUNT] = {
 #undef STMT
 };
 
-store_stmts obs_stmts = { k_sql, (uint16_t)OBS_SQL_COUNT, 0u, false };
+store_stmts obs_stmts = { k_sql, (uint16_t)OBS_SQL_COUNT, 0u, CFG_OBS_SQL_ON_DEMAND != 0 };
 
 sqlite3_stmt *obs_stmt(obs_sql_id id)
 {
