@@ -25,7 +25,7 @@ MODEL = "claude-sonnet-4-20250514"
 # ---- model key orders (spec/fleet.md §2) -------------------------------------
 BOT_KEYS = ["id", "slug", "name", "description", "status", "category", "tags", "user_id",
             "conversation_count", "total_tokens_used", "version_count", "created_at",
-            "updated_at", "last_active_at"]
+            "updated_at", "last_active_at", "emoji"]
 SOUL_KEYS = ["id", "bot_id", "content", "hash", "version", "message", "created_at"]
 SOUL_VERSION_KEYS = ["version", "hash", "content", "created_at", "message"]
 INTEGRITY_KEYS = ["valid", "expected_hash", "actual_hash", "version"]
@@ -382,7 +382,7 @@ class Fleet:
 FIELD_TYPES = {
     "name": str, "description": str, "category": str, "status": str, "content": str,
     "message": str, "value": str, "skill_name": str, "tags": list, "capabilities": list,
-    "overrides": dict, "enabled": bool, "version": int,
+    "overrides": dict, "enabled": bool, "version": int, "emoji": str,
 }
 
 
@@ -443,6 +443,8 @@ def check_bot(b):
     assert c <= u, f"created_at after updated_at: {b}"
     if b["last_active_at"] is not None:
         parse_entity_ts(b["last_active_at"])
+    assert b["emoji"] is None or (isinstance(b["emoji"], str) and
+                                  0 < len(b["emoji"].encode()) <= 32), b
     return b
 
 

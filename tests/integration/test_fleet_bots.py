@@ -173,6 +173,12 @@ def test_escaped_unicode_in_request(fleet):
     ({"name": "ok", "tags": ["t"] * 21}, "tags"),
     ({"name": "ok", "tags": ["t" * 51]}, "tags"),
     ({"name": "ok", "tags": ["ü" * 51]}, "tags"),
+    ({"name": "ok", "emoji": 5}, "emoji"),
+    ({"name": "ok", "emoji": ["🤖"]}, "emoji"),
+    ({"name": "ok", "emoji": "x" * 33}, "emoji"),
+    ({"name": "ok", "emoji": "🤖" * 8 + "x"}, "emoji"),
+    ({"name": "ok", "emoji": "é" * 17}, "emoji"),
+    ({"name": "ok", "emoji": "a\u0000"}, "emoji"),
 ])
 def test_create_validation(fleet, body, field):
     fleet.bad_value("POST", "bots", body, field)
@@ -187,6 +193,77 @@ def test_create_limits_ok(fleet):
     assert b["description"] == "" and b["tags"] == [] and b["category"] == "assistant"
     b = fleet.create_bot("Null Desc", description=None, unknown_field={"x": 1})
     assert b["description"] == "A bot named Null Desc"
+
+
+EMOJI_TOO_LONG = "Invalid field 'emoji': must be at most 32 bytes of UTF-8"
+
+
+def test_emoji_create_get_list(fleet):
+    """§2.1, §5.1: emoji, <= 32 bytes of UTF-8, default null, after last_active_at."""
+    plain = fleet.create_bot("No Emoji")
+    assert plain["emoji"] is None and list(plain)[-2:] == ["last_active_at", "emoji"]
+    b = fleet.create_bot("Robot Face", emoji="🤖")
+    assert b["emoji"] == "🤖"
+    links = bot_links(b["id"], "self", "soul", "secrets")
+    assert fleet.ok("GET", f"bots/{b['slug']}", links=links) == b
+    assert fleet.ok("GET", f"bots/{b['id']}", links=links) == b
+    listed = {x["id"]: x for x in fleet.ok("GET", "bots", links={"self": f"{API}/bots"})}
+    assert listed[b["id"]] == b and listed[plain["id"]]["emoji"] is None
+    assert fleet.create_bot("Null Emoji", emoji=None)["emoji"] is None
+    assert fleet.create_bot("Empty Emoji", emoji="")["emoji"] is None
+    # multi-byte: a ZWJ family (25 bytes), a flag, a symbol with a variation selector
+    for e in ("👨‍👩‍👧‍👦", "🇫🇷", "✔️", "★", "🤖" * 8, "x" * 32):
+        assert len(e.encode()) <= 32
+        assert fleet.create_bot("Multi", emoji=e)["emoji"] == e
+    # sent as \u escapes (a surrogate pair)
+    r = fleet.call("POST", "bots", {"name": "Escaped Emoji", "emoji": "🦊"}, ascii_only=True)
+    assert r.status == 200 and r.json()["data"]["emoji"] == "🦊", r
+
+
+def test_emoji_over_32_bytes_is_400(fleet):
+    before = len(fleet.ok("GET", "bots", links={"self": f"{API}/bots"}))
+    for e in ("x" * 33, "🤖" * 8 + "x", "é" * 17, "👨‍👩‍👧‍👦" + "🤖" * 2):
+        assert len(e.encode()) > 32
+        fleet.fail("POST", "bots", {"name": "Too Much", "emoji": e}, 400, "VALIDATION_ERROR",
+                   EMOJI_TOO_LONG)
+    fleet.fail("POST", "bots", {"name": "Wrong Type", "emoji": 7}, 400, "VALIDATION_ERROR",
+               "Invalid field 'emoji': expected a string")
+    assert len(fleet.ok("GET", "bots", links={"self": f"{API}/bots"})) == before
+    assert not os.path.exists(fleet.bot_dir("too-much"))
+
+
+def test_emoji_update(fleet):
+    """PUT: null/absent leave it; "" clears it to null (decision); 33 bytes is 400."""
+    b = fleet.create_bot("Moody")
+    links = bot_links(b["id"], "self")
+    u = fleet.ok("PUT", f"bots/{b['slug']}", {"emoji": "🌧️"}, links=links)
+    assert u["emoji"] == "🌧️" and u["name"] == "Moody"
+    u = fleet.ok("PUT", f"bots/{b['slug']}", {"name": "Still Moody"}, links=links)
+    assert (u["name"], u["emoji"]) == ("Still Moody", "🌧️")
+    u = fleet.ok("PUT", f"bots/{b['slug']}", {"emoji": None}, links=links)
+    assert u["emoji"] == "🌧️"
+    fleet.fail("PUT", f"bots/{b['slug']}", {"emoji": "🌧️" * 5}, 400, "VALIDATION_ERROR",
+               EMOJI_TOO_LONG)
+    u = fleet.ok("PUT", f"bots/{b['id']}", {"emoji": "☀"}, links=links)
+    assert u["emoji"] == "☀"
+    got = fleet.ok("GET", f"bots/{b['id']}", links=bot_links(b["id"], "self", "soul", "secrets"))
+    assert got == u
+    u = fleet.ok("PUT", f"bots/{b['id']}", {"emoji": ""}, links=links)
+    assert u["emoji"] is None
+    assert fleet.ok("GET", f"bots/{b['id']}",
+                    links=bot_links(b["id"], "self", "soul", "secrets"))["emoji"] is None
+
+
+def test_emoji_kept_by_clone(fleet):
+    src = fleet.create_bot("Fox", emoji="🦊")
+    r = fleet.call("POST", f"bots/{src['id']}/clone")
+    assert r.status == 200, r
+    c = fleet.check_ok(r, 200, bot_links(r.json()["data"]["id"], "self"))
+    check_bot(c)
+    assert c["emoji"] == "🦊" and c["id"] != src["id"]
+    plain = fleet.create_bot("Plain Fox")
+    r = fleet.call("POST", f"bots/{plain['id']}/clone")
+    assert r.status == 200 and r.json()["data"]["emoji"] is None, r
 
 
 @pytest.mark.parametrize("body", [b"", b"{", b"[]", b'"name"', b"null", b"42",
@@ -282,6 +359,9 @@ def test_update_fields(fleet):
     ({"tags": ["t"] * 21}, "tags"),
     ({"tags": ["t" * 51]}, "tags"),
     ({"tags": "x"}, "tags"),
+    ({"emoji": 1}, "emoji"),
+    ({"emoji": "🤖" * 9}, "emoji"),
+    ({"name": "Changed", "emoji": "x" * 33}, "emoji"),
 ])
 def test_update_validation_changes_nothing(fleet, body, field):
     b = fleet.create_bot("Stable")

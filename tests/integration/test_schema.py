@@ -1,6 +1,6 @@
 """The schema of roost.db is one numbering for every profile (store.h): the
 store's own step 1, fleet's 2, observability's 3, documents' 4, rpg's 5,
-each in its family's desc.c. A profile that does not build a family still writes its
+fleet's 6 (the bots' emoji), each in its family's desc.c. A profile that does not build a family still writes its
 tables, so a database moves between builds; a database written before the
 steps moved into the families (version 3) keeps its rows and takes only the
 steps released after it."""
@@ -33,9 +33,11 @@ def test_fresh_database_has_every_family_schema(tmp_path):
     srv = Server(tmp_path).start()
     srv.stop()
     version, rows = schema(os.path.join(srv.data_dir, "roost.db"))
-    assert version == 5, srv.logs()
+    assert version == 6, srv.logs()
     assert TABLES <= {n for n, _ in rows}, rows
     assert "schema migrated to version 2 (fleet)" in srv.stdout() + srv.stderr()
+    assert "schema migrated to version 6 (fleet)" in srv.stdout() + srv.stderr()
+    assert any(n == "bots" and "emoji" in s for n, s in rows), rows
 
 
 def test_released_database_takes_only_the_later_steps(tmp_path):
@@ -46,6 +48,9 @@ def test_released_database_takes_only_the_later_steps(tmp_path):
         db.executescript(f.read())
     db.execute("INSERT INTO obs_sessions(session_id, session_name, status, created_at,"
                " modified_at) VALUES ('s1', 'n', 'running', 't', 't')")
+    db.execute("INSERT INTO bots(id, slug, name, description, status, category, tags,"
+               " created_at, updated_at) VALUES ('b1', 'old', 'Old', '', 'active',"
+               " 'assistant', '[]', 't', 't')")
     db.commit()
     db.close()
     before = schema(str(data / "roost.db"))
@@ -53,12 +58,16 @@ def test_released_database_takes_only_the_later_steps(tmp_path):
     srv.stop()
     logs = srv.stdout() + srv.stderr()
     migrated = [ln for ln in logs.splitlines() if "migrated" in ln]
-    assert len(migrated) == 2 and "schema migrated to version 4 (documents)" in migrated[0], logs
+    assert len(migrated) == 3 and "schema migrated to version 4 (documents)" in migrated[0], logs
     assert "schema migrated to version 5 (rpg)" in migrated[1], logs
+    assert "schema migrated to version 6 (fleet)" in migrated[2], logs
     version, rows = schema(str(data / "roost.db"))
-    assert version == 5
-    assert [r for r in rows if r[0] in {n for n, _ in before[1]}] == before[1]
+    assert version == 6
+    # step 6 adds a column to bots; every other table is as it was
+    assert [r for r in rows if r[0] in {n for n, _ in before[1]} and r[0] != "bots"] == \
+        [r for r in before[1] if r[0] != "bots"]
     assert {"documents", "doc_tags"} <= {n for n, _ in rows}
     db = sqlite3.connect(str(data / "roost.db"))
     assert db.execute("SELECT count(*) FROM obs_sessions").fetchone()[0] == 1
+    assert db.execute("SELECT slug, emoji FROM bots").fetchall() == [("old", None)]
     db.close()

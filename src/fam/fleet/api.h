@@ -33,6 +33,7 @@
 #define FLEET_CONTENT_MAX_BYTES 262144u     /* SOUL.md, IDENTITY.md, USER.md */
 #define FLEET_SOUL_MESSAGE_MAX_CHARS 500u
 #define FLEET_SECRET_MAX_CHARS 16384u
+#define FLEET_EMOJI_MAX_BYTES 32u           /* bytes of UTF-8, not characters */
 
 /* Byte sizes of buffers holding those texts (4 bytes per character). */
 #define FLEET_NAME_BYTES ((FLEET_NAME_MAX_CHARS * 4u) + 1u)

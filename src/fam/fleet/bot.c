@@ -21,6 +21,7 @@ void bot_from_row(sqlite3_stmt *q, fleet_bot *b)
     (void)store_col_copy(q, 10, b->created_at, sizeof b->created_at);
     (void)store_col_copy(q, 11, b->updated_at, sizeof b->updated_at);
     (void)store_col_copy(q, 12, b->last_active_at, sizeof b->last_active_at);
+    (void)store_col_copy(q, 13, b->emoji, sizeof b->emoji);
 }
 
 static st_t load_by(fleet_sql_id id, strv key, fleet_bot *b)
@@ -89,6 +90,12 @@ void bot_write_json(json_w *w, const fleet_bot *b)
         json_w_kstr(w, "last_active_at", b->last_active_at);
     } else {
         json_w_knull(w, "last_active_at");
+    }
+    /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
+    if (b->emoji[0] != '\0') {
+        json_w_kstr(w, "emoji", b->emoji);
+    } else {
+        json_w_knull(w, "emoji");
     }
     json_w_obj_end(w);
 }

@@ -24,6 +24,7 @@ typedef struct {
     char created_at[40];
     char updated_at[40];
     char last_active_at[40];              /* "" = null */
+    char emoji[FLEET_EMOJI_MAX_BYTES + 1u]; /* "" = null */
 } fleet_bot;
 
 struct sqlite3_stmt;

@@ -151,6 +151,11 @@ static st_t insert_bot(const botcreate_req *r, const char *id, const char *slug,
         st = store_bind_text(q, 7, strv_from_cstr(now));
     }
     if (st == ST_OK) {
+        st = ((r->emoji == NULL) || (r->emoji[0] == '\0'))
+                 ? store_bind_null(q, 8)
+                 : store_bind_text(q, 8, strv_from_cstr(r->emoji));
+    }
+    if (st == ST_OK) {
         st = store_exec(q);
     } else {
         store_done(q);

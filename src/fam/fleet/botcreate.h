@@ -25,6 +25,8 @@ typedef struct {
     const char *description;
     const char *category;      /* one of the four */
     const char *tags_json;     /* JSON array text, as fleet_opt_tags writes it */
+    const char *emoji;         /* NULL or "": none; else at most FLEET_EMOJI_MAX_BYTES
+                                * bytes of UTF-8, checked by the caller */
     strv soul;                 /* p == NULL: the default SOUL.md for name */
     strv identity;             /* p == NULL: the default IDENTITY.md */
     strv user;                 /* p == NULL: the default USER.md */

@@ -13,6 +13,11 @@
  *     bodies are exact (lower case, as upstream's serde enums); only the
  *     list filters are case-insensitive. A description is stored as given
  *     (not trimmed). The list's `sort` and `order` values are exact.
+ *   - emoji (a compatibility field, §2.1): stored as given (not trimmed,
+ *     not checked to be one emoji), at most 32 bytes of UTF-8. An empty
+ *     string means none, on create as on update, where it is the way to
+ *     clear one (null or absent leaves it as it is): a bot's emoji is
+ *     never "", it is null. Clone keeps the source's.
  */
 #include "fam/fleet/handlers.h"
 
@@ -38,6 +43,7 @@ static const char *const k_statuses[] = { "active", "disabled", "archived", NULL
 static char g_name[FLEET_NAME_BYTES];
 static char g_desc[FLEET_DESC_BYTES];
 static char g_tags[FLEET_TAGS_JSON_BYTES];
+static char g_emoji[FLEET_EMOJI_MAX_BYTES + 1u];
 static fleet_bot g_bot;
 
 /* Optional enum field: absent/null -> *out unchanged. Not a string or not
@@ -105,6 +111,40 @@ static bool read_name(hctx *h, const json_doc *d, int obj, bool required, bool *
         fleet_bad_field(h, "name", "must not be empty");
         return false;
     }
+    return true;
+}
+
+/* emoji (string | null) into g_emoji: absent or null -> *present false;
+ * "" is present and empty (none). Not a string, more than
+ * FLEET_EMOJI_MAX_BYTES bytes or a U+0000 -> answered 400, false. */
+static bool read_emoji(hctx *h, const json_doc *d, int obj, bool *present)
+{
+    int t = json_obj_get(d, obj, "emoji");
+    size_t n = 0u;
+    st_t st;
+    *present = false;
+    g_emoji[0] = '\0';
+    if ((t < 0) || json_is_null(d, t)) {
+        return true;
+    }
+    if (json_type(d, t) != JSON_STRING) {
+        fleet_bad_field(h, "emoji", "expected a string");
+        return false;
+    }
+    st = json_get_str(d, t, g_emoji, sizeof g_emoji, &n);
+    if (st == ST_FULL) {
+        char reason[48];
+        (void)snprintf(reason, sizeof reason, "must be at most %u bytes of UTF-8",
+                       (unsigned)FLEET_EMOJI_MAX_BYTES);
+        fleet_bad_field(h, "emoji", reason);
+        return false;
+    }
+    if (st != ST_OK) {
+        g_emoji[0] = '\0';
+        fleet_bad_field(h, "emoji", "must not contain U+0000");
+        return false;
+    }
+    *present = true;
     return true;
 }
 
@@ -214,11 +254,14 @@ void bots_create(hctx *h)
     if (ok && !present) {
         (void)snprintf(g_tags, sizeof g_tags, "[]");
     }
+    ok = ok && read_emoji(h, &d, root, &present);
     json_release(&d);
     if (!ok) {
         return;
     }
-    r = (botcreate_req){ g_name, g_desc, category, g_tags, STRV_NULL, STRV_NULL, STRV_NULL };
+    r = (botcreate_req){ .name = g_name, .description = g_desc, .category = category,
+                         .tags_json = g_tags, .emoji = g_emoji, .soul = STRV_NULL,
+                         .identity = STRV_NULL, .user = STRV_NULL };
     st = botcreate_run(&r, &g_bot, base);
     answer_created(h, st, base, &g_bot, true);
 }
@@ -358,6 +401,11 @@ static st_t store_update(const fleet_bot *b)
         st = store_bind_text(q, 7, strv_from_cstr(b->updated_at));
     }
     if (st == ST_OK) {
+        /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
+        st = (b->emoji[0] == '\0') ? store_bind_null(q, 8)
+                                    : store_bind_text(q, 8, strv_from_cstr(b->emoji));
+    }
+    if (st == ST_OK) {
         st = store_exec(q);
     } else {
         store_done(q);
@@ -401,6 +449,10 @@ void bots_update(hctx *h)
     ok = ok && fleet_opt_tags(h, &d, root, g_tags, sizeof g_tags, &present);
     if (ok && present) {
         (void)snprintf(g_bot.tags, sizeof g_bot.tags, "%s", g_tags);
+    }
+    ok = ok && read_emoji(h, &d, root, &present);
+    if (ok && present) {
+        (void)snprintf(g_bot.emoji, sizeof g_bot.emoji, "%s", g_emoji);   /* "": none */
     }
     json_release(&d);
     if (!ok) {
@@ -499,6 +551,7 @@ void bots_clone(hctx *h)
     (void)snprintf(g_desc, sizeof g_desc, "%s", g_bot.description);
     (void)snprintf(g_tags, sizeof g_tags, "%s", g_bot.tags);
     (void)snprintf(category, sizeof category, "%s", g_bot.category);
+    (void)snprintf(g_emoji, sizeof g_emoji, "%s", g_bot.emoji);
     st = soul_load(g_bot.id, 0, &src_soul);
     if (st == ST_OK) {
         soul = src_soul.content;
@@ -508,7 +561,9 @@ void bots_clone(hctx *h)
     } else {
         /* decision: a source without soul versions gives the default soul */
     }
-    r = (botcreate_req){ g_name, g_desc, category, g_tags, soul, STRV_NULL, STRV_NULL };
+    r = (botcreate_req){ .name = g_name, .description = g_desc, .category = category,
+                         .tags_json = g_tags, .emoji = g_emoji, .soul = soul,
+                         .identity = STRV_NULL, .user = STRV_NULL };
     st = botcreate_run(&r, &g_bot, base);
     answer_created(h, st, base, &g_bot, false);
 }

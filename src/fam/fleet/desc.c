@@ -99,6 +99,10 @@ static const store_migration k_steps[] = {
     "  capabilities TEXT,"
     "  PRIMARY KEY(bot_id, skill_name)"
     ") STRICT, WITHOUT ROWID;" },
+    { 6u,
+    /* 6: fleet. A bot's emoji (spec §2.1, <= 32 bytes of UTF-8; NULL: none,
+     * never ""). No DEFAULT: the rows before it read NULL. */
+    "ALTER TABLE bots ADD COLUMN emoji TEXT;" },
 };
 
 /* Its keys (fam/keys.h), their values here; fleet.c reads them by name. */
