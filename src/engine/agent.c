@@ -208,15 +208,25 @@ static void queue(chat_agent *a)
 /* ---- events -------------------------------------------------------------------- */
 
 /* A JSON buffer for one event, in the chat heap (extra: the bound of its
- * texts). */
+ * texts), and how the event's SSE copy differs from it (fleet.md §8): a
+ * member whose value reads null there, and an upstream alias member added
+ * there that repeats another member's value. Both are spans of buf, so the
+ * copy is gathered from the bus object's bytes as it is queued (chat_event
+ * takes it in parts), never written a second time. */
 typedef struct {
     json_w w;
     char *buf;
+    size_t null_at;         /* [null_at, null_end): a value, null on the stream */
+    size_t null_end;        /* 0: no such member */
+    const char *alias;      /* NULL: no alias; a key that needs no escaping */
+    size_t alias_at;        /* [alias_at, alias_end): the value it repeats */
+    size_t alias_end;
 } ev_t;
 
 static bool ev_begin(ev_t *e, size_t extra, const char *type)
 {
     size_t cap = extra + 512u;
+    (void)memset(e, 0, sizeof *e);
     e->buf = (char *)heap_alloc(&g_chat_heap, cap);
     if (e->buf == NULL) {
         g_chat_stats.events_dropped++;
@@ -227,6 +237,30 @@ static bool ev_begin(ev_t *e, size_t extra, const char *type)
     json_w_obj_begin(&e->w);
     json_w_kstr(&e->w, "type", type);
     return true;
+}
+
+/* The member k = s, whose value the SSE copy reads as null when sse_null. */
+static void ev_kstr_sse_null(ev_t *e, const char *k, const char *s, bool sse_null)
+{
+    json_w_key(&e->w, k);
+    if (sse_null) {
+        e->null_at = json_w_len(&e->w);
+    }
+    json_w_cstr(&e->w, s);
+    if (sse_null) {
+        e->null_end = json_w_len(&e->w);
+    }
+}
+
+/* The member k = s[0..n), repeated on the SSE copy as its last member,
+ * under the key alias (the upstream SSE field, fleet.md §8). */
+static void ev_kstrn_alias(ev_t *e, const char *k, const char *s, size_t n, const char *alias)
+{
+    json_w_key(&e->w, k);
+    e->alias_at = json_w_len(&e->w);
+    json_w_str(&e->w, s, n);
+    e->alias_end = json_w_len(&e->w);
+    e->alias = alias;
 }
 
 /* Close the object: the bus object's length (0 on a writer error). */
@@ -240,48 +274,52 @@ static size_t ev_close(ev_t *e)
     return len;
 }
 
+/* The SSE copy of the closed bus object buf[0..len) in parts (at most
+ * CHAT_SSE_PARTS), most of them spans of buf; 0 when the copy is the bus
+ * object itself. */
+static size_t ev_sse_parts(const ev_t *e, size_t len, strv *parts)
+{
+    size_t n = 0u;
+    size_t from = 0u;
+    size_t to = len;
+    if ((e->null_end == 0u) && (e->alias == NULL)) {
+        return 0u;
+    }
+    if (e->null_end > 0u) {
+        parts[n] = strv_make(e->buf, e->null_at);
+        n++;
+        parts[n] = strv_from_cstr("null");
+        n++;
+        from = e->null_end;
+    }
+    if (e->alias != NULL) {
+        to = len - 1u;          /* the closing brace comes after the alias */
+    }
+    parts[n] = strv_make(&e->buf[from], to - from);
+    n++;
+    if (e->alias != NULL) {
+        parts[n] = strv_from_cstr(",\"");
+        n++;
+        parts[n] = strv_from_cstr(e->alias);
+        n++;
+        parts[n] = strv_from_cstr("\":");
+        n++;
+        parts[n] = strv_make(&e->buf[e->alias_at], e->alias_end - e->alias_at);
+        n++;
+        parts[n] = strv_from_cstr("}");
+        n++;
+    }
+    return n;
+}
+
 /* Publish e (bus + this request's stream, as sse_name) and free it. */
 static void ev_send(chat_req *r, ev_t *e, const char *sse_name)
 {
     size_t len = ev_close(e);
     if (len > 0u) {
-        chat_event(r, sse_name, e->buf, len, NULL, 0u);
-    }
-    heap_free(&g_chat_heap, e->buf);
-}
-
-/* Publish e on the bus; the SSE copy carries one more string member, the
- * upstream alias field key (fleet.md §8). */
-static void ev_send_alias(chat_req *r, ev_t *e, const char *key, strv v, const char *sse_name)
-{
-    size_t len = ev_close(e);
-    size_t kl = strlen(key);
-    size_t cap = len + kl + chat_json_bound(v.p, v.n) + 8u;
-    char *sse = (len > 0u) ? (char *)heap_alloc(&g_chat_heap, cap) : NULL;
-    if (sse != NULL) {
-        json_w w;
-        size_t n = len - 1u;     /* the bus object without its closing brace */
-        size_t k = 0u;
-        (void)memcpy(sse, e->buf, n);
-        sse[n] = ',';
-        sse[n + 1u] = '"';
-        (void)memcpy(&sse[n + 2u], key, kl);
-        n += kl + 2u;
-        sse[n] = '"';
-        sse[n + 1u] = ':';
-        n += 2u;
-        json_w_init(&w, &sse[n], cap - n - 1u);
-        json_w_str(&w, v.p, v.n);
-        if (json_w_finish(&w, &k) == ST_OK) {
-            n += k;
-            sse[n] = '}';
-            chat_event(r, sse_name, e->buf, len, sse, n + 1u);
-        }
-        heap_free(&g_chat_heap, sse);
-    } else if (len > 0u) {
-        chat_event(r, sse_name, e->buf, len, NULL, 0u);
-    } else {
-        /* the writer failed: nothing to send */
+        strv sse[CHAT_SSE_PARTS];
+        size_t n = ev_sse_parts(e, len, sse);
+        chat_event(r, sse_name, e->buf, len, (n > 0u) ? sse : NULL, n);
     }
     heap_free(&g_chat_heap, e->buf);
 }
@@ -1035,12 +1073,14 @@ static void announce(chat_agent *k)
     g_chat_stats.spawned++;
     if (ev_begin(&e, chat_json_bound(task.p, task.n), "agent_spawned")) {
         json_w_kstr(&e.w, "agent_id", k->id);
-        json_w_kstr(&e.w, "parent_id", p->id);
-        json_w_kstrn(&e.w, "task_description", task.p, task.n);
+        /* on the stream, an agent of the bot's own turn (depth 1) has no
+         * parent: the upstream frontend draws only those (fleet.md §8) */
+        ev_kstr_sse_null(&e, "parent_id", p->id, is_root(p));
+        ev_kstrn_alias(&e, "task_description", task.p, task.n, "task");
         json_w_ku64(&e.w, "depth", k->depth);
         json_w_ku64(&e.w, "index", k->index);
         json_w_ku64(&e.w, "total", k->total);
-        ev_send_alias(r, &e, "task", task, "agent_spawned");
+        ev_send(r, &e, "agent_spawned");
     }
     st = g_host->agent_register(k->id, cancel_cb, k);
     k->registered = (st == ST_OK);
@@ -1103,8 +1143,8 @@ static void spawn(chat_agent *a, const spawn_block *b)
                            key.p, (unsigned)seen, (unsigned)CYCLE_THRESHOLD);
             if (ev_begin(&e, chat_json_bound(desc, strlen(desc)), "cycle_detected")) {
                 json_w_kstr(&e.w, "agent_id", a->id);
-                json_w_kstr(&e.w, "cycle_description", desc);
-                ev_send_alias(r, &e, "description", strv_from_cstr(desc), "cycle_detected");
+                ev_kstrn_alias(&e, "cycle_description", desc, strlen(desc), "description");
+                ev_send(r, &e, "cycle_detected");
             }
             heap_free(&g_chat_heap, dec);
             continue;

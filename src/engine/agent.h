@@ -207,11 +207,14 @@ size_t chat_json_bound(const char *s, size_t n);
 /* Queue one SSE event (`event: name`, `data: json`) for the request's
  * client and write what fits. */
 void chat_sse(chat_req *r, const char *name, const char *json, size_t n);
-/* A bus event of this request: published on the fleet bus, and sent on
- * this request's stream as event sse_name with sse_json (NULL: the bus
- * object itself). */
+/* The most parts an event's SSE copy comes in (chat_event). */
+#define CHAT_SSE_PARTS 8u
+/* A bus event of this request: json[0..n) published on the fleet bus, and
+ * sent on this request's stream as event sse_name whose data is the
+ * concatenation of sse[0..nsse) (nsse <= CHAT_SSE_PARTS; the parts may point
+ * into json), or the bus object itself when sse is NULL. */
 void chat_event(chat_req *r, const char *sse_name, const char *json, size_t n,
-                const char *sse_json, size_t sse_n);
+                const strv *sse, size_t nsse);
 /* The usage event: the request's token totals so far. */
 void chat_usage(chat_req *r);
 /* A text_delta of the root. */

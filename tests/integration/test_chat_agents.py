@@ -167,16 +167,37 @@ def sse_bus_objects(s):
     return out
 
 
-def check_bus_matches(s, bus):
-    """The request's events on /ws/events are the SSE ones, in the same order
-    (bus events of other requests, e.g. left over by an earlier test, are
-    told apart by their agent and request ids)."""
+def bus_events(s, bus):
+    """The request's events on /ws/events (bus events of other requests, e.g.
+    left over by an earlier test, are told apart by their agent and request
+    ids)."""
     want = sse_bus_objects(s)
-    ids = {d[k] for d in want for k in ("agent_id", "request_id", "parent_id") if d.get(k)}
+    ids = {d[k] for d in want for k in ("agent_id", "request_id") if d.get(k)}
     bus.drain()
-    got = [e for e in bus.got if e.get("type") in BUS_TYPES
-           and (e.get("agent_id") in ids or e.get("request_id") in ids)]
-    assert got == want, f"/ws/events:\n{got}\nSSE:\n{want}"
+    return [e for e in bus.got if e.get("type") in BUS_TYPES
+            and (e.get("agent_id") in ids or e.get("request_id") in ids)]
+
+
+def check_bus_matches(s, bus):
+    """The request's events on /ws/events are the SSE ones, in the same order,
+    but for §8's one exception: an agent spawned by the bot's own turn (depth
+    1) has parent_id null on the stream and the root's id on the bus. Returns
+    the root's id (None when the turn spawned no agent)."""
+    want = sse_bus_objects(s)
+    got = bus_events(s, bus)
+    spawned = [d for d in want if d["type"] == "agent_spawned"]
+    for d in spawned:
+        assert (d["parent_id"] is None) == (d["depth"] == 1), d
+    roots = {e["parent_id"] for e in got if e["type"] == "agent_spawned" and e["depth"] == 1}
+    assert len(roots) <= 1, roots
+    root_id = roots.pop() if roots else None
+    if root_id is not None:
+        assert_uuid7(root_id)
+        assert root_id not in {d["agent_id"] for d in spawned}, root_id
+    want = [dict(d, parent_id=root_id) if d["type"] == "agent_spawned" and d["depth"] == 1
+            else d for d in want]
+    assert got == want, f"/ws/events:\n{got}\nSSE (depth 1's parent_id set to the root's):\n{want}"
+    return root_id
 
 
 def by_task(s):
@@ -243,12 +264,10 @@ def test_parallel_spawn(agent_server, fake, fleet, bus):
     sp = by_task(s)
     assert set(sp) == {"Alpha task", "Beta task"}, sp
     a, b = sp["Alpha task"], sp["Beta task"]
-    root_id = a["parent_id"]
-    assert_uuid7(root_id)
+    # §8: on the stream the root's children have no parent
     for d, idx in ((a, 0), (b, 1)):
-        assert (d["depth"], d["index"], d["total"], d["parent_id"]) == (1, idx, 2, root_id), d
+        assert (d["depth"], d["index"], d["total"], d["parent_id"]) == (1, idx, 2, None), d
         assert_uuid7(d["agent_id"])
-        assert d["agent_id"] != root_id
     assert a["agent_id"] != b["agent_id"]
     assert deltas_of(s, a["agent_id"]) == "alpha result"
     assert deltas_of(s, b["agent_id"]) == "beta result"
@@ -286,8 +305,9 @@ def test_parallel_spawn(agent_server, fake, fleet, bus):
         {"role": "user", "content": results_block([("Alpha task", "completed", "alpha result"),
                                                     ("Beta task", "completed",
                                                      "beta result")])}], sreq.messages
-    # the same objects on /ws/events
-    check_bus_matches(s, bus)
+    # the same objects on /ws/events, where the children's parent is the root
+    root_id = check_bus_matches(s, bus)
+    assert root_id not in (a["agent_id"], b["agent_id"], st["request_id"])
     # persisted: the synthesis is the final text, tokens of all five calls
     sid = s.session_id()
     msgs = wait_messages(fleet, sid, 2)
@@ -444,6 +464,7 @@ def test_nested_sub_agents(agent_server, fake, fleet, bus):
     sp = by_task(s)
     outer, inner = sp["Outer"], sp["Inner"]
     assert (outer["depth"], inner["depth"]) == (1, 2)
+    assert outer["parent_id"] is None                   # §8: the root's child, on SSE
     assert inner["parent_id"] == outer["agent_id"]
     assert (inner["index"], inner["total"]) == (0, 1)
     assert ro.requests[0].system == sub_system("Outer")
@@ -462,6 +483,48 @@ def test_nested_sub_agents(agent_server, fake, fleet, bus):
         [("Outer", "completed", "outer synthesized")])
     assert synthesis_text(s) == "root final"
     check_bus_matches(s, bus)
+
+
+def test_sse_parent_id_null_at_depth_one(agent_server, fake, fleet, bus):
+    """§8 Compatibility: on the chat stream, an agent spawned by the bot's own
+    turn carries parent_id null; the same event on /ws/events carries the
+    root's id. A deeper agent carries its parent's id on both."""
+    bot = make_bot(fleet, "Conductor", identity=IDENT, soul=SOUL)
+    fake.script(fakellm.spawn(["Lead", "Solo"]), sub_agent=False, synthesis=False)
+    fake.script(fakellm.spawn(["Helper"], before="Delegating.\n"), task="Lead",
+                synthesis=False)
+    fake.script(fakellm.text("helped"), task="Helper")
+    fake.script(fakellm.text("led"), task="Lead", synthesis=True)
+    fake.script(fakellm.text("solo"), task="Solo")
+    fake.script(fakellm.text("all done"), synthesis=True, sub_agent=False)
+    s = finish(chat(agent_server, bot["id"]))
+    raw = {d["task_description"]: d for n, d in s.events if n == "agent_spawned"}
+    lead, solo, helper = raw["Lead"], raw["Solo"], raw["Helper"]
+    for d in (lead, solo):
+        assert d["depth"] == 1 and d["parent_id"] is None, d
+        assert list(d) == SPAWNED_KEYS, d           # the member keeps its place
+    assert helper["depth"] == 2 and helper["parent_id"] == lead["agent_id"], helper
+    bus_spawned = {e["task_description"]: e for e in bus_events(s, bus)
+                   if e["type"] == "agent_spawned"}
+    root_id = bus_spawned["Lead"]["parent_id"]
+    assert_uuid7(root_id)
+    assert root_id not in (lead["agent_id"], solo["agent_id"], helper["agent_id"])
+    assert bus_spawned["Solo"]["parent_id"] == root_id
+    assert bus_spawned["Helper"]["parent_id"] == lead["agent_id"]
+    # otherwise the same object: the bus has no alias, the SSE copy its null
+    for task, d in raw.items():
+        e = dict(bus_spawned[task])
+        assert list(e) == SPAWNED_KEYS[:-1], e
+        want = dict(d)
+        assert want.pop("task") == task
+        want["parent_id"] = e["parent_id"] if d["depth"] == 1 else d["parent_id"]
+        assert e == want, (e, d)
+    # only agent_spawned carries parent_id: the other events of these agents
+    # are the same objects on both
+    assert check_bus_matches(s, bus) == root_id
+    for n, d in s.events:
+        if n in ("agent_text_delta", "agent_completed") and d["agent_id"] == lead["agent_id"]:
+            assert "parent_id" not in d, d
 
 
 def test_depth_limit(fresh, fake):
@@ -525,9 +588,10 @@ def test_cycle_detected(agent_server, fake, fleet, bus):
     fake.script(fakellm.text("done looping"), synthesis=True, sub_agent=False)
     s = finish(chat(agent_server, bot["id"]))
     sp = s.of("agent_spawned")
-    root_id = sp[0]["parent_id"]
     assert len(rl.requests) == 3 and len(ro.requests) == 1, fake.requests
     assert len(sp) == 4, sp
+    assert all(d["parent_id"] is None for d in sp), sp
+    root_id = check_bus_matches(s, bus)         # the children's parent on the bus
     cd = one(s.of("cycle_detected"), "cycle_detected")
     assert cd == {"type": "cycle_detected", "agent_id": root_id,
                   "cycle_description": "Task 'loop' has been attempted 4 times (threshold: 3)",

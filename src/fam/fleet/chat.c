@@ -267,24 +267,37 @@ static void enqueue(chat_req *r, const strv *parts, size_t nparts)
     }
 }
 
-void chat_sse(chat_req *r, const char *name, const char *json, size_t n)
+/* Queue the event `name` whose data is data[0..ndata) put together (at most
+ * CHAT_SSE_PARTS parts), as one chunk. */
+static void queue_event(chat_req *r, const char *name, const strv *data, size_t ndata)
 {
-    strv parts[5];
+    strv parts[CHAT_SSE_PARTS + 4u];
+    size_t n = 3u;
+    size_t i;
     parts[0] = strv_from_cstr("event: ");
     parts[1] = strv_from_cstr(name);
     parts[2] = strv_from_cstr("\ndata: ");
-    parts[3].p = json;
-    parts[3].n = n;
-    parts[4] = strv_from_cstr("\n\n");
-    enqueue(r, parts, 5u);
+    for (i = 0u; (i < ndata) && (i < CHAT_SSE_PARTS); i++) {
+        parts[n] = data[i];
+        n++;
+    }
+    parts[n] = strv_from_cstr("\n\n");
+    n++;
+    enqueue(r, parts, n);
+}
+
+void chat_sse(chat_req *r, const char *name, const char *json, size_t n)
+{
+    strv data = strv_make(json, n);
+    queue_event(r, name, &data, 1u);
 }
 
 void chat_event(chat_req *r, const char *sse_name, const char *json, size_t n,
-                const char *sse_json, size_t sse_n)
+                const strv *sse, size_t nsse)
 {
     (void)fleet_bus_publish(json, n);
-    if (sse_json != NULL) {
-        chat_sse(r, sse_name, sse_json, sse_n);
+    if (sse != NULL) {
+        queue_event(r, sse_name, sse, nsse);
     } else {
         chat_sse(r, sse_name, json, n);
     }

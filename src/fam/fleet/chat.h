@@ -29,7 +29,12 @@
  *     OpenAI-compatible 400 is retried once without stream_options.
  *   - Sub-agents (§7.4): spawn blocks, depth limit, cycle detection,
  *     parallel and sequential children, one retry, synthesis. Every agent
- *     event goes to the fleet bus and to this request's SSE stream.
+ *     event goes to the fleet bus and to this request's SSE stream, the
+ *     same object but for §8's exceptions: on the stream, agent_spawned
+ *     and cycle_detected also carry the upstream alias field, and an agent
+ *     spawned by the bot's own turn (depth 1) has parent_id null (the bus
+ *     keeps the root's id). The engine writes each event once; the
+ *     stream's copy is gathered from its bytes (chat_event, agent.h).
  *   - Budget (§7.5): every call is charged; events and enforcement start
  *     at the first spawn; at 100 % the request pauses (its provider streams
  *     stop being read, no call starts) until budget_continue, budget_stop or
