@@ -151,6 +151,7 @@ static st_t insert_bot(const botcreate_req *r, const char *id, const char *slug,
         st = store_bind_text(q, 7, strv_from_cstr(now));
     }
     if (st == ST_OK) {
+        /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
         st = ((r->emoji == NULL) || (r->emoji[0] == '\0'))
                  ? store_bind_null(q, 8)
                  : store_bind_text(q, 8, strv_from_cstr(r->emoji));
