@@ -486,18 +486,19 @@ static uint32_t escape_cp(char e)
 /* The character at s.p[*i] of a literal body (*i < s.n); *i moves past it. */
 static uint32_t lit_next(strv s, size_t *i)
 {
+    const char *p = s.p;
     size_t k = *i;
     uint32_t cp;
-    unsigned char b = (unsigned char)s.p[k];
+    unsigned char b = (unsigned char)p[k];
     if ((b == (unsigned char)'\\') && ((k + 1u) < s.n)) {
-        char e = s.p[k + 1u];
+        char e = p[k + 1u];
         k += 2u;
         if ((e == 'u') && ((k + 4u) <= s.n)) {
-            cp = hex4(s.p + k);
+            cp = hex4(p + k);
             k += 4u;
-            if ((cp >= 0xD800u) && (cp <= 0xDBFFu) && ((k + 6u) <= s.n) && (s.p[k] == '\\') &&
-                (s.p[k + 1u] == 'u')) {
-                uint32_t lo = hex4(s.p + k + 2u);
+            if ((cp >= 0xD800u) && (cp <= 0xDBFFu) && ((k + 6u) <= s.n) && (p[k] == '\\') &&
+                (p[k + 1u] == 'u')) {
+                uint32_t lo = hex4(p + k + 2u);
                 if ((lo >= 0xDC00u) && (lo <= 0xDFFFu)) {
                     cp = 0x10000u + ((cp - 0xD800u) << 10) + (lo - 0xDC00u);
                     k += 6u;
@@ -510,12 +511,21 @@ static uint32_t lit_next(strv s, size_t *i)
         cp = b;
         k++;
     } else {
-        size_t len = (b >= 0xF0u) ? 4u : ((b >= 0xE0u) ? 3u : 2u);
-        uint32_t mask = (len == 2u) ? 0x1Fu : ((len == 3u) ? 0x0Fu : 0x07u);
+        size_t len = 2u;
+        uint32_t mask = 0x1Fu;
         size_t j;
+        if (b >= 0xF0u) {
+            len = 4u;
+            mask = 0x07u;
+        } else if (b >= 0xE0u) {
+            len = 3u;
+            mask = 0x0Fu;
+        } else {
+            /* a two-byte sequence */
+        }
         cp = (uint32_t)b & mask;
         for (j = 1u; (j < len) && ((k + j) < s.n); j++) {
-            cp = (cp << 6) | ((uint32_t)(unsigned char)s.p[k + j] & 0x3Fu);
+            cp = (cp << 6) | ((uint32_t)(unsigned char)p[k + j] & 0x3Fu);
         }
         k += len;
     }
@@ -619,7 +629,16 @@ static size_t utf8_cut(const char *buf, size_t len)
     }
     if (s > 0u) {
         unsigned char lead = (unsigned char)buf[s - 1u];
-        size_t need = (lead >= 0xF0u) ? 4u : ((lead >= 0xE0u) ? 3u : ((lead >= 0xC0u) ? 2u : 1u));
+        size_t need = 1u;
+        if (lead >= 0xF0u) {
+            need = 4u;
+        } else if (lead >= 0xE0u) {
+            need = 3u;
+        } else if (lead >= 0xC0u) {
+            need = 2u;
+        } else {
+            /* ASCII */
+        }
         if (((s - 1u) + need) > len) {
             out = s - 1u;
         }
@@ -730,31 +749,57 @@ static bool tok_phase(const json_doc *d, int tok, bphase *out)
 
 /* ---- the model's reply: the JSON object in it ----------------------------------------- */
 
-/* The object of a reply: whitespace and one pair of code fences stripped,
- * then from the first '{' to its matching '}'. */
+/* p[0..n) is lit (no terminator compared). */
+static bool bytes_are(const char *p, const char *lit, size_t n)
+{
+    size_t i;
+    for (i = 0u; i < n; i++) {
+        if (p[i] != lit[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool is_letter(char ch)
+{
+    return ((ch >= 'a') && (ch <= 'z')) || ((ch >= 'A') && (ch <= 'Z'));
+}
+
+/* The reply without surrounding whitespace and one pair of code fences
+ * (``` or ```json ... ```; the closing fence may be missing). */
+static strv unfence(strv reply)
+{
+    strv s = strv_trim_ws(reply);
+    const char *p = s.p;
+    size_t i = 3u;
+    if ((s.n < 3u) || !bytes_are(p, "```", 3u)) {
+        return s;
+    }
+    while ((i < s.n) && is_letter(p[i])) {
+        i++;    /* the fence's language tag */
+    }
+    s = strv_make(p + i, s.n - i);
+    if ((s.n >= 3u) && bytes_are(s.p + (s.n - 3u), "```", 3u)) {
+        s.n -= 3u;
+    }
+    return strv_trim_ws(s);
+}
+
+/* The object of a reply: from the first '{' to its matching '}', braces
+ * inside JSON strings not counted. */
 static bool reply_object(const char *text, size_t n, strv *obj, char *reason, size_t rcap)
 {
-    strv s = strv_trim_ws(strv_make(text, n));
+    strv s = unfence(strv_make(text, n));
+    const char *p = s.p;
     size_t i;
     size_t open = 0u;
     size_t depth = 0u;
     bool found = false;
     bool in_str = false;
     bool esc = false;
-    if ((s.n >= 3u) && (memcmp(s.p, "```", 3u) == 0)) {
-        i = 3u;
-        while ((i < s.n) && (((s.p[i] >= 'a') && (s.p[i] <= 'z')) ||
-                             ((s.p[i] >= 'A') && (s.p[i] <= 'Z')))) {
-            i++;    /* the fence's language tag */
-        }
-        s = strv_make(s.p + i, s.n - i);
-        if ((s.n >= 3u) && (memcmp(s.p + (s.n - 3u), "```", 3u) == 0)) {
-            s.n -= 3u;
-        }
-        s = strv_trim_ws(s);
-    }
     for (i = 0u; (i < s.n) && !found; i++) {
-        if (s.p[i] == '{') {
+        if (p[i] == '{') {
             open = i;
             found = true;
         }
@@ -764,7 +809,7 @@ static bool reply_object(const char *text, size_t n, strv *obj, char *reason, si
         return false;
     }
     for (i = open; i < s.n; i++) {
-        char ch = s.p[i];
+        char ch = p[i];
         if (in_str) {
             if (esc) {
                 esc = false;
@@ -782,7 +827,7 @@ static bool reply_object(const char *text, size_t n, strv *obj, char *reason, si
         } else if (ch == '}') {
             depth--;
             if (depth == 0u) {
-                *obj = strv_make(s.p + open, (i - open) + 1u);
+                *obj = strv_make(p + open, (i - open) + 1u);
                 return true;
             }
         } else {
@@ -818,7 +863,7 @@ typedef struct {
 } chk;
 
 /* "Invalid field 'config.<path>': <why>"; false. */
-static bool cfg_bad(const chk *c, const char *path, const char *why)
+static bool bc_bad(chk *c, const char *path, const char *why)
 {
     const char *part[5];
     part[0] = "Invalid field 'config";
@@ -838,27 +883,27 @@ typedef struct {
     bool required;
 } str_rule;
 
-static bool cfg_str(const chk *c, int tok, const char *path, const str_rule *r)
+static bool bc_str(chk *c, int tok, const char *path, const str_rule *r)
 {
     const json_doc *d = c->d;
     lit_info li;
     size_t count;
     if ((tok < 0) || json_is_null(d, tok)) {
-        return r->required ? cfg_bad(c, path, "required") : true;
+        return r->required ? bc_bad(c, path, "required") : true;
     }
     if (json_type(d, tok) != JSON_STRING) {
-        return cfg_bad(c, path, "expected a string");
+        return bc_bad(c, path, "expected a string");
     }
     li = lit_scan(lit_body(d, tok));
     count = r->trim ? li.trimmed : li.chars;
     if (li.nul) {
-        return cfg_bad(c, path, "must not contain U+0000");
+        return bc_bad(c, path, "must not contain U+0000");
     }
     if (r->no_ctrl && li.ctrl) {
-        return cfg_bad(c, path, "must not contain control characters");
+        return bc_bad(c, path, "must not contain control characters");
     }
     if (count < r->min) {
-        return cfg_bad(c, path, "must not be empty");
+        return bc_bad(c, path, "must not be empty");
     }
     if (count > r->max) {
         char why[48];
@@ -869,13 +914,13 @@ static bool cfg_str(const chk *c, int tok, const char *path, const str_rule *r)
         tb_u64(&t, (uint64_t)r->max);
         tb_cstr(&t, " characters");
         (void)tb_end(&t, &n);
-        return cfg_bad(c, path, why);
+        return bc_bad(c, path, why);
     }
     return true;
 }
 
 /* An optional array of strings: tags (1..50 each) or traits (..50 each). */
-static bool cfg_str_list(const chk *c, int tok, const char *path, size_t min_chars,
+static bool bc_str_list(chk *c, int tok, const char *path, size_t min_chars,
                          size_t max_chars, size_t max_items, const char *each_why,
                          const char *count_why)
 {
@@ -887,101 +932,101 @@ static bool cfg_str_list(const chk *c, int tok, const char *path, size_t min_cha
         return true;
     }
     if (json_type(d, tok) != JSON_ARRAY) {
-        return cfg_bad(c, path, "expected an array of strings");
+        return bc_bad(c, path, "expected an array of strings");
     }
     while (json_arr_next(d, tok, &it, &v)) {
         lit_info li;
         if (json_type(d, v) != JSON_STRING) {
-            return cfg_bad(c, path, "expected an array of strings");
+            return bc_bad(c, path, "expected an array of strings");
         }
         li = lit_scan(lit_body(d, v));
         if (li.nul) {
-            return cfg_bad(c, path, "must not contain U+0000");
+            return bc_bad(c, path, "must not contain U+0000");
         }
         if ((li.chars < min_chars) || (li.chars > max_chars)) {
-            return cfg_bad(c, path, each_why);
+            return bc_bad(c, path, each_why);
         }
         count++;
         if (count > max_items) {
-            return cfg_bad(c, path, count_why);
+            return bc_bad(c, path, count_why);
         }
     }
     return true;
 }
 
 /* A required object member: -1 and a reason when absent or not an object. */
-static int cfg_obj(const chk *c, int obj, const char *key, bool *ok)
+static int bc_obj(chk *c, int obj, const char *key, bool *ok)
 {
     int tok = json_obj_get(c->d, obj, key);
     if ((tok < 0) || json_is_null(c->d, tok)) {
-        *ok = cfg_bad(c, key, "required");
+        *ok = bc_bad(c, key, "required");
         return -1;
     }
     if (json_type(c->d, tok) != JSON_OBJECT) {
-        *ok = cfg_bad(c, key, "expected an object");
+        *ok = bc_bad(c, key, "expected an object");
         return -1;
     }
     *ok = true;
     return tok;
 }
 
-static bool cfg_personality(const chk *c, int cfg)
+static bool bc_personality(chk *c, int cfg)
 {
     static const str_rule tone = { 0u, BC_TONE_MAX, false, false, true };
     static const str_rule purpose = { 0u, BC_PURPOSE_MAX, false, false, true };
     static const str_rule boundaries = { 0u, BC_BOUNDARIES_MAX, false, false, false };
     const json_doc *d = c->d;
     bool ok = true;
-    int p = cfg_obj(c, cfg, "personality", &ok);
-    ok = ok && cfg_str(c, json_obj_get(d, p, "tone"), "personality.tone", &tone);
-    ok = ok && cfg_str_list(c, json_obj_get(d, p, "traits"), "personality.traits", 0u,
+    int p = bc_obj(c, cfg, "personality", &ok);
+    ok = ok && bc_str(c, json_obj_get(d, p, "tone"), "personality.tone", &tone);
+    ok = ok && bc_str_list(c, json_obj_get(d, p, "traits"), "personality.traits", 0u,
                             BC_TRAIT_MAX, BC_TRAITS_MAX,
                             "each trait must be at most 50 characters", "at most 20 traits");
-    ok = ok && cfg_str(c, json_obj_get(d, p, "purpose"), "personality.purpose", &purpose);
-    ok = ok && cfg_str(c, json_obj_get(d, p, "boundaries"), "personality.boundaries",
+    ok = ok && bc_str(c, json_obj_get(d, p, "purpose"), "personality.purpose", &purpose);
+    ok = ok && bc_str(c, json_obj_get(d, p, "boundaries"), "personality.boundaries",
                        &boundaries);
     return ok;
 }
 
-static bool cfg_model(const chk *c, int cfg)
+static bool bc_model(chk *c, int cfg)
 {
     static const str_rule model = { 1u, BC_NO_LIMIT, true, true, true };
     const json_doc *d = c->d;
     bool ok = true;
-    int m = cfg_obj(c, cfg, "model_config", &ok);
+    int m = bc_obj(c, cfg, "model_config", &ok);
     int t;
     double temp = 0.0;
     int64_t max_tokens = 0;
     st_t st;
-    ok = ok && cfg_str(c, json_obj_get(d, m, "model"), "model_config.model", &model);
+    ok = ok && bc_str(c, json_obj_get(d, m, "model"), "model_config.model", &model);
     if (!ok) {
         return false;
     }
     t = json_obj_get(d, m, "temperature");
     if ((t < 0) || json_is_null(d, t)) {
-        return cfg_bad(c, "model_config.temperature", "required");
+        return bc_bad(c, "model_config.temperature", "required");
     }
     if (json_get_f64(d, t, &temp) != ST_OK) {
-        return cfg_bad(c, "model_config.temperature", "expected a number");
+        return bc_bad(c, "model_config.temperature", "expected a number");
     }
     if ((temp < 0.0) || (temp > BC_TEMP_MAX)) {
-        return cfg_bad(c, "model_config.temperature", "must be between 0 and 2");
+        return bc_bad(c, "model_config.temperature", "must be between 0 and 2");
     }
     t = json_obj_get(d, m, "max_tokens");
     if ((t < 0) || json_is_null(d, t)) {
-        return cfg_bad(c, "model_config.max_tokens", "required");
+        return bc_bad(c, "model_config.max_tokens", "required");
     }
     st = json_get_i64(d, t, &max_tokens);
     if ((st != ST_OK) && (st != ST_RANGE)) {
-        return cfg_bad(c, "model_config.max_tokens", "expected an integer");
+        return bc_bad(c, "model_config.max_tokens", "expected an integer");
     }
     if ((st == ST_RANGE) || (max_tokens < 1) || (max_tokens > BC_MAX_TOKENS_MAX)) {
-        return cfg_bad(c, "model_config.max_tokens", "must be between 1 and 200000");
+        return bc_bad(c, "model_config.max_tokens", "must be between 1 and 200000");
     }
     return true;
 }
 
-static bool cfg_skill(const chk *c, int s, size_t i)
+static bool bc_skill(chk *c, int s, size_t i)
 {
     static const str_rule desc = { 0u, BC_SKILL_DESC_MAX, false, false, true };
     static const str_rule type = { 0u, BC_NO_LIMIT, false, false, true };
@@ -991,29 +1036,29 @@ static bool cfg_skill(const chk *c, int s, size_t i)
     size_t n = 0u;
     int t;
     if (json_type(d, s) != JSON_OBJECT) {
-        return cfg_bad(c, path_at(path, sizeof path, "skills", i, ""), "expected an object");
+        return bc_bad(c, path_at(path, sizeof path, "skills", i, ""), "expected an object");
     }
     t = json_obj_get(d, s, "name");
     if ((t < 0) || json_is_null(d, t)) {
-        return cfg_bad(c, path_at(path, sizeof path, "skills", i, ".name"), "required");
+        return bc_bad(c, path_at(path, sizeof path, "skills", i, ".name"), "required");
     }
     if (json_type(d, t) != JSON_STRING) {
-        return cfg_bad(c, path_at(path, sizeof path, "skills", i, ".name"), "expected a string");
+        return bc_bad(c, path_at(path, sizeof path, "skills", i, ".name"), "expected a string");
     }
     if ((json_get_str(d, t, name, sizeof name, &n) != ST_OK) ||
         !skillmd_name_ok(strv_make(name, n))) {
-        return cfg_bad(c, path_at(path, sizeof path, "skills", i, ".name"),
+        return bc_bad(c, path_at(path, sizeof path, "skills", i, ".name"),
                        "must match ^[a-z0-9][a-z0-9-]{0,63}$");
     }
-    if (!cfg_str(c, json_obj_get(d, s, "description"),
+    if (!bc_str(c, json_obj_get(d, s, "description"),
                  path_at(path, sizeof path, "skills", i, ".description"), &desc)) {
         return false;
     }
-    return cfg_str(c, json_obj_get(d, s, "skill_type"),
+    return bc_str(c, json_obj_get(d, s, "skill_type"),
                    path_at(path, sizeof path, "skills", i, ".skill_type"), &type);
 }
 
-static bool cfg_skills(const chk *c, int cfg)
+static bool bc_skills(chk *c, int cfg)
 {
     const json_doc *d = c->d;
     int t = json_obj_get(d, cfg, "skills");
@@ -1024,13 +1069,13 @@ static bool cfg_skills(const chk *c, int cfg)
         return true;
     }
     if (json_type(d, t) != JSON_ARRAY) {
-        return cfg_bad(c, "skills", "expected an array");
+        return bc_bad(c, "skills", "expected an array");
     }
     if ((size_t)json_arr_len(d, t) > BC_SKILLS_MAX) {
-        return cfg_bad(c, "skills", "at most 20 skills");
+        return bc_bad(c, "skills", "at most 20 skills");
     }
     while (json_arr_next(d, t, &it, &v)) {
-        if (!cfg_skill(c, v, i)) {
+        if (!bc_skill(c, v, i)) {
             return false;
         }
         i++;
@@ -1056,14 +1101,14 @@ st_t bconfig_check(const json_doc *d, int tok, char *reason, size_t rcap)
         reason4(reason, rcap, "Invalid field 'config': expected an object", NULL, NULL, NULL);
         return ST_BAD;
     }
-    ok = cfg_str(&c, json_obj_get(d, tok, "name"), "name", &name);
-    ok = ok && cfg_str(&c, json_obj_get(d, tok, "description"), "description", &desc);
-    ok = ok && cfg_str(&c, json_obj_get(d, tok, "category"), "category", &category);
-    ok = ok && cfg_str_list(&c, json_obj_get(d, tok, "tags"), "tags", 1u, FLEET_TAG_MAX_CHARS,
+    ok = bc_str(&c, json_obj_get(d, tok, "name"), "name", &name);
+    ok = ok && bc_str(&c, json_obj_get(d, tok, "description"), "description", &desc);
+    ok = ok && bc_str(&c, json_obj_get(d, tok, "category"), "category", &category);
+    ok = ok && bc_str_list(&c, json_obj_get(d, tok, "tags"), "tags", 1u, FLEET_TAG_MAX_CHARS,
                             FLEET_TAGS_MAX, "each tag must be 1-50 characters", "at most 20 tags");
-    ok = ok && cfg_personality(&c, tok);
-    ok = ok && cfg_model(&c, tok);
-    ok = ok && cfg_skills(&c, tok);
+    ok = ok && bc_personality(&c, tok);
+    ok = ok && bc_model(&c, tok);
+    ok = ok && bc_skills(&c, tok);
     return ok ? ST_OK : ST_BAD;
 }
 
@@ -1174,7 +1219,7 @@ typedef struct {
 } tctx;
 
 /* A required string member, written. */
-static bool t_str(const tctx *t, int obj, const char *key, const char *path)
+static bool t_str(tctx *t, int obj, const char *key, const char *path)
 {
     int v = json_obj_get(t->d, obj, key);
     strv raw;
@@ -1191,7 +1236,7 @@ static bool t_str(const tctx *t, int obj, const char *key, const char *path)
 }
 
 /* A string-or-null member (missing -> null), written. */
-static bool t_opt_str(const tctx *t, int obj, const char *key, const char *path)
+static bool t_opt_str(tctx *t, int obj, const char *key, const char *path)
 {
     int v = json_obj_get(t->d, obj, key);
     json_w_key(t->w, key);
@@ -1209,7 +1254,7 @@ static bool t_opt_str(const tctx *t, int obj, const char *key, const char *path)
     return true;
 }
 
-static bool t_phase(const tctx *t, int obj, const char *path, bphase *out)
+static bool t_phase(tctx *t, int obj, const char *path, bphase *out)
 {
     int v = json_obj_get(t->d, obj, "phase");
     if (v < 0) {
@@ -1222,7 +1267,7 @@ static bool t_phase(const tctx *t, int obj, const char *path, bphase *out)
     return true;
 }
 
-static bool t_options(const tctx *t, int obj)
+static bool t_options(tctx *t, int obj)
 {
     const json_doc *d = t->d;
     int arr = json_obj_get(d, obj, "options");
@@ -1257,7 +1302,7 @@ static bool t_options(const tctx *t, int obj)
     return true;
 }
 
-static bool t_ask(const tctx *t, int root, bturn_info *info)
+static bool t_ask(tctx *t, int root, bturn_info *info)
 {
     bool allow = false;
     int v;
@@ -1277,7 +1322,7 @@ static bool t_ask(const tctx *t, int root, bturn_info *info)
     return t_opt_str(t, root, "phase_label", "phase_label");
 }
 
-static bool t_preview(const tctx *t, int root, bturn_info *info)
+static bool t_preview(tctx *t, int root, bturn_info *info)
 {
     const json_doc *d = t->d;
     int pv;
@@ -1329,7 +1374,7 @@ static bool t_preview(const tctx *t, int root, bturn_info *info)
     return true;
 }
 
-static bool t_ready(const tctx *t, int root)
+static bool t_ready(tctx *t, int root)
 {
     int cfg = json_obj_get(t->d, root, "config");
     if (bconfig_check(t->d, cfg, t->reason, t->rcap) != ST_OK) {
@@ -1374,7 +1419,7 @@ static bool t_action(const json_doc *d, int root, baction *out, char *reason, si
         /* a long name: its first characters, then "..." */
         tb t;
         strv body = lit_body(d, v);
-        tb_init(&t, quoted, sizeof quoted - 3u);
+        tb_init(&t, quoted, (sizeof quoted) - 3u);
         tb_chars(&t, body, 0u, body.n);
         (void)memcpy(quoted + t.len, "...", 4u);   /* tb_chars wrote whole characters */
     }
@@ -1391,7 +1436,11 @@ st_t bturn_parse(const char *text, size_t n, char *out, size_t cap, size_t *len,
     int root;
     bool ok;
     size_t wlen = 0u;
+    size_t room = 0u;   /* cap less one byte for the terminator */
     st_t st;
+    if (cap > 0u) {
+        room = cap - 1u;
+    }
     info->action = BT_CLARIFY;
     info->has_phase = false;
     info->phase = BPHASE_BASICS;
@@ -1399,7 +1448,7 @@ st_t bturn_parse(const char *text, size_t n, char *out, size_t cap, size_t *len,
         return ST_BAD;
     }
     root = json_root(&d);
-    json_w_init(&w, out, (cap > 0u) ? (cap - 1u) : 0u);
+    json_w_init(&w, out, room);
     t.d = &d;
     t.w = &w;
     t.reason = reason;
@@ -1694,7 +1743,7 @@ st_t bconfig_identity(const json_doc *d, int tok, const char *provider, char *ou
         return ST_TOOBIG;
     }
     for (body = 3u; ((body + 5u) <= n) && !found; body++) {
-        found = (memcmp(out + body, "\n---\n", 5u) == 0);
+        found = bytes_are(out + body, "\n---\n", 5u);
     }
     if (!found) {
         return ST_TOOBIG;   /* cannot happen: the template has its frontmatter */
@@ -1756,7 +1805,6 @@ st_t bskill_stub(strv name, strv description, bool tool, char *out, size_t cap, 
 st_t bprompt_system(const bprompt *p, char *out, size_t cap, size_t *len)
 {
     size_t first = (p->nqa > QA_SHOWN) ? (p->nqa - QA_SHOWN) : 0u;
-    size_t i;
     tb t;
     tb_init(&t, out, cap);
     tb_cstr(&t, k_forge_identity);
@@ -1787,6 +1835,7 @@ st_t bprompt_system(const bprompt *p, char *out, size_t cap, size_t *len)
     if (p->nqa == 0u) {
         tb_cstr(&t, "Answers so far: none yet.\n");
     } else {
+        size_t i;
         tb_cstr(&t, "Answers so far (oldest first");
         if (first > 0u) {
             tb_cstr(&t, "; the last ");
@@ -1919,11 +1968,15 @@ typedef struct {
     size_t meta_end;        /* where the first block's keys start */
 } mdfix;
 
-/* Rewrite line [ls, le) as ind spaces + key + ": " + value; *le moves. */
-static bool set_line(mdtext *m, size_t ls, size_t *le, size_t ind, const char *key, strv value,
+/* A frontmatter line written by the fix: indentation, key, value. */
+#define FIX_LINE_BYTES (SKILLMD_NAME_MAX + 96u)
+
+/* Rewrite line [ls, *le) as ind spaces + key (+ ": " + value); *le and
+ * *close move. ST_BAD: an indentation beyond any sane file's. */
+static st_t set_line(mdtext *m, size_t ls, size_t *le, size_t ind, const char *key, strv value,
                      size_t *close)
 {
-    char line[SKILLMD_NAME_MAX + 96u];
+    char line[FIX_LINE_BYTES];
     tb t;
     size_t n = 0u;
     size_t i;
@@ -1937,40 +1990,44 @@ static bool set_line(mdtext *m, size_t ls, size_t *le, size_t ind, const char *k
         tb_cstr(&t, ": ");
         tb_sv(&t, value);
     }
-    if ((tb_end(&t, &n) != ST_OK) || !splice(m, ls, old, line, n)) {
-        return false;
+    if (tb_end(&t, &n) != ST_OK) {
+        return ST_BAD;
+    }
+    if (!splice(m, ls, old, line, n)) {
+        return ST_TOOBIG;
     }
     *le = (*le - old) + n;
     *close = (*close - old) + n;
-    return true;
+    return ST_OK;
 }
 
 /* One frontmatter line [ls, *le). */
-static bool fix_line(mdtext *m, mdfix *f, size_t ls, size_t *le, size_t *close)
+static st_t fix_line(mdtext *m, mdfix *f, size_t ls, size_t *le, size_t *close)
 {
+    const char *buf = m->buf;
     size_t ind = 0u;
     size_t rb = *le;
     strv key = STRV_NULL;
     strv val = STRV_NULL;
-    bool ok = true;
-    while (((ls + ind) < *le) && (m->buf[ls + ind] == ' ')) {
+    st_t st = ST_OK;
+    while (((ls + ind) < *le) && (buf[ls + ind] == ' ')) {
         ind++;
     }
-    while ((rb > (ls + ind)) && is_blank(m->buf[rb - 1u])) {
+    while ((rb > (ls + ind)) && is_blank(buf[rb - 1u])) {
         rb--;
     }
-    if (!line_key(m->buf + ls + ind, rb - (ls + ind), &key, &val)) {
-        return true;
+    if (!line_key(buf + ls + ind, rb - (ls + ind), &key, &val)) {
+        return ST_OK;
     }
     if (ind == 0u) {
         f->in_meta = false;
         if (strv_eq_cstr(key, "name")) {
-            ok = set_line(m, ls, le, 0u, "name", f->name, close);
+            st = set_line(m, ls, le, 0u, "name", f->name, close);
             f->name_seen = true;
         } else if (strv_eq_cstr(key, "metadata")) {
             if ((val.n == 0u) || strv_eq_cstr(val, "{}") || strv_eq_cstr(val, "null") ||
                 strv_eq_cstr(val, "~")) {
-                ok = set_line(m, ls, le, 0u, "metadata:", STRV_NULL, close);
+                st = set_line(m, ls, le, 0u, "metadata:", STRV_NULL, close);
                 f->in_meta = true;
                 f->meta_ind = 0u;
                 if (!f->meta_seen) {
@@ -1989,109 +2046,134 @@ static bool fix_line(mdtext *m, mdfix *f, size_t ls, size_t *le, size_t *close)
             }
         }
         if ((ind == f->meta_ind) && strv_eq_cstr(key, "skill-type")) {
-            ok = set_line(m, ls, le, ind, "skill-type", strv_from_cstr(f->type), close);
+            st = set_line(m, ls, le, ind, "skill-type", strv_from_cstr(f->type), close);
             f->type_seen = true;
         }
     } else {
         /* below a key outside metadata */
     }
-    return ok;
+    return st;
 }
 
-/* Set the frontmatter's name and metadata.skill-type of m; false when
- * there is no frontmatter (reason) or no room (*toobig). */
-static bool md_fix(mdtext *m, strv name, bool wasm, bool *toobig, char *reason, size_t rcap)
+/* Where the frontmatter's lines start (*a) and the '\n' before its
+ * closing "---" (*close), found as skillmd_parse finds them. */
+static bool md_bounds(const mdtext *m, size_t *a, size_t *close, char *reason, size_t rcap)
 {
-    mdfix f;
-    size_t a = 3u;
-    size_t close;
-    size_t ls;
-    bool found = false;
-    bool ok = true;
-    char ins[32];
-    tb t;
-    size_t n = 0u;
-    (void)memset(&f, 0, sizeof f);
-    f.name = name;
-    f.type = wasm ? "tool" : "prompt";
-    *toobig = false;
-    if ((m->len < 3u) || (memcmp(m->buf, "---", 3u) != 0)) {
+    const char *buf = m->buf;
+    size_t i = 3u;
+    if ((m->len < 3u) || !bytes_are(buf, "---", 3u)) {
         reason4(reason, rcap, "SKILL.md has no frontmatter", NULL, NULL, NULL);
         return false;
     }
-    if (((a + 1u) < m->len) && (m->buf[a] == '\r') && (m->buf[a + 1u] == '\n')) {
-        a++;
+    if (((i + 1u) < m->len) && (buf[i] == '\r') && (buf[i + 1u] == '\n')) {
+        i++;
     }
-    if ((a < m->len) && (m->buf[a] == '\n')) {
-        a++;
+    if ((i < m->len) && (buf[i] == '\n')) {
+        i++;
     }
-    for (close = a; ((close + 4u) <= m->len) && !found; close++) {
-        found = (m->buf[close] == '\n') && (memcmp(m->buf + close + 1u, "---", 3u) == 0);
-    }
-    if (!found) {
-        reason4(reason, rcap, "SKILL.md frontmatter is not closed", NULL, NULL, NULL);
-        return false;
-    }
-    close--;    /* the '\n' before the closing "---" */
-    ls = a;
-    while (ok && (ls < close)) {
-        size_t le = ls;
-        while ((le < close) && (m->buf[le] != '\n')) {
-            le++;
+    *a = i;
+    while ((i + 4u) <= m->len) {
+        if ((buf[i] == '\n') && bytes_are(buf + i + 1u, "---", 3u)) {
+            *close = i;
+            return true;
         }
-        ok = fix_line(m, &f, ls, &le, &close);
-        ls = le + 1u;
+        i++;
     }
-    if (ok && !f.type_seen) {
-        size_t at = f.meta_seen ? f.meta_end : (close + 1u);
-        size_t ind = (f.first_meta_ind > 0u) ? f.first_meta_ind : 2u;
-        size_t i;
-        tb_init(&t, ins, sizeof ins);
-        if (!f.meta_seen) {
-            tb_cstr(&t, "metadata:\n");
-        }
-        for (i = 0u; i < ind; i++) {
-            tb_put(&t, " ", 1u);
-        }
-        tb_cstr(&t, "skill-type: ");
-        tb_cstr(&t, f.type);
-        tb_cstr(&t, "\n");
-        ok = (tb_end(&t, &n) == ST_OK) && splice(m, at, 0u, ins, n);
-    }
-    if (ok && !f.name_seen) {
-        ok = splice(m, a, 0u, "name: ", 6u) && splice(m, a + 6u, 0u, name.p, name.n) &&
-             splice(m, a + 6u + name.n, 0u, "\n", 1u);
-    }
-    *toobig = !ok;
-    return ok;
+    reason4(reason, rcap, "SKILL.md frontmatter is not closed", NULL, NULL, NULL);
+    return false;
 }
 
-/* The reply's SKILL.md (string tok) into md[0..cap), fixed by md_fix. */
+/* The metadata line or lines that add skill-type where none was found. */
+static st_t add_type(mdtext *m, const mdfix *f, size_t close)
+{
+    char ins[FIX_LINE_BYTES];
+    size_t at = f->meta_seen ? f->meta_end : (close + 1u);
+    size_t ind = (f->first_meta_ind > 0u) ? f->first_meta_ind : 2u;
+    size_t n = 0u;
+    size_t i;
+    tb t;
+    tb_init(&t, ins, sizeof ins);
+    if (!f->meta_seen) {
+        tb_cstr(&t, "metadata:\n");
+    }
+    for (i = 0u; i < ind; i++) {
+        tb_put(&t, " ", 1u);
+    }
+    tb_cstr(&t, "skill-type: ");
+    tb_cstr(&t, f->type);
+    tb_cstr(&t, "\n");
+    if (tb_end(&t, &n) != ST_OK) {
+        return ST_BAD;
+    }
+    return splice(m, at, 0u, ins, n) ? ST_OK : ST_TOOBIG;
+}
+
+/* Set the frontmatter's name and metadata.skill-type of m. ST_BAD (with a
+ * reason): no frontmatter; ST_TOOBIG: no room. */
+static st_t md_fix(mdtext *m, strv name, bool wasm, char *reason, size_t rcap)
+{
+    mdfix f;
+    size_t a = 0u;
+    size_t close = 0u;
+    size_t ls;
+    st_t st = ST_OK;
+    (void)memset(&f, 0, sizeof f);
+    f.name = name;
+    f.type = wasm ? "tool" : "prompt";
+    if (!md_bounds(m, &a, &close, reason, rcap)) {
+        return ST_BAD;
+    }
+    ls = a;
+    while ((st == ST_OK) && (ls < close)) {
+        const char *buf = m->buf;
+        size_t le = ls;
+        while ((le < close) && (buf[le] != '\n')) {
+            le++;
+        }
+        st = fix_line(m, &f, ls, &le, &close);
+        ls = le + 1u;
+    }
+    if ((st == ST_OK) && !f.type_seen) {
+        st = add_type(m, &f, close);
+    }
+    if ((st == ST_OK) && !f.name_seen) {
+        bool ok = splice(m, a, 0u, "name: ", 6u) && splice(m, a + 6u, 0u, name.p, name.n) &&
+                  splice(m, a + 6u + name.n, 0u, "\n", 1u);
+        st = ok ? ST_OK : ST_TOOBIG;
+    }
+    if (st == ST_BAD) {
+        reason4(reason, rcap, "SKILL.md frontmatter does not parse or has no description", NULL,
+                NULL, NULL);
+    }
+    return st;
+}
+
+/* The reply's SKILL.md (string tok) into md[0..cap), from its first
+ * non-whitespace character, fixed by md_fix. */
 static st_t md_build(const json_doc *d, int tok, strv name, bool wasm, char *md, size_t cap,
                      size_t *len, char *reason, size_t rcap)
 {
     mdtext m;
-    lit_info li = lit_scan(lit_body(d, tok));
-    bool toobig = false;
+    strv body = lit_body(d, tok);
+    lit_info li = lit_scan(body);
     tb t;
     size_t n = 0u;
+    st_t st;
     if (li.nul) {
         reason4(reason, rcap, "field 'skill_md' contains U+0000", NULL, NULL, NULL);
         return ST_BAD;
     }
     tb_init(&t, md, cap);
-    tb_chars(&t, lit_body(d, tok), li.start, lit_body(d, tok).n);
+    tb_chars(&t, body, li.start, body.n);
     if (tb_end(&t, &n) != ST_OK) {
         return ST_TOOBIG;
     }
     m.buf = md;
     m.cap = cap;
     m.len = n;
-    if (!md_fix(&m, name, wasm, &toobig, reason, rcap)) {
-        return toobig ? ST_TOOBIG : ST_BAD;
-    }
+    st = md_fix(&m, name, wasm, reason, rcap);
     *len = m.len;
-    return ST_OK;
+    return st;
 }
 
 /* The suggested capabilities: [{"capability": s, ...} | s] | null. */
