@@ -152,7 +152,9 @@ static const char k_mode_skill[] =
     "should use it); and the capabilities it needs, chosen from read_file, write_file,\n"
     "http_get, http_post, exec_command, read_env, recall_memory and get_secret (suggest the\n"
     "fewest that work, and say why). Use phase basics for the name and description, skills\n"
-    "for the type, triggers and capabilities, and review for the summary.\n"
+    "for the type, triggers and capabilities, and review for the summary.";
+
+static const char k_rules_skill[] =
     "8. At review reply with show_preview (phase \"review\"): name = the skill's name,\n"
     "   description = its description, personality_summary = its type and trigger\n"
     "   conditions, model = null, skills = its capabilities. When the user confirms it,\n"
@@ -1813,6 +1815,8 @@ st_t bprompt_system(const bprompt *p, char *out, size_t cap, size_t *len)
         tb_cstr(&t, k_mode_skill);
         tb_cstr(&t, "\n\n");
         tb_cstr(&t, k_rules_common);
+        tb_cstr(&t, "\n");
+        tb_cstr(&t, k_rules_skill);
     } else {
         tb_cstr(&t, (p->mode == BMODE_RECONFIGURE) ? k_mode_reconfigure : k_mode_bot);
         tb_cstr(&t, "\n\n");
