@@ -222,6 +222,7 @@ static void test_turn_failures(void)
     turn_bad("{'action':'Clarify','message':'m'}", "unknown action 'Clarify'");
     turn_bad("{'action':'clarify'}", "field 'message' missing");
     turn_bad("{'action':'clarify','message':null}", "field 'message' is not a string");
+    turn_bad("{'action':'clarify','message':'a\\u0000b'}", "field 'message' contains U+0000");
 
 #define ASK_OPTS "'options':[{'id':'1','label':'A'}],'allow_free_text':true"
     turn_bad("{'action':'ask_question','question':'Q'," ASK_OPTS "}", "field 'phase' missing");
@@ -258,6 +259,9 @@ static void test_turn_failures(void)
     turn_bad("{'action':'ask_question','phase':'basics','question':'Q','options':[{'id':'1',"
              "'label':'A','description':5}],'allow_free_text':true}",
              "field 'options[0].description' is not a string or null");
+    turn_bad("{'action':'ask_question','phase':'basics','question':'Q','options':[{'id':'1',"
+             "'label':'A','description':'\\u0000'}],'allow_free_text':true}",
+             "field 'options[0].description' contains U+0000");
     turn_bad("{'action':'ask_question','phase':'basics','question':'Q','options':[]}",
              "field 'allow_free_text' missing");
     turn_bad("{'action':'ask_question','phase':'basics','question':'Q','options':[],"
@@ -290,6 +294,9 @@ static void test_turn_failures(void)
     turn_bad("{'action':'show_preview','phase':'review','preview':{'skills':['a',2],"
              "'phase':'review'}}",
              "field 'preview.skills' is not an array of strings");
+    turn_bad("{'action':'show_preview','phase':'review','preview':{'skills':['\\u0000'],"
+             "'phase':'review'}}",
+             "field 'preview.skills' contains U+0000");
     turn_bad("{'action':'show_preview','phase':'review','preview':{'skills':[]}}",
              "field 'preview.phase' missing");
     turn_bad("{'action':'show_preview','phase':'review','preview':{'skills':[],'phase':'x'}}",
@@ -1108,6 +1115,17 @@ static void test_identity(void)
     T_EQ_INT(bconfig_identity(&g_cd, 0, NULL, g_out, len + 1u, &len), ST_OK);
     T_EQ_INT(bconfig_identity(&g_cd, 0, NULL, g_out, len, &tn), ST_TOOBIG);
     T_EQ_INT(bconfig_identity(&g_cd, 0, NULL, g_out, 10u, &tn), ST_TOOBIG);
+    /* a file shorter than the default one fits its own size too */
+    p.model = "'m'";
+    p.temperature = "1";
+    p.max_tokens = "1";
+    T_EQ_INT(check(&p), ST_OK);
+    T_EQ_INT(bconfig_identity(&g_cd, 0, "x", g_out, sizeof g_out, &len), ST_OK);
+    T_EQ_INT(templates_identity("Paper Scout", "assistant", tpl, sizeof tpl, &tn), ST_OK);
+    T_CHECK(len < tn);
+    T_EQ_INT(bconfig_identity(&g_cd, 0, "x", g_out, len + 1u, &tn), ST_OK);
+    T_EQ_INT(tn, len);
+    T_EQ_INT(bconfig_identity(&g_cd, 0, "x", g_out, len, &tn), ST_TOOBIG);
 }
 
 /* ---- prompts ------------------------------------------------------------------------- */

@@ -8,9 +8,12 @@
  *   of their own. The reader accepted the literal, so it is well-formed
  *   UTF-8 with valid escapes and paired surrogates.
  * - Every text output goes through a small builder (tb) that keeps one byte
- *   for the terminator and turns "does not fit" into ST_TOOBIG; with no
- *   buffer it only counts (IDENTITY.md's frontmatter is measured before the
- *   template's body is moved behind it).
+ *   for the terminator and turns "does not fit" into ST_TOOBIG.
+ * - IDENTITY.md takes the default file's body from templates_identity,
+ *   rendered on the stack (under 2 KiB for a checked name) and copied
+ *   behind the config's frontmatter.
+ * - Scratch space is on the stack (the SKILL.md parse is about 6 KiB), so
+ *   the module has no storage of its own to account for.
  * - A turn is validated and written in one pass; a validation failure
  *   wins over a full output buffer, so the retry message names the real
  *   problem.
@@ -45,6 +48,9 @@
 
 /* Question/answer pairs a turn prompt shows. */
 #define QA_SHOWN 5u
+/* The default IDENTITY.md rendered for a checked name: its template is
+ * under 1 KiB and holds {name} twice. */
+#define IDENTITY_TPL_BYTES (1024u + (2u * FLEET_NAME_BYTES) + 16u)
 /* A field path in a reason ("options[19].description"). */
 #define PATH_BYTES 64u
 /* What an unknown action is quoted with in a reason. */
@@ -371,7 +377,7 @@ static const char k_skill_reply[] =
 /* ---- text builder ---------------------------------------------------------------- */
 
 typedef struct {
-    char *buf;      /* NULL: only count */
+    char *buf;      /* NULL: only count (tb_end then says ST_TOOBIG) */
     size_t cap;
     size_t len;
     bool full;
@@ -1231,6 +1237,9 @@ static bool t_str(tctx *t, int obj, const char *key, const char *path)
     if (json_type(t->d, v) != JSON_STRING) {
         return bad(t->reason, t->rcap, path, "is not a string");
     }
+    if (lit_scan(lit_body(t->d, v)).nul) {
+        return bad(t->reason, t->rcap, path, "contains U+0000");
+    }
     raw = json_raw(t->d, v);
     json_w_key(t->w, key);
     json_w_str_lit(t->w, raw.p, raw.n);
@@ -1248,6 +1257,9 @@ static bool t_opt_str(tctx *t, int obj, const char *key, const char *path)
     }
     if (json_type(t->d, v) != JSON_STRING) {
         return bad(t->reason, t->rcap, path, "is not a string or null");
+    }
+    if (lit_scan(lit_body(t->d, v)).nul) {
+        return bad(t->reason, t->rcap, path, "contains U+0000");
     }
     {
         strv raw = json_raw(t->d, v);
@@ -1364,6 +1376,9 @@ static bool t_preview(tctx *t, int root, bturn_info *info)
         strv raw;
         if (json_type(d, v) != JSON_STRING) {
             return bad(t->reason, t->rcap, "preview.skills", "is not an array of strings");
+        }
+        if (lit_scan(lit_body(d, v)).nul) {
+            return bad(t->reason, t->rcap, "preview.skills", "contains U+0000");
         }
         raw = json_raw(d, v);
         json_w_str_lit(t->w, raw.p, raw.n);
@@ -1731,37 +1746,27 @@ st_t bconfig_identity(const json_doc *d, int tok, const char *provider, char *ou
     const char *category = bconfig_category(d, tok);
     const char *prov = (provider != NULL) ? provider : TEMPLATES_DEFAULT_PROVIDER;
     char name[FLEET_NAME_BYTES];
+    char tpl[IDENTITY_TPL_BYTES];
     size_t name_n = 0u;
     size_t n = 0u;
-    size_t body = 0u;
-    size_t front_n;
+    size_t body = 3u;
     bool found = false;
     tb t;
-    if (lit_copy(d, json_obj_get(d, tok, "name"), true, name, sizeof name, &name_n) != ST_OK) {
-        return ST_TOOBIG;   /* a checked name always fits */
+    if ((lit_copy(d, json_obj_get(d, tok, "name"), true, name, sizeof name, &name_n) != ST_OK) ||
+        (templates_identity(name, category, tpl, sizeof tpl, &n) != ST_OK)) {
+        return ST_TOOBIG;   /* cannot happen for a checked name */
     }
-    /* The default file, whose body follows its frontmatter's "\n---\n". */
-    if (templates_identity(name, category, out, cap, &n) != ST_OK) {
-        return ST_TOOBIG;
+    /* the default file's body follows its frontmatter's "\n---\n" */
+    while (((body + 5u) <= n) && !found) {
+        found = bytes_are(tpl + body, "\n---\n", 5u);
+        body++;
     }
-    for (body = 3u; ((body + 5u) <= n) && !found; body++) {
-        found = bytes_are(out + body, "\n---\n", 5u);
-    }
-    if (!found) {
-        return ST_TOOBIG;   /* cannot happen: the template has its frontmatter */
-    }
-    body += 4u;             /* past the closing line's newline */
-    tb_init(&t, NULL, 0u);
-    identity_front(&t, d, tok, category, prov);
-    front_n = t.len;
-    if ((front_n >= cap) || ((n - body) >= (cap - front_n))) {
-        out[0] = '\0';
-        return ST_TOOBIG;
-    }
-    (void)memmove(out + front_n, out + body, n - body);
     tb_init(&t, out, cap);
     identity_front(&t, d, tok, category, prov);
-    t.len = front_n + (n - body);
+    if (found) {
+        body += 4u;
+        tb_put(&t, tpl + body, n - body);
+    }
     return tb_end(&t, len);
 }
 
@@ -1935,6 +1940,21 @@ static bool is_blank(char ch)
     return (ch == ' ') || (ch == '\t') || (ch == '\r');
 }
 
+/* v without leading and trailing spaces, tabs and CRs (skillmd's blanks). */
+static strv trim_blanks(strv v)
+{
+    const char *p = v.p;
+    size_t a = 0u;
+    size_t b = v.n;
+    while ((a < b) && is_blank(p[a])) {
+        a++;
+    }
+    while ((b > a) && is_blank(p[b - 1u])) {
+        b--;
+    }
+    return strv_make(p + a, b - a);
+}
+
 /* A frontmatter line's key and value (trimmed), as skillmd reads them:
  * the key ends at the first ':' followed by a blank or the line's end.
  * false for blank, comment and list-item lines and lines with no key. */
@@ -1955,8 +1975,8 @@ static bool line_key(const char *p, size_t n, strv *key, strv *val)
     if (!found) {
         return false;
     }
-    *key = strv_trim(strv_make(p, colon));
-    *val = strv_trim(strv_make(p + colon + 1u, n - (colon + 1u)));
+    *key = trim_blanks(strv_make(p, colon));
+    *val = trim_blanks(strv_make(p + colon + 1u, n - (colon + 1u)));
     return true;
 }
 

@@ -79,7 +79,8 @@ typedef struct {
  * boundaries null, skills []). ST_BAD: reason says what was wrong ("no JSON
  * object in the reply", "invalid JSON: <reader's reason>", "unknown action
  * 'x'", "field 'question' missing", "field 'options[1].label' is not a
- * string", "field 'phase' is not a BuilderPhase", bconfig_check's reason,
+ * string", "field 'phase' is not a BuilderPhase", "field 'message'
+ * contains U+0000" (no string of a turn may), bconfig_check's reason,
  * ...); a bad reply is ST_BAD even when out is also too small.
  * ST_TOOBIG: out too small.
  */
@@ -90,8 +91,9 @@ st_t bturn_parse(const char *text, size_t n, char *out, size_t cap, size_t *len,
  * index (ST_NOTFOUND when the turn is not ask_question or has no such
  * option), and the text a recorded answer pairs with: ask_question's
  * question, clarify's message, show_preview's "Preview" and
- * ready_to_assemble's "Ready to assemble" (never fails on a valid turn;
- * ST_BAD on text that does not parse). */
+ * ready_to_assemble's "Ready to assemble" (never fails on a valid turn
+ * that fits the token pool: members written for missing ones make a turn
+ * larger than the reply it came from; ST_BAD on text that does not parse). */
 st_t bturn_option_label(const char *turn, size_t n, uint32_t index, char *out, size_t cap,
                         size_t *len);
 st_t bturn_question(const char *turn, size_t n, char *out, size_t cap, size_t *len);
