@@ -276,6 +276,10 @@ FUZZ_SRC_spawn := src/engine/spawn.c $(FUZZ_CORE)
 # multipart: the streaming parser against a whole-body reference in the
 # target, the body cut at points taken from the input
 FUZZ_SRC_multipart := src/http/multipart.c $(FUZZ_CORE)
+# bturn: the builder's reply parsers (turns, skill replies) and what a
+# parsed turn feeds (option labels, assemble's files, the identity parser)
+FUZZ_SRC_bturn := src/fam/fleet/bturn.c src/fam/fleet/skillmd.c src/fam/fleet/templates.c \
+                  src/fam/fleet/identity.c src/json/read.c src/json/write.c vendor/jsmn.c $(FUZZ_CORE)
 # fuzz/heap.c includes src/core/heap.c itself (built with NDEBUG: bad frees
 # take the release path and are counted)
 FUZZ_SRC_heap := $(FUZZ_CORE)

@@ -63,18 +63,25 @@ typedef struct {
 /*
  * Parse the model's reply text[0..n) as §10.1 says: strip surrounding
  * whitespace and one pair of Markdown code fences (``` or ```json ...
- * ```) if present; take the text from the first '{' to its matching '}'
- * (braces inside JSON strings do not count); parse; validate against §2.9:
+ * ```, the closing one may be missing) if present; take the text from the
+ * first '{' to its matching '}' (braces inside JSON strings do not count;
+ * prose before and after is ignored); parse; validate against §2.9:
  * action known; required fields present with the right types; phase a
  * BuilderPhase; options[].id and .label strings, options[].description a
  * string, null or missing (-> null); phase_label a string, null or missing
  * (-> null); preview.skills an array of strings; the ready_to_assemble
  * config a valid BuilderConfig (bconfig_check). Unknown members are
- * dropped.
- * ST_OK: out holds the turn as roost sends it, members in the §2.9 order
- * with action first, and *info describes it. ST_BAD: reason says what was
- * wrong ("no JSON object in the reply", "unknown action 'x'", "field
- * 'question' missing", "field 'phase' is not a BuilderPhase", ...).
+ * dropped; nullable preview members may be missing too (-> null).
+ * ST_OK: out holds the turn as roost sends it (compact JSON), members in
+ * the §2.9 order with action first, and *info describes it; a config is
+ * written whole: name trimmed, and what was absent or null given its
+ * default (description "", category "assistant", tags [], traits [],
+ * boundaries null, skills []). ST_BAD: reason says what was wrong ("no JSON
+ * object in the reply", "invalid JSON: <reader's reason>", "unknown action
+ * 'x'", "field 'question' missing", "field 'options[1].label' is not a
+ * string", "field 'phase' is not a BuilderPhase", "field 'message'
+ * contains U+0000" (no string of a turn may), bconfig_check's reason,
+ * ...); a bad reply is ST_BAD even when out is also too small.
  * ST_TOOBIG: out too small.
  */
 st_t bturn_parse(const char *text, size_t n, char *out, size_t cap, size_t *len,
@@ -84,8 +91,9 @@ st_t bturn_parse(const char *text, size_t n, char *out, size_t cap, size_t *len,
  * index (ST_NOTFOUND when the turn is not ask_question or has no such
  * option), and the text a recorded answer pairs with: ask_question's
  * question, clarify's message, show_preview's "Preview" and
- * ready_to_assemble's "Ready to assemble" (never fails on a valid turn;
- * ST_BAD on text that does not parse). */
+ * ready_to_assemble's "Ready to assemble" (never fails on a valid turn
+ * that fits the token pool: members written for missing ones make a turn
+ * larger than the reply it came from; ST_BAD on text that does not parse). */
 st_t bturn_option_label(const char *turn, size_t n, uint32_t index, char *out, size_t cap,
                         size_t *len);
 st_t bturn_question(const char *turn, size_t n, char *out, size_t cap, size_t *len);
@@ -108,8 +116,13 @@ typedef struct {
  * The answer at tok of d: exactly one of {"OptionIndex": <integer >= 0>},
  * {"FreeText": "<1..BANSWER_TEXT_MAX_CHARS characters>"}, {"Confirm":
  * true|false} or the string "Back". FreeText is decoded into text[0..cap)
- * (NUL-terminated). ST_BAD with reason ("answer must be one of OptionIndex,
- * FreeText, Confirm or \"Back\"", ...) otherwise.
+ * (NUL-terminated; U+0000 refused; the index must fit uint32_t). ST_BAD
+ * with reason otherwise: "answer must be one of OptionIndex, FreeText,
+ * Confirm or \"Back\"" for any other shape (extra members, other strings),
+ * else what is wrong with the one member ("OptionIndex must be a
+ * non-negative integer", "FreeText must not be empty", "FreeText must be at
+ * most 4000 characters", "Confirm must be true or false", ...). ST_TOOBIG:
+ * a valid FreeText that does not fit text (4 bytes a character always do).
  */
 st_t banswer_parse(const json_doc *d, int tok, banswer *out, char *text, size_t cap,
                    char *reason, size_t rcap);
@@ -125,14 +138,21 @@ st_t banswer_message(const banswer *a, const char *text, strv label, char *out, 
 
 /*
  * Check the BuilderConfig at tok of d against the §2.9 limits: name 1-100
- * characters (trimmed), description <= 1000, category a string (any),
+ * characters (trimmed of ASCII whitespace, no control character left, as
+ * it becomes a frontmatter line), description <= 1000, category a string
+ * (any),
  * tags as Bot (<= 20 x 1-50), personality {tone <= 200, traits <= 20 x
  * <= 50, purpose <= 2000, boundaries <= 2000 or null}, model_config {model
- * a non-empty string, temperature 0-2, max_tokens 1-200000}, skills <= 20
- * of {name (skill name rule), description <= 1000, skill_type a string}.
- * Missing optional parts: description (""), category ("assistant"), tags
- * ([]), personality.traits ([]), personality.boundaries (null), skills ([]).
- * ST_BAD: reason "Invalid field 'config.<path>': <why>".
+ * a string, non-empty once trimmed, no control character within,
+ * temperature 0-2, max_tokens an integer 1-200000}, skills <= 20 of {name
+ * (skill name rule), description <= 1000, skill_type a string}. No string
+ * may hold U+0000. Missing (or null) optional parts: description (""),
+ * category ("assistant"), tags ([]), personality.traits ([]),
+ * personality.boundaries (null), skills ([]). Counts are characters
+ * (Unicode scalar values). Unknown members are ignored.
+ * ST_BAD: reason "Invalid field 'config.<path>': <why>" (path like
+ * "personality.tone" or "skills[2].name"; "Invalid field 'config': ..."
+ * when tok is -1 or not an object).
  */
 st_t bconfig_check(const json_doc *d, int tok, char *reason, size_t rcap);
 
@@ -143,7 +163,8 @@ const char *bconfig_category(const json_doc *d, int tok);
 /* SOUL.md of a checked config (§5.8 assemble step 2, exact text). */
 st_t bconfig_soul(const json_doc *d, int tok, char *out, size_t cap, size_t *len);
 /* IDENTITY.md: the full frontmatter (display_name = name, category as
- * bconfig_category, model, provider, temperature, max_tokens) then the
+ * bconfig_category, model (trimmed), provider (NULL: "anthropic"),
+ * temperature (shortest form that reads back), max_tokens) then the
  * default identity body (templates.h), §5.8 step 3. */
 st_t bconfig_identity(const json_doc *d, int tok, const char *provider, char *out, size_t cap,
                       size_t *len);
@@ -198,14 +219,23 @@ typedef struct {
 /*
  * Parse the reply text[0..n) (fences and first '{' as bturn_parse) as
  * {"skill_md": string, "capabilities": [{"capability": string, "reason":
- * string}] | null, "source_code": string | null}. The SKILL.md is
- * validated with skillmd_parse (frontmatter parses, description present);
- * its frontmatter `name` is set to name and metadata `skill-type` to tool
- * (wasm) or prompt (local), rewritten or added where absent, and the
- * result is written to md[0..md_cap). For wasm a non-empty source_code is
- * required and copied to src[0..src_cap); for local it is ignored.
- * ST_BAD with reason when anything is missing or wrong; ST_TOOBIG when md
- * or src is too small.
+ * string}] | null, "source_code": string | null}; a capabilities item may
+ * also be a bare string, and items that name no Capability are skipped.
+ * The SKILL.md (from its first non-whitespace character) has its
+ * frontmatter `name` set to name and metadata `skill-type` to tool (wasm)
+ * or prompt (local), rewritten or added where absent (skill-type as
+ * metadata's first key, `metadata:` added at the frontmatter's end when it
+ * has none, `metadata: {}`/null made a block), and is then validated with
+ * skillmd_parse (frontmatter parses, description present). md[0..md_len)
+ * holds the result, NUL-terminated; the description, decoded, is kept at
+ * md's far end (a view into md), so md needs md_len + 1 + description + 1
+ * bytes. For wasm a non-empty source_code is required and copied to
+ * src[0..src_cap) (NUL-terminated); for local it is ignored (src unused).
+ * ST_BAD with reason when anything is missing or wrong ("field 'skill_md'
+ * missing", "field 'source_code' missing (a wasm skill needs its Rust
+ * source)", "SKILL.md has no frontmatter", "SKILL.md frontmatter does not
+ * parse or has no description", ...); ST_TOOBIG when md or src is too
+ * small.
  */
 st_t bskill_parse(const char *text, size_t n, strv name, bool wasm, char *md, size_t md_cap,
                   char *src, size_t src_cap, bskill_reply *out, char *reason, size_t rcap);
