@@ -431,12 +431,14 @@ static size_t write_cb(char *p, size_t size, size_t n, void *userp)
     }
     if (c->whole) {
         if (len > (sizeof c->sse_buf - c->body_len)) {
-            c->failed = true;
-            c->res.st = ST_TOOBIG;
-            (void)snprintf(c->res.detail, sizeof c->res.detail,
-                           "stream error: a reply larger than its %u-byte buffer "
-                           "(CFG_LLM_SSE_BYTES)",
-                           (unsigned)sizeof c->sse_buf);
+            if (!c->failed) {
+                c->failed = true;
+                c->res.st = ST_TOOBIG;
+                (void)snprintf(c->res.detail, sizeof c->res.detail,
+                               "stream error: a reply larger than its %u-byte buffer "
+                               "(CFG_LLM_SSE_BYTES)",
+                               (unsigned)sizeof c->sse_buf);
+            }
             return 0;    /* abort the transfer */
         }
         (void)memcpy(&c->sse_buf[c->body_len], p, len);
@@ -521,8 +523,8 @@ st_t llm_init(const char *ca_file)
     return ca_load(ca_file);
 }
 
-st_t llm_start(const llm_target *t, const char *body, size_t n, const llm_sink *sink,
-               void *ctx, llm_call **out)
+static st_t start(const llm_target *t, bool whole, const char *body, size_t n,
+                  const llm_sink *sink, void *ctx, llm_call **out)
 {
     llm_call *c = NULL;
     llm_header h[LLM_WIRE_MAX_HEADERS];
@@ -549,7 +551,7 @@ st_t llm_start(const llm_target *t, const char *body, size_t n, const llm_sink *
     c->status = 0;
     c->err_len = 0u;
     c->body_len = 0u;
-    c->whole = t->whole;
+    c->whole = whole;
     c->paused = false;
     c->failed = false;
     c->starved = false;
@@ -606,6 +608,18 @@ st_t llm_start(const llm_target *t, const char *body, size_t n, const llm_sink *
     }
     *out = c;
     return ST_OK;
+}
+
+st_t llm_start(const llm_target *t, const char *body, size_t n, const llm_sink *sink,
+               void *ctx, llm_call **out)
+{
+    return start(t, false, body, n, sink, ctx, out);
+}
+
+st_t llm_start_whole(const llm_target *t, const char *body, size_t n, const llm_sink *sink,
+                     void *ctx, llm_call **out)
+{
+    return start(t, true, body, n, sink, ctx, out);
 }
 
 void llm_cancel(llm_call *c)

@@ -19,7 +19,7 @@
  * provider's decoder (out/llm_wire). The caller's sink sees every text
  * delta, every usage/stop report, and exactly one end, unless it cancels.
  *
- * A whole call (llm_target.whole, for a body written with llm_req.whole)
+ * A whole call (llm_start_whole, for a body written with llm_req.whole)
  * reads one JSON reply instead: its 200 body is collected in the slot's
  * SSE buffer (CFG_LLM_SSE_BYTES) and decoded when it has all arrived
  * (llm_wire_decode_whole); the sink then sees the whole text in one
@@ -131,8 +131,6 @@ typedef struct {
     uint32_t timeout_ms;          /* connect + first byte */
     uint32_t idle_ms;             /* silence while streaming (while a whole
                                      reply arrives) */
-    bool whole;                   /* one JSON reply, not a stream (the body
-                                     says "stream":false: llm_req.whole) */
 } llm_target;
 
 /* After out_mem_init: make the multi handle and the slots' easy handles
@@ -149,6 +147,13 @@ st_t llm_init(const char *ca_file);
  * llm_cancel. */
 st_t llm_start(const llm_target *t, const char *body, size_t n, const llm_sink *sink,
                void *ctx, llm_call **out);
+
+/* The same for a whole (non-streaming) call: body says "stream":false
+ * (llm_req.whole) and the reply is one JSON body (see above). A function
+ * of its own rather than a member of llm_target: callers fill llm_target
+ * member by member, so a new member would be read uninitialized. */
+st_t llm_start_whole(const llm_target *t, const char *body, size_t n, const llm_sink *sink,
+                     void *ctx, llm_call **out);
 
 /* Abort: the connection is closed, on_end is not called, the slot is free. */
 void llm_cancel(llm_call *c);

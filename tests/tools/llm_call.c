@@ -12,7 +12,7 @@
  * the sink refuses after each delta (the call pauses) and resumes it that
  * many ms later. --calls N: the same call N times one after the other (a
  * slot and its connection are reused). --whole: a whole (non-streaming)
- * call, llm_target.whole; BODY should then say "stream": false. The malloc
+ * call, llm_start_whole; BODY should then say "stream": false. The malloc
  * shim arms at the first poll(), so everything after init is counted.
  */
 #include <stdio.h>
@@ -99,6 +99,7 @@ int main(int argc, char **argv)
     const char *url = NULL;
     const char *body = NULL;
     int calls = 1;
+    bool whole = false;
     int i;
     st_t st;
     memset(&t, 0, sizeof t);
@@ -124,7 +125,7 @@ int main(int argc, char **argv)
         } else if ((strcmp(a, "--calls") == 0) && (i + 1 < argc)) {
             calls = atoi(argv[++i]);
         } else if (strcmp(a, "--whole") == 0) {
-            t.whole = true;
+            whole = true;
         } else if (url == NULL) {
             url = a;
         } else {
@@ -158,7 +159,8 @@ int main(int argc, char **argv)
         uint64_t end = clock_mono_ms() + 60000u;
         g_done = false;
         g_deltas = 0;
-        st = llm_start(&t, body, strlen(body), &sink, NULL, &g_call);
+        st = whole ? llm_start_whole(&t, body, strlen(body), &sink, NULL, &g_call)
+                   : llm_start(&t, body, strlen(body), &sink, NULL, &g_call);
         if (st != ST_OK) {
             printf("start %s\n", status_str(st));
             return 1;
