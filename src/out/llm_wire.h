@@ -168,17 +168,20 @@ typedef struct {
 st_t llm_wire_decode(llm_kind kind, strv event, strv data, char *text, size_t text_cap,
                      llm_event *ev);
 
-/* Decode the whole JSON body[0..n) of a non-streaming kind reply (status
- * 200) into *ev (cleared first): the joined text into text[0..text_cap)
- * (not NUL-terminated; may hold U+0000), never longer than the body, so
+/* Decode body, the whole JSON of a non-streaming kind reply (status 200),
+ * into *ev (cleared first): the joined text into text[0..text_cap) (not
+ * NUL-terminated; may hold U+0000), never longer than the body, so
  * text_cap >= body.n always suffices; usage, stop reason, done. Returns
- * ST_OK, or as llm_wire_decode: ST_IO (the provider's error object), ST_BAD
- * (not JSON, not a reply of that kind: a member with the wrong type, no
- * "content" array, no choices), ST_TOOBIG (the text does not fit text_cap,
- * more than CFG_LLM_JSON_TOKENS values, nested too deeply), each with
- * ev->detail naming "message" (anthropic) or "completion" (openai) and what
- * was wrong, e.g. "message: content is not an array". text may be NULL
- * only with text_cap 0. Not reentrant (one static token array). */
+ * ST_OK, or as llm_wire_decode:
+ *   ST_IO      the provider's error object; detail "<type>: <message>"
+ *   ST_BAD     not JSON, or not a reply of that kind (a member with the
+ *              wrong type, no "content" array, no choices)
+ *   ST_TOOBIG  the text does not fit text_cap, more than
+ *              CFG_LLM_JSON_TOKENS values, nested too deeply
+ * ST_BAD and ST_TOOBIG details name "message" (anthropic) or "completion"
+ * (openai) and what was wrong, e.g. "message: content is not an array".
+ * text may be NULL only with text_cap 0. Not reentrant (one static token
+ * array). */
 st_t llm_wire_decode_whole(llm_kind kind, strv body, char *text, size_t text_cap,
                            llm_event *ev);
 
