@@ -546,7 +546,9 @@
 /* Bytes of one provider SSE event's data (all its data lines joined) that a
  * call's stream parser holds (src/out/sse_in.h); a larger event or line fails
  * the call with ST_TOOBIG. Anthropic and OpenAI events are a few hundred
- * bytes; a text delta rarely exceeds a few KiB. */
+ * bytes; a text delta rarely exceeds a few KiB. A whole (non-streaming) call
+ * holds its entire JSON reply in the same buffer (a larger one: ST_TOOBIG):
+ * a builder turn of 2,048 tokens is about 8 KiB of text before JSON escaping. */
 #ifndef CFG_LLM_SSE_BYTES
 #define CFG_LLM_SSE_BYTES 32768u
 #endif

@@ -16,8 +16,11 @@
  *     UTF-8 text, a NUL-terminated valid UTF-8 detail on failures;
  *   - runs the stream again as a call does (the callback stops at the first
  *     decode failure): it must stop exactly at that event;
- *   - decodes the body directly as event data, and extracts an error message
- *     from it with several buffer sizes (always valid UTF-8, strlen == n).
+ *   - decodes the body directly as event data, and as a whole
+ *     (non-streaming) reply of each kind with a text buffer of the body's
+ *     size and with a smaller one (the same text when it fits), and extracts
+ *     an error message from it with several buffer sizes (always valid
+ *     UTF-8, strlen == n).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -101,6 +104,59 @@ static st_t check_decode(llm_kind kind, strv event, strv data)
         CHECK((st != ST_TOOBIG) || (strstr(g_ev.detail, "text delta larger") == NULL));
     }
     return st;
+}
+
+/* Decode the body as a whole reply of kind with a text buffer of cap
+ * bytes and check what comes back; returns the status. */
+static st_t check_whole(llm_kind kind, strv body, size_t cap)
+{
+    st_t st = llm_wire_decode_whole(kind, body, (cap > 0u) ? g_text : NULL, cap, &g_ev);
+    CHECK((st == ST_OK) || (st == ST_IO) || (st == ST_BAD) || (st == ST_TOOBIG));
+    CHECK(memchr(g_ev.stop_reason, '\0', sizeof(g_ev.stop_reason)) != NULL);
+    CHECK(memchr(g_ev.detail, '\0', sizeof(g_ev.detail)) != NULL);
+    if (st == ST_OK) {
+        CHECK(g_ev.done);
+        CHECK(g_ev.detail[0] == '\0');
+        CHECK(g_ev.text.n <= cap);
+        CHECK(g_ev.text.n < body.n);
+        if (g_ev.text.n > 0u) {
+            CHECK(g_ev.text.p == g_text);
+            CHECK(utf8_valid((const uint8_t *)g_ev.text.p, g_ev.text.n));
+        }
+        CHECK(utf8_valid((const uint8_t *)g_ev.stop_reason, strlen(g_ev.stop_reason)));
+    } else {
+        size_t dn = strlen(g_ev.detail);
+        CHECK(!g_ev.done);
+        CHECK(dn > 0u);
+        CHECK(utf8_valid((const uint8_t *)g_ev.detail, dn));
+        /* a text buffer of the body's size always holds the text */
+        CHECK((st != ST_TOOBIG) || (cap < body.n) ||
+              (strstr(g_ev.detail, "text larger") == NULL));
+    }
+    return st;
+}
+
+/* The body as a whole reply: with a buffer of its size, then a smaller one,
+ * which gives the same text when it fits and otherwise ST_TOOBIG. */
+static void check_whole_both(llm_kind kind, strv body)
+{
+    static char text[FUZZ_MAX_IN + 16u];
+    size_t tn;
+    st_t st = check_whole(kind, body, body.n);
+    st_t st2;
+    if (st != ST_OK) {
+        return;
+    }
+    tn = g_ev.text.n;
+    (void)memcpy(text, g_ev.text.p, tn);
+    st2 = check_whole(kind, body, body.n / 3u);
+    if (tn <= (body.n / 3u)) {
+        CHECK(st2 == ST_OK);
+        CHECK((g_ev.text.n == tn) && ((tn == 0u) || (memcmp(g_ev.text.p, text, tn) == 0)));
+    } else {
+        CHECK(st2 == ST_TOOBIG);
+        CHECK(strstr(g_ev.detail, "text larger") != NULL);
+    }
 }
 
 typedef struct {
@@ -340,6 +396,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the body straight into the decoders and the error message reader */
     (void)check_decode(LLM_ANTHROPIC, strv_from_cstr(names[data[0] >> 5]), (strv){ s, n });
     (void)check_decode(LLM_OPENAI, strv_from_cstr(names[data[0] >> 5]), (strv){ s, n });
+    check_whole_both(LLM_ANTHROPIC, (strv){ s, n });
+    check_whole_both(LLM_OPENAI, (strv){ s, n });
     for (i = 1u; i <= sizeof(msg); i += 170u) {
         size_t got = llm_wire_error_message((strv){ s, n }, msg, i);
         CHECK(got < i);

@@ -1,5 +1,5 @@
 /*
- * llm.c - streaming LLM calls in the poll loop (see llm.h).
+ * llm.c - LLM calls in the poll loop, streaming or whole (see llm.h).
  *
  * Implementation notes:
  * - curl's multi socket API: sock_cb registers curl's sockets with the
@@ -13,6 +13,11 @@
  *   body for the error message; a 200 feeds the SSE parser, whose events
  *   are decoded and delivered. A decoding error or a provider error event
  *   aborts the transfer (the write callback returns 0) after recording why.
+ *   A whole call's 200 body is copied into sse_buf instead (the parser is
+ *   not used) and decoded by finish() once curl reports the transfer done;
+ *   while its text is with the sink the slot is SLOT_DELIVERING, so that a
+ *   cancel from on_text ends the call without on_end and pause/resume do
+ *   nothing.
  * - First byte: a per-slot timer armed at start, disarmed by the header
  *   callback. Idle: CURLOPT_LOW_SPEED_LIMIT 1 byte/s over idle_ms.
  * - TLS: the CA bundle is parsed once at init into one mbedtls_x509_crt;
@@ -46,7 +51,7 @@
 #define ERR_BYTES 4096u
 #define HDR_BYTES 1024u
 
-typedef enum { SLOT_FREE = 0, SLOT_RUNNING, SLOT_ENDING } slot_state;
+typedef enum { SLOT_FREE = 0, SLOT_RUNNING, SLOT_DELIVERING, SLOT_ENDING } slot_state;
 
 struct llm_call {
     CURL *easy;
@@ -54,6 +59,7 @@ struct llm_call {
     bool paused;
     bool failed;                /* result decided inside a callback */
     bool starved;               /* a socket found no watch slot: ends soon */
+    bool whole;                 /* one JSON reply, collected in sse_buf */
     llm_kind kind;
     const llm_sink *sink;
     void *ctx;
@@ -63,6 +69,7 @@ struct llm_call {
     sse_in sse;
     llm_result res;
     size_t err_len;
+    size_t body_len;            /* a whole call: bytes of sse_buf used */
     char err[ERR_BYTES];
     char hdr_buf[HDR_BYTES];
     char sse_buf[CFG_LLM_SSE_BYTES];
@@ -70,7 +77,9 @@ struct llm_call {
 
 static llm_call g_slots[CFG_LLM_SLOTS];
 /* One decoded-text buffer for every slot: an event is decoded and handed to
- * its sink (which copies it) before any other event is decoded. */
+ * its sink (which copies it) before any other event is decoded. A decoded
+ * text is never longer than its JSON, so it holds a whole reply's text
+ * (one on_text). */
 static char g_text[CFG_LLM_SSE_BYTES];
 _Static_assert((sizeof g_slots + sizeof g_text) <= LLM_STATIC_BYTES,
                "LLM_STATIC_BYTES is the plan of this module");
@@ -118,6 +127,40 @@ static void release(llm_call *c)
     g_stats.slots_used--;
 }
 
+/* A whole call's complete 200 reply: decode it, hand its text to the sink.
+ * False when the sink cancelled the call from on_text (the slot is no
+ * longer this call's). */
+static bool whole_reply(llm_call *c)
+{
+    llm_result *r = &c->res;
+    llm_event ev;
+    st_t st = llm_wire_decode_whole(c->kind, (strv){ c->sse_buf, c->body_len }, g_text,
+                                    sizeof g_text, &ev);
+    if (st != ST_OK) {
+        r->st = (st == ST_IO) ? ST_IO : ST_BAD;
+        (void)snprintf(r->detail, sizeof r->detail, "%s", ev.detail);
+        return true;
+    }
+    r->st = ST_OK;
+    r->has_usage = ev.has_input_tokens || ev.has_output_tokens;
+    r->input_tokens = ev.input_tokens;
+    r->output_tokens = ev.output_tokens;
+    r->has_cache_creation = ev.has_cache_creation;
+    r->cache_creation_input_tokens = ev.cache_creation_input_tokens;
+    r->has_cache_read = ev.has_cache_read;
+    r->cache_read_input_tokens = ev.cache_read_input_tokens;
+    (void)snprintf(r->stop_reason, sizeof r->stop_reason, "%s", ev.stop_reason);
+    if (ev.text.n > 0u) {
+        r->got_text = true;
+        c->state = SLOT_DELIVERING;
+        (void)c->sink->on_text(c->ctx, ev.text);   /* nothing left to pause */
+        if (c->state != SLOT_DELIVERING) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* A finished transfer: decide its result and tell the sink. */
 static void finish(llm_call *c, CURLcode rc)
 {
@@ -133,6 +176,10 @@ static void finish(llm_call *c, CURLcode rc)
             (void)llm_wire_error_message((strv){ c->err, c->err_len }, msg, sizeof msg);
             r->st = ST_HTTP;
             (void)snprintf(r->detail, sizeof r->detail, "HTTP %ld: %s", c->status, msg);
+        } else if (c->whole) {
+            if (!whole_reply(c)) {
+                return;    /* cancelled by its sink */
+            }
         } else if (!sse_in_idle(&c->sse)) {
             r->st = ST_IO;
             detail(c, "stream error: ", "the stream ended mid-event");
@@ -382,6 +429,22 @@ static size_t write_cb(char *p, size_t size, size_t n, void *userp)
         c->err_len += k;
         return len;
     }
+    if (c->whole) {
+        if (len > (sizeof c->sse_buf - c->body_len)) {
+            if (!c->failed) {
+                c->failed = true;
+                c->res.st = ST_TOOBIG;
+                (void)snprintf(c->res.detail, sizeof c->res.detail,
+                               "stream error: a reply larger than its %u-byte buffer "
+                               "(CFG_LLM_SSE_BYTES)",
+                               (unsigned)sizeof c->sse_buf);
+            }
+            return 0;    /* abort the transfer */
+        }
+        (void)memcpy(&c->sse_buf[c->body_len], p, len);
+        c->body_len += len;
+        return len;
+    }
     if (sse_in_feed(&c->sse, p, len) != ST_OK) {
         if (!c->failed) {
             c->failed = true;
@@ -460,8 +523,8 @@ st_t llm_init(const char *ca_file)
     return ca_load(ca_file);
 }
 
-st_t llm_start(const llm_target *t, const char *body, size_t n, const llm_sink *sink,
-               void *ctx, llm_call **out)
+static st_t start(const llm_target *t, bool whole, const char *body, size_t n,
+                  const llm_sink *sink, void *ctx, llm_call **out)
 {
     llm_call *c = NULL;
     llm_header h[LLM_WIRE_MAX_HEADERS];
@@ -487,6 +550,8 @@ st_t llm_start(const llm_target *t, const char *body, size_t n, const llm_sink *
     c->ctx = ctx;
     c->status = 0;
     c->err_len = 0u;
+    c->body_len = 0u;
+    c->whole = whole;
     c->paused = false;
     c->failed = false;
     c->starved = false;
@@ -545,9 +610,21 @@ st_t llm_start(const llm_target *t, const char *body, size_t n, const llm_sink *
     return ST_OK;
 }
 
+st_t llm_start(const llm_target *t, const char *body, size_t n, const llm_sink *sink,
+               void *ctx, llm_call **out)
+{
+    return start(t, false, body, n, sink, ctx, out);
+}
+
+st_t llm_start_whole(const llm_target *t, const char *body, size_t n, const llm_sink *sink,
+                     void *ctx, llm_call **out)
+{
+    return start(t, true, body, n, sink, ctx, out);
+}
+
 void llm_cancel(llm_call *c)
 {
-    if ((c != NULL) && (c->state == SLOT_RUNNING)) {
+    if ((c != NULL) && ((c->state == SLOT_RUNNING) || (c->state == SLOT_DELIVERING))) {
         g_stats.cancelled++;
         c->state = SLOT_ENDING;
         release(c);

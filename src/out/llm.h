@@ -1,5 +1,5 @@
 /*
- * llm.h - streaming LLM calls inside the poll loop.
+ * llm.h - LLM calls inside the poll loop, streaming or whole.
  *
  * A fixed pool of CFG_LLM_SLOTS call slots, each one libcurl easy handle
  * made at init and reused, driven by one multi handle through curl's
@@ -19,23 +19,40 @@
  * provider's decoder (out/llm_wire). The caller's sink sees every text
  * delta, every usage/stop report, and exactly one end, unless it cancels.
  *
+ * A whole call (llm_start_whole, for a body written with llm_req.whole)
+ * reads one JSON reply instead: its 200 body is collected in the slot's
+ * SSE buffer (CFG_LLM_SSE_BYTES) and decoded when it has all arrived
+ * (llm_wire_decode_whole); the sink then sees the whole text in one
+ * on_text (none when the reply has no text) and the end. Until then
+ * nothing is delivered, so got_text is false on every failure before the
+ * complete reply (fleet.md §7.2: such calls fail over at any point).
+ *
  * Ends (llm_result.st):
  *   ST_OK       the stream finished (message_stop / [DONE], or EOF after
- *               a complete reply)
+ *               a complete reply); a whole reply arrived and decoded
  *   ST_IO       could not connect, TLS failed, the connection broke, or
- *               the provider sent an error event; detail says which
+ *               the provider sent an error event (a whole call: an error
+ *               object with status 200); detail says which
  *   ST_TIMEOUT  no response headers within timeout_ms, or no byte for
- *               idle_ms while streaming
+ *               idle_ms while streaming (or while a whole reply arrives)
  *   ST_HTTP     a status other than 200: http_status and the provider's
  *               message in detail
- *   ST_BAD      the stream was malformed (detail names what)
- *   ST_TOOBIG   an event larger than CFG_LLM_SSE_BYTES
- * got_text says whether a text delta was delivered before the end: the
- * failover rule of fleet.md §7.2 looks at it.
+ *   ST_BAD      the stream (the whole reply) was malformed (detail names
+ *               what)
+ *   ST_TOOBIG   an event (a whole call: the reply body) larger than
+ *               CFG_LLM_SSE_BYTES
+ * Failures of the connection and timeouts have details starting with
+ * "connect error: " (before the response headers) or "stream error: "
+ * (after), in both modes. got_text says whether a text delta was delivered
+ * before the end: the failover rule of fleet.md §7.2 looks at it.
  *
  * Backpressure: when the sink's on_text returns false the call is paused
  * (curl stops reading the socket, so the provider's TCP window fills) until
  * llm_resume; nothing is buffered per call beyond the SSE event in progress.
+ * A whole call's one on_text comes after the reply has all arrived: its
+ * return value is not looked at (nothing is left to hold back) and on_end
+ * follows at once. llm_pause holds a whole call's reply as it arrives, as
+ * it holds a stream.
  */
 #ifndef ROOST_OUT_LLM_H
 #define ROOST_OUT_LLM_H
@@ -77,8 +94,8 @@ typedef struct llm_conf {
     uint32_t history_max_messages;
 } llm_conf;
 
-/* Static RAM of the slots (for app/pools.def): each slot's SSE buffer and
- * bookkeeping, and one shared decoded-text buffer. */
+/* Static RAM of the slots (for app/pools.def): each slot's SSE buffer (a
+ * whole call's reply) and bookkeeping, and one shared decoded-text buffer. */
 #define LLM_STATIC_BYTES                                                          \
     (((size_t)CFG_LLM_SLOTS * ((size_t)CFG_LLM_SSE_BYTES + 8192u)) + (size_t)CFG_LLM_SSE_BYTES)
 
@@ -100,7 +117,7 @@ typedef struct {
 
 typedef struct {
     /* A text delta, decoded; always taken whole. Returning false pauses the
-     * call after it, until llm_resume. */
+     * call after it, until llm_resume (not a whole call: see above). */
     bool (*on_text)(void *ctx, strv text);
     /* The call ended (not called after llm_cancel). The slot is free again
      * when this returns. */
@@ -112,7 +129,8 @@ typedef struct {
     const char *url;              /* base_url + llm_wire_path(kind) */
     strv key;                     /* may be empty */
     uint32_t timeout_ms;          /* connect + first byte */
-    uint32_t idle_ms;             /* silence while streaming */
+    uint32_t idle_ms;             /* silence while streaming (while a whole
+                                     reply arrives) */
 } llm_target;
 
 /* After out_mem_init: make the multi handle and the slots' easy handles
@@ -129,6 +147,13 @@ st_t llm_init(const char *ca_file);
  * llm_cancel. */
 st_t llm_start(const llm_target *t, const char *body, size_t n, const llm_sink *sink,
                void *ctx, llm_call **out);
+
+/* The same for a whole (non-streaming) call: body says "stream":false
+ * (llm_req.whole) and the reply is one JSON body (see above). A function
+ * of its own rather than a member of llm_target: callers fill llm_target
+ * member by member, so a new member would be read uninitialized. */
+st_t llm_start_whole(const llm_target *t, const char *body, size_t n, const llm_sink *sink,
+                     void *ctx, llm_call **out);
 
 /* Abort: the connection is closed, on_end is not called, the slot is free. */
 void llm_cancel(llm_call *c);

@@ -14,7 +14,9 @@
  *     a string that is too long; the reader has already validated the
  *     string (escapes, surrogate pairs, UTF-8), so the walk is simple.
  *   - Text deltas are decoded whole (json_get_mem): a cut there would lose
- *     model output, so a text that does not fit is an error instead.
+ *     model output, so a text that does not fit is an error instead. A
+ *     whole reply's text parts are decoded one after the other into the
+ *     same buffer, each whole.
  */
 #include "out/llm_wire.h"
 
@@ -628,6 +630,150 @@ st_t llm_wire_decode(llm_kind kind, strv event, strv data, char *text, size_t te
     return openai(data, text, text_cap, ev);
 }
 
+/* ---- whole replies ------------------------------------------------------ */
+
+/* String tok decoded and appended to text[*used..cap). */
+static st_t add_text(const json_doc *d, int tok, char *text, size_t cap, size_t *used,
+                     const char *where, llm_event *ev)
+{
+    size_t n = 0u;
+    char *at = (text != NULL) ? &text[*used] : NULL;
+    st_t st = json_get_mem(d, tok, at, cap - *used, &n);
+
+    if (st == ST_FULL) {
+        return fail_at(ev, where, "text larger than the text buffer", ST_TOOBIG);
+    }
+    if (st != ST_OK) {
+        return bad(ev, where, "text is not a string");
+    }
+    *used += n;
+    return ST_OK;
+}
+
+/* One content block of an Anthropic message: a text block's text is
+ * appended, other block types are skipped. */
+static st_t a_block(const json_doc *d, int blk, char *text, size_t cap, size_t *used,
+                    llm_event *ev)
+{
+    static const char where[] = "message";
+    int type = json_obj_get(d, blk, "type");
+    int t = json_obj_get(d, blk, "text");
+    st_t st = ST_OK;
+
+    if (json_type(d, blk) != JSON_OBJECT) {
+        st = bad(ev, where, "a content block is not an object");
+    } else if (json_type(d, type) != JSON_STRING) {
+        st = bad(ev, where, "a content block's type is not a string");
+    } else if (!json_str_eq(d, type, "text")) {
+        /* thinking, tool_use, ...: not ours */
+    } else if (json_type(d, t) != JSON_STRING) {
+        st = bad(ev, where, "a text block's text is not a string");
+    } else {
+        st = add_text(d, t, text, cap, used, where, ev);
+    }
+    return st;
+}
+
+static st_t a_whole(const json_doc *d, strv body, char *text, size_t cap, size_t *used,
+                    llm_event *ev)
+{
+    static const char where[] = "message";
+    int root = json_root(d);
+    int err = json_obj_get(d, root, "error");
+    int content = json_obj_get(d, root, "content");
+    int usage = json_obj_get(d, root, "usage");
+    json_iter it = JSON_ITER_INIT;
+    int blk = -1;
+    st_t st = ST_OK;
+
+    if (present(d, err) || json_str_eq(d, json_obj_get(d, root, "type"), "error")) {
+        return provider_error(ev, d, err, body);
+    }
+    if (json_type(d, content) != JSON_ARRAY) {
+        return bad(ev, where, "content is not an array");
+    }
+    while ((st == ST_OK) && json_arr_next(d, content, &it, &blk)) {
+        st = a_block(d, blk, text, cap, used, ev);
+    }
+    if (st == ST_OK) {
+        st = get_reason(d, root, "stop_reason", where, ev);
+    }
+    if ((st == ST_OK) && present(d, usage)) {
+        st = get_usage(d, usage, LLM_ANTHROPIC, where, ev);
+    }
+    return st;
+}
+
+static st_t o_whole(const json_doc *d, strv body, char *text, size_t cap, size_t *used,
+                    llm_event *ev)
+{
+    static const char where[] = "completion";
+    int root = json_root(d);
+    int err = json_obj_get(d, root, "error");
+    int choices = json_obj_get(d, root, "choices");
+    int usage = json_obj_get(d, root, "usage");
+    int c0 = json_arr_at(d, choices, 0);
+    int msg = json_obj_get(d, c0, "message");
+    int content = json_obj_get(d, msg, "content");
+    st_t st = ST_OK;
+
+    if (present(d, err)) {
+        return provider_error(ev, d, err, body);
+    }
+    if (json_type(d, choices) != JSON_ARRAY) {
+        return bad(ev, where, "choices is not an array");
+    }
+    if (c0 < 0) {
+        st = bad(ev, where, "choices is empty");
+    } else if (json_type(d, c0) != JSON_OBJECT) {
+        st = bad(ev, where, "choices[0] is not an object");
+    } else if (json_type(d, msg) != JSON_OBJECT) {
+        st = bad(ev, where, "choices[0].message is not an object");
+    } else if (!present(d, content)) {
+        /* a refusal or a tool call: no text */
+    } else if (json_type(d, content) != JSON_STRING) {
+        st = bad(ev, where, "choices[0].message.content is not a string");
+    } else {
+        st = add_text(d, content, text, cap, used, where, ev);
+    }
+    if (st == ST_OK) {
+        st = get_reason(d, c0, "finish_reason", where, ev);
+    }
+    if ((st == ST_OK) && present(d, usage)) {
+        st = get_usage(d, usage, LLM_OPENAI, where, ev);
+    }
+    return st;
+}
+
+st_t llm_wire_decode_whole(llm_kind kind, strv body, char *text, size_t text_cap,
+                           llm_event *ev)
+{
+    json_doc d;
+    size_t used = 0u;
+    st_t st;
+
+    ASSERT(ev != NULL);
+    ASSERT((text != NULL) || (text_cap == 0u));
+    (void)memset(ev, 0, sizeof(*ev));
+    st = parse_obj(&d, body, (kind == LLM_ANTHROPIC) ? "message" : "completion", ev);
+    if (st != ST_OK) {
+        return st;
+    }
+    if (kind == LLM_ANTHROPIC) {
+        st = a_whole(&d, body, text, text_cap, &used, ev);
+    } else {
+        st = o_whole(&d, body, text, text_cap, &used, ev);
+    }
+    json_release(&d);
+    if (st == ST_OK) {
+        ev->done = true;
+        if (used > 0u) {
+            ev->text = (strv){ text, used };
+        }
+    }
+    return st;
+}
+
 /* ---- error bodies ------------------------------------------------------- */
 
 size_t llm_wire_error_message(strv body, char *buf, size_t cap)
@@ -779,7 +925,7 @@ st_t llm_wire_body(llm_kind kind, const llm_req *req, char *buf, size_t cap, siz
         json_w_arr_begin(&w);
         put_msgs(&w, req);
         json_w_arr_end(&w);
-        json_w_kbool(&w, "stream", true);
+        json_w_kbool(&w, "stream", !req->whole);
     } else {
         json_w_key(&w, "messages");
         json_w_arr_begin(&w);
@@ -793,8 +939,8 @@ st_t llm_wire_body(llm_kind kind, const llm_req *req, char *buf, size_t cap, siz
         json_w_arr_end(&w);
         json_w_ki64(&w, "max_tokens", req->max_tokens);
         json_w_kf64(&w, "temperature", req->temperature);
-        json_w_kbool(&w, "stream", true);
-        if (req->stream_options) {
+        json_w_kbool(&w, "stream", !req->whole);
+        if (req->stream_options && !req->whole) {
             json_w_key(&w, "stream_options");
             json_w_obj_begin(&w);
             json_w_kbool(&w, "include_usage", true);

@@ -1,9 +1,11 @@
 /*
  * llm_wire.h - what roost says to an LLM provider and what it reads back,
  * for the two wire protocols of fleet.md §7.8: the Anthropic Messages API
- * and OpenAI-compatible chat completions, both streaming. Pure functions
- * over caller buffers: request headers and body out; one SSE event (as
- * src/out/sse_in.h dispatches it) or a non-2xx error body in. No I/O.
+ * and OpenAI-compatible chat completions, each streaming or whole (one
+ * JSON reply, fleet.md §10.1's builder turns). Pure functions over caller
+ * buffers: request headers and body out; one SSE event (as
+ * src/out/sse_in.h dispatches it), a whole 200 reply or a non-2xx error
+ * body in. No I/O.
  *
  * Decoding one event (llm_wire_decode) fills an llm_event with what the
  * event says; most events say little (a ping, a content_block_start, an
@@ -31,6 +33,20 @@
  *   In both, a member that is absent or null is "not reported"; a member
  *   present with the wrong type is malformed. Token counts reported later
  *   replace earlier ones (Anthropic's message_delta usage is cumulative).
+ *
+ * Decoding a whole reply (llm_wire_decode_whole) fills one llm_event with
+ * all of it: the text of every text part joined, usage, stop reason, done.
+ *
+ *   anthropic  {"content":[{"type":"text","text":...},...],"stop_reason",
+ *              "usage":{...}}: the texts of the "text" blocks in order
+ *              (other block types, thinking or tool_use, are skipped);
+ *              usage as message_start's; "content" must be an array
+ *   openai     {"choices":[{"message":{"content":...},"finish_reason"}],
+ *              "usage":{...}}: choices[0] only; content a string, or
+ *              null/absent (no text: a refusal, a tool call); choices must
+ *              be a non-empty array
+ *   An "error" member that is not null (and for anthropic a "type" of
+ *   "error") is the provider's error: ST_IO as in a stream.
  */
 #ifndef ROOST_OUT_LLM_WIRE_H
 #define ROOST_OUT_LLM_WIRE_H
@@ -97,6 +113,8 @@ typedef struct {
     size_t nmsgs;
     bool stream_options;    /* openai: add stream_options.include_usage (the
                                retry after a 400 goes without it) */
+    bool whole;             /* a non-streaming call: "stream":false, never
+                               stream_options (false: a stream) */
 } llm_req;
 
 /* The JSON request body into buf[0..cap) (not NUL-terminated), *len its
@@ -106,6 +124,7 @@ typedef struct {
  *   openai    {"model","messages":[{"role":"system","content"},
  *             {"role","content"}...],"max_tokens","temperature",
  *             "stream":true[,"stream_options":{"include_usage":true}]}
+ * With req->whole, "stream":false and no stream_options in both.
  * Strings are escaped by the JSON writer (invalid UTF-8 becomes U+FFFD).
  * Returns ST_OK, ST_TOOBIG when buf is too small, ST_INVAL when nmsgs > 0
  * with msgs NULL. */
@@ -114,9 +133,11 @@ st_t llm_wire_body(llm_kind kind, const llm_req *req, char *buf, size_t cap, siz
 /* ---- responses ---------------------------------------------------------- */
 
 typedef struct {
-    strv text;              /* a text delta, decoded, in the caller's text
-                               buffer; n == 0: none (empty deltas too) */
-    bool done;              /* message_stop / [DONE]: the response is whole */
+    strv text;              /* a text delta (a whole reply's text), decoded,
+                               in the caller's text buffer; n == 0: none
+                               (empty deltas too) */
+    bool done;              /* message_stop / [DONE] / a whole reply
+                               decoded: the response is whole */
     bool has_input_tokens;
     bool has_output_tokens;
     bool has_cache_creation;
@@ -146,6 +167,23 @@ typedef struct {
  * only with text_cap 0. Not reentrant (one static token array). */
 st_t llm_wire_decode(llm_kind kind, strv event, strv data, char *text, size_t text_cap,
                      llm_event *ev);
+
+/* Decode body, the whole JSON of a non-streaming kind reply (status 200),
+ * into *ev (cleared first): the joined text into text[0..text_cap) (not
+ * NUL-terminated; may hold U+0000), never longer than the body, so
+ * text_cap >= body.n always suffices; usage, stop reason, done. Returns
+ * ST_OK, or as llm_wire_decode:
+ *   ST_IO      the provider's error object; detail "<type>: <message>"
+ *   ST_BAD     not JSON, or not a reply of that kind (a member with the
+ *              wrong type, no "content" array, no choices)
+ *   ST_TOOBIG  the text does not fit text_cap, more than
+ *              CFG_LLM_JSON_TOKENS values, nested too deeply
+ * ST_BAD and ST_TOOBIG details name "message" (anthropic) or "completion"
+ * (openai) and what was wrong, e.g. "message: content is not an array".
+ * text may be NULL only with text_cap 0. Not reentrant (one static token
+ * array). */
+st_t llm_wire_decode_whole(llm_kind kind, strv body, char *text, size_t text_cap,
+                           llm_event *ev);
 
 /* The message of a non-2xx response body, into buf[0..cap) (cap >= 1),
  * NUL-terminated, always valid UTF-8; returns its length. Understood

@@ -140,6 +140,11 @@ class Reply:
     status        != 200: an HTTP error reply with the provider's JSON error
                   body (error_type/error_message override its fields,
                   error_body replaces it); retry_after adds Retry-After
+    whole_body    a non-streaming 200 reply: this body instead of the one
+                  built from the pieces (a dict or list is sent as JSON, a
+                  str or bytes as it is: a malformed reply, an error object
+                  with status 200); drops and stalls cut it as they cut the
+                  built one
     extra_headers dict of additional response headers
     """
 
@@ -149,7 +154,7 @@ class Reply:
                   input_tokens=None, output_tokens=None, cache_creation_input_tokens=None,
                   cache_read_input_tokens=None, stop_reason="end_turn", finish_reason=None,
                   model=None, ping_every=None, chunking=None, split_size=None, seed=None,
-                  status=200, retry_after=None, extra_headers=None)
+                  status=200, retry_after=None, extra_headers=None, whole_body=None)
 
     def __init__(self, **kw):
         for k in kw:
@@ -1066,22 +1071,32 @@ class FakeLLM:
         if req.kind == "anthropic":
             usage = {"input_tokens": req.input_tokens, "output_tokens": req.output_tokens}
             self._cache_usage(usage, reply)
+            # no text: an empty content array, as the API answers then
             doc = {"id": "msg_" + uuid.uuid4().hex[:24], "type": "message",
                    "role": "assistant", "model": model,
-                   "content": [{"type": "text", "text": reply.text}],
+                   "content": [{"type": "text", "text": reply.text}] if reply.text else [],
                    "stop_reason": reply.stop_reason, "stop_sequence": None,
                    "usage": usage}
         else:
             doc = {"id": "chatcmpl-" + uuid.uuid4().hex[:24], "object": "chat.completion",
                    "created": int(time.time()), "model": model,
                    "choices": [{"index": 0,
-                                "message": {"role": "assistant", "content": reply.text},
+                                "message": {"role": "assistant", "content": reply.text,
+                                            "refusal": None, "annotations": []},
                                 "logprobs": None,
                                 "finish_reason": self._finish(reply)}],
                    "usage": {"prompt_tokens": req.input_tokens,
                              "completion_tokens": req.output_tokens,
-                             "total_tokens": req.input_tokens + req.output_tokens}}
-        body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+                             "total_tokens": req.input_tokens + req.output_tokens},
+                   "system_fingerprint": "fp_fakellm"}
+        if reply.whole_body is None:
+            body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        elif isinstance(reply.whole_body, (bytes, bytearray)):
+            body = bytes(reply.whole_body)
+        elif isinstance(reply.whole_body, str):
+            body = reply.whole_body.encode("utf-8")
+        else:
+            body = json.dumps(reply.whole_body, ensure_ascii=False).encode("utf-8")
         out.head(200, [("Content-Type", "application/json"),
                        ("Content-Length", str(len(body)))] + self._common_headers(req))
         cut = reply.drop_after if reply.drop_after is not None else reply.stall_after

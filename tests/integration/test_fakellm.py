@@ -801,9 +801,29 @@ def test_openai_non_streaming(fake):
     r = call(fake, "openai", stream=False)
     doc = r.json()
     assert doc["object"] == "chat.completion"
-    assert doc["choices"][0]["message"] == {"role": "assistant", "content": "whole"}
+    assert doc["choices"][0]["message"] == {"role": "assistant", "content": "whole",
+                                            "refusal": None, "annotations": []}
     assert doc["choices"][0]["finish_reason"] == "stop"
     assert doc["usage"] == {"prompt_tokens": 2, "completion_tokens": 1, "total_tokens": 3}
+
+
+def test_anthropic_non_streaming_without_text(fake):
+    fake.script(fakellm.text())
+    doc = call(fake, stream=False).json()
+    assert doc["content"] == [] and doc["stop_reason"] == "end_turn"
+
+
+@pytest.mark.parametrize("body,raw", [
+    ({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+     b'{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}'),
+    ("not json {", b"not json {"),
+    (b"\xff", b"\xff"),
+])
+def test_non_streaming_body_replaced(fake, body, raw):
+    fake.script(fakellm.text("unused", whole_body=body))
+    r = call(fake, stream=False)
+    assert r.status == 200 and r.body == raw
+    assert int(r.headers["content-length"]) == len(raw)
 
 
 def test_non_streaming_drop(fake):

@@ -6,11 +6,14 @@ these tests check what a chat request will build on: streamed text in
 order, usage and stop reason, and each way a call can end (HTTP errors,
 drops, provider error events, timeouts, refused connections, failed
 certificate checks), plus cancel, pause/resume and slot reuse, over HTTP and
-TLS, with no C-library allocation after init.
+TLS, with no C-library allocation after init. Whole (non-streaming) calls,
+as the builder makes them, end the same ways with the same details; their
+reply is one JSON body, held whole up to CFG_LLM_SSE_BYTES.
 """
 
 import json
 import os
+import re
 import socket
 import subprocess
 
@@ -216,6 +219,196 @@ def test_no_libc_heap_after_init(llm_call, shim, tmp_path):
         r, texts, ends = run(llm_call, f, ["--calls", "2"],
                              env={"LD_PRELOAD": shim, "ROOST_SHIM_REPORT": str(report)})
         assert [e["st"] for e in ends] == ["ok", "ok"], r.stdout + r.stderr
+        text = report.read_text()
+        summary = [x for x in text.splitlines() if x.startswith("allocs_after_poll=")]
+        assert summary, text
+        fields = dict(kv.split("=") for kv in summary[-1].split())
+        assert fields["allocs_after_poll"] == "0" and fields["frees_after_poll"] == "0", text[:8000]
+    finally:
+        f.stop()
+
+
+# ---------------------------------------------------------------------------
+# Whole (non-streaming) calls: llm_call --whole (fleet.md §10.1's builder turns)
+# ---------------------------------------------------------------------------
+
+WHOLE_BODY = json.dumps({"model": "claude-test", "max_tokens": 100, "stream": False,
+                         "messages": [{"role": "user", "content": "hi"}]})
+OPENAI_WHOLE_BODY = json.dumps({"model": "gpt-test", "max_tokens": 100, "stream": False,
+                                "messages": [{"role": "user", "content": "hi"}]})
+KINDS = ["anthropic", "openai"]
+
+
+def run_whole(tool, fake, args=(), kind="anthropic", **kw):
+    if kind == "openai":
+        return run(tool, fake, ["--whole", "--kind", "openai"] + list(args),
+                   body=OPENAI_WHOLE_BODY, url=fake.openai_base_url + "/chat/completions", **kw)
+    return run(tool, fake, ["--whole"] + list(args), body=WHOLE_BODY, **kw)
+
+
+def exact_reply(n):
+    """A Messages reply of exactly n bytes (its text padded) and its text."""
+    doc = {"content": [{"type": "text", "text": ""}], "stop_reason": "end_turn"}
+    text = "z" * (n - len(json.dumps(doc, separators=(",", ":"))))
+    doc["content"][0]["text"] = text
+    body = json.dumps(doc, separators=(",", ":")).encode()
+    assert len(body) == n
+    return body, text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_whole_call_text_and_usage(llm_call, fake, kind):
+    fake.script(fakellm.text("Hel", "lo ", "wörld", "!\n\"q\"", input_tokens=812,
+                             output_tokens=11))
+    r, texts, ends = run_whole(llm_call, fake, kind=kind)
+    assert r.returncode == 0, r.stderr
+    assert texts == ["Hello wörld!\n\"q\""]          # one piece, once the reply is whole
+    assert len(ends) == 1
+    e = ends[0]
+    stop = "end_turn" if kind == "anthropic" else "stop"
+    assert (e["st"], e["http"], e["got_text"], e["in"], e["out"], e["stop"], e["detail"]) == \
+        ("ok", "200", "1", "812", "11", stop, ""), e
+    req = fake.requests[0]
+    assert req.json["stream"] is False and "stream_options" not in req.json
+    assert req.wait_done().outcome == "complete"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_whole_call_without_text(llm_call, plain, kind):
+    plain.script(fakellm.text(input_tokens=3, output_tokens=2, stop_reason="max_tokens"))
+    r, texts, ends = run_whole(llm_call, plain, kind=kind)
+    e = ends[0]
+    assert texts == []
+    stop = "max_tokens" if kind == "anthropic" else "length"
+    assert (e["st"], e["got_text"], e["in"], e["out"], e["stop"]) == ("ok", "0", "3", "2", stop), e
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("status", [529, 400])
+def test_whole_http_errors(llm_call, plain, kind, status):
+    plain.script(fakellm.http_error(status, message=f"nope {status}"))
+    r, texts, ends = run_whole(llm_call, plain, kind=kind)
+    e = ends[0]
+    assert texts == []
+    assert (e["st"], e["http"], e["got_text"]) == \
+        ("peer answered an HTTP error", str(status), "0"), e
+    assert e["detail"] == f"HTTP {status}: nope {status}", e
+
+
+def test_whole_drop_mid_body(llm_call, fake):
+    fake.script(fakellm.drop(["x" * 2000], after=0))   # half the body, then close
+    r, texts, ends = run_whole(llm_call, fake)
+    e = ends[0]
+    assert texts == []
+    assert (e["st"], e["http"], e["got_text"]) == ("i/o error", "200", "0"), e
+    assert e["detail"].startswith("stream error: "), e
+
+
+def test_whole_silence_mid_body_times_out(llm_call, plain):
+    plain.script(fakellm.stall(["x" * 2000], after=0))  # half the body, then nothing
+    r, texts, ends = run_whole(llm_call, plain, ["--idle-ms", "1000"])
+    plain.release()
+    e = ends[0]
+    assert texts == []
+    assert (e["st"], e["got_text"]) == ("timed out", "0"), e
+    assert e["detail"].startswith("stream error: "), e
+
+
+@pytest.mark.parametrize("kind,body,st,detail", [
+    ("anthropic", "not json {", "malformed input",
+     "message: malformed JSON: Expecting value at byte 0"),
+    ("anthropic", {"type": "message", "content": "Hello"}, "malformed input",
+     "message: content is not an array"),
+    ("anthropic", {"type": "message", "content": [{"type": "text", "text": 5}]},
+     "malformed input", "message: a text block's text is not a string"),
+    ("openai", {"object": "chat.completion", "choices": []}, "malformed input",
+     "completion: choices is empty"),
+    # a server that streams although asked not to
+    ("openai", 'data: {"choices":[{"delta":{"content":"x"}}]}\n\ndata: [DONE]\n\n',
+     "malformed input", "completion: malformed JSON: Expecting value at byte 0"),
+    # the provider's error object with status 200
+    ("anthropic", {"type": "error", "error": {"type": "overloaded_error",
+                                              "message": "Overloaded"}},
+     "i/o error", "overloaded_error: Overloaded"),
+    ("openai", {"error": {"message": "The server had an error", "type": "server_error",
+                          "param": None, "code": None}},
+     "i/o error", "server_error: The server had an error"),
+], ids=["not-json", "content-string", "text-number", "no-choices", "sse", "a-error",
+        "o-error"])
+def test_whole_malformed_or_error_reply(llm_call, plain, kind, body, st, detail):
+    plain.script(fakellm.text("unused", whole_body=body))
+    r, texts, ends = run_whole(llm_call, plain, kind=kind)
+    e = ends[0]
+    assert texts == []
+    assert (e["st"], e["http"], e["got_text"], e["detail"]) == (st, "200", "0", detail), e
+
+
+def test_whole_reply_larger_than_its_buffer(llm_call, plain):
+    plain.script(fakellm.text("y" * 200_000))
+    r, texts, ends = run_whole(llm_call, plain)
+    e = ends[0]
+    assert texts == []
+    assert (e["st"], e["http"], e["got_text"]) == ("too large", "200", "0"), e
+    m = re.fullmatch(r"stream error: a reply larger than its (\d+)-byte buffer "
+                     r"\(CFG_LLM_SSE_BYTES\)", e["detail"])
+    assert m, e
+    limit = int(m.group(1))
+    # exactly the buffer fits; one byte more does not
+    body, text = exact_reply(limit)
+    plain.script(fakellm.text("unused", whole_body=body))
+    r, texts, ends = run_whole(llm_call, plain)
+    assert [x["st"] for x in ends] == ["ok"] and texts == [text], r.stdout[-300:]
+    plain.script(fakellm.text("unused", whole_body=exact_reply(limit + 1)[0]))
+    r, texts, ends = run_whole(llm_call, plain)
+    assert texts == [] and ends[0]["st"] == "too large", ends
+
+
+def test_whole_headers_late(llm_call, plain):
+    plain.script(fakellm.text("late", headers_delay=5.0 * SLOW))
+    r, texts, ends = run_whole(llm_call, plain, ["--timeout-ms", str(int(400 * SLOW))])
+    e = ends[0]
+    assert texts == []
+    assert (e["st"], e["got_text"]) == ("timed out", "0"), e
+    assert e["detail"].startswith("connect error: "), e
+
+
+def test_whole_connection_refused(llm_call, plain):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    r, texts, ends = run(llm_call, plain, ["--whole"], body=WHOLE_BODY,
+                         url=f"http://127.0.0.1:{port}/v1/messages")
+    e = ends[0]
+    assert (e["st"], e["http"], e["got_text"]) == ("i/o error", "0", "0"), e
+    assert e["detail"].startswith("connect error: "), e
+
+
+def test_whole_cancel_from_its_text(llm_call, plain):
+    plain.script(fakellm.text("all ", "of it"))
+    r, texts, ends = run_whole(llm_call, plain, ["--cancel-after", "1"])
+    assert texts == ["all of it"] and ends == [] and "cancelled" in r.stdout, r.stdout
+    assert "slots_high=1 used=0" in r.stdout
+
+
+def test_whole_text_refused_by_the_sink_still_ends(llm_call, plain):
+    # on_text returning false does not apply to a whole call: the end follows
+    plain.script(fakellm.text("all ", "of it"))
+    r, texts, ends = run_whole(llm_call, plain, ["--pause-ms", "30"])
+    assert texts == ["all of it"] and [e["st"] for e in ends] == ["ok"], r.stdout
+
+
+@pytest.mark.skipif(SANITIZED, reason="ASan replaces malloc; the shim measures the plain build")
+def test_whole_slot_reused_no_libc_heap_after_init(llm_call, shim, tmp_path):
+    f = fakellm.FakeLLM(tls=True).start()
+    try:
+        f.script(fakellm.text("no ", "malloc"), times=2)
+        report = tmp_path / "shim.txt"
+        r, texts, ends = run_whole(llm_call, f, ["--calls", "2"],
+                                   env={"LD_PRELOAD": shim, "ROOST_SHIM_REPORT": str(report)})
+        assert texts == ["no malloc"] * 2, r.stdout + r.stderr
+        assert [e["st"] for e in ends] == ["ok", "ok"], r.stdout + r.stderr
+        assert "slots_high=1 used=0" in r.stdout
         text = report.read_text()
         summary = [x for x in text.splitlines() if x.startswith("allocs_after_poll=")]
         assert summary, text

@@ -1,17 +1,19 @@
 /*
- * llm_call - one streaming LLM call through roost's engine (src/out/llm),
- * driven by roost's own poll loop (net_turn), for test_llm_engine.py.
+ * llm_call - one LLM call through roost's engine (src/out/llm), driven by
+ * roost's own poll loop (net_turn), for test_llm_engine.py.
  *
  *   llm_call [--kind anthropic|openai] [--key K] [--ca FILE] [--timeout-ms N]
- *            [--idle-ms N] [--cancel-after N] [--pause-ms N] [--calls N] URL BODY
+ *            [--idle-ms N] [--cancel-after N] [--pause-ms N] [--calls N]
+ *            [--whole] URL BODY
  *
  * stdout, one line each: `text <json string>` per delta, then
  * `end st=<status> http=<n> got_text=<0|1> in=<n> out=<n> stop=<reason>
  * detail=<text>` (or `cancelled` after --cancel-after N deltas). --pause-ms:
  * the sink refuses after each delta (the call pauses) and resumes it that
  * many ms later. --calls N: the same call N times one after the other (a
- * slot and its connection are reused). The malloc shim arms at the first
- * poll(), so everything after init is counted.
+ * slot and its connection are reused). --whole: a whole (non-streaming)
+ * call, llm_start_whole; BODY should then say "stream": false. The malloc
+ * shim arms at the first poll(), so everything after init is counted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +99,7 @@ int main(int argc, char **argv)
     const char *url = NULL;
     const char *body = NULL;
     int calls = 1;
+    bool whole = false;
     int i;
     st_t st;
     memset(&t, 0, sizeof t);
@@ -121,6 +124,8 @@ int main(int argc, char **argv)
             g_pause_ms = (unsigned)strtoul(argv[++i], NULL, 10);
         } else if ((strcmp(a, "--calls") == 0) && (i + 1 < argc)) {
             calls = atoi(argv[++i]);
+        } else if (strcmp(a, "--whole") == 0) {
+            whole = true;
         } else if (url == NULL) {
             url = a;
         } else {
@@ -154,7 +159,8 @@ int main(int argc, char **argv)
         uint64_t end = clock_mono_ms() + 60000u;
         g_done = false;
         g_deltas = 0;
-        st = llm_start(&t, body, strlen(body), &sink, NULL, &g_call);
+        st = whole ? llm_start_whole(&t, body, strlen(body), &sink, NULL, &g_call)
+                   : llm_start(&t, body, strlen(body), &sink, NULL, &g_call);
         if (st != ST_OK) {
             printf("start %s\n", status_str(st));
             return 1;

@@ -3,7 +3,8 @@
  * behind the SSE parser (src/out/sse_in.c) the way an outbound call uses
  * them: real-shaped Anthropic and OpenAI streams fed whole, byte by byte
  * and in random pieces (with LF, CRLF and CR line ends) must all decode to
- * the same text, usage and stop reason.
+ * the same text, usage and stop reason; whole (non-streaming) replies of
+ * both kinds.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -598,6 +599,250 @@ static void test_openai_decode(void)
     T_EQ_MEM(ev.text.p, ev.text.n, "x");
 }
 
+/* ---- whole (non-streaming) replies -------------------------------------- */
+
+static st_t whole(llm_kind kind, const char *body, llm_event *ev)
+{
+    static char tbuf[256];
+    return llm_wire_decode_whole(kind, strv_from_cstr(body), tbuf, sizeof(tbuf), ev);
+}
+
+/* A Messages API reply as the API sends it: a thinking block, two text
+ * blocks around a tool_use block, the cache fields and newer usage members. */
+static const char k_anthropic_whole[] =
+    "{\"id\":\"msg_01XFDUDYJgAACzvnptvVoYEL\",\"type\":\"message\",\"role\":\"assistant\","
+    "\"model\":\"claude-sonnet-4-20250514\",\"content\":["
+    "{\"type\":\"thinking\",\"thinking\":\"Let me think.\",\"signature\":\"EqQBCgIYAhIM\"},"
+    "{\"type\":\"text\",\"text\":\"Hello\"},"
+    "{\"type\":\"tool_use\",\"id\":\"toolu_01A\",\"name\":\"get_weather\",\"input\":{\"city\":\"Oslo\"}},"
+    "{\"type\":\"text\",\"text\":\", w\\u00f6rld \\ud83d\\udc4b\\n\"}],"
+    "\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":2095,"
+    "\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":1500,\"cache_creation\":"
+    "{\"ephemeral_5m_input_tokens\":0,\"ephemeral_1h_input_tokens\":0},\"output_tokens\":503,"
+    "\"service_tier\":\"standard\"}}";
+
+static void test_anthropic_whole(void)
+{
+    static llm_event ev;
+    static char exact[19];
+    static char data[8192];
+    size_t n;
+    size_t i;
+
+    T_EQ_INT(whole(LLM_ANTHROPIC, k_anthropic_whole, &ev), ST_OK);
+    T_EQ_MEM(ev.text.p, ev.text.n, "Hello, w\xC3\xB6rld \xF0\x9F\x91\x8B\n");
+    T_CHECK(ev.done);
+    T_EQ_STR(ev.stop_reason, "end_turn");
+    T_CHECK(ev.has_input_tokens && ev.has_output_tokens && ev.has_cache_creation && ev.has_cache_read);
+    T_EQ_INT(ev.input_tokens, 2095);
+    T_EQ_INT(ev.output_tokens, 503);
+    T_EQ_INT(ev.cache_creation_input_tokens, 0);
+    T_EQ_INT(ev.cache_read_input_tokens, 1500);
+    T_EQ_STR(ev.detail, "");
+
+    /* the text buffer: exactly enough for both blocks, then one byte short */
+    T_EQ_INT(llm_wire_decode_whole(LLM_ANTHROPIC, STRV_LIT(k_anthropic_whole), exact,
+                                   sizeof(exact), &ev),
+             ST_OK);
+    T_EQ_INT(ev.text.n, sizeof(exact));
+    T_CHECK(ev.text.p == exact);
+    T_EQ_INT(llm_wire_decode_whole(LLM_ANTHROPIC, STRV_LIT(k_anthropic_whole), exact,
+                                   sizeof(exact) - 1u, &ev),
+             ST_TOOBIG);
+    T_EQ_STR(ev.detail, "message: text larger than the text buffer");
+    T_CHECK(!ev.done);
+    /* no buffer at all: fine while there is no text */
+    T_EQ_INT(llm_wire_decode_whole(LLM_ANTHROPIC, STRV_LIT("{\"content\":[{\"type\":\"text\",\"text\":\"\"}]}"),
+                                   NULL, 0u, &ev),
+             ST_OK);
+    T_EQ_INT(ev.text.n, 0);
+    T_EQ_INT(llm_wire_decode_whole(LLM_ANTHROPIC, STRV_LIT("{\"content\":[{\"type\":\"text\",\"text\":\"a\"}]}"),
+                                   NULL, 0u, &ev),
+             ST_TOOBIG);
+
+    /* minimal shapes: no text, nothing reported but the content array */
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"content\":[]}", &ev), ST_OK);
+    T_CHECK(ev.done && (ev.text.n == 0u) && !ev.has_input_tokens && !ev.has_output_tokens);
+    T_EQ_STR(ev.stop_reason, "");
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"content\":[{\"type\":\"text\",\"text\":\"a\\u0000b\"}],"
+                                  "\"stop_reason\":\"max_tokens\",\"usage\":null}", &ev),
+             ST_OK);
+    T_EQ_MEM(ev.text.p, ev.text.n, "a\0b");
+    T_EQ_STR(ev.stop_reason, "max_tokens");
+    T_CHECK(!ev.has_input_tokens);
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"content\":[],\"stop_reason\":null,\"usage\":{\"output_tokens\":7}}",
+                   &ev),
+             ST_OK);
+    T_CHECK(!ev.has_input_tokens && ev.has_output_tokens && !ev.has_cache_read);
+    T_EQ_INT(ev.output_tokens, 7);
+
+    /* not a Messages reply */
+    T_EQ_INT(whole(LLM_ANTHROPIC, "", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "message: malformed JSON: Expecting value at byte 0");
+    T_EQ_INT(whole(LLM_ANTHROPIC, "<html>502</html>", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "message: malformed JSON: Expecting value at byte 0");
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"content\":[]", &ev), ST_BAD);
+    T_EQ_INT(whole(LLM_ANTHROPIC, "event: message_start\ndata: {}\n\n", &ev), ST_BAD);
+    T_EQ_INT(whole(LLM_ANTHROPIC, "[]", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "message: not a JSON object");
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"type\":\"message\"}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "message: content is not an array");
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"content\":null}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "message: content is not an array");
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"content\":\"Hello\"}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "message: content is not an array");
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"content\":[\"Hello\"]}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "message: a content block is not an object");
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"content\":[{\"text\":\"a\"}]}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "message: a content block's type is not a string");
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"content\":[{\"type\":\"text\",\"text\":5}]}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "message: a text block's text is not a string");
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"content\":[{\"type\":\"text\"}]}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "message: a text block's text is not a string");
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"content\":[{\"type\":\"tool_use\",\"text\":5}]}", &ev), ST_OK);
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"content\":[],\"stop_reason\":7}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "message: the stop reason is not a string");
+    T_EQ_INT(whole(LLM_ANTHROPIC,
+                   "{\"content\":[],\"stop_reason\":\"0123456789012345678901234567890123\"}", &ev),
+             ST_BAD);
+    T_EQ_STR(ev.detail, "message: the stop reason is too long");
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"content\":[],\"usage\":[]}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "message: usage is not an object");
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"content\":[],\"usage\":{\"input_tokens\":-1}}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "message: a usage token count is not a non-negative integer");
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"content\":[],\"usage\":{\"cache_read_input_tokens\":\"1\"}}",
+                   &ev),
+             ST_BAD);
+    /* an OpenAI reply is not a Messages reply */
+    T_EQ_INT(whole(LLM_ANTHROPIC,
+                   "{\"choices\":[{\"message\":{\"content\":\"x\"},\"finish_reason\":\"stop\"}]}", &ev),
+             ST_BAD);
+    T_EQ_STR(ev.detail, "message: content is not an array");
+
+    /* the provider's error object with status 200 */
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+                                  "\"message\":\"Overloaded\"},\"request_id\":\"req_011\"}", &ev),
+             ST_IO);
+    T_EQ_STR(ev.detail, "overloaded_error: Overloaded");
+    T_CHECK(!ev.done);
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"error\":\"flat\",\"content\":[]}", &ev), ST_IO);
+    T_EQ_STR(ev.detail, "flat");
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"type\":\"error\"}", &ev), ST_IO);
+    T_EQ_STR(ev.detail, "{\"type\":\"error\"}");
+    T_EQ_INT(whole(LLM_ANTHROPIC, "{\"error\":null,\"content\":[]}", &ev), ST_OK);
+
+    /* more values than CFG_LLM_JSON_TOKENS */
+    n = (size_t)snprintf(data, sizeof(data), "{\"content\":[");
+    for (i = 0u; i < (size_t)CFG_LLM_JSON_TOKENS; i++) {
+        memcpy(data + n, "0,", 2u);
+        n += 2u;
+    }
+    memcpy(data + n, "0]}", 4u);
+    T_EQ_INT(whole(LLM_ANTHROPIC, data, &ev), ST_TOOBIG);
+    T_CHECK(strncmp(ev.detail, "message: JSON too large: too many tokens", 40u) == 0);
+}
+
+/* A chat completion as OpenAI sends it. */
+static const char k_openai_whole[] =
+    "{\"id\":\"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT\",\"object\":\"chat.completion\","
+    "\"created\":1741569952,\"model\":\"gpt-4.1-2025-04-14\",\"choices\":[{\"index\":0,"
+    "\"message\":{\"role\":\"assistant\",\"content\":\"Hi th\\u00e9re\\n\\\"you\\\"\",\"refusal\":null,"
+    "\"annotations\":[]},\"logprobs\":null,\"finish_reason\":\"length\"},{\"index\":1,\"message\":"
+    "{\"role\":\"assistant\",\"content\":\"second choice\"},\"finish_reason\":\"stop\"}],"
+    "\"usage\":{\"prompt_tokens\":19,\"completion_tokens\":10,\"total_tokens\":29,"
+    "\"prompt_tokens_details\":{\"cached_tokens\":0,\"audio_tokens\":0},"
+    "\"completion_tokens_details\":{\"reasoning_tokens\":0,\"audio_tokens\":0}},"
+    "\"service_tier\":\"default\",\"system_fingerprint\":\"fp_e2bde53e6e\"}";
+
+static void test_openai_whole(void)
+{
+    static llm_event ev;
+
+    T_EQ_INT(whole(LLM_OPENAI, k_openai_whole, &ev), ST_OK);
+    T_EQ_MEM(ev.text.p, ev.text.n, "Hi th\xC3\xA9re\n\"you\"");
+    T_CHECK(ev.done);
+    T_EQ_STR(ev.stop_reason, "length");
+    T_CHECK(ev.has_input_tokens && ev.has_output_tokens && !ev.has_cache_creation && !ev.has_cache_read);
+    T_EQ_INT(ev.input_tokens, 19);
+    T_EQ_INT(ev.output_tokens, 10);
+
+    /* null content (a refusal), no content (a tool call): no text */
+    T_EQ_INT(whole(LLM_OPENAI, "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":null,"
+                               "\"refusal\":\"I can't help with that.\"},\"finish_reason\":\"stop\"}]}",
+                   &ev),
+             ST_OK);
+    T_CHECK(ev.done && (ev.text.n == 0u) && !ev.has_input_tokens);
+    T_EQ_STR(ev.stop_reason, "stop");
+    T_EQ_INT(whole(LLM_OPENAI, "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"tool_calls\":"
+                               "[{\"id\":\"call_1\",\"type\":\"function\"}]},\"finish_reason\":"
+                               "\"tool_calls\"}],\"usage\":null}",
+                   &ev),
+             ST_OK);
+    T_EQ_INT(ev.text.n, 0);
+    T_EQ_STR(ev.stop_reason, "tool_calls");
+    /* llama.cpp / Ollama: fewer members */
+    T_EQ_INT(whole(LLM_OPENAI, "{\"choices\":[{\"message\":{\"content\":\"ok\"}}],"
+                               "\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":null}}",
+                   &ev),
+             ST_OK);
+    T_EQ_MEM(ev.text.p, ev.text.n, "ok");
+    T_CHECK(ev.has_input_tokens && !ev.has_output_tokens);
+    T_EQ_STR(ev.stop_reason, "");
+
+    /* not a chat completion */
+    T_EQ_INT(whole(LLM_OPENAI, "data: [DONE]", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "completion: malformed JSON: Expecting value at byte 0");
+    T_EQ_INT(whole(LLM_OPENAI, "\"text\"", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "completion: not a JSON object");
+    T_EQ_INT(whole(LLM_OPENAI, "{}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "completion: choices is not an array");
+    T_EQ_INT(whole(LLM_OPENAI, "{\"choices\":null,\"usage\":{\"prompt_tokens\":1}}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "completion: choices is not an array");
+    T_EQ_INT(whole(LLM_OPENAI, "{\"choices\":{\"message\":{\"content\":\"x\"}}}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "completion: choices is not an array");
+    T_EQ_INT(whole(LLM_OPENAI, "{\"choices\":[]}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "completion: choices is empty");
+    T_EQ_INT(whole(LLM_OPENAI, "{\"choices\":[\"x\"]}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "completion: choices[0] is not an object");
+    T_EQ_INT(whole(LLM_OPENAI, "{\"choices\":[{\"finish_reason\":\"stop\"}]}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "completion: choices[0].message is not an object");
+    /* a stream chunk is not a completion */
+    T_EQ_INT(whole(LLM_OPENAI, "{\"choices\":[{\"delta\":{\"content\":\"x\"}}]}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "completion: choices[0].message is not an object");
+    T_EQ_INT(whole(LLM_OPENAI, "{\"choices\":[{\"message\":\"x\"}]}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "completion: choices[0].message is not an object");
+    T_EQ_INT(whole(LLM_OPENAI, "{\"choices\":[{\"message\":{\"content\":5}}]}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "completion: choices[0].message.content is not a string");
+    T_EQ_INT(whole(LLM_OPENAI, "{\"choices\":[{\"message\":{\"content\":[{\"type\":\"text\"}]}}]}", &ev),
+             ST_BAD);
+    T_EQ_STR(ev.detail, "completion: choices[0].message.content is not a string");
+    T_EQ_INT(whole(LLM_OPENAI, "{\"choices\":[{\"message\":{},\"finish_reason\":false}]}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "completion: the stop reason is not a string");
+    T_EQ_INT(whole(LLM_OPENAI, "{\"choices\":[{\"message\":{}}],\"usage\":7}", &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "completion: usage is not an object");
+    T_EQ_INT(whole(LLM_OPENAI, "{\"choices\":[{\"message\":{}}],\"usage\":{\"completion_tokens\":1.5}}",
+                   &ev),
+             ST_BAD);
+    T_EQ_STR(ev.detail, "completion: a usage token count is not a non-negative integer");
+    /* a Messages reply is not a completion */
+    T_EQ_INT(whole(LLM_OPENAI, k_anthropic_whole, &ev), ST_BAD);
+    T_EQ_STR(ev.detail, "completion: choices is not an array");
+
+    /* the provider's error object with status 200 */
+    T_EQ_INT(whole(LLM_OPENAI, "{\"error\":{\"message\":\"The server had an error\",\"type\":"
+                               "\"server_error\",\"param\":null,\"code\":null}}",
+                   &ev),
+             ST_IO);
+    T_EQ_STR(ev.detail, "server_error: The server had an error");
+    T_EQ_INT(whole(LLM_OPENAI, "{\"error\":\"model 'llama9' not found\"}", &ev), ST_IO);
+    T_EQ_STR(ev.detail, "model 'llama9' not found");
+    T_EQ_INT(whole(LLM_OPENAI, "{\"error\":{\"code\":500}}", &ev), ST_IO);
+    T_EQ_STR(ev.detail, "{\"error\":{\"code\":500}}");
+    T_EQ_INT(whole(LLM_OPENAI, "{\"error\":null,\"choices\":[{\"message\":{\"content\":\"y\"}}]}", &ev),
+             ST_OK);
+    T_EQ_MEM(ev.text.p, ev.text.n, "y");
+}
+
 /* ---- error bodies ------------------------------------------------------- */
 
 static const char *errmsg(const char *body, char *buf, size_t cap)
@@ -712,6 +957,10 @@ static void test_body(void)
         "\"max_tokens\":1,\"temperature\":0,\"stream\":true}";
     static const char want_a2[] =
         "{\"model\":\"m\",\"max_tokens\":1,\"temperature\":1,\"messages\":[],\"stream\":true}";
+    static const char want_a3[] =
+        "{\"model\":\"m\",\"max_tokens\":1,\"temperature\":1,\"messages\":[],\"stream\":false}";
+    static const char want_o3[] =
+        "{\"model\":\"m\",\"messages\":[],\"max_tokens\":1,\"temperature\":1,\"stream\":false}";
 
     memset(&req, 0, sizeof(req));
     req.model = STRV_LIT("claude-sonnet-4-20250514");
@@ -754,6 +1003,18 @@ static void test_body(void)
     T_EQ_MEM(buf, len, want_a2);
     req.nmsgs = 1u;
     T_EQ_INT(llm_wire_body(LLM_ANTHROPIC, &req, buf, sizeof(buf), &len), ST_INVAL);
+
+    /* whole: "stream":false, and no stream_options even when asked */
+    req.nmsgs = 0u;
+    req.whole = true;
+    req.stream_options = true;
+    T_EQ_INT(llm_wire_body(LLM_ANTHROPIC, &req, buf, sizeof(buf), &len), ST_OK);
+    T_EQ_MEM(buf, len, want_a3);
+    T_EQ_INT(llm_wire_body(LLM_OPENAI, &req, buf, sizeof(buf), &len), ST_OK);
+    T_EQ_MEM(buf, len, want_o3);
+    for (cap = 0u; cap < (sizeof(want_o3) - 1u); cap++) {
+        T_EQ_INT(llm_wire_body(LLM_OPENAI, &req, buf, cap, &len), ST_TOOBIG);
+    }
 }
 
 static void test_headers(void)
@@ -818,6 +1079,8 @@ int main(void)
     T_RUN(test_openai_local_shapes);
     T_RUN(test_openai_stream_error);
     T_RUN(test_openai_decode);
+    T_RUN(test_anthropic_whole);
+    T_RUN(test_openai_whole);
     T_RUN(test_error_body);
     T_RUN(test_body);
     T_RUN(test_headers);
