@@ -292,7 +292,7 @@
 #define CFG_SQLITE_LOOKASIDE_COUNT 64
 #endif
 #ifndef CFG_STORE_MAX_STMTS
-#define CFG_STORE_MAX_STMTS 224        /* prepared statements made at init */
+#define CFG_STORE_MAX_STMTS 240        /* prepared statements made at init */
 #endif
 #ifndef CFG_STORE_MAX_PARTS
 #define CFG_STORE_MAX_PARTS 8          /* parts handed to store_add (families) */
@@ -637,6 +637,21 @@
  * longer one fails that call ("response too long"). */
 #ifndef CFG_CHAT_TEXT_MAX
 #define CFG_CHAT_TEXT_MAX 1048576u
+#endif
+/* One-shot LLM calls running at once (engine/call.h: the fleet builder's
+ * turns and skill generation); beyond, the request is refused with 503. */
+#ifndef CFG_ENGINE_CALLS
+#define CFG_ENGINE_CALLS 16
+#endif
+/* A one-shot call's reply buffer in the chat heap while it runs: half for
+ * the reply body (a generated skill of 4096 tokens, escaped twice, stays
+ * well inside 48 KiB), half for its decoded text. */
+#ifndef CFG_ENGINE_REPLY_BYTES
+#define CFG_ENGINE_REPLY_BYTES (96u * 1024u)
+#endif
+/* Builder WebSockets (/ws/builder/{id}) open at once; beyond, 1013. */
+#ifndef CFG_BUILDER_WS
+#define CFG_BUILDER_WS 32
 #endif
 /* Distinct sub-agent tasks counted per request for cycle detection; tasks
  * beyond it are not counted (and so never reported as a cycle). */

@@ -36,6 +36,7 @@
 #include "core/fault.h"
 #include "core/log.h"
 #include "core/pool.h"
+#include "engine/provider.h"
 #include "engine/spawn.h"
 #include "json/write.h"
 
@@ -44,21 +45,15 @@
 #define SUMMARY_BYTES 200u
 #define UPDATE_EVERY_MS 250u
 #define TASK_SHOWN_BYTES 1000u
-#define KEY_BYTES CFG_LLM_KEY_BYTES
-#define URL_BYTES ((size_t)CFG_CONF_VALUE_BYTES + 32u)
 
 chat_agent g_chat_agents[CFG_CHAT_AGENTS];
-static const engine_host *g_host;
-
 void chat_agents_set_host(const engine_host *h)
 {
-    g_host = h;
+    engine_host_set(h);
 }
 
 static uint64_t g_wait_seq;
 static timer_id g_pump = TIMER_NONE;
-static char g_key[KEY_BYTES];
-static char g_url[URL_BYTES];
 
 static bool on_text(void *ctx, strv text);
 static void on_end(void *ctx, const llm_result *res);
@@ -122,7 +117,7 @@ static void agent_free(chat_agent *a)
         a->call = NULL;
     }
     if (a->registered) {
-        g_host->agent_unregister(a->id);
+        engine_host_get()->agent_unregister(a->id);
     }
     chat_buf_free(&a->sys);
     chat_buf_free(&a->task);
@@ -422,7 +417,7 @@ static void pause_timeout(void *arg)
     if (r->in_use && r->paused) {
         LOG_I(MOD, "request %s: no budget decision within %u ms: stopped", r->request_id,
               (unsigned)g_chat_cfg->budget_pause_timeout_ms);
-        g_host->budget_forget(r->request_id);
+        engine_host_get()->budget_forget(r->request_id);
         budget_stop(r);
     }
 }
@@ -468,7 +463,7 @@ static void exhausted(chat_req *r)
         agent_ids(&e.w, r, false);
         ev_send(r, &e, "budget_exhausted");
     }
-    st = g_host->budget_pause(r->request_id, budget_decide, r);
+    st = engine_host_get()->budget_pause(r->request_id, budget_decide, r);
     if (st != ST_OK) {
         /* stop, but not from here (this may run inside a call's callback) */
         LOG_W(MOD, "request %s: cannot wait for a budget decision (%s): stopped",
@@ -548,7 +543,7 @@ static void cancel_one(chat_agent *a, const char *reason, bool tell)
         g_chat_stats.cancelled++;
     }
     if (a->registered) {
-        g_host->agent_unregister(a->id);
+        engine_host_get()->agent_unregister(a->id);
         a->registered = false;
     }
     a->status = AS_CANCELLED;
@@ -697,7 +692,6 @@ static st_t start_call(chat_agent *a)
     size_t bound;
     size_t i;
     size_t len = 0u;
-    size_t keyn = 0u;
     llm_req q;
     llm_target t;
     st_t st = ST_OK;
@@ -745,25 +739,9 @@ static st_t start_call(chat_agent *a)
         call_failed(a, &res);
         return ST_OK;
     }
-    g_key[0] = '\0';
-    if (strlen(p->api_key_secret) > 0u) {
-        st_t ks = g_host->secret(p->api_key_secret, g_key, sizeof g_key, &keyn);
-        if (ks != ST_OK) {
-            keyn = 0u;
-            if ((p->env_key != NULL) && (strlen(p->env_key) < sizeof g_key)) {
-                keyn = strlen(p->env_key);
-                (void)memcpy(g_key, p->env_key, keyn + 1u);
-            }
-        }
-    }
-    (void)snprintf(g_url, sizeof g_url, "%s%s", p->base_url, llm_wire_path(p->kind));
-    t.kind = p->kind;
-    t.url = g_url;
-    t.key = (strv){ g_key, keyn };
-    t.timeout_ms = p->timeout_ms;
-    t.idle_ms = p->timeout_ms;
+    engine_target(p, &t);
     st = llm_start(&t, a->body.p, a->body.n, &k_sink, a, &a->call);
-    (void)memset(g_key, 0, keyn);
+    engine_target_wipe();
     if (st == ST_FULL) {
         return st;
     }
@@ -916,30 +894,12 @@ static void call_ok(chat_agent *a, const llm_result *res)
     }
 }
 
-/* The failover reason of a failed call (§7.2), into buf. */
-static void failover_reason(const llm_result *res, char *buf, size_t cap)
-{
-    const char *d = res->detail;
-    if (res->st == ST_HTTP) {
-        (void)snprintf(buf, cap, "HTTP %d", res->http_status);
-    } else if (strncmp(d, "connect error: ", 15u) == 0) {
-        (void)snprintf(buf, cap, "%s", d);
-    } else if (strncmp(d, "stream error: ", 14u) == 0) {
-        (void)snprintf(buf, cap, "stream error before first token: %s", &d[14]);
-    } else {
-        (void)snprintf(buf, cap, "stream error before first token: %s", d);
-    }
-}
-
 static void call_failed(chat_agent *a, const llm_result *res)
 {
     chat_req *r = a->req;
     const chat_provider *p = cand_provider(r, a->cand);
     char msg[CFG_LLM_DETAIL_BYTES + 96u];
-    bool retryable = (res->st == ST_IO) || (res->st == ST_TIMEOUT) || (res->st == ST_BAD) ||
-                     (res->st == ST_TOOBIG) ||
-                     ((res->st == ST_HTTP) &&
-                      ((res->http_status == 429) || (res->http_status >= 500)));
+    bool retryable = engine_failover_ok(res);
     a->call = NULL;
     if ((p->kind == LLM_OPENAI) && (res->st == ST_HTTP) && (res->http_status == 400) &&
         !a->no_stream_options && !res->got_text) {
@@ -952,23 +912,12 @@ static void call_failed(chat_agent *a, const llm_result *res)
     }
     if (retryable && !res->got_text) {
         char reason[CFG_LLM_DETAIL_BYTES + 64u];
-        failover_reason(res, reason, sizeof reason);
+        engine_failover_reason(res, reason, sizeof reason);
         if ((a->cand + 1u) < r->ncand) {
-            ev_t e;
             const chat_provider *next = cand_provider(r, a->cand + 1u);
             LOG_W(MOD, "request %s: %s failed (%s): trying %s", r->request_id, p->name, reason,
                   next->name);
-            if (ev_begin(&e, chat_json_bound(reason, strlen(reason)), "provider_failover")) {
-                size_t len;
-                json_w_kstr(&e.w, "from_provider", p->name);
-                json_w_kstr(&e.w, "to_provider", next->name);
-                json_w_kstr(&e.w, "reason", reason);
-                len = ev_close(&e);
-                if (len > 0u) {
-                    (void)g_host->bus_publish(e.buf, len);   /* bus only (§7.2) */
-                }
-                heap_free(&g_chat_heap, e.buf);
-            }
+            engine_failover_publish(p->name, next->name, reason);   /* bus only (§7.2) */
             g_chat_stats.failovers++;
             a->cand++;
             a->no_stream_options = false;
@@ -1082,7 +1031,7 @@ static void announce(chat_agent *k)
         json_w_ku64(&e.w, "total", k->total);
         ev_send(r, &e, "agent_spawned");
     }
-    st = g_host->agent_register(k->id, cancel_cb, k);
+    st = engine_host_get()->agent_register(k->id, cancel_cb, k);
     k->registered = (st == ST_OK);
     if (st != ST_OK) {
         LOG_W(MOD, "agent %s cannot be cancelled: %s", k->id, status_str(st));
@@ -1325,7 +1274,7 @@ static void finish_agent(chat_agent *a, chat_status status)
         return;
     }
     if (a->registered) {
-        g_host->agent_unregister(a->id);
+        engine_host_get()->agent_unregister(a->id);
         a->registered = false;
     }
     if (status == AS_OK) {

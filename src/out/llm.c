@@ -69,7 +69,13 @@ struct llm_call {
     sse_in sse;
     llm_result res;
     size_t err_len;
-    size_t body_len;            /* a whole call: bytes of sse_buf used */
+    size_t body_len;            /* a whole call: bytes of its reply buffer used */
+    char *reply;                /* a whole call: where the body goes (sse_buf
+                                 * or the caller's) and its room */
+    size_t reply_cap;
+    char *text;                 /* ... and where its text is decoded (g_text
+                                 * or the caller's) */
+    size_t text_cap;
     char err[ERR_BYTES];
     char hdr_buf[HDR_BYTES];
     char sse_buf[CFG_LLM_SSE_BYTES];
@@ -134,8 +140,8 @@ static bool whole_reply(llm_call *c)
 {
     llm_result *r = &c->res;
     llm_event ev;
-    st_t st = llm_wire_decode_whole(c->kind, (strv){ c->sse_buf, c->body_len }, g_text,
-                                    sizeof g_text, &ev);
+    st_t st = llm_wire_decode_whole(c->kind, (strv){ c->reply, c->body_len }, c->text,
+                                    c->text_cap, &ev);
     if (st != ST_OK) {
         r->st = (st == ST_IO) ? ST_IO : ST_BAD;
         (void)snprintf(r->detail, sizeof r->detail, "%s", ev.detail);
@@ -430,18 +436,18 @@ static size_t write_cb(char *p, size_t size, size_t n, void *userp)
         return len;
     }
     if (c->whole) {
-        if (len > (sizeof c->sse_buf - c->body_len)) {
+        if (len > (c->reply_cap - c->body_len)) {
             if (!c->failed) {
                 c->failed = true;
                 c->res.st = ST_TOOBIG;
                 (void)snprintf(c->res.detail, sizeof c->res.detail,
-                               "stream error: a reply larger than its %u-byte buffer "
-                               "(CFG_LLM_SSE_BYTES)",
-                               (unsigned)sizeof c->sse_buf);
+                               "stream error: a reply larger than its %u-byte buffer%s",
+                               (unsigned)c->reply_cap,
+                               (c->reply == c->sse_buf) ? " (CFG_LLM_SSE_BYTES)" : "");
             }
             return 0;    /* abort the transfer */
         }
-        (void)memcpy(&c->sse_buf[c->body_len], p, len);
+        (void)memcpy(&c->reply[c->body_len], p, len);
         c->body_len += len;
         return len;
     }
@@ -524,7 +530,7 @@ st_t llm_init(const char *ca_file)
 }
 
 static st_t start(const llm_target *t, bool whole, const char *body, size_t n,
-                  const llm_sink *sink, void *ctx, llm_call **out)
+                  const llm_sink *sink, void *ctx, llm_call **out, char *reply, size_t cap)
 {
     llm_call *c = NULL;
     llm_header h[LLM_WIRE_MAX_HEADERS];
@@ -552,6 +558,17 @@ static st_t start(const llm_target *t, bool whole, const char *body, size_t n,
     c->err_len = 0u;
     c->body_len = 0u;
     c->whole = whole;
+    if ((reply != NULL) && (cap >= 2u)) {
+        c->reply = reply;
+        c->reply_cap = cap / 2u;
+        c->text = &reply[cap / 2u];
+        c->text_cap = cap - (cap / 2u);
+    } else {
+        c->reply = c->sse_buf;
+        c->reply_cap = sizeof c->sse_buf;
+        c->text = g_text;
+        c->text_cap = sizeof g_text;
+    }
     c->paused = false;
     c->failed = false;
     c->starved = false;
@@ -613,13 +630,13 @@ static st_t start(const llm_target *t, bool whole, const char *body, size_t n,
 st_t llm_start(const llm_target *t, const char *body, size_t n, const llm_sink *sink,
                void *ctx, llm_call **out)
 {
-    return start(t, false, body, n, sink, ctx, out);
+    return start(t, false, body, n, sink, ctx, out, NULL, 0u);
 }
 
-st_t llm_start_whole(const llm_target *t, const char *body, size_t n, const llm_sink *sink,
-                     void *ctx, llm_call **out)
+st_t llm_start_whole(const llm_target *t, const char *body, size_t n, char *reply, size_t cap,
+                     const llm_sink *sink, void *ctx, llm_call **out)
 {
-    return start(t, true, body, n, sink, ctx, out);
+    return start(t, true, body, n, sink, ctx, out, reply, cap);
 }
 
 void llm_cancel(llm_call *c)

@@ -4,7 +4,7 @@
  *
  *   llm_call [--kind anthropic|openai] [--key K] [--ca FILE] [--timeout-ms N]
  *            [--idle-ms N] [--cancel-after N] [--pause-ms N] [--calls N]
- *            [--whole] URL BODY
+ *            [--whole] [--reply-bytes N] URL BODY
  *
  * stdout, one line each: `text <json string>` per delta, then
  * `end st=<status> http=<n> got_text=<0|1> in=<n> out=<n> stop=<reason>
@@ -12,7 +12,9 @@
  * the sink refuses after each delta (the call pauses) and resumes it that
  * many ms later. --calls N: the same call N times one after the other (a
  * slot and its connection are reused). --whole: a whole (non-streaming)
- * call, llm_start_whole; BODY should then say "stream": false. The malloc
+ * call, llm_start_whole; BODY should then say "stream": false.
+ * --reply-bytes N: the whole call's reply buffer is the caller's, N bytes
+ * (at most 1 MiB; half for the body, half for its text). The malloc
  * shim arms at the first poll(), so everything after init is counted.
  */
 #include <stdio.h>
@@ -33,6 +35,7 @@ static unsigned g_pause_ms;
 static bool g_done;
 static llm_call *g_call;
 static timer_id g_resume = TIMER_NONE;
+static char g_reply[1024u * 1024u];
 
 static void put_json_string(strv t)
 {
@@ -100,6 +103,7 @@ int main(int argc, char **argv)
     const char *body = NULL;
     int calls = 1;
     bool whole = false;
+    size_t reply_bytes = 0u;
     int i;
     st_t st;
     memset(&t, 0, sizeof t);
@@ -124,6 +128,11 @@ int main(int argc, char **argv)
             g_pause_ms = (unsigned)strtoul(argv[++i], NULL, 10);
         } else if ((strcmp(a, "--calls") == 0) && (i + 1 < argc)) {
             calls = atoi(argv[++i]);
+        } else if ((strcmp(a, "--reply-bytes") == 0) && ((i + 1) < argc)) {
+            reply_bytes = (size_t)strtoul(argv[++i], NULL, 10);
+            if (reply_bytes > sizeof g_reply) {
+                reply_bytes = sizeof g_reply;
+            }
         } else if (strcmp(a, "--whole") == 0) {
             whole = true;
         } else if (url == NULL) {
@@ -159,7 +168,8 @@ int main(int argc, char **argv)
         uint64_t end = clock_mono_ms() + 60000u;
         g_done = false;
         g_deltas = 0;
-        st = whole ? llm_start_whole(&t, body, strlen(body), &sink, NULL, &g_call)
+        st = whole ? llm_start_whole(&t, body, strlen(body), (reply_bytes > 0u) ? g_reply : NULL,
+                                    reply_bytes, &sink, NULL, &g_call)
                    : llm_start(&t, body, strlen(body), &sink, NULL, &g_call);
         if (st != ST_OK) {
             printf("start %s\n", status_str(st));

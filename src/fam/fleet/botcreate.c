@@ -215,6 +215,9 @@ static st_t insert_rows(const botcreate_req *r, const char *id, const char *slug
         if (st == ST_OK) {
             st = soul_insert(version_id, id, 1, soul, hash, NULL, now);
         }
+        if ((st == ST_OK) && (r->rows != NULL)) {
+            st = r->rows(r->rows_ctx, id);
+        }
         if (st == ST_OK) {
             st = store_commit();
         }

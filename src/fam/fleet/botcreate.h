@@ -6,7 +6,8 @@
  *   1. pick a free slug (the database decides what is free);
  *   2. write SOUL.md, IDENTITY.md and USER.md into bots/<slug>/, each
  *      atomically;
- *   3. one transaction: the bot row (version_count 1) and soul version 1.
+ *   3. one transaction: the bot row (version_count 1), soul version 1 and
+ *      the caller's rows (r->rows).
  * A failure in 2 or 3 removes bots/<slug>/ again if this create made it
  * (never something else that was in the way). A crash before 3 commits
  * leaves a directory that no row names: invisible to the API, and a later
@@ -30,6 +31,10 @@ typedef struct {
     strv soul;                 /* p == NULL: the default SOUL.md for name */
     strv identity;             /* p == NULL: the default IDENTITY.md */
     strv user;                 /* p == NULL: the default USER.md */
+    /* NULL, or more rows of the bot written in step 3's transaction (the
+     * builder's skill rows): an error rolls the whole bot back. */
+    st_t (*rows)(void *ctx, const char *bot_id);
+    void *rows_ctx;
 } botcreate_req;
 
 /* The slug of a name (spec §5.1): ASCII lower case, every other character

@@ -35,6 +35,7 @@
 #include "core/log.h"
 #include "core/pool.h"
 #include "engine/agent.h"
+#include "engine/provider.h"
 #include "engine/spawn.h"
 #include "fam/fleet/api.h"
 #include "fam/fleet/bot.h"
@@ -647,46 +648,14 @@ static bool section(chat_buf *b, const char *tag, strv text)
     return ok;
 }
 
-/* Provider of the identity: a provider named p, else the first of kind p. */
-static int32_t find_primary(strv p)
-{
-    uint32_t i;
-    for (i = 0u; i < g_chat_cfg->nprov; i++) {
-        if (strv_eq_cstr(p, g_chat_cfg->prov[i].name)) {
-            return (int32_t)i;
-        }
-    }
-    for (i = 0u; i < g_chat_cfg->nprov; i++) {
-        llm_kind k = g_chat_cfg->prov[i].kind;
-        if ((strv_eq_cstr(p, "anthropic") && (k == LLM_ANTHROPIC)) ||
-            (strv_eq_cstr(p, "openai-compatible") && (k == LLM_OPENAI))) {
-            return (int32_t)i;
-        }
-    }
-    return CHAT_NONE;
-}
-
 static void candidates(chat_req *r, strv provider)
 {
-    int32_t primary = find_primary(provider);
-    uint32_t i;
-    r->ncand = 0u;
-    r->cand0_model = false;
-    if (primary != CHAT_NONE) {
-        r->cand[0] = (uint8_t)primary;
-        r->ncand = 1u;
-        r->cand0_model = true;
-    } else {
+    int32_t primary = engine_find_provider(g_chat_cfg, provider);
+    if (primary == CHAT_NONE) {
         LOG_W(MOD, "bot %s: provider '%.*s' is not configured; using llm.fallback_chain",
               g_bot.slug, (int)provider.n, provider.p);
     }
-    for (i = 0u; (i < g_chat_cfg->nchain) && (r->ncand < (uint32_t)CFG_MAX_PROVIDERS); i++) {
-        uint8_t c = g_chat_cfg->chain[i];
-        if ((primary == CHAT_NONE) || (c != (uint8_t)primary)) {
-            r->cand[r->ncand] = c;
-            r->ncand++;
-        }
-    }
+    r->ncand = engine_candidates(g_chat_cfg, primary, r->cand, &r->cand0_model);
 }
 
 /* System prompts, identity settings and candidates of r. */

@@ -103,6 +103,33 @@ static const store_migration k_steps[] = {
     /* 6: fleet. A bot's emoji (spec §2.1, <= 32 bytes of UTF-8; NULL: none,
      * never ""). No DEFAULT: the rows before it read NULL. */
     "ALTER TABLE bots ADD COLUMN emoji TEXT;" },
+    { 7u,
+    /* 7: fleet builder drafts (spec/fleet.md §10.2). mode 'bot' or 'skill';
+     * reconfigure 1 for a bot reconfiguration; history holds the phases
+     * left behind, oldest first, space-separated; last_turn the last
+     * BuilderTurn as sent (NULL before the first); config a JSON object of
+     * the config fields gathered so far; updated_at in the +00:00 form the
+     * API shows. The recorded answers are rows of their own, in order. */
+    "CREATE TABLE builder_drafts("
+    "  session_id TEXT PRIMARY KEY NOT NULL,"
+    "  mode TEXT NOT NULL,"
+    "  reconfigure INTEGER NOT NULL,"
+    "  phase TEXT NOT NULL,"
+    "  history TEXT NOT NULL,"
+    "  initial_description TEXT NOT NULL,"
+    "  last_turn TEXT,"
+    "  config TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX builder_drafts_by_time ON builder_drafts(updated_at, session_id);"
+    "CREATE TABLE builder_answers("
+    "  session_id TEXT NOT NULL REFERENCES builder_drafts(session_id) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  phase TEXT NOT NULL,"
+    "  question TEXT NOT NULL,"
+    "  answer TEXT NOT NULL,"
+    "  PRIMARY KEY(session_id, seq)"
+    ") STRICT, WITHOUT ROWID;" },
 };
 
 /* Its keys (fam/keys.h), their values here; fleet.c reads them by name. */

@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "fam/fleet/api.h"
+#include "fam/fleet/builder.h"
 #include "fam/fleet/chat.h"
 #include "fam/fleet/events.h"
 #include "fam/fleet/handlers.h"
@@ -28,7 +29,8 @@ static size_t metrics_page(char *buf, size_t cap)
     if (n > 0u) {
         size_t k = fleet_events_metrics(&buf[n], cap - n);
         size_t c = (k > 0u) ? fleet_chat_metrics(&buf[n + k], cap - n - k) : 0u;
-        n = (c == 0u) ? 0u : (n + k + c);
+        size_t b = (c > 0u) ? builder_metrics(&buf[n + k + c], cap - n - k - c) : 0u;
+        n = (b == 0u) ? 0u : (n + k + c + b);
     }
     return n;
 }
@@ -132,6 +134,16 @@ static const route k_routes[] = {
     { RM(HTTP_M_POST), V1 "/bots/{id}/skills", skills_attach, 0u },
     { RM(HTTP_M_PATCH), V1 "/bots/{id}/skills/{name}", skills_patch, 0u },
     { RM(HTTP_M_DELETE), V1 "/bots/{id}/skills/{name}", skills_detach, 0u },
+    /* §5.8 builder, §10.4 its WebSocket */
+    { RM(HTTP_M_POST), V1 "/builder/sessions", builder_start, 0u },
+    { RM(HTTP_M_POST), V1 "/builder/sessions/{sid}/answer", builder_answer, 0u },
+    { RM(HTTP_M_POST), V1 "/builder/sessions/{sid}/assemble", builder_assemble, 0u },
+    { RM(HTTP_M_POST), V1 "/builder/sessions/{sid}/create-skill", builder_create_skill, 0u },
+    { RM_GET, V1 "/builder/sessions/{sid}", builder_get, BIG },
+    { RM(HTTP_M_DELETE), V1 "/builder/sessions/{sid}", builder_delete, 0u },
+    { RM(HTTP_M_POST), V1 "/builder/sessions/{sid}/reconfigure", builder_reconfigure, 0u },
+    { RM_GET, V1 "/builder/drafts", builder_drafts, BIG },
+    { RM_GET, "/ws/builder/{sid}", builder_ws, 0u },
     /* §5.7 secrets */
     { RM_GET, V1 "/secrets", secrets_list, BIG },
     { RM(HTTP_M_PUT), V1 "/secrets/{key}", secrets_put, 0u },
@@ -197,6 +209,8 @@ st_t fleet_init(const fam_env *env)
     fleet_set_data_dir(env->data_dir);
     fleet_events_init();
     fleet_chat_init(env->llm);
+    builder_init(env->str("llm.builder_provider"), env->str("llm.builder_model"),
+                 (uint32_t)env->num("fleet.ws_heartbeat_ms"));
     /* Roll SOUL.md forward where a crash fell between the version's commit
      * and the file's rename (soul.c explains). */
     soul_recover();

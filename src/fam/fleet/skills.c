@@ -30,6 +30,7 @@
 #include "fam/fleet/bot.h"
 #include "fam/fleet/fleet.h"
 #include "fam/fleet/skillmd.h"
+#include "fam/fleet/skilllib.h"
 #include "fam/fleet/sql.h"
 #include "port.h"
 #include "fam/shared/fam.h"
@@ -60,32 +61,6 @@ _Static_assert(((sizeof g_md) + (sizeof g_md_up) + (sizeof g_skill) + (sizeof g_
                "FLEET_SKILLS_STATIC_BYTES is this file's share of the plan (fleet.h)");
 
 /* ---- the library -------------------------------------------------------------- */
-
-/* Load and parse skill `name` (a valid skill name) into buf/m. ST_OK, or
- * ST_NOTFOUND when it is missing or its SKILL.md does not parse. */
-static st_t load_skill(const char *name, char *buf, skillmd *m)
-{
-    char path[CFG_CONF_VALUE_BYTES + 96];
-    size_t n = 0u;
-    st_t st;
-    int k = snprintf(path, sizeof path, "%s/skills/%s/SKILL.md", fleet_data_dir(), name);
-    if ((k <= 0) || ((size_t)k >= sizeof path)) {
-        return ST_NOTFOUND;
-    }
-    st = port_file_read(path, buf, CFG_FLEET_SKILL_MD_BYTES, &n);
-    if (st == ST_TOOBIG) {
-        LOG_W("fleet", "skill %s: SKILL.md above %u bytes, ignored", name,
-              (unsigned)CFG_FLEET_SKILL_MD_BYTES);
-    }
-    if (st != ST_OK) {
-        return ST_NOTFOUND;
-    }
-    if (skillmd_parse(buf, n, m) != ST_OK) {
-        LOG_D("fleet", "skill %s: SKILL.md does not parse, ignored", name);
-        return ST_NOTFOUND;
-    }
-    return ST_OK;
-}
 
 /* A view's text as a C string in out (a valid skill name fits). */
 static bool name_copy(strv s, char out[NAME_BYTES])
@@ -236,7 +211,7 @@ void skills_list(hctx *h)
     fleet_ok_begin(h, 200, &w);
     json_w_arr_begin(&w);
     for (i = 0u; i < g_nnames; i++) {
-        if (load_skill(g_names[i], g_md, &g_skill) == ST_OK) {
+        if (skilllib_load(g_names[i], g_md, &g_skill) == ST_OK) {
             json_w_obj_begin(&w);
             json_w_kstr(&w, "name", g_names[i]);
             kview(&w, "description", g_skill.description);
@@ -299,7 +274,7 @@ static uint32_t resolve_parents(const char *root)
     g_dropped = 0u;
     queue_parents(&g_skill, root);
     while (head < g_nnames) {
-        if (load_skill(g_names[head], g_md_up, &g_up) == ST_OK) {
+        if (skilllib_load(g_names[head], g_md_up, &g_up) == ST_OK) {
             g_found[head] = true;
             caps |= skillmd_cap_mask(&g_up);
             queue_parents(&g_up, root);
@@ -330,7 +305,7 @@ void skills_get(hctx *h)
     uint32_t caps;
     size_t i;
     json_w w;
-    if (!name_copy(param, name) || (load_skill(name, g_md, &g_skill) != ST_OK)) {
+    if (!name_copy(param, name) || (skilllib_load(name, g_md, &g_skill) != ST_OK)) {
         skill_not_found(h, param, " not found");
         return;
     }
@@ -397,7 +372,7 @@ void skills_bot_list(hctx *h)
     st = store_step(q, &row);
     while ((st == ST_OK) && row) {
         strv sname = store_col_text(q, 0);
-        bool lib = name_copy(sname, name) && (load_skill(name, g_md, &g_skill) == ST_OK);
+        bool lib = name_copy(sname, name) && (skilllib_load(name, g_md, &g_skill) == ST_OK);
         json_w_obj_begin(&w);
         json_w_kstrn(&w, "name", sname.p, sname.n);
         if (lib) {
@@ -613,7 +588,7 @@ void skills_attach(hctx *h)
         return;
     }
     if (!skillmd_name_ok((strv){ name, name_n }) ||
-        (load_skill(name, g_md, &g_skill) != ST_OK)) {
+        (skilllib_load(name, g_md, &g_skill) != ST_OK)) {
         skill_not_found(h, (strv){ name, name_n }, " not found in global store");
         return;
     }
