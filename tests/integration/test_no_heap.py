@@ -24,6 +24,7 @@ from roostlib import (IO_TIMEOUT, SANITIZED, SLOW, Raw, Server, built, built_fam
                       family_or_other, get_req, limits, raise_nofile,
                       read_shim_report, readable)
 from wslib import OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, WS, build_frame
+from wslib import new_key, upgrade, upgrade_request
 
 import doclib
 import fakellm
@@ -651,6 +652,205 @@ def docs_workload(srv):
         assert srv.request("documents", "DELETE", f"/documents/{i}").status == 200
 
 
+# ---- fleet's builder ------------------------------------------------------------------
+
+HEAP_TURN = {"action": "ask_question", "phase": "basics", "question": "Name?",
+             "options": [{"id": "1", "label": "Heap Scout", "description": None},
+                         {"id": "other", "label": "Other", "description": "Your own"}],
+             "allow_free_text": True, "phase_label": "Setting up basics..."}
+HEAP_SKILL_MD = ("---\nname: heap-generated\ndescription: Searches for heap use\nmetadata:\n"
+                 "  version: \"0.1.0\"\n  skill-type: prompt\n  capabilities: [http_get]\n"
+                 "  author: builder\n---\n\n# heap-generated\n\nSearches.\n")
+
+
+def builder_turns(**kw):
+    """The builder's non-streaming calls (spec/fleet.md §10): a turn, or
+    (kw) another one."""
+    return fakellm.text(json.dumps(dict(HEAP_TURN, **kw)))
+
+
+def script_builder(fake, tls_fake):
+    """Replies for builder_workload, ahead of the chat catch-alls: builder
+    calls are the non-streaming ones."""
+    def nonstream(marker=None, anywhere=False):
+        def pred(r):
+            if r.stream:
+                return False
+            if marker is None:
+                return True
+            if anywhere:
+                return any(marker in m["content"] for m in r.messages)
+            return marker in r.last_user
+        return pred
+    slots = limits().get("CFG_BUILDER_TURNS", 16)
+    fake.script(fakellm.stall([json.dumps(HEAP_TURN)], after=0), when=nonstream("heap slot"),
+                times=slots)
+    fake.script(fakellm.stall([json.dumps(HEAP_TURN)], after=0), when=nonstream("heap stall"),
+                times=None)
+    fake.script(fakellm.text("not a turn"), when=nonstream("heap retry"), times=None)
+    fake.script(fakellm.text("```\nnever { a turn"), when=nonstream("heap fails", True),
+                times=None)
+    fake.script(fakellm.http_error(529), when=nonstream("heap failover"), times=None)
+    fake.script(fakellm.text(json.dumps({"skill_md": HEAP_SKILL_MD, "capabilities": [
+        {"capability": "http_get", "reason": "fetches"}], "source_code": "fn main() {}\n"})),
+        when=nonstream("heap-skill-"), times=None)
+    fake.script(builder_turns(phase="personality", phase_label=None),
+                when=nonstream("heap next phase"), times=None)
+    fake.script(builder_turns(), when=nonstream(), times=None)
+    tls_fake.script(builder_turns(question="Over TLS?"), stream=False, times=None)
+
+
+def builder_workload(srv, fake):
+    """fleet's builder (spec/fleet.md §5.8, §10): every REST endpoint and
+    its errors, every answer form, Back, a reply retried, one failing twice,
+    a failover to the TLS provider, two turns at once on one session and
+    every builder slot busy (503s), assemble with stub skills, create-skill
+    local and wasm, reconfigure; /ws/builder with every client message, its
+    errors, and a client that leaves mid-turn."""
+    key = srv.api_key()
+    fp = srv.ports["fleet"]
+
+    def call(method, path, body=None):
+        return srv.request("fleet", method, "/api/v1" + path, body=(
+            None if body is None else json.dumps(body).encode()), headers={
+            "X-API-Key": key, "Content-Type": "application/json"}, timeout=IO_TIMEOUT * 2)
+
+    def ok(r):
+        assert r.status == 200, r
+        return json.loads(r.body)["data"]
+
+    def raw_post(path, body):
+        data = json.dumps(body).encode()
+        c = Raw(fp, timeout=IO_TIMEOUT * 2)
+        c.send(f"POST /api/v1{path} HTTP/1.1\r\nHost: x\r\nX-API-Key: {key}\r\n"
+               f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+               .encode() + data)
+        return c
+
+    bot = ok(call("POST", "/bots", {"name": "Heap Builder Bot"}))
+    for rnd in range(2):
+        sid = ok(call("POST", "/builder/sessions", {"description": f"heap bot {rnd} \u00e9"}))[
+            "session_id"]
+        assert call("POST", f"/builder/sessions/{sid}/answer", {"answer": "Back"}).status == 400
+        for ans in ({"FreeText": "heap next phase"}, "Back", {"OptionIndex": 1},
+                    {"FreeText": "heap \u00e9 text " * 50}, {"Confirm": True},
+                    {"Confirm": False}, {"FreeText": "heap retry"},
+                    {"FreeText": "heap failover"}):
+            ok(call("POST", f"/builder/sessions/{sid}/answer", {"answer": ans}))
+        for bad in ({"OptionIndex": 99}, {"OptionIndex": -1}, "back", {}, None):
+            assert call("POST", f"/builder/sessions/{sid}/answer",
+                        {"answer": bad}).status == 400
+        assert call("POST", f"/builder/sessions/{sid}/answer",
+                    {"answer": {"FreeText": "heap fails"}}).status == 500
+        # a second turn while one runs
+        n = len(fake.requests)
+        c = raw_post(f"/builder/sessions/{sid}/answer", {"answer": {"FreeText": "heap stall"}})
+        fake.wait_requests(n + 1)
+        r = call("POST", f"/builder/sessions/{sid}/answer", {"answer": {"FreeText": "x"}})
+        assert r.status == 503, r
+        fake.release()
+        assert c.read_response().status == 200
+        c.close()
+        ok(call("GET", f"/builder/sessions/{sid}"))
+        ok(call("GET", "/builder/drafts"))
+        for path in ("/builder/sessions/not-a-uuid", "/builder/sessions/" + "0" * 40):
+            assert call("GET", path).status == 400
+        ok(call("POST", f"/builder/sessions/{sid}/reconfigure", {"bot_slug": bot["slug"]}))
+        assert call("POST", f"/builder/sessions/{sid}/reconfigure",
+                    {"bot_slug": "no-such-bot"}).status == 404
+        cfg = {"name": f"Heap Assembled {rnd}", "description": "Assembled under the shim",
+               "category": "research", "tags": ["heap"],
+               "personality": {"tone": "frugal", "traits": ["careful", "static"],
+                               "purpose": "Never allocate.", "boundaries": None},
+               "model_config": {"model": "heap-model", "temperature": 0.2, "max_tokens": 100},
+               "skills": [{"name": f"heap-stub-{rnd}", "description": "A stub",
+                           "skill_type": "wasm"},
+                          {"name": f"heap-local-{rnd}", "description": "Another",
+                           "skill_type": "local"}]}
+        ok(call("POST", f"/builder/sessions/{sid}/assemble", {"config": cfg}))
+        assert call("GET", f"/builder/sessions/{sid}").status == 404
+        assert call("POST", f"/builder/sessions/{sid}/assemble",
+                    {"config": dict(cfg, name="")}).status == 400
+        for st in ("local", "wasm"):
+            ok(call("POST", f"/builder/sessions/{sid}/create-skill", {"skill_request": {
+                "name": f"heap-skill-{st}-{rnd}", "description": "Heap skill", "skill_type": st,
+                "capabilities": ["http_get"]}}))
+        assert call("POST", f"/builder/sessions/{sid}/create-skill", {"skill_request": {
+            "name": "Bad Name", "description": "x"}}).status == 400
+        sid = ok(call("POST", "/builder/sessions", {"description": "heap delete me",
+                                                    "mode": "skill"}))["session_id"]
+        ok(call("DELETE", f"/builder/sessions/{sid}"))
+        assert call("DELETE", f"/builder/sessions/{sid}").status == 404
+
+    # every builder slot busy
+    slots = limits().get("CFG_BUILDER_TURNS", 16)
+    n = len(fake.requests)
+    held = [raw_post("/builder/sessions", {"description": f"heap slot {i}"})
+            for i in range(slots)]
+    fake.wait_requests(n + slots)
+    r = call("POST", "/builder/sessions", {"description": "heap one too many"})
+    assert r.status == 503, r
+    fake.release()
+    for c in held:
+        assert c.read_response().status == 200
+        c.close()
+
+    # the WebSocket
+    c, r = upgrade(fp, upgrade_request("/ws/builder/not-a-uuid", new_key()))
+    c.close()
+    assert r.status == 400, r
+    ws = None
+
+    def ask_ws(msg, want):
+        ws.send_text(json.dumps(msg) if not isinstance(msg, (str, bytes)) else msg)
+        got = ws.recv_json()
+        assert got["type"] in ((want,) if isinstance(want, str) else want), (msg, got)
+        return got
+
+    for rnd in range(2):
+        sid = f"0194f3d0-0000-7000-8000-00000000bee{rnd}"
+        ws = WS(fp, path=f"/ws/builder/{sid}", read_init=False, timeout=IO_TIMEOUT * 2)
+        ask_ws({"type": "ping"}, "pong")
+        ask_ws("not json", "error")
+        ask_ws({"type": "answer", "answer": {"FreeText": "x"}}, "error")
+        ask_ws({"type": "resume"}, "error")
+        ask_ws({"type": "start_bot", "description": "heap over the socket"}, "turn")
+        ask_ws({"type": "answer", "answer": {"OptionIndex": 0}}, "turn")
+        ask_ws({"type": "answer", "answer": {"FreeText": "heap next phase"}}, "turn")
+        ask_ws({"type": "answer", "answer": "Back"}, "turn")
+        ask_ws({"type": "answer", "answer": {"FreeText": "heap fails"}}, "error")
+        ask_ws({"type": "resume"}, "turn")
+        ask_ws({"type": "create_skill", "skill_request": {"name": "heap-x", "description": "x"}},
+               "error")
+        ask_ws({"type": "assemble_bot", "config": {"name": ""}}, "error")
+        ask_ws({"type": "start_skill", "description": "heap skill over the socket"}, "turn")
+        ask_ws({"type": "assemble_bot", "config": {"name": "x"}}, "error")
+        ask_ws({"type": "create_skill", "skill_request": {"name": "heap-skill-ws",
+                                                         "description": "Over the socket"}},
+               "skill_created")
+        ask_ws({"type": "start_bot", "description": "heap again"}, "turn")
+        ask_ws({"type": "assemble_bot", "config": {
+            "name": "Heap WS Bot", "personality": {"tone": "t", "traits": [], "purpose": "p"},
+            "model_config": {"model": "m", "temperature": 1, "max_tokens": 10}}},
+            ("bot_assembled", "error"))
+        ws.close()
+    # a client that leaves mid-turn; the turn is saved, a new client resumes it
+    sid = "0194f3d0-0000-7000-8000-00000000beef"
+    ws = WS(fp, path=f"/ws/builder/{sid}", read_init=False, timeout=IO_TIMEOUT * 2)
+    ask_ws({"type": "start_bot", "description": "heap leaving"}, "turn")
+    n = len(fake.requests)
+    ws.send_text(json.dumps({"type": "answer", "answer": {"FreeText": "heap stall"}}))
+    fake.wait_requests(n + 1)
+    ws.close()
+    time.sleep(0.1)
+    fake.release()
+    fake.requests[n].wait_done()
+    ws = WS(fp, path=f"/ws/builder/{sid}", read_init=False, timeout=IO_TIMEOUT * 2)
+    ask_ws({"type": "resume"}, "turn")
+    ws.close()
+    assert srv.request("fleet", "GET", "/health").status == 200
+
+
 @pytest.mark.skipif(SANITIZED, reason="ASan replaces malloc; the shim measures the plain build")
 def test_no_heap_after_first_poll(roostd, shim, tmp_path):
     report = tmp_path / "shim-report.txt"
@@ -665,6 +865,7 @@ def test_no_heap_after_first_poll(roostd, shim, tmp_path):
     fake.script(fakellm.stall(["slow ", "result"], after=1), task="stall here")
     fake.script(fakellm.text("Synthesised."), synthesis=True)
     fake.script(fakellm.stall(["first words ", "never"], after=1), user_contains="leave early")
+    script_builder(fake, tls_fake)
     fake.script(fakellm.text("Hello ", "from the fake."), times=None)
     tls_fake.script(fakellm.text("Over ", "TLS."), times=None)
     # Without fleet (the small profile): the chassis, observability and
@@ -699,6 +900,7 @@ def test_no_heap_after_first_poll(roostd, shim, tmp_path):
             rpg_workload(srv, tmux_env)
         if with_fleet:
             chat_workload(srv, fake, tls_fake)
+            builder_workload(srv, fake)
     finally:
         srv.stop()
         fake.stop()
