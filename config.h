@@ -643,9 +643,10 @@
 #ifndef CFG_ENGINE_CALLS
 #define CFG_ENGINE_CALLS 16
 #endif
-/* A one-shot call's reply buffer in the chat heap while it runs: half for
- * the reply body (a generated skill of 4096 tokens, escaped twice, stays
- * well inside 48 KiB), half for its decoded text. */
+/* The reply buffer of a one-shot call that asks for one (the builder's skill
+ * generation; turns fit out/llm's slot buffer), in the chat heap while it
+ * runs: half for the reply body (a generated skill of 4096 tokens, escaped
+ * twice, stays well inside 48 KiB), half for its decoded text. */
 #ifndef CFG_ENGINE_REPLY_BYTES
 #define CFG_ENGINE_REPLY_BYTES (96u * 1024u)
 #endif

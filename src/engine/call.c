@@ -6,9 +6,9 @@
  *   start only from pump(), a zero-delay timer, so nothing starts a call
  *   inside a curl callback and eng_call_start never answers synchronously.
  * - A slot's body is rebuilt per candidate (the kind and model differ).
- *   out/llm collects the reply into the slot's reply buffer
- *   (CFG_ENGINE_REPLY_BYTES in the chat heap, half for the body, half for
- *   its text) and hands the text over in one piece at the end.
+ *   out/llm collects the reply (in its slot's buffer, or in the call's own
+ *   reply buffer in the chat heap, taken at start) and hands the text over
+ *   in one piece at the end.
  * - A failure found while starting (no heap for the body) ends the call
  *   from the pump, which is a later turn than eng_call_start.
  */
@@ -226,14 +226,6 @@ static bool start(eng_call *c)
         finish(c, false, c->err, NULL);
         return true;
     }
-    if (c->reply.p == NULL) {
-        c->reply.p = (char *)heap_alloc(&g_chat_heap, CFG_ENGINE_REPLY_BYTES);
-        c->reply.cap = (c->reply.p != NULL) ? (size_t)CFG_ENGINE_REPLY_BYTES : 0u;
-    }
-    if (c->reply.p == NULL) {
-        finish(c, false, "out of memory for the reply", NULL);
-        return true;
-    }
     engine_target(cand_provider(c, c->cur), &t);
     st = llm_start_whole(&t, c->body.p, c->body.n, c->reply.p, c->reply.cap, &k_sink, c,
                          &c->call);
@@ -296,7 +288,16 @@ st_t eng_call_start(const eng_call_req *q, eng_call_done done, void *ctx, eng_ca
     if (c->ncand == 0u) {
         return ST_NOTFOUND;
     }
+    if (q->reply_bytes > 0u) {
+        c->reply.p = (char *)heap_alloc(&g_chat_heap, q->reply_bytes);
+        if (c->reply.p == NULL) {
+            return ST_NOMEM;
+        }
+        c->reply.cap = q->reply_bytes;
+    }
     if (!schedule(0u)) {
+        chat_buf_free(&c->reply);
+        (void)memset(c, 0, sizeof *c);
         return ST_NOMEM;
     }
     c->q = *q;

@@ -8,9 +8,10 @@
  *
  * Slots: a fixed pool of CFG_ENGINE_CALLS; eng_call_start answers ST_FULL
  * when every slot is busy, and the caller refuses its request (503): there
- * is no queue. Memory: the request body, the reply (at most half of
- * CFG_ENGINE_REPLY_BYTES) and its text live in the chat heap (g_chat_heap)
- * while the call runs. A call whose out/llm slot
+ * is no queue. Memory: the request body and the reply text live in the
+ * chat heap (g_chat_heap) while the call runs, and so does the reply
+ * itself when the caller asks for a buffer larger than out/llm's
+ * (reply_bytes). A call whose out/llm slot
  * is not free yet waits for one (retried by the pump every 50 ms).
  *
  * Failover (§7.2, non-streaming): a candidate that cannot be reached,
@@ -49,6 +50,10 @@ typedef struct {
     const llm_msg *msgs;       /* at least one */
     size_t nmsgs;
     const char *what;          /* for logs: "builder turn" */
+    size_t reply_bytes;        /* 0: the reply fits out/llm's slot buffer
+                                * (CFG_LLM_SSE_BYTES); else a buffer of this
+                                * many bytes in the chat heap, half for the
+                                * reply body, half for its text */
 } eng_call_req;
 
 typedef struct {
@@ -65,7 +70,8 @@ typedef void (*eng_call_done)(void *ctx, const eng_call_result *r);
  * Start a call; *q, its texts and its messages must stay valid until done
  * runs (or eng_call_cancel). ST_FULL: no slot free. ST_NOTFOUND: no
  * candidate (P is not configured and llm.fallback_chain is empty).
- * ST_NOMEM: no timer for the pump. Nothing is started on failure.
+ * ST_NOMEM: no timer for the pump, or no chat heap for the reply buffer.
+ * Nothing is started on failure.
  */
 st_t eng_call_start(const eng_call_req *q, eng_call_done done, void *ctx, eng_call **out);
 

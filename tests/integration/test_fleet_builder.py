@@ -1911,3 +1911,25 @@ def test_drafts_survive_kill9(fresh, fake):
     ctx = context_of(req)
     assert "Call it Phoenix" in ctx and "Crash-proof draft" in ctx, ctx
     srv.stop()
+
+
+# ===========================================================================
+# the heartbeat: {"type":"pong"} every fleet.ws_heartbeat_ms (30 s by default)
+# ===========================================================================
+
+def test_ws_heartbeat_pong(roostd, tmp_path, fake_srv):
+    """The unsolicited text pong comes again and again while the socket is
+    open, with no client message in between (the period is shortened
+    through fleet.ws_heartbeat_ms, the key that sets it; the test counts
+    pongs, it does not time them)."""
+    srv = roostlib.Server(tmp_path, args=builder_args(fake_srv, "--fleet.ws_heartbeat_ms=200"))
+    srv.start()
+    try:
+        with BWS(srv, str(uuid.uuid4())) as w:
+            for _ in range(3):
+                assert w.recv(pong=True) == {"type": "pong"}
+            # still a working socket: a message is answered between beats
+            w.send({"type": "resume"})
+            w.error("No draft found to resume.")
+    finally:
+        srv.stop()

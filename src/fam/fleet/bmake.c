@@ -8,7 +8,9 @@
  * - Each skill of the config is looked up in the library once: found, it
  *   is attached with its version and capabilities; missing, a stub is
  *   written first and remembered, so a failure can remove exactly the stubs
- *   this assemble made. A name listed twice is attached once.
+ *   this assemble made (a directory that was already there, holding a
+ *   SKILL.md that does not parse, gets the stub and is never removed). A
+ *   name listed twice is attached once.
  */
 #include "fam/fleet/bmake.h"
 
@@ -64,16 +66,20 @@ static void member(const json_doc *d, int obj, const char *key, char *buf, size_
     }
 }
 
-static void caps_json(uint32_t mask, char out[CAPS_JSON_BYTES])
+/* The manifest's capabilities in its own order, each once (valid ones). */
+static void caps_json(const skillmd *m, char out[CAPS_JSON_BYTES])
 {
     json_w w;
     size_t len = 0u;
+    uint32_t seen = 0u;
     size_t i;
     json_w_init(&w, out, CAPS_JSON_BYTES);
     json_w_arr_begin(&w);
-    for (i = 0u; i < SKILLMD_CAP_COUNT; i++) {
-        if ((mask & (1u << i)) != 0u) {
-            json_w_cstr(&w, skillmd_cap_name(i));
+    for (i = 0u; i < m->capabilities.n; i++) {
+        int k = skillmd_cap_index(m->capabilities.item[i]);
+        if ((k >= 0) && ((seen & (1u << (uint32_t)k)) == 0u)) {
+            seen |= 1u << (uint32_t)k;
+            json_w_cstr(&w, skillmd_cap_name((size_t)k));
         }
     }
     json_w_arr_end(&w);
@@ -106,14 +112,18 @@ static st_t one_skill(bskill *k, const json_doc *d, int item)
             k->version[vn] = '\0';
         }
         if (g_make.m.capabilities.present) {
-            caps_json(skillmd_cap_mask(&g_make.m), k->caps);
+            caps_json(&g_make.m, k->caps);
         }
         return ST_OK;
+    }
+    if ((st != ST_NOTFOUND) && (st != ST_BAD)) {
+        return st;     /* it may be there: never replaced on a read error */
     }
     {
         char desc[FLEET_DESC_BYTES];
         char type[32];
         size_t n = 0u;
+        bool existed = skilllib_exists(k->name);   /* a directory that does not parse */
         member(d, item, "description", desc, sizeof desc);
         member(d, item, "skill_type", type, sizeof type);
         st = bskill_stub(strv_from_cstr(k->name), strv_from_cstr(desc),
@@ -121,8 +131,13 @@ static st_t one_skill(bskill *k, const json_doc *d, int item)
         if (st == ST_OK) {
             st = skilllib_install(k->name, (strv){ g_make.md, n }, STRV_NULL);
         }
+        /* what this assemble made goes again on failure; a directory that
+         * was there (a skill that does not parse) is never removed */
+        k->created = !existed;
+        if ((st != ST_OK) && k->created && (skilllib_remove(k->name) != ST_OK)) {
+            LOG_W(MOD, "cannot remove the stub skill %s after it failed", k->name);
+        }
         if (st == ST_OK) {
-            k->created = true;
             (void)snprintf(k->version, VERSION_BYTES, "0.1.0");
         }
     }

@@ -199,11 +199,11 @@ static st_t write_files(const char *slug, strv soul, strv identity, strv user)
     return st;
 }
 
-static st_t insert_rows(const botcreate_req *r, const char *id, const char *slug, strv soul)
+static st_t insert_rows(const botcreate_req *r, const char *id, const char *slug, strv soul,
+                        char now[40])
 {
     char version_id[UUID_STR_BYTES];
     char hash[SHA256_HEX_BYTES];
-    char now[40];
     st_t st = uuid_v7(version_id);
     fleet_now(now);
     sha256_hex(soul.p, soul.n, hash);
@@ -228,10 +228,30 @@ static st_t insert_rows(const botcreate_req *r, const char *id, const char *slug
     return st;
 }
 
+/* The stored bot as it was inserted, for when it cannot be read back: the
+ * create committed, so it succeeded. */
+static void as_inserted(const botcreate_req *r, const char *id, const char *slug,
+                        const char *now, fleet_bot *out)
+{
+    (void)memset(out, 0, sizeof *out);
+    (void)snprintf(out->id, sizeof out->id, "%s", id);
+    (void)snprintf(out->slug, sizeof out->slug, "%s", slug);
+    (void)snprintf(out->name, sizeof out->name, "%s", r->name);
+    (void)snprintf(out->description, sizeof out->description, "%s", r->description);
+    (void)snprintf(out->status, sizeof out->status, "active");
+    (void)snprintf(out->category, sizeof out->category, "%s", r->category);
+    (void)snprintf(out->tags, sizeof out->tags, "%s", r->tags_json);
+    out->version_count = 1;
+    (void)snprintf(out->created_at, sizeof out->created_at, "%s", now);
+    (void)snprintf(out->updated_at, sizeof out->updated_at, "%s", now);
+    (void)snprintf(out->emoji, sizeof out->emoji, "%s", (r->emoji != NULL) ? r->emoji : "");
+}
+
 st_t botcreate_run(const botcreate_req *r, fleet_bot *out, char base[FLEET_SLUG_MAX + 1u])
 {
     char slug[FLEET_SLUG_MAX + 1u];
     char id[UUID_STR_BYTES];
+    char now[40];
     strv soul;
     strv identity;
     strv user;
@@ -251,7 +271,7 @@ st_t botcreate_run(const botcreate_req *r, fleet_bot *out, char base[FLEET_SLUG_
             st = write_files(slug, soul, identity, user);
         }
         if (st == ST_OK) {
-            st = insert_rows(r, id, slug, soul);
+            st = insert_rows(r, id, slug, soul, now);
         }
         if (st != ST_OK) {
             LOG_E("fleet", "creating bot %s failed: %s", slug, status_str(st));
@@ -265,8 +285,9 @@ st_t botcreate_run(const botcreate_req *r, fleet_bot *out, char base[FLEET_SLUG_
             st = (st == ST_EXISTS) ? ST_IO : st;
         }
     }
-    if (st == ST_OK) {
-        st = bot_load(strv_from_cstr(slug), out);
+    if ((st == ST_OK) && (bot_load(strv_from_cstr(slug), out) != ST_OK)) {
+        LOG_W("fleet", "bot %s created but not read back: answered as inserted", slug);
+        as_inserted(r, id, slug, now, out);
     }
     return st;
 }

@@ -41,7 +41,9 @@ typedef struct {
  * '-', runs collapsed, '-' trimmed, at most FLEET_SLUG_MAX, "bot" if empty. */
 void botcreate_slugify(const char *name, char out[FLEET_SLUG_MAX + 1u]);
 
-/* Create the bot; on ST_OK *out is the stored bot. ST_EXISTS: no free slug
+/* Create the bot; on ST_OK *out is the stored bot (read back, or as it
+ * was inserted when the read fails: once step 3 committed, the create
+ * succeeded). ST_EXISTS: no free slug
  * among <slug>, <slug>-2 .. <slug>-100 (base then holds <slug>, for the
  * 409 message). Other codes: storage failures (nothing is left behind). */
 st_t botcreate_run(const botcreate_req *r, fleet_bot *out, char base[FLEET_SLUG_MAX + 1u]);

@@ -14,8 +14,8 @@
  *   once, then writes the draft in one transaction and answers. A REST
  *   answer is rendered by http_answer_later straight from the slot.
  * - The answers recorded in a draft are rows; the prompt shows the last
- *   five of them (with the one being recorded), Back drops the rows of the
- *   phase it leaves and of the one it returns to.
+ *   five of them (with the one being recorded); Back drops the rows of the
+ *   phase it returns to, whose questions Forge asks again.
  * - WebSocket messages arrive as frames (on_data); a fragmented message is
  *   joined in the chat heap. The heartbeat is one timer for every builder
  *   socket (a fixed table of CFG_BUILDER_WS).
@@ -515,15 +515,12 @@ static st_t exec_sid(fleet_sql_id id, const char *sid)
     return st;
 }
 
-static st_t drop_answers(const bslot *s, bphase from, bphase to)
+static st_t drop_answers(const bslot *s, bphase p)
 {
     sqlite3_stmt *q = fleet_stmt(FLEET_SQL_DRAFT_ANSWERS_DROP);
     st_t st = bind_sid(q, s->sid);
     if (st == ST_OK) {
-        st = store_bind_text(q, 2, strv_from_cstr(bphase_name(from)));
-    }
-    if (st == ST_OK) {
-        st = store_bind_text(q, 3, strv_from_cstr(bphase_name(to)));
+        st = store_bind_text(q, 2, strv_from_cstr(bphase_name(p)));
     }
     if (st == ST_OK) {
         st = store_exec(q);
@@ -564,7 +561,6 @@ static st_t draft_save(bslot *s)
         bphase prev = BPHASE_BASICS;
         (void)history_last(&s->history, &prev);
         history_pop(&s->history);
-        s->answered_in = s->phase;
         s->phase = prev;
     }
     if (s->info.has_phase && (s->info.phase != s->phase)) {
@@ -584,7 +580,7 @@ static st_t draft_save(bslot *s)
         st = exec_sid(FLEET_SQL_DRAFT_ANSWERS_CLEAR, s->sid);
     }
     if ((st == ST_OK) && s->back) {
-        st = drop_answers(s, s->answered_in, s->phase);
+        st = drop_answers(s, s->phase);    /* its questions are asked again */
     }
     if ((st == ST_OK) && s->record) {
         st = add_answer(s);
@@ -641,7 +637,7 @@ static st_t load_pairs(bslot *s, chat_buf *mem, bqa qa[QA_SHOWN], size_t *nqa)
                 bphase p = BPHASE_BASICS;
                 int c;
                 if ((pn == NULL) || !bphase_parse(strv_from_cstr(pn), &p) ||
-                    (s->back && ((p == s->phase) || (p == prev)))) {
+                    (s->back && (p == prev))) {
                     continue;
                 }
                 ph[n] = p;
@@ -718,6 +714,13 @@ static st_t build_system(bslot *s)
         /* st set */
     }
     s->system.n = len;
+    if ((st == ST_OK) && (len > 0u)) {
+        char *shrunk = (char *)heap_realloc(&g_chat_heap, s->system.p, len + 1u);
+        if (shrunk != NULL) {
+            s->system.p = shrunk;
+            s->system.cap = len + 1u;
+        }
+    }
     chat_buf_free(&mem);
     return st;
 }
@@ -749,6 +752,7 @@ static st_t call_start(bslot *s)
     s->req.msgs = s->msgs;
     s->req.nmsgs = n;
     s->req.what = (s->kind == TK_SKILL) ? "builder skill generation" : "builder turn";
+    s->req.reply_bytes = (s->kind == TK_SKILL) ? (size_t)CFG_ENGINE_REPLY_BYTES : 0u;
     return eng_call_start(&s->req, turn_done, s, &s->call);
 }
 
@@ -1205,6 +1209,10 @@ void builder_start(hctx *h)
     ok = text_field(&d, json_root(&d), "description", DESC_MAX_CHARS, &s->desc, reason,
                     sizeof reason);
     mode = json_obj_get(&d, json_root(&d), "mode");
+    if (ok && (mode >= 0) && !json_is_null(&d, mode) && (json_type(&d, mode) != JSON_STRING)) {
+        (void)snprintf(reason, sizeof reason, "Invalid field 'mode': expected a string");
+        ok = false;
+    }
     s->mode = ((mode >= 0) && json_str_eq(&d, mode, "skill")) ? BMODE_SKILL : BMODE_BOT;
     json_release(&d);
     if (!ok) {

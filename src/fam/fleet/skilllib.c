@@ -37,13 +37,14 @@ st_t skilllib_load(const char *name, char *buf, skillmd *m)
     if (st == ST_TOOBIG) {
         LOG_W("fleet", "skill %s: SKILL.md above %u bytes, ignored", name,
               (unsigned)CFG_FLEET_SKILL_MD_BYTES);
+        return ST_BAD;
     }
     if (st != ST_OK) {
-        return ST_NOTFOUND;
+        return (st == ST_NOTFOUND) ? ST_NOTFOUND : st;
     }
     if (skillmd_parse(buf, n, m) != ST_OK) {
         LOG_D("fleet", "skill %s: SKILL.md does not parse, ignored", name);
-        return ST_NOTFOUND;
+        return ST_BAD;
     }
     return ST_OK;
 }
@@ -69,6 +70,12 @@ st_t skilllib_install(const char *name, strv md, strv src)
                                                   : ST_INVAL;
     }
     return st;
+}
+
+bool skilllib_exists(const char *name)
+{
+    char path[PATH_BYTES];
+    return skill_path(name, "", path) && port_is_dir(path);
 }
 
 st_t skilllib_remove(const char *name)

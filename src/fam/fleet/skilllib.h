@@ -17,13 +17,18 @@
 #include "fam/fleet/skillmd.h"
 
 /* Load and parse skill name into buf (CFG_FLEET_SKILL_MD_BYTES) and *m.
- * ST_OK, or ST_NOTFOUND when it is missing, too large or does not parse. */
+ * ST_OK; ST_NOTFOUND when it is missing; ST_BAD when it is too large or
+ * does not parse (not a skill of the library either); another code when it
+ * could not be read (the disk's error: it may well be there). */
 st_t skilllib_load(const char *name, char *buf, skillmd *m);
 
 /* Write skill name: SKILL.md = md; src.p != NULL: src/lib.rs = src, else
  * an old src/ of the skill is removed (a replaced wasm skill becomes a
  * prompt skill without its source). */
 st_t skilllib_install(const char *name, strv md, strv src);
+
+/* Is there a directory for skill name (valid or not)? */
+bool skilllib_exists(const char *name);
 
 /* Remove skill name's directory and everything in it. */
 st_t skilllib_remove(const char *name);
