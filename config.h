@@ -648,7 +648,7 @@
  * runs: half for the reply body (a generated skill of 4096 tokens, escaped
  * twice, stays well inside 48 KiB), half for its decoded text. */
 #ifndef CFG_ENGINE_REPLY_BYTES
-#define CFG_ENGINE_REPLY_BYTES (96u * 1024u)
+#define CFG_ENGINE_REPLY_BYTES 98304u          /* 96 KiB */
 #endif
 /* Builder WebSockets (/ws/builder/{id}) open at once; beyond, 1013. */
 #ifndef CFG_BUILDER_WS

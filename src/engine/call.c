@@ -5,7 +5,9 @@
  * - A slot moves FREE -> WAIT -> CALL -> (WAIT on failover) -> FREE. Calls
  *   start only from pump(), a zero-delay timer, so nothing starts a call
  *   inside a curl callback and eng_call_start never answers synchronously.
- * - A slot's body is rebuilt per candidate (the kind and model differ).
+ * - A slot's body is rebuilt per candidate (the kind and model differ),
+ *   and once more without response_format when an OpenAI-compatible
+ *   server refuses it with HTTP 400 (as agent.c does for stream_options).
  *   out/llm collects the reply (in its slot's buffer, or in the call's own
  *   reply buffer in the chat heap, taken at start) and hands the text over
  *   in one piece at the end.
@@ -36,6 +38,7 @@ struct eng_call {
     uint32_t ncand;
     uint32_t cur;
     bool first_model;
+    bool no_json;              /* the current candidate refused json_object */
     llm_call *call;
     chat_buf body;
     chat_buf reply;            /* out/llm collects the reply body here */
@@ -140,6 +143,16 @@ static bool on_text(void *ctx, strv text)
 static void failed(eng_call *c, const llm_result *res)
 {
     const llm_provider_conf *p = cand_provider(c, c->cur);
+    if ((p->kind == LLM_OPENAI) && c->q.json_object && !c->no_json &&
+        (res->st == ST_HTTP) && (res->http_status == 400)) {
+        LOG_I(MOD, "%s: %s refused response_format (HTTP 400): asking without it", c->q.what,
+              p->name);
+        c->no_json = true;
+        c->phase = EC_WAIT;
+        if (schedule(0u)) {
+            return;
+        }
+    }
     if (engine_failover_ok(res)) {
         char reason[CFG_LLM_DETAIL_BYTES + 64u];
         engine_failover_reason(res, reason, sizeof reason);
@@ -150,6 +163,7 @@ static void failed(eng_call *c, const llm_result *res)
             engine_failover_publish(p->name, next->name, reason);
             g_stats.failovers++;
             c->cur++;
+            c->no_json = false;
             c->text.n = 0u;
             c->phase = EC_WAIT;
             if (schedule(0u)) {
@@ -197,6 +211,7 @@ static st_t build_body(eng_call *c)
     q.msgs = c->q.msgs;
     q.nmsgs = c->q.nmsgs;
     q.whole = true;
+    q.json_object = c->q.json_object && !c->no_json;
     bound = chat_json_bound(q.system.p, q.system.n) + chat_json_bound(q.model.p, q.model.n) +
             512u;
     for (i = 0u; i < q.nmsgs; i++) {
@@ -281,7 +296,7 @@ st_t eng_call_start(const eng_call_req *q, eng_call_done done, void *ctx, eng_ca
         return ST_NOTFOUND;
     }
     (void)memset(c, 0, sizeof *c);
-    primary = ((q->provider != NULL) && (q->provider[0] != '\0'))
+    primary = ((q->provider != NULL) && (strlen(q->provider) > 0u))
                   ? engine_find_provider(g_chat_cfg, strv_from_cstr(q->provider))
                   : CHAT_NONE;
     c->ncand = engine_candidates(g_chat_cfg, primary, c->cand, &c->first_model);

@@ -50,6 +50,10 @@ typedef struct {
     const llm_msg *msgs;       /* at least one */
     size_t nmsgs;
     const char *what;          /* for logs: "builder turn" */
+    bool json_object;          /* ask for a JSON object reply where the
+                                * provider has such a mode (OpenAI-compatible
+                                * response_format); a provider that refuses
+                                * it (HTTP 400) is asked again without */
     size_t reply_bytes;        /* 0: the reply fits out/llm's slot buffer
                                 * (CFG_LLM_SSE_BYTES); else a buffer of this
                                 * many bytes in the chat heap, half for the

@@ -12,7 +12,7 @@
 #define KEY_BYTES CFG_LLM_KEY_BYTES
 #define URL_BYTES ((size_t)CFG_CONF_VALUE_BYTES + 32u)
 /* provider_failover: two names and a reason (CFG_LLM_DETAIL_BYTES + 64). */
-#define EVENT_BYTES ((size_t)CFG_LLM_DETAIL_BYTES * 2u + 512u)
+#define EVENT_BYTES (((size_t)CFG_LLM_DETAIL_BYTES * 2u) + 512u)
 
 static const engine_host *g_host;
 static char g_key[KEY_BYTES];

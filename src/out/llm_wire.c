@@ -946,6 +946,12 @@ st_t llm_wire_body(llm_kind kind, const llm_req *req, char *buf, size_t cap, siz
             json_w_kbool(&w, "include_usage", true);
             json_w_obj_end(&w);
         }
+        if (req->json_object) {
+            json_w_key(&w, "response_format");
+            json_w_obj_begin(&w);
+            json_w_kstr(&w, "type", "json_object");
+            json_w_obj_end(&w);
+        }
     }
     json_w_obj_end(&w);
     st = json_w_finish(&w, len);

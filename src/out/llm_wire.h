@@ -115,6 +115,9 @@ typedef struct {
                                retry after a 400 goes without it) */
     bool whole;             /* a non-streaming call: "stream":false, never
                                stream_options (false: a stream) */
+    bool json_object;       /* openai: ask for a JSON object reply
+                               (response_format json_object); anthropic has
+                               no such mode: ignored */
 } llm_req;
 
 /* The JSON request body into buf[0..cap) (not NUL-terminated), *len its
@@ -124,7 +127,8 @@ typedef struct {
  *   openai    {"model","messages":[{"role":"system","content"},
  *             {"role","content"}...],"max_tokens","temperature",
  *             "stream":true[,"stream_options":{"include_usage":true}]}
- * With req->whole, "stream":false and no stream_options in both.
+ * With req->whole, "stream":false and no stream_options in both; with
+ * req->json_object, openai adds "response_format":{"type":"json_object"}.
  * Strings are escaped by the JSON writer (invalid UTF-8 becomes U+FFFD).
  * Returns ST_OK, ST_TOOBIG when buf is too small, ST_INVAL when nmsgs > 0
  * with msgs NULL. */

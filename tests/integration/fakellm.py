@@ -687,7 +687,8 @@ class FakeLLM:
     """An Anthropic + OpenAI-compatible provider on 127.0.0.1 (see module doc).
 
     FakeLLM(tls=False, api_key=None, *, chunking="event", split_size=64,
-            reject_stream_options=False, default=None, host="127.0.0.1")
+            reject_stream_options=False, reject_response_format=False, default=None,
+            host="127.0.0.1")
 
     api_key      when set, Anthropic calls need ``x-api-key: <key>`` and
                  OpenAI calls ``Authorization: Bearer <key>`` (else 401)
@@ -695,6 +696,8 @@ class FakeLLM:
     reject_stream_options
                  OpenAI requests carrying ``stream_options`` get HTTP 400
                  (as some compatible servers do) without consuming a rule
+    reject_response_format
+                 the same for ``response_format`` (servers without a JSON mode)
     default      Reply for requests no rule matches (None: HTTP 500)
 
     Attributes besides the constructor's: port, base_url, openai_base_url,
@@ -704,7 +707,8 @@ class FakeLLM:
     """
 
     def __init__(self, tls=False, api_key=None, *, chunking="event", split_size=64,
-                 reject_stream_options=False, default=None, host="127.0.0.1"):
+                 reject_stream_options=False, reject_response_format=False, default=None,
+                 host="127.0.0.1"):
         if chunking not in ("event", "coalesce", "split"):
             raise ValueError(f"chunking {chunking!r}")
         self.tls = bool(tls)
@@ -712,6 +716,7 @@ class FakeLLM:
         self.chunking = chunking
         self.split_size = split_size
         self.reject_stream_options = reject_stream_options
+        self.reject_response_format = reject_response_format
         self.default = default
         self.host = host
         self.ssl_ctx = server_tls_context() if self.tls else None
@@ -1003,6 +1008,8 @@ class FakeLLM:
         if req.kind == "anthropic" and "system" in j \
                 and not isinstance(j["system"], (str, list)):
             return (400, "system: Input should be a valid string")
+        if req.kind == "openai" and "response_format" in j and self.reject_response_format:
+            return (400, "Unrecognized request argument supplied: response_format")
         if req.kind == "openai" and "stream_options" in j:
             if self.reject_stream_options:
                 return (400, "Unrecognized request argument supplied: stream_options")

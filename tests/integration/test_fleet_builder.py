@@ -326,6 +326,10 @@ def builder_call(req, kind="anthropic", model="anth-default", max_tokens=2048,
         {k: j.get(k) for k in ("max_tokens", "temperature")}
     if kind == "openai":
         assert "stream_options" not in j, j
+        # §10.1: JSON mode where the provider has it
+        assert j.get("response_format") == {"type": "json_object"}, j
+    else:
+        assert "response_format" not in j, j
     return req
 
 
@@ -793,6 +797,28 @@ def test_builder_provider_and_model(fresh, fake):
     builder_call(fake.requests[0], kind="openai", model="oai-builder")
     assert fake.requests[0].messages == [{"role": "user", "content": DESC}]
     srv.stop()
+
+
+def test_json_mode_refused_is_asked_again_without(fresh):
+    """An OpenAI-compatible server that does not know response_format answers
+    400: the same provider is asked once more without it (no failover, no
+    provider_failover), and the turn goes on."""
+    strict = FakeLLM(reject_response_format=True).start()
+    try:
+        srv = fresh(args=["--llm.providers=oai", "--llm.fallback_chain=oai"]
+                    + provider_args("oai", "openai-compatible", strict.openai_base_url,
+                                    "oai-default"))
+        turn = ask()
+        strict.script(reply(turn))
+        same(start(Fleet(srv))["turn"], turn)
+        reqs = strict.requests
+        assert len(reqs) == 2, reqs
+        assert reqs[0].json.get("response_format") == {"type": "json_object"}
+        assert "response_format" not in reqs[1].json
+        assert reqs[1].json["messages"] == reqs[0].json["messages"]
+        srv.stop()
+    finally:
+        strict.stop()
 
 
 def test_builder_provider_alone(fresh, fake):

@@ -23,12 +23,13 @@
 #include "fam/fleet/botcreate.h"
 #include "fam/fleet/botdir.h"
 #include "fam/fleet/bturn.h"
+#include "fam/fleet/fleet.h"
 #include "fam/fleet/identity.h"
 #include "fam/fleet/skilllib.h"
 #include "fam/fleet/sql.h"
+#include "fam/fleet/templates.h"
 #include "port.h"
 #include "store/store.h"
-#include "fam/fleet/templates.h"
 
 #define MOD "builder"
 /* SOUL.md of the largest config: 20 traits of 50, tone 200, purpose and
@@ -36,6 +37,7 @@
 #define BMAKE_TEXT_BYTES (40u * 1024u)
 #define CAPS_JSON_BYTES 160u
 #define VERSION_BYTES 64u
+#define PATH_BYTES ((size_t)CFG_CONF_VALUE_BYTES + 96u)
 
 typedef struct {
     char name[SKILLMD_NAME_MAX + 1u];
@@ -51,6 +53,16 @@ static struct {
     char *md;                        /* CFG_FLEET_SKILL_MD_BYTES, chat heap */
     skillmd m;
 } g_make;
+
+static fleet_bot g_bot;
+static char g_name[FLEET_NAME_BYTES];
+static char g_desc[FLEET_DESC_BYTES];
+static char g_tags[FLEET_TAGS_JSON_BYTES];
+
+_Static_assert(sizeof(bskill) <= 320u, "a skill's share of FLEET_BMAKE_STATIC_BYTES");
+_Static_assert((sizeof(g_make) + sizeof(g_bot) + sizeof(g_name) + sizeof(g_desc) +
+                sizeof(g_tags)) <= FLEET_BMAKE_STATIC_BYTES,
+               "FLEET_BMAKE_STATIC_BYTES is this file's share of the plan (fleet.h)");
 
 static const char k_overrides[] = "{\"origin\":\"builder-created\"}";
 
@@ -198,7 +210,7 @@ static st_t skill_rows(void *ctx, const char *bot_id)
             st = store_bind_text(q, 5, strv_from_cstr(k_overrides));
         }
         if (st == ST_OK) {
-            st = (k->caps[0] != '\0') ? store_bind_text(q, 6, strv_from_cstr(k->caps))
+            st = (strlen(k->caps) > 0u) ? store_bind_text(q, 6, strv_from_cstr(k->caps))
                                       : store_bind_null(q, 6);
         }
         if (st == ST_OK) {
@@ -251,9 +263,9 @@ static const char *first_provider(void)
 
 st_t bmake_assemble(const json_doc *d, int cfg, bmake_result *out)
 {
-    static char name[FLEET_NAME_BYTES];
-    static char desc[FLEET_DESC_BYTES];
-    static char tags[FLEET_TAGS_JSON_BYTES];
+    char *name = g_name;
+    char *desc = g_desc;
+    char *tags = g_tags;
     char *text = (char *)heap_alloc(&g_chat_heap, 3u * BMAKE_TEXT_BYTES);
     size_t ns = 0u;
     g_make.md = (char *)heap_alloc(&g_chat_heap, CFG_FLEET_SKILL_MD_BYTES);
@@ -268,13 +280,13 @@ st_t bmake_assemble(const json_doc *d, int cfg, bmake_result *out)
         g_make.md = NULL;
         return ST_NOMEM;
     }
-    member(d, cfg, "name", name, sizeof name);
+    member(d, cfg, "name", name, sizeof(g_name));
     trim(name);
-    member(d, cfg, "description", desc, sizeof desc);
-    if (desc[0] == '\0') {
-        (void)snprintf(desc, sizeof desc, "A bot named %s", name);
+    member(d, cfg, "description", desc, sizeof(g_desc));
+    if (strlen(desc) == 0u) {
+        (void)snprintf(desc, sizeof(g_desc), "A bot named %s", name);
     }
-    tags_json(d, cfg, tags, sizeof tags);
+    tags_json(d, cfg, tags, sizeof(g_tags));
     st = bconfig_soul(d, cfg, text, BMAKE_TEXT_BYTES, &ns);
     if (st == ST_OK) {
         st = bconfig_identity(d, cfg, first_provider(), &text[BMAKE_TEXT_BYTES],
@@ -320,8 +332,8 @@ st_t bmake_assemble(const json_doc *d, int cfg, bmake_result *out)
 
 static void path_field(json_w *w, const char *key, const char *slug, const char *file)
 {
-    char rel[CFG_CONF_VALUE_BYTES + 96u];
-    char abs[CFG_CONF_VALUE_BYTES + 96u];
+    char rel[PATH_BYTES];
+    char abs[PATH_BYTES];
     if (!fleet_bot_path(slug, file, rel, sizeof rel)) {
         json_w_knull(w, key);
         return;
@@ -398,13 +410,13 @@ static void current_skills(json_w *w, const fleet_bot *bot)
 
 st_t bmake_current(strv bot, chat_buf *config, chat_buf *desc, chat_buf *user)
 {
-    static fleet_bot b;
+    fleet_bot *b = &g_bot;
     char *ident;
     identity_fm fm;
     size_t n = 0u;
     size_t cap;
     json_w w;
-    st_t st = bot_load(bot, &b);
+    st_t st = bot_load(bot, b);
     if (st != ST_OK) {
         return st;
     }
@@ -412,30 +424,30 @@ st_t bmake_current(strv bot, chat_buf *config, chat_buf *desc, chat_buf *user)
     g_make.md = (char *)heap_alloc(&g_chat_heap, CFG_FLEET_SKILL_MD_BYTES);
     cap = 16384u + ((size_t)BMAKE_SKILLS_MAX * 8192u);
     if ((ident == NULL) || !buf_alloc(config, cap) ||
-        !buf_alloc(desc, strlen(b.description) + 1u) ||
-        !buf_alloc(user, strlen(b.name) + 160u)) {
+        !buf_alloc(desc, strlen(b->description) + 1u) ||
+        !buf_alloc(user, strlen(b->name) + 160u)) {
         heap_free(&g_chat_heap, ident);
         heap_free(&g_chat_heap, g_make.md);
         g_make.md = NULL;
         return ST_NOMEM;
     }
-    if (botdir_read(b.slug, BOTDIR_IDENTITY, ident, FLEET_CONTENT_MAX_BYTES, &n) != ST_OK) {
+    if (botdir_read(b->slug, BOTDIR_IDENTITY, ident, FLEET_CONTENT_MAX_BYTES, &n) != ST_OK) {
         n = 0u;
     }
     (void)identity_parse((strv){ ident, n }, &fm);
     json_w_init(&w, config->p, cap);
     json_w_obj_begin(&w);
-    json_w_kstr(&w, "name", b.name);
-    json_w_kstr(&w, "description", b.description);
-    json_w_kstr(&w, "category", b.category);
-    json_w_kraw(&w, "tags", b.tags, strlen(b.tags));
+    json_w_kstr(&w, "name", b->name);
+    json_w_kstr(&w, "description", b->description);
+    json_w_kstr(&w, "category", b->category);
+    json_w_kraw(&w, "tags", b->tags, strlen(b->tags));
     json_w_key(&w, "personality");
     json_w_obj_begin(&w);
     json_w_kstr(&w, "tone", "adaptive");
     json_w_key(&w, "traits");
     json_w_arr_begin(&w);
     json_w_arr_end(&w);
-    json_w_kstr(&w, "purpose", b.description);
+    json_w_kstr(&w, "purpose", b->description);
     json_w_knull(&w, "boundaries");
     json_w_obj_end(&w);
     json_w_key(&w, "model_config");
@@ -444,7 +456,7 @@ st_t bmake_current(strv bot, chat_buf *config, chat_buf *desc, chat_buf *user)
     json_w_kf64(&w, "temperature", fm.temperature);
     json_w_ki64(&w, "max_tokens", fm.max_tokens);
     json_w_obj_end(&w);
-    current_skills(&w, &b);
+    current_skills(&w, b);
     json_w_obj_end(&w);
     st = json_w_finish(&w, &config->n);
     heap_free(&g_chat_heap, ident);
@@ -453,13 +465,13 @@ st_t bmake_current(strv bot, chat_buf *config, chat_buf *desc, chat_buf *user)
     if (st != ST_OK) {
         return ST_NOMEM;
     }
-    (void)memcpy(desc->p, b.description, strlen(b.description) + 1u);
-    desc->n = strlen(b.description);
+    (void)memcpy(desc->p, b->description, strlen(b->description) + 1u);
+    desc->n = strlen(b->description);
     {
         int k = snprintf(user->p, user->cap,
                          "I want to reconfigure my bot \"%s\". Show me the current "
                          "configuration and ask what I'd like to adjust.",
-                         b.name);
+                         b->name);
         user->n = ((k > 0) && ((size_t)k < user->cap)) ? (size_t)k : 0u;
     }
     return ST_OK;

@@ -22,6 +22,7 @@
  */
 #include "fam/fleet/builder.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,7 @@
 #include "fam/fleet/bmake.h"
 #include "fam/fleet/bot.h"
 #include "fam/fleet/bturn.h"
+#include "fam/fleet/fleet.h"
 #include "fam/fleet/skilllib.h"
 #include "fam/fleet/sql.h"
 #include "fam/shared/metrics.h"
@@ -54,7 +56,6 @@
 #define SKILL_MAX_TOKENS 4096
 #define SKILL_TEMPERATURE 0.4
 #define PROMPT_BASE_BYTES (32u * 1024u)
-#define SKILL_OUT_MAX_BYTES ((size_t)CFG_FLEET_SKILL_MD_BYTES)
 
 static const char k_no_draft_ws[] = "No active session. Send StartBot or StartSkill first.";
 static const char k_busy[] = "a turn is already running for this session";
@@ -129,6 +130,17 @@ static char g_provider[CFG_CONF_NAME_BYTES];
 static char g_model[CFG_CONF_VALUE_BYTES];
 static uint32_t g_heartbeat_ms = 30000u;
 static timer_id g_beat = TIMER_NONE;
+/* assemble's results (REST, WebSocket) and the config merge's tokens */
+static bmake_result g_res;
+static bmake_result g_ws_res;
+static jsmntok_t g_toks[512];
+
+_Static_assert((sizeof(g_slots) + sizeof(g_ws) + sizeof(g_stats) + sizeof(g_provider) +
+                sizeof(g_model) + sizeof(g_heartbeat_ms) + sizeof(g_beat) + sizeof(g_res) +
+                sizeof(g_ws_res) + sizeof(g_toks) + sizeof(stream_policy)) <=
+                   FLEET_BUILDER_STATIC_BYTES,
+               "FLEET_BUILDER_STATIC_BYTES is this file's share of the plan (fleet.h)");
+_Static_assert(sizeof(bmake_result) <= FLEET_BMAKE_RESULT_BYTES, "FLEET_BMAKE_RESULT_BYTES");
 
 static void ws_on_data(stream_sub *s, const ws_frame *f);
 static void ws_on_close(stream_sub *s);
@@ -155,11 +167,16 @@ static stream_policy g_policy = {
 
 /* ---- small helpers ------------------------------------------------------------ */
 
+/* b = p[0..n), NUL-terminated (the terminator not counted). */
 static bool buf_set(chat_buf *b, const char *p, size_t n)
 {
+    bool ok;
     b->n = 0u;
-    return chat_buf_add(b, (p != NULL) ? p : "", n) && chat_buf_add(b, "", 1u) &&
-           ((b->n -= 1u) < b->cap);    /* NUL-terminated, not counted */
+    ok = chat_buf_add(b, (p != NULL) ? p : "", n) && chat_buf_add(b, "", 1u);
+    if (ok) {
+        b->n -= 1u;
+    }
+    return ok;
 }
 
 static bool buf_cstr(chat_buf *b, const char *s)
@@ -226,14 +243,20 @@ static bslot *slot_new(const char *sid)
 
 static void slot_free(bslot *s)
 {
-    chat_buf *bufs[] = { &s->history, &s->desc,  &s->config, &s->last,  &s->question,
-                         &s->answer,  &s->system, &s->user,  &s->bad,   &s->retry,
-                         &s->caps,    &s->out,    &s->src };
-    size_t i;
     eng_call_cancel(s->call);
-    for (i = 0u; i < (sizeof bufs / sizeof bufs[0]); i++) {
-        chat_buf_free(bufs[i]);
-    }
+    chat_buf_free(&s->history);
+    chat_buf_free(&s->desc);
+    chat_buf_free(&s->config);
+    chat_buf_free(&s->last);
+    chat_buf_free(&s->question);
+    chat_buf_free(&s->answer);
+    chat_buf_free(&s->system);
+    chat_buf_free(&s->user);
+    chat_buf_free(&s->bad);
+    chat_buf_free(&s->retry);
+    chat_buf_free(&s->caps);
+    chat_buf_free(&s->out);
+    chat_buf_free(&s->src);
     (void)memset(s, 0, sizeof *s);
 }
 
@@ -267,8 +290,15 @@ static st_t draft_load(bslot *s)
         const char *mode = (const char *)sqlite3_column_text(q, 0);
         const char *phase = (const char *)sqlite3_column_text(q, 2);
         bool skill = (mode != NULL) && (strcmp(mode, "skill") == 0);
-        s->mode = skill ? BMODE_SKILL
-                        : ((sqlite3_column_int64(q, 1) != 0) ? BMODE_RECONFIGURE : BMODE_BOT);
+        bool reconf = (sqlite3_column_int(q, 1) != 0);
+        s->mode = BMODE_BOT;
+        if (skill) {
+            s->mode = BMODE_SKILL;
+        } else if (reconf) {
+            s->mode = BMODE_RECONFIGURE;
+        } else {
+            /* a new bot */
+        }
         if ((phase == NULL) || !bphase_parse(strv_from_cstr(phase), &s->phase)) {
             s->phase = BPHASE_BASICS;
         }
@@ -297,20 +327,25 @@ static bool draft_exists(const char *sid, bool *skill)
     return (st == ST_OK) && row;
 }
 
-static st_t draft_delete(const char *sid)
+static st_t exec_sid(fleet_sql_id id, const char *sid)
 {
-    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_DRAFT_DELETE);
+    sqlite3_stmt *q = fleet_stmt(id);
     st_t st = bind_sid(q, sid);
-    bslot *s = slot_of(sid);
-    if (s != NULL) {
-        s->dropped = true;
-    }
     if (st == ST_OK) {
         st = store_exec(q);
     } else {
         store_done(q);
     }
     return st;
+}
+
+static st_t draft_delete(const char *sid)
+{
+    bslot *s = slot_of(sid);
+    if (s != NULL) {
+        s->dropped = true;     /* a turn running for it will not save it again */
+    }
+    return exec_sid(FLEET_SQL_DRAFT_DELETE, sid);
 }
 
 static st_t answers_count(const char *sid, int64_t *n)
@@ -329,42 +364,36 @@ static st_t answers_count(const char *sid, int64_t *n)
     return st;
 }
 
-/* The phase before the current one (the last word of history). */
+/* The phase before the current one (the last word of history; history
+ * is built by history_push: names joined by single spaces). */
 static bool history_last(const chat_buf *h, bphase *out)
 {
-    size_t n = h->n;
-    size_t start;
-    while ((n > 0u) && (h->p[n - 1u] == ' ')) {
-        n--;
-    }
-    start = n;
-    while ((start > 0u) && (h->p[start - 1u] != ' ')) {
-        start--;
-    }
-    if (n == start) {
+    const char *start;
+    if ((h->p == NULL) || (h->n == 0u)) {
         return false;
     }
+    start = strrchr(h->p, (int)' ');
+    start = (start != NULL) ? &start[1] : h->p;
     if (out != NULL) {
-        return bphase_parse((strv){ &h->p[start], n - start }, out);
+        return bphase_parse(strv_from_cstr(start), out);
     }
     return true;
 }
 
 static void history_pop(chat_buf *h)
 {
-    size_t n = h->n;
-    while ((n > 0u) && (h->p[n - 1u] == ' ')) {
-        n--;
+    char *sp;
+    if ((h->p == NULL) || (h->n == 0u)) {
+        return;
     }
-    while ((n > 0u) && (h->p[n - 1u] != ' ')) {
-        n--;
-    }
-    while ((n > 0u) && (h->p[n - 1u] == ' ')) {
-        n--;
-    }
-    h->n = n;
-    if (h->p != NULL) {
-        h->p[n] = '\0';
+    sp = strrchr(h->p, (int)' ');
+    if (sp != NULL) {
+        ptrdiff_t at = sp - h->p;
+        *sp = '\0';
+        h->n = (size_t)at;
+    } else {
+        h->p[0] = '\0';
+        h->n = 0u;
     }
 }
 
@@ -384,12 +413,9 @@ static bool history_push(chat_buf *h, bphase p)
  * gathered ones, a ready_to_assemble's config replaces it all. */
 static bool config_update(bslot *s)
 {
-    static jsmntok_t toks[512];
     json_doc turn;
-    json_doc old;
     json_err e;
     chat_buf next = { NULL, 0u, 0u };
-    size_t cap;
     bool ok = true;
     int src;
     if ((s->info.action != BT_PREVIEW) && (s->info.action != BT_READY)) {
@@ -410,24 +436,25 @@ static bool config_update(bslot *s)
     } else {
         static const char *const keys[] = { "name", "description", "personality_summary",
                                             "model", "skills" };
+        json_doc old;
         json_w w;
         json_iter it = JSON_ITER_INIT;
         int k;
         int v;
-        size_t i;
-        cap = s->config.n + s->out.n + 64u;
+        size_t cap = s->config.n + s->out.n + 64u;
         next.p = (char *)heap_alloc(&g_chat_heap, cap);
         ok = (next.p != NULL) &&
-             (json_parse_into(&old, cstr(&s->config), s->config.n, toks,
-                              (unsigned)(sizeof toks / sizeof toks[0]), &e) == ST_OK) &&
+             (json_parse_into(&old, cstr(&s->config), s->config.n, g_toks,
+                              (unsigned)(sizeof(g_toks) / sizeof(g_toks[0])), &e) == ST_OK) &&
              (json_type(&old, json_root(&old)) == JSON_OBJECT);
         if (ok) {
+            size_t i;
             next.cap = cap;
             json_w_init(&w, next.p, cap);
             json_w_obj_begin(&w);
             while (json_obj_next(&old, json_root(&old), &it, &k, &v)) {
                 bool replaced = false;
-                for (i = 0u; i < (sizeof keys / sizeof keys[0]); i++) {
+                for (i = 0u; i < (sizeof(keys) / sizeof(keys[0])); i++) {
                     int nv = json_obj_get(&turn, src, keys[i]);
                     bool empty = (nv < 0) || json_is_null(&turn, nv) ||
                                  ((json_type(&turn, nv) == JSON_ARRAY) &&
@@ -443,7 +470,7 @@ static bool config_update(bslot *s)
                     json_w_raw(&w, vr.p, vr.n);
                 }
             }
-            for (i = 0u; i < (sizeof keys / sizeof keys[0]); i++) {
+            for (i = 0u; i < (sizeof(keys) / sizeof(keys[0])); i++) {
                 int nv = json_obj_get(&turn, src, keys[i]);
                 if ((nv >= 0) && !json_is_null(&turn, nv) &&
                     !((json_type(&turn, nv) == JSON_ARRAY) && (json_arr_len(&turn, nv) == 0))) {
@@ -495,18 +522,6 @@ static st_t put_draft(const bslot *s, const char *now)
     if (st == ST_OK) {
         st = store_bind_text(q, 9, strv_from_cstr(now));
     }
-    if (st == ST_OK) {
-        st = store_exec(q);
-    } else {
-        store_done(q);
-    }
-    return st;
-}
-
-static st_t exec_sid(fleet_sql_id id, const char *sid)
-{
-    sqlite3_stmt *q = fleet_stmt(id);
-    st_t st = bind_sid(q, sid);
     if (st == ST_OK) {
         st = store_exec(q);
     } else {
@@ -610,12 +625,15 @@ static st_t load_pairs(bslot *s, chat_buf *mem, bqa qa[QA_SHOWN], size_t *nqa)
     size_t len[QA_SHOWN][3];
     bphase ph[QA_SHOWN];
     size_t n = 0u;
-    size_t want = s->record ? (QA_SHOWN - 1u) : QA_SHOWN;
+    size_t want = QA_SHOWN;
     bphase prev = s->phase;
     bool row = true;
     st_t st = ST_OK;
     size_t i;
     *nqa = 0u;
+    if (s->record) {
+        want = QA_SHOWN - 1u;   /* and the pair being recorded */
+    }
     if (s->kind != TK_ANSWER) {
         want = 0u;      /* a new draft has no pairs */
     }
@@ -746,13 +764,18 @@ static st_t call_start(bslot *s)
     (void)memset(&s->req, 0, sizeof s->req);
     s->req.provider = g_provider;
     s->req.model = strv_from_cstr(g_model);
-    s->req.max_tokens = (s->kind == TK_SKILL) ? SKILL_MAX_TOKENS : TURN_MAX_TOKENS;
+    s->req.max_tokens = (s->kind == TK_SKILL) ? (int64_t)SKILL_MAX_TOKENS
+                                              : (int64_t)TURN_MAX_TOKENS;
     s->req.temperature = (s->kind == TK_SKILL) ? SKILL_TEMPERATURE : TURN_TEMPERATURE;
     s->req.system = view(&s->system);
     s->req.msgs = s->msgs;
     s->req.nmsgs = n;
     s->req.what = (s->kind == TK_SKILL) ? "builder skill generation" : "builder turn";
-    s->req.reply_bytes = (s->kind == TK_SKILL) ? (size_t)CFG_ENGINE_REPLY_BYTES : 0u;
+    s->req.reply_bytes = 0u;
+    if (s->kind == TK_SKILL) {
+        s->req.reply_bytes = CFG_ENGINE_REPLY_BYTES;
+    }
+    s->req.json_object = true;   /* §10.1: where the provider has the mode */
     return eng_call_start(&s->req, turn_done, s, &s->call);
 }
 
@@ -815,10 +838,10 @@ static void skill_done(bslot *s, strv reply)
     reason[0] = '\0';
     st = bskill_parse(reply.p, reply.n, strv_from_cstr(s->skill_name), s->wasm, s->out.p, mcap,
                       s->src.p, reply.n + 1u, &s->skill, reason, sizeof reason);
-    if ((st == ST_OK) && (s->skill.md_len > SKILL_OUT_MAX_BYTES)) {
+    if ((st == ST_OK) && (s->skill.md_len > CFG_FLEET_SKILL_MD_BYTES)) {
         st = ST_BAD;
         (void)snprintf(reason, sizeof reason, "SKILL.md larger than %u bytes",
-                       (unsigned)SKILL_OUT_MAX_BYTES);
+                       CFG_FLEET_SKILL_MD_BYTES);
     }
     if (st != ST_OK) {
         if (reason[0] == '\0') {
@@ -968,7 +991,7 @@ static void rest_render(hctx *h, const void *state)
 static void ws_send_error(stream_sub *ws, const char *msg);
 
 /* The WebSocket message of s's outcome. */
-static void ws_deliver(const bslot *s)
+static void ws_deliver(bslot *s)
 {
     size_t cap = s->out.n + s->src.n + 2048u;
     char *buf = (char *)heap_alloc(&g_chat_heap, cap);
@@ -1125,7 +1148,6 @@ static bool read_answer(bslot *s, const json_doc *d, int tok, char *reason, size
     size_t ln = 0u;
     size_t cap = ((size_t)BANSWER_TEXT_MAX_CHARS * 4u) + 1u;
     char *text = (char *)heap_alloc(&g_chat_heap, cap);
-    size_t mcap;
     st_t st;
     bool ok = false;
     if (text == NULL) {
@@ -1154,7 +1176,7 @@ static bool read_answer(bslot *s, const json_doc *d, int tok, char *reason, size
         }
     }
     if (st == ST_OK) {
-        mcap = cap + sizeof label + 64u;
+        size_t mcap = cap + sizeof(label) + 64u;
         chat_buf_free(&s->user);
         s->user.p = (char *)heap_alloc(&g_chat_heap, mcap);
         s->user.cap = mcap;
@@ -1193,17 +1215,19 @@ void builder_start(hctx *h)
     json_doc d;
     char sid[UUID_STR_BYTES];
     char reason[160];
-    bslot *s;
+    bslot *s = NULL;
     int mode;
     bool ok;
     if (!fleet_body(h, &d)) {
         return;
     }
-    if ((uuid_v7(sid) != ST_OK) || ((s = rest_slot(h, sid)) == NULL)) {
+    if (uuid_v7(sid) == ST_OK) {
+        s = rest_slot(h, sid);
+    } else {
+        fleet_internal(h, "session id", ST_INTERNAL);
+    }
+    if (s == NULL) {
         json_release(&d);
-        if (!h->responded) {
-            fleet_internal(h, "session id", ST_INTERNAL);
-        }
         return;
     }
     ok = text_field(&d, json_root(&d), "description", DESC_MAX_CHARS, &s->desc, reason,
@@ -1282,7 +1306,7 @@ void builder_answer(hctx *h)
 void builder_reconfigure(hctx *h)
 {
     char sid[UUID_STR_BYTES];
-    char slug[FLEET_SLUG_MAX * 4u + 8u];
+    char slug[(FLEET_SLUG_MAX * 4u) + 8u];
     json_doc d;
     size_t n = 0u;
     bslot *s;
@@ -1324,7 +1348,7 @@ static bool read_skill_request(bslot *s, const json_doc *d, int tok, char *reaso
 {
     int t;
     int caps;
-    char name[SKILLMD_NAME_MAX * 4u + 8u];
+    char name[(SKILLMD_NAME_MAX * 4u) + 8u];
     size_t n = 0u;
     if ((tok < 0) || (json_type(d, tok) != JSON_OBJECT)) {
         (void)snprintf(reason, rcap, "Invalid field 'skill_request': %s",
@@ -1426,7 +1450,7 @@ void builder_create_skill(hctx *h)
 void builder_assemble(hctx *h)
 {
     char sid[UUID_STR_BYTES];
-    static bmake_result res;
+    bmake_result *res = &g_res;
     char reason[256];
     json_doc d;
     int cfg;
@@ -1445,11 +1469,11 @@ void builder_assemble(hctx *h)
         fleet_fail(h, 400, "VALIDATION_ERROR", reason);
         return;
     }
-    st = bmake_assemble(&d, cfg, &res);
+    st = bmake_assemble(&d, cfg, res);
     json_release(&d);
     if (st == ST_EXISTS) {
         char msg[FLEET_SLUG_MAX + 48u];
-        (void)snprintf(msg, sizeof msg, "Slug '%s' already exists", res.base);
+        (void)snprintf(msg, sizeof msg, "Slug '%.64s' already exists", res->base);
         fleet_fail(h, 409, "SLUG_CONFLICT", msg);
         return;
     }
@@ -1463,12 +1487,12 @@ void builder_assemble(hctx *h)
         json_w w;
         char href[FLEET_SLUG_MAX + 32u];
         fleet_link link;
-        (void)snprintf(href, sizeof href, "/api/v1/bots/%s", res.bot.slug);
+        (void)snprintf(href, sizeof href, "/api/v1/bots/%.64s", res->bot.slug);
         link = (fleet_link){ "bot", href };
         fleet_ok_begin(h, 200, &w);
         json_w_obj_begin(&w);
         json_w_key(&w, "result");
-        bmake_write_result(&w, &res, true);
+        bmake_write_result(&w, res, true);
         json_w_obj_end(&w);
         fleet_ok_end(h, &w, &link, 1u);
     }
@@ -1603,7 +1627,7 @@ static void beat(void *arg)
     g_beat = TIMER_NONE;
     for (i = 0u; i < (size_t)CFG_BUILDER_WS; i++) {
         if (g_ws[i] != NULL) {
-            (void)stream_send_text(g_ws[i], pong, sizeof pong - 1u);
+            (void)stream_send_text(g_ws[i], pong, sizeof(pong) - 1u);
             any = true;
         }
     }
@@ -1704,13 +1728,13 @@ static void ws_begin(stream_sub *ws, bslot *s)
 static void ws_start(stream_sub *ws, bconn *c, const json_doc *d, bool skill)
 {
     char reason[160];
-    char msg[200];
     bslot *s = ws_slot(ws, c);
     if (s == NULL) {
         return;
     }
     if (!text_field(d, json_root(d), "description", DESC_MAX_CHARS, &s->desc, reason,
                     sizeof reason)) {
+        char msg[200];
         slot_free(s);
         (void)snprintf(msg, sizeof msg, "Invalid message: %s", reason);
         ws_send_error(ws, msg);
@@ -1732,7 +1756,6 @@ static void ws_start(stream_sub *ws, bconn *c, const json_doc *d, bool skill)
 static void ws_answer(stream_sub *ws, const bconn *c, const json_doc *d)
 {
     char reason[256];
-    char msg[320];
     bslot *s;
     int a;
     if (!draft_exists(c->sid, NULL)) {
@@ -1754,6 +1777,7 @@ static void ws_answer(stream_sub *ws, const bconn *c, const json_doc *d)
         (void)snprintf(reason, sizeof reason, "Invalid field 'answer': missing");
     }
     if ((a < 0) || !read_answer(s, d, a, reason, sizeof reason)) {
+        char msg[320];
         slot_free(s);
         (void)snprintf(msg, sizeof msg, "%s: %s",
                        (strncmp(reason, "Builder state", 13u) == 0) ? "Builder error"
@@ -1767,7 +1791,7 @@ static void ws_answer(stream_sub *ws, const bconn *c, const json_doc *d)
 
 static void ws_assemble(stream_sub *ws, const bconn *c, const json_doc *d)
 {
-    static bmake_result res;
+    bmake_result *res = &g_ws_res;
     char reason[256];
     char msg[320];
     int cfg = json_obj_get(d, json_root(d), "config");
@@ -1785,11 +1809,11 @@ static void ws_assemble(stream_sub *ws, const bconn *c, const json_doc *d)
         ws_send_error(ws, msg);
         return;
     }
-    st = bmake_assemble(d, cfg, &res);
+    st = bmake_assemble(d, cfg, res);
     if (st != ST_OK) {
         if (st == ST_EXISTS) {
-            (void)snprintf(msg, sizeof msg, "Assembly failed: Slug '%s' already exists",
-                           res.base);
+            (void)snprintf(msg, sizeof msg, "Assembly failed: Slug '%.64s' already exists",
+                           res->base);
         } else {
             (void)snprintf(msg, sizeof msg, "Assembly failed: %s", status_str(st));
         }
@@ -1806,7 +1830,7 @@ static void ws_assemble(stream_sub *ws, const bconn *c, const json_doc *d)
         json_w_obj_begin(&w);
         json_w_kstr(&w, "type", "bot_assembled");
         json_w_key(&w, "result");
-        bmake_write_result(&w, &res, false);
+        bmake_write_result(&w, res, false);
         json_w_obj_end(&w);
         if (json_w_finish(&w, &len) == ST_OK) {
             (void)stream_send_text(ws, buf, len);
@@ -1817,7 +1841,6 @@ static void ws_assemble(stream_sub *ws, const bconn *c, const json_doc *d)
 static void ws_create_skill(stream_sub *ws, const bconn *c, const json_doc *d)
 {
     char reason[160];
-    char msg[200];
     bslot *s;
     if (!c->skill_mode) {
         ws_send_error(ws, "CreateSkill is only valid in skill creation mode.");
@@ -1829,6 +1852,7 @@ static void ws_create_skill(stream_sub *ws, const bconn *c, const json_doc *d)
     }
     if (!read_skill_request(s, d, json_obj_get(d, json_root(d), "skill_request"), reason,
                             sizeof reason)) {
+        char msg[200];
         slot_free(s);
         (void)snprintf(msg, sizeof msg, "Invalid message: %s", reason);
         ws_send_error(ws, msg);
@@ -1890,7 +1914,7 @@ static void ws_message(stream_sub *ws, const char *text, size_t n)
         ws_send_error(ws, "Invalid message: missing field `type`");
     } else if (json_str_eq(&d, t, "ping")) {
         static const char pong[] = "{\"type\":\"pong\"}";
-        (void)stream_send_text(ws, pong, sizeof pong - 1u);
+        (void)stream_send_text(ws, pong, sizeof(pong) - 1u);
     } else if (json_str_eq(&d, t, "start_bot") || json_str_eq(&d, t, "start_skill")) {
         ws_start(ws, c, &d, json_str_eq(&d, t, "start_skill"));
     } else if (json_str_eq(&d, t, "answer")) {

@@ -17,8 +17,8 @@
 
 /* Static storage of the fleet handlers outside chat and the /ws/events
  * registries (which have their own lines in the plan), for app/pools.def,
- * one share per file; files.c, soul.c, souls.c, skills.c, botcreate.c and
- * secrets.c each check theirs with a _Static_assert, and
+ * one share per file; files.c, soul.c, souls.c, skills.c, botcreate.c,
+ * secrets.c, builder.c and bmake.c each check theirs with a _Static_assert, and
  * tests/integration/test_plan.py checks the sum against the binary. */
 /* files.c: one file's content at the spec's 256 KiB, the bot it is of */
 #define FLEET_FILES_STATIC_BYTES (((size_t)FLEET_CONTENT_MAX_BYTES + 1u) + sizeof(fleet_bot))
@@ -44,10 +44,25 @@
     (FLEET_NAME_BYTES + FLEET_DESC_BYTES + FLEET_TAGS_JSON_BYTES +                     \
      (3u * sizeof(fleet_bot)) + sizeof(soul_row) + (size_t)CFG_LLM_KEY_BYTES +          \
      (2u * (size_t)CFG_CONF_VALUE_BYTES) + 32u)
+/* builder.c: its turn slots (CFG_ENGINE_CALLS, about 1.4 KiB each), its
+ * sockets (CFG_BUILDER_WS), two assemble results, the config merge's
+ * tokens, counters and names */
+#define FLEET_BMAKE_RESULT_BYTES                                              \
+    (sizeof(fleet_bot) + ((size_t)FLEET_SLUG_MAX + 1u) + (20u * (SKILLMD_NAME_MAX + 1u)) + 16u)
+#define FLEET_BUILDER_STATIC_BYTES                                            \
+    (((size_t)CFG_ENGINE_CALLS * 1600u) + ((size_t)CFG_BUILDER_WS * sizeof(void *)) + \
+     (2u * FLEET_BMAKE_RESULT_BYTES) + (512u * 16u) + (size_t)CFG_CONF_VALUE_BYTES +  \
+     1024u)
+/* bmake.c: the skills of one assemble, a parsed SKILL.md, a bot, the
+ * config's name, description and tags */
+#define FLEET_BMAKE_STATIC_BYTES                                              \
+    ((20u * 320u) + sizeof(skillmd) + sizeof(fleet_bot) + FLEET_NAME_BYTES +  \
+     FLEET_DESC_BYTES + FLEET_TAGS_JSON_BYTES + 64u)
 #define FLEET_STATIC_BYTES                                                    \
     (FLEET_FILES_STATIC_BYTES + FLEET_SOUL_STATIC_BYTES + FLEET_SOULS_STATIC_BYTES + \
      FLEET_SKILLS_STATIC_BYTES + FLEET_BOTCREATE_STATIC_BYTES +              \
-     FLEET_SECRETS_STATIC_BYTES + FLEET_OTHER_STATIC_BYTES)
+     FLEET_SECRETS_STATIC_BYTES + FLEET_OTHER_STATIC_BYTES +                 \
+     FLEET_BUILDER_STATIC_BYTES + FLEET_BMAKE_STATIC_BYTES)
 
 /* Serve the SPA of spec/fleet.md §4 from dir (fleet.web_dir) when it
  * exists; call before fleet_setup. Returns whether it is served; when not,
