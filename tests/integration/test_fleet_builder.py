@@ -1891,6 +1891,43 @@ def test_ws_close_mid_turn_then_resume(bserver, fake, fl):
     assert len(fake.requests) == 2, "resume called the provider for a saved turn"
 
 
+def builder_sockets_open(fl):
+    """roost_stream_open{endpoint="fleet /ws/builder"} from /metrics."""
+    r = fl.srv.request(FAM, "GET", "/metrics", headers={"X-API-Key": fl.key})
+    assert r.status == 200, r
+    for line in r.body.decode().splitlines():
+        if line.startswith("roost_stream_open{") and "fleet /ws/builder" in line:
+            return int(float(line.rsplit(" ", 1)[1]))
+    return 0
+
+
+def test_ws_resume_while_the_turn_still_runs(bserver, fake, fl):
+    """A new socket's resume, sent while the turn its old socket started is
+    still running, gets that turn when it ends (not the question before it),
+    from the one provider call."""
+    fake.script(reply(ask()))
+    sid = start(fl)["session_id"]
+    slow = ask("Still there?", phase="personality")
+    fake.script(stalled(slow))
+    base = builder_sockets_open(fl)
+    w = BWS(bserver, sid)
+    wait_for(lambda: builder_sockets_open(fl) == base + 1, TURN_TIMEOUT, interval=0.02,
+             what="the first socket counted")
+    w.send({"type": "answer", "answer": {"FreeText": "leaving"}})
+    req = fake.wait_requests(2)[1]
+    w.close()
+    wait_for(lambda: builder_sockets_open(fl) == base, TURN_TIMEOUT, interval=0.02,
+             what="roostd saw the first socket close")
+    with BWS(bserver, sid) as w2:
+        w2.send({"type": "resume"})
+        w2.ping()                      # answered at once: resume sent nothing yet
+        req.release()
+        same(w2.turn(), slow)
+    assert req.outcome == "complete"
+    assert draft(fl, sid)["question_count"] == 1
+    assert len(fake.requests) == 2
+
+
 # ===========================================================================
 # Drafts survive kill -9
 # ===========================================================================

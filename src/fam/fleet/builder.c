@@ -8,8 +8,9 @@
  *   it until its answer is written: the draft as loaded, the prompt and
  *   messages (chat heap), the engine call, and who waits for it (a REST
  *   request parked with hctx_later, or a WebSocket subscriber, cleared
- *   when that socket closes). The slot is found by session id to refuse a
- *   second turn of the same session.
+ *   when that socket closes; a `resume` on a new socket of the session
+ *   while the turn still runs takes its place). The slot is found by
+ *   session id to refuse a second turn of the same session.
  * - The engine calls done in a later turn; done parses the reply, retries
  *   once, then writes the draft in one transaction and answers. A REST
  *   answer is rendered by http_answer_later straight from the slot.
@@ -1868,9 +1869,18 @@ static void ws_create_skill(stream_sub *ws, const bconn *c, const json_doc *d)
 
 static void ws_resume(stream_sub *ws, const bconn *c)
 {
-    sqlite3_stmt *q = fleet_stmt(FLEET_SQL_DRAFT_GET);
+    sqlite3_stmt *q;
     bool row = false;
-    st_t st = bind_sid(q, c->sid);
+    st_t st;
+    bslot *running = slot_of(c->sid);
+    if ((running != NULL) && (running->kind != TK_SKILL) && (running->token == 0u) &&
+        (running->ws == NULL)) {
+        /* its client left mid-turn: this one gets the turn when it ends */
+        running->ws = ws;
+        return;
+    }
+    q = fleet_stmt(FLEET_SQL_DRAFT_GET);
+    st = bind_sid(q, c->sid);
     if (st == ST_OK) {
         st = store_step(q, &row);
     }
