@@ -1141,8 +1141,10 @@ static bool text_field(const json_doc *d, int obj, const char *key, size_t max_c
     return true;
 }
 
-/* Read an answer into s (user message, recorded pair); false: reason. */
-static bool read_answer(bslot *s, const json_doc *d, int tok, char *reason, size_t rcap)
+/* Read an answer into s (user message, recorded pair); false: reason.
+ * d is released once the answer is out of it (the last turn is parsed
+ * next, with the shared token pool): the caller must not use d after. */
+static bool read_answer(bslot *s, json_doc *d, int tok, char *reason, size_t rcap)
 {
     banswer a;
     char label[1024];
@@ -1156,6 +1158,7 @@ static bool read_answer(bslot *s, const json_doc *d, int tok, char *reason, size
         return false;
     }
     st = banswer_parse(d, tok, &a, text, cap, reason, rcap);
+    json_release(d);
     if (st == ST_OK) {
         if (a.kind == BA_BACK) {
             s->back = true;
@@ -1754,7 +1757,7 @@ static void ws_start(stream_sub *ws, bconn *c, const json_doc *d, bool skill)
     ws_begin(ws, s);
 }
 
-static void ws_answer(stream_sub *ws, const bconn *c, const json_doc *d)
+static void ws_answer(stream_sub *ws, const bconn *c, json_doc *d)
 {
     char reason[256];
     bslot *s;
