@@ -442,6 +442,12 @@ def test_stuck_client_closed_1013_normal_client_complete_rss_flat(fresh):
         bound_kib = (2 * CFG_BUF_BYTES + 2 * PAGE) // 1024
         if SANITIZED:
             bound_kib += bound_kib // 8 + 2 * PAGE // 1024     # ASan shadow of it
+            # and ASan's runtime state first touched by the paths only the
+            # stuck client runs (its 1013 close): +60..72 KiB measured on
+            # 2026-12-06 with this build and the one before the builder
+            # alike, against +24 KiB for the plain build, whose bound is
+            # unchanged
+            bound_kib += 48
         grew = rss_after - rss_before
         print(f"RSS {rss_before} -> {rss_after} KiB (+{grew}, bound {bound_kib})")
         assert grew <= bound_kib, (f"roostd RSS grew {grew} KiB ({rss_before} -> "
