@@ -148,7 +148,9 @@ static void check_whole_both(llm_kind kind, strv body)
         return;
     }
     tn = g_ev.text.n;
-    (void)memcpy(text, g_ev.text.p, tn);
+    if (tn > 0u) {
+        (void)memcpy(text, g_ev.text.p, tn);   /* no text: its pointer may be NULL */
+    }
     st2 = check_whole(kind, body, body.n / 3u);
     if (tn <= (body.n / 3u)) {
         CHECK(st2 == ST_OK);
