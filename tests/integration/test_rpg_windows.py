@@ -551,7 +551,8 @@ def test_state_shapes_types_order_cwd_and_repo(rpg, tmux):
             p = find_pane(s, pid)
             if p is None or p["process"]["type"] != typ:
                 return False
-        return all("terminalContent" in find_pane(s, pid) for pid in (p_claude, p_sc))
+        return all("Welcome to Claude Code" in find_pane(s, pid).get("terminalContent", "")
+                   for pid in (p_claude, p_sc))
 
     state, _ = wait_state(rpg, settled, "every pane of session shapes with its type and the "
                           "Claude panes captured", timeout=CAPTURE_TIMEOUT)

@@ -1156,7 +1156,8 @@ void rpg_w_pane(json_w *w, const rpg_pane *p, bool with_terminal)
             }
         }
     }
-    if (with_terminal && (p->type == PT_CLAUDE) && (cs != NULL)) {
+    /* absent until a capture has brought content ("last captured text") */
+    if (with_terminal && (p->type == PT_CLAUDE) && (cs != NULL) && (cs->term_gen != 0u)) {
         json_w_kstrn(w, "terminalContent", cs->term, cs->term_n);
     }
     json_w_obj_end(w);

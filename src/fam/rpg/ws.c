@@ -435,7 +435,8 @@ static bool walk_step(walk *k, char *buf, size_t cap, size_t *at)
             } else {
                 size_t mark = *at;
                 const rpg_csession *cs = rpg_cs_of(p);
-                bool term = k->terms && (p->type == PT_CLAUDE) && (cs != NULL);
+                bool term = k->terms && (p->type == PT_CLAUDE) && (cs != NULL) &&
+                            (cs->term_gen != 0u);
                 bool comma = k->heads ? k->pane_any : k->item_any;
                 if (comma) {
                     room = put(buf, cap, at, ",", 1u);
