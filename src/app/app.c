@@ -1,6 +1,8 @@
 /*
  * app.c - init order, the ready line, shutdown.
  *
+ * `--check-config` stops after the config (every key, its value and its
+ * source), before anything binds or touches the data directory.
  * Init order: config -> pools -> log level -> signals -> loop -> child
  * processes (their SIGCHLD pipe watched) -> data directory -> store
  * (sqlite in its fixed heap, migrations, statements) -> services ->
@@ -51,11 +53,20 @@
 #endif
 
 static roost_cfg g_cfg;
+static roost_cfg g_next; /* a reload's parse, compared with g_cfg */
 static http_service g_svc[FAM_COUNT];
 static listener *g_lst[FAM_COUNT];
 static char g_out[APP_OUT_BYTES];
+static char g_err[APP_ERR_BYTES];
+static char g_cwd[CFG_CONF_VALUE_BYTES];
 
-_Static_assert(((sizeof g_cfg) + (sizeof g_svc) + (sizeof g_lst) + (sizeof g_out)) <= APP_STATIC_BYTES,
+/* What the configuration was read from at start; a reload reads it again. */
+static int g_argc;
+static char *const *g_argv;
+static const char *const *g_envp;
+
+_Static_assert(((sizeof g_cfg) + (sizeof g_next) + (sizeof g_svc) + (sizeof g_lst) +
+                (sizeof g_out) + (sizeof g_err) + (sizeof g_cwd)) <= APP_STATIC_BYTES,
                "APP_STATIC_BYTES is the plan of this module");
 
 static void out_str(const char *s)
@@ -73,12 +84,57 @@ static void err_str(const char *s)
  * clients can send their next requests while the rest of the turn runs),
  * then the streams take what was published: a broadcast never precedes
  * the commit of what it tells. */
+static void warn_body_limit(const char *key, uint64_t limit);
+static void llm_conf_live(void);
+
+static void cfg_changed(const char *key, bool applied)
+{
+    if (applied) {
+        LOG_I("app", "%s changed: applied", key);
+    } else {
+        LOG_W("app", "%s changed: needs a restart", key);
+    }
+}
+
+/* The configuration step of a reload: the file, the start's flags and
+ * environment read again (cfg_reload); the keys that change live go to the
+ * log level, every listener's service (read per request) and the LLM
+ * budgets (read per call). A config that does not load changes nothing. */
+static void cfg_reload_step(void)
+{
+    size_t f;
+    uint64_t json_was = g_cfg.max_json_body_bytes;
+    uint64_t hook_was = g_cfg.max_hook_body_bytes;
+    st_t st = cfg_reload(&g_cfg, &g_next, g_argc, g_argv, g_envp, g_cwd, port_file_read,
+                         cfg_changed, g_err, sizeof g_err);
+    if (st != ST_OK) {
+        LOG_E("app", "reload: %s; the running configuration is kept", g_err);
+        return;
+    }
+    log_set_level(g_cfg.log_level);
+    for (f = 0u; f < (size_t)FAM_COUNT; f++) {
+        if (g_lst[f] != NULL) {
+            g_svc[f].max_body = g_cfg.max_json_body_bytes;
+            g_svc[f].max_hook_body = g_cfg.max_hook_body_bytes;
+            g_svc[f].body_timeout_ms = g_cfg.http.body_timeout_ms;
+        }
+    }
+    if (g_cfg.max_json_body_bytes != json_was) {
+        warn_body_limit("max_json_body_bytes", g_cfg.max_json_body_bytes);
+    }
+    if (g_cfg.max_hook_body_bytes != hook_was) {
+        warn_body_limit("max_hook_body_bytes", g_cfg.max_hook_body_bytes);
+    }
+    llm_conf_live();
+}
+
 /* SIGHUP (port_reload_requested, read once per turn): every step that can
  * change live runs here, in the loop, between two turns. A step that fails
  * logs why and leaves what it had; the server never stops for a reload. */
 static void app_reload(void)
 {
     LOG_I("app", "SIGHUP: reloading");
+    cfg_reload_step();
 }
 
 static void app_turn(void)
@@ -179,6 +235,12 @@ static void llm_conf_setup(const char *const *envp)
     g_llm_conf.nprov = g_cfg.llm.n_prov;
     g_llm_conf.chain = g_cfg.llm.chain;
     g_llm_conf.nchain = g_cfg.llm.n_chain;
+    llm_conf_live();
+}
+
+/* The llm.* keys that change live (F_LIVE): read by the engine per call. */
+static void llm_conf_live(void)
+{
     g_llm_conf.budget_tokens = g_cfg.llm.request_budget_tokens;
     g_llm_conf.budget_pause_timeout_ms = g_cfg.llm.budget_pause_timeout_ms;
     g_llm_conf.max_depth = g_cfg.llm.max_depth;
@@ -373,10 +435,25 @@ static st_t open_store(void)
     return fam_init();
 }
 
+/* `roostd --check-config`: every key, its value and its source. */
+static void check_config_print(void)
+{
+    size_t i;
+    int k;
+    const char *file = cfg_check_file();
+    for (i = 0u; i < cfg_check_count(&g_cfg); i++) {
+        size_t n = cfg_check_line(&g_cfg, i, g_out, sizeof g_out);
+        port_stdout(g_out, n);
+    }
+    k = snprintf(g_out, sizeof g_out, "roostd: configuration ok (%s%s)\n",
+                 (file[0] != '\0') ? "config file " : "no config file", file);
+    port_stdout(g_out, ((k > 0) && ((size_t)k < sizeof g_out)) ? (size_t)k : 0u);
+}
+
 int app_main(int argc, char *const *argv, const char *const *envp)
 {
-    static char err[512];
-    static char cwd[CFG_CONF_VALUE_BYTES];
+    char *err = g_err;
+    char *cwd = g_cwd;
     cfg_action act = CFG_ACT_RUN;
     st_t st;
 
@@ -387,10 +464,13 @@ int app_main(int argc, char *const *argv, const char *const *envp)
     if ((argc > 1) && (strcmp(argv[1], "hook") == 0)) {
         return hook_cli_main(argc - 1, &argv[1], envp);
     }
-    if (port_getcwd(cwd, sizeof cwd) != ST_OK) {
-        (void)snprintf(cwd, sizeof cwd, ".");
+    if (port_getcwd(cwd, sizeof g_cwd) != ST_OK) {
+        (void)snprintf(cwd, sizeof g_cwd, ".");
     }
-    st = cfg_load(&g_cfg, argc, argv, envp, cwd, port_file_read, &act, err, sizeof err);
+    g_argc = argc;
+    g_argv = argv;
+    g_envp = envp;
+    st = cfg_load(&g_cfg, argc, argv, envp, cwd, port_file_read, &act, err, sizeof g_err);
     if (act == CFG_ACT_HELP) {
         out_str(cfg_help_text());
         return 0;
@@ -401,6 +481,10 @@ int app_main(int argc, char *const *argv, const char *const *envp)
     }
     if (st != ST_OK) {
         return usage_error(err);
+    }
+    if (act == CFG_ACT_CHECK) {
+        check_config_print();
+        return 0;
     }
     pools_init();
     if (act == CFG_ACT_BUDGET) {

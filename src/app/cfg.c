@@ -32,8 +32,35 @@
 static char g_file[CFG_CONF_FILE_BYTES];
 static cfg_ctx g_ctx; /* ~1 KiB: keep it off small stacks; init-only */
 
-_Static_assert(((sizeof g_file) + (sizeof g_ctx)) <= (CFG_STATIC_BYTES - (size_t)CFG_HELP_BYTES),
+/* The sources of the last load (cfg_int.h) and the file it read. */
+#define PFIELDS 5u
+static cfg_src g_src[CFG_KEYS_MAX];
+static cfg_src g_psrc[CFG_MAX_PROVIDERS][PFIELDS];
+static const char *g_conf_read = "";
+
+/* A reload keeps the families' key storage here while it parses. */
+static unsigned char g_keep[(size_t)FAM_COUNT * FAM_KEYS_STATIC_BYTES];
+
+_Static_assert(((sizeof g_file) + (sizeof g_ctx) + (sizeof g_src) + (sizeof g_psrc) +
+                (sizeof g_keep)) <= (CFG_STATIC_BYTES - (size_t)CFG_HELP_BYTES),
                "CFG_STATIC_BYTES is the plan of cfg.c and cfg_help.c");
+
+const cfg_src *cfg_src_key(size_t i)
+{
+    ASSERT(i < CFG_KEYS_MAX);
+    return &g_src[(i < CFG_KEYS_MAX) ? i : 0u];
+}
+
+const cfg_src *cfg_src_prov(uint32_t p, size_t f)
+{
+    ASSERT((p < (uint32_t)CFG_MAX_PROVIDERS) && (f < PFIELDS));
+    return &g_psrc[(p < (uint32_t)CFG_MAX_PROVIDERS) ? p : 0u][(f < PFIELDS) ? f : 0u];
+}
+
+const char *cfg_src_file(void)
+{
+    return g_conf_read;
+}
 
 /* ---- providers ----------------------------------------------------------- */
 
@@ -94,6 +121,7 @@ static st_t prov_set(cfg_ctx *x, strv rest, strv v)
                         (unsigned)CFG_MAX_PROVIDERS);
         }
         p = &x->c->llm.prov[x->c->llm.n_prov];
+        (void)memset(g_psrc[x->c->llm.n_prov], 0, sizeof g_psrc[0]);
         x->c->llm.n_prov++;
         (void)memset(p, 0, sizeof *p);
         (void)memcpy(p->name, name.p, name.n);
@@ -107,8 +135,11 @@ static st_t prov_set(cfg_ctx *x, strv rest, strv v)
     }
     if (st == ST_OK) {
         char label[sizeof(PROV_PREFIX) + (size_t)CFG_CONF_NAME_BYTES + 32u];
+        ptrdiff_t slot = p - x->c->llm.prov;
+        ptrdiff_t fi = f - cfg_pfields;
         (void)snprintf(label, sizeof label, PROV_PREFIX "%s.%s", p->name, f->name);
         st = cfg_value_set(x, f, label, p, v);
+        g_psrc[slot][fi] = x->cur;
     }
     return st;
 }
@@ -170,6 +201,7 @@ static st_t key_apply(cfg_ctx *x, strv key, strv v)
         const cfg_key_def *k = cfg_key((size_t)i);
         st = cfg_value_set(x, k, k->name, x->c, v);
         x->set[i] = true;
+        g_src[i] = x->cur;
     } else if (strv_starts_with_cstr(key, PROV_PREFIX)) {
         size_t pl = sizeof(PROV_PREFIX) - 1u;
         st = prov_set(x, (strv){ key.p + pl, key.n - pl }, v);
@@ -228,6 +260,7 @@ static st_t load_file(cfg_ctx *x, const char *path, bool is_explicit,
     st_t st = read_file(path, g_file, sizeof g_file, &n);
 
     x->where[0] = '\0';
+    x->cur.kind = (uint8_t)CFG_SRC_FILE;
     if ((st == ST_NOTFOUND) && !is_explicit) {
         return ST_OK;
     }
@@ -244,6 +277,7 @@ static st_t load_file(cfg_ctx *x, const char *path, bool is_explicit,
     if (NEVER(n > sizeof g_file)) {
         n = sizeof g_file;
     }
+    g_conf_read = path;
     if ((n >= sizeof(bom)) && (memcmp(g_file, bom, sizeof(bom)) == 0)) {
         pos = sizeof(bom);
     }
@@ -253,6 +287,7 @@ static st_t load_file(cfg_ctx *x, const char *path, bool is_explicit,
         const char *eq;
         line++;
         pos += len + 1u;
+        x->cur.line = line;
         cfg_where_set(x, "%s:%u", path, line);
         /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
         if ((l.n == 0u) || (l.p[0] == '#')) {
@@ -304,6 +339,8 @@ static st_t load_aliases(cfg_ctx *x, const char *const *envp)
         if ((v != NULL) &&
             (key_not_built(strv_from_cstr(a->key), what, sizeof what) == NULL)) {
             cfg_where_set(x, "environment variable %s", a->env);
+            x->cur.kind = (uint8_t)CFG_SRC_ALIAS;
+            x->cur.alias = (uint16_t)i;
             st = key_apply(x, strv_from_cstr(a->key), cfg_trim_all(strv_from_cstr(v)));
         }
     }
@@ -362,6 +399,7 @@ static st_t load_roost_env(cfg_ctx *x, const char *const *envp)
     size_t k;
     st_t st = ST_OK;
     char buf[96];
+    x->cur.kind = (uint8_t)CFG_SRC_ENV;
     for (i = 0u; (envp != NULL) && (envp[i] != NULL) && (st == ST_OK); i++) {
         const char *e = envp[i];
         const char *eq = strchr(e, '=');
@@ -384,6 +422,7 @@ static st_t load_roost_env(cfg_ctx *x, const char *const *envp)
                 done = true;
                 st = cfg_value_set(x, kd, kd->name, x->c, v);
                 x->set[k] = true;
+                g_src[k] = x->cur;
             }
         }
         if (!done) {
@@ -411,14 +450,16 @@ static st_t load_flags(cfg_ctx *x, int argc, char *const *argv)
 {
     int i = 1;
     st_t st = ST_OK;
+    x->cur.kind = (uint8_t)CFG_SRC_FLAG;
     while ((i < argc) && (st == ST_OK)) {
         const char *a = argv[i];
         i++;
         x->where[0] = '\0';
-        if (arg_eq(a, "--budget") || arg_eq(a, "--limits") || (strncmp(a, "--config=", 9u) == 0)) {
+        if (arg_eq(a, "--budget") || arg_eq(a, "--limits") || arg_eq(a, "--check-config") ||
+            (strncmp(a, "--config=", 9u) == 0) || (strncmp(a, "--config-default=", 17u) == 0)) {
             continue;
         }
-        if (arg_eq(a, "--config")) {
+        if (arg_eq(a, "--config") || arg_eq(a, "--config-default")) {
             i++;
             continue;
         }
@@ -566,10 +607,14 @@ static st_t finish_llm(cfg_ctx *x)
             size_t at = (size_t)slot;
             if (at != n) {
                 cfg_provider tmp;
+                cfg_src ts[PFIELDS];
                 ASSERT(at > n);
                 (void)memcpy(&tmp, &c->llm.prov[n], sizeof tmp);
                 (void)memcpy(&c->llm.prov[n], p, sizeof tmp);
                 (void)memcpy(p, &tmp, sizeof tmp);
+                (void)memcpy(ts, g_psrc[n], sizeof ts);
+                (void)memcpy(g_psrc[n], g_psrc[at], sizeof ts);
+                (void)memcpy(g_psrc[at], ts, sizeof ts);
             }
             st = prov_complete(x, &c->llm.prov[n]);
             n++;
@@ -636,12 +681,18 @@ st_t cfg_load(roost_cfg *c, int argc, char *const *argv, const char *const *envp
     bool conf_explicit = false;
     bool help = false;
     bool version = false;
+    const char *conf_default = "roost.conf";
     bool budget = false;
     bool limits = false;
+    bool check = false;
     int i;
     st_t st;
 
+    ASSERT(cfg_npfields == PFIELDS);
     (void)memset(x, 0, sizeof *x);
+    (void)memset(g_src, 0, sizeof g_src);
+    (void)memset(g_psrc, 0, sizeof g_psrc);
+    g_conf_read = "";
     x->c = c;
     x->err = err;
     x->errcap = errcap;
@@ -663,6 +714,17 @@ st_t cfg_load(roost_cfg *c, int argc, char *const *argv, const char *const *envp
             budget = true;
         } else if (arg_eq(a, "--limits")) {
             limits = true;
+        } else if (arg_eq(a, "--check-config")) {
+            check = true;
+        } else if (arg_eq(a, "--config-default")) {
+            if (i < argc) {
+                conf_default = argv[i];
+                i++;
+            } else {
+                st = cfg_fail(x, ST_BAD, "flag --config-default needs a PATH");
+            }
+        } else if (strncmp(a, "--config-default=", 17u) == 0) {
+            conf_default = a + 17;
         } else if (arg_eq(a, "--config")) {
             if (i < argc) {
                 conf = argv[i];
@@ -690,7 +752,7 @@ st_t cfg_load(roost_cfg *c, int argc, char *const *argv, const char *const *envp
             conf = env_get(envp, "ROOST_CONFIG");
             conf_explicit = (conf != NULL) && (conf[0] != '\0');
             if (!conf_explicit) {
-                conf = "roost.conf";
+                conf = conf_default;
             }
         }
         if (conf[0] == '\0') {
@@ -724,6 +786,113 @@ st_t cfg_load(roost_cfg *c, int argc, char *const *argv, const char *const *envp
     if ((st == ST_OK) && limits) {
         *act = CFG_ACT_LIMITS;
     }
+    if ((st == ST_OK) && check) {
+        *act = CFG_ACT_CHECK;
+    }
+    return st;
+}
+
+/* ---- reload -------------------------------------------------------------- */
+
+static bool value_eq(const cfg_key_def *k, const void *a, const void *b)
+{
+    bool eq;
+    if ((k->kind == K_STR) || (k->kind == K_LIST) || (k->kind == K_URL)) {
+        eq = (strcmp((const char *)a, (const char *)b) == 0);
+    } else {
+        eq = (memcmp(a, b, k->size) == 0);
+    }
+    return eq;
+}
+
+/* Copy the families' key values (rows with ptr) to g_keep (save) or back. */
+static void keep_family_values(bool save)
+{
+    size_t i;
+    size_t at = 0u;
+    for (i = 0u; i < cfg_key_count(); i++) {
+        const cfg_key_def *k = cfg_key(i);
+        if ((k->ptr != NULL) && ALWAYS((at + k->size) <= sizeof g_keep)) {
+            if (save) {
+                (void)memcpy(&g_keep[at], k->ptr, k->size);
+            } else {
+                (void)memcpy(k->ptr, &g_keep[at], k->size);
+            }
+            at += k->size;
+        }
+    }
+}
+
+/* The saved value of family row k (the at-th byte of g_keep onwards). */
+static const void *kept_value(const cfg_key_def *k)
+{
+    size_t i;
+    size_t at = 0u;
+    const void *v = NULL;
+    for (i = 0u; (i < cfg_key_count()) && (v == NULL); i++) {
+        const cfg_key_def *r = cfg_key(i);
+        if (r == k) {
+            v = &g_keep[at];
+        } else if (r->ptr != NULL) {
+            at += r->size;
+        } else {
+            /* in roost_cfg */
+        }
+    }
+    return v;
+}
+
+static void reload_compare(roost_cfg *live, const roost_cfg *next,
+                           void (*changed)(const char *key, bool applied))
+{
+    size_t i;
+    size_t f;
+    uint32_t p;
+    for (i = 0u; i < cfg_key_count(); i++) {
+        const cfg_key_def *k = cfg_key(i);
+        if (k->ptr != NULL) {
+            const void *was = kept_value(k);
+            if ((was != NULL) && !value_eq(k, was, k->ptr)) {
+                changed(k->name, false);
+            }
+        } else if (!value_eq(k, cfg_key_cvalue(k, live), cfg_key_cvalue(k, next))) {
+            bool live_key = ((k->flags & F_LIVE) != 0u);
+            if (live_key) {
+                (void)memcpy(cfg_key_value(k, live), cfg_key_cvalue(k, next), k->size);
+            }
+            changed(k->name, live_key);
+        } else {
+            /* unchanged */
+        }
+    }
+    for (p = 0u; (p < live->llm.n_prov) && (p < next->llm.n_prov); p++) {
+        for (f = 0u; f < cfg_npfields; f++) {
+            const cfg_key_def *k = &cfg_pfields[f];
+            if ((strcmp(live->llm.prov[p].name, next->llm.prov[p].name) == 0) &&
+                !value_eq(k, cfg_key_cvalue(k, &live->llm.prov[p]),
+                          cfg_key_cvalue(k, &next->llm.prov[p]))) {
+                char label[sizeof(PROV_PREFIX) + (size_t)CFG_CONF_NAME_BYTES + 32u];
+                (void)snprintf(label, sizeof label, PROV_PREFIX "%s.%s", live->llm.prov[p].name,
+                               k->name);
+                changed(label, false);
+            }
+        }
+    }
+}
+
+st_t cfg_reload(roost_cfg *live, roost_cfg *next, int argc, char *const *argv,
+                const char *const *envp, const char *cwd,
+                st_t (*read_file)(const char *path, char *buf, size_t cap, size_t *n),
+                void (*changed)(const char *key, bool applied), char *err, size_t errcap)
+{
+    cfg_action act = CFG_ACT_RUN;
+    st_t st;
+    keep_family_values(true);
+    st = cfg_load(next, argc, argv, envp, cwd, read_file, &act, err, errcap);
+    if (st == ST_OK) {
+        reload_compare(live, next, changed);
+    }
+    keep_family_values(false);
     return st;
 }
 

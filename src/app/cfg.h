@@ -11,8 +11,9 @@
  * Sources, lowest precedence first:
  *   1. built-in defaults
  *   2. the config file: `--config PATH`, else $ROOST_CONFIG (an empty value
- *      counts as unset), else `roost.conf` in the working directory when it
- *      exists. A file named explicitly must exist.
+ *      counts as unset), else the `--config-default PATH` when it exists
+ *      (the service unit's /etc/roost/roost.conf), else `roost.conf` in the
+ *      working directory when it exists. A file named explicitly must exist.
  *   3. upstream environment names (PORT, CORS_ORIGINS, ... spec 2.2)
  *   4. ROOST_<KEY> environment variables: the key upper-cased with `.` -> `_`
  *      (ROOST_FLEET_PORT). Provider keys: ROOST_LLM_PROVIDER_<NAME>_<FIELD>,
@@ -40,8 +41,14 @@
  * Unknown keys in any source, and ROOST_* variables that name no key, are
  * errors that name the key and where it came from.
  *
+ * Reload (SIGHUP, cfg_reload): the same sources are read again into a
+ * second roost_cfg; a changed key marked F_LIVE (fam/keys.h: log_level, the
+ * body limits, http.body_timeout_ms, the llm.* budgets) is copied into the
+ * running config, any other changed key is reported as needing a restart
+ * and keeps its running value; a load error changes nothing.
+ *
  * Memory: no heap. The file is read into a static CFG_CONF_FILE_BYTES buffer
- * (not reentrant; call from init only). roost_cfg is caller-owned (a few
+ * (not reentrant: one load at a time, from the loop's thread). roost_cfg is caller-owned (a few
  * tens of KiB with the default sizes: make it static).
  */
 #ifndef ROOST_CFG_H
@@ -58,7 +65,8 @@
 #include "fam/families.h"
 #include "fam/keys.h"
 
-typedef enum { CFG_ACT_RUN, CFG_ACT_HELP, CFG_ACT_VERSION, CFG_ACT_BUDGET, CFG_ACT_LIMITS } cfg_action;
+typedef enum { CFG_ACT_RUN, CFG_ACT_HELP, CFG_ACT_VERSION, CFG_ACT_BUDGET, CFG_ACT_LIMITS,
+              CFG_ACT_CHECK } cfg_action;
 typedef enum { AUTH_AUTO, AUTH_KEY, AUTH_OPEN } auth_mode;
 typedef enum { PROV_NONE, PROV_ANTHROPIC, PROV_OPENAI_COMPAT } cfg_prov_kind;
 
@@ -131,7 +139,8 @@ typedef struct {
  * -V/--version; both return ST_OK at once without reading any config or
  * checking other arguments, and *c then holds only the built-in defaults
  * (derived keys such as agents.dir are still empty). CFG_ACT_BUDGET
- * (--budget) loads and checks the whole config like CFG_ACT_RUN.
+ * (--budget) and CFG_ACT_CHECK (--check-config) load and check the whole
+ * config like CFG_ACT_RUN; the load never touches the data directory.
  *
  * Returns ST_OK, or a negative status with a one-line message (no newline)
  * in err (always NUL-terminated when errcap > 0), e.g.
@@ -170,7 +179,11 @@ bool cfg_fam_built(fam_id f);
  * `roostd --budget`. */
 #define CFG_STATIC_BYTES                                                           \
     ((size_t)CFG_CONF_FILE_BYTES + (size_t)CFG_HELP_BYTES + 1024u + CFG_KEYS_STATIC_BYTES + \
-     ((size_t)FAM_COUNT * FAM_KEYS_STATIC_BYTES))
+     (2u * (size_t)FAM_COUNT * FAM_KEYS_STATIC_BYTES) + CFG_SRC_STATIC_BYTES)
+/* The sources of every key and provider field (--check-config), 8 bytes
+ * each; the second FAM_KEYS_STATIC_BYTES per family is what a reload keeps
+ * of the families' values while it parses. */
+#define CFG_SRC_STATIC_BYTES ((96u + ((size_t)CFG_MAX_PROVIDERS * 5u)) * 8u)
 
 /* Print the effective config as `key = value\n` lines (every key of the
  * table, then each provider's fields) into buf. Only whole lines are
@@ -178,6 +191,28 @@ bool cfg_fam_built(fam_id f);
  * (without the NUL). Secrets are never part of roost_cfg, so nothing is
  * masked. */
 size_t cfg_dump(const roost_cfg *c, char *buf, size_t cap);
+
+/* `roostd --check-config`: the lines of the last cfg_load, one per key and
+ * per provider field, "key = value  (source)\n", the source one of
+ * "default", "derived" (filled by a finish rule), "PATH:LINE" of the config
+ * file, "flag --KEY", "env NAME" (a ROOST_* or an upstream name). Line i of
+ * cfg_check_count(c) into buf (NUL-terminated when cap > 0); its length. */
+size_t cfg_check_count(const roost_cfg *c);
+size_t cfg_check_line(const roost_cfg *c, size_t i, char *buf, size_t cap);
+/* "config file PATH" or "no config file" (the file the last load read). */
+const char *cfg_check_file(void);
+
+/* Reload (see the top): load the configuration again from the same argv,
+ * envp and cwd into *next (caller-owned scratch, static) and compare it
+ * with *live. For each changed key, changed(key, applied) is called:
+ * applied = true when its new value was copied into *live (F_LIVE), false
+ * when it needs a restart (*live keeps the running value). The families'
+ * own key storage keeps the running values. On error nothing changes, err
+ * holds the same message a start would give, and the status is cfg_load's. */
+st_t cfg_reload(roost_cfg *live, roost_cfg *next, int argc, char *const *argv,
+                const char *const *envp, const char *cwd,
+                st_t (*read_file)(const char *path, char *buf, size_t cap, size_t *n),
+                void (*changed)(const char *key, bool applied), char *err, size_t errcap);
 
 /* A loaded key's value by its name, for the families' hooks (fam_env):
  * text keys (str) as stored in c, numbers and booleans (num, 1/0). "" and 0

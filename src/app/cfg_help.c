@@ -1,7 +1,8 @@
 /*
  * cfg_help.c - the text of the runtime configuration: roostd --help (built
  * once into a static buffer from the key table and the families'
- * descriptors) and cfg_dump (the effective config as key = value lines).
+ * descriptors), cfg_dump (the effective config as key = value lines) and
+ * the lines of `roostd --check-config` (each value with its source).
  */
 #include "app/cfg_int.h"
 
@@ -130,6 +131,87 @@ size_t cfg_dump(const roost_cfg *c, char *buf, size_t cap)
     return n;
 }
 
+/* The source of a value as --check-config shows it (app/cfg.h). */
+static void source_format(const cfg_src *src, const char *key, bool derivable, char *out,
+                          size_t cap)
+{
+    char env[CFG_CONF_NAME_BYTES + 64];
+    switch ((cfg_src_kind)src->kind) {
+    case CFG_SRC_FILE:
+        (void)snprintf(out, cap, "%s:%u", cfg_src_file(), (unsigned)src->line);
+        break;
+    case CFG_SRC_ALIAS:
+        (void)snprintf(out, cap, "env %s", cfg_alias_at(src->alias)->env);
+        break;
+    case CFG_SRC_ENV:
+        cfg_env_name_of(key, env, sizeof env);
+        (void)snprintf(out, cap, "env %s", env);
+        break;
+    case CFG_SRC_FLAG:
+        (void)snprintf(out, cap, "flag --%s", key);
+        break;
+    case CFG_SRC_DEFAULT:
+    default:
+        (void)snprintf(out, cap, "%s", derivable ? "derived" : "default");
+        break;
+    }
+}
+
+size_t cfg_check_count(const roost_cfg *c)
+{
+    return cfg_key_count() + ((size_t)c->llm.n_prov * cfg_npfields);
+}
+
+const char *cfg_check_file(void)
+{
+    return cfg_src_file();
+}
+
+size_t cfg_check_line(const roost_cfg *c, size_t i, char *buf, size_t cap)
+{
+    char val[CFG_CONF_VALUE_BYTES + 8];
+    char key[sizeof(PROV_PREFIX) + (size_t)CFG_CONF_NAME_BYTES + 32u];
+    char src[CFG_CONF_VALUE_BYTES + 96];
+    size_t nkeys = cfg_key_count();
+    int k;
+    size_t n = 0u;
+    if (i < nkeys) {
+        const cfg_key_def *d = cfg_key(i);
+        value_format(d, c, val, sizeof val);
+        (void)snprintf(key, sizeof key, "%s", d->name);
+        source_format(cfg_src_key(i), key, (d->def == NULL) && ((d->flags & F_FAMILY) == 0u),
+                      src, sizeof src);
+    } else {
+        uint32_t p = (uint32_t)((i - nkeys) / cfg_npfields);
+        size_t f = (i - nkeys) % cfg_npfields;
+        const cfg_src *s = cfg_src_prov(p, f);
+        value_format(&cfg_pfields[f], &c->llm.prov[p], val, sizeof val);
+        (void)snprintf(key, sizeof key, PROV_PREFIX "%s.%s", c->llm.prov[p].name,
+                       cfg_pfields[f].name);
+        if ((cfg_src_kind)s->kind == CFG_SRC_ENV) {
+            char up[sizeof key];
+            size_t j;
+            size_t pl = sizeof(PROV_PREFIX) - 1u;
+            /* ROOST_LLM_PROVIDER_<NAME>_<FIELD> */
+            for (j = 0u; (key[pl + j] != '\0') && ((j + 1u) < sizeof up); j++) {
+                char ch = key[pl + j];
+                /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
+                up[j] = (ch == '.') ? '_' : cfg_upper(ch);
+            }
+            up[j] = '\0';
+            (void)snprintf(src, sizeof src, "env ROOST_LLM_PROVIDER_%s", up);
+        } else {
+            source_format(s, key, cfg_pfields[f].def == NULL, src, sizeof src);
+        }
+    }
+    if (cap > 0u) {
+        k = snprintf(buf, cap, "%s =%s%s  (%s)\n", key, (val[0] != '\0') ? " " : "", val, src);
+        n = ((k > 0) && ((size_t)k < cap)) ? (size_t)k : 0u;
+        buf[n] = '\0';
+    }
+    return n;
+}
+
 #define HELP_COL 40
 
 static void help_key_line(text_w *w, const char *flag, const char *meta, const char *dflt)
@@ -158,6 +240,10 @@ static void help_build(text_w *w)
              "  -h, --help         print this help and exit\n"
              "  -V, --version      print the version and exit\n"
              "  --config PATH      config file (default: ./roost.conf if it exists)\n"
+             "  --config-default PATH  the config file when neither --config nor\n"
+             "                     $ROOST_CONFIG names one (read if it exists)\n"
+             "  --check-config     read the config as a start would, print every key\n"
+             "                     with its value and source, exit (0 ok, 2 error)\n"
              "  --budget           check the config, print the static RAM plan, exit\n"
              "  --limits           print the profile and its compile-time limits, exit\n"
              "  --KEY=VALUE        set any key below (--KEY VALUE works too)\n\n");
@@ -239,6 +325,9 @@ static void help_build(text_w *w)
              "  Agent blueprints live in agents.dir, outside data_dir.\n\n");
     w_printf(w, "Signals and exit status:\n"
              "  SIGTERM, SIGINT: stop accepting, close WebSockets, finish responses, exit 0.\n"
+             "  SIGHUP: read the config again; log_level, the body limits,\n"
+             "  http.body_timeout_ms and the llm.* budgets change live, any other\n"
+             "  changed key is logged as needing a restart; a bad file changes nothing.\n"
              "  Exit status: 0 ok, 1 runtime failure, 2 usage or config error.\n");
 }
 

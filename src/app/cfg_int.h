@@ -53,8 +53,25 @@ extern const char *const *const cfg_kind_names;
  * value being applied comes from, and the caller's error buffer. */
 #define SHOW_MAX 64u /* bytes of a key or value quoted in an error */
 
+/* Where a value came from, for `roostd --check-config` (cfg_check_line):
+ * the kind of source, the config file's line, the upstream name's index
+ * (cfg_alias_at). A key no source set is CFG_SRC_DEFAULT. */
+typedef enum { CFG_SRC_DEFAULT, CFG_SRC_FILE, CFG_SRC_ALIAS, CFG_SRC_ENV, CFG_SRC_FLAG } cfg_src_kind;
+typedef struct {
+    uint8_t kind;   /* cfg_src_kind */
+    uint16_t alias; /* CFG_SRC_ALIAS */
+    uint32_t line;  /* CFG_SRC_FILE */
+} cfg_src;
+
+/* The sources of the last load: key i (cfg_key), field f of provider slot p
+ * (as ordered after the load), and the config file read ("" when none). */
+const cfg_src *cfg_src_key(size_t i);
+const cfg_src *cfg_src_prov(uint32_t p, size_t f);
+const char *cfg_src_file(void);
+
 typedef struct {
     roost_cfg *c;
+    cfg_src cur;             /* the source being applied */
     bool set[CFG_KEYS_MAX];
     char where[CFG_CONF_VALUE_BYTES + 64]; /* "" or "roost.conf:12", "flag --x" */
     char *err;

@@ -40,17 +40,17 @@
 /* The app's keys before the families' ... */
 static const cfg_key_def k_head[] = {
     KEY("data_dir", K_STR, F_NONEMPTY, data_dir, 0, 0, 0, "./roost-data", "DIR", NULL),
-    KEY("max_json_body_bytes", K_UINT, 0, max_json_body_bytes, 1, KEY_MAX_U32, 0, "1048576",
+    KEY("max_json_body_bytes", K_UINT, F_LIVE, max_json_body_bytes, 1, KEY_MAX_U32, 0, "1048576",
         "N", NULL),
-    KEY("max_hook_body_bytes", K_UINT, 0, max_hook_body_bytes, 1, KEY_MAX_U32, 0, "8388608",
+    KEY("max_hook_body_bytes", K_UINT, F_LIVE, max_hook_body_bytes, 1, KEY_MAX_U32, 0, "8388608",
         "N", NULL),
-    KEY("log_level", K_LEVEL, 0, log_level, 0, 0, 0, "info", "LEVEL",
+    KEY("log_level", K_LEVEL, F_LIVE, log_level, 0, 0, 0, "info", "LEVEL",
         "info (debug|info|warn|error)"),
 };
 
 /* ... and after them. */
 static const cfg_key_def k_tail[] = {
-    KEY("http.body_timeout_ms", K_UINT, 0, http.body_timeout_ms, 0, 3600000, 0, "0", "MS",
+    KEY("http.body_timeout_ms", K_UINT, F_LIVE, http.body_timeout_ms, 0, 3600000, 0, "0", "MS",
         "0 = CFG_BODY_TIMEOUT_MS; body stall: 408"),
     KEY("diag.echo", K_BOOL, 0, diag.echo, 0, 0, 0, "false", "BOOL",
         "false (echo POST/WS at /_echo; loopback)"),
@@ -63,12 +63,12 @@ static const cfg_key_def k_tail[] = {
         "none (e.g. anthropic,ollama)"),
     KEY("llm.fallback_chain", K_LIST, F_NAMES, llm.fallback_chain, 0, 0, CFG_MAX_PROVIDERS,
         NULL, "LIST", "the order of llm.providers"),
-    KEY("llm.request_budget_tokens", K_UINT, F_CLAMP, llm.request_budget_tokens, 10000,
+    KEY("llm.request_budget_tokens", K_UINT, F_CLAMP | F_LIVE, llm.request_budget_tokens, 10000,
         1000000000, 0, "500000", "N", "500000 (at least 10000)"),
-    KEY("llm.budget_pause_timeout_ms", K_UINT, 0, llm.budget_pause_timeout_ms, 0, KEY_MS_DAY, 0,
+    KEY("llm.budget_pause_timeout_ms", K_UINT, F_LIVE, llm.budget_pause_timeout_ms, 0, KEY_MS_DAY, 0,
         "120000", "MS", NULL),
-    KEY("llm.max_depth", K_UINT, 0, llm.max_depth, 0, 16, 0, "3", "N", NULL),
-    KEY("llm.history_max_messages", K_UINT, 0, llm.history_max_messages, 0, 10000, 0, "50",
+    KEY("llm.max_depth", K_UINT, F_LIVE, llm.max_depth, 0, 16, 0, "3", "N", NULL),
+    KEY("llm.history_max_messages", K_UINT, F_LIVE, llm.history_max_messages, 0, 10000, 0, "50",
         "N", NULL),
     KEY("llm.builder_provider", K_STR, 0, llm.builder_provider, 0, 0, 0, NULL, "NAME",
         "first of llm.fallback_chain"),

@@ -30,6 +30,7 @@ enum { K_STR, K_LIST, K_URL, K_BOOL, K_UINT, K_AUTH, K_LEVEL, K_KIND };
 #define F_CLAMP 0x02u    /* out-of-range integers are clamped, not refused */
 #define F_FAMILY 0x04u   /* listener key: --help lists it once, generically */
 #define F_NAMES 0x08u    /* list items are provider names */
+#define F_LIVE 0x10u     /* a SIGHUP reload applies a new value at once (app/cfg.h) */
 
 typedef struct {
     const char *name;   /* "rpg.poll_interval_ms" */
