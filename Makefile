@@ -106,7 +106,7 @@ LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
 OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 MAIN_OBJ := $(BUILD)/obj/$(MAIN_SRC:.c=.o)
 
-.PHONY: all debug fault-short fault-long clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap bench-peers bench-sha256 \
+.PHONY: all install uninstall debug fault-short fault-long clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap bench-peers bench-sha256 \
         bench vendor deps soak
 # Objects are not intermediates: keep them between runs.
 .SECONDARY:
@@ -367,6 +367,18 @@ bench-sha256: $(BUILD)/bench/sha256
 # (bench/README.md "Peers"); BEFORE=path/to/old/roostd adds that build
 bench-peers: $(BUILD)/roostd
 	bench/peers.sh $(BUILD)/roostd
+
+# Install as a systemd service (tools/install.sh says what goes where; README
+# "Installing as a service"). PREFIX, DESTDIR, SERVICE_USER and
+# MEMORY_HEADROOM_MIB pass through.
+PREFIX ?= /usr/local
+install: $(BUILD)/roostd
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" ROOSTD="$(BUILD)/roostd" \
+	    SERVICE_USER="$(SERVICE_USER)" MEMORY_HEADROOM_MIB="$(MEMORY_HEADROOM_MIB)" \
+	    tools/install.sh install
+
+uninstall:
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" tools/install.sh uninstall
 
 deps:
 	tools/deps.sh

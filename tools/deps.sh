@@ -31,6 +31,7 @@ TEST_PKGS=(
     llvm                # llvm-symbolizer: readable ASan/UBSan stack traces
     cppcheck            # with its misra addon (tools/misra.sh)
     python3
+    systemd             # systemd-analyze verify: tests/integration/test_install.py
     python3-pytest
     python3-websockets
     curl
