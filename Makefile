@@ -371,9 +371,11 @@ bench-peers: $(BUILD)/roostd
 # Install as a systemd service (tools/install.sh says what goes where; README
 # "Installing as a service"). PREFIX, DESTDIR, SERVICE_USER and
 # MEMORY_HEADROOM_MIB pass through.
+# INSTALL_BIN: the binary to install (a test installs the one it tests).
 PREFIX ?= /usr/local
-install: $(BUILD)/roostd
-	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" ROOSTD="$(BUILD)/roostd" \
+INSTALL_BIN ?= $(BUILD)/roostd
+install: $(INSTALL_BIN)
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" ROOSTD="$(INSTALL_BIN)" \
 	    SERVICE_USER="$(SERVICE_USER)" MEMORY_HEADROOM_MIB="$(MEMORY_HEADROOM_MIB)" \
 	    tools/install.sh install
 

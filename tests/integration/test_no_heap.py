@@ -2,8 +2,9 @@
 
 roostd runs under LD_PRELOAD of tests/shim/countmalloc.so, which arms itself at
 the first poll() and counts every malloc/calloc/realloc/free/... after it.
-A mixed workload touches every path the foundation has; after SIGTERM the
-shim's report must say allocs_after_poll=0 frees_after_poll=0.
+A mixed workload touches every path the foundation has (a SIGHUP reload
+among them); after SIGTERM the shim's report must say allocs_after_poll=0
+frees_after_poll=0.
 
 A control test proves the shim can fail: a small C program that allocates
 after poll() must be reported.
@@ -13,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -852,6 +854,31 @@ def builder_workload(srv, fake):
 
 
 @pytest.mark.skipif(SANITIZED, reason="ASan replaces malloc; the shim measures the plain build")
+def reload_workload(srv, conf):
+    """SIGHUP: the config re-read and compared in fixed buffers (a live key
+    applied, a restart-only key logged, a bad file refused, back again)."""
+    fam = family_or_other("documents")
+
+    def hup_until(text, n):
+        os.kill(srv.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 10 * SLOW
+        while srv.stderr().count(text) < n:
+            assert time.monotonic() < deadline, f"no {text!r} after SIGHUP\n{srv.logs()}"
+            time.sleep(0.02)
+
+    conf.write_text(f"log_level = info\nmax_json_body_bytes = 2000000\n"
+                    f"{fam}.cors_origins = http://reload.example\n")
+    hup_until("max_json_body_bytes changed: applied", 1)
+    assert f"{fam}.cors_origins changed: needs a restart" in srv.stderr()
+    conf.write_text("log_level = info\nmax_json_body_bytes = lots\n")
+    hup_until("the running configuration is kept", 1)
+    conf.write_text("log_level = info\n")
+    hup_until("max_json_body_bytes changed: applied", 2)
+    with Raw(srv.ports[fam]) as c:
+        c.send(get_req("/health"))
+        assert c.read_response().status == 200
+
+
 def test_no_heap_after_first_poll(roostd, shim, tmp_path):
     report = tmp_path / "shim-report.txt"
     web = make_web_dir(tmp_path)
@@ -879,6 +906,9 @@ def test_no_heap_after_first_poll(roostd, shim, tmp_path):
     tdir = tmp_path / "transcripts"
     tdir.mkdir()
     args += [f"--observability.transcript_dirs={tdir}"]
+    conf = tmp_path / "roost.conf"
+    conf.write_text("log_level = info\n")
+    args += [f"--config={conf}"]
     tmux_env = tmux_start(tmp_path) if built("rpg") else None
     srv_env = {"ROOST_SHIM_REPORT": str(report)}
     if tmux_env is not None:
@@ -888,6 +918,7 @@ def test_no_heap_after_first_poll(roostd, shim, tmp_path):
     srv.start()
     try:
         workload(srv, spa=with_fleet)
+        reload_workload(srv, conf)
         if with_fleet:
             spa_workload(srv, web)
         stream_workload(srv)
