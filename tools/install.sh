@@ -7,7 +7,7 @@
 #   DESTDIR              staging root, prepended to every path written
 #   PREFIX               /usr/local
 #   BINDIR               $PREFIX/bin
-#   SYSCONFDIR           /etc when PREFIX is /usr, else $PREFIX/etc
+#   SYSCONFDIR           /etc (also with PREFIX=/usr/local)
 #   UNITDIR              $PREFIX/lib/systemd/system (systemd reads both
 #                        /usr/lib/... and /usr/local/lib/...)
 #   ROOSTD               the binary to install (build/roostd)
@@ -29,9 +29,8 @@ action=${1:-}
 DESTDIR=${DESTDIR:-}
 PREFIX=${PREFIX:-/usr/local}
 BINDIR=${BINDIR:-$PREFIX/bin}
-if [ -z "${SYSCONFDIR:-}" ]; then
-    if [ "$PREFIX" = /usr ]; then SYSCONFDIR=/etc; else SYSCONFDIR=$PREFIX/etc; fi
-fi
+# /etc whatever the prefix: the service reads its config where admins look.
+SYSCONFDIR=${SYSCONFDIR:-/etc}
 UNITDIR=${UNITDIR:-$PREFIX/lib/systemd/system}
 ROOSTD=${ROOSTD:-$here/build/roostd}
 MEMORY_HEADROOM_MIB=${MEMORY_HEADROOM_MIB:-32}
@@ -51,8 +50,10 @@ install)
     esac
     budget=
     if [ -z "${MEMORY_MAX:-}" ]; then
-        # The static plan of this build: the `total` line of --budget.
-        budget=$("$ROOSTD" --budget --config /dev/null |
+        # The static plan of this build: the `total` line of --budget. The
+        # plan is the binary's alone: no config file, an empty environment
+        # (a ROOST_* variable of the caller's would be refused).
+        budget=$(env -i "$ROOSTD" --budget --config /dev/null |
                  awk '$1 == "total" { print $2; exit }') ||
             die "cannot run $ROOSTD --budget (cross-built? set MEMORY_MAX)"
         case "$budget" in

@@ -797,10 +797,12 @@ st_t cfg_load(roost_cfg *c, int argc, char *const *argv, const char *const *envp
 static bool value_eq(const cfg_key_def *k, const void *a, const void *b)
 {
     bool eq;
+    const unsigned char *pa = a;
+    const unsigned char *pb = b;
     if ((k->kind == K_STR) || (k->kind == K_LIST) || (k->kind == K_URL)) {
         eq = (strcmp((const char *)a, (const char *)b) == 0);
     } else {
-        eq = (memcmp(a, b, k->size) == 0);
+        eq = (memcmp(pa, pb, k->size) == 0);
     }
     return eq;
 }

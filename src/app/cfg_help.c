@@ -173,7 +173,6 @@ size_t cfg_check_line(const roost_cfg *c, size_t i, char *buf, size_t cap)
     char key[sizeof(PROV_PREFIX) + (size_t)CFG_CONF_NAME_BYTES + 32u];
     char src[CFG_CONF_VALUE_BYTES + 96];
     size_t nkeys = cfg_key_count();
-    int k;
     size_t n = 0u;
     if (i < nkeys) {
         const cfg_key_def *d = cfg_key(i);
@@ -205,7 +204,7 @@ size_t cfg_check_line(const roost_cfg *c, size_t i, char *buf, size_t cap)
         }
     }
     if (cap > 0u) {
-        k = snprintf(buf, cap, "%s =%s%s  (%s)\n", key, (val[0] != '\0') ? " " : "", val, src);
+        int k = snprintf(buf, cap, "%s =%s%s  (%s)\n", key, (val[0] != '\0') ? " " : "", val, src);
         n = ((k > 0) && ((size_t)k < cap)) ? (size_t)k : 0u;
         buf[n] = '\0';
     }
