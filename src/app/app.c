@@ -53,7 +53,6 @@
 #endif
 
 static roost_cfg g_cfg;
-static roost_cfg g_next; /* a reload's parse, compared with g_cfg */
 static http_service g_svc[FAM_COUNT];
 static listener *g_lst[FAM_COUNT];
 static char g_out[APP_OUT_BYTES];
@@ -65,7 +64,7 @@ static int g_argc;
 static char *const *g_argv;
 static const char *const *g_envp;
 
-_Static_assert(((sizeof g_cfg) + (sizeof g_next) + (sizeof g_svc) + (sizeof g_lst) +
+_Static_assert(((sizeof g_cfg) + (sizeof g_svc) + (sizeof g_lst) +
                 (sizeof g_out) + (sizeof g_err) + (sizeof g_cwd)) <= APP_STATIC_BYTES,
                "APP_STATIC_BYTES is the plan of this module");
 
@@ -97,15 +96,22 @@ static void cfg_changed(const char *key, bool applied)
 }
 
 /* The configuration step of a reload: the file, the start's flags and
- * environment read again (cfg_reload); the keys that change live go to the
- * log level, every listener's service (read per request) and the LLM
- * budgets (read per call). A config that does not load changes nothing. */
+ * environment read again (cfg_reload) into the render scratch, which is
+ * free between two turns (http/server.h: used only within a call); the
+ * keys that change live go to the log level, every listener's service
+ * (read per request) and the LLM budgets (read per call). A config that
+ * does not load changes nothing. */
+_Static_assert(CFG_RELOAD_SCRATCH_BYTES <= (size_t)CFG_RENDER_BYTES,
+               "a reload parses into the render scratch");
+
 static void cfg_reload_step(void)
 {
     size_t f;
+    size_t cap = 0u;
+    char *scratch = http_render_scratch(&cap);
     uint64_t json_was = g_cfg.max_json_body_bytes;
     uint64_t hook_was = g_cfg.max_hook_body_bytes;
-    st_t st = cfg_reload(&g_cfg, &g_next, g_argc, g_argv, g_envp, g_cwd, port_file_read,
+    st_t st = cfg_reload(&g_cfg, scratch, cap, g_argc, g_argv, g_envp, g_cwd, port_file_read,
                          cfg_changed, g_err, sizeof g_err);
     if (st != ST_OK) {
         LOG_E("app", "reload: %s; the running configuration is kept", g_err);

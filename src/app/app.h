@@ -24,9 +24,9 @@
  * --budget`. */
 #define APP_OUT_BYTES ((size_t)CFG_APP_TEXT_BYTES)
 #define APP_ERR_BYTES 512u /* a configuration error, at start or on reload */
-/* Two configurations: the running one and a reload's (SIGHUP, cfg_reload). */
+/* A reload's configuration is parsed in the render scratch (cfg_reload). */
 #define APP_STATIC_BYTES                                                  \
-    ((2u * sizeof(roost_cfg)) + ((size_t)FAM_COUNT * sizeof(http_service)) + \
+    (sizeof(roost_cfg) + ((size_t)FAM_COUNT * sizeof(http_service)) +     \
      ((size_t)FAM_COUNT * sizeof(listener *)) + APP_OUT_BYTES + APP_ERR_BYTES + \
      (size_t)CFG_CONF_VALUE_BYTES)
 

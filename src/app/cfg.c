@@ -36,13 +36,11 @@ static cfg_ctx g_ctx; /* ~1 KiB: keep it off small stacks; init-only */
 #define PFIELDS 5u
 static cfg_src g_src[CFG_KEYS_MAX];
 static cfg_src g_psrc[CFG_MAX_PROVIDERS][PFIELDS];
+_Static_assert(sizeof(cfg_src) == 4u, "CFG_SRC_STATIC_BYTES counts 4 bytes a source");
 static const char *g_conf_read = "";
 
-/* A reload keeps the families' key storage here while it parses. */
-static unsigned char g_keep[(size_t)FAM_COUNT * FAM_KEYS_STATIC_BYTES];
-
-_Static_assert(((sizeof g_file) + (sizeof g_ctx) + (sizeof g_src) + (sizeof g_psrc) +
-                (sizeof g_keep)) <= (CFG_STATIC_BYTES - (size_t)CFG_HELP_BYTES),
+_Static_assert(((sizeof g_file) + (sizeof g_ctx) + (sizeof g_src) + (sizeof g_psrc)) <=
+               (CFG_STATIC_BYTES - (size_t)CFG_HELP_BYTES),
                "CFG_STATIC_BYTES is the plan of cfg.c and cfg_help.c");
 
 const cfg_src *cfg_src_key(size_t i)
@@ -287,7 +285,7 @@ static st_t load_file(cfg_ctx *x, const char *path, bool is_explicit,
         const char *eq;
         line++;
         pos += len + 1u;
-        x->cur.line = line;
+        x->cur.line = (line < 65535u) ? (uint16_t)line : (uint16_t)65535u;
         cfg_where_set(x, "%s:%u", path, line);
         /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
         if ((l.n == 0u) || (l.p[0] == '#')) {
@@ -340,7 +338,7 @@ static st_t load_aliases(cfg_ctx *x, const char *const *envp)
             (key_not_built(strv_from_cstr(a->key), what, sizeof what) == NULL)) {
             cfg_where_set(x, "environment variable %s", a->env);
             x->cur.kind = (uint8_t)CFG_SRC_ALIAS;
-            x->cur.alias = (uint16_t)i;
+            x->cur.alias = (uint8_t)i;
             st = key_apply(x, strv_from_cstr(a->key), cfg_trim_all(strv_from_cstr(v)));
         }
     }
@@ -613,7 +611,7 @@ static st_t finish_llm(cfg_ctx *x)
                 (void)memcpy(&c->llm.prov[n], p, sizeof tmp);
                 (void)memcpy(p, &tmp, sizeof tmp);
                 (void)memcpy(ts, g_psrc[n], sizeof ts);
-                (void)memcpy(g_psrc[n], g_psrc[at], sizeof ts);
+                (void)memmove(g_psrc[n], g_psrc[at], sizeof ts);
                 (void)memcpy(g_psrc[at], ts, sizeof ts);
             }
             st = prov_complete(x, &c->llm.prov[n]);
@@ -689,6 +687,7 @@ st_t cfg_load(roost_cfg *c, int argc, char *const *argv, const char *const *envp
     st_t st;
 
     ASSERT(cfg_npfields == PFIELDS);
+    ASSERT(cfg_alias_count() <= 255u); /* cfg_src.alias */
     (void)memset(x, 0, sizeof *x);
     (void)memset(g_src, 0, sizeof g_src);
     (void)memset(g_psrc, 0, sizeof g_psrc);
@@ -807,26 +806,28 @@ static bool value_eq(const cfg_key_def *k, const void *a, const void *b)
     return eq;
 }
 
-/* Copy the families' key values (rows with ptr) to g_keep (save) or back. */
-static void keep_family_values(bool save)
+/* Copy the families' key values (rows with ptr) to keep[0..CFG_KEEP_BYTES)
+ * (save) or back. */
+#define CFG_KEEP_BYTES ((size_t)FAM_COUNT * FAM_KEYS_STATIC_BYTES)
+static void keep_family_values(unsigned char *keep, bool save)
 {
     size_t i;
     size_t at = 0u;
     for (i = 0u; i < cfg_key_count(); i++) {
         const cfg_key_def *k = cfg_key(i);
-        if ((k->ptr != NULL) && ALWAYS((at + k->size) <= sizeof g_keep)) {
+        if ((k->ptr != NULL) && ALWAYS((at + k->size) <= CFG_KEEP_BYTES)) {
             if (save) {
-                (void)memcpy(&g_keep[at], k->ptr, k->size);
+                (void)memcpy(&keep[at], k->ptr, k->size);
             } else {
-                (void)memcpy(k->ptr, &g_keep[at], k->size);
+                (void)memcpy(k->ptr, &keep[at], k->size);
             }
             at += k->size;
         }
     }
 }
 
-/* The saved value of family row k (the at-th byte of g_keep onwards). */
-static const void *kept_value(const cfg_key_def *k)
+/* The saved value of family row k in keep. */
+static const void *kept_value(const unsigned char *keep, const cfg_key_def *k)
 {
     size_t i;
     size_t at = 0u;
@@ -834,7 +835,7 @@ static const void *kept_value(const cfg_key_def *k)
     for (i = 0u; (i < cfg_key_count()) && (v == NULL); i++) {
         const cfg_key_def *r = cfg_key(i);
         if (r == k) {
-            v = &g_keep[at];
+            v = &keep[at];
         } else if (r->ptr != NULL) {
             at += r->size;
         } else {
@@ -844,7 +845,7 @@ static const void *kept_value(const cfg_key_def *k)
     return v;
 }
 
-static void reload_compare(roost_cfg *live, const roost_cfg *next,
+static void reload_compare(roost_cfg *live, const roost_cfg *next, const unsigned char *keep,
                            void (*changed)(const char *key, bool applied))
 {
     size_t i;
@@ -853,7 +854,7 @@ static void reload_compare(roost_cfg *live, const roost_cfg *next,
     for (i = 0u; i < cfg_key_count(); i++) {
         const cfg_key_def *k = cfg_key(i);
         if (k->ptr != NULL) {
-            const void *was = kept_value(k);
+            const void *was = kept_value(keep, k);
             if ((was != NULL) && !value_eq(k, was, k->ptr)) {
                 changed(k->name, false);
             }
@@ -882,19 +883,31 @@ static void reload_compare(roost_cfg *live, const roost_cfg *next,
     }
 }
 
-st_t cfg_reload(roost_cfg *live, roost_cfg *next, int argc, char *const *argv,
-                const char *const *envp, const char *cwd,
+_Static_assert(CFG_RELOAD_SCRATCH_BYTES >= (sizeof(roost_cfg) + CFG_KEEP_BYTES),
+               "a reload's scratch holds the next config and the kept values");
+
+st_t cfg_reload(roost_cfg *live, void *scratch, size_t scratch_cap, int argc,
+                char *const *argv, const char *const *envp, const char *cwd,
                 st_t (*read_file)(const char *path, char *buf, size_t cap, size_t *n),
                 void (*changed)(const char *key, bool applied), char *err, size_t errcap)
 {
     cfg_action act = CFG_ACT_RUN;
+    roost_cfg *next = scratch;
+    unsigned char *mem = scratch;
+    unsigned char *keep = &mem[sizeof(roost_cfg)];
     st_t st;
-    keep_family_values(true);
+    if (scratch_cap < CFG_RELOAD_SCRATCH_BYTES) {
+        if ((err != NULL) && (errcap > 0u)) {
+            (void)snprintf(err, errcap, "the reload scratch is too small");
+        }
+        return ST_NOMEM;
+    }
+    keep_family_values(keep, true);
     st = cfg_load(next, argc, argv, envp, cwd, read_file, &act, err, errcap);
     if (st == ST_OK) {
-        reload_compare(live, next, changed);
+        reload_compare(live, next, keep, changed);
     }
-    keep_family_values(false);
+    keep_family_values(keep, false);
     return st;
 }
 

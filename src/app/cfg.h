@@ -42,7 +42,7 @@
  * errors that name the key and where it came from.
  *
  * Reload (SIGHUP, cfg_reload): the same sources are read again into a
- * second roost_cfg; a changed key marked F_LIVE (fam/keys.h: log_level, the
+ * second roost_cfg in a lent scratch; a changed key marked F_LIVE (fam/keys.h: log_level, the
  * body limits, http.body_timeout_ms, the llm.* budgets) is copied into the
  * running config, any other changed key is reported as needing a restart
  * and keeps its running value; a load error changes nothing.
@@ -179,11 +179,10 @@ bool cfg_fam_built(fam_id f);
  * `roostd --budget`. */
 #define CFG_STATIC_BYTES                                                           \
     ((size_t)CFG_CONF_FILE_BYTES + (size_t)CFG_HELP_BYTES + 1024u + CFG_KEYS_STATIC_BYTES + \
-     (2u * (size_t)FAM_COUNT * FAM_KEYS_STATIC_BYTES) + CFG_SRC_STATIC_BYTES)
-/* The sources of every key and provider field (--check-config), 8 bytes
- * each; the second FAM_KEYS_STATIC_BYTES per family is what a reload keeps
- * of the families' values while it parses. */
-#define CFG_SRC_STATIC_BYTES ((96u + ((size_t)CFG_MAX_PROVIDERS * 5u)) * 8u)
+     ((size_t)FAM_COUNT * FAM_KEYS_STATIC_BYTES) + CFG_SRC_STATIC_BYTES)
+/* The sources of every key and provider field (--check-config), 4 bytes
+ * each. */
+#define CFG_SRC_STATIC_BYTES ((96u + ((size_t)CFG_MAX_PROVIDERS * 5u)) * 4u)
 
 /* Print the effective config as `key = value\n` lines (every key of the
  * table, then each provider's fields) into buf. Only whole lines are
@@ -203,14 +202,17 @@ size_t cfg_check_line(const roost_cfg *c, size_t i, char *buf, size_t cap);
 const char *cfg_check_file(void);
 
 /* Reload (see the top): load the configuration again from the same argv,
- * envp and cwd into *next (caller-owned scratch, static) and compare it
- * with *live. For each changed key, changed(key, applied) is called:
+ * envp and cwd into scratch (8-byte aligned, at least
+ * CFG_RELOAD_SCRATCH_BYTES, free for the call: the app lends the render
+ * scratch between two loop turns, so a reload costs no static RAM) and
+ * compare it with *live. For each changed key, changed(key, applied) is called:
  * applied = true when its new value was copied into *live (F_LIVE), false
  * when it needs a restart (*live keeps the running value). The families'
  * own key storage keeps the running values. On error nothing changes, err
  * holds the same message a start would give, and the status is cfg_load's. */
-st_t cfg_reload(roost_cfg *live, roost_cfg *next, int argc, char *const *argv,
-                const char *const *envp, const char *cwd,
+#define CFG_RELOAD_SCRATCH_BYTES (sizeof(roost_cfg) + ((size_t)FAM_COUNT * FAM_KEYS_STATIC_BYTES))
+st_t cfg_reload(roost_cfg *live, void *scratch, size_t scratch_cap, int argc,
+                char *const *argv, const char *const *envp, const char *cwd,
                 st_t (*read_file)(const char *path, char *buf, size_t cap, size_t *n),
                 void (*changed)(const char *key, bool applied), char *err, size_t errcap);
 

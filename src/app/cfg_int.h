@@ -59,8 +59,8 @@ extern const char *const *const cfg_kind_names;
 typedef enum { CFG_SRC_DEFAULT, CFG_SRC_FILE, CFG_SRC_ALIAS, CFG_SRC_ENV, CFG_SRC_FLAG } cfg_src_kind;
 typedef struct {
     uint8_t kind;   /* cfg_src_kind */
-    uint16_t alias; /* CFG_SRC_ALIAS */
-    uint32_t line;  /* CFG_SRC_FILE */
+    uint8_t alias;  /* CFG_SRC_ALIAS */
+    uint16_t line;  /* CFG_SRC_FILE; 65535 for any line past it */
 } cfg_src;
 
 /* The sources of the last load: key i (cfg_key), field f of provider slot p
