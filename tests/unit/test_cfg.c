@@ -1,5 +1,6 @@
 /* Unit tests for app/cfg: defaults, the five sources and their precedence,
- * every error path, derived defaults, clamping, --help and cfg_dump. The
+ * every error path, derived defaults, clamping, --help and cfg_dump, the
+ * --check-config lines and a reload. The
  * config file comes from a fake reader; tiny_config.h makes values 128 bytes,
  * the file 2048 bytes and allows 2 providers and 2 CORS origins. */
 #include <stdio.h>
@@ -800,6 +801,128 @@ static void test_err_buffer(void)
     T_EQ_INT(cfg_load(&g_c, 2, argv, NULL, "/w", fake_read, &g_act, NULL, 0u), ST_BAD);
 }
 
+/* ---- reload and sources ----------------------------------------------- */
+
+static char g_changed[16][64];
+static bool g_applied[16];
+static size_t g_nchanged;
+
+static void on_changed(const char *key, bool applied)
+{
+    if (g_nchanged < 16u) {
+        (void)snprintf(g_changed[g_nchanged], sizeof g_changed[0], "%s", key);
+        g_applied[g_nchanged] = applied;
+        g_nchanged++;
+    }
+}
+
+/* Index of key in the changes reported, or -1. */
+static int changed_at(const char *key)
+{
+    size_t i;
+    for (i = 0u; i < g_nchanged; i++) {
+        if (strcmp(g_changed[i], key) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static roost_cfg g_live;
+static unsigned char g_scratch[CFG_RELOAD_SCRATCH_BYTES] __attribute__((aligned(8)));
+
+static st_t reload_with(const char *text)
+{
+    static char *argv[] = { (char *)"roostd", (char *)"--config=r.conf",
+                            (char *)"--documents.port=9100", NULL };
+    files_reset();
+    file_add("r.conf", text);
+    g_nchanged = 0u;
+    g_err[0] = '\0';
+    return cfg_reload(&g_live, g_scratch, sizeof g_scratch, 3, argv, NULL, "/w", fake_read,
+                      on_changed, g_err, sizeof g_err);
+}
+
+static void test_reload(void)
+{
+    static char *argv[] = { (char *)"roostd", (char *)"--config=r.conf",
+                            (char *)"--documents.port=9100", NULL };
+    int i;
+    files_reset();
+    file_add("r.conf", "log_level = info\nmax_json_body_bytes = 1000\n"
+                       "documents.chunk_bytes = 8192\n");
+    T_EQ_INT(cfg_load(&g_live, 3, argv, NULL, "/w", fake_read, &g_act, g_err, sizeof g_err),
+             ST_OK);
+    T_EQ_INT(cfg_num(&g_live, "documents.chunk_bytes"), 8192);
+
+    /* A live key applied, a restart key and a family's own key reported and
+     * kept; the flag still outranks the file. */
+    T_EQ_INT(reload_with("log_level = debug\nmax_json_body_bytes = 1000\n"
+                         "documents.chunk_bytes = 4096\ndocuments.port = 9200\n"
+                         "data_dir = /elsewhere\n"), ST_OK);
+    i = changed_at("log_level");
+    T_CHECK((i >= 0) && g_applied[i]);
+    T_EQ_INT(g_live.log_level, LOG_DEBUG);
+    i = changed_at("documents.chunk_bytes");
+    T_CHECK((i >= 0) && !g_applied[i]);
+    T_EQ_INT(cfg_num(&g_live, "documents.chunk_bytes"), 8192);   /* family storage kept */
+    i = changed_at("data_dir");
+    T_CHECK((i >= 0) && !g_applied[i]);
+    T_EQ_STR(g_live.data_dir, "./roost-data");
+    T_EQ_INT(changed_at("documents.port"), -1);                  /* the flag wins */
+    T_EQ_INT(changed_at("max_json_body_bytes"), -1);             /* unchanged */
+    T_EQ_INT(g_nchanged, 3);
+
+    /* A bad file: nothing changes, the error is a load's. */
+    T_EQ_INT(reload_with("log_level = info\nmax_json_body_bytes = 0\n"), ST_RANGE);
+    T_CHECK(err_has("r.conf:2: max_json_body_bytes"));
+    T_EQ_INT(g_nchanged, 0);
+    T_EQ_INT(g_live.log_level, LOG_DEBUG);
+    T_EQ_INT(g_live.max_json_body_bytes, 1000);
+    T_EQ_INT(cfg_num(&g_live, "documents.chunk_bytes"), 8192);
+
+    /* Too small a scratch is refused, not overrun. */
+    T_EQ_INT(cfg_reload(&g_live, g_scratch, sizeof g_scratch - 1u, 3, argv, NULL, "/w",
+                        fake_read, on_changed, g_err, sizeof g_err), ST_NOMEM);
+}
+
+static void test_check_lines(void)
+{
+    static char line[1024];
+    size_t i;
+    size_t n;
+    bool seen_file = false;
+    bool seen_flag = false;
+    bool seen_env = false;
+    bool seen_alias = false;
+    files_reset();
+    file_add("roost.conf", "# c\nlog_level = warn\n");
+    T_EQ_INT(load(ARGS("--max_json_body_bytes=77", "--check-config"),
+                  ENV("ROOST_HTTP_BODY_TIMEOUT_MS=5", "AGENT_MANAGER_PORT=9300")), ST_OK);
+    T_EQ_INT(g_act, CFG_ACT_CHECK);
+    T_EQ_STR(cfg_check_file(), "roost.conf");
+    for (i = 0u; i < cfg_check_count(&g_c); i++) {
+        n = cfg_check_line(&g_c, i, line, sizeof line);
+        T_CHECK((n > 0u) && (line[n - 1u] == '\n'));
+        seen_file |= (strcmp(line, "log_level = warn  (roost.conf:2)\n") == 0);
+        seen_flag |= (strcmp(line, "max_json_body_bytes = 77  (flag --max_json_body_bytes)\n") == 0);
+        seen_env |= (strcmp(line, "http.body_timeout_ms = 5  (env ROOST_HTTP_BODY_TIMEOUT_MS)\n") == 0);
+        seen_alias |= (strcmp(line, "agents.port = 9300  (env AGENT_MANAGER_PORT)\n") == 0);
+    }
+    T_CHECK(seen_file && seen_flag && seen_env && seen_alias);
+    /* A line that does not fit is not written. */
+    T_EQ_INT(cfg_check_line(&g_c, 0u, line, 8u), 0);
+    /* --config-default: read when present, not required. */
+    files_reset();
+    file_add("/etc/r.conf", "log_level = error\n");
+    T_EQ_INT(load(ARGS("--config-default", "/etc/r.conf"), NULL), ST_OK);
+    T_EQ_INT(g_c.log_level, LOG_ERROR);
+    T_EQ_INT(load(ARGS("--config-default=/etc/none.conf"), NULL), ST_OK);
+    T_EQ_STR(cfg_check_file(), "");
+    T_EQ_INT(load(ARGS("--config-default=/etc/r.conf"), ENV("ROOST_CONFIG=/etc/none.conf")),
+             ST_NOTFOUND);
+}
+
 int main(void)
 {
     T_RUN(test_defaults);
@@ -820,5 +943,7 @@ int main(void)
     T_RUN(test_help);
     T_RUN(test_dump_roundtrip);
     T_RUN(test_err_buffer);
+    T_RUN(test_reload);
+    T_RUN(test_check_lines);
     return t_done("cfg");
 }
