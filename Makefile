@@ -369,14 +369,15 @@ bench-peers: $(BUILD)/roostd
 	bench/peers.sh $(BUILD)/roostd
 
 # Install as a systemd service (tools/install.sh says what goes where; README
-# "Installing as a service"). PREFIX, DESTDIR, SERVICE_USER and
-# MEMORY_HEADROOM_MIB pass through.
+# "Installing as a service"). PREFIX, DESTDIR, SERVICE_USER,
+# MEMORY_HEADROOM_MIB and MEMORY_MAX pass through.
 # INSTALL_BIN: the binary to install (a test installs the one it tests).
 PREFIX ?= /usr/local
 INSTALL_BIN ?= $(BUILD)/roostd
 install: $(INSTALL_BIN)
 	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" ROOSTD="$(INSTALL_BIN)" \
 	    SERVICE_USER="$(SERVICE_USER)" MEMORY_HEADROOM_MIB="$(MEMORY_HEADROOM_MIB)" \
+	    MEMORY_MAX="$(MEMORY_MAX)" \
 	    tools/install.sh install
 
 uninstall:

@@ -66,9 +66,12 @@ install)
         user_mode="SERVICE_USER=$SERVICE_USER: its own tmux server and home, read-only"
         user_lines="User=$SERVICE_USER"
         # The user's tmux socket is in /tmp/tmux-UID and the panes' projects
-        # and transcripts in the home directory: both stay visible.
+        # and transcripts in the home directory: both stay visible, and /tmp
+        # writable (ProtectSystem=strict) so a tmux server can be started
+        # there when the user has none running.
         home_lines="ProtectHome=read-only
-PrivateTmp=no"
+PrivateTmp=no
+ReadWritePaths=/tmp"
     else
         user_mode="DynamicUser=yes; make install SERVICE_USER=NAME for the rpg family on that user's tmux"
         user_lines="DynamicUser=yes"

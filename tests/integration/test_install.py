@@ -163,12 +163,13 @@ def test_memory_max_follows_the_headroom(tmp_path, headroom):
 def test_service_user_variant(tmp_path):
     """SERVICE_USER: the rpg family on that user's own tmux server: User=
     instead of DynamicUser, the home read-only, /tmp (the tmux socket)
-    shared. The unit verifies too."""
+    shared and writable. The unit verifies too."""
     dest = tmp_path / "dest"
     make("install", dest, SERVICE_USER="alice")
     keys = unit_keys(dest / UNIT)
     assert keys["User"] == ["alice"]
     assert "DynamicUser" not in keys
     assert keys["ProtectHome"] == ["read-only"] and keys["PrivateTmp"] == ["no"]
+    assert keys["ReadWritePaths"] == ["/tmp"]
     rc, said = verify(dest)
     assert rc == 0 and said == "", said
