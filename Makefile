@@ -225,12 +225,23 @@ integration-server: $(SHIM)
 	ROOSTD=$(abspath build/server/roostd) ROOST_SHIM=$(abspath $(SHIM)) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider $(addprefix tests/integration/,$(SERVER_SUITES))
 
-# integration-poll runs the whole suite against the poll backend
-# (build/poll/roostd, LOOP=poll); `integration` runs it against epoll.
+# integration-poll runs the suites that drive the loop against the poll
+# backend (build/poll/roostd, LOOP=poll): HTTP, WebSocket and SSE framing,
+# backpressure, lent buffers and their waits, limits, start and stop, the
+# heap and thread properties, outbound LLM sockets (chat) and child
+# processes' pipes (rpg hooks). The families' logic above the loop is the
+# same code on both and runs in `integration` (epoll), so running all of it
+# twice bought nothing but five minutes. POLL_SUITES=all runs everything.
+POLL_SUITES ?= test_http.py test_http_conformance.py test_ws_conformance.py \
+               test_ws_backpressure.py test_lent_buffers.py test_limits.py test_startup.py \
+               test_health.py test_cors.py test_no_heap.py test_threads.py test_crash.py \
+               test_chat.py test_obs_ws.py test_fleet_ws.py test_rpg_hooks.py \
+               test_documents_files.py
+POLL_PATHS = $(if $(filter all,$(POLL_SUITES)),tests/integration,$(addprefix tests/integration/,$(POLL_SUITES)))
 integration-poll: $(SHIM) $(LLM_TOOLS)
 	$(MAKE) LOOP=poll all
 	ROOSTD=$(abspath build/poll/roostd) ROOST_SHIM=$(abspath $(SHIM)) $(LLM_TOOLS_ENV) \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	  $(PYTHON) -m pytest -q -p no:cacheprovider $(POLL_PATHS)
 
 integration-small: $(SHIM)
 	$(MAKE) PROFILE=small all
@@ -297,8 +308,9 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULES,$(t))))
 fuzz: $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t) $(BUILD)/fuzz/$(t)-replay)
 
 FUZZ_SECONDS ?= 30
+FUZZ_JOBS ?= 2
 fuzz-smoke: fuzz
-	@tools/fuzz.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	@FUZZ_JOBS=$(FUZZ_JOBS) tools/fuzz.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # ---- the fault suite: the debug build under injected faults -----------------
 # tests/fault/test_faults.py (its docstring lists what each fault must
