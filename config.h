@@ -610,13 +610,13 @@
 /* Largest certificate (chain) or key file read, into the TLS heap and freed
  * once parsed. */
 #ifndef CFG_TLS_FILE_BYTES
-#define CFG_TLS_FILE_BYTES (64u * 1024u)
+#define CFG_TLS_FILE_BYTES 65536u
 #endif
 /* Loaded certificates at once: each TLS listener's current one and those
  * replaced by a reload (SIGHUP) that connections opened before still use. A
  * reload that finds none free keeps the current certificate (logged). */
 #ifndef CFG_TLS_CREDS
-#define CFG_TLS_CREDS (3u * (uint32_t)CFG_MAX_LISTENERS)
+#define CFG_TLS_CREDS 15u    /* three per listener at CFG_MAX_LISTENERS 5 */
 #endif
 /* Default of tls.handshake_timeout_ms: a handshake not done by then is
  * closed and counted. */
@@ -628,7 +628,7 @@
 #if CFG_WITH_TLS
 #define CFG_TLS_SERVER_HEAP_BYTES                                                  \
     (((size_t)CFG_TLS_SESSIONS * 24u * 1024u) + ((size_t)CFG_TLS_HANDSHAKES * 16u * 1024u) + \
-     ((size_t)CFG_TLS_CREDS * 8u * 1024u) + (size_t)CFG_TLS_FILE_BYTES)
+     ((size_t)CFG_TLS_CREDS * 8u * 1024u) + CFG_TLS_FILE_BYTES)
 #else
 #define CFG_TLS_SERVER_HEAP_BYTES 0u
 #endif

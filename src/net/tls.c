@@ -100,6 +100,16 @@ static const int k_suites[] = {
     0
 };
 
+/* The ECDHE groups, ours first (mbedtls' server picks by its own order, whose
+ * default puts P-384 first): P-256 has its base point tables in ROM
+ * (MBEDTLS_ECP_FIXED_POINT_OPTIM), so its key is the quickest to make. */
+static const mbedtls_ecp_group_id k_curves[] = {
+    MBEDTLS_ECP_DP_SECP256R1,
+    MBEDTLS_ECP_DP_CURVE25519,
+    MBEDTLS_ECP_DP_SECP384R1,
+    MBEDTLS_ECP_DP_NONE
+};
+
 /* ---- certificates ------------------------------------------------------------ */
 
 static void cred_unref(tls_cred *cr)
@@ -193,6 +203,7 @@ static st_t cred_fill(tls_cred *cr, const tls_srv *s, unsigned char *buf, char *
         mbedtls_ssl_conf_max_version(&cr->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
                                      MBEDTLS_SSL_MINOR_VERSION_3);
         mbedtls_ssl_conf_ciphersuites(&cr->conf, k_suites);
+        mbedtls_ssl_conf_curves(&cr->conf, k_curves);
         mbedtls_ssl_conf_rng(&cr->conf, tls_mem_random, NULL);
         rc = mbedtls_ssl_conf_own_cert(&cr->conf, &cr->crt, &cr->key);
     }
