@@ -27,6 +27,10 @@
  *   anew when its certificate was replaced (reload) or another listener's
  *   is needed. A cred is freed when neither its listener nor any session
  *   holds it.
+ * - Groups: P-256 first, then X25519 and P-384 (mbedtls' server picks by
+ *   its own list, whose default starts with P-384, the slowest); with the
+ *   base-point tables in ROM a P-256 handshake costs about 2.3 ms of CPU on
+ *   the development host, 3.3 ms with P-384.
  * - Close: a conn closed after its response (conn_close_after_flush) sends
  *   close_notify before the TCP half-close; others just close.
  */
