@@ -926,6 +926,7 @@ def test_no_heap_with_tls_listeners(roostd, shim, tmp_path):
     import http.client
     import signal as _signal
     import tlslib
+    from roostlib import wait_for
     report = tmp_path / "shim-report.txt"
     pki = tlslib.Pki(tmp_path / "pki")
     cert, key = pki.server("live")
@@ -974,14 +975,14 @@ def test_no_heap_with_tls_listeners(roostd, shim, tmp_path):
         os.replace(new_cert, cert)
         os.replace(new_key, key)
         os.kill(srv.pid, _signal.SIGHUP)
-        time.sleep(0.3)
+        wait_for(lambda: "certificate reloaded" in srv.stderr(), IO_TIMEOUT, what="reload")
         assert tlslib.https(ctx, port, "GET", "/health")[0] == 200
         with open(key, "w") as f:
             f.write("garbage\n")
         os.kill(srv.pid, _signal.SIGHUP)
-        time.sleep(0.3)
+        wait_for(lambda: "the certificate loaded before stays" in srv.stderr(), IO_TIMEOUT,
+                 what="failed reload")
         assert tlslib.https(ctx, port, "GET", "/health")[0] == 200
-        assert "the certificate loaded before stays" in srv.stderr()
     finally:
         srv.stop()
     r = read_shim_report(report)
