@@ -95,7 +95,7 @@ ALL_SRC  := $(sort $(wildcard src/*/*.c src/fam/*/*.c))
 SRC      := $(sort $(wildcard src/*/*.c src/fam/shared/*.c src/fam/*/desc.c) \
                    $(foreach f,$(FAMILIES),$(wildcard src/fam/$(f)/*.c)))
 ifneq ($(WITH_LLM),1)
-SRC      := $(filter-out src/out/% src/engine/%,$(SRC))
+SRC      := $(filter-out src/out/% src/engine/% src/net/tls%,$(SRC))
 endif
 # The loop's readiness backend (port/<port>/loop_<LOOP>.c, LOOP above).
 PORT_SRC := $(sort $(filter-out port/$(PORT)/loop_%.c,$(wildcard port/$(PORT)/*.c)) \
@@ -180,7 +180,7 @@ $(SHIM): tests/shim/countmalloc.c
 
 # Test tools (not part of roostd): llm_fetch drives the vendored HTTPS stack
 # (libcurl + c-ares + mbedtls on out_mem's heaps) for test_vendor_tls.py.
-LLM_FETCH_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,src/out/mem.c src/core/heap.c src/core/fault.c src/core/assert.c \
+LLM_FETCH_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,src/out/mem.c src/net/tls_mem.c src/core/heap.c src/core/fault.c src/core/assert.c \
                    src/core/status.c port/$(PORT)/port.c port/$(PORT)/os.c \
                    port/$(PORT)/loop_$(LOOP).c)
 $(BUILD)/tools/llm_fetch: tests/tools/llm_fetch.c $(LLM_FETCH_OBJ) $(VENDOR_OBJS) | vendor-headers

@@ -912,3 +912,81 @@ def test_no_heap_after_first_poll(roostd, shim, tmp_path):
     assert r["allocs"] == 0 and r["frees"] == 0, (
         f"heap used after the first poll(): {r['allocs']} allocation(s), {r['frees']} free(s)\n"
         f"{r['text'][:12000]}")
+
+
+# ---- TLS listeners ------------------------------------------------------------------
+
+@pytest.mark.needs("llm")
+def test_no_heap_with_tls_listeners(roostd, shim, tmp_path):
+    """Every listener on TLS (mbedtls' server on the TLS heap): handshakes,
+    keep-alive and new connections on each family, WSS, plain HTTP to a TLS
+    port, a handshake that stalls to its deadline, more handshakes than
+    slots, a reload (good files, then bad ones): no system heap."""
+    import asyncio
+    import http.client
+    import signal as _signal
+    import tlslib
+    from roostlib import wait_for
+    report = tmp_path / "shim-report.txt"
+    pki = tlslib.Pki(tmp_path / "pki")
+    cert, key = pki.server("live")
+    srv = Server(tmp_path / "srv", preload=shim,
+                 args=tlslib.tls_args(cert, key) + ["--tls.handshake_timeout_ms=300"])
+    srv.env["ROOST_SHIM_REPORT"] = str(report)
+    srv.start()
+    ctx = pki.context()
+    try:
+        for fam in built_families():
+            port = srv.ports[fam]
+            for _ in range(3):
+                assert tlslib.https(ctx, port, "GET", "/health")[0] == 200
+            c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=IO_TIMEOUT)
+            for i in range(20):
+                c.request("GET", "/health" if i % 2 else "/nope",
+                          headers={f"X-Pad-{k}": "p" * 300 for k in range(i)})
+                c.getresponse().read()
+            c.close()
+        if built("fleet"):
+            status, _ = tlslib.https(ctx, srv.ports["fleet"], "GET", "/api/v1/bots",
+                                     headers={"X-API-Key": srv.api_key()})
+            assert status == 200
+        if built("observability"):
+            websockets = pytest.importorskip("websockets")
+
+            async def wss():
+                async with websockets.connect(
+                        f"wss://127.0.0.1:{srv.ports['observability']}/ws", ssl=ctx,
+                        open_timeout=IO_TIMEOUT) as w:
+                    await asyncio.wait_for(w.recv(), IO_TIMEOUT)
+                    await asyncio.wait_for(await w.ping(), IO_TIMEOUT)
+            asyncio.run(wss())
+        port = srv.ports[built_families()[0]]
+        with Raw(port) as r:
+            r.send(get_req("/health"))
+            r.closed_by_peer()
+        s = tlslib.stalled_handshake(port)
+        assert tlslib.closed_by_peer(s, 10.0 * SLOW)
+        s.close()
+        stalled = [tlslib.stalled_handshake(port) for _ in range(limits()["CFG_TLS_HANDSHAKES"] + 2)]
+        for s in stalled:
+            tlslib.closed_by_peer(s, 10.0 * SLOW)
+            s.close()
+        new_cert, new_key = pki.server("renewed")
+        os.replace(new_cert, cert)
+        os.replace(new_key, key)
+        os.kill(srv.pid, _signal.SIGHUP)
+        wait_for(lambda: "certificate reloaded" in srv.stderr(), IO_TIMEOUT, what="reload")
+        assert tlslib.https(ctx, port, "GET", "/health")[0] == 200
+        with open(key, "w") as f:
+            f.write("garbage\n")
+        os.kill(srv.pid, _signal.SIGHUP)
+        wait_for(lambda: "the certificate loaded before stays" in srv.stderr(), IO_TIMEOUT,
+                 what="failed reload")
+        assert tlslib.https(ctx, port, "GET", "/health")[0] == 200
+    finally:
+        srv.stop()
+    r = read_shim_report(report)
+    assert r["armed"], r["text"]
+    assert r["allocs"] == 0 and r["frees"] == 0, (
+        f"heap used after the first poll() with TLS: {r['allocs']} allocation(s), "
+        f"{r['frees']} free(s)\n{r['text'][:12000]}")
