@@ -40,7 +40,12 @@ endif
 include profiles/$(PROFILE).mk
 LOOP   ?= epoll
 LOOP_CFLAGS := -DPORT_LOOP_POLL=$(if $(filter poll,$(LOOP)),1,0)
-ifeq ($(LOOP),poll)
+ifeq ($(PORT),lwip)
+# The lwIP port (port/lwip, `make PORT=lwip PROFILE=small`): lwIP's sockets
+# and lwip_poll; files, clocks, entropy and signals are port/linux's.
+LOOP_CFLAGS := -DPORT_LOOP_POLL=0 -DPORT_LWIP=1
+BUILD  ?= build/lwip
+else ifeq ($(LOOP),poll)
 BUILD  ?= build/poll
 else ifeq ($(PROFILE),default)
 BUILD  ?= build
@@ -98,8 +103,15 @@ ifneq ($(WITH_LLM),1)
 SRC      := $(filter-out src/out/% src/engine/%,$(SRC))
 endif
 # The loop's readiness backend (port/<port>/loop_<LOOP>.c, LOOP above).
+ifeq ($(PORT),lwip)
+# port/linux's host-only files (no sockets, no loop, no children) beside
+# port/lwip's own; lwIP itself is vendor/lwip.mk's.
+PORT_SRC := $(sort $(wildcard port/lwip/*.c) $(addprefix port/linux/,port.c os.c port_file.c \
+                   port_proc.c port_comm.c port_cli.c))
+else
 PORT_SRC := $(sort $(filter-out port/$(PORT)/loop_%.c,$(wildcard port/$(PORT)/*.c)) \
                    port/$(PORT)/loop_$(LOOP).c)
+endif
 MAIN_SRC := port/$(PORT)/main.c
 LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
 
@@ -123,6 +135,11 @@ ifeq ($(WITH_LLM),1)
 ROOSTD_VENDOR := $(VENDOR_OBJS)
 else
 ROOSTD_VENDOR := $(filter-out $(VENDOR_LIBS),$(VENDOR_OBJS))
+endif
+
+ifeq ($(PORT),lwip)
+ROOSTD_VENDOR += $(LWIP_OBJS)
+PORT_CFLAGS += $(LWIP_INCS)
 endif
 
 $(BUILD)/roostd: $(OBJ) $(MAIN_OBJ) $(ROOSTD_VENDOR)
