@@ -7,6 +7,8 @@
 #   make integration  real binary over loopback (pytest), epoll loop
 #   make integration-poll  the same suite against the poll loop (LOOP=poll)
 #   make integration-small  the small profile's suites (build/small/roostd)
+#   make check-lwip the lwIP port (PORT=lwip PROFILE=small) over TAP devices
+#                   in a network namespace: its test and the small suites
 #   make check-plan every profile's --budget against its binary (size)
 #   make asan       unit + integration again under ASan+UBSan
 #   make misra      cppcheck --addon=misra over src/ and port/
@@ -118,7 +120,7 @@ LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
 OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 MAIN_OBJ := $(BUILD)/obj/$(MAIN_SRC:.c=.o)
 
-.PHONY: all debug fault-short fault-long clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap bench-peers bench-sha256 \
+.PHONY: check-lwip all debug fault-short fault-long clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap bench-peers bench-sha256 \
         bench vendor deps soak
 # Objects are not intermediates: keep them between runs.
 .SECONDARY:
@@ -253,6 +255,17 @@ integration-small: $(SHIM)
 	$(MAKE) PROFILE=small all
 	ROOSTD=$(abspath build/small/roostd) ROOST_SHIM=$(abspath $(SHIM)) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+# check-lwip: the lwIP port (make PORT=lwip PROFILE=small, build/lwip/roostd)
+# for real: in a network namespace of its own (unshare -n, root) with TAP
+# devices (tests/port/lwip_ns.sh), tests/port/test_lwip.py and the small
+# profile's integration suites, every client talking to lwIP's 192.168.7.2.
+# What the port cannot pass is deselected by conftest.py (LWIP_DESELECT)
+# and listed at the end. Not part of check.
+check-lwip: $(SHIM)
+	$(MAKE) PORT=lwip PROFILE=small all
+	unshare -n tests/port/lwip_ns.sh env ROOST_SHIM=$(abspath $(SHIM)) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/port/test_lwip.py tests/integration
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 all unit build/asan/tools/llm_fetch build/asan/tools/llm_call

@@ -25,6 +25,9 @@
 
 #include "config.h"
 #include "core/status.h"
+#if defined(PORT_LWIP) && PORT_LWIP
+#include "lwip/plan.h"
+#endif
 
 typedef int port_sock;
 #define PORT_SOCK_NONE (-1)
@@ -102,8 +105,7 @@ const char *port_loop_name(void);
 #endif
 #if PORT_LWIP
 /* The lwIP port (-DPORT_LWIP=1): its pollfd set, as poll's, and lwIP's
- * own heap, pools and interface (port/lwip/plan.h). */
-#include "lwip/plan.h"
+ * own heap, pools and interface (port/lwip/plan.h, included above). */
 #define PORT_STATIC_BYTES ((PORT_WATCH_MAX * 12u) + (PORT_FD_MAX * 4u) + PORT_LWIP_STATIC_BYTES)
 #elif PORT_LOOP_POLL
 #define PORT_STATIC_BYTES ((PORT_WATCH_MAX * 12u) + (PORT_FD_MAX * 4u))

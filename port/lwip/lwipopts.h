@@ -68,6 +68,10 @@
 #define TCP_WND                         (4 * TCP_MSS)
 #define TCP_SND_BUF                     (2 * TCP_MSS)
 #define TCP_SND_QUEUELEN                8
+/* The fast timer (delayed ACKs) every 40 ms, as Linux's shortest delayed
+ * ACK, not 250: a client that sends a request in two writes with Nagle on
+ * waits for that ACK (the slow timer and every TCP timeout scale with it). */
+#define TCP_TMR_INTERVAL                40
 /* Out-of-order segments are dropped (the peer sends them again), so the
  * shared rx pool is never held by one connection's holes; freeing them
  * when the pool runs dry would need tcpip_thread's callbacks. */

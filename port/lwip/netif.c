@@ -19,26 +19,14 @@
 #include "lwip/opt.h"
 #include "lwip/init.h"
 #include "lwip/etharp.h"
-#include "lwip/memp.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
-#include "lwip/priv/sockets_priv.h"
-#include "lwip/priv/tcp_priv.h"
-#include "lwip/api.h"
 #include "netif/ethernet.h"
 
 #include "lwip_int.h"
 
-#define NETIF_FRAME_BYTES 1518u
+#define NETIF_FRAME_BYTES PORT_LWIP_FRAME_BYTES
 #define NETIF_RX_BURST 32u
-
-/* What lwIP declares with plan.h's numbers fits the plan's line for it. */
-_Static_assert((MEM_SIZE + (PBUF_POOL_SIZE * (PBUF_POOL_BUFSIZE + sizeof(struct pbuf))) +
-                (MEMP_NUM_TCP_PCB * sizeof(struct tcp_pcb)) +
-                (MEMP_NUM_NETCONN * (sizeof(struct netconn) + sizeof(struct lwip_sock))) +
-                (MEMP_NUM_TCP_SEG * sizeof(struct tcp_seg)) + sizeof(struct netif) +
-                NETIF_FRAME_BYTES) <= PORT_LWIP_STATIC_BYTES,
-               "PORT_LWIP_STATIC_BYTES (port/lwip/plan.h) is lwIP's plan");
 
 port_lwip_conf g_port_lwip_conf;
 
@@ -74,6 +62,12 @@ static err_t tap_netif_init(struct netif *nif)
     return ERR_OK;
 }
 
+/* Four bytes in network order as a host-order number. */
+static uint32_t be32(const uint8_t b[4])
+{
+    return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | (uint32_t)b[3];
+}
+
 st_t netif_start(void)
 {
     const port_lwip_conf *c = &g_port_lwip_conf;
@@ -83,9 +77,9 @@ st_t netif_start(void)
     uint32_t m = (c->prefix == 0u) ? 0u : (0xffffffffu << (32u - (uint32_t)c->prefix));
     st_t st = ST_OK;
     lwip_init();
-    IP4_ADDR(&addr, c->addr[0], c->addr[1], c->addr[2], c->addr[3]);
-    IP4_ADDR(&mask, (u8_t)(m >> 24), (u8_t)(m >> 16), (u8_t)(m >> 8), (u8_t)m);
-    IP4_ADDR(&gw, c->gw[0], c->gw[1], c->gw[2], c->gw[3]);
+    addr.addr = lwip_htonl(be32(c->addr));
+    mask.addr = lwip_htonl(m);
+    gw.addr = lwip_htonl(be32(c->gw));
     if (netif_add(&g_netif, &addr, &mask, &gw, NULL, tap_netif_init, ethernet_input) == NULL) {
         st = ST_IO;
     } else {
@@ -109,7 +103,7 @@ bool netif_input_all(void)
         p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_POOL);
         if (p != NULL) {
             (void)pbuf_take(p, g_frame, (u16_t)n);
-            if (g_netif.input(p, &g_netif) != ERR_OK) {
+            if (g_netif.input(p, &g_netif) != (err_t)ERR_OK) {
                 (void)pbuf_free(p);
             }
         }

@@ -3,7 +3,8 @@
  * plan (port.h's PORT_STATIC_BYTES, a line of `roostd --budget`) and for
  * lwipopts.h, which sizes lwIP's heap and pools from them. Plain numbers
  * and config.h limits only: port.h includes this file and src/ sees it.
- * Plain integers, as lwIP compares them in #if. netif.c checks with a _Static_assert that what lwIP declares
+ * Plain integers, as lwIP compares them in #if. plan_check.c checks with a
+ * _Static_assert that what lwIP declares
  * (its heap, each pool, the sockets, the interface) fits
  * PORT_LWIP_STATIC_BYTES.
  */
@@ -27,13 +28,17 @@
  * full pool of connections still accepts the one it answers 503. */
 #define PORT_LWIP_SOCKETS (CFG_MAX_CONNS + CFG_MAX_LISTENERS + 2)
 
+/* One Ethernet frame: netif.c's buffer between lwIP and the TAP device. */
+#define PORT_LWIP_FRAME_BYTES 1518u
+
 /* What lwIP declares statically with these numbers: the heap, the pools
  * (an rx pbuf is 1,552 B, a TCP block 200, a socket's netconn with its
  * two mailboxes of 16 entries 336, a queued segment 40), the interface
- * and its frame buffer, lwIP's own globals; measured on x86-64 (netif.c
+ * and its frame buffer, lwIP's own globals; measured on x86-64 (plan_check.c
  * asserts the sum from lwIP's own types). */
 #define PORT_LWIP_STATIC_BYTES \
-    (PORT_LWIP_HEAP_BYTES + (PORT_LWIP_RX_PBUFS * 1560u) + (PORT_LWIP_TCP_PCBS * 216u) + \
-     (PORT_LWIP_SOCKETS * 400u) + (32u * 48u) + 6144u)
+    (PORT_LWIP_HEAP_BYTES + ((unsigned)PORT_LWIP_RX_PBUFS * 1560u) + \
+     ((unsigned)PORT_LWIP_TCP_PCBS * 216u) + ((unsigned)PORT_LWIP_SOCKETS * 400u) + \
+     (32u * 48u) + 6144u)
 
 #endif

@@ -38,7 +38,7 @@ static uint32_t g_slot[PORT_FD_MAX];
 static size_t g_n;
 static bool g_up;
 _Static_assert((sizeof(g_pfd) + sizeof(g_tag) + sizeof(g_slot)) <=
-               (PORT_STATIC_BYTES - PORT_LWIP_STATIC_BYTES),
+               ((size_t)PORT_STATIC_BYTES - (size_t)PORT_LWIP_STATIC_BYTES),
                "PORT_STATIC_BYTES is this module's plan");
 
 static st_t map_errno(int e)
@@ -105,6 +105,7 @@ st_t port_listen(const char *host, uint16_t port, int backlog, port_sock *out)
         return map_errno(errno);
     }
     (void)lwip_setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, (socklen_t)sizeof(one));
+    /* cppcheck-suppress misra-c2012-11.3 ; the sockets API takes a sockaddr_in as a sockaddr */
     if ((lwip_bind(s, (const struct sockaddr *)&sa, (socklen_t)sizeof(sa)) != 0) ||
         (lwip_listen(s, backlog) != 0)) {
         st = map_errno(errno);
@@ -123,6 +124,7 @@ st_t port_local_port(port_sock s, uint16_t *port)
 {
     struct sockaddr_in sa;
     socklen_t len = (socklen_t)sizeof(sa);
+    /* cppcheck-suppress misra-c2012-11.3 ; the sockets API takes a sockaddr_in as a sockaddr */
     if (lwip_getsockname(s, (struct sockaddr *)&sa, &len) != 0) {
         return map_errno(errno);
     }
@@ -205,7 +207,7 @@ st_t port_loop_init(void)
     (void)memset(g_slot, 0, sizeof(g_slot));
     g_n = 0u;
     if (!g_up) {
-        if (g_port_lwip_conf.tap[0] == '\0') {
+        if (strlen(g_port_lwip_conf.tap) == 0u) {
             port_stderr("roostd: lwIP: no TAP device (--lwip.tap=NAME)\n", 47u);
             st = ST_INVAL;
         } else {
@@ -229,6 +231,7 @@ const char *port_loop_name(void)
 st_t port_watch(port_sock s, uint32_t events, uint32_t tag)
 {
     size_t i;
+    int ev;
     if ((s < 0) || ((size_t)s >= PORT_FD_MAX)) {
         return ST_FULL;
     }
@@ -243,8 +246,14 @@ st_t port_watch(port_sock s, uint32_t events, uint32_t tag)
     } else {
         i = (size_t)g_slot[s] - 1u;
     }
-    g_pfd[i].events = (short)((((events & PORT_EV_IN) != 0u) ? POLLIN : 0) |
-                              (((events & PORT_EV_OUT) != 0u) ? POLLOUT : 0));
+    ev = 0;
+    if ((events & PORT_EV_IN) != 0u) {
+        ev |= (int)POLLIN;
+    }
+    if ((events & PORT_EV_OUT) != 0u) {
+        ev |= (int)POLLOUT;
+    }
+    g_pfd[i].events = (short)ev;
     g_pfd[i].revents = 0;
     g_tag[i] = tag;
     return ST_OK;
@@ -309,7 +318,8 @@ size_t port_wait(port_event *fired, size_t cap, int timeout_ms)
     if (k == 0u) {
         u32_t next = sys_timeouts_sleeptime();
         int ms = timeout_ms;
-        if ((next != SYS_TIMEOUTS_SLEEPTIME_INFINITE) &&
+        /* UINT32_MAX: lwIP's SYS_TIMEOUTS_SLEEPTIME_INFINITE, no timer */
+        if ((next != UINT32_MAX) &&
             ((ms < 0) || ((u32_t)ms > next))) {
             ms = (int)next;
         }

@@ -35,6 +35,7 @@ void roost_lwip_assert(const char *msg, int line, const char *file)
     port_stderr(": ", 2u);
     port_stderr(msg, strlen(msg));
     port_stderr("\n", 1u);
+    /* cppcheck-suppress misra-c2012-21.8 ; lwIP's assertion failed: stop loudly, as core/assert.c */
     abort();
 }
 
@@ -93,25 +94,18 @@ static u32_t wait_count(const uint32_t *count, u32_t timeout_ms)
 {
     uint64_t start = port_mono_us();
     uint64_t limit = (uint64_t)((timeout_ms == 0u) ? SYS_FOREVER_MS : timeout_ms) * 1000u;
-    u32_t res = SYS_ARCH_TIMEOUT;
-    for (;;) {
-        uint64_t spent = port_mono_us() - start;
-        if (*count != 0u) {
-            res = (u32_t)(spent / 1000u);
-            break;
-        }
-        if (spent >= limit) {
-            break;
-        }
+    uint64_t spent = 0u;
+    while ((*count == 0u) && (spent < limit)) {
         port_lwip_pump(10);
+        spent = port_mono_us() - start;
     }
-    return res;
+    return (*count != 0u) ? (u32_t)(spent / 1000u) : (u32_t)SYS_ARCH_TIMEOUT;
 }
 
 u32_t sys_arch_sem_wait(sys_sem_t *sem, u32_t timeout)
 {
     u32_t r = wait_count(&sem->count, timeout);
-    if (r != SYS_ARCH_TIMEOUT) {
+    if (r != (u32_t)SYS_ARCH_TIMEOUT) {
         sem->count--;
     }
     return r;
@@ -150,14 +144,14 @@ err_t sys_mbox_trypost_fromisr(sys_mbox_t *mbox, void *msg)
 
 void sys_mbox_post(sys_mbox_t *mbox, void *msg)
 {
-    if (sys_mbox_trypost(mbox, msg) != ERR_OK) {
+    if (sys_mbox_trypost(mbox, msg) != (err_t)ERR_OK) {
         roost_lwip_assert("sys_mbox_post: mailbox full or gone", __LINE__, __FILE__);
     }
 }
 
 u32_t sys_arch_mbox_tryfetch(sys_mbox_t *mbox, void **msg)
 {
-    u32_t r = SYS_MBOX_EMPTY;
+    u32_t r = (u32_t)SYS_MBOX_EMPTY;
     if (mbox->count != 0u) {
         if (msg != NULL) {
             *msg = mbox->msg[mbox->head];
@@ -181,7 +175,7 @@ u32_t sys_arch_mbox_fetch(sys_mbox_t *mbox, void **msg, u32_t timeout)
         n = mbox->count;
     }
     if (n == 0u) {
-        r = SYS_ARCH_TIMEOUT;
+        r = (u32_t)SYS_ARCH_TIMEOUT;
     } else {
         r = (u32_t)((port_mono_us() - start) / 1000u);
         (void)sys_arch_mbox_tryfetch(mbox, msg);
@@ -198,6 +192,7 @@ sys_thread_t sys_thread_new(const char *name, lwip_thread_fn thread, void *arg, 
                             int prio)
 {
     (void)name;
+    /* cppcheck-suppress misra-c2012-11.1 ; an unused parameter, discarded */
     (void)thread;
     (void)arg;
     (void)stacksize;

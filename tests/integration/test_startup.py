@@ -15,6 +15,7 @@ import textwrap
 import pytest
 
 import roostlib
+from roostlib import HOST
 from roostlib import (DEFAULT_PORTS, FAMILIES, READY_TIMEOUT, SLOW, built, built_families,
                       family_or_other, free_ports, port_accepts, run_roostd)
 
@@ -277,7 +278,7 @@ while time.monotonic() < deadline and p.poll() is None:
 if res["ready"]:
     for port in json.loads(sys.argv[4]):
         try:
-            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s = socket.create_connection((HOST, port), timeout=5)
             s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             data = b""
             while True:
