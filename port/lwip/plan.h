@@ -35,10 +35,12 @@
  * (an rx pbuf is 1,552 B, a TCP block 200, a socket's netconn with its
  * two mailboxes of 16 entries 336, a queued segment 40), the interface
  * and its frame buffer, lwIP's own globals; measured on x86-64 (plan_check.c
- * asserts the sum from lwIP's own types). */
+ * asserts the sum from lwIP's own types). The counts are spelled out
+ * unsigned here: the ones above stay plain for lwIP's #if. */
 #define PORT_LWIP_STATIC_BYTES \
     (PORT_LWIP_HEAP_BYTES + ((unsigned)PORT_LWIP_RX_PBUFS * 1560u) + \
-     ((unsigned)PORT_LWIP_TCP_PCBS * 216u) + ((unsigned)PORT_LWIP_SOCKETS * 400u) + \
+     (((unsigned)CFG_MAX_CONNS + 8u) * 216u) + \
+     (((unsigned)CFG_MAX_CONNS + (unsigned)CFG_MAX_LISTENERS + 2u) * 400u) + \
      (32u * 48u) + 6144u)
 
 #endif

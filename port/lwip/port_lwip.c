@@ -38,7 +38,7 @@ static uint32_t g_slot[PORT_FD_MAX];
 static size_t g_n;
 static bool g_up;
 _Static_assert((sizeof(g_pfd) + sizeof(g_tag) + sizeof(g_slot)) <=
-               ((size_t)PORT_STATIC_BYTES - (size_t)PORT_LWIP_STATIC_BYTES),
+               (PORT_STATIC_BYTES - PORT_LWIP_STATIC_BYTES),
                "PORT_STATIC_BYTES is this module's plan");
 
 static st_t map_errno(int e)

@@ -278,7 +278,7 @@ while time.monotonic() < deadline and p.poll() is None:
 if res["ready"]:
     for port in json.loads(sys.argv[4]):
         try:
-            s = socket.create_connection((HOST, port), timeout=5)
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
             s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             data = b""
             while True:
