@@ -79,7 +79,8 @@ LWIP_DESELECT = {
         "is dropped and the client retries after seconds)",
     "test_obs_ws.py::test_many_events_to_slow_reader": _LWIP_BUFFERS,
     "test_ws_backpressure.py::test_overtaken_client_closed_1013": _LWIP_BUFFERS,
-    "test_no_heap.py::test_no_heap_after_first_poll": _LWIP_BUFFERS + " (its /ws part)",
+    "test_no_heap.py::test_no_heap_after_first_poll": _LWIP_BUFFERS + " (its /ws part; "
+        "tests/port/test_lwip.py runs the rest of its workload through lwIP)",
 }
 
 

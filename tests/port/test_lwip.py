@@ -7,7 +7,8 @@ What is checked here is what the integration suites cannot see: that the
 server's TCP is lwIP's and not the kernel's (roostd holds no socket, only
 the TAP device; nothing listens on the namespace's own stack), that lwIP's
 flags are documented and checked, and that a body larger than lwIP's
-window and heap crosses the link both ways intact. The suites themselves
+window and heap crosses the link both ways intact, and that no system heap
+is used after the first poll with lwIP in the process. The suites themselves
 (observability, documents, agents and the chassis) run against the same
 binary in the same namespace (the make target).
 """
@@ -106,3 +107,27 @@ def test_no_tap_stops_the_start(tmp_path):
     assert rc == 1
     assert "ready" not in out
     assert "--lwip.tap" in err
+
+
+def test_no_heap_after_first_poll_over_lwip(tmp_path):
+    """No system heap after init with lwIP in the process too (its heap and
+    pools are static): the no-heap suite's REST, documents and agents
+    workloads through lwIP, under the malloc-counting shim, which arms at
+    the loop's first poll() (the TAP device's). The suite's /ws part is left
+    out here (conftest.py, LWIP_DESELECT: lwIP's buffers)."""
+    import test_no_heap  # noqa: E402  (tests/integration, on sys.path above)
+    shim = os.environ.get("ROOST_SHIM")
+    assert shim and os.path.isfile(shim), "ROOST_SHIM: make check-lwip builds it"
+    report = tmp_path / "shim-report.txt"
+    srv = Server(tmp_path / "srv", preload=shim)
+    srv.env["ROOST_SHIM_REPORT"] = str(report)
+    srv.start()
+    try:
+        test_no_heap.workload(srv)
+        test_no_heap.docs_workload(srv)
+        test_no_heap.agents_workload(srv)
+    finally:
+        srv.stop()
+    r = roostlib.read_shim_report(report)
+    assert r["armed"], r["text"]
+    assert r["allocs"] == 0 and r["frees"] == 0, r["text"][:8000]
