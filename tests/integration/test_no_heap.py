@@ -23,6 +23,7 @@ import pytest
 from roostlib import (IO_TIMEOUT, SANITIZED, SLOW, Raw, Server, built, built_families,
                       family_or_other, get_req, limits, raise_nofile,
                       read_shim_report, readable)
+from roostlib import HOST
 from wslib import OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, WS, build_frame
 from wslib import new_key, upgrade, upgrade_request
 
@@ -165,7 +166,7 @@ def workload(srv, spa=False):
                     r = c.read_response()
                     assert 400 <= r.status < 600, r
             # a client that resets mid-request
-            s = socket.create_connection(("127.0.0.1", p[fam]))
+            s = socket.create_connection((HOST, p[fam]))
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
             s.sendall(b"GET /hea")
             s.close()
@@ -260,7 +261,7 @@ def spa_workload(srv, web):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.settimeout(10 * SLOW)
-        s.connect(("127.0.0.1", p))
+        s.connect((HOST, p))
         return s
 
     def head_of(s):
@@ -546,7 +547,7 @@ def chat_stream(srv, bot, body, read_all=True):
     """POST a chat turn; the SSE body as (event, data) pairs (read_all False:
     the open socket after the first text_delta)."""
     payload = json.dumps(body).encode()
-    s = socket.create_connection(("127.0.0.1", srv.ports["fleet"]), timeout=IO_TIMEOUT * 2)
+    s = socket.create_connection((HOST, srv.ports["fleet"]), timeout=IO_TIMEOUT * 2)
     s.sendall((f"POST /api/v1/bots/{bot}/chat/stream HTTP/1.1\r\nHost: x\r\n"
                f"X-API-Key: {srv.api_key()}\r\nContent-Type: application/json\r\n"
                f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload)
@@ -628,7 +629,7 @@ def docs_workload(srv):
                  doclib.upload_body(b"x" * 100)[:-30]):
         r = srv.request("documents", "POST", "/documents", headers=doclib.mp_headers(), body=data)
         assert r.status in (400, 422), r
-    c = socket.create_connection(("127.0.0.1", p))
+    c = socket.create_connection((HOST, p))
     c.sendall(head + b"1000\r\n" + b"--" + doclib.BOUNDARY.encode())
     time.sleep(0.1)
     c.close()
