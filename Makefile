@@ -7,6 +7,8 @@
 #   make integration  real binary over loopback (pytest), epoll loop
 #   make integration-poll  the same suite against the poll loop (LOOP=poll)
 #   make integration-small  the small profile's suites (build/small/roostd)
+#   make check-lwip the lwIP port (PORT=lwip PROFILE=small) over TAP devices
+#                   in a network namespace: its test and the small suites
 #   make check-plan every profile's --budget against its binary (size)
 #   make asan       unit + integration again under ASan+UBSan
 #   make misra      cppcheck --addon=misra over src/ and port/
@@ -40,7 +42,12 @@ endif
 include profiles/$(PROFILE).mk
 LOOP   ?= epoll
 LOOP_CFLAGS := -DPORT_LOOP_POLL=$(if $(filter poll,$(LOOP)),1,0)
-ifeq ($(LOOP),poll)
+ifeq ($(PORT),lwip)
+# The lwIP port (port/lwip, `make PORT=lwip PROFILE=small`): lwIP's sockets
+# and lwip_poll; files, clocks, entropy and signals are port/linux's.
+LOOP_CFLAGS := -DPORT_LOOP_POLL=0 -DPORT_LWIP=1
+BUILD  ?= build/lwip
+else ifeq ($(LOOP),poll)
 BUILD  ?= build/poll
 else ifeq ($(PROFILE),default)
 BUILD  ?= build
@@ -95,18 +102,25 @@ ALL_SRC  := $(sort $(wildcard src/*/*.c src/fam/*/*.c))
 SRC      := $(sort $(wildcard src/*/*.c src/fam/shared/*.c src/fam/*/desc.c) \
                    $(foreach f,$(FAMILIES),$(wildcard src/fam/$(f)/*.c)))
 ifneq ($(WITH_LLM),1)
-SRC      := $(filter-out src/out/% src/engine/%,$(SRC))
+SRC      := $(filter-out src/out/% src/engine/% src/net/tls%,$(SRC))
 endif
 # The loop's readiness backend (port/<port>/loop_<LOOP>.c, LOOP above).
+ifeq ($(PORT),lwip)
+# port/linux's host-only files (no sockets, no loop, no children) beside
+# port/lwip's own; lwIP itself is vendor/lwip.mk's.
+PORT_SRC := $(sort $(wildcard port/lwip/*.c) $(addprefix port/linux/,port.c os.c port_file.c \
+                   port_proc.c port_comm.c port_cli.c))
+else
 PORT_SRC := $(sort $(filter-out port/$(PORT)/loop_%.c,$(wildcard port/$(PORT)/*.c)) \
                    port/$(PORT)/loop_$(LOOP).c)
+endif
 MAIN_SRC := port/$(PORT)/main.c
 LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
 
 OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 MAIN_OBJ := $(BUILD)/obj/$(MAIN_SRC:.c=.o)
 
-.PHONY: all install uninstall debug fault-short fault-long clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap bench-peers bench-sha256 \
+.PHONY: check-lwip all install uninstall debug fault-short fault-long clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap bench-peers bench-sha256 \
         bench vendor deps soak
 # Objects are not intermediates: keep them between runs.
 .SECONDARY:
@@ -123,6 +137,11 @@ ifeq ($(WITH_LLM),1)
 ROOSTD_VENDOR := $(VENDOR_OBJS)
 else
 ROOSTD_VENDOR := $(filter-out $(VENDOR_LIBS),$(VENDOR_OBJS))
+endif
+
+ifeq ($(PORT),lwip)
+ROOSTD_VENDOR += $(LWIP_OBJS)
+PORT_CFLAGS += $(LWIP_INCS)
 endif
 
 $(BUILD)/roostd: $(OBJ) $(MAIN_OBJ) $(ROOSTD_VENDOR)
@@ -180,7 +199,7 @@ $(SHIM): tests/shim/countmalloc.c
 
 # Test tools (not part of roostd): llm_fetch drives the vendored HTTPS stack
 # (libcurl + c-ares + mbedtls on out_mem's heaps) for test_vendor_tls.py.
-LLM_FETCH_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,src/out/mem.c src/core/heap.c src/core/fault.c src/core/assert.c \
+LLM_FETCH_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,src/out/mem.c src/net/tls_mem.c src/core/heap.c src/core/fault.c src/core/assert.c \
                    src/core/status.c port/$(PORT)/port.c port/$(PORT)/os.c \
                    port/$(PORT)/loop_$(LOOP).c)
 $(BUILD)/tools/llm_fetch: tests/tools/llm_fetch.c $(LLM_FETCH_OBJ) $(VENDOR_OBJS) | vendor-headers
@@ -225,17 +244,39 @@ integration-server: $(SHIM)
 	ROOSTD=$(abspath build/server/roostd) ROOST_SHIM=$(abspath $(SHIM)) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider $(addprefix tests/integration/,$(SERVER_SUITES))
 
-# integration-poll runs the whole suite against the poll backend
-# (build/poll/roostd, LOOP=poll); `integration` runs it against epoll.
+# integration-poll runs the suites that drive the loop against the poll
+# backend (build/poll/roostd, LOOP=poll): HTTP, WebSocket and SSE framing,
+# backpressure, lent buffers and their waits, limits, start and stop, the
+# heap and thread properties, outbound LLM sockets (chat) and child
+# processes' pipes (rpg hooks). The families' logic above the loop is the
+# same code on both and runs in `integration` (epoll), so running all of it
+# twice bought nothing but five minutes. POLL_SUITES=all runs everything.
+POLL_SUITES ?= test_http.py test_http_conformance.py test_ws_conformance.py \
+               test_ws_backpressure.py test_lent_buffers.py test_limits.py test_startup.py \
+               test_health.py test_cors.py test_no_heap.py test_threads.py test_crash.py \
+               test_chat.py test_obs_ws.py test_fleet_ws.py test_rpg_hooks.py \
+               test_documents_files.py
+POLL_PATHS = $(if $(filter all,$(POLL_SUITES)),tests/integration,$(addprefix tests/integration/,$(POLL_SUITES)))
 integration-poll: $(SHIM) $(LLM_TOOLS)
 	$(MAKE) LOOP=poll all
 	ROOSTD=$(abspath build/poll/roostd) ROOST_SHIM=$(abspath $(SHIM)) $(LLM_TOOLS_ENV) \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	  $(PYTHON) -m pytest -q -p no:cacheprovider $(POLL_PATHS)
 
 integration-small: $(SHIM)
 	$(MAKE) PROFILE=small all
 	ROOSTD=$(abspath build/small/roostd) ROOST_SHIM=$(abspath $(SHIM)) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+# check-lwip: the lwIP port (make PORT=lwip PROFILE=small, build/lwip/roostd)
+# for real: in a network namespace of its own (unshare -n, root) with TAP
+# devices (tests/port/lwip_ns.sh), tests/port/test_lwip.py and the small
+# profile's integration suites, every client talking to lwIP's 192.168.7.2.
+# What the port cannot pass is deselected by conftest.py (LWIP_DESELECT)
+# and listed at the end. Not part of check.
+check-lwip: $(SHIM)
+	$(MAKE) PORT=lwip PROFILE=small all
+	unshare -n tests/port/lwip_ns.sh env ROOST_SHIM=$(abspath $(SHIM)) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/port/test_lwip.py tests/integration
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 all unit build/asan/tools/llm_fetch build/asan/tools/llm_call
@@ -297,8 +338,9 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULES,$(t))))
 fuzz: $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t) $(BUILD)/fuzz/$(t)-replay)
 
 FUZZ_SECONDS ?= 30
+FUZZ_JOBS ?= 2
 fuzz-smoke: fuzz
-	@tools/fuzz.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	@FUZZ_JOBS=$(FUZZ_JOBS) tools/fuzz.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # ---- the fault suite: the debug build under injected faults -----------------
 # tests/fault/test_faults.py (its docstring lists what each fault must

@@ -587,6 +587,52 @@
 #ifndef CFG_OUT_HEAP_BYTES
 #define CFG_OUT_HEAP_BYTES ((1024u * 1024u) + ((size_t)CFG_LLM_SLOTS * 40u * 1024u))
 #endif
+/* ---- TLS on the listeners (net/tls.c; <family>.tls_cert / .tls_key) ----
+ * mbedtls 2.28: TLS 1.2, ECDHE with AES-GCM or ChaCha20-Poly1305 only. Built
+ * with mbedtls, i.e. with the LLM stack (CFG_WITH_TLS). */
+#ifndef CFG_WITH_TLS
+#define CFG_WITH_TLS CFG_WITH_LLM
+#endif
+/* Sessions: TLS connections open at once, over every TLS listener. Each
+ * holds its record buffers on the TLS heap (MBEDTLS_SSL_IN_CONTENT_LEN
+ * 16 KiB in + OUT_CONTENT_LEN 4 KiB out + about 1 KiB of state: 22 KiB, kept
+ * with the slot between connections). A connection beyond them is closed
+ * at accept and counted. */
+#ifndef CFG_TLS_SESSIONS
+#define CFG_TLS_SESSIONS 256
+#endif
+/* Handshakes in progress at once (a handshake takes its ECDHE and
+ * signature state, about 12 KiB more, until it is done). Beyond: closed at
+ * accept and counted. */
+#ifndef CFG_TLS_HANDSHAKES
+#define CFG_TLS_HANDSHAKES 32
+#endif
+/* Largest certificate (chain) or key file read, into the TLS heap and freed
+ * once parsed. */
+#ifndef CFG_TLS_FILE_BYTES
+#define CFG_TLS_FILE_BYTES 65536u
+#endif
+/* Loaded certificates at once: each TLS listener's current one and those
+ * replaced by a reload (SIGHUP) that connections opened before still use. A
+ * reload that finds none free keeps the current certificate (logged). */
+#ifndef CFG_TLS_CREDS
+#define CFG_TLS_CREDS 15u    /* three per listener at CFG_MAX_LISTENERS 5 */
+#endif
+/* Default of tls.handshake_timeout_ms: a handshake not done by then is
+ * closed and counted. */
+#ifndef CFG_TLS_HANDSHAKE_TIMEOUT_MS
+#define CFG_TLS_HANDSHAKE_TIMEOUT_MS 10000u
+#endif
+/* What the server side adds to the TLS heap: every session's buffers, the
+ * handshakes' transient state, the certificates and one file being read. */
+#if CFG_WITH_TLS
+#define CFG_TLS_SERVER_HEAP_BYTES                                                  \
+    (((size_t)CFG_TLS_SESSIONS * 24u * 1024u) + ((size_t)CFG_TLS_HANDSHAKES * 16u * 1024u) + \
+     ((size_t)CFG_TLS_CREDS * 8u * 1024u) + CFG_TLS_FILE_BYTES)
+#else
+#define CFG_TLS_SERVER_HEAP_BYTES 0u
+#endif
+
 /* Largest CA bundle file llm_init reads (into the TLS heap, freed after it
  * is parsed). Debian's is about 220 KiB. */
 #ifndef CFG_LLM_CA_FILE_BYTES
@@ -599,7 +645,8 @@
  * at once with a quarter of them in a handshake. Committed at init, like
  * the heap above. */
 #ifndef CFG_TLS_HEAP_BYTES
-#define CFG_TLS_HEAP_BYTES ((2u * 1024u * 1024u) + ((size_t)CFG_LLM_SLOTS * 36u * 1024u))
+#define CFG_TLS_HEAP_BYTES ((2u * 1024u * 1024u) + ((size_t)CFG_LLM_SLOTS * 36u * 1024u) + \
+                            CFG_TLS_SERVER_HEAP_BYTES)
 #endif
 
 /* A provider's API key (fleet secret or environment), NUL included; a

@@ -10,7 +10,9 @@
  * All sockets handed to src/ are non-blocking.
  *
  * Ports: port/linux (POSIX; the loop waits with epoll(7), or poll(2) in a
- * LOOP=poll build); others implement the same header. Every OS call of a
+ * LOOP=poll build); port/lwip (lwIP's sockets over a TAP device, the loop
+ * in lwip_poll; port/linux's files, clocks and signals); others implement
+ * the same header. Every OS call of a
  * port goes through its operations table, which a test can arm to fail
  * (fault injection, at the end).
  */
@@ -23,6 +25,9 @@
 
 #include "config.h"
 #include "core/status.h"
+#if defined(PORT_LWIP) && PORT_LWIP
+#include "lwip/plan.h"
+#endif
 
 typedef int port_sock;
 #define PORT_SOCK_NONE (-1)
@@ -95,7 +100,14 @@ const char *port_loop_name(void);
 #ifndef PORT_LOOP_POLL
 #define PORT_LOOP_POLL 0
 #endif
-#if PORT_LOOP_POLL
+#ifndef PORT_LWIP
+#define PORT_LWIP 0
+#endif
+#if PORT_LWIP
+/* The lwIP port (-DPORT_LWIP=1): its pollfd set, as poll's, and lwIP's
+ * own heap, pools and interface (port/lwip/plan.h, included above). */
+#define PORT_STATIC_BYTES ((PORT_WATCH_MAX * 12u) + (PORT_FD_MAX * 4u) + PORT_LWIP_STATIC_BYTES)
+#elif PORT_LOOP_POLL
 #define PORT_STATIC_BYTES ((PORT_WATCH_MAX * 12u) + (PORT_FD_MAX * 4u))
 #else
 #define PORT_STATIC_BYTES ((PORT_WATCH_MAX * 12u) + PORT_FD_MAX)

@@ -1,7 +1,7 @@
 /*
  * profiles/default.h - the default profile: all five families, TLS and the
  * LLM providers, sized for a home server or a Raspberry-class board. Static
- * plan <= 19 MiB (CFG_RAM_BUDGET_BYTES below); `roostd --budget` prints it.
+ * plan <= 20 MiB (CFG_RAM_BUDGET_BYTES below); `roostd --budget` prints it.
  *
  * Build: make (or make PROFILE=default), into build/.
  *
@@ -146,8 +146,16 @@
 #ifndef CFG_OUT_HEAP_BYTES
 #define CFG_OUT_HEAP_BYTES ((256u * 1024u) + ((size_t)CFG_LLM_SLOTS * 24u * 1024u))
 #endif
+/* TLS listeners: 32 sessions, 8 handshakes at once (issue 17): 1.1 MiB of TLS heap. */
+#ifndef CFG_TLS_SESSIONS
+#define CFG_TLS_SESSIONS 32
+#endif
+#ifndef CFG_TLS_HANDSHAKES
+#define CFG_TLS_HANDSHAKES 8
+#endif
 #ifndef CFG_TLS_HEAP_BYTES
-#define CFG_TLS_HEAP_BYTES ((1024u * 1024u) + ((size_t)CFG_LLM_SLOTS * 24u * 1024u))
+#define CFG_TLS_HEAP_BYTES ((1024u * 1024u) + ((size_t)CFG_LLM_SLOTS * 24u * 1024u) + \
+                            CFG_TLS_SERVER_HEAP_BYTES)
 #endif
 
 /* ---- chat: 64 streams (issue 10), 4 agents each; measured 20 KiB of heap
@@ -164,14 +172,15 @@
 #define CFG_CHAT_HEAP_BYTES (2u * 1024u * 1024u)
 #endif
 
-/* ---- the plan: at most 19 MiB (16 before the documents family's four
+/* ---- the plan: at most 20 MiB (19 before the TLS listeners' 32 sessions
+ * and 8 handshakes, 1.1 MiB of TLS heap; 16 before the documents family's four
  * upload slots, 552 KiB: each with the spec's 72 KiB of form fields and a
  * 64 KiB chunk to read the body into; 17 before the rpg family's tmux
  * state, 1.1 MiB, most of it 16 Claude terminals of 32 KiB and the
  * poll's 256 KiB output, and the 8 child process slots with their 64 KiB
  * output buffers, 530 KiB). */
 #ifndef CFG_RAM_BUDGET_BYTES
-#define CFG_RAM_BUDGET_BYTES (19u * 1024u * 1024u)
+#define CFG_RAM_BUDGET_BYTES (20u * 1024u * 1024u)
 #endif
 
 #endif

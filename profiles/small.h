@@ -226,7 +226,14 @@
 
 /* ---- the plan --------------------------------------------------------- */
 #ifndef CFG_RAM_BUDGET_BYTES
+#if defined(PORT_LWIP) && PORT_LWIP
+/* The lwIP port (make PORT=lwip) carries its TCP/IP stack, which Linux
+ * keeps in the kernel: lwIP's heap, pools and interface, about 64 KiB
+ * (port/lwip/plan.h), are in the plan and in this budget. */
+#define CFG_RAM_BUDGET_BYTES ((512u + 80u) * 1024u)
+#else
 #define CFG_RAM_BUDGET_BYTES (512u * 1024u)
+#endif
 #endif
 
 #endif

@@ -35,7 +35,7 @@ TEST_PKGS=(
     python3-pytest
     python3-websockets
     curl
-    openssl             # tests/integration/fakellm.py: the throwaway test CA
+    openssl             # tests/integration/fakellm.py, tlslib.py: throwaway test CAs; bench/tls.sh
     iproute2            # `ip link set lo up` inside a fresh network namespace
     util-linux          # unshare
     procps

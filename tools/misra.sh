@@ -59,7 +59,7 @@ set +e
 # The poll backend defines the same functions as the epoll one (a build
 # links one of them, LOOP=): it is checked in a pass of its own (where the
 # headers' macros it does not use are not findings: 2.5 is whole-program).
-cppcheck "${args[@]}" -iport/linux/loop_poll.c -isrc/core/sha256_x86.c src port \
+cppcheck "${args[@]}" -iport/linux/loop_poll.c -iport/lwip -isrc/core/sha256_x86.c src port \
     >"$OUT/stdout.txt" 2>"$REPORT"
 rc=$?
 mkdir -p "$OUT/cache-$mode-poll"
@@ -67,6 +67,31 @@ cppcheck "${args[@]/cache-$mode/cache-$mode-poll}" --suppress=misra-c2012-2.5 po
     >>"$OUT/stdout.txt" 2>>"$REPORT"
 rc2=$?
 [ "$rc" -ne 0 ] || rc=$rc2
+# The lwIP port (port/lwip) defines port.h's sockets and loop again (a
+# build links port/linux's or its own): a pass of its own, with lwIP's
+# headers (the unpacked Debian package; read for types, not judged) and
+# port/lwip's options, as `make PORT=lwip` compiles it (2.5 as above).
+LWIP_INC=$(ls -d build/vendor/src/lwip-*/src/include 2>/dev/null | head -n 1)
+if [ -z "$LWIP_INC" ]; then
+    echo "misra: lwIP's headers are missing (vendor/fetch.sh lwip)" >&2
+    rc=1
+else
+    mkdir -p "$OUT/cache-$mode-lwip"
+    # 2.3-2.5 are whole-program rules this part of the program cannot judge
+    # (src/'s headers' types and macros are used elsewhere); 5.5 is lwIP's
+    # sys.h, 10.4 and 10.8 in plan_check.c lwIP's size macros (MISRA.md,
+    # "The lwIP port").
+    cppcheck "${args[@]/cache-$mode/cache-$mode-lwip}" --suppress=misra-c2012-2.3 \
+        --suppress=misra-c2012-2.4 --suppress=misra-c2012-2.5 \
+        --suppress=misra-c2012-5.5:port/lwip/sys_arch.c \
+        --suppress=misra-c2012-5.5:port/lwip/arch/sys_arch.h \
+        --suppress=misra-c2012-10.4:port/lwip/plan_check.c \
+        --suppress=misra-c2012-10.8:port/lwip/plan_check.c \
+        -Iport/lwip -I"$LWIP_INC" -DPORT_LWIP=1 port/lwip \
+        >>"$OUT/stdout.txt" 2>>"$REPORT"
+    rc2=$?
+    [ "$rc" -ne 0 ] || rc=$rc2
+fi
 # The SHA-256 x86 path compiles only where __x86_64__ and __GNUC__ are
 # defined, which cppcheck never predefines: it and sha256.c (whose choice of
 # path depends on it) are checked in that configuration, in a pass of their

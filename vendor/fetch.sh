@@ -306,6 +306,16 @@ prepare_curl() {
     put_key curl
 }
 
+# lwip: Debian's fixes (vendor/lwip.patches), nothing else. The headers stay
+# in the source tree (src/include: only port/lwip and the lwIP objects see
+# them, never src/); vendor/lwip.mk compiles the sources with port/lwip's
+# lwipopts.h and single-threaded sys_arch. The package has no contrib tree:
+# the TAP network interface is roost's own (port/lwip/tapif.c).
+prepare_lwip() {
+    apply_patches lwip "$1"
+    put_key lwip
+}
+
 # ---- stamps --------------------------------------------------------------------
 
 prep_fn() { # pkg -> name of its prepare function

@@ -9,10 +9,11 @@
  * be forgotten on one, and a struct that differs between two objects is
  * silent memory corruption.
  *
- * What mbedtls is for here: libcurl's TLS 1.2 client to the LLM providers.
- * One thread, no sockets, no files, no OS entropy or clock of its own:
- * memory comes from a roost heap, entropy and time from port/ (src/out/mem.c
- * hands them over in out_mem_init). Anything else is off.
+ * What mbedtls is for here: libcurl's TLS 1.2 client to the LLM providers,
+ * and the TLS 1.2 server of the listeners that have a certificate
+ * (src/net/tls.c). One thread, no sockets, no files, no OS entropy or clock
+ * of its own: memory comes from one roost heap, entropy and time from port/
+ * (src/net/tls_mem.c hands them over in tls_mem_init). Anything else is off.
  * After a change: `nm build/vendor/lib/libmbed*.a` must still show no
  * malloc/calloc/free/fopen/time/gmtime_r (vendor.mk checks it).
  */
@@ -80,6 +81,10 @@
 #define MBEDTLS_ECP_DP_CURVE25519_ENABLED
 /* Faster modular reduction for the NIST curves (a little more code). */
 #define MBEDTLS_ECP_NIST_OPTIM
+/* Precomputed tables of the NIST curves' base points in ROM (about 30 KiB
+ * of code, no RAM): the multiplications by G of every server handshake
+ * (the ECDSA signature, the P-256 ECDHE key) take a fraction of the time. */
+#define MBEDTLS_ECP_FIXED_POINT_OPTIM 1
 /* RSA certificates (most CA roots and many providers) with PKCS#1 v1.5
  * signatures, the only kind TLS 1.2 uses. (RSASSA-PSS certificates are not
  * used by public CAs; PKCS1_V21 stays off.) */
@@ -137,9 +142,12 @@
 
 /* ---- TLS ------------------------------------------------------------------ */
 
-/* A TLS 1.2 client. No server, no DTLS, no SSL 3.0 / TLS 1.0 / 1.1. */
+/* A TLS 1.2 client and server. No DTLS, no SSL 3.0 / TLS 1.0 / 1.1; 2.28
+ * has no TLS 1.3 server (its 1.3 code is an experimental client), so the
+ * listeners speak TLS 1.2 only. */
 #define MBEDTLS_SSL_TLS_C
 #define MBEDTLS_SSL_CLI_C
+#define MBEDTLS_SSL_SRV_C
 #define MBEDTLS_SSL_PROTO_TLS1_2
 /* The key exchanges of the suites below. */
 #define MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED
@@ -164,7 +172,7 @@
 #define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
 /* Send alerts for every failure (a server's logs can tell why). */
 #define MBEDTLS_SSL_ALL_ALERT_MESSAGES
-/* Records: a server may send full 16 KiB records (few honour the
+/* Records (both sides): a peer may send full 16 KiB records (few honour the
  * max_fragment_length extension), so the input buffer keeps the maximum.
  * Our own records are at most 4 KiB: a request body just takes more
  * records, and each connection holds 12 KiB less of the TLS heap. */
@@ -175,7 +183,10 @@
  *   handshake; keeping the parsed copy for the whole call costs a few KiB
  *   per connection (CURLOPT_PINNEDPUBLICKEY then cannot be used).
  * MBEDTLS_SSL_SESSION_TICKETS, MBEDTLS_SSL_RENEGOTIATION: libcurl turns
- *   both off at run time anyway.
+ *   both off at run time anyway; the server has neither (every connection
+ *   is a full handshake, and a renegotiation request is refused), nor a
+ *   session cache (MBEDTLS_SSL_CACHE_C).
+ * MBEDTLS_ZLIB_SUPPORT: no TLS compression (CRIME), client or server.
  * MBEDTLS_NET_C, MBEDTLS_TIMING_C, MBEDTLS_FS_IO, MBEDTLS_THREADING_C,
  *   MBEDTLS_DEBUG_C, MBEDTLS_SELF_TEST, MBEDTLS_PSA_CRYPTO_C,
  *   MBEDTLS_MEMORY_BUFFER_ALLOC_C (the heap is roost's heap_t: O(1) per call

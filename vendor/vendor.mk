@@ -88,6 +88,10 @@ VENDOR_NO_HEAP := malloc|calloc|realloc|free|strdup|strndup|posix_memalign|align
 VENDOR_NO_OS   := fopen|open|time|gmtime_r|gmtime|localtime|localtime_r|getrandom|socket
 VENDOR_NO_THREADS := pthread_create|thrd_create|clone
 
+# ---- lwip: compiled here with port/lwip's options (vendor/lwip.mk) ------------
+include vendor/lwip.mk
+$(VENDOR_DIR)/.stamp-lwip: vendor/lwip.patches
+
 # mbedtls: our options are installed as include/mbedtls/config.h for every
 # includer (see vendor/mbedtls_config.h), and copied into the source tree so
 # the library itself is compiled with them. Its Makefile tracks no header
@@ -157,3 +161,4 @@ $(VENDOR_FILES): | vendor-headers ;
 $(VENDOR_DIR)/src/mbedtls.key: $(VENDOR_DIR)/.stamp-mbedtls
 $(VENDOR_DIR)/src/c-ares.key: $(VENDOR_DIR)/.stamp-c-ares
 $(VENDOR_DIR)/src/curl.key: $(VENDOR_DIR)/.stamp-curl
+$(VENDOR_DIR)/src/lwip.key: $(VENDOR_DIR)/.stamp-lwip

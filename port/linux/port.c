@@ -1,12 +1,13 @@
 /*
- * port/linux/port.c - the POSIX/Linux implementation of port/port.h.
+ * port/linux/port.c - the POSIX/Linux implementation of port/port.h: clocks,
+ * entropy, signals, files by path, stdio, the process' own numbers. The
+ * sockets are port_net.c's; the lwIP port (port/lwip) builds this file with
+ * its own sockets.
  *
  * Implementation notes:
- * - Every socket is non-blocking and close-on-exec. Writes use send() with
- *   MSG_NOSIGNAL; SIGPIPE is ignored as well for anything else.
- * - errno never leaves this file: each call maps it to an st_t.
- * - The loop's readiness set is loop_epoll.c or loop_poll.c (one is built);
- *   every OS call goes through the operations table of os.c.
+ * - errno never leaves port/linux: port_map_errno (port_int.h) maps it to
+ *   an st_t.
+ * - Every OS call goes through the operations table of os.c.
  * - Signals only set a flag (sig_atomic_t); the loop reads it each turn:
  *   SIGTERM and SIGINT stop, SIGHUP asks for a reload (app_reload).
  *   SIGCHLD is port_child.c's (a self-pipe).
@@ -35,7 +36,7 @@
 #include "port_int.h"
 #include "port_loop.h"
 
-static st_t map_errno(int e)
+st_t port_map_errno(int e)
 {
     switch (e) {
     case EAGAIN:
@@ -76,178 +77,6 @@ static st_t map_errno(int e)
         return ST_NOSPACE;
     default:
         return ST_IO;
-    }
-}
-
-static st_t set_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL, 0);
-    if ((fl < 0) || (fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)) {
-        return map_errno(errno);
-    }
-    return ST_OK;
-}
-
-/* Resolve host to a sockaddr without the resolver: literals and "localhost"
- * (port_int.h). */
-st_t port_host_addr(const char *host, uint16_t port, struct sockaddr_storage *ss,
-                    socklen_t *len)
-{
-    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-    (void)memset(ss, 0, sizeof *ss);
-    if ((strcmp(host, "localhost") == 0) || (inet_pton(AF_INET, host, &v4->sin_addr) == 1)) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons(port);
-        if (strcmp(host, "localhost") == 0) {
-            v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        }
-        *len = (socklen_t)sizeof *v4;
-        return ST_OK;
-    }
-    {
-        char tmp[64];
-        const char *addr = host;
-        size_t n = strlen(host);
-        /* Accept "[::1]" as well as "::1". */
-        if ((n >= 2u) && (host[0] == '[') && (host[n - 1u] == ']') && ((n - 2u) < sizeof(tmp))) {
-            (void)memcpy(tmp, host + 1, n - 2u);
-            tmp[n - 2u] = '\0';
-            addr = tmp;
-        }
-        if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1) {
-            v6->sin6_family = AF_INET6;
-            v6->sin6_port = htons(port);
-            *len = (socklen_t)sizeof *v6;
-            return ST_OK;
-        }
-    }
-    return ST_INVAL;
-}
-
-st_t port_listen(const char *host, uint16_t port, int backlog, port_sock *out)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = 0;
-    int one = 1;
-    int fd;
-    st_t st = port_host_addr(host, port, &ss, &len);
-    if (st != ST_OK) {
-        return st;
-    }
-    fd = os_socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return map_errno(errno);
-    }
-    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (ss.ss_family == AF_INET6) {
-        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    }
-    if ((os_bind(fd, (struct sockaddr *)&ss, len) < 0) || (os_listen(fd, backlog) < 0)) {
-        st = map_errno(errno);
-        (void)close(fd);
-        return st;
-    }
-    st = set_nonblock(fd);
-    if (st != ST_OK) {
-        (void)close(fd);
-        return st;
-    }
-    *out = fd;
-    return ST_OK;
-}
-
-st_t port_local_port(port_sock s, uint16_t *port)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = (socklen_t)sizeof ss;
-    if (getsockname(s, (struct sockaddr *)&ss, &len) < 0) {
-        return map_errno(errno);
-    }
-    if (ss.ss_family == AF_INET6) {
-        *port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    } else {
-        *port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    }
-    return ST_OK;
-}
-
-st_t port_accept(port_sock listener, port_sock *out)
-{
-    int one = 1;
-    int fd = os_accept4(listener, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        /* A connection reset before accept is not the listener's problem. */
-        if ((e == ECONNABORTED) || (e == EPROTO)) {
-            return ST_AGAIN;
-        }
-        return map_errno(e);
-    }
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    *out = fd;
-    return ST_OK;
-}
-
-st_t port_recv(port_sock s, void *buf, size_t cap, size_t *n)
-{
-    ssize_t r = os_recv(s, buf, cap);
-    if (r > 0) {
-        *n = (size_t)r;
-        return ST_OK;
-    }
-    *n = 0u;
-    if (r == 0) {
-        return ST_CLOSED;
-    }
-    return map_errno(errno);
-}
-
-st_t port_send(port_sock s, const void *buf, size_t len, size_t *n)
-{
-    ssize_t r = os_send(s, buf, len);
-    if (r >= 0) {
-        *n = (size_t)r;
-        return ST_OK;
-    }
-    *n = 0u;
-    return map_errno(errno);
-}
-
-bool port_send_file_supported(void)
-{
-    return true;
-}
-
-st_t port_send_file(port_sock s, port_file f, uint64_t off, size_t len, size_t *n)
-{
-    off_t o = (off_t)off;
-    ssize_t r;
-    *n = 0u;
-    if (off > (uint64_t)INT64_MAX) {
-        return ST_RANGE;
-    }
-    r = os_sendfile(s, f, &o, len);
-    if (r < 0) {
-        return map_errno(errno);
-    }
-    if ((r == 0) && (len > 0u)) {
-        return ST_IO;    /* the file ended before off + len: shorter than announced */
-    }
-    *n = (size_t)r;
-    return ST_OK;
-}
-
-void port_shutdown_write(port_sock s)
-{
-    (void)shutdown(s, SHUT_WR);
-}
-
-void port_close(port_sock s)
-{
-    if (s >= 0) {
-        port_loop_forget(s);
-        (void)close(s);
     }
 }
 
@@ -375,7 +204,7 @@ st_t port_file_read(const char *path, char *buf, size_t cap, size_t *n)
     int fd = os_open(path, O_RDONLY | O_CLOEXEC, 0);
     st_t st = ST_OK;
     if (fd < 0) {
-        return map_errno(errno);
+        return port_map_errno(errno);
     }
     /* cppcheck-suppress misra-c2012-15.4 ; deviation (MISRA.md): one break per stop reason */
     for (;;) {
@@ -386,7 +215,7 @@ st_t port_file_read(const char *path, char *buf, size_t cap, size_t *n)
             if (r > 0) {
                 st = ST_TOOBIG;
             } else if (r < 0) {
-                st = map_errno(errno);
+                st = port_map_errno(errno);
             } else {
                 /* end of file right at cap: it fits */
             }
@@ -420,7 +249,7 @@ static st_t write_all(int fd, const void *data, size_t n)
             if (errno == EINTR) {
                 continue;
             }
-            return map_errno(errno);
+            return port_map_errno(errno);
         }
         done += (size_t)r;
     }
@@ -464,18 +293,18 @@ st_t port_file_write_atomic(const char *path, const void *data, size_t n, unsign
     }
     fd = os_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
     if (fd < 0) {
-        return map_errno(errno);
+        return port_map_errno(errno);
     }
     (void)fchmod(fd, (mode_t)mode);
     st = write_all(fd, data, n);
     if ((st == ST_OK) && (os_fsync(fd) < 0)) {
-        st = map_errno(errno);
+        st = port_map_errno(errno);
     }
     if ((close(fd) < 0) && (st == ST_OK)) {
         st = ST_IO;
     }
     if ((st == ST_OK) && (os_rename(tmp, path) < 0)) {
-        st = map_errno(errno);
+        st = port_map_errno(errno);
     }
     if (st != ST_OK) {
         (void)os_unlink(tmp);
@@ -494,7 +323,7 @@ st_t port_file_create(const char *path, unsigned mode, port_file *out)
     /* cppcheck-suppress misra-c2012-22.10 ; deviation (MISRA.md): errno of a failed call */
     } while ((fd < 0) && (errno == EINTR));
     if (fd < 0) {
-        return map_errno(errno);
+        return port_map_errno(errno);
     }
     *out = fd;
     return ST_OK;
@@ -511,18 +340,18 @@ st_t port_file_flush_start(port_file f, uint64_t off, uint64_t len)
         return ST_RANGE;
     }
     return (sync_file_range(f, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE) == 0)
-               ? ST_OK : map_errno(errno);
+               ? ST_OK : port_map_errno(errno);
 }
 
 st_t port_file_sync(port_file f)
 {
-    return (os_fsync(f) == 0) ? ST_OK : map_errno(errno);
+    return (os_fsync(f) == 0) ? ST_OK : port_map_errno(errno);
 }
 
 st_t port_file_rename(const char *from, const char *to)
 {
     if (os_rename(from, to) != 0) {
-        return map_errno(errno);
+        return port_map_errno(errno);
     }
     sync_parent(to);
     return ST_OK;
@@ -530,7 +359,7 @@ st_t port_file_rename(const char *from, const char *to)
 
 st_t port_file_remove(const char *path)
 {
-    return (os_unlink(path) == 0) ? ST_OK : map_errno(errno);
+    return (os_unlink(path) == 0) ? ST_OK : port_map_errno(errno);
 }
 
 st_t port_file_open(const char *path, port_file *out, port_file_info *info)
@@ -544,7 +373,7 @@ st_t port_file_open(const char *path, port_file *out, port_file_info *info)
     /* cppcheck-suppress misra-c2012-22.10 ; deviation (MISRA.md): errno of a failed call */
     } while ((fd < 0) && (errno == EINTR));
     if (fd < 0) {
-        return map_errno(errno);
+        return port_map_errno(errno);
     }
     if ((fstat(fd, &sb) != 0) || !S_ISREG(sb.st_mode)) {
         (void)close(fd);
@@ -562,7 +391,7 @@ st_t port_file_stat(const char *path, port_file_info *info)
     struct statx sx;
     (void)memset(info, 0, sizeof *info);
     if (statx(AT_FDCWD, path, AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0) {
-        return map_errno(errno);
+        return port_map_errno(errno);
     }
     info->is_dir = S_ISDIR(sx.stx_mode);
     info->size = info->is_dir ? 0u : (uint64_t)sx.stx_size;
@@ -589,7 +418,7 @@ st_t port_mkdir_p(const char *path, unsigned mode)
             char saved = buf[i];
             buf[i] = '\0';
             if ((os_mkdir(buf, (mode_t)mode) < 0) && (errno != EEXIST)) {
-                return map_errno(errno);
+                return port_map_errno(errno);
             }
             buf[i] = saved;
         }
@@ -621,7 +450,7 @@ static st_t list_fd(int fd, bool (*fn)(const char *name, bool is_dir, void *ctx)
         long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
         long off = 0;
         if (n < 0) {
-            return map_errno(errno);
+            return port_map_errno(errno);
         }
         if (n == 0) {
             return ST_OK;
@@ -662,7 +491,7 @@ st_t port_dir_list(const char *path, bool (*fn)(const char *name, bool is_dir, v
     st_t st;
     int fd = os_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd < 0) {
-        return map_errno(errno);
+        return port_map_errno(errno);
     }
     st = list_fd(fd, fn, ctx);
     (void)close(fd);
@@ -703,10 +532,10 @@ st_t port_remove_tree(const char *path)
     int passes;
     struct stat stt;
     if (lstat(path, &stt) != 0) {
-        return (errno == ENOENT) ? ST_OK : map_errno(errno);
+        return (errno == ENOENT) ? ST_OK : port_map_errno(errno);
     }
     if (!S_ISDIR(stt.st_mode)) {
-        return (os_unlink(path) == 0) ? ST_OK : map_errno(errno);
+        return (os_unlink(path) == 0) ? ST_OK : port_map_errno(errno);
     }
     if (strlen(path) >= sizeof w.path) {
         return ST_TOOBIG;
@@ -723,7 +552,7 @@ st_t port_remove_tree(const char *path)
         }
         /* w.path is the deepest directory reached, now emptied of files */
         if (rmdir(w.path) != 0) {
-            return map_errno(errno);
+            return port_map_errno(errno);
         }
         if (strcmp(w.path, path) == 0) {
             return ST_OK;
@@ -750,7 +579,7 @@ void port_stderr(const char *s, size_t n)
 st_t port_getcwd(char *buf, size_t cap)
 {
     if (getcwd(buf, cap) == NULL) {
-        return (errno == ERANGE) ? ST_TOOBIG : map_errno(errno);
+        return (errno == ERANGE) ? ST_TOOBIG : port_map_errno(errno);
     }
     return ST_OK;
 }

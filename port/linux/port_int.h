@@ -1,6 +1,6 @@
 /*
  * port/linux/port_int.h - what port.c shares with the other files of
- * port/linux (port_client.c).
+ * port/linux (port_net.c, port_client.c).
  */
 #ifndef ROOST_PORT_LINUX_INT_H
 #define ROOST_PORT_LINUX_INT_H
@@ -9,6 +9,9 @@
 #include <sys/socket.h>
 
 #include "port.h"
+
+/* errno e as a status (EAGAIN: ST_AGAIN, ECONNRESET: ST_CLOSED, ...). */
+st_t port_map_errno(int e);
 
 /* host as a socket address, without the resolver: an IPv4 or IPv6 literal
  * ("::1" or "[::1]") or "localhost" (127.0.0.1). ST_INVAL otherwise. */

@@ -4,12 +4,17 @@
  * `--check-config` stops after the config (every key, its value and its
  * source), before anything binds or touches the data directory.
  * Init order: config -> pools -> log level -> signals -> loop -> child
- * processes (their SIGCHLD pipe watched) -> data directory -> store
+ * processes (their SIGCHLD pipe watched) -> the listeners' certificates
+ * (every file read and checked; a bad one stops the start with exit 2, as
+ * a bad key does) -> data directory -> store
  * (sqlite in its fixed heap, migrations, statements) -> services ->
  * listeners -> seal the init arena -> ready line -> loop; at the end every
  * child still running is killed. The loop's turn
- * hook (app_turn) runs a reload when SIGHUP asked for one (app_reload),
- * commits the store's batch, then feeds the streams.
+ * hook (app_turn) runs a reload when SIGHUP asked for one (app_reload:
+ * the configuration is read again and its live keys applied, the others
+ * logged as needing a restart; the certificates are read again; what does
+ * not load keeps what ran), commits the store's batch, then feeds the
+ * streams.
  * Everything that allocates happens before the first poll(); after it
  * nothing reaches the system heap (tests/integration/test_no_heap.py
  * proves it).
@@ -51,6 +56,10 @@
 #include "out/llm.h"
 #include "out/mem.h"
 #endif
+#if CFG_WITH_TLS
+#include "net/tls.h"
+#include "net/tls_mem.h"
+#endif
 
 static roost_cfg g_cfg;
 static http_service g_svc[FAM_COUNT];
@@ -78,11 +87,6 @@ static void err_str(const char *s)
     port_stderr(s, strlen(s));
 }
 
-/* The loop's turn hook (net_set_turn_hook), after dispatch and timers:
- * first the store's batch commits and the answers it held go out (their
- * clients can send their next requests while the rest of the turn runs),
- * then the streams take what was published: a broadcast never precedes
- * the commit of what it tells. */
 static void warn_body_limit(const char *key, uint64_t limit);
 static void llm_conf_live(void);
 
@@ -137,12 +141,71 @@ static void cfg_reload_step(void)
 /* SIGHUP (port_reload_requested, read once per turn): every step that can
  * change live runs here, in the loop, between two turns. A step that fails
  * logs why and leaves what it had; the server never stops for a reload. */
+#if CFG_WITH_TLS
+/* The listeners' certificates (NULL: plain HTTP). */
+static tls_srv *g_tls[FAM_COUNT];
+
+/* Every enabled listener with a certificate gets it loaded and checked
+ * before any listener opens; the first bad one is the error (err). */
+static st_t tls_setup(char *err, size_t cap)
+{
+    bool any = false;
+    int f;
+    tls_set_handshake_timeout(g_cfg.tls.handshake_timeout_ms);
+    for (f = 0; f < (int)FAM_COUNT; f++) {
+        const cfg_listener *lc = &g_cfg.fam[f];
+        st_t st;
+        if (!lc->enabled || !fam_list[f]->built || (strlen(lc->tls_cert) == 0u)) {
+            continue;
+        }
+        if (!any) {
+            if (tls_mem_init() != ST_OK) {
+                (void)snprintf(err, cap, "cannot set up mbedtls (no entropy)");
+                return ST_INTERNAL;
+            }
+            tls_mem_commit();
+            any = true;
+        }
+        st = tls_srv_load(fam_list[f]->prefix, lc->tls_cert, lc->tls_key, err, cap, &g_tls[f]);
+        if (st != ST_OK) {
+            return st;
+        }
+    }
+    return ST_OK;
+}
+
+/* SIGHUP: every certificate read again; one that does not load is kept. */
+static void tls_reload(void)
+{
+    char err[CFG_CONF_VALUE_BYTES + 256];
+    int f;
+    for (f = 0; f < (int)FAM_COUNT; f++) {
+        if (g_tls[f] != NULL) {
+            if (tls_srv_reload(g_tls[f], err, sizeof err) == ST_OK) {
+                LOG_I("app", "%s: certificate reloaded from %s", fam_name((fam_id)f),
+                      g_cfg.fam[f].tls_cert);
+            } else {
+                LOG_E("app", "%s; the certificate loaded before stays", err);
+            }
+        }
+    }
+}
+#endif
+
 static void app_reload(void)
 {
     LOG_I("app", "SIGHUP: reloading");
     cfg_reload_step();
+#if CFG_WITH_TLS
+    tls_reload();
+#endif
 }
 
+/* The loop's turn hook (net_set_turn_hook), after dispatch and timers:
+ * first the store's batch commits and the answers it held go out (their
+ * clients can send their next requests while the rest of the turn runs),
+ * then the streams take what was published: a broadcast never precedes
+ * the commit of what it tells. */
 static void app_turn(void)
 {
     if (port_reload_requested()) {
@@ -361,12 +424,13 @@ static st_t open_listeners(void)
             LOG_E("app", "%s: cors_origins: %s", fam_name((fam_id)f), status_str(st));
             return st;
         }
-        /* cppcheck-suppress misra-c2012-10.4 ; false positive: char vs char constant */
-        if (lc->tls_cert[0] != '\0') {
-            LOG_E("app", "%s: tls_cert is set but this build has no TLS yet",
-                  fam_name((fam_id)f));
+#if !CFG_WITH_TLS
+        if (strlen(lc->tls_cert) > 0u) {
+            LOG_E("app", "%s: tls_cert is set but this build has no TLS (profile %s: no mbedtls)",
+                  fam_name((fam_id)f), CFG_PROFILE_NAME);
             return ST_UNSUPPORTED;
         }
+#endif
         st = net_listen(fam_name((fam_id)f), lc->host, lc->port, http_server_proto(), svc,
                         &g_lst[f]);
         if (st != ST_OK) {
@@ -376,8 +440,18 @@ static st_t open_listeners(void)
                                        : status_str(st));
             return st;
         }
-        LOG_I("app", "%s listening on %s:%u", fam_name((fam_id)f), lc->host,
-              (unsigned)g_lst[f]->port);
+#if CFG_WITH_TLS
+        if (g_tls[f] != NULL) {
+            net_listener_tls(g_lst[f], g_tls[f]);
+        }
+#endif
+        LOG_I("app", "%s listening on %s:%u%s", fam_name((fam_id)f), lc->host,
+              (unsigned)g_lst[f]->port, (strlen(lc->tls_cert) > 0u) ? " (TLS)" : "");
+        if ((strlen(lc->tls_cert) == 0u) && !auth_host_is_loopback(lc->host)) {
+            LOG_W("app", "%s listens on %s without TLS: requests, answers and the API key "
+                  "cross the network in clear (set %s.tls_cert and %s.tls_key)",
+                  fam_name((fam_id)f), lc->host, fam_list[f]->prefix, fam_list[f]->prefix);
+        }
     }
     return ST_OK;
 }
@@ -515,6 +589,12 @@ int app_main(int argc, char *const *argv, const char *const *envp)
         LOG_E("app", "child processes: the SIGCHLD pipe cannot be watched: %s", status_str(st));
         return 1;
     }
+#if CFG_WITH_TLS
+    st = tls_setup(err, sizeof g_err);
+    if (st != ST_OK) {
+        return usage_error(err);
+    }
+#endif
     http_server_init(&pool_body_slots, render_scratch);
 #if CFG_WITH_LLM
     if (llm_setup() != ST_OK) {

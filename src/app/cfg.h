@@ -104,6 +104,10 @@ typedef struct {
     } http;
     /* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
     struct {
+        uint32_t handshake_timeout_ms;             /* a TLS handshake not done by then: closed */
+    } tls;
+    /* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */
+    struct {
         bool echo;                                 /* /_echo on every listener (loopback only) */
     } diag;
     /* cppcheck-suppress misra-c2012-5.7 ; false positive: an untagged struct has no tag */

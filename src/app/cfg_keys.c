@@ -52,6 +52,8 @@ static const cfg_key_def k_head[] = {
 static const cfg_key_def k_tail[] = {
     KEY("http.body_timeout_ms", K_UINT, F_LIVE, http.body_timeout_ms, 0, 3600000, 0, "0", "MS",
         "0 = CFG_BODY_TIMEOUT_MS; body stall: 408"),
+    KEY("tls.handshake_timeout_ms", K_UINT, 0, tls.handshake_timeout_ms, 100, 600000, 0,
+        "10000", "MS", "10000; a stalled TLS handshake: closed"),
     KEY("diag.echo", K_BOOL, 0, diag.echo, 0, 0, 0, "false", "BOOL",
         "false (echo POST/WS at /_echo; loopback)"),
 #if CFG_FAULT

@@ -26,6 +26,9 @@
 #include "out/llm.h"
 #include "out/llm_wire.h"
 #endif
+#if CFG_WITH_TLS
+#include "net/tls.h"
+#endif
 /* The headers the families' plan lines need (fam/plan.def). */
 #define FAM_PLAN_HEADERS
 #include "fam/plan.def"
@@ -168,6 +171,11 @@ size_t pools_limits(char *buf, size_t cap)
         { "CFG_SQLITE_HEAP_BYTES", CFG_SQLITE_HEAP_BYTES },
         { "CFG_SQLITE_PAGE_CACHE_PAGES", CFG_SQLITE_PAGE_CACHE_PAGES },
         { "CFG_LLM_SLOTS", CFG_LLM_SLOTS },
+#if CFG_WITH_TLS
+        { "CFG_TLS_SESSIONS", CFG_TLS_SESSIONS },
+        { "CFG_TLS_HANDSHAKES", CFG_TLS_HANDSHAKES },
+        { "CFG_TLS_HEAP_BYTES", CFG_TLS_HEAP_BYTES },
+#endif
         { "CFG_NET_WATCHES", CFG_NET_WATCHES },
         { "CFG_CHILD_SLOTS", CFG_CHILD_SLOTS },
         { "CFG_CHILD_OUT_BYTES", CFG_CHILD_OUT_BYTES },

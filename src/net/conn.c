@@ -173,6 +173,11 @@ void net_dirty(conn *c)
 uint32_t net_conn_want(const conn *c)
 {
     uint32_t want = 0u;
+#if CFG_WITH_TLS
+    if ((c->tls != NULL) && net_tls_handshaking(c)) {
+        return net_tls_want(c);
+    }
+#endif
     if (c->lingering ||
         (!c->read_paused && !c->peer_closed && !c->rx_waiting &&
          (c->rx_len < (uint32_t)CFG_BUF_BYTES))) {
@@ -518,7 +523,7 @@ bool net_tx_more(const conn *c)
 st_t conn_tx_file(conn *c, port_file f, uint64_t off, uint64_t len)
 {
     ASSERT((c->tx != NULL) && (c->tx_file_left == 0u));
-    if (!port_send_file_supported()) {
+    if (!port_send_file_supported() || (c->tls != NULL)) {
         return ST_UNSUPPORTED;
     }
     if (NEVER(c->tx == NULL)) {
@@ -575,9 +580,14 @@ void conn_set_idle(conn *c, bool idle)
 static void conn_free(conn *c)
 {
     size_t i = c->live_i;
-    if (c->lst->proto->on_close != NULL) {
+    if (c->proto_open && (c->lst->proto->on_close != NULL)) {
         c->lst->proto->on_close(c);
     }
+#if CFG_WITH_TLS
+    if (c->tls != NULL) {
+        net_tls_detach(c);
+    }
+#endif
     if (c->rx_waiting) {
         q_remove(&g_rxq, c);
     }
@@ -676,9 +686,35 @@ bool net_reclaim_idle(void)
     return true;
 }
 
+/* One read or write of plaintext: through the TLS session when c has one. */
+static st_t io_recv(conn *c, char *buf, size_t cap, size_t *n)
+{
+#if CFG_WITH_TLS
+    if (c->tls != NULL) {
+        return net_tls_recv(c, buf, cap, n);
+    }
+#endif
+    return port_recv(c->sock, buf, cap, n);
+}
+
+static st_t io_send(conn *c, const char *buf, size_t len, size_t *n)
+{
+#if CFG_WITH_TLS
+    if (c->tls != NULL) {
+        return net_tls_send(c, buf, len, n);
+    }
+#endif
+    return port_send(c->sock, buf, len, n);
+}
+
 void net_do_read(conn *c, bool hangup)
 {
     net_dirty(c);
+#if CFG_WITH_TLS
+    if ((c->tls != NULL) && !c->lingering && net_tls_handshaking(c) && !net_tls_step(c)) {
+        return;     /* the handshake goes on (or failed) */
+    }
+#endif
     size_t budget = CFG_READ_BUDGET_BYTES;
     /* cppcheck-suppress misra-c2012-15.4 ; deviation (MISRA.md): one break per stop reason */
     while ((budget > 0u) && !c->closing) {
@@ -718,7 +754,7 @@ void net_do_read(conn *c, bool hangup)
             room = (size_t)CFG_BUF_BYTES;
         }
         ask = (room < budget) ? room : budget;
-        st = port_recv(c->sock, c->rx + c->rx_len, ask, &n);
+        st = io_recv(c, c->rx + c->rx_len, ask, &n);
         g_net.stats.reads++;
         if (st == ST_AGAIN) {
             break;
@@ -750,7 +786,7 @@ void net_do_read(conn *c, bool hangup)
 
 st_t conn_recv_into(conn *c, char *buf, size_t cap, size_t *n)
 {
-    st_t st = port_recv(c->sock, buf, cap, n);
+    st_t st = io_recv(c, buf, cap, n);
     g_net.stats.reads++;
     if (st == ST_OK) {
         g_net.stats.bytes_in += *n;
@@ -768,6 +804,11 @@ st_t conn_recv_into(conn *c, char *buf, size_t cap, size_t *n)
 
 static void start_linger(conn *c)
 {
+#if CFG_WITH_TLS
+    if (c->tls != NULL) {
+        net_tls_close_notify(c);
+    }
+#endif
     port_shutdown_write(c->sock);
     net_dirty(c);
     c->lingering = true;
@@ -785,8 +826,7 @@ static bool send_pending(conn *c, size_t budget)
     while ((c->tx_off < c->tx_len) && (left_budget > 0u)) {
         size_t left = c->tx_len - c->tx_off;
         size_t n = 0u;
-        st_t st = port_send(c->sock, c->tx + c->tx_off,
-                            (left < left_budget) ? left : left_budget, &n);
+        st_t st = io_send(c, c->tx + c->tx_off, (left < left_budget) ? left : left_budget, &n);
         if (st == ST_AGAIN) {
             return true;
         }
@@ -836,6 +876,12 @@ size_t conn_tx_send_now(conn *c)
 
 void net_do_write(conn *c)
 {
+#if CFG_WITH_TLS
+    if ((c->tls != NULL) && net_tls_handshaking(c)) {
+        (void)net_tls_step(c);
+        return;     /* the request comes once it is done: a readiness event */
+    }
+#endif
     if (c->tx_holds > 0u) {
         return;     /* held: sent once released (conn_tx_release) */
     }
@@ -905,6 +951,10 @@ void net_sweep_deadlines(uint64_t now)
             g_net.stats.timeouts++;
             if (kind == CONN_DL_LINGER) {
                 conn_fail(c, ST_TIMEOUT);
+#if CFG_WITH_TLS
+            } else if (kind == CONN_DL_TLS) {
+                net_tls_timeout(c);
+#endif
             } else {
                 net_dirty(c);
                 c->lst->proto->on_deadline(c, kind);
@@ -975,7 +1025,7 @@ void net_conns_stop(void)
     size_t i;
     for (i = 0u; i < g_net.nlive; i++) {
         conn *c = g_net.live[i];
-        if (!c->closing && !c->lingering && (c->lst->proto->on_stop != NULL)) {
+        if (!c->closing && !c->lingering && c->proto_open && (c->lst->proto->on_stop != NULL)) {
             net_dirty(c);
             c->lst->proto->on_stop(c);
         }

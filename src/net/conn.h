@@ -36,6 +36,10 @@
  *   port_send_file once they are out, and tx takes nothing more until it
  *   has gone. conn_recv_into reads the socket into a protocol's own buffer
  *   (a streamed request body).
+ * - TLS (a listener with a certificate, net/tls.h): the bytes above are
+ *   the plaintext; net/ runs the handshake and the records under them, so a
+ *   protocol does not know. conn_tx_file is ST_UNSUPPORTED on such a conn
+ *   (the protocol copies through tx, as on a port without sendfile).
  * - Zero-copy output: conn_tx_buf gives the free room at the end of tx
  *   (lending a buffer first when the conn has none), conn_tx_ack commits n
  *   bytes of it. Room 0 is backpressure: tx is full, or no buffer was free
@@ -67,6 +71,8 @@
 
 struct conn;
 struct listener;
+struct tls_srv;
+struct tls_sess;
 
 typedef enum {
     CONN_DL_NONE = 0,
@@ -75,11 +81,14 @@ typedef enum {
     CONN_DL_BODY,       /* request body stalled */
     CONN_DL_SEND,       /* peer not reading our output */
     CONN_DL_LINGER,     /* half-closed, discarding input before close */
-    CONN_DL_PROTO       /* protocol-defined (streams, pings) */
+    CONN_DL_PROTO,      /* protocol-defined (streams, pings) */
+    CONN_DL_TLS         /* TLS handshake not done (net's own: the protocol never sees it) */
 } conn_deadline;
 
 typedef struct {
-    /* A new connection was accepted on this listener. */
+    /* A new connection was accepted on this listener (on a TLS listener:
+     * its handshake is done; until then no callback below runs for it,
+     * on_close included). */
     void (*on_open)(struct conn *c);
     /* New bytes are in rx (or the peer half-closed: conn_peer_closed()). */
     void (*on_readable)(struct conn *c);
@@ -112,6 +121,7 @@ typedef struct listener {
     uint64_t paused_until_ms; /* not accepting before this (0: accepting) */
     bool watched;             /* watched for new connections now */
     port_sock parked;         /* accepted, waiting for a reclaimed slot */
+    struct tls_srv *tls;      /* its certificate (net/tls.h), NULL: plain TCP */
 } listener;
 
 typedef struct conn {
@@ -154,6 +164,8 @@ typedef struct conn {
     struct conn *release_next; /* released list (conn_tx_release) */
     uint16_t tx_holds;        /* conn_tx_hold calls not released yet: tx is not sent */
     bool released;            /* on the released list: written after the turn hook */
+    bool proto_open;          /* proto->on_open ran (a TLS conn: once its handshake is done) */
+    struct tls_sess *tls;     /* its TLS session (net/tls.h), NULL: plain TCP */
     /* Last, and not cleared when the conn is taken from the pool: the
      * generation of the slot, incremented at every open (never 0), which
      * makes a hold token of an earlier conn of this slot stale. */

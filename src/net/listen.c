@@ -11,6 +11,9 @@
  *   (closing happens only there), the parked socket becomes a conn. With
  *   none idle, the connection is sent the protocol's refusal (503 +
  *   Retry-After) best-effort and closed.
+ * - A TLS listener (net/tls.c): a connection beyond the TLS sessions or
+ *   handshakes is closed at once, without the refusal (a TLS client
+ *   cannot read it); the protocol's on_open runs after the handshake.
  * - Out of descriptors (accept fails with EMFILE / ENFILE, or the kernel
  *   is out of memory): the listener stops being watched for
  *   CFG_ACCEPT_PAUSE_MS, so the loop does not spin on a backlog it cannot
@@ -114,7 +117,8 @@ static void refuse(listener *l, port_sock s)
     char buf[1024];
     size_t n = 0u;
     size_t sent = 0u;
-    if (l->proto->on_refuse != NULL) {
+    /* (a TLS client cannot read a plain answer: it is just closed) */
+    if ((l->proto->on_refuse != NULL) && (l->tls == NULL)) {
         n = l->proto->on_refuse(l, buf, sizeof buf);
     }
     if (n > 0u) {
@@ -139,9 +143,31 @@ static void pause_accepting(listener *l)
     }
 }
 
+#if CFG_WITH_TLS
+/* A TLS listener's connection beyond its limits (net/tls.c counted and
+ * logged why): closed at once. */
+static void refuse_tls(listener *l, port_sock s)
+{
+    port_close(s);
+    l->refused++;
+    g_net.stats.refused++;
+}
+#endif
+
 static void adopt(listener *l, port_sock s)
 {
-    conn *c = net_conn_open(l, s);
+    conn *c;
+#if CFG_WITH_TLS
+    tls_sess *ts = NULL;
+    if (l->tls != NULL) {
+        ts = net_tls_admit(l);
+        if (ts == NULL) {
+            refuse_tls(l, s);
+            return;
+        }
+    }
+#endif
+    c = net_conn_open(l, s);
     if (c == NULL) {
         LOG_W("net", "%s: connection pool full (%u), refused", l->name,
               (unsigned)CFG_MAX_CONNS);
@@ -150,6 +176,13 @@ static void adopt(listener *l, port_sock s)
     }
     l->accepted++;
     g_net.stats.accepted++;
+#if CFG_WITH_TLS
+    if (ts != NULL) {
+        net_tls_attach(c, ts);   /* on_open once the handshake is done */
+        return;
+    }
+#endif
+    c->proto_open = true;
     l->proto->on_open(c);
 }
 

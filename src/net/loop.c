@@ -17,6 +17,9 @@
  *   it) and the conns whose tx hold was released -> grant and settle
  *   again; every NET_SWEEP_MS the deadlines. Nothing in a turn walks every
  *   connection except the deadline sweep.
+ * - TLS input that mbedtls holds but the socket no longer shows (net/tls.c)
+ *   keeps the wait from sleeping; the conns it belongs to are read after
+ *   the wait, as if their sockets had fired.
  * - Holds (conn_tx_hold): an answer written in this turn but held until
  *   the hook has committed what it answers for goes out as soon as it is
  *   released (the hook calls net_send_released right after its commit,
@@ -188,7 +191,11 @@ void net_watch_fire(uint32_t tag, uint32_t got)
 
 static void conn_event(uint32_t index, uint32_t got)
 {
-    conn *c = (conn *)pool_at(g_net.conns, index);
+    net_conn_fire((conn *)pool_at(g_net.conns, index), got);
+}
+
+void net_conn_fire(conn *c, uint32_t got)
+{
     if (c->closing || (c->sock == PORT_SOCK_NONE)) {
         return;
     }
@@ -204,7 +211,9 @@ static void conn_event(uint32_t index, uint32_t got)
         net_do_write(c);
     }
     if (!c->closing && c->peer_closed && !net_tx_more(c) && !c->lingering) {
-        c->lst->proto->on_readable(c);
+        if (c->proto_open) {
+            c->lst->proto->on_readable(c);
+        }
         if (!c->closing && !net_tx_more(c)) {
             conn_fail(c, ST_CLOSED);
         }
@@ -245,6 +254,11 @@ static void one_turn(bool accepting, int timeout_ms)
     if (g_net.holds > 0u) {
         timeout = 0;    /* an answer waits for the turn hook (conn_tx_hold) */
     }
+#if CFG_WITH_TLS
+    if (net_tls_any_pending()) {
+        timeout = 0;    /* mbedtls holds input its socket no longer shows */
+    }
+#endif
     n = port_wait(g_fired, PORT_WATCH_MAX, timeout);
     g_net.now_ms = clock_mono_ms();
     g_net.stats.turns++;
@@ -261,6 +275,9 @@ static void one_turn(bool accepting, int timeout_ms)
             net_watch_fire(tag, got);
         }
     }
+#if CFG_WITH_TLS
+    net_tls_fire_pending();
+#endif
     net_grant_and_settle();
     timer_run();
     if (g_turn_hook != NULL) {

@@ -96,7 +96,37 @@ void net_accept(size_t i);
 int net_listeners_arm(bool accepting, uint64_t now);
 void net_listeners_close(void);
 
+/* tls.c (a conn of a TLS listener; built with mbedtls, CFG_WITH_TLS) */
+#if CFG_WITH_TLS
+typedef struct tls_sess tls_sess;
+/* A session for a new connection on l (set up with l's certificate), or
+ * NULL when the limits refuse it (counted, logged once per episode). */
+tls_sess *net_tls_admit(listener *l);
+/* c takes ts; its handshake starts (deadline CONN_DL_TLS). */
+void net_tls_attach(conn *c, tls_sess *ts);
+/* c closes: its session goes back. */
+void net_tls_detach(conn *c);
+bool net_tls_handshaking(const conn *c);
+/* What the handshake waits for (PORT_EV_IN or PORT_EV_OUT). */
+uint32_t net_tls_want(const conn *c);
+/* One step of the handshake; true when it is done (proto->on_open ran). A
+ * failure fails the conn. */
+bool net_tls_step(conn *c);
+/* The handshake deadline passed: counted, the conn fails. */
+void net_tls_timeout(conn *c);
+/* port_recv / port_send through the session (same statuses). */
+st_t net_tls_recv(conn *c, char *buf, size_t cap, size_t *n);
+st_t net_tls_send(conn *c, const char *buf, size_t len, size_t *n);
+/* Best-effort close_notify before a half-close. */
+void net_tls_close_notify(conn *c);
+/* Some conn wants input that mbedtls holds already; read each now. */
+bool net_tls_any_pending(void);
+void net_tls_fire_pending(void);
+#endif
+
 /* loop.c */
+/* Handle readiness `got` of c as if its socket had reported it. */
+void net_conn_fire(conn *c, uint32_t got);
 void net_watches_init(void);
 /* The callback of a watched socket that fired (tag of kind NET_TAG_WATCH). */
 void net_watch_fire(uint32_t tag, uint32_t got);

@@ -8,6 +8,7 @@ import socket
 import time
 
 import roostlib
+from roostlib import HOST
 
 FAM = "documents"
 BOUNDARY = "----roostBoundary7MA4YWxkTrZu0gW"
@@ -65,7 +66,7 @@ def raw_request(port, head, pieces, pause=0.0, timeout=10.0):
     """Send head then each piece of the body (a pause between them) on a
     fresh connection; return the raw answer (until the server closes or
     one whole response arrived)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s = socket.create_connection((HOST, port), timeout=timeout)
     s.sendall(head)
     for p in pieces:
         if pause:

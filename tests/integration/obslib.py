@@ -15,6 +15,7 @@ import time
 import urllib.parse
 
 from roostlib import IO_TIMEOUT, SLOW
+from roostlib import HOST
 
 FAM = "observability"
 TS = "2025-11-25T10:00:00.000001+00:00"
@@ -70,7 +71,7 @@ class Burst:
 
     def run(self):
         for _ in self.per_conn:
-            s = socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout)
+            s = socket.create_connection((HOST, self.port), timeout=self.timeout)
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.socks.append(s)
         for s, reqs in zip(self.socks, self.per_conn):

@@ -28,6 +28,17 @@ DEFAULT_PORTS = {"fleet": 3000, "rpg": 4011, "observability": 8765,
 FASTAPI = ("observability", "documents", "agents")
 
 SANITIZED = os.environ.get("ROOST_SANITIZED") == "1"
+# The address the clients talk to: 127.0.0.1, or where a port that is not
+# the host's stack answers (make check-lwip: lwIP's address on a TAP device
+# in a network namespace), with the flags that build needs to start
+# (ROOST_ROOSTD_ARGS, added to every roostd started by Server).
+HOST = os.environ.get("ROOST_HOST", "127.0.0.1")
+ROOSTD_ARGS = tuple(os.environ.get("ROOST_ROOSTD_ARGS", "").split())
+# The lwIP port (tests/port/lwip_ns.sh): ROOST_LWIP_TAPS TAP devices
+# roost0.., one per roostd running at once, each its own link to HOST; the
+# namespace routes a server's ports to its device (ip rule ... dport P).
+LWIP_TAPS = int(os.environ.get("ROOST_LWIP_TAPS", "0"))
+_LWIP_SERVERS = []
 SLOW = 4.0 if SANITIZED else 1.0          # timeout multiplier
 READY_TIMEOUT = 10.0 * SLOW
 IO_TIMEOUT = 5.0 * SLOW
@@ -157,7 +168,7 @@ def wait_for(pred, timeout, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
-def port_accepts(port, host="127.0.0.1"):
+def port_accepts(port, host=HOST):
     try:
         with socket.create_connection((host, port), timeout=1.0):
             return True
@@ -200,7 +211,28 @@ class Server:
             argv.append(f"--data_dir={self.data_dir}")
             for fam, port in self.ports.items():
                 argv.append(f"--{fam}.port={port}")
-        return argv + self.extra_args
+        if LWIP_TAPS:
+            argv.append(f"--lwip.tap=roost{self.lwip_tap()}")
+        return argv + list(ROOSTD_ARGS) + self.extra_args
+
+    def lwip_tap(self):
+        """The TAP device no other running roostd holds (lwIP port), with
+        this server's ports routed to it."""
+        busy = {s.tap for s in _LWIP_SERVERS if s is not self and s.alive()}
+        k = getattr(self, "tap", None)
+        if k is None or k in busy:
+            k = min(set(range(LWIP_TAPS)) - busy)
+            ports = self.ports.values() if self.port_flags else DEFAULT_PORTS.values()
+            for p in ports:
+                while subprocess.run(["ip", "rule", "del", "ipproto", "tcp", "dport", str(p)],
+                                     capture_output=True).returncode == 0:
+                    pass
+                subprocess.run(["ip", "rule", "add", "ipproto", "tcp", "dport", str(p),
+                                "table", str(100 + k)], check=True)
+            self.tap = k
+        if self not in _LWIP_SERVERS:
+            _LWIP_SERVERS.append(self)
+        return k
 
     def start(self, wait=True):
         self.runs += 1
@@ -395,7 +427,7 @@ def check_common(resp, head=False):
 
 
 def request(port, method, path, headers=None, body=None, timeout=IO_TIMEOUT,
-            host="127.0.0.1"):
+            host=HOST):
     """One request on a fresh connection through http.client."""
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
@@ -413,7 +445,7 @@ def request(port, method, path, headers=None, body=None, timeout=IO_TIMEOUT,
 class Raw:
     """A raw TCP client: send exact bytes, parse responses by hand."""
 
-    def __init__(self, port, timeout=IO_TIMEOUT, host="127.0.0.1"):
+    def __init__(self, port, timeout=IO_TIMEOUT, host=HOST):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.timeout = timeout

@@ -25,6 +25,7 @@ import time
 import pytest
 
 import roostlib
+from roostlib import HOST
 from doclib import (FAM, chunked, files_on_disk, form, mp_headers, part, raw_request,
                     upload, upload_body)
 from roostlib import SLOW
@@ -234,7 +235,7 @@ def test_too_large_from_content_length_before_the_body(srv):
     head = (f"POST /documents HTTP/1.1\r\nHost: x\r\nContent-Type: "
             f"{mp_headers()['Content-Type']}\r\nExpect: 100-continue\r\n"
             f"Content-Length: {big}\r\n\r\n").encode()
-    sock = socket.create_connection(("127.0.0.1", srv.ports[FAM]), timeout=5)
+    sock = socket.create_connection((HOST, srv.ports[FAM]), timeout=5)
     sock.sendall(head)
     data = b""
     while True:
@@ -269,7 +270,7 @@ def test_full_upload_pool_is_503_before_the_body(srv):
             f"{mp_headers()['Content-Type']}\r\nContent-Length: 100000\r\n\r\n").encode()
     held = []
     for _ in range(slots):
-        s = socket.create_connection(("127.0.0.1", srv.ports[FAM]), timeout=5)
+        s = socket.create_connection((HOST, srv.ports[FAM]), timeout=5)
         s.sendall(head + b"--" + b"x")
         held.append(s)
     time.sleep(0.2 * SLOW)
@@ -367,7 +368,7 @@ def test_kill9_mid_uploads_then_restart(tmp_path):
             f"{mp_headers()['Content-Type']}\r\nContent-Length: 10000000\r\n\r\n").encode()
     socks = []
     for i in range(3):
-        c = socket.create_connection(("127.0.0.1", s.ports[FAM]), timeout=5)
+        c = socket.create_connection((HOST, s.ports[FAM]), timeout=5)
         c.sendall(head + form([part("file", b"p" * 300000, filename=f"p{i}.bin")])[:200000])
         socks.append(c)
     time.sleep(0.3 * SLOW)

@@ -13,6 +13,7 @@ import pytest
 
 from roostlib import (FAMILIES, SLOW, Raw, assert_error_shape, built_families, family_or_other,
                       get_req, limits, readable, wait_for)
+from roostlib import HOST
 
 # Chassis tests that need a listener of some family's error shape: fleet and
 # rpg where they are built (as before), another family in a profile without.
@@ -244,7 +245,7 @@ def test_keep_alive(server, fam):
 
 def test_http_client_reuses_connection(server):
     import http.client
-    conn = http.client.HTTPConnection("127.0.0.1", server.ports["observability"], timeout=5)
+    conn = http.client.HTTPConnection(HOST, server.ports["observability"], timeout=5)
     try:
         conn.request("GET", "/health")
         conn.getresponse().read()
@@ -389,7 +390,7 @@ def test_408_header_timeout_and_others_unaffected(server):
     """A client that stops mid-head gets 408 after the header timeout (10 s);
     meanwhile everyone else is served at once."""
     stuck = server.raw(FLEET, timeout=30 * SLOW)
-    silent = socket.create_connection(("127.0.0.1", server.ports[FLEET]))
+    silent = socket.create_connection((HOST, server.ports[FLEET]))
     try:
         t0 = time.monotonic()
         stuck.send(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
@@ -462,7 +463,7 @@ def test_half_closed_client_gets_its_answer(server):
 
 def test_reset_mid_request_is_harmless(server):
     for _ in range(50):
-        s = socket.create_connection(("127.0.0.1", server.ports[FLEET]))
+        s = socket.create_connection((HOST, server.ports[FLEET]))
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         s.sendall(b"GET /health HTTP/1.1\r\nHo")
         s.close()                                    # RST

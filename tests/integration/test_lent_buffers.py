@@ -37,6 +37,7 @@ from collections import Counter
 from fleetlib import API, Fleet, sha256
 from roostlib import (IO_TIMEOUT, SANITIZED, SLOW, Raw, get_req, raise_nofile, request,
                       run_roostd, wait_for)
+from roostlib import HOST
 
 NEEDS = {"fleet"}
 
@@ -112,7 +113,7 @@ def slow_reader_socket(port, path, key, rcvbuf=READER_RCVBUF, timeout=IO_TIMEOUT
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.settimeout(timeout)
-    s.connect(("127.0.0.1", port))
+    s.connect((HOST, port))
     s.sendall(f"GET {path} HTTP/1.1\r\nHost: roost\r\nX-API-Key: {key}\r\n\r\n".encode())
     s.setblocking(False)
     return s

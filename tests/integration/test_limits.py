@@ -10,6 +10,7 @@ import pytest
 
 from roostlib import (SANITIZED, SLOW, Raw, assert_error_shape, built, built_families,
                       family_or_other, get_req, limits, raise_nofile, wait_for)
+from roostlib import HOST
 
 
 def cfg(name):
@@ -194,7 +195,7 @@ def test_bad_clients_leak_no_slots(fresh):
     for i in range(rounds):
         kind = i % 4
         fams = built_families()
-        s = socket.create_connection(("127.0.0.1", srv.ports[fams[i % len(fams)]]), timeout=5)
+        s = socket.create_connection((HOST, srv.ports[fams[i % len(fams)]]), timeout=5)
         if kind == 0:                               # connect and leave
             pass
         elif kind == 1:                             # garbage, read the 400

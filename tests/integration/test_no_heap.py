@@ -25,6 +25,7 @@ import pytest
 from roostlib import (IO_TIMEOUT, SANITIZED, SLOW, Raw, Server, built, built_families,
                       family_or_other, get_req, limits, raise_nofile,
                       read_shim_report, readable)
+from roostlib import HOST
 from wslib import OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, WS, build_frame
 from wslib import new_key, upgrade, upgrade_request
 
@@ -167,7 +168,7 @@ def workload(srv, spa=False):
                     r = c.read_response()
                     assert 400 <= r.status < 600, r
             # a client that resets mid-request
-            s = socket.create_connection(("127.0.0.1", p[fam]))
+            s = socket.create_connection((HOST, p[fam]))
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
             s.sendall(b"GET /hea")
             s.close()
@@ -262,7 +263,7 @@ def spa_workload(srv, web):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.settimeout(10 * SLOW)
-        s.connect(("127.0.0.1", p))
+        s.connect((HOST, p))
         return s
 
     def head_of(s):
@@ -548,7 +549,7 @@ def chat_stream(srv, bot, body, read_all=True):
     """POST a chat turn; the SSE body as (event, data) pairs (read_all False:
     the open socket after the first text_delta)."""
     payload = json.dumps(body).encode()
-    s = socket.create_connection(("127.0.0.1", srv.ports["fleet"]), timeout=IO_TIMEOUT * 2)
+    s = socket.create_connection((HOST, srv.ports["fleet"]), timeout=IO_TIMEOUT * 2)
     s.sendall((f"POST /api/v1/bots/{bot}/chat/stream HTTP/1.1\r\nHost: x\r\n"
                f"X-API-Key: {srv.api_key()}\r\nContent-Type: application/json\r\n"
                f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload)
@@ -630,7 +631,7 @@ def docs_workload(srv):
                  doclib.upload_body(b"x" * 100)[:-30]):
         r = srv.request("documents", "POST", "/documents", headers=doclib.mp_headers(), body=data)
         assert r.status in (400, 422), r
-    c = socket.create_connection(("127.0.0.1", p))
+    c = socket.create_connection((HOST, p))
     c.sendall(head + b"1000\r\n" + b"--" + doclib.BOUNDARY.encode())
     time.sleep(0.1)
     c.close()
@@ -943,3 +944,81 @@ def test_no_heap_after_first_poll(roostd, shim, tmp_path):
     assert r["allocs"] == 0 and r["frees"] == 0, (
         f"heap used after the first poll(): {r['allocs']} allocation(s), {r['frees']} free(s)\n"
         f"{r['text'][:12000]}")
+
+
+# ---- TLS listeners ------------------------------------------------------------------
+
+@pytest.mark.needs("llm")
+def test_no_heap_with_tls_listeners(roostd, shim, tmp_path):
+    """Every listener on TLS (mbedtls' server on the TLS heap): handshakes,
+    keep-alive and new connections on each family, WSS, plain HTTP to a TLS
+    port, a handshake that stalls to its deadline, more handshakes than
+    slots, a reload (good files, then bad ones): no system heap."""
+    import asyncio
+    import http.client
+    import signal as _signal
+    import tlslib
+    from roostlib import wait_for
+    report = tmp_path / "shim-report.txt"
+    pki = tlslib.Pki(tmp_path / "pki")
+    cert, key = pki.server("live")
+    srv = Server(tmp_path / "srv", preload=shim,
+                 args=tlslib.tls_args(cert, key) + ["--tls.handshake_timeout_ms=300"])
+    srv.env["ROOST_SHIM_REPORT"] = str(report)
+    srv.start()
+    ctx = pki.context()
+    try:
+        for fam in built_families():
+            port = srv.ports[fam]
+            for _ in range(3):
+                assert tlslib.https(ctx, port, "GET", "/health")[0] == 200
+            c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=IO_TIMEOUT)
+            for i in range(20):
+                c.request("GET", "/health" if i % 2 else "/nope",
+                          headers={f"X-Pad-{k}": "p" * 300 for k in range(i)})
+                c.getresponse().read()
+            c.close()
+        if built("fleet"):
+            status, _ = tlslib.https(ctx, srv.ports["fleet"], "GET", "/api/v1/bots",
+                                     headers={"X-API-Key": srv.api_key()})
+            assert status == 200
+        if built("observability"):
+            websockets = pytest.importorskip("websockets")
+
+            async def wss():
+                async with websockets.connect(
+                        f"wss://127.0.0.1:{srv.ports['observability']}/ws", ssl=ctx,
+                        open_timeout=IO_TIMEOUT) as w:
+                    await asyncio.wait_for(w.recv(), IO_TIMEOUT)
+                    await asyncio.wait_for(await w.ping(), IO_TIMEOUT)
+            asyncio.run(wss())
+        port = srv.ports[built_families()[0]]
+        with Raw(port) as r:
+            r.send(get_req("/health"))
+            r.closed_by_peer()
+        s = tlslib.stalled_handshake(port)
+        assert tlslib.closed_by_peer(s, 10.0 * SLOW)
+        s.close()
+        stalled = [tlslib.stalled_handshake(port) for _ in range(limits()["CFG_TLS_HANDSHAKES"] + 2)]
+        for s in stalled:
+            tlslib.closed_by_peer(s, 10.0 * SLOW)
+            s.close()
+        new_cert, new_key = pki.server("renewed")
+        os.replace(new_cert, cert)
+        os.replace(new_key, key)
+        os.kill(srv.pid, _signal.SIGHUP)
+        wait_for(lambda: "certificate reloaded" in srv.stderr(), IO_TIMEOUT, what="reload")
+        assert tlslib.https(ctx, port, "GET", "/health")[0] == 200
+        with open(key, "w") as f:
+            f.write("garbage\n")
+        os.kill(srv.pid, _signal.SIGHUP)
+        wait_for(lambda: "the certificate loaded before stays" in srv.stderr(), IO_TIMEOUT,
+                 what="failed reload")
+        assert tlslib.https(ctx, port, "GET", "/health")[0] == 200
+    finally:
+        srv.stop()
+    r = read_shim_report(report)
+    assert r["armed"], r["text"]
+    assert r["allocs"] == 0 and r["frees"] == 0, (
+        f"heap used after the first poll() with TLS: {r['allocs']} allocation(s), "
+        f"{r['frees']} free(s)\n{r['text'][:12000]}")

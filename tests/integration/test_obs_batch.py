@@ -16,6 +16,7 @@ import threading
 import uuid
 
 import roostlib
+from roostlib import HOST
 from obslib import (FAM, burst, event, parse_responses, post_bytes, stored_tags,
                     ws_events_until)
 from roostlib import Server
@@ -105,7 +106,7 @@ def test_acknowledged_events_survive_kill9(tmp_path):
 
     def poster(c):
         try:
-            s = socket.create_connection(("127.0.0.1", srv.ports[FAM]), timeout=5.0)
+            s = socket.create_connection((HOST, srv.ports[FAM]), timeout=5.0)
         except OSError:
             return
         buf = bytearray()

@@ -16,6 +16,7 @@ import uuid
 import pytest
 
 import roostlib
+from roostlib import HOST
 from roostlib import SLOW, assert_error_shape, check_common, wait_for
 
 FAM = "observability"
@@ -235,7 +236,7 @@ def test_events_order_and_paging(server):
 
 def test_events_default_limit_100(server):
     s = sid()
-    conn = http.client.HTTPConnection("127.0.0.1", server.ports[FAM], timeout=10 * SLOW)
+    conn = http.client.HTTPConnection(HOST, server.ports[FAM], timeout=10 * SLOW)
     try:
         for i in range(130):
             conn.request("POST", "/events", body=json.dumps(

@@ -19,6 +19,7 @@ import uuid
 import pytest
 
 import roostlib
+from roostlib import HOST
 from roostlib import IO_TIMEOUT, assert_error_shape, limits, wait_for
 from wslib import OP_BINARY, OP_TEXT, WS, new_key, upgrade, upgrade_request
 
@@ -154,7 +155,7 @@ def test_large_init_is_fragmented_and_complete(fresh):
     """300 sessions with long names: the init is well over 64 KiB, arrives as
     a fragmented text message, and reassembles to GET /sessions."""
     srv = fresh()
-    conn = http.client.HTTPConnection("127.0.0.1", srv.ports[FAM], timeout=IO_TIMEOUT)
+    conn = http.client.HTTPConnection(HOST, srv.ports[FAM], timeout=IO_TIMEOUT)
     try:
         for i in range(300):
             s = f"sess-{i:04d}-{uuid.uuid4()}"
@@ -195,7 +196,7 @@ def test_large_init_with_websockets_library(fresh):
     want = get_sessions(srv)
 
     async def run():
-        async with websockets.connect(f"ws://127.0.0.1:{srv.ports[FAM]}/ws",
+        async with websockets.connect(f"ws://{HOST}:{srv.ports[FAM]}/ws",
                                       max_size=None, open_timeout=IO_TIMEOUT) as w:
             init = json.loads(await asyncio.wait_for(w.recv(), IO_TIMEOUT))
             e = ev(sid(), "pre_tool", tool_name="Read", tool_input={"file_path": "/x"})
@@ -631,7 +632,7 @@ def test_stalled_client_closed_1013_others_unaffected(fresh):
     t.start()
     bodies = []
     closed_rx = re.compile(r"observability /ws #\d+: .*: closed 1013")
-    conn = http.client.HTTPConnection("127.0.0.1", srv.ports[FAM], timeout=IO_TIMEOUT)
+    conn = http.client.HTTPConnection(HOST, srv.ports[FAM], timeout=IO_TIMEOUT)
 
     def post_one(i):
         wait_for(lambda: len(got) >= i - window or errors, IO_TIMEOUT * 2,

@@ -82,6 +82,11 @@ def test_plan_within_the_profile_target(binary):
     plan = plan_total(run(binary, "--budget"))
     assert plan <= int(lim["CFG_RAM_BUDGET_BYTES"])
     if lim["profile"] == "small":
+        syms = subprocess.run(["nm", binary], capture_output=True, text=True, check=True).stdout
+        if " T lwip_init" in syms:
+            # the lwIP port carries its TCP/IP stack: profiles/small.h gives
+            # it 80 KiB more (lwIP's heap, pools and interface, port/lwip/plan.h)
+            target += 80 * 1024
         assert plan <= target, f"small plan {plan} B above {target} B"
 
 

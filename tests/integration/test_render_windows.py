@@ -29,6 +29,7 @@ import pytest
 
 from fleetlib import API, Fleet
 import roostlib
+from roostlib import HOST
 from roostlib import IO_TIMEOUT, SLOW, Raw, get_req, wait_for
 
 SOUL_BYTES = 200 * 1024
@@ -44,7 +45,7 @@ def slow_get(port, path, headers, rcvbuf=4096):
     yet: returns the socket."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    s.connect(("127.0.0.1", port))
+    s.connect((HOST, port))
     hdrs = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n{hdrs}\r\n".encode())
     return s

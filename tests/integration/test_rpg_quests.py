@@ -257,7 +257,7 @@ def test_create_body_not_an_object(rpg, body):
     fail(call(rpg, "POST", "/api/quests", body), 400, "INVALID_JSON", "Invalid JSON body")
 
 
-@pytest.mark.parametrize("project", [str(uuid.uuid4()), "", "not-a-project"])
+@pytest.mark.parametrize("project", ["3f0c2a8e-5b1d-4c7e-9a2f-6d8b1e4c7a90", "", "not-a-project"])
 def test_create_with_an_unknown_project_is_404(rpg, project):
     before = len(listed(rpg))
     fail(call(rpg, "POST", "/api/quests", {"title": "t", "projectId": project}), 404,
@@ -303,7 +303,7 @@ def test_list_of_many_large_quests(fresh):
     assert all(q["description"] == desc for q in got[40:])
 
 
-@pytest.mark.parametrize("qid", [str(uuid.uuid4()), "nope", "x" * 100])
+@pytest.mark.parametrize("qid", ["7b9e4d21-0c3a-4f5e-8d6b-2a1c9e7f3b54", "nope", "x" * 100])
 def test_unknown_quest_is_404(rpg, qid):
     path = "/api/quests/" + qid
     fail(call(rpg, "GET", path), 404, "NOT_FOUND", "Quest not found")

@@ -15,6 +15,7 @@ import textwrap
 import pytest
 
 import roostlib
+from roostlib import HOST
 from roostlib import (DEFAULT_PORTS, FAMILIES, READY_TIMEOUT, SLOW, built, built_families,
                       family_or_other, free_ports, port_accepts, run_roostd)
 

@@ -95,3 +95,50 @@ def test_single_thread_with_tmux_children(tmp_path):
             srv.stop()
         tmux.kill()
         tmux.cleanup()
+
+
+@pytest.mark.needs("llm")
+def test_single_thread_with_tls_listeners(tmp_path):
+    """TLS on every listener (handshakes stepped by the loop, mbedtls on the
+    same thread): one thread while clients handshake, keep connections
+    alive, and send plain HTTP to a TLS port."""
+    import http.client
+    import tlslib
+    from roostlib import IO_TIMEOUT, Server
+    pki = tlslib.Pki(tmp_path / "pki")
+    cert, key = pki.server("srv")
+    srv = Server(tmp_path / "srv", args=tlslib.tls_args(cert, key))
+    srv.start()
+    try:
+        ctx = pki.context()
+        stop = threading.Event()
+        served = [0] * 4
+        errors = []
+
+        def client(k):
+            fam = built_families()[k % len(built_families())]
+            port = srv.ports[fam]
+            try:
+                while not stop.is_set():
+                    c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx,
+                                                    timeout=IO_TIMEOUT)
+                    for _ in range(10):
+                        c.request("GET", "/health")
+                        r = c.getresponse()
+                        r.read()
+                        assert r.status == 200, r.status
+                        served[k] += 1
+                    c.close()
+                    with Raw(port) as raw:      # plain HTTP to a TLS port
+                        raw.send(get_req("/health"))
+                        raw.closed_by_peer()
+            except Exception as e:      # reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(len(served))]
+        samples = sample_threads(srv, threads, stop)
+        assert not errors, errors
+        assert sum(served) >= 200, f"too little load to mean anything: {sum(served)} requests"
+        assert set(samples) == {1}, f"thread counts seen under load: {sorted(set(samples))}"
+    finally:
+        srv.stop()

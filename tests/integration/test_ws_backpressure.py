@@ -50,6 +50,7 @@ import time
 import pytest
 
 from roostlib import IO_TIMEOUT, REPO, SANITIZED, wait_for
+from roostlib import HOST
 from wslib import (OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, Assembler, build_frame,
                    check_server_frame, open_socket, parse_frames)
 
@@ -271,7 +272,7 @@ class Publisher:
     order), `depth` requests per write keep Python out of the way."""
 
     def __init__(self, port, tag="bp"):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT)
+        self.sock = socket.create_connection((HOST, port), timeout=IO_TIMEOUT)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.tag = tag
         self.rb = b""
@@ -326,7 +327,7 @@ class HealthProbe:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=4 * IO_TIMEOUT)
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=4 * IO_TIMEOUT)
         try:
             while not self.stop_ev.is_set():
                 started = self.during.is_set()
@@ -532,7 +533,7 @@ def test_small_cap_closes_stuck_client_quickly(fresh):
     port = srv.ports["observability"]
     stuck = Sub(port, rcvbuf=STUCK_RCVBUF, mss=STUCK_MSS)
     normal = Sub(port).start()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=IO_TIMEOUT)
+    conn = http.client.HTTPConnection(HOST, port, timeout=IO_TIMEOUT)
     limit = 1000       # ~450 KB: far more than the stuck socket's buffers hold
     try:
         def post(i):

@@ -23,6 +23,7 @@ import struct
 import time
 
 from roostlib import IO_TIMEOUT, SLOW, Raw, Server, readable
+from roostlib import HOST
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -249,7 +250,7 @@ def messages_of(frames):
     return [m for m in map(asm.add, frames) if m is not None]
 
 
-def connect(port, rcvbuf=None, mss=None, timeout=IO_TIMEOUT, host="127.0.0.1", nodelay=False):
+def connect(port, rcvbuf=None, mss=None, timeout=IO_TIMEOUT, host=HOST, nodelay=False):
     """A TCP connection. rcvbuf (SO_RCVBUF) and mss (TCP_MAXSEG) are set
     before connecting, so the window and segments the server sees are small:
     a client that reads slowly."""
@@ -284,7 +285,7 @@ def handshake(sock, path="/ws", host="127.0.0.1"):
 
 
 def open_socket(port, path="/ws", rcvbuf=None, mss=None, timeout=IO_TIMEOUT,
-                host="127.0.0.1"):
+                host=HOST):
     """A WebSocket on a plain socket: (socket, bytes received after the 101
     head). The caller reads, parses (parse_frames) and closes."""
     s = connect(port, rcvbuf, mss, timeout, host)
@@ -308,7 +309,7 @@ class SmallRaw(Raw):
     paced 1 KiB writes): a test publishes until the server reports the
     close, not a count that assumes the kernel's share."""
 
-    def __init__(self, port, rcvbuf, timeout=IO_TIMEOUT, host="127.0.0.1"):
+    def __init__(self, port, rcvbuf, timeout=IO_TIMEOUT, host=HOST):
         self.sock = connect(port, rcvbuf=rcvbuf, mss=536, timeout=timeout, host=host,
                             nodelay=True)
         self.timeout = timeout

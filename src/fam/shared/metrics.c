@@ -15,6 +15,9 @@
 #include "http/stream.h"
 #include "net/child.h"
 #include "net/conn.h"
+#if CFG_WITH_TLS
+#include "net/tls.h"
+#endif
 #if CFG_WITH_LLM
 #include "out/llm.h"
 #include "out/mem.h"
@@ -227,6 +230,41 @@ static void out_heaps(mbuf *m)
 }
 #endif
 
+#if CFG_WITH_TLS
+/* The TLS listeners (net/tls.h): sessions, handshakes and refusals. */
+static void tls_listeners(mbuf *m)
+{
+    const tls_stats_t *t = tls_stats();
+    gauge(m, "roost_tls_sessions", "TLS connections open now.", t->sessions);
+    gauge(m, "roost_tls_sessions_high_water", "Most TLS connections ever open at once.",
+          t->sessions_high);
+    gauge(m, "roost_tls_sessions_max", "TLS sessions of this build (CFG_TLS_SESSIONS).",
+          CFG_TLS_SESSIONS);
+    gauge(m, "roost_tls_handshakes_in_progress", "TLS handshakes in progress now.",
+          t->in_handshake);
+    gauge(m, "roost_tls_handshakes_max", "Concurrent TLS handshakes of this build "
+          "(CFG_TLS_HANDSHAKES).", CFG_TLS_HANDSHAKES);
+    counter(m, "roost_tls_handshakes_total", "TLS handshakes completed.", t->handshakes);
+    counter(m, "roost_tls_handshake_failures_total",
+            "TLS handshakes failed (no acceptable TLS, plain HTTP, a reset).",
+            t->handshake_failures);
+    counter(m, "roost_tls_handshake_timeouts_total",
+            "TLS handshakes closed at tls.handshake_timeout_ms.", t->handshake_timeouts);
+    counter(m, "roost_tls_refused_sessions_total",
+            "TLS connections closed at accept: every session in use.", t->refused_sessions);
+    counter(m, "roost_tls_refused_handshakes_total",
+            "TLS connections closed at accept: every handshake slot in use.",
+            t->refused_handshakes);
+    counter(m, "roost_tls_refused_memory_total",
+            "TLS connections closed at accept: the TLS heap had no room.", t->refused_memory);
+    counter(m, "roost_tls_reloads_total", "Certificates replaced by a reload (SIGHUP).",
+            t->reloads);
+    counter(m, "roost_tls_reload_failures_total",
+            "Reloads whose files did not load (the old certificate stayed).",
+            t->reload_failures);
+}
+#endif
+
 static void store(mbuf *m)
 {
     store_stats_t s;
@@ -308,6 +346,9 @@ size_t metrics_render(char *buf, size_t cap)
     streams(&m);
 #if CFG_WITH_LLM
     out_heaps(&m);
+#endif
+#if CFG_WITH_TLS
+    tls_listeners(&m);
 #endif
     store(&m);
     counter(&m, "roost_log_warnings_total", "Warning lines logged.", log_count(LOG_WARN));

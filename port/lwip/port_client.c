@@ -1,0 +1,37 @@
+/*
+ * port/lwip/port_client.c - the command-line tools' TCP client (port.h,
+ * "command-line tools") on the lwIP port: none. `roostd hook` runs instead
+ * of the server, where lwIP and its interface are not started; each call
+ * answers ST_UNSUPPORTED. (The program's path and standard input are the
+ * host's: port/linux/port_cli.c.)
+ */
+#include "port.h"
+
+st_t port_client_connect(const char *host, uint16_t port, uint64_t deadline_us,
+                         port_sock *out)
+{
+    (void)host;
+    (void)port;
+    (void)deadline_us;
+    *out = PORT_SOCK_NONE;
+    return ST_UNSUPPORTED;
+}
+
+st_t port_client_send(port_sock s, const void *buf, size_t n, uint64_t deadline_us)
+{
+    (void)s;
+    (void)buf;
+    (void)n;
+    (void)deadline_us;
+    return ST_UNSUPPORTED;
+}
+
+st_t port_client_recv(port_sock s, void *buf, size_t cap, size_t *n, uint64_t deadline_us)
+{
+    (void)s;
+    (void)buf;
+    (void)cap;
+    (void)deadline_us;
+    *n = 0u;
+    return ST_UNSUPPORTED;
+}
