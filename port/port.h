@@ -124,11 +124,15 @@ st_t port_entropy(void *buf, size_t n);
 
 /* ---- signals ------------------------------------------------------------ */
 
-/* Install handlers for SIGTERM/SIGINT (set a flag), ignore SIGPIPE. (SIGCHLD
- * is port_child_notify_sock's.) */
+/* Install handlers for SIGTERM/SIGINT (set a flag) and SIGHUP (set another),
+ * ignore SIGPIPE. (SIGCHLD is port_child_notify_sock's.) */
 st_t port_signals_init(void);
 /* True once SIGTERM or SIGINT has arrived. */
 bool port_stop_requested(void);
+/* True once for each burst of SIGHUP: the first call after it answers true
+ * and clears the flag (signals that arrive together are one reload). A port
+ * without signals answers false. */
+bool port_reload_requested(void);
 
 /* ---- files -------------------------------------------------------------- */
 

@@ -7,7 +7,8 @@
  * - errno never leaves this file: each call maps it to an st_t.
  * - The loop's readiness set is loop_epoll.c or loop_poll.c (one is built);
  *   every OS call goes through the operations table of os.c.
- * - Signals only set a flag (sig_atomic_t); the loop reads it each turn.
+ * - Signals only set a flag (sig_atomic_t); the loop reads it each turn:
+ *   SIGTERM and SIGINT stop, SIGHUP asks for a reload (app_reload).
  *   SIGCHLD is port_child.c's (a self-pipe).
  */
 #include "port.h"
@@ -294,11 +295,18 @@ st_t port_entropy(void *buf, size_t n)
 }
 
 static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_reload;
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
     g_stop = 1;
+}
+
+static void on_reload_signal(int sig)
+{
+    (void)sig;
+    g_reload = 1;
 }
 
 int32_t port_utc_offset_s(int64_t wall_s)
@@ -324,6 +332,10 @@ st_t port_signals_init(void)
     if ((sigaction(SIGTERM, &sa, NULL) < 0) || (sigaction(SIGINT, &sa, NULL) < 0)) {
         return ST_IO;
     }
+    sa.sa_handler = on_reload_signal;
+    if (sigaction(SIGHUP, &sa, NULL) < 0) {
+        return ST_IO;
+    }
     sa.sa_handler = SIG_IGN;
     (void)sigaction(SIGPIPE, &sa, NULL);
     return ST_OK;
@@ -346,6 +358,15 @@ void port_loop_fd_limit(void)
 bool port_stop_requested(void)
 {
     return g_stop != 0;
+}
+
+bool port_reload_requested(void)
+{
+    bool r = g_reload != 0;
+    if (r) {
+        g_reload = 0;
+    }
+    return r;
 }
 
 st_t port_file_read(const char *path, char *buf, size_t cap, size_t *n)

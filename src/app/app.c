@@ -6,7 +6,8 @@
  * (sqlite in its fixed heap, migrations, statements) -> services ->
  * listeners -> seal the init arena -> ready line -> loop; at the end every
  * child still running is killed. The loop's turn
- * hook (app_turn) commits the store's batch, then feeds the streams.
+ * hook (app_turn) runs a reload when SIGHUP asked for one (app_reload),
+ * commits the store's batch, then feeds the streams.
  * Everything that allocates happens before the first poll(); after it
  * nothing reaches the system heap (tests/integration/test_no_heap.py
  * proves it).
@@ -72,8 +73,19 @@ static void err_str(const char *s)
  * clients can send their next requests while the rest of the turn runs),
  * then the streams take what was published: a broadcast never precedes
  * the commit of what it tells. */
+/* SIGHUP (port_reload_requested, read once per turn): every step that can
+ * change live runs here, in the loop, between two turns. A step that fails
+ * logs why and leaves what it had; the server never stops for a reload. */
+static void app_reload(void)
+{
+    LOG_I("app", "SIGHUP: reloading");
+}
+
 static void app_turn(void)
 {
+    if (port_reload_requested()) {
+        app_reload();
+    }
     (void)store_batch_commit();
     net_send_released();
     stream_turn();

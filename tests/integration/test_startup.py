@@ -249,6 +249,29 @@ def test_signal_exits_zero_with_open_connections(fresh, sig):
         assert not port_accepts(srv.ports[fam])
 
 
+def test_sighup_reloads_and_keeps_serving(fresh):
+    """SIGHUP is a reload, never a stop: the process logs it once per burst,
+    keeps its open connections and goes on answering."""
+    srv = fresh()
+    conns = [srv.raw(f) for f in BUILT]
+    for c in conns:
+        assert c.exchange(roostlib.get_req("/health")).status == 200
+    try:
+        os.kill(srv.pid, signal.SIGHUP)
+        roostlib.wait_for(lambda: "SIGHUP: reloading" in srv.stdout() + srv.stderr(), 5 * SLOW,
+                          what="the reload log line")
+        os.kill(srv.pid, signal.SIGHUP)
+        roostlib.wait_for(lambda: (srv.stdout() + srv.stderr()).count("SIGHUP: reloading") == 2, 5 * SLOW,
+                          what="the second reload")
+        assert srv.alive()
+        for c in conns:       # the same keep-alive connections still answer
+            assert c.exchange(roostlib.get_req("/health")).status == 200
+    finally:
+        for c in conns:
+            c.close()
+    srv.stop()
+
+
 def test_restart_same_ports_immediately(fresh):
     """SO_REUSEADDR: a restart right after a stop with TIME_WAIT sockets binds."""
     srv = fresh()
