@@ -5,8 +5,8 @@
  * file system and TCP. What a board without an OS cannot do answers as the
  * contract allows: no processes (port_proc_supported and
  * port_child_supported are false, their calls ST_UNSUPPORTED), no signals
- * (port_stop_requested stays false), no sendfile, no fault injection, no
- * command-line client. The readiness loop asks the board which watched
+ * (port_stop_requested and port_reload_requested stay false), no sendfile,
+ * no fault injection, no command-line client. The readiness loop asks the board which watched
  * socket is ready (board_net_ready) and idles (board_idle) until one is or
  * the timeout passes. A board keeps UTC: port_utc_offset_s is 0.
  *
@@ -233,6 +233,12 @@ st_t port_signals_init(void)
 }
 
 bool port_stop_requested(void)
+{
+    return false;
+}
+
+/* No SIGHUP: a board reloads by restarting. */
+bool port_reload_requested(void)
 {
     return false;
 }
