@@ -18,6 +18,7 @@ test_threads.py). qemu-user runs its own threads beside the guest's, so
 checked on the native build only.
 """
 
+import json
 import os
 import shutil
 import stat
@@ -104,13 +105,13 @@ def test_fleet_crud(server):
 def test_observability_event_over_ws(server):
     port = server.ports["observability"]
     session = f"a64-{uuid.uuid4().hex[:12]}"
+    # WS reads the first message itself (read_init) and checks it is `init`.
     with WS(port, timeout=20.0) as ws:
-        init = ws.recv_json(timeout=20.0)
-        assert init["type"] == "init"
+        assert ws.init["type"] == "init"
+        assert isinstance(ws.init["sessions"], list)
         body = {"event_type": "pre_tool", "session_id": session, "session_name": session,
                 "timestamp": "2025-11-25T10:00:00.000001+00:00", "tool_name": "Read",
                 "tool_input": {"n": 1}}
-        import json
         r = server.request("observability", "POST", "/events",
                            headers={"Content-Type": "application/json"},
                            body=json.dumps(body).encode(), timeout=20.0)
