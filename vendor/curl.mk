@@ -16,8 +16,9 @@ CURL_CONFIGURE += --disable-libcurl-option --without-zsh-functions-dir --without
 CURL_CONFIGURE += --disable-debug --disable-curldebug --enable-optimize \
                   --disable-warnings --disable-werror
 # Only make rebuilds what changed (headers included): a changed mbedtls
-# option recompiles the objects that include mbedtls headers.
-CURL_CONFIGURE += --enable-dependency-tracking
+# option recompiles the objects that include mbedtls headers. A cross build
+# (ARCH=) goes without: its curl is configured again instead (vendor.mk).
+CURL_CONFIGURE += $(if $(VENDOR_HOST),--disable-dependency-tracking,--enable-dependency-tracking)
 # TLS: our mbedtls (headers in $(VENDOR_DIR)/include, libraries in
 # $(VENDOR_DIR)/lib). No other backend.
 CURL_CONFIGURE += --with-mbedtls=$(abspath $(VENDOR_OUT)) --without-openssl \

@@ -124,6 +124,33 @@ $(VENDOR_OUT)/lib/libmbedtls.a $(VENDOR_OUT)/lib/libmbedx509.a $(VENDOR_OUT)/lib
 	cp $(MBEDTLS_BLD)/library/libmbedtls.a $(MBEDTLS_BLD)/library/libmbedx509.a \
 	   $(MBEDTLS_BLD)/library/libmbedcrypto.a $(VENDOR_OUT)/lib/
 
+# A cross build's configure runs (c-ares and curl, --host=$(VENDOR_HOST))
+# are the serial part of a cold cross build, and CI builds from a clean
+# clone. Three things keep them short, each leaving the configuration as a
+# full run makes it (ares_config.h and curl_config.h compared byte for byte):
+# - dash runs them (CONFIG_SHELL): autoconf would re-run each script under
+#   bash, which forks more slowly (curl's configure: 79 s under bash, 54 s
+#   under dash);
+# - c-ares's configure finds the argument types of recv, recvfrom and send
+#   by compiling every combination of candidate types, about 4 minutes of a
+#   4-minute run under --host; they are the cache answers
+#   (curl_cv_func_*_args) that the native configure of the same tree found
+#   (fetch.sh: bld/config.log), glibc declares them alike on every
+#   architecture, and vendor/c-ares-socket-args.c redeclares them against
+#   the target's <sys/socket.h>, so an answer that does not hold there stops
+#   the build;
+# - curl is configured without automake's dependency tracking (its setup,
+#   config.status's "depfiles" step, was a minute of a 3.5-minute run); a
+#   change to what curl's objects include reconfigures it instead (below).
+# No config.cache: configure runs again only when its package, its options
+# or (curl, cross) mbedtls's options change, each of which voids a cache, so
+# one would never be read; and c-ares and curl define cache variables of the
+# same name and another meaning (curl_cv_save_LIBS), so they cannot share one.
+VENDOR_CONFIGURE_ENV := CONFIG_SHELL=/bin/dash
+VENDOR_CONFIGURE_SH  := /bin/dash
+CARES_NATIVE_LOG := $(CARES_SRC)/bld/config.log
+CARES_ARG_TYPES = $(shell sed -nE "s/^(curl_cv_func_(recv|recvfrom|send)_args='[^']*')$$/\1/p" $(CARES_NATIVE_LOG) 2>/dev/null)
+
 # c-ares: configured by fetch.sh (its options are there, in prepare_c_ares).
 # Its patch list and roost's own patch are in the stamp key: a change to
 # either prepares c-ares again (a fresh tree), which rewrites c-ares.key, so
@@ -133,14 +160,19 @@ $(VENDOR_DIR)/.stamp-c-ares: vendor/c-ares.patches vendor/c-ares-hosts.patch ven
 $(VENDOR_OUT)/lib/libcares.a: $(VENDOR_DIR)/src/c-ares.key | vendor-headers
 	@mkdir -p $(dir $@)
 ifneq ($(VENDOR_HOST),)
-	@# A cross build configures its own tree with fetch.sh's options and --host.
+	@# A cross build configures its own tree with fetch.sh's options and --host,
+	@# under dash (CONFIG_SHELL; see VENDOR_CONFIGURE_ENV) and with the socket
+	@# calls' argument types that the native configure found (CARES_ARG_TYPES),
+	@# then checks those against the target's headers.
 	rm -rf $(CARES_BLD) && mkdir -p $(CARES_BLD)
 	@echo "vendor: c-ares: configure --host=$(VENDOR_HOST) (log: $(CARES_BLD)/configure.log)"
-	@cd $(CARES_BLD) && if ! (unset MAKEFLAGS MFLAGS MAKELEVEL; \
-	    $(abspath $(CARES_SRC))/configure --host=$(VENDOR_HOST) CC='$(CC)' CFLAGS='$(VENDOR_LIB_CFLAGS)' \
+	@cd $(CARES_BLD) && if ! (unset MAKEFLAGS MFLAGS MAKELEVEL; $(VENDOR_CONFIGURE_ENV) \
+	    $(VENDOR_CONFIGURE_SH) $(abspath $(CARES_SRC))/configure --host=$(VENDOR_HOST) CC='$(CC)' CFLAGS='$(VENDOR_LIB_CFLAGS)' \
 	    --disable-shared --enable-static --disable-tests --disable-debug \
-	    --disable-warnings --disable-werror --disable-dependency-tracking) >configure.log 2>&1; then \
+	    --disable-warnings --disable-werror --disable-dependency-tracking \
+	    $(CARES_ARG_TYPES)) >configure.log 2>&1; then \
 	  tail -n 30 configure.log; echo "vendor: c-ares: configure failed"; exit 1; fi
+	$(CC) -Werror -fsyntax-only -I$(CARES_BLD)/src/lib vendor/c-ares-socket-args.c
 endif
 	+$(VENDOR_SUBMAKE) -C $(CARES_BLD)/src/lib libcares.la
 	@if $(NM) -u $(CARES_BLD)/src/lib/.libs/libcares.a | grep -Ew '($(VENDOR_NO_THREADS))'; then \
@@ -153,15 +185,18 @@ endif
 # lib/ only, which rebuilds what changed (dependency tracking is on).
 include vendor/curl.mk
 $(VENDOR_DIR)/.stamp-curl: vendor/curl.patches
+# A cross build tracks no header dependencies in curl (see above): a change
+# of mbedtls's options or of the c-ares package configures curl again.
 $(CURL_BLD)/.configured: $(VENDOR_DIR)/src/curl.key vendor/curl.mk \
+		$(if $(VENDOR_HOST),vendor/mbedtls_config.h $(VENDOR_DIR)/src/mbedtls.key $(VENDOR_DIR)/src/c-ares.key) \
 		| vendor-headers $(VENDOR_OUT)/lib/libmbedcrypto.a $(VENDOR_OUT)/lib/libcares.a
 	rm -rf $(CURL_BLD)
 	@mkdir -p $(CURL_BLD)
 	@# configure looks for mbedtls and c-ares under one prefix: include/ and lib/
 	$(if $(filter-out $(VENDOR_DIR),$(VENDOR_OUT)),ln -sfn $(abspath $(VENDOR_DIR))/include $(VENDOR_OUT)/include)
 	@echo "vendor: curl: configure (log: $(CURL_BLD)/configure.log)"
-	@cd $(CURL_BLD) && if ! (unset MAKEFLAGS MFLAGS MAKELEVEL; \
-	    $(abspath $(CURL_SRC))/configure $(CURL_CONFIGURE)) >configure.log 2>&1; then \
+	@cd $(CURL_BLD) && if ! (unset MAKEFLAGS MFLAGS MAKELEVEL; $(if $(VENDOR_HOST),$(VENDOR_CONFIGURE_ENV)) \
+	    $(if $(VENDOR_HOST),$(VENDOR_CONFIGURE_SH)) $(abspath $(CURL_SRC))/configure $(CURL_CONFIGURE)) >configure.log 2>&1; then \
 	  tail -n 30 configure.log; echo "vendor: curl: configure failed"; exit 1; fi
 	@grep -q '^#define USE_MBEDTLS 1' $(CURL_BLD)/lib/curl_config.h && \
 	 grep -q '^#define USE_ARES 1' $(CURL_BLD)/lib/curl_config.h || \
