@@ -13,6 +13,8 @@
 #   make asan       unit + integration again under ASan+UBSan
 #   make misra      cppcheck --addon=misra over src/ and port/
 #   make check-layers  includes point down, only fam/ names a family
+#   make check-aarch64  ARCH=aarch64 build, unit suite and a smoke test under
+#                   qemu-aarch64 (tests/port/test_aarch64.py)
 #   make fuzz-smoke libFuzzer targets, briefly
 #   make fault-short  the fault suite (tests/fault) on build/debug/roostd,
 #                   a short loop (part of make check)
@@ -28,7 +30,7 @@
 #
 # Variables: PROFILE (default|server|small, see profiles/), LOOP (epoll|poll:
 # the loop's readiness backend), BUILD (output dir), FLAVOUR (release|debug),
-# SAN=1 (sanitizers, implies debug), CC.
+# SAN=1 (sanitizers, implies debug), CC, ARCH (native|aarch64, see below).
 
 PORT   ?= linux
 # A profile is profiles/<name>.h (sizes, read by config.h) and
@@ -40,6 +42,62 @@ ifeq ($(wildcard profiles/$(PROFILE).mk),)
 $(error PROFILE=$(PROFILE): no profiles/$(PROFILE).mk (default, server, small))
 endif
 include profiles/$(PROFILE).mk
+# ARCH: the machine roostd is built for. native (default) is this machine's
+# own compiler; aarch64 cross-builds with Debian's aarch64-linux-gnu-gcc into
+# build/aarch64/ (build/aarch64/<profile>/ for another profile), the vendor
+# libraries included (build/aarch64/vendor), linked statically so that it
+# runs on any arm64 Linux (a Raspberry Pi) or under qemu-aarch64 without a
+# sysroot. `make check-aarch64` builds it and runs the unit suite and a
+# smoke test under qemu-aarch64.
+ARCH   ?= native
+ifeq ($(ARCH),aarch64)
+CROSS  := aarch64-linux-gnu-
+CC     := $(CROSS)gcc
+ifeq ($(PROFILE),default)
+BUILD  ?= build/aarch64
+else
+BUILD  ?= build/aarch64/$(PROFILE)
+endif
+VENDOR_OUT  := build/aarch64/vendor
+VENDOR_HOST := aarch64-linux-gnu
+EXTRA_LDFLAGS += -static
+# Binaries of this build run under qemu-user, called explicitly (binfmt may
+# not be registered); -L for anything that looks for the target's files.
+RUNNER := qemu-aarch64 -L /usr/aarch64-linux-gnu
+else ifneq ($(ARCH),native)
+$(error ARCH=$(ARCH): native or aarch64)
+endif
+# PORT=cortexm: a Cortex-M4F board without an OS (port/cortexm/README),
+# arm-none-eabi-gcc and newlib, the small profile only, into build/cortexm:
+# build/cortexm/roostd is the firmware image (ELF), `make PORT=cortexm
+# PROFILE=small size` prints its flash and static RAM and fails above the
+# board's 1 MiB and 512 KiB. No unit tests or integration for this port.
+ifeq ($(PORT),cortexm)
+ifneq ($(PROFILE),small)
+$(error PORT=cortexm builds PROFILE=small only (512 KiB of RAM))
+endif
+CROSS  := arm-none-eabi-
+CC     := $(CROSS)gcc
+BUILD  ?= build/cortexm
+VENDOR_OUT := build/cortexm/vendor
+OPT    ?= -Os -g
+# newlib defines its 64-bit PRI* macros (inttypes.h) only when it sees
+# __int64_t_defined, which its stdint.h leaves out in strict ISO C mode;
+# int64_t is long long there, as the macro's "ll" says.
+CORTEXM_CPU := -mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard
+EXTRA_CFLAGS += $(CORTEXM_CPU) -ffunction-sections -fdata-sections -D__int64_t_defined=1
+# The board holds sqlite's WAL index in RAM (32 KiB, port/cortexm/vfs.c),
+# which Linux maps outside the plan; sqlite's heap gives 12 KiB of it back
+# (184 KiB: the 189,888 B high water was measured on 64-bit Linux, where
+# sqlite's structures are pointer-heavy; not yet measured on a board).
+EXTRA_CFLAGS += -DCFG_SQLITE_HEAP_BYTES='(184u*1024u)'
+EXTRA_LDFLAGS += $(CORTEXM_CPU) -T port/cortexm/cortexm.ld -specs=nosys.specs \
+                 -Wl,--gc-sections -Wl,-Map=build/cortexm/roostd.map
+# sqlite without os_unix.c: the port's VFS (port/cortexm/vfs.c)
+SQLITE3_PORT_DEFS := -DSQLITE_OS_OTHER=1
+endif
+AR     := $(CROSS)ar
+NM     := $(CROSS)nm
 LOOP   ?= epoll
 LOOP_CFLAGS := -DPORT_LOOP_POLL=$(if $(filter poll,$(LOOP)),1,0)
 ifeq ($(PORT),lwip)
@@ -83,6 +141,7 @@ else
 $(error FLAVOUR=$(FLAVOUR): release or debug)
 endif
 VENDOR_DIR := build/vendor
+VENDOR_OUT ?= $(VENDOR_DIR)
 INCS    := -I. -Isrc -Iport -I$(VENDOR_DIR)/include
 # Families and the LLM stack are chosen at compile time: the C side sees
 # CFG_FAM_<F> and CFG_WITH_LLM, and code that is not built is not linked.
@@ -115,12 +174,17 @@ PORT_SRC := $(sort $(filter-out port/$(PORT)/loop_%.c,$(wildcard port/$(PORT)/*.
                    port/$(PORT)/loop_$(LOOP).c)
 endif
 MAIN_SRC := port/$(PORT)/main.c
+ifeq ($(PORT),cortexm)
+# No loop backends to choose from; startup.c has main.
+PORT_SRC := $(sort $(wildcard port/cortexm/*.c))
+MAIN_SRC := port/cortexm/startup.c
+endif
 LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
 
 OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 MAIN_OBJ := $(BUILD)/obj/$(MAIN_SRC:.c=.o)
 
-.PHONY: check-lwip all install uninstall debug fault-short fault-long clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap bench-peers bench-sha256 \
+.PHONY: check-lwip check-aarch64 size all install uninstall debug fault-short fault-long clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap bench-peers bench-sha256 \
         bench vendor deps soak
 # Objects are not intermediates: keep them between runs.
 .SECONDARY:
@@ -144,8 +208,14 @@ ROOSTD_VENDOR += $(LWIP_OBJS)
 PORT_CFLAGS += $(LWIP_INCS)
 endif
 
-$(BUILD)/roostd: $(OBJ) $(MAIN_OBJ) $(ROOSTD_VENDOR)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# Prerequisites are made in the order listed: the vendor libraries first,
+# so that under -j their serial configure runs (c-ares, then curl) overlap
+# the compiles of src/ and sqlite rather than wait for them (the critical
+# path of a cold build, CI's every time). The link keeps its own order.
+VENDOR_FIRST := $(filter $(VENDOR_OUT)/lib/libcares.a $(VENDOR_OUT)/lib/libmbedcrypto.a \
+                  $(VENDOR_OUT)/lib/libcurl.a,$(ROOSTD_VENDOR))
+$(BUILD)/roostd: $(VENDOR_FIRST) $(OBJ) $(MAIN_OBJ) $(ROOSTD_VENDOR)
+	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(MAIN_OBJ) $(ROOSTD_VENDOR) $(LDLIBS)
 
 # The profile's flags are part of every object: a changed .mk rebuilds, and
 # so does a change of the compiler flags (a flavour built into an existing
@@ -189,7 +259,7 @@ $(BUILD)/unit/test_%: $(BUILD)/unit/obj/tests/unit/test_%.o $(UNIT_OBJ) $(VENDOR
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 unit: $(UNIT_BIN)
-	@$(PYTHON) tools/run_unit.py $(UNIT_BIN)
+	@$(PYTHON) tools/run_unit.py $(if $(RUNNER),--runner '$(RUNNER)') $(UNIT_BIN)
 
 # ---- integration: the real binary over loopback ---------------------------
 SHIM := $(BUILD)/shim/countmalloc.so
@@ -284,6 +354,31 @@ asan:
 	  ROOST_LLM_FETCH=$(abspath build/asan/tools/llm_fetch) \
 	  ROOST_LLM_CALL=$(abspath build/asan/tools/llm_call) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+# ---- other machines: the aarch64 cross build under qemu-user --------------
+# check-aarch64 builds roostd and the unit tests with ARCH=aarch64 (into
+# build/aarch64, vendor libraries in build/aarch64/vendor), runs the unit
+# suite under qemu-aarch64, then tests/port/test_aarch64.py: the binary
+# under qemu-aarch64 answers /health on every family, fleet CRUD, an
+# observability event over /ws, and exits 0 on SIGTERM. (The one-thread
+# property is not checked there: qemu-user adds threads of its own.)
+check-aarch64:
+	$(MAKE) ARCH=aarch64 all unit
+	ROOSTD_AARCH64=$(abspath build/aarch64/roostd) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/port/test_aarch64.py
+
+# The board's budget: flash is .text + .rodata + .data (its initial values
+# live in flash), static RAM .data + .bss (arm-none-eabi-size -A).
+CORTEXM_FLASH := 1048576
+CORTEXM_RAM   := 524288
+size: $(BUILD)/roostd
+	$(CROSS)size $<
+	@$(CROSS)size -A $< | awk -v fmax=$(CORTEXM_FLASH) -v rmax=$(CORTEXM_RAM) ' \
+	  $$1 ~ /^\.(text|rodata|ARM\.exidx|ARM\.extab|isr_vector|init_array|fini_array|preinit_array)$$/ { flash += $$2 } \
+	  $$1 == ".data" { flash += $$2; ram += $$2 } \
+	  $$1 == ".bss" { ram += $$2 } \
+	  END { printf "flash %d of %d bytes, static RAM %d of %d bytes\n", flash, fmax, ram, rmax; \
+	        if (flash > fmax || ram > rmax) { print "size: over the board budget"; exit 1 } }'
 
 # ---- static checks ---------------------------------------------------------
 check-os-headers:

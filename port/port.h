@@ -110,7 +110,14 @@ const char *port_loop_name(void);
 #elif PORT_LOOP_POLL
 #define PORT_STATIC_BYTES ((PORT_WATCH_MAX * 12u) + (PORT_FD_MAX * 4u))
 #else
-#define PORT_STATIC_BYTES ((PORT_WATCH_MAX * 12u) + PORT_FD_MAX)
+/* One ready event of the epoll backend: the kernel's struct epoll_event is
+ * packed to 12 bytes on x86-64 only; elsewhere (aarch64) it is 16. */
+#if defined(__x86_64__)
+#define PORT_EPOLL_EVENT_BYTES 12u
+#else
+#define PORT_EPOLL_EVENT_BYTES 16u
+#endif
+#define PORT_STATIC_BYTES ((PORT_WATCH_MAX * PORT_EPOLL_EVENT_BYTES) + PORT_FD_MAX)
 #endif
 
 /* ---- time and entropy --------------------------------------------------- */

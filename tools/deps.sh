@@ -43,6 +43,11 @@ TEST_PKGS=(
     nginx-light         # bench/: the server roostd is compared with
     strace              # bench/peers.py: system calls per request
     valgrind            # bench/peers.py: callgrind, instructions per request
+    gcc-aarch64-linux-gnu   # make ARCH=aarch64 (check-aarch64)
+    libc6-dev-arm64-cross   # its libc, linked statically
+    qemu-user               # qemu-aarch64: the aarch64 unit and smoke tests
+    gcc-arm-none-eabi       # make PORT=cortexm PROFILE=small (the board image)
+    libnewlib-arm-none-eabi # its C library
 )
 
 set_name=all

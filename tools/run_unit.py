@@ -3,8 +3,12 @@
 
 Each binary ends with "<suite>: N passed, N failed". A binary that crashes or
 prints no such line counts as a failure of its whole suite.
+
+--runner "CMD ARGS" runs each binary under CMD (a cross build's binaries
+under qemu-aarch64: make ARCH=aarch64 unit).
 """
 import re
+import shlex
 import subprocess
 import sys
 
@@ -12,9 +16,13 @@ LINE = re.compile(r"^(\S+): (\d+) passed, (\d+) failed$", re.M)
 
 
 def main(bins):
+    runner = []
+    if bins[:1] == ["--runner"]:
+        runner = shlex.split(bins[1])
+        bins = bins[2:]
     passed = failed = 0
     for b in bins:
-        p = subprocess.run([b], capture_output=True, text=True, timeout=300)
+        p = subprocess.run(runner + [b], capture_output=True, text=True, timeout=300)
         sys.stdout.write(p.stdout)
         sys.stderr.write(p.stderr)
         m = LINE.findall(p.stdout)

@@ -16,11 +16,12 @@ CURL_CONFIGURE += --disable-libcurl-option --without-zsh-functions-dir --without
 CURL_CONFIGURE += --disable-debug --disable-curldebug --enable-optimize \
                   --disable-warnings --disable-werror
 # Only make rebuilds what changed (headers included): a changed mbedtls
-# option recompiles the objects that include mbedtls headers.
-CURL_CONFIGURE += --enable-dependency-tracking
+# option recompiles the objects that include mbedtls headers. A cross build
+# (ARCH=) goes without: its curl is configured again instead (vendor.mk).
+CURL_CONFIGURE += $(if $(VENDOR_HOST),--disable-dependency-tracking,--enable-dependency-tracking)
 # TLS: our mbedtls (headers in $(VENDOR_DIR)/include, libraries in
 # $(VENDOR_DIR)/lib). No other backend.
-CURL_CONFIGURE += --with-mbedtls=$(abspath $(VENDOR_DIR)) --without-openssl \
+CURL_CONFIGURE += --with-mbedtls=$(abspath $(VENDOR_OUT)) --without-openssl \
                   --without-gnutls --without-wolfssl --without-bearssl --without-rustls
 # No CA bundle or path compiled in: roost parses the CA bundle once at init
 # and hands the chain to each connection (CURLOPT_SSL_CTX_FUNCTION); a
@@ -28,7 +29,7 @@ CURL_CONFIGURE += --with-mbedtls=$(abspath $(VENDOR_DIR)) --without-openssl \
 CURL_CONFIGURE += --without-ca-bundle --without-ca-path --without-ca-fallback
 # Names resolve through c-ares on our poll loop (its sockets show up in
 # curl_multi_socket_action): no resolver thread, no blocking getaddrinfo.
-CURL_CONFIGURE += --enable-ares=$(abspath $(VENDOR_DIR)) --disable-threaded-resolver
+CURL_CONFIGURE += --enable-ares=$(abspath $(VENDOR_OUT)) --disable-threaded-resolver
 # One thread: no pthreads at all (DESIGN.md hard property 2).
 CURL_CONFIGURE += --disable-pthreads
 # HTTP and HTTPS only: every other protocol off.
@@ -61,3 +62,5 @@ CURL_CONFIGURE += --disable-unix-sockets --disable-progress-meter --disable-get-
 # VENDOR_LIB_CFLAGS in vendor.mk). CPPFLAGS: none; the mbedtls options come
 # with its headers (vendor/mbedtls_config.h installed as mbedtls/config.h).
 CURL_CONFIGURE += CC='$(CC)' CFLAGS='$(VENDOR_LIB_CFLAGS)'
+# A cross build (ARCH= in the Makefile) says which machine the library is for.
+CURL_CONFIGURE += $(if $(VENDOR_HOST),--host=$(VENDOR_HOST))

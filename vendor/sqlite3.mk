@@ -62,5 +62,10 @@ SQLITE3_DEFS += -DSQLITE_DEFAULT_PAGE_SIZE=4096
 # Relaxed flags: vendor code is not held to our warning set, and sanitizers
 # are left out (they would slow the asan build down for code that runs in its
 # own heap anyway, where ASan cannot see overflows).
+# A port without os_unix.c (PORT=cortexm) sets SQLITE3_PORT_DEFS to
+# -DSQLITE_OS_OTHER=1 and brings its own VFS; pread/pwrite are unix's.
+ifneq ($(SQLITE3_PORT_DEFS),)
+SQLITE3_DEFS := $(filter-out -DHAVE_PREAD=1 -DHAVE_PWRITE=1,$(SQLITE3_DEFS)) $(SQLITE3_PORT_DEFS)
+endif
 SQLITE3_CFLAGS := -O2 -g $(filter-out -fsanitize% -fno-sanitize%,$(EXTRA_CFLAGS)) \
                   $(SQLITE3_DEFS)

@@ -122,7 +122,11 @@ st_t ring_publish(uint32_t topics, ring_prio prio, const char *json, size_t n,
                   uint64_t *seq)
 {
     st_t st = ST_OK;
-    if ((json == NULL) || (n == 0u) || (prio < RING_PRIO_HIGH) || (prio > RING_PRIO_LOW)) {
+    if ((json == NULL) || (n == 0u) ||
+        /* one unsigned comparison: a value below RING_PRIO_HIGH (0) wraps
+         * above RING_PRIO_LOW, and an ABI with short unsigned enums
+         * (arm-none-eabi) has no "below 0" to test */
+        ((uint32_t)prio > (uint32_t)RING_PRIO_LOW)) {
         st = ST_INVAL;
     } else if (n > (size_t)CFG_BUS_BYTES) {
         g_stats.too_big++;
