@@ -184,7 +184,7 @@ LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
 OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 MAIN_OBJ := $(BUILD)/obj/$(MAIN_SRC:.c=.o)
 
-.PHONY: check-lwip check-aarch64 size all install uninstall debug fault-short fault-long clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap bench-peers bench-sha256 \
+.PHONY: check-ports check-lwip check-aarch64 size all install uninstall debug fault-short fault-long clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap bench-peers bench-sha256 \
         bench vendor deps soak
 # Objects are not intermediates: keep them between runs.
 .SECONDARY:
@@ -467,6 +467,16 @@ check: all
 	$(MAKE) asan
 	$(MAKE) misra
 	$(MAKE) fuzz-smoke
+	$(MAKE) check-ports
+
+# The other ports: roostd over lwIP on TAP devices in a network namespace
+# (the small profile's suites), the aarch64 cross build under qemu-aarch64
+# (the unit suite and a smoke), the Cortex-M4 firmware image and its size
+# gate (static RAM <= 512 KiB, flash <= 1 MiB).
+check-ports:
+	$(MAKE) check-lwip
+	$(MAKE) check-aarch64
+	$(MAKE) PORT=cortexm PROFILE=small all size
 
 # Long campaigns, not part of check: the chat soak (reports per round: streams
 # ok, VmRSS, heap high waters, client timings; the shim's verdict at the end),
