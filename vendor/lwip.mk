@@ -20,7 +20,7 @@ LWIP_FILES := core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c cor
 LWIP_OBJS := $(patsubst %.c,$(BUILD)/vendor/lwip/%.o,$(LWIP_FILES))
 LWIP_CFLAGS = -std=gnu11 -O2 -g -D_GNU_SOURCE $(EXTRA_CFLAGS) -I. -Isrc -Iport $(LWIP_INCS) \
               $(PROFILE_CFLAGS) $(FLAVOUR_CFLAGS)
-LWIP_HEADERS := port/lwip/lwipopts.h port/lwip/plan.h port/lwip/arch/cc.h port/lwip/arch/sys_arch.h
+LWIP_HEADERS := port/lwip/lwipopts.h port/lwip/lwip_hooks.h port/lwip/plan.h port/lwip/arch/cc.h port/lwip/arch/sys_arch.h
 
 $(BUILD)/vendor/lwip/%.o: $(VENDOR_DIR)/src/lwip.key $(LWIP_HEADERS) $(PROFILE_DEPS) | vendor-headers
 	@mkdir -p $(dir $@)

@@ -77,6 +77,10 @@
  * when the pool runs dry would need tcpip_thread's callbacks. */
 #define TCP_QUEUE_OOSEQ                 0
 #define LWIP_TCP_KEEPALIVE              0
+/* A SYN reopening a 4-tuple in TIME_WAIT ends the TIME_WAIT (lwip_hooks.h). */
+#define LWIP_HOOK_FILENAME              "lwip_hooks.h"
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
+    port_lwip_tcp_inpacket((pcb), (hdr))
 #define SO_REUSE                        1
 
 /* ---- sockets ------------------------------------------------------------- */

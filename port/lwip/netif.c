@@ -13,6 +13,8 @@
  *   turn so the loop's own sockets are served in between.
  * - The MAC is locally administered (02:...) and ends in the address's
  *   last two bytes, so two roostd on one segment differ.
+ * - port_lwip_tcp_inpacket is lwIP's TCP input hook (lwip_hooks.h): a SYN
+ *   reopening a four-tuple that is in TIME_WAIT ends the TIME_WAIT.
  */
 #include <string.h>
 
@@ -24,6 +26,7 @@
 #include "netif/ethernet.h"
 
 #include "lwip_int.h"
+#include "lwip_hooks.h"
 
 #define NETIF_FRAME_BYTES PORT_LWIP_FRAME_BYTES
 #define NETIF_RX_BURST 32u
@@ -109,4 +112,20 @@ bool netif_input_all(void)
         }
     }
     return any;
+}
+
+/* lwip_hooks.h: called by tcp_input for the pcb a segment matched, with the
+ * header's numbers already in host order. */
+err_t port_lwip_tcp_inpacket(struct tcp_pcb *pcb, const struct tcp_hdr *hdr)
+{
+    err_t r = ERR_OK;
+    u16_t fl = (u16_t)TCPH_FLAGS(hdr);
+    u32_t ahead = hdr->seqno - pcb->rcv_nxt;   /* past rcv_nxt: 1 .. 2^31 - 1 */
+    bool syn_only = ((fl & (u16_t)TCP_SYN) != 0u) && ((fl & (u16_t)TCP_ACK) == 0u) &&
+                    ((fl & (u16_t)TCP_RST) == 0u);
+    if ((pcb->state == TIME_WAIT) && syn_only && (ahead != 0u) && (ahead < 0x80000000u)) {
+        tcp_abort(pcb);   /* a TIME_WAIT pcb is freed, no RST sent */
+        r = ERR_ABRT;
+    }
+    return r;
 }

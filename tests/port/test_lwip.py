@@ -13,9 +13,12 @@ is used after the first poll with lwIP in the process. The suites themselves
 binary in the same namespace (the make target).
 """
 
+import errno
 import json
 import os
+import socket
 import sys
+import time
 import uuid
 
 import pytest
@@ -83,6 +86,39 @@ def test_many_connections_in_a_row(srv):
         with Raw(port) as c:
             c.send(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             assert c.read_response().status == 200
+
+
+def test_a_port_in_time_wait_on_roosts_side_can_connect_again(srv):
+    """roost closes first, so it holds the TIME_WAIT and the client none: a
+    client may take the same local port again at once. Its SYN ends the
+    TIME_WAIT (lwip_hooks.h); lwIP alone would answer it with an ACK and
+    ignore the client's RST for 2 minutes, and the connect would time out."""
+    port = srv.ports["observability"]
+    local = None
+    for _ in range(2):
+        for _ in range(100):   # until the client's last ACK of the old one is out
+            c = socket.socket()
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            c.bind(("0.0.0.0", local or 0))
+            local = c.getsockname()[1]
+            c.settimeout(5)
+            try:
+                c.connect((HOST, port))
+                break
+            except OSError as e:
+                c.close()
+                if e.errno != errno.EADDRNOTAVAIL:
+                    raise
+                time.sleep(0.05)
+        c.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            got = c.recv(65536)
+            if not got:
+                break
+            data += got
+        c.close()
+        assert data.startswith(b"HTTP/1.1 200"), data
 
 
 def test_help_documents_the_flags():
