@@ -61,14 +61,15 @@ _LWIP_CLI = ("`roostd hook` runs instead of the server and starts no lwIP stack:
 _LWIP_BUFFERS = ("a slow /ws reader: Linux's socket buffers (hundreds of KiB) absorb "
                  "what lwIP's 2.9 KiB send buffer and the 5.8 KiB window do not, so "
                  "roost's ring overflows and the reader is closed 1013 sooner")
+_LWIP_OWN_STACK = ("each roostd has a TAP link and a TCP/IP stack of its own: another "
+                   "process's port is not taken in it")
 LWIP_DESELECT = {
     "test_hooks_install.py::test_hook_posts_the_body_with_the_script_fields": _LWIP_CLI,
     "test_hooks_install.py::test_hook_bodies_of_other_shapes": _LWIP_CLI,
     "test_hooks_install.py::test_hook_when_roost_is_down": _LWIP_CLI,
     "test_hooks_install.py::test_hook_when_roost_never_answers": _LWIP_CLI,
-    "test_startup.py::test_port_in_use_fails_clearly":
-        "each roostd has a TAP link and a TCP/IP stack of its own: another "
-        "process's port is not taken in it",
+    "test_startup.py::test_port_in_use_fails_clearly": _LWIP_OWN_STACK,
+    "test_check_config.py::test_never_binds_nor_makes_the_data_dir": _LWIP_OWN_STACK,
     "test_startup.py::test_host_flag_binds_that_address":
         "a board has one address: every listener binds it, whatever F.host says",
     "test_startup.py::test_ipv6_loopback_host": "lwIP is built without IPv6",

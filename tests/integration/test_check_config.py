@@ -158,7 +158,12 @@ def test_never_binds_nor_makes_the_data_dir(tmp_path):
         # The control: a start on the same config does bind, and fails.
         srv = Server(tmp_path / "srv", args=flags, port_flags=False)
         srv.start(wait=False)
-        assert srv.proc.wait(timeout=20) == 1
+        try:
+            assert srv.proc.wait(timeout=20) == 1
+        finally:
+            if srv.proc.poll() is None:     # it bound after all: never leave it running
+                srv.proc.kill()
+                srv.proc.wait()
         assert "address already in use" in srv.stderr()
     finally:
         held.close()
