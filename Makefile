@@ -166,8 +166,9 @@ endif
 # The loop's readiness backend (port/<port>/loop_<LOOP>.c, LOOP above).
 ifeq ($(PORT),lwip)
 # port/linux's host-only files (no sockets, no loop, no children) beside
-# port/lwip's own; lwIP itself is vendor/lwip.mk's.
-PORT_SRC := $(sort $(wildcard port/lwip/*.c) $(addprefix port/linux/,port.c os.c port_file.c \
+# port/lwip's own and port/none's (no child processes, no blocking client);
+# lwIP itself is vendor/lwip.mk's.
+PORT_SRC := $(sort $(wildcard port/lwip/*.c port/none/*.c) $(addprefix port/linux/,port.c os.c port_file.c \
                    port_proc.c port_comm.c port_cli.c))
 else
 PORT_SRC := $(sort $(filter-out port/$(PORT)/loop_%.c,$(wildcard port/$(PORT)/*.c)) \
@@ -175,8 +176,9 @@ PORT_SRC := $(sort $(filter-out port/$(PORT)/loop_%.c,$(wildcard port/$(PORT)/*.
 endif
 MAIN_SRC := port/$(PORT)/main.c
 ifeq ($(PORT),cortexm)
-# No loop backends to choose from; startup.c has main.
-PORT_SRC := $(sort $(wildcard port/cortexm/*.c))
+# No loop backends to choose from; startup.c has main; port/none has the
+# child processes and the blocking client a board does not have.
+PORT_SRC := $(sort $(wildcard port/cortexm/*.c port/none/*.c))
 MAIN_SRC := port/cortexm/startup.c
 endif
 LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))

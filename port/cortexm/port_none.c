@@ -1,11 +1,11 @@
 /*
  * port/cortexm/port_none.c - the parts of port/port.h a board without an OS
- * does not have, answered as the contract allows: no other processes and
- * no child processes (port_proc_supported, port_child_supported false:
- * ST_UNSUPPORTED), no program path or standard input, no blocking client
- * (roostd's subcommands are not for a board), no fault injection (a
+ * does not have, answered as the contract allows: no other processes
+ * (port_proc_supported false: ST_UNSUPPORTED), no program path or
+ * standard input, no fault injection (a
  * release image: ST_UNSUPPORTED) and no system-call table for sqlite (its
- * VFS is port/cortexm/vfs.c).
+ * VFS is port/cortexm/vfs.c). No child processes and no blocking client
+ * either: port/none/child.c and client.c, shared with the lwIP port.
  */
 #include "port.h"
 
@@ -32,53 +32,6 @@ st_t port_proc_signal(int64_t pid, port_sig sig, const char **reason)
     if (reason != NULL) {
         *reason = "not supported on this board";
     }
-    return ST_UNSUPPORTED;
-}
-
-bool port_child_supported(void)
-{
-    return false;
-}
-
-st_t port_child_spawn(const char *const *argv, const char *const *envp, port_child *out)
-{
-    (void)argv;
-    (void)envp;
-    out->pid = 0;
-    out->in = PORT_SOCK_NONE;
-    out->out = PORT_SOCK_NONE;
-    out->err = PORT_SOCK_NONE;
-    return ST_UNSUPPORTED;
-}
-
-st_t port_child_reap(int64_t pid, bool *ended, int *code, int *sig)
-{
-    (void)pid;
-    *ended = false;
-    *code = 0;
-    *sig = 0;
-    return ST_UNSUPPORTED;
-}
-
-void port_child_kill(int64_t pid)
-{
-    (void)pid;
-}
-
-port_sock port_child_notify_sock(void)
-{
-    return PORT_SOCK_NONE;
-}
-
-void port_child_notify_drain(void)
-{
-}
-
-st_t port_path_find(const char *name, char *buf, size_t cap)
-{
-    (void)name;
-    (void)buf;
-    (void)cap;
     return ST_UNSUPPORTED;
 }
 
@@ -135,35 +88,6 @@ st_t port_stdin_read(char *buf, size_t cap, size_t *n)
 {
     (void)buf;
     (void)cap;
-    *n = 0u;
-    return ST_UNSUPPORTED;
-}
-
-st_t port_client_connect(const char *host, uint16_t port, uint64_t deadline_us,
-                         port_sock *out)
-{
-    (void)host;
-    (void)port;
-    (void)deadline_us;
-    *out = PORT_SOCK_NONE;
-    return ST_UNSUPPORTED;
-}
-
-st_t port_client_send(port_sock s, const void *buf, size_t n, uint64_t deadline_us)
-{
-    (void)s;
-    (void)buf;
-    (void)n;
-    (void)deadline_us;
-    return ST_UNSUPPORTED;
-}
-
-st_t port_client_recv(port_sock s, void *buf, size_t cap, size_t *n, uint64_t deadline_us)
-{
-    (void)s;
-    (void)buf;
-    (void)cap;
-    (void)deadline_us;
     *n = 0u;
     return ST_UNSUPPORTED;
 }

@@ -1,9 +1,9 @@
 /*
- * port/lwip/port_client.c - the command-line tools' TCP client (port.h,
- * "command-line tools") on the lwIP port: none. `roostd hook` runs instead
- * of the server, where lwIP and its interface are not started; each call
- * answers ST_UNSUPPORTED. (The program's path and standard input are the
- * host's: port/linux/port_cli.c.)
+ * port/none/client.c - the command-line tools' blocking TCP client (port.h,
+ * "command-line tools") on a port that has none: the lwIP port (`roostd
+ * hook` runs instead of the server, where lwIP and its interface are not
+ * started) and the Cortex-M port (roostd's subcommands are not for a
+ * board). Each call answers ST_UNSUPPORTED.
  */
 #include "port.h"
 

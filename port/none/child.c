@@ -1,9 +1,10 @@
 /*
- * port/lwip/port_child.c - child processes on the lwIP port (port.h,
- * "child processes"): none. A board runs no other programs, and a child's
- * pipes would be host descriptors that lwIP's port_recv cannot read; every
- * call answers ST_UNSUPPORTED, so what needs them reports `unsupported`
- * (net/child.h).
+ * port/none/child.c - child processes (port.h, "child processes") on a
+ * port that has none: the lwIP port (a board runs no other programs, and a
+ * child's pipes would be host descriptors that lwIP's port_recv cannot
+ * read) and the Cortex-M port (no OS). Every call answers ST_UNSUPPORTED,
+ * so what needs them reports `unsupported` (net/child.h). Those ports
+ * compile this file beside their own (Makefile, PORT_SRC).
  */
 #include "port.h"
 
