@@ -854,7 +854,6 @@ def builder_workload(srv, fake):
     assert srv.request("fleet", "GET", "/health").status == 200
 
 
-@pytest.mark.skipif(SANITIZED, reason="ASan replaces malloc; the shim measures the plain build")
 def reload_workload(srv, conf):
     """SIGHUP: the config re-read and compared in fixed buffers (a live key
     applied, a restart-only key logged, a bad file refused, back again)."""
@@ -880,6 +879,7 @@ def reload_workload(srv, conf):
         assert c.read_response().status == 200
 
 
+@pytest.mark.skipif(SANITIZED, reason="ASan replaces malloc; the shim measures the plain build")
 def test_no_heap_after_first_poll(roostd, shim, tmp_path):
     report = tmp_path / "shim-report.txt"
     web = make_web_dir(tmp_path)
@@ -949,6 +949,7 @@ def test_no_heap_after_first_poll(roostd, shim, tmp_path):
 # ---- TLS listeners ------------------------------------------------------------------
 
 @pytest.mark.needs("llm")
+@pytest.mark.skipif(SANITIZED, reason="ASan replaces malloc; the shim measures the plain build")
 def test_no_heap_with_tls_listeners(roostd, shim, tmp_path):
     """Every listener on TLS (mbedtls' server on the TLS heap): handshakes,
     keep-alive and new connections on each family, WSS, plain HTTP to a TLS
