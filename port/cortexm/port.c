@@ -558,20 +558,6 @@ st_t port_file_stat(const char *path, port_file_info *info)
     return st_of(rc);
 }
 
-st_t port_send_file(port_sock s, port_file f, uint64_t off, size_t len, size_t *n)
-{
-    (void)s;
-    (void)f;
-    (void)off;
-    (void)len;
-    *n = 0u;
-    return ST_UNSUPPORTED;
-}
-
-bool port_send_file_supported(void)
-{
-    return false;
-}
 
 /* ---- process ----------------------------------------------------------------- */
 

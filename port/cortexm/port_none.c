@@ -5,7 +5,7 @@
  * standard input, no fault injection (a
  * release image: ST_UNSUPPORTED) and no system-call table for sqlite (its
  * VFS is port/cortexm/vfs.c). No child processes and no blocking client
- * either: port/none/child.c and client.c, shared with the lwIP port.
+ * either, nor sendfile: port/none/, shared with the lwIP port.
  */
 #include "port.h"
 

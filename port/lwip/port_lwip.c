@@ -171,21 +171,6 @@ st_t port_send(port_sock s, const void *buf, size_t len, size_t *n)
     return map_errno(errno);
 }
 
-bool port_send_file_supported(void)
-{
-    return false;
-}
-
-st_t port_send_file(port_sock s, port_file f, uint64_t off, size_t len, size_t *n)
-{
-    (void)s;
-    (void)f;
-    (void)off;
-    (void)len;
-    *n = 0u;
-    return ST_UNSUPPORTED;
-}
-
 void port_shutdown_write(port_sock s)
 {
     (void)lwip_shutdown(s, SHUT_WR);
