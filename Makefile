@@ -186,7 +186,7 @@ LIB_SRC  := $(SRC) $(filter-out $(MAIN_SRC),$(PORT_SRC))
 OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 MAIN_OBJ := $(BUILD)/obj/$(MAIN_SRC:.c=.o)
 
-.PHONY: check-ports check-lwip check-aarch64 size all install uninstall debug fault-short fault-long clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap bench-peers bench-sha256 \
+.PHONY: unit-bin check-ports check-lwip check-aarch64 size all install uninstall debug fault-short fault-long clean unit integration integration-poll integration-small integration-server check-plan asan misra fuzz fuzz-smoke check check-os-headers check-layers bench-heap bench-peers bench-sha256 \
         bench vendor deps soak
 # Objects are not intermediates: keep them between runs.
 .SECONDARY:
@@ -259,6 +259,8 @@ $(BUILD)/unit/obj/%.o: %.c config.h tests/unit/tiny_config.h $(CFLAGS_STAMP) | v
 	$(CC) $(UNIT_CFLAGS) -MMD -MP -c -o $@ $<
 $(BUILD)/unit/test_%: $(BUILD)/unit/obj/tests/unit/test_%.o $(UNIT_OBJ) $(VENDOR_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+unit-bin: $(UNIT_BIN)
 
 unit: $(UNIT_BIN)
 	@$(PYTHON) tools/run_unit.py $(if $(RUNNER),--runner '$(RUNNER)') $(UNIT_BIN)
@@ -344,7 +346,7 @@ integration-small: $(SHIM)
 # devices (tests/port/lwip_ns.sh), tests/port/test_lwip.py and the small
 # profile's integration suites, every client talking to lwIP's 192.168.7.2.
 # What the port cannot pass is deselected by conftest.py (LWIP_DESELECT)
-# and listed at the end. Not part of check.
+# and listed at the end. check runs it (check-ports).
 check-lwip: $(SHIM)
 	$(MAKE) PORT=lwip PROFILE=small all
 	unshare -n tests/port/lwip_ns.sh env ROOST_SHIM=$(abspath $(SHIM)) \
@@ -456,20 +458,15 @@ fault-long: all
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/fault
 
 # ---- everything CI runs ----------------------------------------------------
+# tools/check.sh: unit, integration (epoll, poll), fault-short, check-plan,
+# the small and server profiles' suites, asan, then check-lwip, the
+# Cortex-M size gate and check-aarch64 (check-ports' three), one after
+# another; beside them, at nice 19, the builds those stages need, misra
+# and fuzz-smoke (its header says why and how).
 check: all
 	$(MAKE) check-os-headers
 	$(MAKE) check-layers
-	$(MAKE) unit
-	$(MAKE) integration
-	$(MAKE) integration-poll
-	$(MAKE) fault-short
-	$(MAKE) check-plan
-	$(MAKE) integration-small
-	$(MAKE) integration-server
-	$(MAKE) asan
-	$(MAKE) misra
-	$(MAKE) fuzz-smoke
-	$(MAKE) check-ports
+	@tools/check.sh
 
 # The other ports: roostd over lwIP on TAP devices in a network namespace
 # (the small profile's suites), the aarch64 cross build under qemu-aarch64

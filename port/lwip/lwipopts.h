@@ -97,7 +97,11 @@
 #define LWIP_SO_LINGER                  0
 #define LWIP_TIMEVAL_PRIVATE            0
 #define DEFAULT_TCP_RECVMBOX_SIZE       16
-#define DEFAULT_ACCEPTMBOX_SIZE         8
+/* The accept mailbox holds a listener's backlog (plan.h) and as many
+ * out-of-blocks notices: it never overflows (an overflow resets). */
+#define DEFAULT_ACCEPTMBOX_SIZE         (2 * PORT_LWIP_BACKLOG)
+#define TCP_LISTEN_BACKLOG              1
+#define TCP_DEFAULT_LISTEN_BACKLOG      PORT_LWIP_BACKLOG
 #define DEFAULT_UDP_RECVMBOX_SIZE       4
 #define DEFAULT_RAW_RECVMBOX_SIZE       4
 #define TCPIP_MBOX_SIZE                 4

@@ -24,9 +24,17 @@
  * connections closed by roost that TCP still finishes (FIN_WAIT,
  * TIME_WAIT; lwIP reuses the oldest TIME_WAIT one when the pool is full). */
 #define PORT_LWIP_TCP_PCBS (CFG_MAX_CONNS + 8)
-/* Sockets (netconns): every connection, every listener, and 2 more so a
- * full pool of connections still accepts the one it answers 503. */
-#define PORT_LWIP_SOCKETS (CFG_MAX_CONNS + CFG_MAX_LISTENERS + 2)
+/* A listener's backlog in lwIP (TCP_LISTEN_BACKLOG): connections lwIP has
+ * answered (SYN_RCVD, or established and waiting in the accept mailbox)
+ * that roost has not accepted yet. A SYN past it is dropped and the client
+ * sends it again, as with Linux's full accept queue. Without it lwIP answers
+ * every SYN and then resets an established connection it has no socket or
+ * mailbox entry for: the client's connect fails with ECONNRESET. */
+#define PORT_LWIP_BACKLOG 4
+/* Sockets (netconns): every connection, and per listener its own, its
+ * backlog and the one it accepts to park or to answer 503 while the pool
+ * of connections is full. */
+#define PORT_LWIP_SOCKETS (CFG_MAX_CONNS + (CFG_MAX_LISTENERS * (PORT_LWIP_BACKLOG + 2)))
 
 /* One Ethernet frame: netif.c's buffer between lwIP and the TAP device. */
 #define PORT_LWIP_FRAME_BYTES 1518u
@@ -40,7 +48,7 @@
 #define PORT_LWIP_STATIC_BYTES \
     (PORT_LWIP_HEAP_BYTES + ((unsigned)PORT_LWIP_RX_PBUFS * 1560u) + \
      (((unsigned)CFG_MAX_CONNS + 8u) * 216u) + \
-     (((unsigned)CFG_MAX_CONNS + (unsigned)CFG_MAX_LISTENERS + 2u) * 400u) + \
+     (((unsigned)CFG_MAX_CONNS + ((unsigned)CFG_MAX_LISTENERS * ((unsigned)PORT_LWIP_BACKLOG + 2u))) * 400u) + \
      (32u * 48u) + 6144u)
 
 #endif

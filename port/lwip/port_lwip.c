@@ -12,6 +12,8 @@
  * - A board has one address: a listener binds it whatever host it is given
  *   ("localhost" and any IPv4 literal: INADDR_ANY of the one interface);
  *   an IPv6 literal is ST_INVAL (lwIP is built without IPv6).
+ * - A listener's backlog is at most PORT_LWIP_BACKLOG (plan.h): lwIP drops
+ *   a SYN past it, and the client sends it again.
  * - port_wait: lwIP's input and timers first, then lwip_poll(timeout 0)
  *   over the watched sockets; if none is ready, the host's poll(2) on the
  *   TAP device for at most the timeout (or until lwIP's next timer), then
@@ -107,7 +109,7 @@ st_t port_listen(const char *host, uint16_t port, int backlog, port_sock *out)
     (void)lwip_setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, (socklen_t)sizeof(one));
     /* cppcheck-suppress misra-c2012-11.3 ; the sockets API takes a sockaddr_in as a sockaddr */
     if ((lwip_bind(s, (const struct sockaddr *)&sa, (socklen_t)sizeof(sa)) != 0) ||
-        (lwip_listen(s, backlog) != 0)) {
+        (lwip_listen(s, (backlog < PORT_LWIP_BACKLOG) ? backlog : PORT_LWIP_BACKLOG) != 0)) {
         st = map_errno(errno);
     } else {
         st = set_nonblock(s);

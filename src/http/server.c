@@ -44,8 +44,11 @@
  *   leaves), so a body that keeps coming is never cut, however slowly.
  *   net/'s rx-stall reclaim (CFG_RX_STALL_MS, only while reads wait for
  *   buffers) measures silence the same way, from the last byte read.
- * - A failed request whose framing is lost (bad head, 413, bad chunk) is
- *   answered and the connection closes after the write (with a linger).
+ * - A failed request whose framing is lost (bad head, 413, bad chunk, a
+ *   head or body timeout) is answered and the connection closes after the
+ *   write (with a linger). With every buffer lent the answer waits for a
+ *   tx buffer (hconn.owed), reading paused, under the send deadline: it is
+ *   never dropped for want of one.
  * - A stream (hc->sub, set by http/stream.c after a 101 or an SSE head)
  *   takes over the connection's callbacks; its first message may still be
  *   coming from a producer, framed as WebSocket frames (ws), and the
@@ -98,6 +101,7 @@ typedef struct {
     hs_phase phase;
     bool head_started;       /* first byte of a head arrived (header deadline) */
     bool resp_on;            /* a producer, file or render is using tx (pinned) */
+    uint8_t owed;            /* k_proto_err index + 1 waiting for a tx buffer */
     uint32_t head_seen;      /* rx bytes the head parser has already looked at */
     stream_sub *sub;         /* a WebSocket/SSE stream owns the connection */
 } hconn;
@@ -678,38 +682,70 @@ static void reset_request(conn *c)
     hc->head_seen = 0u;
 }
 
-/* Answer an error that ends the connection (framing lost or peer misbehaves). */
-static void fail_request(conn *c, const http_req *req, int status, const char *code,
-                         const char *msg)
+/* The protocol errors that end a connection: fail_status's by status (the
+ * first entry of a status), MALFORMED_CHUNK by index. */
+typedef struct {
+    int status;
+    const char *code;
+    const char *msg;
+} proto_err;
+
+static const proto_err k_proto_err[] = {
+    { 400, "VALIDATION_ERROR", "Bad request" },
+    { 400, "VALIDATION_ERROR", "Malformed chunked body" },
+    { 408, "REQUEST_TIMEOUT", "Request timeout" },
+    { 413, "PAYLOAD_TOO_LARGE", "Request body too large" },
+    { 414, "URI_TOO_LONG", "Request target too long" },
+    { 431, "HEADERS_TOO_LARGE", "Request header fields too large" },
+    { 501, "NOT_IMPLEMENTED", "Unsupported transfer coding" },
+    { 505, "HTTP_VERSION_NOT_SUPPORTED", "HTTP version not supported" },
+    { 503, "SERVICE_UNAVAILABLE", "Service unavailable" },
+};
+#define MALFORMED_CHUNK 1u
+_Static_assert((sizeof(k_proto_err) / sizeof(k_proto_err[0])) < 255u, "hconn.owed is a uint8_t");
+
+/* Answer an error that ends the connection (framing lost or peer
+ * misbehaves): k_proto_err[e]. Without a tx buffer (every one lent) the
+ * connection is queued for one and stops reading; on_drained answers when
+ * it is lent, under the send deadline. */
+static void fail_request(conn *c, const http_req *req, size_t e)
 {
-    hctx h;
-    hctx_init(&h, c, req);
-    h.keep_alive = false;
-    /* tx only ever holds whole messages (a response, a 100 Continue), so the
-     * error can follow whatever is still pending. */
-    h.svc->error(&h, status, code, msg);
+    hconn *hc = hc_of(c);
+    size_t room = 0u;
+    if (conn_tx_buf(c, &room) == NULL) {
+        hc->owed = (uint8_t)(e + 1u);
+        reset_request(c);
+        c->rx_len = 0u;
+        conn_pause_read(c, true);
+        conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
+        return;
+    }
+    {
+        hctx h;
+        hctx_init(&h, c, req);
+        h.keep_alive = false;
+        /* tx only ever holds whole messages (a response, a 100 Continue), so
+         * the error can follow whatever is still pending. */
+        h.svc->error(&h, k_proto_err[e].status, k_proto_err[e].code, k_proto_err[e].msg);
+    }
     reset_request(c);
     c->rx_len = 0u;
     conn_close_after_flush(c);
     conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
 }
 
-/* Status code -> (code, message) for protocol errors. */
+/* A protocol error by its status code (400 for one not in the table). */
 static void fail_status(conn *c, const http_req *req, int status)
 {
-    const char *code = "VALIDATION_ERROR";
-    const char *msg = "Bad request";
-    switch (status) {
-    case 408: code = "REQUEST_TIMEOUT"; msg = "Request timeout"; break;
-    case 413: code = "PAYLOAD_TOO_LARGE"; msg = "Request body too large"; break;
-    case 414: code = "URI_TOO_LONG"; msg = "Request target too long"; break;
-    case 431: code = "HEADERS_TOO_LARGE"; msg = "Request header fields too large"; break;
-    case 501: code = "NOT_IMPLEMENTED"; msg = "Unsupported transfer coding"; break;
-    case 505: code = "HTTP_VERSION_NOT_SUPPORTED"; msg = "HTTP version not supported"; break;
-    case 503: code = "SERVICE_UNAVAILABLE"; msg = "Service unavailable"; break;
-    default: break;
+    size_t e = 0u;
+    size_t i;
+    for (i = 0u; i < (sizeof(k_proto_err) / sizeof(k_proto_err[0])); i++) {
+        if (k_proto_err[i].status == status) {
+            e = i;
+            break;
+        }
     }
-    fail_request(c, req, status, code, msg);
+    fail_request(c, req, e);
 }
 
 /* ---- dispatch --------------------------------------------------------------- */
@@ -1044,7 +1080,7 @@ static bool body_chunked(conn *c, hreq *rq)
         return false;
     }
     if (st == ST_BAD) {
-        fail_request(c, &rq->req, 400, "VALIDATION_ERROR", "Malformed chunked body");
+        fail_request(c, &rq->req, MALFORMED_CHUNK);
         return false;
     }
     rq->in_rx += len;
@@ -1496,6 +1532,12 @@ static void resp_pump(conn *c)
 static void on_drained(conn *c)
 {
     hconn *hc = hc_of(c);
+    if (hc->owed != 0u) {
+        size_t e = (size_t)hc->owed - 1u;   /* a tx buffer for fail_request */
+        hc->owed = 0u;
+        fail_request(c, NULL, e);
+        return;
+    }
     if (hc->sub != NULL) {
         if (hc->resp_on) {
             resp_pump(c);       /* the stream's first message */

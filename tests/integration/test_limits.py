@@ -45,6 +45,16 @@ def open_idle(server, n, fams=None):
     return conns
 
 
+def open_busy(server, n, timeout=10 * SLOW):
+    """n connections on F, each mid-request: a head that never ends."""
+    conns = []
+    for _ in range(n):
+        c = Raw(server.ports[F], timeout=timeout)
+        c.send(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Wait: ")    # never finished
+        conns.append(c)
+    return conns
+
+
 def close_all(conns):
     for c in conns:
         c.close()
@@ -158,10 +168,7 @@ def test_full_pool_of_busy_connections_gets_503(fresh):
         # All on the fleet listener, probe first on fleet too: one listener
         # accepts in connect order, so every busy connection holds its slot
         # before the probe is accepted.
-        for i in range(MAX_CONNS):
-            c = Raw(srv.ports[F], timeout=10 * SLOW)
-            c.send(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Wait: ")    # never finished
-            busy.append(c)
+        busy = open_busy(srv, MAX_CONNS)
         t_filled = time.monotonic()
         probe_fams = [(fam, shape) for fam, shape in [
             ("fleet", {"code": "SERVICE_UNAVAILABLE"}),
@@ -185,6 +192,67 @@ def test_full_pool_of_busy_connections_gets_503(fresh):
     # And the whole pool is usable again.
     held = open_idle(srv, MAX_CONNS - 10)
     close_all(held)
+
+
+def test_a_burst_of_connects_at_a_full_pool_is_answered_never_reset(fresh):
+    """Every slot busy, then many connects at once (more than the lwIP
+    port's spare sockets): each is answered, 503 while the pool is full and
+    200 once a busy one has timed out; none is reset after its handshake.
+    (lwIP used to accept every SYN and then reset what it had no socket or
+    accept-mailbox entry for; its listen backlog now drops the SYN instead,
+    and the client sends it again.)"""
+    srv = fresh()
+    busy = []
+    try:
+        busy = open_busy(srv, MAX_CONNS)
+        for rnd in range(2):
+            socks = []
+            for _ in range(16):
+                s = socket.socket()
+                s.setblocking(False)
+                try:
+                    s.connect((HOST, srv.ports[F]))
+                except BlockingIOError:
+                    pass
+                socks.append(s)
+            for i, s in enumerate(socks):
+                s.setblocking(True)
+                s.settimeout(30 * SLOW)
+                data = b""
+                try:
+                    s.sendall(get_req("/health", extra="Connection: close\r\n"))
+                    while True:
+                        got = s.recv(4096)
+                        if not got:
+                            break
+                        data += got
+                except OSError as e:
+                    data = repr(e).encode()
+                finally:
+                    s.close()
+                assert data[:12] in (b"HTTP/1.1 503", b"HTTP/1.1 200"), (rnd, i, data[:200])
+    finally:
+        close_all(busy)
+
+
+def test_every_head_in_flight_gets_its_408(fresh):
+    """More unfinished request heads than buffers can answer at once (each
+    holds its rx buffer until its header timer fires): every one is
+    answered 408 and closed, the answers waiting for tx buffers in turn,
+    none closed without its answer."""
+    srv = fresh()
+    n = min(MAX_CONNS, cfg("CFG_BUFS") + 4)
+    conns = []
+    try:
+        conns = open_busy(srv, n, timeout=30 * SLOW)
+        for i, c in enumerate(conns):
+            r = c.read_response()
+            assert r.status == 408, (i, r)
+            assert c.closed_by_peer(5 * SLOW), i
+    finally:
+        close_all(conns)
+    assert srv.request(F, "GET", "/health").status == 200
+    assert "does not fit" not in srv.logs()
 
 
 def test_bad_clients_leak_no_slots(fresh):
