@@ -57,8 +57,12 @@ background() {
     done
 }
 
-# setsid: the background is a process group of its own, killed whole.
-setsid nice -n 19 bash -c "$(declare -f background); LOG=$LOG MAKE_CMD='$MAKE_CMD'; background" &
+# setsid: the background is a process group of its own, killed whole. A
+# new session is also a new autogroup where the kernel has them
+# (sched_autogroup_enabled): the CPU is then shared between groups before
+# nice counts, so the group itself is set to nice 19 too.
+setsid nice -n 19 bash -c "echo 19 >/proc/self/autogroup 2>/dev/null; \
+    $(declare -f background); LOG=$LOG MAKE_CMD='$MAKE_CMD'; background" &
 bg=$!
 
 stop() {
