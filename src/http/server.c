@@ -710,27 +710,21 @@ _Static_assert((sizeof(k_proto_err) / sizeof(k_proto_err[0])) < 255u, "hconn.owe
  * it is lent, under the send deadline. */
 static void fail_request(conn *c, const http_req *req, size_t e)
 {
-    hconn *hc = hc_of(c);
     size_t room = 0u;
-    if (conn_tx_buf(c, &room) == NULL) {
-        hc->owed = (uint8_t)(e + 1u);
-        reset_request(c);
-        c->rx_len = 0u;
-        conn_pause_read(c, true);
-        conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
-        return;
-    }
-    {
+    if (conn_tx_buf(c, &room) != NULL) {
         hctx h;
         hctx_init(&h, c, req);
         h.keep_alive = false;
         /* tx only ever holds whole messages (a response, a 100 Continue), so
          * the error can follow whatever is still pending. */
         h.svc->error(&h, k_proto_err[e].status, k_proto_err[e].code, k_proto_err[e].msg);
+        conn_close_after_flush(c);
+    } else {
+        hc_of(c)->owed = (uint8_t)(e + 1u);
+        conn_pause_read(c, true);
     }
     reset_request(c);
     c->rx_len = 0u;
-    conn_close_after_flush(c);
     conn_set_deadline(c, CONN_DL_SEND, CFG_SEND_TIMEOUT_MS);
 }
 
