@@ -3,9 +3,17 @@
  *
  * Ids: a timer id is gen * CFG_MAX_TIMERS + slot, where gen is the slot's
  * start count (modulo TIMER_GEN_SPAN). A slot is reused as soon as its timer
- * fires or is cancelled, so a bare slot number kept by its owner would cancel
- * the next user of that slot; with the generation in the id, a stale id
- * (including a callback's own id, free when it runs) cancels nothing.
+ * has fired or is cancelled, so a bare slot number kept by its owner would
+ * cancel the next user of that slot; with the generation in the id, a stale
+ * id (including a callback's own id, no longer live when it runs) cancels
+ * nothing.
+ *
+ * Firing: the slot leaves the heap and stops being live before its callback
+ * runs, but goes back on the free stack only when the callback returns
+ * (g_firing), unless the callback re-armed it with timer_again, which gives
+ * it a new generation and puts it on the pending list. So a periodic timer
+ * never draws from the pool to re-arm, and the pool's count (g_used) is
+ * always CFG_MAX_TIMERS minus the free stack.
  *
  * Structure: a binary min-heap of slot indices ordered by (due, seq), each
  * slot knowing its place in the heap, and a stack of free slots, as libuv
@@ -25,6 +33,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "core/assert.h"
 #include "core/clock.h"
 #include "core/fault.h"
 #include "core/log.h"
@@ -57,6 +66,7 @@ static uint32_t g_used;
 static uint32_t g_high;
 static uint64_t g_seq;
 static bool g_running;
+static uint32_t g_firing = NOWHERE;      /* the slot whose callback is running */
 
 static bool earlier(uint32_t a, uint32_t b)
 {
@@ -159,25 +169,15 @@ void timer_init(void)
     g_used = 0u;
     g_high = 0u;
     g_running = false;
+    g_firing = NOWHERE;
 }
 
-timer_id timer_start(uint64_t delay_ms, timer_fn fn, void *arg)
+/* Give slot (taken, not in the heap) a new generation and a due time, in
+ * the heap or, during timer_run, on the pending list; its id. */
+static timer_id arm(uint32_t slot, uint64_t delay_ms, timer_fn fn, void *arg)
 {
-    uint32_t slot;
-    timer_slot *t;
-    uint64_t now;
-    if (FAULT_HIT(FAULT_TIMER, "timer")) {
-        LOG_W("timer", "timer_start failed (injected fault)");
-        return TIMER_NONE;
-    }
-    if (g_nfree == 0u) {
-        LOG_W("timer", "all %d timers in use", (int)CFG_MAX_TIMERS);
-        return TIMER_NONE;
-    }
-    g_nfree--;
-    slot = g_free[g_nfree];
-    t = &g_timers[slot];
-    now = clock_mono_ms();
+    timer_slot *t = &g_timers[slot];
+    uint64_t now = clock_mono_ms();
     t->live = true;
     t->gen = (t->gen + 1u) % TIMER_GEN_SPAN;
     /* A delay past the end of the clock means "never", not "now". */
@@ -194,11 +194,36 @@ timer_id timer_start(uint64_t delay_ms, timer_fn fn, void *arg)
     } else {
         heap_push(slot);
     }
+    return ((int32_t)t->gen * (int32_t)CFG_MAX_TIMERS) + (int32_t)slot;
+}
+
+timer_id timer_start(uint64_t delay_ms, timer_fn fn, void *arg)
+{
+    uint32_t slot;
+    if (FAULT_HIT(FAULT_TIMER, "timer")) {
+        LOG_W("timer", "timer_start failed (injected fault)");
+        return TIMER_NONE;
+    }
+    if (g_nfree == 0u) {
+        LOG_W("timer", "all %d timers in use", (int)CFG_MAX_TIMERS);
+        return TIMER_NONE;
+    }
+    g_nfree--;
+    slot = g_free[g_nfree];
     g_used++;
     if (g_used > g_high) {
         g_high = g_used;
     }
-    return ((int32_t)t->gen * (int32_t)CFG_MAX_TIMERS) + (int32_t)slot;
+    return arm(slot, delay_ms, fn, arg);
+}
+
+timer_id timer_again(uint64_t delay_ms)
+{
+    /* outside a callback, or a second time in one */
+    if (NEVER((g_firing == NOWHERE) || g_timers[g_firing].live)) {
+        return TIMER_NONE;
+    }
+    return arm(g_firing, delay_ms, g_timers[g_firing].fn, g_timers[g_firing].arg);
 }
 
 void timer_cancel(timer_id id)
@@ -222,7 +247,12 @@ void timer_cancel(timer_id id)
             } else {
                 heap_remove(t->at);
             }
-            release(slot);
+            if (slot == g_firing) {
+                t->live = false;     /* re-armed, then cancelled, in its own
+                                      * callback: timer_run frees the slot */
+            } else {
+                release(slot);
+            }
         }
     }
 }
@@ -255,8 +285,13 @@ void timer_run(void)
         timer_fn fn = g_timers[slot].fn;
         void *arg = g_timers[slot].arg;
         heap_remove(0u);
-        release(slot);
+        g_timers[slot].live = false;     /* its id is stale from here */
+        g_firing = slot;
         fn(arg);
+        g_firing = NOWHERE;
+        if (!g_timers[slot].live) {      /* not re-armed by timer_again */
+            release(slot);
+        }
     }
     g_running = false;
     for (i = 0u; i < g_npend; i++) {

@@ -3,8 +3,14 @@
  *
  * The loop asks timer_next_ms() how long poll() may sleep and calls
  * timer_run() each turn. Callbacks run from timer_run only, never from
- * timer_start; a callback may start or cancel timers (including its own id,
- * which is already free when it runs).
+ * timer_start; a callback may start or cancel timers (its own id is already
+ * stale when it runs: cancelling it is a no-op).
+ *
+ * A timer keeps its slot until its callback returns, so a periodic timer
+ * re-arms itself with timer_again, which takes nothing from the pool and
+ * cannot fail: housekeeping (a retention prune, a heartbeat, the tmux poll)
+ * never stops because the pool was full or a fault was injected at the
+ * moment it re-armed. timer_start is for everything else.
  *
  * Ids are opaque and carry a per-slot generation (an id repeats only after
  * about 2^31 / CFG_MAX_TIMERS starts in the same slot): cancelling an id whose
@@ -35,6 +41,11 @@ void timer_init(void);
 /* Fire fn(arg) once, delay_ms from now (monotonic). TIMER_NONE and a log line
  * when all CFG_MAX_TIMERS are in use. */
 timer_id timer_start(uint64_t delay_ms, timer_fn fn, void *arg);
+/* From inside a timer's callback only: fire the same fn(arg) again delay_ms
+ * from now, in the slot the callback's timer holds. Returns the new id; never
+ * TIMER_NONE there. Outside a callback, or a second time in one, it returns
+ * TIMER_NONE (a bug: debug builds stop). */
+timer_id timer_again(uint64_t delay_ms);
 void timer_cancel(timer_id id);
 /* Milliseconds until the earliest timer, capped at cap_ms (>= 0); 0 if one
  * is due. */

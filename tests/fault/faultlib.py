@@ -13,8 +13,9 @@ from test_faults import debug_roostd              # noqa: E402
 
 
 class Ctl:
-    def __init__(self, workdir):
-        self.srv = roostlib.Server(workdir, args=["--diag.faults=true"], binary=debug_roostd())
+    def __init__(self, workdir, args=()):
+        self.srv = roostlib.Server(workdir, args=["--diag.faults=true", *args],
+                                   binary=debug_roostd())
         self.srv.start()
 
     def fault(self, method, body=None):

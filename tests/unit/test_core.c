@@ -13,6 +13,7 @@
 #include "config.h"
 #include "core/arena.h"
 #include "core/clock.h"
+#include "core/fault.h"
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/sha256.h"
@@ -602,6 +603,71 @@ static void test_timer_stale_id(void)
     T_EQ_STR(g_fired, "os");
 }
 
+/* A periodic timer re-arms itself with timer_again: in its own slot, so
+ * with every other slot taken and every timer_start refused by an injected
+ * fault it still fires round after round, its new id is not its old one,
+ * and a stale cancel of the old id leaves it armed. */
+static timer_id g_periodic;
+static int g_periodic_left;
+static timer_id g_periodic_old;
+
+static void periodic_cb(void *arg)
+{
+    record(arg);
+    g_periodic_old = g_periodic;
+    g_periodic_left--;
+    g_periodic = (g_periodic_left > 0) ? timer_again(0u) : TIMER_NONE;
+    timer_cancel(g_periodic_old);        /* stale: no effect */
+}
+
+static void again_then_cancel_cb(void *arg)
+{
+    record(arg);
+    timer_cancel(timer_again(1000u));    /* re-armed, then cancelled */
+}
+
+static void test_timer_again(void)
+{
+    static const char p = 'p';
+    static const char c = 'c';
+    static const char x = 'x';
+    size_t i;
+    timer_init();
+    fired_reset();
+    g_periodic_left = 3;
+    g_periodic = timer_start(0u, periodic_cb, (void *)(uintptr_t)&p);
+    for (i = 1u; i < (size_t)CFG_MAX_TIMERS; i++) {
+        T_CHECK(timer_start(100000u, record, (void *)(uintptr_t)&x) != TIMER_NONE);
+    }
+    T_EQ_INT(timer_used(), CFG_MAX_TIMERS);
+    log_set_level(LOG_ERROR);
+    T_EQ_INT(fault_arm(FAULT_TIMER, "", 1u, true), ST_OK);
+    T_EQ_INT(timer_start(0u, record, (void *)(uintptr_t)&x), TIMER_NONE);
+    for (i = 0u; i < 3u; i++) {
+        timer_run();
+        T_EQ_INT(timer_used(), (i < 2u) ? CFG_MAX_TIMERS : (CFG_MAX_TIMERS - 1));
+    }
+    T_EQ_STR(g_fired, "ppp");
+    T_CHECK(g_periodic == TIMER_NONE);
+    fault_disarm();
+    log_set_level(LOG_INFO);
+    /* re-armed and cancelled inside its callback: the slot is freed once */
+    timer_init();
+    fired_reset();
+    (void)timer_start(0u, again_then_cancel_cb, (void *)(uintptr_t)&c);
+    timer_run();
+    T_EQ_INT(timer_used(), 0);
+    T_EQ_INT(timer_next_ms(50), 50);
+    for (i = 0u; i < (size_t)CFG_MAX_TIMERS; i++) {
+        T_CHECK(timer_start(100000u, record, (void *)(uintptr_t)&x) != TIMER_NONE);
+    }
+    log_set_level(LOG_ERROR);
+    T_EQ_INT(timer_start(0u, record, (void *)(uintptr_t)&x), TIMER_NONE);
+    log_set_level(LOG_INFO);
+    T_EQ_STR(g_fired, "c");
+    timer_init();
+}
+
 /* ---- clock -------------------------------------------------------------- */
 
 static void check_civil(uint64_t us, int y, int mo, int d, int h, int mi, int s, uint32_t usec)
@@ -1087,6 +1153,7 @@ int main(void)
     T_RUN(test_timer_next_ms);
     T_RUN(test_timer_callback_starts_timer);
     T_RUN(test_timer_stale_id);
+    T_RUN(test_timer_again);
     T_RUN(test_timer_heap_matches_a_model);
     T_RUN(test_clock_civil);
     T_RUN(test_clock_format);

@@ -1636,7 +1636,7 @@ static void beat(void *arg)
         }
     }
     if (any) {
-        g_beat = timer_start(g_heartbeat_ms, beat, NULL);
+        g_beat = timer_again(g_heartbeat_ms);
     }
 }
 

@@ -815,8 +815,9 @@ static void prune(void *arg)
     if ((st == ST_OK) && (store_exec(s) == ST_OK)) {
         gone = store_changes();
     }
-    /* a full step: more in the next turn; else tomorrow */
-    (void)timer_start((gone == (uint64_t)RETENTION_STEP) ? 0u : 86400000u, prune, NULL);
+    /* a full step: more in the next turn; else tomorrow (in its own slot:
+     * the prune never stops) */
+    (void)timer_again((gone == (uint64_t)RETENTION_STEP) ? 0u : 86400000u);
 }
 
 void rpg_hooks_init(uint32_t retention_days)

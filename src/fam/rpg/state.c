@@ -300,7 +300,7 @@ static void flush_updates(void *arg)
         }
     }
     if (more) {
-        g.flush = timer_start(UPDATE_GAP_MS, flush_updates, NULL);
+        g.flush = timer_again(UPDATE_GAP_MS);
     }
 }
 
@@ -921,7 +921,11 @@ static void tick(void *arg)
     } else {
         poll_start();
     }
-    schedule(g.poll_ms);
+    /* the next tick in this timer's own slot, so the poll never stops */
+    if (g.tick != TIMER_NONE) {
+        timer_cancel(g.tick);
+    }
+    g.tick = timer_again(g.poll_ms);
 }
 
 static void schedule(uint64_t delay)
