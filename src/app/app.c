@@ -503,6 +503,13 @@ static st_t open_store(void)
     if (st == ST_OK) {
         st = store_init(path);
     }
+    if (st == ST_AGAIN) {
+        /* sqlite's lock, held for the life of the process (store.c) */
+        LOG_E("app", "database %s is locked by another process: is another roostd "
+              "running with data_dir %s? Stop it, or give this one another data_dir",
+              path, g_cfg.data_dir);
+        return st;
+    }
     if (st != ST_OK) {
         LOG_E("app", "database %s: %s", path, status_str(st));
         return st;

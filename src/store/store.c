@@ -352,11 +352,7 @@ static st_t set_pragmas(void)
         st = ST_UNSUPPORTED;
     }
     if (st == ST_OK) {
-        st = exec_sql("BEGIN IMMEDIATE; COMMIT");
-        if (st == ST_AGAIN) {
-            LOG_E(MOD, "the database is locked by another process (another roostd on the "
-                  "same data directory?)");
-        }
+        st = exec_sql("BEGIN IMMEDIATE; COMMIT");   /* ST_AGAIN: another process has it */
     }
     if (st == ST_OK) {
         (void)snprintf(sql, sizeof sql, "PRAGMA synchronous=%d", (int)CFG_SQLITE_SYNCHRONOUS);

@@ -178,6 +178,28 @@ def test_port_in_use_fails_clearly(fresh):
         blocker.close()
 
 
+def test_second_roostd_on_the_same_data_dir_fails_clearly(fresh):
+    """A second roostd on a data directory in use (other ports) exits at
+    start, names the directory and says another process holds it; the
+    first keeps serving."""
+    first = fresh()
+    second = fresh(start=False, data_dir=first.data_dir)
+    second.start(wait=False)
+    try:
+        rc = second.proc.wait(timeout=READY_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        second.kill9()
+        pytest.fail(f"a second roostd kept running on {first.data_dir}\n{second.logs()}")
+    assert rc != 0, second.logs()
+    err = second.stderr()
+    assert "locked by another process" in err and "another roostd" in err, err
+    assert first.data_dir in err, f"message does not name the data directory: {err!r}"
+    second.check_sanitizers()
+    second.proc = None
+    fam = BUILT[0]
+    assert first.request(fam, "GET", "/health").status == 200
+
+
 def test_disabled_family_does_not_listen(fresh):
     srv = fresh(args=["--agents.enabled=false"])
     assert not port_accepts(srv.ports["agents"]), "disabled agents listener accepts"
