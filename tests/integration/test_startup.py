@@ -151,6 +151,22 @@ def test_upstream_env_alias_below_roost_env(fresh):
     srv.stop()
 
 
+def start_fails(srv, why):
+    """Start srv, which must exit non-zero before it is ready; its stderr."""
+    srv.start(wait=False)
+    try:
+        rc = srv.proc.wait(timeout=READY_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        srv.kill9()
+        pytest.fail(f"roostd kept running {why}\n{srv.logs()}")
+    assert rc != 0, srv.logs()
+    assert "ready" not in srv.stdout(), srv.logs()
+    err = srv.stderr()
+    srv.check_sanitizers()
+    srv.proc = None
+    return err
+
+
 def test_port_in_use_fails_clearly(fresh):
     blocker = socket.socket()
     blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -160,20 +176,9 @@ def test_port_in_use_fails_clearly(fresh):
     try:
         ports = dict(zip(BUILT, free_ports(len(BUILT))))
         ports["documents"] = busy
-        srv = fresh(start=False, ports=ports)
-        srv.start(wait=False)
-        try:
-            rc = srv.proc.wait(timeout=READY_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            srv.kill9()
-            pytest.fail(f"roostd kept running with port {busy} taken\n{srv.logs()}")
-        assert rc != 0, srv.logs()
-        assert "ready" not in srv.stdout(), srv.logs()
-        err = srv.stderr()
+        err = start_fails(fresh(start=False, ports=ports), f"with port {busy} taken")
         assert str(busy) in err, f"message does not name the port {busy}: {err!r}"
         assert re.search(r"in use|already|EADDRINUSE", err, re.I), err
-        srv.check_sanitizers()
-        srv.proc = None
     finally:
         blocker.close()
 
@@ -183,19 +188,10 @@ def test_second_roostd_on_the_same_data_dir_fails_clearly(fresh):
     start, names the directory and says another process holds it; the
     first keeps serving."""
     first = fresh()
-    second = fresh(start=False, data_dir=first.data_dir)
-    second.start(wait=False)
-    try:
-        rc = second.proc.wait(timeout=READY_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        second.kill9()
-        pytest.fail(f"a second roostd kept running on {first.data_dir}\n{second.logs()}")
-    assert rc != 0, second.logs()
-    err = second.stderr()
+    err = start_fails(fresh(start=False, data_dir=first.data_dir),
+                      f"on {first.data_dir}, in use")
     assert "locked by another process" in err and "another roostd" in err, err
     assert first.data_dir in err, f"message does not name the data directory: {err!r}"
-    second.check_sanitizers()
-    second.proc = None
     fam = BUILT[0]
     assert first.request(fam, "GET", "/health").status == 200
 
