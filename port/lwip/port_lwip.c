@@ -19,8 +19,8 @@
  *   TAP device for at most the timeout (or until lwIP's next timer), then
  *   input, timers and lwip_poll(0) again. lwip_poll never waits, so it
  *   only ever tries lwIP's mailboxes (sys_arch.c).
- * - The interest set is a pollfd array kept between waits, as
- *   port/linux/loop_poll.c's: g_slot[s] is the entry of socket s (index + 1).
+ * - The interest set is port/pollset.h's, shared with port/linux's poll
+ *   loop, over lwIP's own struct pollfd.
  * - No sendfile: port_send_file is ST_UNSUPPORTED and files are sent from
  *   roost's buffers.
  */
@@ -33,14 +33,10 @@
 
 #include "port.h"
 #include "lwip_int.h"
+#include "pollset.h"
 
-static struct pollfd g_pfd[PORT_WATCH_MAX];
-static uint32_t g_tag[PORT_WATCH_MAX];
-static uint32_t g_slot[PORT_FD_MAX];
-static size_t g_n;
 static bool g_up;
-_Static_assert((sizeof(g_pfd) + sizeof(g_tag) + sizeof(g_slot)) <=
-               (PORT_STATIC_BYTES - PORT_LWIP_STATIC_BYTES),
+_Static_assert(POLLSET_STATIC_BYTES <= (PORT_STATIC_BYTES - PORT_LWIP_STATIC_BYTES),
                "PORT_STATIC_BYTES is this module's plan");
 
 static st_t map_errno(int e)
@@ -191,8 +187,7 @@ void port_close(port_sock s)
 st_t port_loop_init(void)
 {
     st_t st = ST_OK;
-    (void)memset(g_slot, 0, sizeof(g_slot));
-    g_n = 0u;
+    pollset_reset();
     if (!g_up) {
         if (strlen(g_port_lwip_conf.tap) == 0u) {
             port_stderr("roostd: lwIP: no TAP device (--lwip.tap=NAME)\n", 47u);
@@ -217,48 +212,12 @@ const char *port_loop_name(void)
 
 st_t port_watch(port_sock s, uint32_t events, uint32_t tag)
 {
-    size_t i;
-    int ev;
-    if ((s < 0) || ((size_t)s >= PORT_FD_MAX)) {
-        return ST_FULL;
-    }
-    if (g_slot[s] == 0u) {
-        if (g_n >= PORT_WATCH_MAX) {
-            return ST_FULL;
-        }
-        i = g_n;
-        g_n++;
-        g_slot[s] = (uint32_t)i + 1u;
-        g_pfd[i].fd = s;
-    } else {
-        i = (size_t)g_slot[s] - 1u;
-    }
-    ev = 0;
-    if ((events & PORT_EV_IN) != 0u) {
-        ev |= (int)POLLIN;
-    }
-    if ((events & PORT_EV_OUT) != 0u) {
-        ev |= (int)POLLOUT;
-    }
-    g_pfd[i].events = (short)ev;
-    g_pfd[i].revents = 0;
-    g_tag[i] = tag;
-    return ST_OK;
+    return pollset_watch(s, events, tag);
 }
 
 void port_unwatch(port_sock s)
 {
-    if ((s >= 0) && ((size_t)s < PORT_FD_MAX) && (g_slot[s] != 0u)) {
-        size_t i = (size_t)g_slot[s] - 1u;
-        size_t last = g_n - 1u;
-        g_slot[s] = 0u;
-        if (i != last) {
-            g_pfd[i] = g_pfd[last];
-            g_tag[i] = g_tag[last];
-            g_slot[g_pfd[i].fd] = (uint32_t)i + 1u;
-        }
-        g_n = last;
-    }
+    pollset_unwatch(s);
 }
 
 void port_lwip_pump(int timeout_ms)
@@ -271,30 +230,10 @@ void port_lwip_pump(int timeout_ms)
 
 static size_t collect(port_event *fired, size_t cap)
 {
-    size_t i;
-    size_t k = 0u;
     if ((g_n == 0u) || (lwip_poll(g_pfd, (nfds_t)g_n, 0) <= 0)) {
         return 0u;
     }
-    for (i = 0u; (i < g_n) && (k < cap); i++) {
-        short re = g_pfd[i].revents;
-        if (re != 0) {
-            uint32_t got = 0u;
-            if ((re & POLLIN) != 0) {
-                got |= PORT_EV_IN;
-            }
-            if ((re & POLLOUT) != 0) {
-                got |= PORT_EV_OUT;
-            }
-            if ((re & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
-                got |= PORT_EV_ERR;
-            }
-            fired[k].tag = g_tag[i];
-            fired[k].got = got;
-            k++;
-        }
-    }
-    return k;
+    return pollset_collect(fired, cap);
 }
 
 size_t port_wait(port_event *fired, size_t cap, int timeout_ms)
