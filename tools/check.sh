@@ -81,7 +81,7 @@ stop() {
     if [ -n "$lane2_pid" ]; then
         kill -TERM -- "-$lane2_pid" 2>/dev/null
         wait "$lane2_pid" 2>/dev/null
-        [ "$1" = lane2 ] || echo "==> (lane 2 stopped: its log is $LANE2.log)"
+        [ -f "$LANE2.rc" ] || echo "==> (lane 2 stopped: its log is $LANE2.log)"
     fi
     wait "$bg" 2>/dev/null
     echo "==> check FAILED at '$1' after $(( $(date +%s) - t_all ))s"
@@ -96,7 +96,7 @@ lane2_check() {
         if [ "$rc" -ne 0 ]; then
             echo "==> lane 2 failed (rc=$rc):"
             cat "$LANE2.log"
-            stop lane2 "$rc"
+            stop "$(cat "$LANE2.stage" 2>/dev/null || echo lane2)" "$rc"
         fi
     fi
 }
@@ -137,6 +137,7 @@ stage() {
 # status (lane 1 sees it between its stages).
 fail() {
     if [ "${IN_LANE2:-0}" = 1 ]; then
+        echo "$1" >"$LANE2.stage"
         exit "$2"
     fi
     stop "$1" "$2"
