@@ -131,10 +131,11 @@ stage() {
     rc=$?
     echo "==> [$name] rc=$rc in $(( $(date +%s) - t0 ))s"
     [ "$rc" -eq 0 ] || fail "$name" "$rc"
+    [ "${IN_LANE2:-0}" = 1 ] || lane2_check     # lane 1: has lane 2 failed?
 }
 
 # In lane 1 a failure stops everything; in lane 2 it ends the lane with its
-# status (lane 1 sees it between its stages).
+# status (lane 1 sees it after its running stage, in stage).
 fail() {
     if [ "${IN_LANE2:-0}" = 1 ]; then
         echo "$1" >"$LANE2.stage"
@@ -171,29 +172,20 @@ lane2_pid=$!
 set +m
 
 stage unit               $MAKE_CMD -j2 unit
-lane2_check
 stage integration        $MAKE_CMD -j2 integration
-lane2_check
 need poll
 stage integration-poll   $MAKE_CMD -j2 integration-poll
-lane2_check
 need debug
 stage fault-short        $MAKE_CMD -j2 fault-short
-lane2_check
 need profiles
 stage check-plan         $MAKE_CMD -j2 check-plan
 stage integration-small  $MAKE_CMD -j2 integration-small
-lane2_check
 stage integration-server $MAKE_CMD -j2 integration-server
-lane2_check
 need misra full
 need fuzz-smoke full
 echo "==> lane 1 done in $(( $(date +%s) - t_all ))s; waiting for lane 2"
-while [ ! -f "$LANE2.rc" ]; do
-    sleep 1
-done
-lane2_check
 wait "$lane2_pid"
+lane2_check
 lane2_pid=
 echo "==> lane 2:"
 cat "$LANE2.log"

@@ -921,10 +921,8 @@ static void tick(void *arg)
     } else {
         poll_start();
     }
-    /* the next tick in this timer's own slot, so the poll never stops */
-    if (g.tick != TIMER_NONE) {
-        timer_cancel(g.tick);
-    }
+    /* the next tick in this timer's own slot, so the poll never stops
+     * (poll_start never schedules: its child ends in a later turn) */
     g.tick = timer_again(g.poll_ms);
 }
 
